@@ -1,0 +1,428 @@
+//! strata's own layout: `<version>_<name>.sql` with `-- strata:up`,
+//! `-- strata:down` and `-- strata:verify` sections (a file without section
+//! lines is all up), or a `<version>_<name>.up.sql` + `.down.sql` pair.
+
+use crate::{Diagnostic, Format, SourceSpec, read_dir_sorted, read_text};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use strata_model::{
+    Body, Checksum, Migration, MigrationId, MigrationKind, TxMode, Version, normalize_text,
+};
+
+pub struct NativeFormat;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Section {
+    Up,
+    Down,
+    Verify,
+}
+
+impl Section {
+    fn name(self) -> &'static str {
+        match self {
+            Section::Up => "up",
+            Section::Down => "down",
+            Section::Verify => "verify",
+        }
+    }
+}
+
+enum Role {
+    Whole,
+    Up,
+    Down,
+}
+
+/// What a file's sections and directives say.
+#[derive(Default)]
+struct Parsed {
+    up: Option<Body>,
+    down: Option<Body>,
+    verify: Option<Body>,
+    no_transaction: bool,
+}
+
+impl Format for NativeFormat {
+    fn name(&self) -> &'static str {
+        "strata"
+    }
+
+    fn discover(&self, source: &SourceSpec) -> Result<Vec<Migration>, Vec<Diagnostic>> {
+        let mut problems = Vec::new();
+        // version -> (name, whole/up file, down file)
+        let mut found: HashMap<Version, Found> = HashMap::new();
+        for path in read_dir_sorted(source)? {
+            let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if !path.is_file() || !file_name.ends_with(".sql") {
+                continue;
+            }
+            let (stem, role) = if let Some(s) = file_name.strip_suffix(".up.sql") {
+                (s, Role::Up)
+            } else if let Some(s) = file_name.strip_suffix(".down.sql") {
+                (s, Role::Down)
+            } else {
+                (file_name.strip_suffix(".sql").unwrap_or(file_name), Role::Whole)
+            };
+            let Some((version, name)) = split_stem(stem) else {
+                problems.push(Diagnostic {
+                    path: path.clone(),
+                    line: None,
+                    message: "the file name is not `<version>_<name>.sql`".into(),
+                    help: "rename it, e.g. `20240101120000_create_users.sql` (version = digits), or move it out of the migrations directory".into(),
+                });
+                continue;
+            };
+            let entry = found.entry(version.clone()).or_insert_with(|| Found {
+                version,
+                name: name.to_string(),
+                whole: None,
+                up: None,
+                down: None,
+            });
+            let slot = match role {
+                Role::Whole => &mut entry.whole,
+                Role::Up => &mut entry.up,
+                Role::Down => &mut entry.down,
+            };
+            if let Some(other) = slot.replace(path.clone()) {
+                problems.push(duplicate(&path, &other));
+            }
+        }
+
+        let mut migrations = Vec::new();
+        let mut entries: Vec<Found> = found.into_values().collect();
+        entries.sort_by(|a, b| a.version.cmp(&b.version));
+        for entry in entries {
+            match entry.into_migration(source) {
+                Ok(m) => migrations.push(m),
+                Err(mut d) => problems.append(&mut d),
+            }
+        }
+        if problems.is_empty() {
+            Ok(migrations)
+        } else {
+            Err(problems)
+        }
+    }
+}
+
+struct Found {
+    version: Version,
+    name: String,
+    whole: Option<PathBuf>,
+    up: Option<PathBuf>,
+    down: Option<PathBuf>,
+}
+
+fn duplicate(path: &Path, other: &Path) -> Diagnostic {
+    Diagnostic {
+        path: path.to_path_buf(),
+        line: None,
+        message: format!("version is also used by {}", other.display()),
+        help: "every migration of a source needs its own version; rename one of the files".into(),
+    }
+}
+
+impl Found {
+    fn into_migration(self, source: &SourceSpec) -> Result<Migration, Vec<Diagnostic>> {
+        let (path, parsed) = match (self.whole, self.up, self.down) {
+            (Some(whole), None, None) => {
+                let parsed = parse_file(&whole, true)?;
+                (whole, parsed)
+            }
+            (None, Some(up), down) => {
+                let mut parsed = parse_file(&up, false)?;
+                if let Some(down) = down {
+                    let down_parsed = parse_file(&down, false)?;
+                    parsed.down = down_parsed.up.filter(|b| !b.is_blank());
+                }
+                (up, parsed)
+            }
+            (Some(whole), Some(other), _) | (Some(whole), None, Some(other)) => {
+                return Err(vec![duplicate(&whole, &other)]);
+            }
+            (None, None, Some(down)) => {
+                return Err(vec![Diagnostic {
+                    path: down.clone(),
+                    line: None,
+                    message: "a down file without its up file".into(),
+                    help: format!(
+                        "add {} beside it, or delete it",
+                        down.display().to_string().replace(".down.sql", ".up.sql")
+                    ),
+                }]);
+            }
+            (None, None, None) => unreachable!("an entry is made for a file"),
+        };
+        let up = parsed.up.filter(|b| !b.is_blank()).ok_or_else(|| {
+            vec![Diagnostic {
+                path: path.clone(),
+                line: None,
+                message: "the up section is empty".into(),
+                help: "write the migration's SQL under `-- strata:up`, or delete the file".into(),
+            }]
+        })?;
+        Ok(Migration {
+            id: MigrationId::new(source.name.clone(), self.version),
+            name: self.name,
+            kind: MigrationKind::Versioned,
+            checksum: Checksum::of_body(&up.sql),
+            up,
+            down: parsed.down.filter(|b| !b.is_blank()),
+            verify: parsed.verify.filter(|b| !b.is_blank()),
+            tx_mode: if parsed.no_transaction {
+                TxMode::NoTransaction
+            } else {
+                TxMode::Transaction
+            },
+            path,
+        })
+    }
+}
+
+/// `20240101_create_users` -> (20240101, create_users).
+fn split_stem(stem: &str) -> Option<(Version, &str)> {
+    let (version, name) = stem.split_once('_')?;
+    let version = Version::parse(version).ok()?;
+    (!name.is_empty()).then_some((version, name))
+}
+
+/// A `-- strata:<word> [args]` line: the word and its arguments.
+fn directive(line: &str) -> Option<(&str, &str)> {
+    let rest = line.trim().strip_prefix("--")?.trim_start();
+    let rest = rest.strip_prefix("strata:")?;
+    let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    Some((word, args.trim()))
+}
+
+/// Parses one file. With `sections` false (a `.up.sql`/`.down.sql` file)
+/// the whole file is one body and section lines are an error.
+fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
+    let raw = read_text(path).map_err(|d| vec![d])?;
+    let text = normalize_text(&raw);
+    let mut problems = Vec::new();
+    let mut parsed = Parsed::default();
+    let diag = |line: usize, message: String, help: &str| Diagnostic {
+        path: path.to_path_buf(),
+        line: Some(line),
+        message,
+        help: help.to_string(),
+    };
+
+    // (section, first body line, body text)
+    let mut current: Option<(Section, usize, String)> = None;
+    let mut preamble_sql: Option<usize> = None;
+    let mut saw_section = false;
+    let mut finished: Vec<(Section, usize, String)> = Vec::new();
+
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        let lineno = index + 1;
+        if let Some((word, args)) = directive(line) {
+            let section = match word {
+                "up" => Some(Section::Up),
+                "down" => Some(Section::Down),
+                "verify" => Some(Section::Verify),
+                "no-transaction" => {
+                    if !args.is_empty() {
+                        problems.push(diag(lineno, format!("`-- strata:no-transaction` takes no arguments, found `{args}`"), "remove the text after the directive"));
+                    }
+                    parsed.no_transaction = true;
+                    None
+                }
+                other => {
+                    problems.push(diag(
+                        lineno,
+                        format!("unknown directive `-- strata:{other}`"),
+                        "known directives: up, down, verify, no-transaction",
+                    ));
+                    None
+                }
+            };
+            if let Some(section) = section {
+                if !sections {
+                    problems.push(diag(lineno, format!("`-- strata:{}` in a file that is already one section", section.name()), "a .up.sql/.down.sql file holds one body; remove the section line"));
+                    continue;
+                }
+                saw_section = true;
+                if let Some(done) = current.take() {
+                    finished.push(done);
+                }
+                if finished.iter().any(|(s, ..)| *s == section) {
+                    problems.push(diag(lineno, format!("a second `-- strata:{}` section", section.name()), "merge the two sections into one"));
+                }
+                current = Some((section, lineno + 1, String::new()));
+            }
+            // Directive lines stay in the body they appear in, so the
+            // checksum covers them.
+            if let Some((_, _, body)) = current.as_mut() {
+                if section.is_none() {
+                    body.push_str(line);
+                }
+            }
+            continue;
+        }
+        match current.as_mut() {
+            Some((_, _, body)) => body.push_str(line),
+            None => {
+                let t = line.trim();
+                if !t.is_empty() && !t.starts_with("--") && preamble_sql.is_none() {
+                    preamble_sql = Some(lineno);
+                }
+            }
+        }
+    }
+    if let Some(done) = current.take() {
+        finished.push(done);
+    }
+
+    if !saw_section {
+        parsed.up = Some(Body {
+            sql: text.into_owned(),
+            line: 1,
+            path: path.to_path_buf(),
+        });
+    } else if let Some(line) = preamble_sql {
+        problems.push(diag(
+            line,
+            "SQL before the first `-- strata:` section line".into(),
+            "move it under `-- strata:up` (or down/verify)",
+        ));
+    }
+    for (section, line, sql) in finished {
+        let body = Some(Body {
+            sql,
+            line,
+            path: path.to_path_buf(),
+        });
+        match section {
+            Section::Up => parsed.up = body,
+            Section::Down => parsed.down = body,
+            Section::Verify => parsed.verify = body,
+        }
+    }
+    if saw_section && parsed.up.is_none() {
+        problems.push(Diagnostic {
+            path: path.to_path_buf(),
+            line: None,
+            message: "the file has sections but no `-- strata:up`".into(),
+            help: "add a `-- strata:up` line above the migration's SQL".into(),
+        });
+    }
+    if problems.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    struct Dir(PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn dir(files: &[(&str, &str)]) -> (Dir, SourceSpec) {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "strata-native-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        ));
+        fs::create_dir_all(&path).unwrap();
+        for (name, text) in files {
+            fs::write(path.join(name), text).unwrap();
+        }
+        let spec = SourceSpec {
+            name: "app".into(),
+            path: path.clone(),
+            format: "strata".into(),
+            priority: 0,
+        };
+        (Dir(path), spec)
+    }
+
+    #[test]
+    fn sections_are_split_with_their_lines() {
+        let (_d, spec) = dir(&[(
+            "2_users.sql",
+            "-- strata:up\ncreate table users (id int);\n-- strata:down\ndrop table users;\n-- strata:verify\nselect 1 from users;\n",
+        )]);
+        let m = NativeFormat.discover(&spec).unwrap().remove(0);
+        assert_eq!(m.id.version.as_str(), "2");
+        assert_eq!(m.name, "users");
+        assert_eq!(m.up.sql, "create table users (id int);\n");
+        assert_eq!(m.up.line, 2);
+        assert_eq!(m.down.as_ref().unwrap().sql, "drop table users;\n");
+        assert_eq!(m.down.as_ref().unwrap().line, 4);
+        assert_eq!(m.verify.as_ref().unwrap().line, 6);
+        assert_eq!(m.tx_mode, TxMode::Transaction);
+    }
+
+    #[test]
+    fn file_without_sections_is_all_up_and_versions_sort_numerically() {
+        let (_d, spec) = dir(&[("10_b.sql", "select 10;"), ("9_a.sql", "select 9;")]);
+        let ms = NativeFormat.discover(&spec).unwrap();
+        let names: Vec<_> = ms.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, vec!["a", "b"]);
+        assert!(ms[0].down.is_none());
+    }
+
+    #[test]
+    fn editing_down_or_line_endings_keeps_the_checksum() {
+        let a = "-- strata:up\ncreate table t (id int);\n-- strata:down\ndrop table t;\n";
+        let b = "\u{feff}-- strata:up\r\ncreate table t (id int);\r\n-- strata:down\r\ndrop table t cascade;\r\n";
+        let (_d1, s1) = dir(&[("1_t.sql", a)]);
+        let (_d2, s2) = dir(&[("1_t.sql", b)]);
+        let m1 = NativeFormat.discover(&s1).unwrap().remove(0);
+        let m2 = NativeFormat.discover(&s2).unwrap().remove(0);
+        assert_eq!(m1.checksum, m2.checksum);
+        let (_d3, s3) = dir(&[("1_t.sql", &a.replace("int", "bigint"))]);
+        assert_ne!(m1.checksum, NativeFormat.discover(&s3).unwrap().remove(0).checksum);
+    }
+
+    #[test]
+    fn up_down_pairs_and_no_transaction() {
+        let (_d, spec) = dir(&[
+            ("3_idx.up.sql", "-- strata:no-transaction\ncreate index concurrently i on t (x);\n"),
+            ("3_idx.down.sql", "drop index i;\n"),
+        ]);
+        let m = NativeFormat.discover(&spec).unwrap().remove(0);
+        assert_eq!(m.tx_mode, TxMode::NoTransaction);
+        assert_eq!(m.down.unwrap().sql, "drop index i;\n");
+        assert_eq!(m.name, "idx");
+    }
+
+    #[test]
+    fn malformed_files_are_reported_with_lines() {
+        let (_d, spec) = dir(&[
+            ("1_a.sql", "select 0;\n-- strata:up\nselect 1;\n-- strata:wat\n"),
+            ("2_b.sql", "-- strata:down\ndrop table x;\n"),
+            ("notes.sql", "select 1;"),
+            ("3_c.sql", "select 1;"),
+            ("003_d.sql", "select 1;"),
+            ("4_e.sql", "-- strata:up\n\n-- strata:down\n"),
+            ("5_f.down.sql", "select 1;"),
+            ("README.md", "ignored"),
+        ]);
+        let errs = NativeFormat.discover(&spec).unwrap_err();
+        let text: Vec<String> = errs.iter().map(|d| d.to_string()).collect();
+        let has = |needle: &str| text.iter().any(|t| t.contains(needle));
+        assert!(has("1_a.sql:4: unknown directive `-- strata:wat`"), "{text:#?}");
+        assert!(has("1_a.sql:1: SQL before the first"), "{text:#?}");
+        assert!(has("2_b.sql: the file has sections but no `-- strata:up`"), "{text:#?}");
+        assert!(has("notes.sql: the file name is not"), "{text:#?}");
+        assert!(has("version is also used by"), "{text:#?}");
+        assert!(has("4_e.sql: the up section is empty"), "{text:#?}");
+        assert!(has("5_f.down.sql: a down file without its up file"), "{text:#?}");
+        assert_eq!(errs.len(), 7, "{text:#?}");
+    }
+}

@@ -1,0 +1,116 @@
+use crate::{Checksum, MigrationId, MigrationKind, Timestamp};
+
+/// The state a migration's history row is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HistoryStatus {
+    Applied,
+    Failed,
+    Reverted,
+    /// Written before a non-transactional migration starts and replaced when
+    /// it ends; a row left in this state means the run was interrupted.
+    Running,
+}
+
+impl HistoryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HistoryStatus::Applied => "applied",
+            HistoryStatus::Failed => "failed",
+            HistoryStatus::Reverted => "reverted",
+            HistoryStatus::Running => "running",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "applied" => HistoryStatus::Applied,
+            "failed" => HistoryStatus::Failed,
+            "reverted" => HistoryStatus::Reverted,
+            "running" => HistoryStatus::Running,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of the history table: the current state of one migration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    pub id: MigrationId,
+    pub name: String,
+    pub kind: MigrationKind,
+    pub checksum: Checksum,
+    pub status: HistoryStatus,
+    pub batch: i64,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub duration_ms: Option<i64>,
+    pub applied_by: String,
+    pub strata_version: String,
+    pub environment: Option<String>,
+    pub error: Option<String>,
+    /// The down section as it was when the migration was applied, so a
+    /// revert still works after the file is gone.
+    pub down_sql: Option<String>,
+    /// Set when the migration was applied below an already applied version.
+    pub out_of_order: bool,
+}
+
+/// What happened, in the timeline every state change appends to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LogAction {
+    Apply,
+    Revert,
+    Fail,
+    Start,
+    Repair,
+    Baseline,
+    Reset,
+}
+
+impl LogAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogAction::Apply => "apply",
+            LogAction::Revert => "revert",
+            LogAction::Fail => "fail",
+            LogAction::Start => "start",
+            LogAction::Repair => "repair",
+            LogAction::Baseline => "baseline",
+            LogAction::Reset => "reset",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "apply" => LogAction::Apply,
+            "revert" => LogAction::Revert,
+            "fail" => LogAction::Fail,
+            "start" => LogAction::Start,
+            "repair" => LogAction::Repair,
+            "baseline" => LogAction::Baseline,
+            "reset" => LogAction::Reset,
+            _ => return None,
+        })
+    }
+}
+
+/// One entry of the timeline (`strata history`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEntry {
+    /// Assigned by the database; 0 before the entry is written.
+    pub seq: i64,
+    pub id: MigrationId,
+    pub name: String,
+    pub action: LogAction,
+    /// The row's status after this entry (`applied`, `failed`, ...).
+    pub status: HistoryStatus,
+    pub checksum: Option<Checksum>,
+    pub batch: i64,
+    pub at: Timestamp,
+    pub duration_ms: Option<i64>,
+    pub applied_by: String,
+    pub strata_version: String,
+    pub environment: Option<String>,
+    /// Error text, or a note such as "out of order" or "checksum accepted".
+    pub detail: Option<String>,
+}

@@ -1,0 +1,21 @@
+//! The vocabulary every other strata crate speaks: migrations, versions,
+//! checksums, history rows and timestamps.
+//!
+//! This crate does no I/O on purpose: discovery, planning and drivers all
+//! exchange these types, so keeping them pure lets the planner stay a pure
+//! function and lets tests build any scenario in memory.
+
+mod checksum;
+mod history;
+mod migration;
+mod time;
+mod version;
+
+pub use checksum::{CHECKSUM_ALGORITHM, Checksum, hex, normalize_text};
+pub use history::{HistoryRow, HistoryStatus, LogAction, LogEntry};
+pub use migration::{Body, Migration, MigrationId, MigrationKind, TxMode};
+pub use time::Timestamp;
+pub use version::{Version, VersionError};
+
+/// The strata version written into every history row.
+pub const STRATA_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,110 @@
+use crate::{Checksum, Version};
+use std::fmt;
+use std::path::PathBuf;
+
+/// A migration's identity: the source (category) it belongs to and its
+/// version within that source.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MigrationId {
+    pub source: String,
+    pub version: Version,
+}
+
+impl MigrationId {
+    pub fn new(source: impl Into<String>, version: Version) -> Self {
+        MigrationId {
+            source: source.into(),
+            version,
+        }
+    }
+}
+
+impl fmt::Display for MigrationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.source, self.version)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MigrationKind {
+    Versioned,
+    Repeatable,
+    Baseline,
+    Script,
+}
+
+impl MigrationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationKind::Versioned => "versioned",
+            MigrationKind::Repeatable => "repeatable",
+            MigrationKind::Baseline => "baseline",
+            MigrationKind::Script => "script",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "versioned" => MigrationKind::Versioned,
+            "repeatable" => MigrationKind::Repeatable,
+            "baseline" => MigrationKind::Baseline,
+            "script" => MigrationKind::Script,
+            _ => return None,
+        })
+    }
+}
+
+/// Whether a migration runs inside one transaction together with its
+/// history row, or statement by statement outside any transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxMode {
+    Transaction,
+    NoTransaction,
+}
+
+impl TxMode {
+    pub fn is_transactional(self) -> bool {
+        self == TxMode::Transaction
+    }
+}
+
+/// One section of a migration file (up, down or verify) with the line of the
+/// file its first line is on, so errors can point back into the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    pub sql: String,
+    /// 1-based line number in `path` of the body's first line.
+    pub line: usize,
+    pub path: PathBuf,
+}
+
+impl Body {
+    /// True when the body holds nothing but whitespace and SQL comments.
+    pub fn is_blank(&self) -> bool {
+        self.sql
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
+    }
+}
+
+/// A migration as discovered on disk.
+#[derive(Debug, Clone)]
+pub struct Migration {
+    pub id: MigrationId,
+    pub name: String,
+    pub kind: MigrationKind,
+    /// The file (or directory) the user edits; shown in every message.
+    pub path: PathBuf,
+    pub up: Body,
+    pub down: Option<Body>,
+    pub verify: Option<Body>,
+    pub tx_mode: TxMode,
+    pub checksum: Checksum,
+}
+
+impl Migration {
+    /// `version_name`, the way the file is named.
+    pub fn label(&self) -> String {
+        format!("{}_{}", self.id.version, self.name)
+    }
+}

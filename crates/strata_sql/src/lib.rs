@@ -1,0 +1,289 @@
+//! Splits migration scripts into statements, each with its place in the
+//! file, so an error the server reports can be traced to a file and line.
+//!
+//! The lexer knows what can hide a `;`: quoted strings (including
+//! PostgreSQL's `E'..'` escapes), quoted identifiers, line and nested block
+//! comments, dollar-quoted bodies, and `BEGIN ... END` blocks of SQL-standard
+//! function bodies (`BEGIN ATOMIC`) and SQLite triggers.
+
+/// The SQL dialect a script is written in; it decides which quotes exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+/// One statement of a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Statement<'a> {
+    /// The statement's text, from its first significant character up to and
+    /// including its `;` (comments inside and before it included).
+    pub sql: &'a str,
+    /// Byte offset of `sql` in the script.
+    pub offset: usize,
+    /// Byte offset in the script of the statement's first token (after any
+    /// leading comments): where a reader should look.
+    pub token_offset: usize,
+}
+
+impl Statement<'_> {
+    /// 0-based line of the script the statement's first token is on.
+    pub fn line_in(&self, script: &str) -> usize {
+        line_at(script, self.token_offset)
+    }
+}
+
+/// 0-based line number of byte `offset` in `text`.
+pub fn line_at(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count()
+}
+
+/// Converts a 1-based character position (as PostgreSQL reports it) into a
+/// byte offset of `text`.
+pub fn char_position_to_offset(text: &str, position: usize) -> usize {
+    text.char_indices()
+        .nth(position.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| i)
+}
+
+/// Splits `script` into statements. Statements made only of whitespace and
+/// comments are dropped; text after the last `;` is a statement of its own.
+pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
+    let bytes = script.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut start: Option<usize> = None; // first significant byte (comments count)
+    let mut token: Option<usize> = None; // first byte that is not a comment
+    let mut first_word: Option<String> = None;
+    let mut depth = 0usize;
+
+    macro_rules! begin_token {
+        ($at:expr) => {{
+            start.get_or_insert($at);
+        }};
+    }
+
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => i += 1,
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                begin_token!(i);
+                i = memchr_newline(bytes, i);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                begin_token!(i);
+                i = skip_block_comment(bytes, i, dialect == Dialect::Postgres);
+            }
+            b';' if depth == 0 => {
+                if let Some(tok) = token {
+                    let from = start.unwrap_or(tok);
+                    out.push(Statement {
+                        sql: &script[from..=i],
+                        offset: from,
+                        token_offset: tok,
+                    });
+                }
+                start = None;
+                token = None;
+                first_word = None;
+                i += 1;
+            }
+            _ => {
+                begin_token!(i);
+                token.get_or_insert(i);
+                match b {
+                    b'\'' => {
+                        let escapes = dialect == Dialect::Postgres && is_e_prefix(bytes, i);
+                        i = skip_quoted(bytes, i, b'\'', escapes);
+                    }
+                    b'"' => i = skip_quoted(bytes, i, b'"', false),
+                    b'`' if dialect == Dialect::Sqlite => i = skip_quoted(bytes, i, b'`', false),
+                    b'[' if dialect == Dialect::Sqlite => {
+                        i = bytes[i..]
+                            .iter()
+                            .position(|&c| c == b']')
+                            .map_or(bytes.len(), |p| i + p + 1)
+                    }
+                    b'$' if dialect == Dialect::Postgres => i = skip_dollar(script, i),
+                    c if c.is_ascii_alphabetic() || c == b'_' => {
+                        let end = bytes[i..]
+                            .iter()
+                            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$'))
+                            .map_or(bytes.len(), |p| i + p);
+                        let word = script[i..end].to_ascii_uppercase();
+                        let in_create = first_word.as_deref() == Some("CREATE");
+                        match word.as_str() {
+                            "BEGIN" if in_create => depth += 1,
+                            "CASE" if depth > 0 => depth += 1,
+                            "END" if depth > 0 => depth -= 1,
+                            _ => {}
+                        }
+                        if first_word.is_none() {
+                            first_word = Some(word);
+                        }
+                        i = end;
+                    }
+                    _ => i += 1,
+                }
+            }
+        }
+    }
+    if let Some(tok) = token {
+        let from = start.unwrap_or(tok);
+        out.push(Statement {
+            sql: &script[from..],
+            offset: from,
+            token_offset: tok,
+        });
+    }
+    out
+}
+
+fn memchr_newline(bytes: &[u8], from: usize) -> usize {
+    bytes[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |p| from + p + 1)
+}
+
+fn skip_block_comment(bytes: &[u8], from: usize, nests: bool) -> usize {
+    let mut depth = 0;
+    let mut i = from;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b'/' && bytes[i + 1] == b'*' {
+            depth += 1;
+            i += 2;
+            if !nests && depth > 1 {
+                depth = 1;
+            }
+        } else if bytes[i] == b'*' && bytes[i + 1] == b'/' {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return i;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    bytes.len()
+}
+
+/// `E'...'` (or `e'...'`) not preceded by another identifier character.
+fn is_e_prefix(bytes: &[u8], quote: usize) -> bool {
+    quote >= 1
+        && matches!(bytes[quote - 1], b'E' | b'e')
+        && (quote < 2 || !(bytes[quote - 2].is_ascii_alphanumeric() || bytes[quote - 2] == b'_'))
+}
+
+/// Skips a quoted run starting at `from`; a doubled quote is an escaped one.
+fn skip_quoted(bytes: &[u8], from: usize, quote: u8, backslash_escapes: bool) -> usize {
+    let mut i = from + 1;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if backslash_escapes && c == b'\\' {
+            i += 2;
+        } else if c == quote {
+            if bytes.get(i + 1) == Some(&quote) {
+                i += 2;
+            } else {
+                return i + 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    bytes.len()
+}
+
+/// Skips a dollar-quoted body (`$$...$$`, `$tag$...$tag$`); a `$` that does
+/// not open one (a parameter such as `$1`) is a single character.
+fn skip_dollar(script: &str, from: usize) -> usize {
+    let bytes = script.as_bytes();
+    let mut j = from + 1;
+    if bytes.get(j).is_some_and(|c| c.is_ascii_digit()) {
+        return from + 1;
+    }
+    while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
+        j += 1;
+    }
+    if bytes.get(j) != Some(&b'$') {
+        return from + 1;
+    }
+    let tag = &script[from..=j];
+    match script[j + 1..].find(tag) {
+        Some(p) => j + 1 + p + tag.len(),
+        None => bytes.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(sql: &str, d: Dialect) -> Vec<&str> {
+        split(sql, d).iter().map(|s| s.sql).collect()
+    }
+
+    #[test]
+    fn splits_on_semicolons_outside_quotes_and_comments() {
+        let sql = "create table a (x text default ';');\n-- a comment; here\ninsert into a values ('it''s;');\n/* block; /* nested; */ still */ select 1;";
+        assert_eq!(
+            texts(sql, Dialect::Postgres),
+            vec![
+                "create table a (x text default ';');",
+                "-- a comment; here\ninsert into a values ('it''s;');",
+                "/* block; /* nested; */ still */ select 1;",
+            ]
+        );
+    }
+
+    #[test]
+    fn dollar_quoted_bodies_are_one_statement() {
+        let sql = "create function f() returns int as $body$ begin return 1; end; $body$ language plpgsql;\nselect $1, $$a;b$$;";
+        let parts = texts(sql, Dialect::Postgres);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert!(parts[0].ends_with("plpgsql;"));
+    }
+
+    #[test]
+    fn begin_atomic_bodies_keep_their_semicolons() {
+        let sql = "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN a > 0 THEN 1 ELSE 0 END; SELECT 2; END;\nSELECT 3;";
+        let parts = texts(sql, Dialect::Postgres);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert_eq!(parts[1], "SELECT 3;");
+    }
+
+    #[test]
+    fn sqlite_trigger_bodies_are_one_statement() {
+        let sql = "create trigger t after insert on a begin update b set n = n + 1; insert into c values (1); end;\nbegin;\ncommit;";
+        let parts = texts(sql, Dialect::Sqlite);
+        assert_eq!(parts.len(), 3, "{parts:?}");
+    }
+
+    #[test]
+    fn escape_strings_and_identifiers() {
+        let sql = "select E'a\\';b', \"we;ird\";select 2";
+        assert_eq!(texts(sql, Dialect::Postgres), vec!["select E'a\\';b', \"we;ird\";", "select 2"]);
+    }
+
+    #[test]
+    fn comment_only_scripts_are_empty_and_offsets_point_at_tokens() {
+        assert!(split("-- nothing\n/* here */\n", Dialect::Sqlite).is_empty());
+        let sql = "-- lead\n\nselect 1;\n  select\n2;";
+        let st = split(sql, Dialect::Postgres);
+        assert_eq!(st[0].line_in(sql), 2);
+        assert_eq!(st[1].line_in(sql), 3);
+        assert_eq!(&sql[st[1].offset..st[1].offset + 6], "select");
+    }
+
+    #[test]
+    fn positions_map_to_byte_offsets() {
+        let text = "é;select x";
+        assert_eq!(char_position_to_offset(text, 3), 3);
+        assert_eq!(char_position_to_offset(text, 1), 0);
+        assert_eq!(char_position_to_offset(text, 99), text.len());
+    }
+}
