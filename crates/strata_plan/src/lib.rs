@@ -1,1 +1,536 @@
+//! The planner: a pure function of (discovered migrations, history, what the
+//! user asked for) to an ordered list of steps, or an error that says why
+//! not. `status`, `plan`, `up`, `down` and every later consumer (dry-run, the
+//! dashboard) use these same functions, so what is shown is what runs.
 
+mod status;
+
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+use strata_model::{
+    Body, Checksum, HistoryRow, HistoryStatus, Migration, MigrationId, MigrationKind, TxMode,
+    Version,
+};
+
+pub use status::{MigrationState, StatusEntry, status};
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepAction {
+    /// Run the up body and record the migration as applied.
+    Apply,
+    /// Run the down body and record the migration as reverted.
+    Revert,
+    /// Record the migration as applied without running it.
+    Baseline,
+    /// Record the file's current checksum for an applied migration.
+    AcceptChecksum,
+    /// Forget a failed or interrupted attempt so the migration is pending.
+    ClearFailed,
+}
+
+impl StepAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepAction::Apply => "apply",
+            StepAction::Revert => "revert",
+            StepAction::Baseline => "baseline",
+            StepAction::AcceptChecksum => "accept_checksum",
+            StepAction::ClearFailed => "clear_failed",
+        }
+    }
+
+    /// Whether the step runs SQL (as opposed to only writing history).
+    pub fn runs_sql(self) -> bool {
+        matches!(self, StepAction::Apply | StepAction::Revert)
+    }
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub action: StepAction,
+    pub id: MigrationId,
+    pub name: String,
+    pub kind: MigrationKind,
+    /// The up checksum this step records (for a revert: the recorded one).
+    pub checksum: Checksum,
+    pub tx_mode: TxMode,
+    /// The SQL the step runs: the up body to apply, the down body to revert.
+    pub script: Option<Body>,
+    /// The down SQL to keep in history when applying.
+    pub down_sql: Option<String>,
+    /// The migration's file, when it exists.
+    pub path: Option<PathBuf>,
+    /// Applying below an already applied version (allowed explicitly).
+    pub out_of_order: bool,
+    /// A previous attempt failed or was interrupted.
+    pub retry: bool,
+}
+
+/// An ordered list of steps and its hash (what `--approve` names).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Drop everything in the schema (but strata's own tables) first.
+    pub reset_first: bool,
+    pub steps: Vec<Step>,
+    pub hash: String,
+}
+
+impl Plan {
+    fn new(reset_first: bool, steps: Vec<Step>) -> Self {
+        let mut h = Sha256::new();
+        if reset_first {
+            h.update(b"reset\n");
+        }
+        for s in &steps {
+            h.update(format!("{} {} {}", s.action.as_str(), s.id, s.checksum.hex));
+            if s.action == StepAction::Revert {
+                if let Some(script) = &s.script {
+                    h.update(format!(" {}", Checksum::of_body(&script.sql).hex));
+                }
+            }
+            h.update(b"\n");
+        }
+        let hash = strata_model::hex(&h.finalize())[..16].to_string();
+        Plan {
+            reset_first,
+            steps,
+            hash,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty() && !self.reset_first
+    }
+}
+
+/// Something that stops `up` until the user resolves it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    Drifted {
+        id: MigrationId,
+        name: String,
+        path: PathBuf,
+        recorded: Checksum,
+        actual: Checksum,
+    },
+    Missing {
+        id: MigrationId,
+        name: String,
+    },
+    OutOfOrder {
+        id: MigrationId,
+        name: String,
+        path: PathBuf,
+        highest: Version,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Drifted { id, name, path, recorded, actual } => write!(
+                f,
+                "migration {id} ({name}) was applied with checksum {} but {} now hashes to {}; revert the edit, or run `strata repair {id}` to accept it",
+                recorded.short(),
+                path.display(),
+                actual.short()
+            ),
+            Problem::Missing { id, name } => write!(
+                f,
+                "migration {id} ({name}) is recorded as applied but its file is gone; restore the file, or set `ignore_missing = true` in [project] (or pass --ignore-missing) to go on without it"
+            ),
+            Problem::OutOfOrder { id, name, path, highest } => write!(
+                f,
+                "migration {id} ({name}, {}) is pending but version {highest} of source {} is already applied; pass --allow-out-of-order to apply it anyway",
+                path.display(),
+                id.source
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Blocked(Vec<Problem>),
+    #[error("{}", irreversible_message(.0))]
+    Irreversible(Vec<(MigrationId, String)>),
+    #[error("no migration has version `{0}`; `strata list` shows the versions")]
+    UnknownTarget(String),
+    #[error("version `{target}` exists in several sources ({}); name one as <source>/<version>", .candidates.join(", "))]
+    AmbiguousTarget {
+        target: String,
+        candidates: Vec<String>,
+    },
+    #[error("`{target}` is not a version: {reason}")]
+    BadTarget { target: String, reason: String },
+    #[error("migration {0} needs no repair: it is applied and its checksum matches the file")]
+    NothingToRepair(MigrationId),
+    #[error("migration {0} cannot be re-applied: its file is gone")]
+    FileMissing(MigrationId),
+}
+
+fn irreversible_message(items: &[(MigrationId, String)]) -> String {
+    let list: Vec<String> = items.iter().map(|(id, n)| format!("{id} ({n})")).collect();
+    format!(
+        "nothing was reverted: {} no down section and no down SQL in history; add a `-- strata:down` section to the file",
+        if list.len() == 1 {
+            format!("migration {} has", list[0])
+        } else {
+            format!("migrations {} have", list.join(", "))
+        }
+    )
+}
+
+/// What `up` may do.
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    /// Apply up to and including this version (`V` or `source/V`).
+    pub to: Option<String>,
+    pub allow_out_of_order: bool,
+    pub ignore_missing: bool,
+}
+
+/// Which applied migrations `down` reverts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DownTarget {
+    #[default]
+    LastBatch,
+    Steps(usize),
+    /// Everything applied after this version.
+    To(String),
+    Batch(i64),
+}
+
+/// Everything the planner looks at, indexed once.
+struct Ctx<'a> {
+    migrations: &'a [Migration],
+    history: HashMap<&'a MigrationId, &'a HistoryRow>,
+    rows: &'a [HistoryRow],
+    position: HashMap<&'a MigrationId, usize>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(migrations: &'a [Migration], history: &'a [HistoryRow]) -> Self {
+        Ctx {
+            migrations,
+            history: history.iter().map(|r| (&r.id, r)).collect(),
+            rows: history,
+            position: migrations.iter().enumerate().map(|(i, m)| (&m.id, i)).collect(),
+        }
+    }
+
+    fn migration(&self, id: &MigrationId) -> Option<&'a Migration> {
+        self.position.get(id).map(|&i| &self.migrations[i])
+    }
+
+    /// Resolves `V` or `source/V` against files and history.
+    fn resolve(&self, target: &str) -> Result<MigrationId, PlanError> {
+        let (source, version) = match target.rsplit_once('/') {
+            Some((s, v)) => (Some(s), v),
+            None => (None, target),
+        };
+        let version = Version::parse(version).map_err(|e| PlanError::BadTarget {
+            target: target.to_string(),
+            reason: e.to_string(),
+        })?;
+        let mut found: Vec<&MigrationId> = self
+            .migrations
+            .iter()
+            .map(|m| &m.id)
+            .chain(self.rows.iter().map(|r| &r.id))
+            .filter(|id| id.version == version && source.is_none_or(|s| s == id.source))
+            .collect();
+        found.sort();
+        found.dedup();
+        match found.as_slice() {
+            [] => Err(PlanError::UnknownTarget(target.to_string())),
+            [one] => Ok((*one).clone()),
+            many => Err(PlanError::AmbiguousTarget {
+                target: target.to_string(),
+                candidates: many.iter().map(ToString::to_string).collect(),
+            }),
+        }
+    }
+
+    /// Whether `a` comes after `b` in apply order.
+    fn after(&self, a: &MigrationId, b: &MigrationId) -> bool {
+        match (self.position.get(a), self.position.get(b)) {
+            (Some(pa), Some(pb)) if a.source != b.source => pa > pb,
+            _ => (&a.version, &a.source) > (&b.version, &b.source),
+        }
+    }
+
+    /// Applied rows, most recently applied first: the order to revert in.
+    fn applied_newest_first(&self) -> Vec<&'a HistoryRow> {
+        let mut rows: Vec<&HistoryRow> = self
+            .rows
+            .iter()
+            .filter(|r| r.status == HistoryStatus::Applied)
+            .collect();
+        rows.sort_by(|a, b| {
+            (b.batch, b.started_at)
+                .cmp(&(a.batch, a.started_at))
+                .then_with(|| {
+                    if self.after(&a.id, &b.id) {
+                        std::cmp::Ordering::Less
+                    } else {
+                        std::cmp::Ordering::Greater
+                    }
+                })
+        });
+        rows
+    }
+
+    fn apply_step(&self, m: &Migration, out_of_order: bool) -> Step {
+        let retry = self.history.get(&m.id).is_some_and(|r| {
+            matches!(r.status, HistoryStatus::Failed | HistoryStatus::Running)
+        });
+        Step {
+            action: StepAction::Apply,
+            id: m.id.clone(),
+            name: m.name.clone(),
+            kind: m.kind,
+            checksum: m.checksum.clone(),
+            tx_mode: m.tx_mode,
+            script: Some(m.up.clone()),
+            down_sql: m.down.as_ref().map(|b| b.sql.clone()),
+            path: Some(m.path.clone()),
+            out_of_order,
+            retry,
+        }
+    }
+
+    fn revert_step(&self, row: &HistoryRow) -> Option<Step> {
+        let file = self.migration(&row.id);
+        let script = match file.and_then(|m| m.down.clone()) {
+            Some(body) => body,
+            None => Body {
+                sql: row.down_sql.clone()?,
+                line: 1,
+                path: PathBuf::from(format!("<down SQL of {} stored in history>", row.id)),
+            },
+        };
+        Some(Step {
+            action: StepAction::Revert,
+            id: row.id.clone(),
+            name: row.name.clone(),
+            kind: row.kind,
+            checksum: row.checksum.clone(),
+            tx_mode: file.map_or(TxMode::Transaction, |m| m.tx_mode),
+            script: Some(script),
+            down_sql: None,
+            path: file.map(|m| m.path.clone()),
+            out_of_order: false,
+            retry: false,
+        })
+    }
+
+    fn revert_steps(&self, rows: &[&HistoryRow]) -> Result<Vec<Step>, PlanError> {
+        let mut steps = Vec::new();
+        let mut irreversible = Vec::new();
+        for row in rows {
+            match self.revert_step(row) {
+                Some(step) => steps.push(step),
+                None => irreversible.push((row.id.clone(), row.name.clone())),
+            }
+        }
+        if irreversible.is_empty() {
+            Ok(steps)
+        } else {
+            Err(PlanError::Irreversible(irreversible))
+        }
+    }
+}
+
+/// The steps `strata up` runs.
+pub fn plan_up(
+    migrations: &[Migration],
+    history: &[HistoryRow],
+    opts: &UpOptions,
+) -> Result<Plan, PlanError> {
+    let ctx = Ctx::new(migrations, history);
+    let limit = opts.to.as_deref().map(|t| ctx.resolve(t)).transpose()?;
+    let mut problems = Vec::new();
+
+    for entry in status(migrations, history) {
+        match entry.state {
+            MigrationState::Drifted => problems.push(Problem::Drifted {
+                id: entry.id.clone(),
+                name: entry.name.clone(),
+                path: entry.path.clone().unwrap_or_default(),
+                recorded: entry.recorded_checksum.clone().expect("drifted rows are recorded"),
+                actual: entry.file_checksum.clone().expect("drifted files exist"),
+            }),
+            MigrationState::Missing if !opts.ignore_missing => problems.push(Problem::Missing {
+                id: entry.id.clone(),
+                name: entry.name.clone(),
+            }),
+            _ => {}
+        }
+    }
+
+    let mut highest: HashMap<&str, &Version> = HashMap::new();
+    for row in history.iter().filter(|r| r.status == HistoryStatus::Applied) {
+        let h = highest.entry(row.id.source.as_str()).or_insert(&row.id.version);
+        if row.id.version > **h {
+            *h = &row.id.version;
+        }
+    }
+
+    let mut steps = Vec::new();
+    for m in migrations {
+        if let Some(limit) = &limit {
+            if &m.id != limit && ctx.after(&m.id, limit) {
+                continue;
+            }
+        }
+        let pending = ctx
+            .history
+            .get(&m.id)
+            .is_none_or(|r| r.status != HistoryStatus::Applied);
+        if !pending {
+            continue;
+        }
+        let out_of_order = highest
+            .get(m.id.source.as_str())
+            .is_some_and(|h| **h > m.id.version);
+        if out_of_order && !opts.allow_out_of_order {
+            problems.push(Problem::OutOfOrder {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                path: m.path.clone(),
+                highest: (*highest[m.id.source.as_str()]).clone(),
+            });
+        }
+        steps.push(ctx.apply_step(m, out_of_order));
+    }
+    if !problems.is_empty() {
+        return Err(PlanError::Blocked(problems));
+    }
+    Ok(Plan::new(false, steps))
+}
+
+/// The steps `strata down` runs.
+pub fn plan_down(
+    migrations: &[Migration],
+    history: &[HistoryRow],
+    target: &DownTarget,
+) -> Result<Plan, PlanError> {
+    let ctx = Ctx::new(migrations, history);
+    let applied = ctx.applied_newest_first();
+    let chosen: Vec<&HistoryRow> = match target {
+        DownTarget::LastBatch => {
+            let last = applied.first().map(|r| r.batch);
+            applied.into_iter().filter(|r| Some(r.batch) == last).collect()
+        }
+        DownTarget::Steps(n) => applied.into_iter().take(*n).collect(),
+        DownTarget::Batch(b) => applied.into_iter().filter(|r| r.batch == *b).collect(),
+        DownTarget::To(t) => {
+            let to = ctx.resolve(t)?;
+            applied.into_iter().filter(|r| ctx.after(&r.id, &to)).collect()
+        }
+    };
+    Ok(Plan::new(false, ctx.revert_steps(&chosen)?))
+}
+
+/// `strata redo`: revert the most recently applied migration and apply it
+/// again from its file (an edited file is what redo is for, so drift is
+/// accepted here).
+pub fn plan_redo(migrations: &[Migration], history: &[HistoryRow]) -> Result<Plan, PlanError> {
+    let ctx = Ctx::new(migrations, history);
+    let Some(last) = ctx.applied_newest_first().first().copied() else {
+        return Ok(Plan::new(false, Vec::new()));
+    };
+    let m = ctx
+        .migration(&last.id)
+        .ok_or_else(|| PlanError::FileMissing(last.id.clone()))?;
+    let mut steps = ctx.revert_steps(&[last])?;
+    steps.push(ctx.apply_step(m, false));
+    Ok(Plan::new(false, steps))
+}
+
+/// `strata baseline V`: record every migration up to V as applied.
+pub fn plan_baseline(
+    migrations: &[Migration],
+    history: &[HistoryRow],
+    to: &str,
+) -> Result<Plan, PlanError> {
+    let ctx = Ctx::new(migrations, history);
+    let to = ctx.resolve(to)?;
+    let steps = migrations
+        .iter()
+        .filter(|m| m.id == to || !ctx.after(&m.id, &to))
+        .filter(|m| {
+            ctx.history
+                .get(&m.id)
+                .is_none_or(|r| r.status != HistoryStatus::Applied)
+        })
+        .map(|m| Step {
+            action: StepAction::Baseline,
+            script: None,
+            ..ctx.apply_step(m, false)
+        })
+        .collect();
+    Ok(Plan::new(false, steps))
+}
+
+/// `strata repair [MIGRATION]`: accept drifted checksums and clear failed or
+/// interrupted attempts (all of them, or the one named).
+pub fn plan_repair(
+    migrations: &[Migration],
+    history: &[HistoryRow],
+    only: Option<&str>,
+) -> Result<Plan, PlanError> {
+    let ctx = Ctx::new(migrations, history);
+    let only = only.map(|t| ctx.resolve(t)).transpose()?;
+    let mut steps = Vec::new();
+    for entry in status(migrations, history) {
+        if only.as_ref().is_some_and(|o| o != &entry.id) {
+            continue;
+        }
+        let row = ctx.history.get(&entry.id);
+        let action = match entry.state {
+            MigrationState::Drifted => StepAction::AcceptChecksum,
+            MigrationState::Failed => StepAction::ClearFailed,
+            _ => continue,
+        };
+        let row = row.expect("drifted and failed entries have a row");
+        let file = ctx.migration(&entry.id);
+        steps.push(Step {
+            action,
+            id: entry.id.clone(),
+            name: entry.name.clone(),
+            kind: row.kind,
+            checksum: match action {
+                StepAction::AcceptChecksum => entry.file_checksum.clone().expect("drifted files exist"),
+                _ => row.checksum.clone(),
+            },
+            tx_mode: file.map_or(TxMode::Transaction, |m| m.tx_mode),
+            script: None,
+            down_sql: file.and_then(|m| m.down.as_ref().map(|b| b.sql.clone())),
+            path: file.map(|m| m.path.clone()),
+            out_of_order: false,
+            retry: false,
+        });
+    }
+    if let (Some(id), true) = (only, steps.is_empty()) {
+        return Err(PlanError::NothingToRepair(id));
+    }
+    Ok(Plan::new(false, steps))
+}
+
+/// `strata fresh`: drop everything and apply every migration from the top.
+pub fn plan_fresh(migrations: &[Migration]) -> Plan {
+    let ctx = Ctx::new(migrations, &[]);
+    Plan::new(true, migrations.iter().map(|m| ctx.apply_step(m, false)).collect())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,133 @@
+use std::collections::HashMap;
+use std::path::PathBuf;
+use strata_model::{Checksum, HistoryRow, HistoryStatus, Migration, MigrationId, Timestamp, TxMode};
+
+/// Where one migration stands, as `strata status` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MigrationState {
+    Applied,
+    Pending,
+    /// A failed attempt, or an interrupted one (a `running` row).
+    Failed,
+    Reverted,
+    /// Applied, but the file has changed since.
+    Drifted,
+    /// Applied, but the file is gone.
+    Missing,
+}
+
+impl MigrationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MigrationState::Applied => "applied",
+            MigrationState::Pending => "pending",
+            MigrationState::Failed => "failed",
+            MigrationState::Reverted => "reverted",
+            MigrationState::Drifted => "drifted",
+            MigrationState::Missing => "missing",
+        }
+    }
+
+    /// States that need attention (`status --check` exits 1).
+    pub fn needs_attention(self) -> bool {
+        self != MigrationState::Applied
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StatusEntry {
+    pub id: MigrationId,
+    pub name: String,
+    pub state: MigrationState,
+    pub path: Option<PathBuf>,
+    pub file_checksum: Option<Checksum>,
+    pub recorded_checksum: Option<Checksum>,
+    pub batch: Option<i64>,
+    pub applied_at: Option<Timestamp>,
+    pub has_down: bool,
+    pub tx_mode: Option<TxMode>,
+    /// Why the state is what it is, when that is not obvious.
+    pub detail: Option<String>,
+}
+
+/// Every migration's state: files in plan order, then history rows whose
+/// file is gone.
+pub fn status(migrations: &[Migration], history: &[HistoryRow]) -> Vec<StatusEntry> {
+    let rows: HashMap<&MigrationId, &HistoryRow> = history.iter().map(|r| (&r.id, r)).collect();
+    let mut out: Vec<StatusEntry> = migrations
+        .iter()
+        .map(|m| {
+            let row = rows.get(&m.id).copied();
+            let (state, detail) = match row {
+                None => (MigrationState::Pending, None),
+                Some(r) => match r.status {
+                    HistoryStatus::Applied if r.checksum.hex != m.checksum.hex => (
+                        MigrationState::Drifted,
+                        Some(format!(
+                            "applied with checksum {}, file now {}",
+                            r.checksum.short(),
+                            m.checksum.short()
+                        )),
+                    ),
+                    HistoryStatus::Applied => (MigrationState::Applied, None),
+                    HistoryStatus::Reverted => (MigrationState::Reverted, None),
+                    HistoryStatus::Failed => (MigrationState::Failed, r.error.clone()),
+                    HistoryStatus::Running => (MigrationState::Failed, Some(interrupted(r))),
+                },
+            };
+            StatusEntry {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                state,
+                path: Some(m.path.clone()),
+                file_checksum: Some(m.checksum.clone()),
+                recorded_checksum: row.map(|r| r.checksum.clone()),
+                batch: row.map(|r| r.batch),
+                applied_at: row
+                    .filter(|r| r.status == HistoryStatus::Applied)
+                    .and_then(|r| r.finished_at),
+                has_down: m.down.is_some() || row.is_some_and(|r| r.down_sql.is_some()),
+                tx_mode: Some(m.tx_mode),
+                detail,
+            }
+        })
+        .collect();
+    let known: std::collections::HashSet<&MigrationId> = migrations.iter().map(|m| &m.id).collect();
+    let mut gone: Vec<&HistoryRow> = history
+        .iter()
+        .filter(|r| !known.contains(&r.id) && r.status != HistoryStatus::Reverted)
+        .collect();
+    gone.sort_by(|a, b| (&a.id.source, &a.id.version).cmp(&(&b.id.source, &b.id.version)));
+    out.extend(gone.into_iter().map(|r| StatusEntry {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        state: match r.status {
+            HistoryStatus::Applied => MigrationState::Missing,
+            _ => MigrationState::Failed,
+        },
+        path: None,
+        file_checksum: None,
+        recorded_checksum: Some(r.checksum.clone()),
+        batch: Some(r.batch),
+        applied_at: r.finished_at,
+        has_down: r.down_sql.is_some(),
+        tx_mode: None,
+        detail: Some(match r.status {
+            HistoryStatus::Running => interrupted(r),
+            HistoryStatus::Failed => format!(
+                "file is gone; {}",
+                r.error.as_deref().unwrap_or("the last attempt failed")
+            ),
+            _ => "recorded as applied, but the file is gone".to_string(),
+        }),
+    }));
+    out
+}
+
+fn interrupted(r: &HistoryRow) -> String {
+    format!(
+        "interrupted: a non-transactional run started at {} never finished; check the database, then `strata repair {}` to clear it (or `strata up` to run it again)",
+        r.started_at, r.id
+    )
+}

@@ -1,0 +1,255 @@
+use super::*;
+use strata_model::{Timestamp, Version};
+
+fn mig(source: &str, version: &str, name: &str, up: &str, down: Option<&str>) -> Migration {
+    let path = PathBuf::from(format!("{source}/{version}_{name}.sql"));
+    let body = |sql: &str| Body {
+        sql: sql.to_string(),
+        line: 2,
+        path: path.clone(),
+    };
+    Migration {
+        id: MigrationId::new(source, Version::parse(version).unwrap()),
+        name: name.to_string(),
+        kind: MigrationKind::Versioned,
+        path: path.clone(),
+        up: body(up),
+        down: down.map(body),
+        verify: None,
+        tx_mode: TxMode::Transaction,
+        checksum: Checksum::of_body(up),
+    }
+}
+
+fn row(m: &Migration, status: HistoryStatus, batch: i64, at: i64) -> HistoryRow {
+    HistoryRow {
+        id: m.id.clone(),
+        name: m.name.clone(),
+        kind: m.kind,
+        checksum: m.checksum.clone(),
+        status,
+        batch,
+        started_at: Timestamp::from_unix_millis(at),
+        finished_at: Some(Timestamp::from_unix_millis(at + 1)),
+        duration_ms: Some(1),
+        applied_by: "me@here".into(),
+        strata_version: "0".into(),
+        environment: None,
+        error: None,
+        down_sql: m.down.as_ref().map(|b| b.sql.clone()),
+        out_of_order: false,
+    }
+}
+
+fn three() -> Vec<Migration> {
+    vec![
+        mig("app", "1", "a", "create table a();", Some("drop table a;")),
+        mig("app", "2", "b", "create table b();", Some("drop table b;")),
+        mig("app", "10", "c", "create table c();", Some("drop table c;")),
+    ]
+}
+
+fn ids(plan: &Plan) -> Vec<String> {
+    plan.steps
+        .iter()
+        .map(|s| format!("{} {}", s.action.as_str(), s.id))
+        .collect()
+}
+
+#[test]
+fn up_applies_pending_in_version_order_and_stops_at_to() {
+    let ms = three();
+    let history = vec![row(&ms[0], HistoryStatus::Applied, 1, 0)];
+    let plan = plan_up(&ms, &history, &UpOptions::default()).unwrap();
+    assert_eq!(ids(&plan), vec!["apply app/2", "apply app/10"]);
+    let opts = UpOptions {
+        to: Some("2".into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(&plan_up(&ms, &history, &opts).unwrap()), vec!["apply app/2"]);
+    let opts = UpOptions {
+        to: Some("7".into()),
+        ..Default::default()
+    };
+    assert!(matches!(plan_up(&ms, &history, &opts), Err(PlanError::UnknownTarget(_))));
+}
+
+#[test]
+fn nothing_pending_is_an_empty_plan() {
+    let ms = three();
+    let history: Vec<_> = ms.iter().map(|m| row(m, HistoryStatus::Applied, 1, 0)).collect();
+    assert!(plan_up(&ms, &history, &UpOptions::default()).unwrap().is_empty());
+}
+
+#[test]
+fn failed_and_reverted_migrations_are_applied_again() {
+    let ms = three();
+    let history = vec![
+        row(&ms[0], HistoryStatus::Reverted, 1, 0),
+        row(&ms[1], HistoryStatus::Failed, 2, 10),
+    ];
+    let plan = plan_up(&ms, &history, &UpOptions::default()).unwrap();
+    assert_eq!(ids(&plan), vec!["apply app/1", "apply app/2", "apply app/10"]);
+    assert!(!plan.steps[0].retry);
+    assert!(plan.steps[1].retry);
+}
+
+#[test]
+fn drift_blocks_up_and_names_both_checksums_and_repair() {
+    let ms = three();
+    let mut r = row(&ms[0], HistoryStatus::Applied, 1, 0);
+    r.checksum = Checksum::of_body("create table a(x int);");
+    let err = plan_up(&ms, &[r.clone()], &UpOptions::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("app/1"), "{text}");
+    assert!(text.contains(r.checksum.short()), "{text}");
+    assert!(text.contains(ms[0].checksum.short()), "{text}");
+    assert!(text.contains("strata repair app/1"), "{text}");
+    assert_eq!(status(&ms, &[r])[0].state, MigrationState::Drifted);
+}
+
+#[test]
+fn missing_files_block_up_unless_ignored() {
+    let ms = three();
+    let gone = mig("app", "0", "old", "select 1;", None);
+    let history = vec![row(&gone, HistoryStatus::Applied, 1, 0)];
+    let err = plan_up(&ms, &history, &UpOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("app/0 (old) is recorded as applied but its file is gone"));
+    let opts = UpOptions {
+        ignore_missing: true,
+        ..Default::default()
+    };
+    assert_eq!(plan_up(&ms, &history, &opts).unwrap().steps.len(), 3);
+    let st = status(&ms, &history);
+    assert_eq!(st.last().unwrap().state, MigrationState::Missing);
+}
+
+#[test]
+fn out_of_order_is_refused_unless_allowed_and_then_marked() {
+    let ms = three();
+    let history = vec![
+        row(&ms[0], HistoryStatus::Applied, 1, 0),
+        row(&ms[2], HistoryStatus::Applied, 1, 5),
+    ];
+    let err = plan_up(&ms, &history, &UpOptions::default()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("app/2") && text.contains("version 10"), "{text}");
+    let opts = UpOptions {
+        allow_out_of_order: true,
+        ..Default::default()
+    };
+    let plan = plan_up(&ms, &history, &opts).unwrap();
+    assert_eq!(ids(&plan), vec!["apply app/2"]);
+    assert!(plan.steps[0].out_of_order);
+}
+
+#[test]
+fn out_of_order_is_judged_per_source() {
+    let ms = vec![
+        mig("app", "5", "a", "select 1;", None),
+        mig("data", "1", "b", "select 2;", None),
+    ];
+    let history = vec![row(&ms[0], HistoryStatus::Applied, 1, 0)];
+    assert_eq!(ids(&plan_up(&ms, &history, &UpOptions::default()).unwrap()), vec!["apply data/1"]);
+}
+
+#[test]
+fn down_reverts_the_last_batch_newest_first_by_default() {
+    let ms = three();
+    let history = vec![
+        row(&ms[0], HistoryStatus::Applied, 1, 0),
+        row(&ms[1], HistoryStatus::Applied, 2, 10),
+        row(&ms[2], HistoryStatus::Applied, 2, 11),
+    ];
+    let plan = plan_down(&ms, &history, &DownTarget::LastBatch).unwrap();
+    assert_eq!(ids(&plan), vec!["revert app/10", "revert app/2"]);
+    assert_eq!(plan.steps[0].script.as_ref().unwrap().sql, "drop table c;");
+    let plan = plan_down(&ms, &history, &DownTarget::Steps(1)).unwrap();
+    assert_eq!(ids(&plan), vec!["revert app/10"]);
+    let plan = plan_down(&ms, &history, &DownTarget::To("1".into())).unwrap();
+    assert_eq!(ids(&plan), vec!["revert app/10", "revert app/2"]);
+    let plan = plan_down(&ms, &history, &DownTarget::Batch(1)).unwrap();
+    assert_eq!(ids(&plan), vec!["revert app/1"]);
+}
+
+#[test]
+fn down_uses_history_when_the_file_is_gone_and_refuses_irreversible() {
+    let ms = three();
+    let history = vec![
+        row(&ms[0], HistoryStatus::Applied, 1, 0),
+        row(&ms[1], HistoryStatus::Applied, 1, 1),
+    ];
+    let plan = plan_down(&ms[..1], &history, &DownTarget::Steps(1)).unwrap();
+    assert_eq!(plan.steps[0].script.as_ref().unwrap().sql, "drop table b;");
+    assert!(plan.steps[0].path.is_none());
+
+    let no_down = vec![mig("app", "1", "a", "create table a();", None), ms[1].clone()];
+    let mut history = history;
+    history[0].down_sql = None;
+    let err = plan_down(&no_down, &history, &DownTarget::LastBatch).unwrap_err();
+    assert!(matches!(err, PlanError::Irreversible(ref v) if v.len() == 1));
+    assert!(err.to_string().contains("nothing was reverted: migration app/1 (a)"));
+}
+
+#[test]
+fn redo_reverts_and_reapplies_the_last_migration_even_when_edited() {
+    let ms = three();
+    let mut r = row(&ms[1], HistoryStatus::Applied, 1, 0);
+    r.checksum = Checksum::of_body("old text");
+    let plan = plan_redo(&ms, &[row(&ms[0], HistoryStatus::Applied, 1, 0), r]).unwrap();
+    assert_eq!(ids(&plan), vec!["revert app/2", "apply app/2"]);
+    assert_eq!(plan.steps[1].checksum, ms[1].checksum);
+}
+
+#[test]
+fn baseline_records_everything_up_to_the_version() {
+    let ms = three();
+    let plan = plan_baseline(&ms, &[], "2").unwrap();
+    assert_eq!(ids(&plan), vec!["baseline app/1", "baseline app/2"]);
+    assert!(plan.steps.iter().all(|s| s.script.is_none()));
+}
+
+#[test]
+fn repair_accepts_drift_and_clears_failures() {
+    let ms = three();
+    let mut drifted = row(&ms[0], HistoryStatus::Applied, 1, 0);
+    drifted.checksum = Checksum::of_body("old");
+    let failed = row(&ms[1], HistoryStatus::Failed, 2, 5);
+    let history = vec![drifted, failed];
+    let plan = plan_repair(&ms, &history, None).unwrap();
+    assert_eq!(ids(&plan), vec!["accept_checksum app/1", "clear_failed app/2"]);
+    assert_eq!(plan.steps[0].checksum, ms[0].checksum);
+    let plan = plan_repair(&ms, &history, Some("app/2")).unwrap();
+    assert_eq!(ids(&plan), vec!["clear_failed app/2"]);
+    let ok = vec![row(&ms[0], HistoryStatus::Applied, 1, 0)];
+    assert!(matches!(plan_repair(&ms, &ok, Some("1")), Err(PlanError::NothingToRepair(_))));
+}
+
+#[test]
+fn plan_hash_is_stable_and_depends_on_steps() {
+    let ms = three();
+    let a = plan_up(&ms, &[], &UpOptions::default()).unwrap();
+    let b = plan_up(&ms, &[], &UpOptions::default()).unwrap();
+    assert_eq!(a.hash, b.hash);
+    assert_eq!(a.hash.len(), 16);
+    let mut edited = ms.clone();
+    edited[2] = mig("app", "10", "c", "create table c(x int);", None);
+    assert_ne!(a.hash, plan_up(&edited, &[], &UpOptions::default()).unwrap().hash);
+    assert_ne!(a.hash, plan_fresh(&ms).hash);
+}
+
+#[test]
+fn ambiguous_targets_ask_for_a_source() {
+    let ms = vec![mig("app", "1", "a", "select 1;", None), mig("data", "1", "b", "select 2;", None)];
+    let err = plan_baseline(&ms, &[], "1").unwrap_err();
+    assert!(matches!(err, PlanError::AmbiguousTarget { .. }), "{err}");
+    assert_eq!(plan_baseline(&ms, &[], "data/1").unwrap().steps.len(), 2);
+}
+
+#[test]
+fn interrupted_rows_show_as_failed_with_a_way_out() {
+    let ms = three();
+    let st = status(&ms, &[row(&ms[0], HistoryStatus::Running, 1, 0)]);
+    assert_eq!(st[0].state, MigrationState::Failed);
+    assert!(st[0].detail.as_ref().unwrap().contains("strata repair app/1"));
+}
