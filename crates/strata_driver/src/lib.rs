@@ -1,1 +1,211 @@
+//! The seam between the engine and a database: one [`Driver`] per engine,
+//! supplying primitives only (run statements, transactions, history rows,
+//! the migration lock). Ordering, validation and bookkeeping live once, in
+//! the engine, which asks [`Capabilities`] rather than which database it has.
 
+mod ident;
+mod url;
+
+use async_trait::async_trait;
+use std::fmt;
+use std::time::Duration;
+use strata_model::{HistoryRow, LogEntry, MigrationId};
+use strata_sql::{Dialect, Statement};
+
+pub use ident::{TableName, quote_ident};
+pub use url::redact_url;
+
+/// What an engine can and cannot do; the engine branches on these, never on
+/// the engine's name.
+#[derive(Debug, Clone, Copy)]
+pub struct Capabilities {
+    /// `postgres`, `sqlite`, ... for messages and JSON only.
+    pub engine: &'static str,
+    pub dialect: Dialect,
+    /// DDL can be rolled back, so a migration and its history row commit
+    /// together.
+    pub transactional_ddl: bool,
+    /// `lock_timeout`/`statement_timeout` can be set per migration.
+    pub timeouts: bool,
+}
+
+/// Per-migration limits from the environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TxSettings {
+    pub lock_timeout: Option<Duration>,
+    pub statement_timeout: Option<Duration>,
+}
+
+/// A change to the history: the migration's row (upserted or deleted) and
+/// the timeline entry describing it, written together.
+#[derive(Debug, Clone)]
+pub struct HistoryWrite {
+    pub upsert: Option<HistoryRow>,
+    pub delete: Option<MigrationId>,
+    pub log: LogEntry,
+}
+
+/// How the migration lock is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LockMode {
+    /// The engine's own lock: a PostgreSQL session advisory lock; for SQLite
+    /// a lease row written under the database's write lock.
+    #[default]
+    Native,
+    /// A row with holder and expiry, renewed while running: for connections
+    /// through a transaction-mode pooler where session locks do not work.
+    Lease,
+}
+
+/// Who holds the migration lock, as far as the database can tell.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LockHolder {
+    pub pid: Option<i64>,
+    pub application_name: Option<String>,
+    pub client: Option<String>,
+    pub since: Option<String>,
+}
+
+impl fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(pid) = self.pid {
+            parts.push(format!("pid {pid}"));
+        }
+        if let Some(a) = self.application_name.as_deref().filter(|a| !a.is_empty()) {
+            parts.push(format!("application {a}"));
+        }
+        if let Some(c) = &self.client {
+            parts.push(format!("client {c}"));
+        }
+        if let Some(s) = &self.since {
+            parts.push(format!("since {s}"));
+        }
+        if parts.is_empty() {
+            f.write_str("another session")
+        } else {
+            f.write_str(&parts.join(", "))
+        }
+    }
+}
+
+/// The result of one attempt to take the migration lock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockAttempt {
+    Acquired,
+    Held(LockHolder),
+}
+
+/// A statement the database rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementError {
+    /// Index of the failing statement in the slice that was run.
+    pub index: usize,
+    pub message: String,
+    /// SQLSTATE or the engine's error code.
+    pub code: Option<String>,
+    /// 1-based character position within the statement, when reported.
+    pub position: Option<usize>,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DriverError {
+    #[error("cannot connect to {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("{}", .0.message)]
+    Statement(StatementError),
+    #[error("history table {table}, row {row}: {message}; fix or delete that row (it was not written by this version of strata)")]
+    BadHistory {
+        table: String,
+        row: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Database(String),
+}
+
+impl DriverError {
+    pub fn database(e: impl fmt::Display) -> Self {
+        DriverError::Database(e.to_string())
+    }
+}
+
+pub type Result<T, E = DriverError> = std::result::Result<T, E>;
+
+/// One open connection to a database, able to run migrations on it.
+///
+/// A driver that holds the migration lock releases it when dropped (a
+/// PostgreSQL session lock ends with its connection; a lease row is deleted
+/// or expires), so every error path lets go of the lock.
+#[async_trait]
+pub trait Driver: Send {
+    fn capabilities(&self) -> Capabilities;
+
+    /// The connection, with any password redacted, for messages.
+    fn describe(&self) -> String;
+
+    /// The history table, quoted, for messages.
+    fn history_table(&self) -> String;
+
+    /// Creates the history and log tables if they do not exist.
+    async fn ensure_history(&mut self) -> Result<()>;
+
+    /// Every history row; empty when the table does not exist yet.
+    async fn read_history(&mut self) -> Result<Vec<HistoryRow>>;
+
+    /// The timeline, oldest first; empty when the table does not exist yet.
+    async fn read_log(&mut self) -> Result<Vec<LogEntry>>;
+
+    /// Writes a history change on its own (atomically).
+    async fn write_history(&mut self, write: &HistoryWrite) -> Result<()>;
+
+    /// Runs `statements` and writes `record` in one transaction: both happen
+    /// or neither does. On failure the transaction is rolled back.
+    async fn apply_in_transaction(
+        &mut self,
+        statements: &[Statement<'_>],
+        settings: &TxSettings,
+        record: &HistoryWrite,
+    ) -> Result<()>;
+
+    /// Runs `statements` one by one outside any transaction, stopping at the
+    /// first error.
+    async fn execute_each(&mut self, statements: &[Statement<'_>], settings: &TxSettings)
+    -> Result<()>;
+
+    /// One attempt to take the migration lock, without waiting.
+    async fn try_lock(&mut self, mode: LockMode) -> Result<LockAttempt>;
+
+    /// Releases the migration lock taken by [`Driver::try_lock`].
+    async fn unlock(&mut self) -> Result<()>;
+
+    /// Drops every object in the migrated schema except strata's own tables;
+    /// returns what was dropped, for the report.
+    async fn reset_schema(&mut self) -> Result<Vec<String>>;
+}
+
+/// `user@host` of this process, recorded as `applied_by` and as the holder
+/// of a lease lock.
+pub fn os_identity() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("{user}@{}", host_name())
+}
+
+pub fn host_name() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+/// Whether process `pid` on this host is alive; `true` when that cannot be
+/// told, so a lease is only taken over once it expires.
+pub fn process_alive(pid: i64) -> bool {
+    let proc = std::path::Path::new("/proc");
+    if !proc.join("self").exists() {
+        return true;
+    }
+    proc.join(pid.to_string()).exists()
+}

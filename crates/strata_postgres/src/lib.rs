@@ -1,1 +1,904 @@
+//! PostgreSQL behind the [`Driver`] trait, on tokio-postgres with rustls.
+//!
+//! A migration's statements, its history row and the commit are sent as one
+//! pipeline (the server still runs them one after another in one
+//! transaction), so what strata adds per migration is about one round trip.
+//! The migration lock is a session advisory lock keyed by the history
+//! table's identity, or a lease row for transaction-mode poolers.
 
+mod tls;
+
+use async_trait::async_trait;
+use futures_util::future::{BoxFuture, FutureExt, join_all};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::time::Duration;
+use strata_driver::{
+    Capabilities, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder, LockMode, Result,
+    StatementError, TableName, TxSettings, quote_ident, redact_url,
+};
+use strata_model::{
+    Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind,
+    Timestamp, Version,
+};
+use strata_sql::{Dialect, Statement};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+pub use tls::SslMode;
+
+/// How long a lease lasts without renewal, and how often it is renewed.
+const LEASE_TTL: Duration = Duration::from_secs(30);
+const LEASE_RENEW: Duration = Duration::from_secs(10);
+
+/// Everything needed to open (another) connection.
+#[derive(Clone)]
+struct Target {
+    config: tokio_postgres::Config,
+    ssl: SslMode,
+    root_cert: Option<String>,
+    display: String,
+}
+
+pub struct PgDriver {
+    client: Client,
+    target: Target,
+    table: TableName,
+    /// The schema the history table lives in (`current_schema()` unless the
+    /// table name is qualified), looked up on first need.
+    schema: Option<String>,
+    writes: Option<Arc<PreparedWrites>>,
+    lock: Option<HeldLock>,
+}
+
+struct PreparedWrites {
+    upsert: tokio_postgres::Statement,
+    delete: tokio_postgres::Statement,
+    log: tokio_postgres::Statement,
+}
+
+enum HeldLock {
+    Advisory(i64),
+    Lease {
+        client: Arc<Client>,
+        holder: String,
+        renew: tokio::task::JoinHandle<()>,
+    },
+}
+
+/// Connects to `url` (`postgres://` or `postgresql://`, with `sslmode` and
+/// `sslrootcert` understood as libpq does).
+pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
+    let display = redact_url(url);
+    let fail = |message: String| DriverError::Connect {
+        url: display.clone(),
+        message,
+    };
+    let (rest, ssl, root_cert) = split_tls_params(url).map_err(&fail)?;
+    let mut config: tokio_postgres::Config = rest
+        .parse()
+        .map_err(|e: tokio_postgres::Error| fail(format!("the URL is not valid: {e}")))?;
+    if config.get_application_name().is_none() {
+        config.application_name("strata");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    let target = Target {
+        config,
+        ssl,
+        root_cert,
+        display,
+    };
+    let client = open(&target).await?;
+    Ok(PgDriver {
+        client,
+        target,
+        table,
+        schema: None,
+        writes: None,
+        lock: None,
+    })
+}
+
+/// Removes `sslmode`/`sslrootcert` (which tokio-postgres does not read the
+/// libpq way) from the URL's query.
+fn split_tls_params(url: &str) -> std::result::Result<(String, SslMode, Option<String>), String> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, q),
+        None => (url, ""),
+    };
+    let mut ssl = SslMode::Prefer;
+    let mut root = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "sslmode" => ssl = SslMode::parse(v)?,
+            "sslrootcert" => root = Some(percent_decode(v)),
+            _ => kept.push(pair),
+        }
+    }
+    let rest = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((rest, ssl, root))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn open(target: &Target) -> Result<Client> {
+    let fail = |e: String| DriverError::Connect {
+        url: target.display.clone(),
+        message: e,
+    };
+    let mut config = target.config.clone();
+    if target.ssl == SslMode::Disable {
+        let (client, conn) = config.connect(NoTls).await.map_err(|e| fail(pg_message(&e)))?;
+        tokio::spawn(conn);
+        return Ok(client);
+    }
+    config.ssl_mode(match target.ssl {
+        SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+        _ => tokio_postgres::config::SslMode::Require,
+    });
+    let tls = tls::client_config(target.ssl, target.root_cert.as_deref()).map_err(&fail)?;
+    let (client, conn) = config
+        .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+        .await
+        .map_err(|e| fail(pg_message(&e)))?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+/// The most useful text of a tokio-postgres error (the server's message
+/// when there is one, with any source error appended).
+fn pg_message(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return db.message().to_string();
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
+}
+
+fn db_err(e: tokio_postgres::Error) -> DriverError {
+    DriverError::Database(pg_message(&e))
+}
+
+fn statement_error(index: usize, e: &tokio_postgres::Error) -> StatementError {
+    let db = e.as_db_error();
+    StatementError {
+        index,
+        message: pg_message(e),
+        code: db.map(|d| d.code().code().to_string()),
+        position: db.and_then(|d| match d.position() {
+            Some(tokio_postgres::error::ErrorPosition::Original(p)) => Some(*p as usize),
+            _ => None,
+        }),
+        detail: db.and_then(|d| d.detail().map(str::to_string)),
+        hint: db.and_then(|d| d.hint().map(str::to_string)),
+    }
+}
+
+fn is_missing_relation(e: &tokio_postgres::Error) -> bool {
+    e.as_db_error()
+        .is_some_and(|d| matches!(d.code().code(), "42P01" | "3F000"))
+}
+
+fn millis(d: Duration) -> u128 {
+    d.as_millis().max(1)
+}
+
+/// `SET [LOCAL]` statements for the per-migration limits.
+fn settings_sql(settings: &TxSettings, local: bool) -> String {
+    let scope = if local { "LOCAL " } else { "" };
+    let mut sql = String::new();
+    if let Some(d) = settings.lock_timeout {
+        sql.push_str(&format!("SET {scope}lock_timeout = '{}ms';", millis(d)));
+    }
+    if let Some(d) = settings.statement_timeout {
+        sql.push_str(&format!("SET {scope}statement_timeout = '{}ms';", millis(d)));
+    }
+    sql
+}
+
+/// Where a pipelined operation came from, to name the first failure.
+#[derive(Clone, Copy)]
+enum Op {
+    Begin,
+    Statement(usize),
+    History,
+    Commit,
+}
+
+impl PgDriver {
+    fn log_table(&self) -> TableName {
+        self.table.with_suffix("_log")
+    }
+
+    fn lock_table(&self) -> TableName {
+        self.table.with_suffix("_lock")
+    }
+
+    async fn schema(&mut self) -> Result<String> {
+        if let Some(s) = self.table.schema.clone().or_else(|| self.schema.clone()) {
+            return Ok(s);
+        }
+        let row = self
+            .client
+            .query_one("SELECT current_schema()", &[])
+            .await
+            .map_err(db_err)?;
+        let schema: Option<String> = row.get(0);
+        let schema = schema.ok_or_else(|| {
+            DriverError::Database(
+                "the connection has no current schema (search_path names no existing schema); set search_path or name the history table as schema.table".into(),
+            )
+        })?;
+        self.schema = Some(schema.clone());
+        Ok(schema)
+    }
+
+    /// The advisory lock key: a hash of the history table's identity, so
+    /// projects with different history tables do not block each other.
+    async fn lock_key(&mut self) -> Result<i64> {
+        let schema = self.schema().await?;
+        let digest = Sha256::digest(format!("strata:{schema}.{}", self.table.table).as_bytes());
+        Ok(i64::from_be_bytes(digest[..8].try_into().expect("8 bytes")))
+    }
+
+    async fn prepared(&mut self) -> Result<Arc<PreparedWrites>> {
+        if let Some(w) = &self.writes {
+            return Ok(w.clone());
+        }
+        let upsert = format!(
+            "INSERT INTO {} (source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::int8::float8 / 1000), to_timestamp($10::int8::float8 / 1000), $11, $12, $13, $14, $15, $16, $17)
+             ON CONFLICT (source, version) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, checksum = EXCLUDED.checksum, checksum_algorithm = EXCLUDED.checksum_algorithm, status = EXCLUDED.status, batch = EXCLUDED.batch, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by, strata_version = EXCLUDED.strata_version, environment = EXCLUDED.environment, error = EXCLUDED.error, down_sql = EXCLUDED.down_sql, out_of_order = EXCLUDED.out_of_order",
+            self.table.quoted()
+        );
+        let delete = format!(
+            "DELETE FROM {} WHERE source = $1 AND version = $2",
+            self.table.quoted()
+        );
+        let log = format!(
+            "INSERT INTO {} (source, version, name, action, status, checksum, checksum_algorithm, batch, at, duration_ms, applied_by, strata_version, environment, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::int8::float8 / 1000), $10, $11, $12, $13, $14)",
+            self.log_table().quoted()
+        );
+        let (upsert, delete, log) = tokio::try_join!(
+            self.client.prepare(&upsert),
+            self.client.prepare(&delete),
+            self.client.prepare(&log)
+        )
+        .map_err(db_err)?;
+        let w = Arc::new(PreparedWrites { upsert, delete, log });
+        self.writes = Some(w.clone());
+        Ok(w)
+    }
+
+    /// The futures that write `w`, to be pipelined with others.
+    fn history_ops<'a>(
+        client: &'a Client,
+        prepared: &'a PreparedWrites,
+        w: &'a HistoryWrite,
+        params: &'a WriteParams<'a>,
+    ) -> Vec<BoxFuture<'a, std::result::Result<(), tokio_postgres::Error>>> {
+        let mut ops: Vec<BoxFuture<'a, _>> = Vec::new();
+        if w.upsert.is_some() {
+            ops.push(client.execute(&prepared.upsert, &params.upsert).map(|r| r.map(drop)).boxed());
+        }
+        if w.delete.is_some() {
+            ops.push(client.execute(&prepared.delete, &params.delete).map(|r| r.map(drop)).boxed());
+        }
+        ops.push(client.execute(&prepared.log, &params.log).map(|r| r.map(drop)).boxed());
+        ops
+    }
+
+    async fn release(&mut self) -> Result<()> {
+        match self.lock.take() {
+            None => Ok(()),
+            Some(HeldLock::Advisory(key)) => self
+                .client
+                .execute("SELECT pg_advisory_unlock($1)", &[&key])
+                .await
+                .map(drop)
+                .map_err(db_err),
+            Some(HeldLock::Lease { client, holder, renew }) => {
+                renew.abort();
+                let sql = format!("DELETE FROM {} WHERE holder = $1", self.lock_table().quoted());
+                client.execute(&sql, &[&holder]).await.map(drop).map_err(db_err)
+            }
+        }
+    }
+
+    async fn advisory_holder(&mut self, key: i64) -> Result<LockHolder> {
+        let classid = ((key as u64) >> 32) as u32;
+        let objid = key as u64 as u32;
+        let rows = self
+            .client
+            .query(
+                "SELECT a.pid::int8, a.application_name, coalesce(host(a.client_addr), 'local socket'), to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                  WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1",
+                &[&classid, &objid],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(rows.first().map_or_else(LockHolder::default, |r| LockHolder {
+            pid: r.get(0),
+            application_name: r.get(1),
+            client: r.get(2),
+            since: r.get(3),
+        }))
+    }
+
+    async fn try_lease(&mut self) -> Result<LockAttempt> {
+        let client = Arc::new(open(&self.target).await?);
+        let lock = self.lock_table().quoted();
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {lock} (name text PRIMARY KEY, holder text NOT NULL, pid int8 NOT NULL, host text NOT NULL, acquired_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL)"
+        );
+        if let Err(e) = client.batch_execute(&create).await {
+            // Two processes creating the table at once: one loses the race
+            // on the catalog's unique index; the table exists either way.
+            let raced = e.as_db_error().is_some_and(|d| matches!(d.code().code(), "23505" | "42P07"));
+            if !raced {
+                return Err(db_err(e));
+            }
+        }
+        let holder = format!(
+            "{} pid {} ({})",
+            strata_driver::os_identity(),
+            std::process::id(),
+            Timestamp::now().unix_millis()
+        );
+        let ttl = LEASE_TTL.as_millis() as i64;
+        let pid = i64::from(std::process::id());
+        let host = strata_driver::host_name();
+        let take = format!(
+            "INSERT INTO {lock} AS l (name, holder, pid, host, expires_at) VALUES ('migrate', $1, $2, $3, now() + $4::int8 * interval '1 millisecond')
+             ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, pid = EXCLUDED.pid, host = EXCLUDED.host, acquired_at = now(), expires_at = EXCLUDED.expires_at
+             WHERE l.expires_at < now() RETURNING holder"
+        );
+        let got = client
+            .query_opt(&take, &[&holder, &pid, &host, &ttl])
+            .await
+            .map_err(db_err)?;
+        if got.is_none() {
+            let row = client
+                .query_opt(
+                    &format!("SELECT pid, holder, host, to_char(acquired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM {lock} WHERE name = 'migrate'"),
+                    &[],
+                )
+                .await
+                .map_err(db_err)?;
+            return Ok(LockAttempt::Held(row.map_or_else(LockHolder::default, |r| LockHolder {
+                pid: r.get(0),
+                application_name: Some("strata (lease)".into()),
+                client: Some(format!("{} on {}", r.get::<_, String>(1), r.get::<_, String>(2))),
+                since: r.get(3),
+            })));
+        }
+        let renew_sql = format!(
+            "UPDATE {lock} SET expires_at = now() + $2::int8 * interval '1 millisecond' WHERE name = 'migrate' AND holder = $1"
+        );
+        let (renew_client, renew_holder) = (client.clone(), holder.clone());
+        let renew = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(LEASE_RENEW).await;
+                if renew_client.execute(&renew_sql, &[&renew_holder, &ttl]).await.is_err() {
+                    return;
+                }
+            }
+        });
+        self.lock = Some(HeldLock::Lease { client, holder, renew });
+        Ok(LockAttempt::Acquired)
+    }
+}
+
+impl Drop for PgDriver {
+    fn drop(&mut self) {
+        // An advisory lock ends with the session, which ends with `client`.
+        // A lease is deleted if the runtime is still there to do it, and
+        // otherwise expires within LEASE_TTL.
+        if let Some(HeldLock::Lease { client, holder, renew }) = self.lock.take() {
+            renew.abort();
+            let sql = format!("DELETE FROM {} WHERE holder = $1", self.lock_table().quoted());
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = client.execute(&sql, &[&holder]).await;
+                });
+            }
+        }
+    }
+}
+
+/// The parameters of one history write, owned so the futures can borrow
+/// them while pipelined.
+struct WriteParams<'a> {
+    upsert: Vec<&'a (dyn ToSql + Sync)>,
+    delete: Vec<&'a (dyn ToSql + Sync)>,
+    log: Vec<&'a (dyn ToSql + Sync)>,
+}
+
+/// Values that need converting before they can be borrowed as parameters.
+struct Converted {
+    version: String,
+    kind: &'static str,
+    status: &'static str,
+    started: i64,
+    finished: Option<i64>,
+    delete_version: String,
+    log_version: String,
+    log_action: &'static str,
+    log_status: &'static str,
+    log_checksum: Option<String>,
+    log_algorithm: Option<String>,
+    log_at: i64,
+}
+
+impl Converted {
+    fn new(w: &HistoryWrite) -> Self {
+        let r = w.upsert.as_ref();
+        Converted {
+            version: r.map(|r| r.id.version.to_string()).unwrap_or_default(),
+            kind: r.map_or("", |r| r.kind.as_str()),
+            status: r.map_or("", |r| r.status.as_str()),
+            started: r.map_or(0, |r| r.started_at.unix_millis()),
+            finished: r.and_then(|r| r.finished_at.map(Timestamp::unix_millis)),
+            delete_version: w.delete.as_ref().map(|d| d.version.to_string()).unwrap_or_default(),
+            log_version: w.log.id.version.to_string(),
+            log_action: w.log.action.as_str(),
+            log_status: w.log.status.as_str(),
+            log_checksum: w.log.checksum.as_ref().map(|c| c.hex.clone()),
+            log_algorithm: w.log.checksum.as_ref().map(|c| c.algorithm.clone()),
+            log_at: w.log.at.unix_millis(),
+        }
+    }
+
+    fn params<'a>(&'a self, w: &'a HistoryWrite) -> WriteParams<'a> {
+        let upsert: Vec<&(dyn ToSql + Sync)> = match &w.upsert {
+            Some(r) => vec![
+                &r.id.source,
+                &self.version,
+                &r.name,
+                &self.kind,
+                &r.checksum.hex,
+                &r.checksum.algorithm,
+                &self.status,
+                &r.batch,
+                &self.started,
+                &self.finished,
+                &r.duration_ms,
+                &r.applied_by,
+                &r.strata_version,
+                &r.environment,
+                &r.error,
+                &r.down_sql,
+                &r.out_of_order,
+            ],
+            None => Vec::new(),
+        };
+        let delete: Vec<&(dyn ToSql + Sync)> = match &w.delete {
+            Some(id) => vec![&id.source, &self.delete_version],
+            None => Vec::new(),
+        };
+        let l = &w.log;
+        let log: Vec<&(dyn ToSql + Sync)> = vec![
+            &l.id.source,
+            &self.log_version,
+            &l.name,
+            &self.log_action,
+            &self.log_status,
+            &self.log_checksum,
+            &self.log_algorithm,
+            &l.batch,
+            &self.log_at,
+            &l.duration_ms,
+            &l.applied_by,
+            &l.strata_version,
+            &l.environment,
+            &l.detail,
+        ];
+        WriteParams { upsert, delete, log }
+    }
+}
+
+/// Reads the text columns of a simple-query result.
+fn text_rows(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<Option<String>>> {
+    messages
+        .into_iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(
+                (0..r.len())
+                    .map(|i| r.get(i).map(str::to_string))
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Takes typed values out of one text row, naming the column that is wrong.
+struct Cols(std::vec::IntoIter<Option<String>>);
+
+impl Cols {
+    fn opt(&mut self) -> Option<String> {
+        self.0.next().flatten()
+    }
+    fn text(&mut self, what: &str) -> std::result::Result<String, String> {
+        self.opt().ok_or_else(|| format!("{what} is NULL"))
+    }
+    fn int(&mut self, what: &str) -> std::result::Result<i64, String> {
+        let t = self.text(what)?;
+        t.parse().map_err(|_| format!("{what} `{t}` is not a number"))
+    }
+    fn opt_int(&mut self, what: &str) -> std::result::Result<Option<i64>, String> {
+        self.opt()
+            .map(|t| t.parse().map_err(|_| format!("{what} `{t}` is not a number")))
+            .transpose()
+    }
+    fn word<T>(&mut self, what: &str, parse: impl Fn(&str) -> Option<T>) -> std::result::Result<T, String> {
+        let t = self.text(what)?;
+        parse(&t).ok_or_else(|| format!("unknown {what} `{t}`"))
+    }
+}
+
+#[async_trait]
+impl Driver for PgDriver {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            engine: "postgres",
+            dialect: Dialect::Postgres,
+            transactional_ddl: true,
+            timeouts: true,
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.target.display.clone()
+    }
+
+    fn history_table(&self) -> String {
+        self.table.to_string()
+    }
+
+    async fn ensure_history(&mut self) -> Result<()> {
+        let schema = match &self.table.schema {
+            Some(s) => format!("CREATE SCHEMA IF NOT EXISTS {};", quote_ident(s)),
+            None => String::new(),
+        };
+        let sql = format!(
+            "{schema}
+            CREATE TABLE IF NOT EXISTS {t} (
+                source text NOT NULL,
+                version text NOT NULL,
+                name text NOT NULL,
+                kind text NOT NULL,
+                checksum text NOT NULL,
+                checksum_algorithm text NOT NULL,
+                status text NOT NULL CHECK (status IN ('applied', 'failed', 'reverted', 'running')),
+                batch int8 NOT NULL,
+                started_at timestamptz NOT NULL,
+                finished_at timestamptz,
+                duration_ms int8,
+                applied_by text NOT NULL,
+                strata_version text NOT NULL,
+                environment text,
+                error text,
+                down_sql text,
+                out_of_order boolean NOT NULL DEFAULT false,
+                PRIMARY KEY (source, version)
+            );
+            CREATE TABLE IF NOT EXISTS {l} (
+                seq int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                source text NOT NULL,
+                version text NOT NULL,
+                name text NOT NULL,
+                action text NOT NULL,
+                status text NOT NULL,
+                checksum text,
+                checksum_algorithm text,
+                batch int8 NOT NULL,
+                at timestamptz NOT NULL,
+                duration_ms int8,
+                applied_by text NOT NULL,
+                strata_version text NOT NULL,
+                environment text,
+                detail text
+            );",
+            t = self.table.quoted(),
+            l = self.log_table().quoted()
+        );
+        self.client.batch_execute(&sql).await.map_err(db_err)?;
+        self.prepared().await.map(drop)
+    }
+
+    async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
+        let sql = format!(
+            "SELECT source, version, name, kind, checksum, checksum_algorithm, status, batch,
+                    (extract(epoch FROM started_at) * 1000)::int8, (extract(epoch FROM finished_at) * 1000)::int8,
+                    duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order
+               FROM {}",
+            self.table.quoted()
+        );
+        let rows = match self.client.simple_query(&sql).await {
+            Ok(m) => text_rows(m),
+            Err(e) if is_missing_relation(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(db_err(e)),
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let label = format!(
+                "{}/{}",
+                row[0].as_deref().unwrap_or("?"),
+                row[1].as_deref().unwrap_or("?")
+            );
+            let mut c = Cols(row.into_iter());
+            let parsed = (|| {
+                let source = c.text("source")?;
+                let version = Version::parse(&c.text("version")?).map_err(|e| e.to_string())?;
+                Ok::<_, String>(HistoryRow {
+                    id: MigrationId::new(source, version),
+                    name: c.text("name")?,
+                    kind: c.word("kind", MigrationKind::parse)?,
+                    checksum: {
+                        let hex = c.text("checksum")?;
+                        Checksum { hex, algorithm: c.text("checksum_algorithm")? }
+                    },
+                    status: c.word("status", HistoryStatus::parse)?,
+                    batch: c.int("batch")?,
+                    started_at: Timestamp::from_unix_millis(c.int("started_at")?),
+                    finished_at: c.opt_int("finished_at")?.map(Timestamp::from_unix_millis),
+                    duration_ms: c.opt_int("duration_ms")?,
+                    applied_by: c.text("applied_by")?,
+                    strata_version: c.text("strata_version")?,
+                    environment: c.opt(),
+                    error: c.opt(),
+                    down_sql: c.opt(),
+                    out_of_order: c.opt().as_deref() == Some("t"),
+                })
+            })();
+            out.push(parsed.map_err(|message| DriverError::BadHistory {
+                table: self.table.to_string(),
+                row: label,
+                message,
+            })?);
+        }
+        Ok(out)
+    }
+
+    async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
+        let sql = format!(
+            "SELECT seq, source, version, name, action, status, checksum, checksum_algorithm, batch,
+                    (extract(epoch FROM at) * 1000)::int8, duration_ms, applied_by, strata_version, environment, detail
+               FROM {} ORDER BY seq",
+            self.log_table().quoted()
+        );
+        let rows = match self.client.simple_query(&sql).await {
+            Ok(m) => text_rows(m),
+            Err(e) if is_missing_relation(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(db_err(e)),
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let label = format!("log entry {}", row[0].as_deref().unwrap_or("?"));
+            let mut c = Cols(row.into_iter());
+            let parsed = (|| {
+                let seq = c.int("seq")?;
+                let source = c.text("source")?;
+                let version = Version::parse(&c.text("version")?).map_err(|e| e.to_string())?;
+                Ok::<_, String>(LogEntry {
+                    seq,
+                    id: MigrationId::new(source, version),
+                    name: c.text("name")?,
+                    action: c.word("action", LogAction::parse)?,
+                    status: c.word("status", HistoryStatus::parse)?,
+                    checksum: {
+                        let hex = c.opt();
+                        let algorithm = c.opt();
+                        hex.map(|hex| Checksum { hex, algorithm: algorithm.unwrap_or_default() })
+                    },
+                    batch: c.int("batch")?,
+                    at: Timestamp::from_unix_millis(c.int("at")?),
+                    duration_ms: c.opt_int("duration_ms")?,
+                    applied_by: c.text("applied_by")?,
+                    strata_version: c.text("strata_version")?,
+                    environment: c.opt(),
+                    detail: c.opt(),
+                })
+            })();
+            out.push(parsed.map_err(|message| DriverError::BadHistory {
+                table: self.log_table().to_string(),
+                row: label,
+                message,
+            })?);
+        }
+        Ok(out)
+    }
+
+    async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
+        let prepared = self.prepared().await?;
+        let converted = Converted::new(write);
+        let params = converted.params(write);
+        let client = &self.client;
+        let mut ops = vec![client.batch_execute("BEGIN").boxed()];
+        ops.extend(Self::history_ops(client, &prepared, write, &params));
+        ops.push(client.batch_execute("COMMIT").boxed());
+        let results = join_all(ops).await;
+        if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(db_err(e));
+        }
+        Ok(())
+    }
+
+    async fn apply_in_transaction(
+        &mut self,
+        statements: &[Statement<'_>],
+        settings: &TxSettings,
+        record: &HistoryWrite,
+    ) -> Result<()> {
+        let prepared = self.prepared().await?;
+        let converted = Converted::new(record);
+        let params = converted.params(record);
+        let begin = format!("BEGIN;{}", settings_sql(settings, true));
+        let client = &self.client;
+        let mut ops: Vec<(Op, BoxFuture<'_, std::result::Result<(), tokio_postgres::Error>>)> =
+            Vec::with_capacity(statements.len() + 5);
+        ops.push((Op::Begin, client.batch_execute(&begin).boxed()));
+        for (i, st) in statements.iter().enumerate() {
+            ops.push((Op::Statement(i), client.batch_execute(st.sql).boxed()));
+        }
+        for op in Self::history_ops(client, &prepared, record, &params) {
+            ops.push((Op::History, op));
+        }
+        ops.push((Op::Commit, client.batch_execute("COMMIT").boxed()));
+        let (kinds, futures): (Vec<Op>, Vec<_>) = ops.into_iter().unzip();
+        let results = join_all(futures).await;
+        let Some((op, Err(e))) = kinds.into_iter().zip(results).find(|(_, r)| r.is_err()) else {
+            return Ok(());
+        };
+        // The server turned COMMIT into a rollback after the first error;
+        // this makes sure of it whatever failed.
+        let _ = client.batch_execute("ROLLBACK").await;
+        Err(match op {
+            Op::Statement(i) => DriverError::Statement(statement_error(i, &e)),
+            Op::History => DriverError::Database(format!(
+                "writing the history row failed (the migration was rolled back): {}",
+                pg_message(&e)
+            )),
+            Op::Begin | Op::Commit => db_err(e),
+        })
+    }
+
+    async fn execute_each(&mut self, statements: &[Statement<'_>], settings: &TxSettings) -> Result<()> {
+        let set = settings_sql(settings, false);
+        if !set.is_empty() {
+            self.client.batch_execute(&set).await.map_err(db_err)?;
+        }
+        let mut result = Ok(());
+        for (i, st) in statements.iter().enumerate() {
+            if let Err(e) = self.client.batch_execute(st.sql).await {
+                result = Err(DriverError::Statement(statement_error(i, &e)));
+                break;
+            }
+        }
+        if !set.is_empty() {
+            let _ = self.client.batch_execute("RESET lock_timeout; RESET statement_timeout").await;
+        }
+        result
+    }
+
+    async fn try_lock(&mut self, mode: LockMode) -> Result<LockAttempt> {
+        if mode == LockMode::Lease {
+            return self.try_lease().await;
+        }
+        let key = self.lock_key().await?;
+        let row = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .await
+            .map_err(db_err)?;
+        if row.get::<_, bool>(0) {
+            self.lock = Some(HeldLock::Advisory(key));
+            return Ok(LockAttempt::Acquired);
+        }
+        Ok(LockAttempt::Held(self.advisory_holder(key).await?))
+    }
+
+    async fn unlock(&mut self) -> Result<()> {
+        self.release().await
+    }
+
+    async fn reset_schema(&mut self) -> Result<Vec<String>> {
+        let schema = self.schema().await?;
+        let ours = vec![
+            self.table.table.clone(),
+            self.log_table().table,
+            self.lock_table().table,
+        ];
+        let not_extension_member = |classid: &str, oid: &str| {
+            format!("NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '{classid}'::regclass AND d.objid = {oid} AND d.deptype = 'e')")
+        };
+        let sql = format!(
+            "SELECT 'DROP EXTENSION IF EXISTS ' || quote_ident(e.extname) || ' CASCADE', 'extension ' || e.extname
+               FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE n.nspname = $1
+             UNION ALL
+             SELECT 'DROP ' || CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END
+                    || ' IF EXISTS ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname) || ' CASCADE',
+                    CASE c.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' WHEN 'S' THEN 'sequence ' ELSE 'table ' END || c.relname
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT c.relispartition
+                AND c.relname <> ALL ($2) AND {rel}
+             UNION ALL
+             SELECT 'DROP ' || CASE p.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END || ' IF EXISTS ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname)
+                    || '(' || pg_get_function_identity_arguments(p.oid) || ') CASCADE', 'function ' || p.proname
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE n.nspname = $1 AND {proc}
+             UNION ALL
+             SELECT 'DROP ' || CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END || ' IF EXISTS ' || quote_ident(n.nspname) || '.' || quote_ident(t.typname) || ' CASCADE',
+                    'type ' || t.typname
+               FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+              WHERE n.nspname = $1 AND t.typtype IN ('e', 'd', 'r', 'c')
+                AND (t.typrelid = 0 OR (SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c')
+                AND {typ}",
+            rel = not_extension_member("pg_class", "c.oid"),
+            proc = not_extension_member("pg_proc", "p.oid"),
+            typ = not_extension_member("pg_type", "t.oid"),
+        );
+        let rows = self.client.query(&sql, &[&schema, &ours]).await.map_err(db_err)?;
+        let (drops, names): (Vec<String>, Vec<String>) =
+            rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))).unzip();
+        if drops.is_empty() {
+            return Ok(names);
+        }
+        let script = format!("BEGIN; {}; COMMIT;", drops.join("; "));
+        if let Err(e) = self.client.batch_execute(&script).await {
+            let _ = self.client.batch_execute("ROLLBACK").await;
+            return Err(db_err(e));
+        }
+        Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_parameters_are_taken_out_of_the_url() {
+        let (rest, mode, root) =
+            split_tls_params("postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&connect_timeout=3").unwrap();
+        assert_eq!(rest, "postgres://u@h/db?connect_timeout=3");
+        assert_eq!(mode, SslMode::VerifyFull);
+        assert_eq!(root.as_deref(), Some("/tmp/ca.pem"));
+        let (rest, mode, _) = split_tls_params("postgres://h/db").unwrap();
+        assert_eq!((rest.as_str(), mode), ("postgres://h/db", SslMode::Prefer));
+        assert!(split_tls_params("postgres://h/db?sslmode=sometimes").is_err());
+    }
+}

@@ -1,1 +1,480 @@
+//! SQLite behind the [`Driver`] trait. SQLite rolls DDL back, so every
+//! migration commits atomically with its history row. The migration lock is
+//! a lease row written under the database's own write lock (`BEGIN
+//! IMMEDIATE` with a busy timeout); a holder that died on this host is
+//! recognised by its process id and replaced.
 
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::time::Duration;
+use strata_driver::{
+    Capabilities, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder, LockMode, Result,
+    StatementError, TableName, TxSettings,
+};
+use strata_model::{
+    Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind,
+    Timestamp, Version,
+};
+use strata_sql::{Dialect, Statement};
+
+/// How long a lease lasts before another process may take it over even if
+/// its holder cannot be checked (a holder on another host).
+const LEASE: Duration = Duration::from_secs(3600);
+
+pub struct SqliteDriver {
+    conn: Connection,
+    display: String,
+    table: TableName,
+    holder: Option<String>,
+}
+
+/// Opens (creating if needed) the database at `path` (`:memory:` for an
+/// in-memory one). `display` is how the database is named in messages.
+pub fn connect(path: &str, table: TableName, display: String) -> Result<SqliteDriver> {
+    let conn = Connection::open(path).map_err(|e| DriverError::Connect {
+        url: display.clone(),
+        message: e.to_string(),
+    })?;
+    conn.busy_timeout(Duration::from_secs(30))
+        .map_err(DriverError::database)?;
+    Ok(SqliteDriver {
+        conn,
+        display,
+        table,
+        holder: None,
+    })
+}
+
+fn db_err(e: rusqlite::Error) -> DriverError {
+    DriverError::database(e)
+}
+
+fn statement_error(index: usize, e: rusqlite::Error) -> DriverError {
+    let code = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => Some(format!("{:?}", f.code)),
+        _ => None,
+    };
+    DriverError::Statement(StatementError {
+        index,
+        message: e.to_string(),
+        code,
+        position: None,
+        detail: None,
+        hint: None,
+    })
+}
+
+fn is_missing_table(e: &rusqlite::Error) -> bool {
+    e.to_string().contains("no such table")
+}
+
+impl SqliteDriver {
+    fn log_table(&self) -> TableName {
+        self.table.with_suffix("_log")
+    }
+
+    fn lock_table(&self) -> TableName {
+        self.table.with_suffix("_lock")
+    }
+
+    fn run_statements(&self, statements: &[Statement<'_>]) -> Result<()> {
+        for (i, st) in statements.iter().enumerate() {
+            self.conn
+                .execute_batch(st.sql)
+                .map_err(|e| statement_error(i, e))?;
+        }
+        Ok(())
+    }
+
+    fn write(&self, w: &HistoryWrite) -> Result<()> {
+        if let Some(r) = &w.upsert {
+            let sql = format!(
+                "INSERT INTO {} (source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+                 ON CONFLICT (source, version) DO UPDATE SET name = excluded.name, kind = excluded.kind, checksum = excluded.checksum, checksum_algorithm = excluded.checksum_algorithm, status = excluded.status, batch = excluded.batch, started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, applied_by = excluded.applied_by, strata_version = excluded.strata_version, environment = excluded.environment, error = excluded.error, down_sql = excluded.down_sql, out_of_order = excluded.out_of_order",
+                self.table.quoted()
+            );
+            self.conn
+                .prepare_cached(&sql)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        r.id.source,
+                        r.id.version.as_str(),
+                        r.name,
+                        r.kind.as_str(),
+                        r.checksum.hex,
+                        r.checksum.algorithm,
+                        r.status.as_str(),
+                        r.batch,
+                        r.started_at.rfc3339(),
+                        r.finished_at.map(Timestamp::rfc3339),
+                        r.duration_ms,
+                        r.applied_by,
+                        r.strata_version,
+                        r.environment,
+                        r.error,
+                        r.down_sql,
+                        r.out_of_order,
+                    ])
+                })
+                .map_err(db_err)?;
+        }
+        if let Some(id) = &w.delete {
+            let sql = format!(
+                "DELETE FROM {} WHERE source = ?1 AND version = ?2",
+                self.table.quoted()
+            );
+            self.conn
+                .prepare_cached(&sql)
+                .and_then(|mut st| st.execute(params![id.source, id.version.as_str()]))
+                .map_err(db_err)?;
+        }
+        let l = &w.log;
+        let sql = format!(
+            "INSERT INTO {} (source, version, name, action, status, checksum, checksum_algorithm, batch, at, duration_ms, applied_by, strata_version, environment, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            self.log_table().quoted()
+        );
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut st| {
+                st.execute(params![
+                    l.id.source,
+                    l.id.version.as_str(),
+                    l.name,
+                    l.action.as_str(),
+                    l.status.as_str(),
+                    l.checksum.as_ref().map(|c| c.hex.as_str()),
+                    l.checksum.as_ref().map(|c| c.algorithm.as_str()),
+                    l.batch,
+                    l.at.rfc3339(),
+                    l.duration_ms,
+                    l.applied_by,
+                    l.strata_version,
+                    l.environment,
+                    l.detail,
+                ])
+            })
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn in_write_transaction<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+        match f() {
+            Ok(v) => {
+                if let Err(e) = self.conn.execute_batch("COMMIT") {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(db_err(e));
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn bad_row(&self, row: String, message: String) -> DriverError {
+        DriverError::BadHistory {
+            table: self.table.to_string(),
+            row,
+            message,
+        }
+    }
+
+    fn release_lease(&mut self) -> Result<()> {
+        if let Some(holder) = self.holder.take() {
+            self.conn
+                .execute(
+                    &format!("DELETE FROM {} WHERE holder = ?1", self.lock_table().quoted()),
+                    params![holder],
+                )
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SqliteDriver {
+    fn drop(&mut self) {
+        let _ = self.release_lease();
+    }
+}
+
+/// Reads a text column that holds one of a fixed set of words.
+fn parse_word<T>(value: String, what: &str, parse: impl Fn(&str) -> Option<T>) -> std::result::Result<T, String> {
+    parse(&value).ok_or_else(|| format!("unknown {what} `{value}`"))
+}
+
+fn parse_time(value: Option<String>, what: &str) -> std::result::Result<Option<Timestamp>, String> {
+    value
+        .map(|v| Timestamp::parse_rfc3339(&v).ok_or_else(|| format!("{what} `{v}` is not an RFC 3339 time")))
+        .transpose()
+}
+
+#[async_trait]
+impl Driver for SqliteDriver {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            engine: "sqlite",
+            dialect: Dialect::Sqlite,
+            transactional_ddl: true,
+            timeouts: false,
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.display.clone()
+    }
+
+    fn history_table(&self) -> String {
+        self.table.to_string()
+    }
+
+    async fn ensure_history(&mut self) -> Result<()> {
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {t} (
+                source TEXT NOT NULL,
+                version TEXT NOT NULL,
+                name TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                checksum TEXT NOT NULL,
+                checksum_algorithm TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('applied', 'failed', 'reverted', 'running')),
+                batch INTEGER NOT NULL,
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                duration_ms INTEGER,
+                applied_by TEXT NOT NULL,
+                strata_version TEXT NOT NULL,
+                environment TEXT,
+                error TEXT,
+                down_sql TEXT,
+                out_of_order INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (source, version)
+            );
+            CREATE TABLE IF NOT EXISTS {l} (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                source TEXT NOT NULL,
+                version TEXT NOT NULL,
+                name TEXT NOT NULL,
+                action TEXT NOT NULL,
+                status TEXT NOT NULL,
+                checksum TEXT,
+                checksum_algorithm TEXT,
+                batch INTEGER NOT NULL,
+                at TEXT NOT NULL,
+                duration_ms INTEGER,
+                applied_by TEXT NOT NULL,
+                strata_version TEXT NOT NULL,
+                environment TEXT,
+                detail TEXT
+            );",
+            t = self.table.quoted(),
+            l = self.log_table().quoted()
+        );
+        self.conn.execute_batch(&sql).map_err(db_err)
+    }
+
+    async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
+        let sql = format!(
+            "SELECT source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order FROM {}",
+            self.table.quoted()
+        );
+        let mut st = match self.conn.prepare(&sql) {
+            Ok(st) => st,
+            Err(e) if is_missing_table(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(db_err(e)),
+        };
+        let raw = st
+            .query_map([], |r| {
+                Ok((
+                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
+                    (r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?),
+                    (r.get::<_, String>(6)?, r.get::<_, i64>(7)?, r.get::<_, String>(8)?),
+                    (r.get::<_, Option<String>>(9)?, r.get::<_, Option<i64>>(10)?, r.get::<_, String>(11)?),
+                    (r.get::<_, String>(12)?, r.get::<_, Option<String>>(13)?, r.get::<_, Option<String>>(14)?),
+                    (r.get::<_, Option<String>>(15)?, r.get::<_, bool>(16)?),
+                ))
+            })
+            .map_err(db_err)?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(db_err)?;
+        let mut rows = Vec::with_capacity(raw.len());
+        for ((source, version, name), (kind, hex, algorithm), (status, batch, started), (finished, duration_ms, applied_by), (strata_version, environment, error), (down_sql, out_of_order)) in raw {
+            let label = format!("{source}/{version}");
+            let parsed = (|| {
+                Ok::<_, String>(HistoryRow {
+                    id: MigrationId::new(source, Version::parse(&version).map_err(|e| e.to_string())?),
+                    name,
+                    kind: parse_word(kind, "kind", MigrationKind::parse)?,
+                    checksum: Checksum { algorithm, hex },
+                    status: parse_word(status, "status", HistoryStatus::parse)?,
+                    batch,
+                    started_at: parse_time(Some(started), "started_at")?.expect("some"),
+                    finished_at: parse_time(finished, "finished_at")?,
+                    duration_ms,
+                    applied_by,
+                    strata_version,
+                    environment,
+                    error,
+                    down_sql,
+                    out_of_order,
+                })
+            })();
+            rows.push(parsed.map_err(|m| self.bad_row(label, m))?);
+        }
+        Ok(rows)
+    }
+
+    async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
+        let sql = format!(
+            "SELECT seq, source, version, name, action, status, checksum, checksum_algorithm, batch, at, duration_ms, applied_by, strata_version, environment, detail FROM {} ORDER BY seq",
+            self.log_table().quoted()
+        );
+        let mut st = match self.conn.prepare(&sql) {
+            Ok(st) => st,
+            Err(e) if is_missing_table(&e) => return Ok(Vec::new()),
+            Err(e) => return Err(db_err(e)),
+        };
+        type Raw = (i64, String, String, String, String, String, Option<String>, Option<String>, i64, String, Option<i64>, String, String, Option<String>, Option<String>);
+        let raw: Vec<Raw> = st
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?))
+            })
+            .map_err(db_err)?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(db_err)?;
+        let mut out = Vec::with_capacity(raw.len());
+        for (seq, source, version, name, action, status, hex, algorithm, batch, at, duration_ms, applied_by, strata_version, environment, detail) in raw {
+            let label = format!("{source}/{version} (log entry {seq})");
+            let parsed = (|| {
+                Ok::<_, String>(LogEntry {
+                    seq,
+                    id: MigrationId::new(source, Version::parse(&version).map_err(|e| e.to_string())?),
+                    name,
+                    action: parse_word(action, "action", LogAction::parse)?,
+                    status: parse_word(status, "status", HistoryStatus::parse)?,
+                    checksum: hex.map(|hex| Checksum { algorithm: algorithm.unwrap_or_default(), hex }),
+                    batch,
+                    at: parse_time(Some(at), "at")?.expect("some"),
+                    duration_ms,
+                    applied_by,
+                    strata_version,
+                    environment,
+                    detail,
+                })
+            })();
+            out.push(parsed.map_err(|m| self.bad_row(label, m))?);
+        }
+        Ok(out)
+    }
+
+    async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
+        self.in_write_transaction(|| self.write(write))
+    }
+
+    async fn apply_in_transaction(
+        &mut self,
+        statements: &[Statement<'_>],
+        _settings: &TxSettings,
+        record: &HistoryWrite,
+    ) -> Result<()> {
+        self.in_write_transaction(|| {
+            self.run_statements(statements)?;
+            self.write(record)
+        })
+    }
+
+    async fn execute_each(&mut self, statements: &[Statement<'_>], _settings: &TxSettings) -> Result<()> {
+        self.run_statements(statements)
+    }
+
+    async fn try_lock(&mut self, _mode: LockMode) -> Result<LockAttempt> {
+        let lock = self.lock_table().quoted();
+        self.conn
+            .execute_batch(&format!(
+                "CREATE TABLE IF NOT EXISTS {lock} (name TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at INTEGER NOT NULL)"
+            ))
+            .map_err(db_err)?;
+        let me = format!("{} pid {}", strata_driver::os_identity(), std::process::id());
+        let host = strata_driver::host_name();
+        let now = Timestamp::now();
+        let attempt = self.in_write_transaction(|| {
+            let current: Option<(String, i64, String, String, i64)> = self
+                .conn
+                .query_row(
+                    &format!("SELECT holder, pid, host, acquired_at, expires_at FROM {lock} WHERE name = 'migrate'"),
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if let Some((holder, pid, their_host, since, expires)) = current {
+                let dead = their_host == host && !strata_driver::process_alive(pid);
+                if !dead && expires > now.unix_millis() {
+                    return Ok(LockAttempt::Held(LockHolder {
+                        pid: Some(pid),
+                        application_name: Some("strata".into()),
+                        client: Some(holder),
+                        since: Some(since),
+                    }));
+                }
+            }
+            self.conn
+                .execute(
+                    &format!("INSERT OR REPLACE INTO {lock} (name, holder, pid, host, acquired_at, expires_at) VALUES ('migrate', ?1, ?2, ?3, ?4, ?5)"),
+                    params![me, std::process::id(), host, now.rfc3339(), now.unix_millis() + LEASE.as_millis() as i64],
+                )
+                .map_err(db_err)?;
+            Ok(LockAttempt::Acquired)
+        })?;
+        if attempt == LockAttempt::Acquired {
+            self.holder = Some(me);
+        }
+        Ok(attempt)
+    }
+
+    async fn unlock(&mut self) -> Result<()> {
+        self.release_lease()
+    }
+
+    async fn reset_schema(&mut self) -> Result<Vec<String>> {
+        let ours = [self.table.table.clone(), self.log_table().table, self.lock_table().table];
+        let objects: Vec<(String, String)> = {
+            let mut st = self
+                .conn
+                .prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND type IN ('view', 'trigger', 'table') ORDER BY CASE type WHEN 'trigger' THEN 0 WHEN 'view' THEN 1 ELSE 2 END, name")
+                .map_err(db_err)?;
+            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(db_err)?
+                .collect::<std::result::Result<_, _>>()
+                .map_err(db_err)?
+        };
+        let objects: Vec<_> = objects.into_iter().filter(|(_, n)| !ours.contains(n)).collect();
+        let foreign_keys: bool = self
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .map_err(db_err)?;
+        self.conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(db_err)?;
+        let result = self.in_write_transaction(|| {
+            for (kind, name) in &objects {
+                self.conn
+                    .execute_batch(&format!(
+                        "DROP {} IF EXISTS {}",
+                        kind.to_uppercase(),
+                        strata_driver::quote_ident(name)
+                    ))
+                    .map_err(db_err)?;
+            }
+            Ok(())
+        });
+        if foreign_keys {
+            self.conn.execute_batch("PRAGMA foreign_keys = ON").map_err(db_err)?;
+        }
+        result?;
+        Ok(objects.into_iter().map(|(k, n)| format!("{k} {n}")).collect())
+    }
+}

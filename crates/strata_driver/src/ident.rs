@@ -1,0 +1,80 @@
+use std::fmt;
+
+/// Quotes an SQL identifier with double quotes, doubling any inside. Every
+/// identifier strata puts into SQL text goes through here; values never do,
+/// they are passed as parameters.
+pub fn quote_ident(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// A possibly schema-qualified table name from configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableName {
+    pub schema: Option<String>,
+    pub table: String,
+}
+
+impl TableName {
+    /// Parses `table` or `schema.table`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let valid = |p: &str| {
+            !p.is_empty()
+                && p.len() <= 63
+                && p.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                && !p.starts_with(|c: char| c.is_ascii_digit())
+        };
+        let (schema, table) = match s.split_once('.') {
+            Some((schema, table)) => (Some(schema), table),
+            None => (None, s),
+        };
+        if !valid(table) || schema.is_some_and(|s| !valid(s)) {
+            return Err(format!(
+                "`{s}` is not a table name: use letters, digits and underscores, optionally as schema.table"
+            ));
+        }
+        Ok(TableName {
+            schema: schema.map(str::to_string),
+            table: table.to_string(),
+        })
+    }
+
+    /// The same schema with `suffix` added to the table name.
+    pub fn with_suffix(&self, suffix: &str) -> Self {
+        TableName {
+            schema: self.schema.clone(),
+            table: format!("{}{suffix}", self.table),
+        }
+    }
+
+    pub fn quoted(&self) -> String {
+        match &self.schema {
+            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&self.table)),
+            None => quote_ident(&self.table),
+        }
+    }
+}
+
+impl fmt::Display for TableName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.schema {
+            Some(s) => write!(f, "{s}.{}", self.table),
+            None => f.write_str(&self.table),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_and_parses() {
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        let t = TableName::parse("ops.strata_history").unwrap();
+        assert_eq!(t.quoted(), "\"ops\".\"strata_history\"");
+        assert_eq!(t.with_suffix("_log").to_string(), "ops.strata_history_log");
+        assert!(TableName::parse("a;drop").is_err());
+        assert!(TableName::parse("").is_err());
+        assert!(TableName::parse("a.b.c").is_err());
+    }
+}
