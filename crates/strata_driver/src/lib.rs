@@ -163,7 +163,9 @@ pub trait Driver: Send {
     async fn write_history(&mut self, write: &HistoryWrite) -> Result<()>;
 
     /// Runs `statements` and writes `record` in one transaction: both happen
-    /// or neither does. On failure the transaction is rolled back.
+    /// or neither does. On failure the transaction is rolled back. The
+    /// record's finish time and duration are filled in by the driver
+    /// ([`HistoryWrite::finished`]) once the statements have run.
     async fn apply_in_transaction(
         &mut self,
         statements: &[Statement<'_>],
@@ -208,4 +210,22 @@ pub fn process_alive(pid: i64) -> bool {
         return true;
     }
     proc.join(pid.to_string()).exists()
+}
+
+impl HistoryWrite {
+    /// Fills the finish time and duration of the row and the log entry from
+    /// `started` (called by drivers once the statements have run, so the
+    /// duration is what they took).
+    pub fn finished(&self, started: std::time::Instant) -> HistoryWrite {
+        let elapsed = started.elapsed().as_millis() as i64;
+        let mut w = self.clone();
+        if let Some(row) = w.upsert.as_mut() {
+            row.finished_at = Some(strata_model::Timestamp::from_unix_millis(
+                row.started_at.unix_millis() + elapsed,
+            ));
+            row.duration_ms = Some(elapsed);
+        }
+        w.log.duration_ms = Some(elapsed);
+        w
+    }
 }

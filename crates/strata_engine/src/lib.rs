@@ -1,1 +1,264 @@
+//! The strata library: load a project (or build one in code), then `status`,
+//! `plan`, `up`, `down` and the rest, with the same types the CLI uses.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), strata_engine::EngineError> {
+//! use strata_engine::{Engine, LoadOptions, Request, Silent};
+//! let engine = Engine::load(&LoadOptions {
+//!     database_url: Some("sqlite://app.db".into()),
+//!     ..LoadOptions::default()
+//! })?;
+//! let report = engine.run(&Request::up(), &Silent).await?;
+//! println!("applied {}", report.applied);
+//! # Ok(()) }
+//! ```
 
+mod config;
+mod events;
+mod run;
+mod target;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use strata_discover::{DiscoverError, SourceSpec};
+use strata_driver::{Driver, DriverError, LockHolder, LockMode, TableName, TxSettings};
+use strata_model::{HistoryRow, LogEntry, Migration, MigrationId};
+use strata_plan::{Plan, PlanError, StatusEntry};
+
+pub use config::{CONFIG_FILE, Config, EnvConfig, Project, SourceConfig, initial_config};
+pub use events::{Event, Reporter, Silent, StepInfo};
+pub use run::{Report, Request};
+pub use strata_plan::{DownTarget, MigrationState, UpOptions};
+pub use target::DatabaseTarget;
+
+/// How to find the project and the database.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--config`; default: `strata.toml` searched upward from `cwd`.
+    pub config: Option<PathBuf>,
+    /// Where relative paths and the config search start (default: the
+    /// process's current directory).
+    pub cwd: Option<PathBuf>,
+    pub env: Option<String>,
+    /// `--database-url`; wins over the environment's `url`.
+    pub database_url: Option<String>,
+    /// Only this source (`--source`).
+    pub source: Option<String>,
+    /// `--lock-timeout`: how long to wait for the migration lock.
+    pub lock_wait: Option<Duration>,
+    /// `--lock-mode lease`.
+    pub lease_lock: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    #[error("{}: {message} ({help})", path.display())]
+    Config {
+        path: PathBuf,
+        message: String,
+        help: String,
+    },
+    #[error("no database to work on: {0}")]
+    NoDatabase(String),
+    #[error("{0}")]
+    Url(String),
+    #[error("{0}")]
+    Discover(#[from] DiscoverError),
+    #[error("{0}")]
+    Plan(#[from] PlanError),
+    #[error("{0}")]
+    Driver(#[from] DriverError),
+    #[error("gave up after {}s waiting for the migration lock on {table}, held by {holder}; try again later, or raise --lock-timeout", waited.as_secs())]
+    LockTimeout {
+        table: String,
+        holder: LockHolder,
+        waited: Duration,
+    },
+    #[error("the plan changed: --approve names plan {approved}, but the plan now is {actual}; review it with `strata plan` and approve that hash")]
+    PlanMismatch { approved: String, actual: String },
+    #[error("environment `{env}` is protected: `{command}` needs --yes and a confirmation at a terminal, or --yes --approve {hash}")]
+    Protected {
+        env: String,
+        command: String,
+        hash: String,
+    },
+    #[error("{message}")]
+    MigrationFailed {
+        id: MigrationId,
+        message: String,
+        /// `path:line` of the failing statement, when known.
+        location: Option<String>,
+        report: Box<Report>,
+    },
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+/// A loaded project bound to one database.
+pub struct Engine {
+    pub project: Project,
+    pub env_name: Option<String>,
+    pub env: EnvConfig,
+    pub database: DatabaseTarget,
+    sources: Vec<SourceSpec>,
+    table: TableName,
+    lock_wait: Duration,
+    lock_mode: LockMode,
+}
+
+impl Engine {
+    /// Finds and reads the project and resolves which database to use.
+    pub fn load(opts: &LoadOptions) -> Result<Engine, EngineError> {
+        let cwd = match &opts.cwd {
+            Some(c) => c.clone(),
+            None => std::env::current_dir().map_err(|e| EngineError::Io {
+                what: "cannot read the current directory".into(),
+                source: e,
+            })?,
+        };
+        let found = Project::discover(opts.config.as_deref(), &cwd)?;
+        let explicit_url = opts.database_url.clone().filter(|u| !u.is_empty());
+        let project = match found {
+            Some(p) => p,
+            None => Project::implicit(&cwd)?,
+        };
+        let env_name = project.env_name(opts.env.as_deref())?;
+        let env = env_name
+            .as_ref()
+            .map(|n| project.config.env[n].clone())
+            .unwrap_or_default();
+        let (url, base) = match (explicit_url, &env.url) {
+            (Some(url), _) => (url, cwd.clone()),
+            (None, Some(url)) => {
+                let what = format!("env.{}.url", env_name.as_deref().unwrap_or("?"));
+                (project.expand(url, &what)?, project.root.clone())
+            }
+            (None, None) => match project.var("DATABASE_URL").filter(|u| !u.is_empty()) {
+                Some(url) => (url, cwd.clone()),
+                None => {
+                    return Err(EngineError::NoDatabase(match &project.path {
+                        None => format!(
+                            "no {CONFIG_FILE} was found in {} or above, and no database URL was given; run `strata init` to create a project (it uses a SQLite file), or pass --database-url / set DATABASE_URL",
+                            cwd.display()
+                        ),
+                        Some(p) => format!(
+                            "{} has no environment with a url; add [env.development] url = \"sqlite://strata.db\", or pass --database-url / set DATABASE_URL",
+                            p.display()
+                        ),
+                    }));
+                }
+            },
+        };
+        let database = DatabaseTarget::parse(&url, &base)?;
+        let table = TableName::parse(
+            project
+                .config
+                .project
+                .history_table
+                .as_deref()
+                .unwrap_or("strata_history"),
+        )
+        .map_err(EngineError::Url)?;
+
+        let mut sources = Vec::new();
+        for s in &project.config.sources {
+            if opts.source.as_ref().is_some_and(|only| only != &s.name) || (!s.enabled && opts.source.is_none()) {
+                continue;
+            }
+            sources.push(SourceSpec {
+                name: s.name.clone(),
+                path: project.root.join(&s.path),
+                format: s.format.clone(),
+                priority: s.priority,
+            });
+        }
+        if let Some(only) = &opts.source {
+            if sources.is_empty() {
+                let known: Vec<&str> = project.config.sources.iter().map(|s| s.name.as_str()).collect();
+                return Err(EngineError::Config {
+                    path: project.path.clone().unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
+                    message: format!("there is no source named `{only}`"),
+                    help: format!("known sources: {}", known.join(", ")),
+                });
+            }
+        }
+        let lock_mode = if opts.lease_lock || env.lock_mode == Some(config::LockModeConfig::Lease) {
+            LockMode::Lease
+        } else {
+            LockMode::Native
+        };
+        Ok(Engine {
+            lock_wait: opts.lock_wait.or(env.lock_wait).unwrap_or(Duration::from_secs(60)),
+            lock_mode,
+            project,
+            env_name,
+            env,
+            database,
+            sources,
+            table,
+        })
+    }
+
+    /// The project's root directory.
+    pub fn root(&self) -> &Path {
+        &self.project.root
+    }
+
+    /// The sources this engine works on (after `--source`).
+    pub fn sources(&self) -> &[SourceSpec] {
+        &self.sources
+    }
+
+    /// Reads every migration of the selected sources.
+    pub fn migrations(&self) -> Result<Vec<Migration>, EngineError> {
+        Ok(strata_discover::discover_all(&self.sources)?)
+    }
+
+    pub async fn connect(&self) -> Result<Box<dyn Driver>, EngineError> {
+        self.database.connect(self.table.clone()).await
+    }
+
+    /// History rows of the selected sources.
+    pub async fn history_rows(&self, driver: &mut dyn Driver) -> Result<Vec<HistoryRow>, EngineError> {
+        let rows = driver.read_history().await?;
+        Ok(rows.into_iter().filter(|r| self.selects(&r.id.source)).collect())
+    }
+
+    fn selects(&self, source: &str) -> bool {
+        self.sources.iter().any(|s| s.name == source)
+    }
+
+    /// Every migration's state.
+    pub async fn status(&self) -> Result<Vec<StatusEntry>, EngineError> {
+        let migrations = self.migrations()?;
+        let mut driver = self.connect().await?;
+        let history = self.history_rows(driver.as_mut()).await?;
+        Ok(strata_plan::status(&migrations, &history))
+    }
+
+    /// The timeline of the selected sources, oldest first.
+    pub async fn history(&self) -> Result<Vec<LogEntry>, EngineError> {
+        let mut driver = self.connect().await?;
+        let log = driver.read_log().await?;
+        Ok(log.into_iter().filter(|e| self.selects(&e.id.source)).collect())
+    }
+
+    /// The plan `request` would run now (read-only; takes no lock).
+    pub async fn plan(&self, request: &Request) -> Result<Plan, EngineError> {
+        let migrations = self.migrations()?;
+        let mut driver = self.connect().await?;
+        let history = self.history_rows(driver.as_mut()).await?;
+        Ok(request.plan(&migrations, &history, self.project.config.project.ignore_missing)?)
+    }
+
+    fn tx_settings(&self) -> TxSettings {
+        TxSettings {
+            lock_timeout: self.env.lock_timeout,
+            statement_timeout: self.env.statement_timeout,
+        }
+    }
+}

@@ -1,8 +1,8 @@
 //! PostgreSQL behind the [`Driver`] trait, on tokio-postgres with rustls.
 //!
-//! A migration's statements, its history row and the commit are sent as one
-//! pipeline (the server still runs them one after another in one
-//! transaction), so what strata adds per migration is about one round trip.
+//! A migration's statements are sent as one pipeline (the server still runs
+//! them one after another in one transaction), then its history row with the
+//! commit, so what strata adds per migration is about two round trips.
 //! The migration lock is a session advisory lock keyed by the history
 //! table's identity, or a lease row for transaction-mode poolers.
 
@@ -185,7 +185,11 @@ fn pg_message(e: &tokio_postgres::Error) -> String {
 }
 
 fn db_err(e: tokio_postgres::Error) -> DriverError {
-    DriverError::Database(pg_message(&e))
+    db_err_ref(&e)
+}
+
+fn db_err_ref(e: &tokio_postgres::Error) -> DriverError {
+    DriverError::Database(pg_message(e))
 }
 
 fn statement_error(index: usize, e: &tokio_postgres::Error) -> StatementError {
@@ -223,15 +227,6 @@ fn settings_sql(settings: &TxSettings, local: bool) -> String {
         sql.push_str(&format!("SET {scope}statement_timeout = '{}ms';", millis(d)));
     }
     sql
-}
-
-/// Where a pipelined operation came from, to name the first failure.
-#[derive(Clone, Copy)]
-enum Op {
-    Begin,
-    Statement(usize),
-    History,
-    Commit,
 }
 
 impl PgDriver {
@@ -764,36 +759,37 @@ impl Driver for PgDriver {
         record: &HistoryWrite,
     ) -> Result<()> {
         let prepared = self.prepared().await?;
-        let converted = Converted::new(record);
-        let params = converted.params(record);
         let begin = format!("BEGIN;{}", settings_sql(settings, true));
+        let started = std::time::Instant::now();
         let client = &self.client;
-        let mut ops: Vec<(Op, BoxFuture<'_, std::result::Result<(), tokio_postgres::Error>>)> =
-            Vec::with_capacity(statements.len() + 5);
-        ops.push((Op::Begin, client.batch_execute(&begin).boxed()));
-        for (i, st) in statements.iter().enumerate() {
-            ops.push((Op::Statement(i), client.batch_execute(st.sql).boxed()));
+        // The statements go out as one pipeline; the history row follows
+        // with the commit once their duration is known.
+        let mut ops: Vec<BoxFuture<'_, std::result::Result<(), tokio_postgres::Error>>> =
+            Vec::with_capacity(statements.len() + 1);
+        ops.push(client.batch_execute(&begin).boxed());
+        ops.extend(statements.iter().map(|st| client.batch_execute(st.sql).boxed()));
+        let results = join_all(ops).await;
+        if let Some((i, Err(e))) = results.iter().enumerate().find(|(_, r)| r.is_err()) {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(match i {
+                0 => db_err_ref(e),
+                i => DriverError::Statement(statement_error(i - 1, e)),
+            });
         }
-        for op in Self::history_ops(client, &prepared, record, &params) {
-            ops.push((Op::History, op));
-        }
-        ops.push((Op::Commit, client.batch_execute("COMMIT").boxed()));
-        let (kinds, futures): (Vec<Op>, Vec<_>) = ops.into_iter().unzip();
-        let results = join_all(futures).await;
-        let Some((op, Err(e))) = kinds.into_iter().zip(results).find(|(_, r)| r.is_err()) else {
-            return Ok(());
-        };
-        // The server turned COMMIT into a rollback after the first error;
-        // this makes sure of it whatever failed.
-        let _ = client.batch_execute("ROLLBACK").await;
-        Err(match op {
-            Op::Statement(i) => DriverError::Statement(statement_error(i, &e)),
-            Op::History => DriverError::Database(format!(
-                "writing the history row failed (the migration was rolled back): {}",
+        let record = record.finished(started);
+        let converted = Converted::new(&record);
+        let params = converted.params(&record);
+        let mut ops = Self::history_ops(client, &prepared, &record, &params);
+        ops.push(client.batch_execute("COMMIT").boxed());
+        let results = join_all(ops).await;
+        if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(DriverError::Database(format!(
+                "writing the history row failed, so the migration was rolled back: {}",
                 pg_message(&e)
-            )),
-            Op::Begin | Op::Commit => db_err(e),
-        })
+            )));
+        }
+        Ok(())
     }
 
     async fn execute_each(&mut self, statements: &[Statement<'_>], settings: &TxSettings) -> Result<()> {

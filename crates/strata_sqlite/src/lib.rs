@@ -382,9 +382,10 @@ impl Driver for SqliteDriver {
         _settings: &TxSettings,
         record: &HistoryWrite,
     ) -> Result<()> {
+        let started = std::time::Instant::now();
         self.in_write_transaction(|| {
             self.run_statements(statements)?;
-            self.write(record)
+            self.write(&record.finished(started))
         })
     }
 

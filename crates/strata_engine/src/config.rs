@@ -1,0 +1,374 @@
+//! `strata.toml`: sources, environments and project settings, with
+//! `${VAR}` expanded from the process environment and a `.env` file beside
+//! the config.
+
+use crate::EngineError;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const CONFIG_FILE: &str = "strata.toml";
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub project: ProjectSection,
+    #[serde(default, rename = "source")]
+    pub sources: Vec<SourceConfig>,
+    #[serde(default)]
+    pub env: BTreeMap<String, EnvConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSection {
+    /// `table` or `schema.table`; default `strata_history`.
+    pub history_table: Option<String>,
+    /// The environment used when `--env` is not given.
+    pub default_env: Option<String>,
+    /// Let `up` go on when an applied migration's file is gone.
+    #[serde(default)]
+    pub ignore_missing: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    pub name: String,
+    pub path: PathBuf,
+    #[serde(default = "default_format")]
+    pub format: String,
+    #[serde(default)]
+    pub priority: i64,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn default_format() -> String {
+    "strata".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvConfig {
+    pub url: Option<String>,
+    #[serde(default)]
+    pub protected: bool,
+    /// The database's own `lock_timeout`, set for each migration.
+    #[serde(default, with = "opt_duration")]
+    pub lock_timeout: Option<Duration>,
+    /// `statement_timeout`, set for each migration.
+    #[serde(default, with = "opt_duration")]
+    pub statement_timeout: Option<Duration>,
+    /// How long to wait for strata's migration lock (default 60s).
+    #[serde(default, with = "opt_duration")]
+    pub lock_wait: Option<Duration>,
+    /// `native` (advisory lock) or `lease` (for transaction-mode poolers).
+    pub lock_mode: Option<LockModeConfig>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockModeConfig {
+    Native,
+    Lease,
+}
+
+mod opt_duration {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        text.map(|t| {
+            humantime::parse_duration(&t).map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "`{t}` is not a duration ({e}); write e.g. \"5s\", \"10m\" or \"1h 30m\""
+                ))
+            })
+        })
+        .transpose()
+    }
+}
+
+/// A config file and the directory its relative paths start from.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub config: Config,
+    /// The config file, when there is one.
+    pub path: Option<PathBuf>,
+    /// The directory relative paths (sources, SQLite files) resolve from.
+    pub root: PathBuf,
+    /// Variables from `.env` (the process environment wins over these).
+    pub dotenv: HashMap<String, String>,
+}
+
+impl Project {
+    /// Finds `strata.toml` (the given path, or searching upward from `cwd`)
+    /// and reads it. `Ok(None)` when there is none to find.
+    pub fn discover(explicit: Option<&Path>, cwd: &Path) -> Result<Option<Project>, EngineError> {
+        let path = match explicit {
+            Some(p) => {
+                let p = cwd.join(p);
+                if !p.is_file() {
+                    return Err(EngineError::Config {
+                        path: p.clone(),
+                        message: "no such file".into(),
+                        help: "check --config, or run `strata init` to create one".into(),
+                    });
+                }
+                p
+            }
+            None => match cwd.ancestors().map(|d| d.join(CONFIG_FILE)).find(|p| p.is_file()) {
+                Some(p) => p,
+                None => return Ok(None),
+            },
+        };
+        Project::load(&path).map(Some)
+    }
+
+    pub fn load(path: &Path) -> Result<Project, EngineError> {
+        let text = std::fs::read_to_string(path).map_err(|e| EngineError::Config {
+            path: path.to_path_buf(),
+            message: format!("cannot read: {e}"),
+            help: "check the file's permissions".into(),
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| EngineError::Config {
+            path: path.to_path_buf(),
+            message: toml_message(&text, &e),
+            help: "see docs/config.md for every key".into(),
+        })?;
+        let root = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let project = Project {
+            config,
+            path: Some(path.to_path_buf()),
+            dotenv: read_dotenv(&root)?,
+            root,
+        };
+        project.validate()?;
+        Ok(project)
+    }
+
+    /// A project with no config file: one `strata` source in `migrations/`.
+    pub fn implicit(cwd: &Path) -> Result<Project, EngineError> {
+        Ok(Project {
+            config: Config {
+                sources: vec![SourceConfig {
+                    name: "app".into(),
+                    path: PathBuf::from("migrations"),
+                    format: default_format(),
+                    priority: 0,
+                    enabled: true,
+                }],
+                ..Config::default()
+            },
+            path: None,
+            dotenv: read_dotenv(cwd)?,
+            root: cwd.to_path_buf(),
+        })
+    }
+
+    fn config_error(&self, message: String, help: &str) -> EngineError {
+        EngineError::Config {
+            path: self.path.clone().unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
+            message,
+            help: help.into(),
+        }
+    }
+
+    fn validate(&self) -> Result<(), EngineError> {
+        let mut seen = std::collections::HashSet::new();
+        for s in &self.config.sources {
+            if s.name.is_empty() || !s.name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+                return Err(self.config_error(
+                    format!("source name `{}` is not valid", s.name),
+                    "use letters, digits, `_` and `-`",
+                ));
+            }
+            if !seen.insert(&s.name) {
+                return Err(self.config_error(
+                    format!("two [[source]] entries are named `{}`", s.name),
+                    "give every source its own name",
+                ));
+            }
+        }
+        if let Some(d) = &self.config.project.default_env {
+            if !self.config.env.contains_key(d) {
+                return Err(self.config_error(
+                    format!("default_env = \"{d}\" but there is no [env.{d}]"),
+                    "add the environment or fix default_env",
+                ));
+            }
+        }
+        if let Some(t) = &self.config.project.history_table {
+            strata_driver::TableName::parse(t).map_err(|m| self.config_error(m, "fix history_table in [project]"))?;
+        }
+        Ok(())
+    }
+
+    /// Looks a variable up in the process environment, then in `.env`.
+    pub fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().or_else(|| self.dotenv.get(name).cloned())
+    }
+
+    /// Expands `${VAR}` in `text` (from the environment and `.env`).
+    pub fn expand(&self, text: &str, what: &str) -> Result<String, EngineError> {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after.find('}').ok_or_else(|| {
+                self.config_error(format!("{what}: `${{` without a closing `}}`"), "write ${NAME}")
+            })?;
+            let name = &after[..end];
+            let value = self.var(name).ok_or_else(|| {
+                self.config_error(
+                    format!("{what} uses ${{{name}}}, which is not set"),
+                    &format!("export {name}, or add {name}=... to .env beside strata.toml"),
+                )
+            })?;
+            out.push_str(&value);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// The environment to use: `--env`, else `default_env`, else the only
+    /// one, else `development` when it exists.
+    pub fn env_name(&self, requested: Option<&str>) -> Result<Option<String>, EngineError> {
+        let envs = &self.config.env;
+        if let Some(name) = requested {
+            if !envs.contains_key(name) {
+                let known: Vec<&str> = envs.keys().map(String::as_str).collect();
+                return Err(self.config_error(
+                    format!("there is no environment `{name}`"),
+                    &if known.is_empty() {
+                        "add an [env.NAME] section".to_string()
+                    } else {
+                        format!("known environments: {}", known.join(", "))
+                    },
+                ));
+            }
+            return Ok(Some(name.to_string()));
+        }
+        Ok(self
+            .config
+            .project
+            .default_env
+            .clone()
+            .or_else(|| (envs.len() == 1).then(|| envs.keys().next().cloned()).flatten())
+            .or_else(|| envs.contains_key("development").then(|| "development".to_string())))
+    }
+}
+
+/// A TOML error with its line, from the toml crate's span.
+fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let line = 1 + text[..span.start.min(text.len())].matches('\n').count();
+            format!("line {line}: {}", e.message())
+        }
+        None => e.message().to_string(),
+    }
+}
+
+fn read_dotenv(dir: &Path) -> Result<HashMap<String, String>, EngineError> {
+    let path = dir.join(".env");
+    if !path.is_file() {
+        return Ok(HashMap::new());
+    }
+    let iter = dotenvy::from_path_iter(&path).map_err(|e| EngineError::Config {
+        path: path.clone(),
+        message: e.to_string(),
+        help: "write one NAME=value a line".into(),
+    })?;
+    let mut vars = HashMap::new();
+    for item in iter {
+        let (k, v) = item.map_err(|e| EngineError::Config {
+            path: path.clone(),
+            message: e.to_string(),
+            help: "write one NAME=value a line".into(),
+        })?;
+        vars.insert(k, v);
+    }
+    Ok(vars)
+}
+
+/// The `strata.toml` that `strata init` writes.
+pub fn initial_config() -> &'static str {
+    r#"# strata configuration: https://example.invalid/strata/docs/config.md
+
+[project]
+default_env = "development"
+# history_table = "strata_history"
+
+[[source]]
+name = "app"
+path = "migrations"
+format = "strata"
+priority = 0
+
+[env.development]
+url = "sqlite://strata.db"
+
+# [env.production]
+# url = "${DATABASE_URL}"
+# protected = true
+# lock_timeout = "5s"
+# statement_timeout = "10m"
+"#
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(toml_text: &str) -> Result<Project, EngineError> {
+        let dir = std::env::temp_dir().join(format!("strata-config-{}-{}", std::process::id(), toml_text.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(CONFIG_FILE);
+        std::fs::write(&path, toml_text).unwrap();
+        let p = Project::load(&path);
+        let _ = std::fs::remove_dir_all(&dir);
+        p
+    }
+
+    #[test]
+    fn the_initial_config_loads() {
+        let p = project(initial_config()).unwrap();
+        assert_eq!(p.config.sources[0].name, "app");
+        assert_eq!(p.env_name(None).unwrap().as_deref(), Some("development"));
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let err = project("[project]\nhistory_table = \"h\"\n\n[env.prod]\nurl = 3\n").unwrap_err();
+        assert!(err.to_string().contains("line 5"), "{err}");
+        let err = project("[env.prod]\nlock_timeout = \"soon\"\n").unwrap_err();
+        assert!(err.to_string().contains("`soon` is not a duration"), "{err}");
+        let err = project("[[source]]\nname = \"a\"\npath = \"m\"\n[[source]]\nname = \"a\"\npath = \"n\"\n").unwrap_err();
+        assert!(err.to_string().contains("two [[source]] entries are named `a`"), "{err}");
+        let err = project("[projekt]\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn expands_variables() {
+        let mut p = project("").unwrap();
+        p.dotenv.insert("STRATA_TEST_ONLY_IN_DOTENV".into(), "x".into());
+        assert_eq!(p.expand("a${STRATA_TEST_ONLY_IN_DOTENV}b", "url").unwrap(), "axb");
+        let err = p.expand("${STRATA_TEST_SURELY_UNSET}", "env.prod.url").unwrap_err();
+        assert!(err.to_string().contains("${STRATA_TEST_SURELY_UNSET}, which is not set"), "{err}");
+    }
+}

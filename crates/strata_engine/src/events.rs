@@ -1,0 +1,100 @@
+//! What a run reports as it goes. Every reporter (terminal, JSON lines, and
+//! later audit logs, webhooks and the dashboard) receives the same events.
+
+use serde::Serialize;
+use strata_driver::LockHolder;
+use strata_plan::{Plan, Step, StepAction};
+
+/// One thing that happened during a run. Serialised as one JSON object per
+/// line (`{"event": "migration_finished", ...}`); see docs/json.md.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Started {
+        command: String,
+        database: String,
+        environment: Option<String>,
+        plan_hash: String,
+        steps: usize,
+    },
+    LockWaiting {
+        holder: LockHolder,
+    },
+    LockAcquired {
+        waited_ms: u64,
+    },
+    Reset {
+        dropped: Vec<String>,
+    },
+    MigrationStarted {
+        #[serde(flatten)]
+        step: StepInfo,
+        index: usize,
+        total: usize,
+    },
+    MigrationFinished {
+        #[serde(flatten)]
+        step: StepInfo,
+        duration_ms: u64,
+    },
+    MigrationFailed {
+        #[serde(flatten)]
+        step: StepInfo,
+        duration_ms: u64,
+        error: String,
+        /// Where the failing statement is: `path:line`.
+        location: Option<String>,
+    },
+    Finished {
+        applied: usize,
+        reverted: usize,
+        recorded: usize,
+        failed: usize,
+        duration_ms: u64,
+    },
+}
+
+/// The migration a step concerns.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepInfo {
+    pub source: String,
+    pub version: String,
+    pub name: String,
+    pub action: StepAction,
+    pub path: Option<String>,
+    pub transactional: bool,
+    pub out_of_order: bool,
+}
+
+impl From<&Step> for StepInfo {
+    fn from(s: &Step) -> Self {
+        StepInfo {
+            source: s.id.source.clone(),
+            version: s.id.version.to_string(),
+            name: s.name.clone(),
+            action: s.action,
+            path: s.path.as_ref().map(|p| p.display().to_string()),
+            transactional: s.tx_mode.is_transactional(),
+            out_of_order: s.out_of_order,
+        }
+    }
+}
+
+/// Receives events; also asked to confirm a change to a protected
+/// environment when no `--approve` hash was given.
+pub trait Reporter: Sync {
+    fn event(&self, event: &Event);
+
+    /// Asks a person to confirm `plan` on `environment`. The default (no
+    /// person to ask) refuses.
+    fn confirm(&self, _plan: &Plan, _environment: &str) -> bool {
+        false
+    }
+}
+
+/// A reporter that drops everything (library use, tests).
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn event(&self, _: &Event) {}
+}

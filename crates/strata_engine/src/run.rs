@@ -1,0 +1,580 @@
+//! The executor: lock, read history, plan, check approval, then run each
+//! step of that same plan with an honest history row, and release the lock
+//! on every path.
+
+use crate::events::{Event, Reporter, StepInfo};
+use crate::{Engine, EngineError};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use strata_driver::{Driver, DriverError, HistoryWrite, LockAttempt, StatementError};
+use strata_model::{
+    Body, HistoryRow, HistoryStatus, LogAction, LogEntry, Migration, STRATA_VERSION, Timestamp,
+};
+use strata_plan::{DownTarget, Plan, PlanError, Step, StepAction, UpOptions};
+use strata_sql::Statement;
+
+/// What to do.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub kind: RequestKind,
+    /// `--approve HASH`: run only if the plan has this hash.
+    pub approve: Option<String>,
+    /// `--yes`: the user accepts changes to a protected environment.
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum RequestKind {
+    Up(UpOptions),
+    Down(DownTarget),
+    Redo,
+    Baseline(String),
+    Repair(Option<String>),
+    Fresh,
+}
+
+impl Request {
+    pub fn new(kind: RequestKind) -> Self {
+        Request {
+            kind,
+            approve: None,
+            yes: false,
+        }
+    }
+
+    pub fn up() -> Self {
+        Self::new(RequestKind::Up(UpOptions::default()))
+    }
+
+    pub fn command(&self) -> &'static str {
+        match self.kind {
+            RequestKind::Up(_) => "up",
+            RequestKind::Down(_) => "down",
+            RequestKind::Redo => "redo",
+            RequestKind::Baseline(_) => "baseline",
+            RequestKind::Repair(_) => "repair",
+            RequestKind::Fresh => "fresh",
+        }
+    }
+
+    /// Commands that undo work and so need confirming on a protected
+    /// environment.
+    fn destructive(&self) -> bool {
+        matches!(self.kind, RequestKind::Down(_) | RequestKind::Redo | RequestKind::Fresh)
+    }
+
+    /// The plan for this request (pure).
+    pub fn plan(
+        &self,
+        migrations: &[Migration],
+        history: &[HistoryRow],
+        ignore_missing: bool,
+    ) -> Result<Plan, PlanError> {
+        match &self.kind {
+            RequestKind::Up(opts) => {
+                let mut opts = opts.clone();
+                opts.ignore_missing |= ignore_missing;
+                strata_plan::plan_up(migrations, history, &opts)
+            }
+            RequestKind::Down(target) => strata_plan::plan_down(migrations, history, target),
+            RequestKind::Redo => strata_plan::plan_redo(migrations, history),
+            RequestKind::Baseline(v) => strata_plan::plan_baseline(migrations, history, v),
+            RequestKind::Repair(only) => strata_plan::plan_repair(migrations, history, only.as_deref()),
+            RequestKind::Fresh => Ok(strata_plan::plan_fresh(migrations)),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Report {
+    pub command: String,
+    pub plan_hash: String,
+    pub applied: usize,
+    pub reverted: usize,
+    /// Steps that only wrote history (baseline, repair).
+    pub recorded: usize,
+    pub failed: usize,
+    pub duration_ms: u64,
+}
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+impl Engine {
+    /// Runs `request` against the database, reporting as it goes.
+    pub async fn run(&self, request: &Request, reporter: &dyn Reporter) -> Result<Report, EngineError> {
+        let started = Instant::now();
+        let migrations = self.migrations()?;
+        let mut driver = self.connect().await?;
+        self.lock(driver.as_mut(), reporter).await?;
+        let result = self
+            .run_locked(driver.as_mut(), request, &migrations, reporter, started)
+            .await;
+        // Dropping the driver releases the lock too; this is the polite way.
+        let released = driver.unlock().await;
+        let report = result?;
+        released?;
+        Ok(report)
+    }
+
+    async fn lock(&self, driver: &mut dyn Driver, reporter: &dyn Reporter) -> Result<(), EngineError> {
+        let since = Instant::now();
+        let mut last: Option<strata_driver::LockHolder> = None;
+        loop {
+            match driver.try_lock(self.lock_mode).await? {
+                LockAttempt::Acquired => {
+                    if last.is_some() {
+                        reporter.event(&Event::LockAcquired { waited_ms: ms(since.elapsed()) });
+                    }
+                    return Ok(());
+                }
+                LockAttempt::Held(holder) => {
+                    let waited = since.elapsed();
+                    if waited >= self.lock_wait {
+                        return Err(EngineError::LockTimeout {
+                            table: driver.history_table(),
+                            holder,
+                            waited,
+                        });
+                    }
+                    if last.as_ref() != Some(&holder) {
+                        reporter.event(&Event::LockWaiting { holder: holder.clone() });
+                        last = Some(holder);
+                    }
+                    let pause = Duration::from_millis(200).min(self.lock_wait - waited);
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+    }
+
+    async fn run_locked(
+        &self,
+        driver: &mut dyn Driver,
+        request: &Request,
+        migrations: &[Migration],
+        reporter: &dyn Reporter,
+        started: Instant,
+    ) -> Result<Report, EngineError> {
+        let all_history = driver.read_history().await?;
+        let history: Vec<HistoryRow> = all_history
+            .iter()
+            .filter(|r| self.selects(&r.id.source))
+            .cloned()
+            .collect();
+        let plan = request.plan(migrations, &history, self.project.config.project.ignore_missing)?;
+        if let Some(approved) = &request.approve {
+            if approved != &plan.hash {
+                return Err(EngineError::PlanMismatch {
+                    approved: approved.clone(),
+                    actual: plan.hash.clone(),
+                });
+            }
+        }
+        if self.env.protected && request.destructive() && !plan.is_empty() {
+            let env = self.env_name.clone().unwrap_or_default();
+            let confirmed = request.yes
+                && (request.approve.is_some() || reporter.confirm(&plan, &env));
+            if !confirmed {
+                return Err(EngineError::Protected {
+                    env,
+                    command: request.command().into(),
+                    hash: plan.hash.clone(),
+                });
+            }
+        }
+        reporter.event(&Event::Started {
+            command: request.command().into(),
+            database: self.database.display(),
+            environment: self.env_name.clone(),
+            plan_hash: plan.hash.clone(),
+            steps: plan.steps.len(),
+        });
+        let mut report = Report {
+            command: request.command().into(),
+            plan_hash: plan.hash.clone(),
+            ..Report::default()
+        };
+        if !plan.is_empty() {
+            driver.ensure_history().await?;
+            let batch = all_history.iter().map(|r| r.batch).max().unwrap_or(0) + 1;
+            let mut run = Run {
+                engine: self,
+                driver,
+                reporter,
+                batch,
+                history: &history,
+            };
+            if plan.reset_first {
+                run.reset().await?;
+            }
+            let total = plan.steps.len();
+            for (index, step) in plan.steps.iter().enumerate() {
+                let info = self.step_info(step);
+                reporter.event(&Event::MigrationStarted { step: info.clone(), index: index + 1, total });
+                let t0 = Instant::now();
+                match run.step(step).await {
+                    Ok(()) => {
+                        match step.action {
+                            StepAction::Apply => report.applied += 1,
+                            StepAction::Revert => report.reverted += 1,
+                            _ => report.recorded += 1,
+                        }
+                        reporter.event(&Event::MigrationFinished { step: info, duration_ms: ms(t0.elapsed()) });
+                    }
+                    Err(failure) => {
+                        report.failed += 1;
+                        report.duration_ms = ms(started.elapsed());
+                        reporter.event(&Event::MigrationFailed {
+                            step: info,
+                            duration_ms: ms(t0.elapsed()),
+                            error: failure.message.clone(),
+                            location: failure.location.clone(),
+                        });
+                        reporter.event(&self.finished(&report));
+                        return Err(EngineError::MigrationFailed {
+                            id: step.id.clone(),
+                            message: failure.message,
+                            location: failure.location,
+                            report: Box::new(report),
+                        });
+                    }
+                }
+            }
+        }
+        report.duration_ms = ms(started.elapsed());
+        reporter.event(&self.finished(&report));
+        Ok(report)
+    }
+
+    fn finished(&self, r: &Report) -> Event {
+        Event::Finished {
+            applied: r.applied,
+            reverted: r.reverted,
+            recorded: r.recorded,
+            failed: r.failed,
+            duration_ms: r.duration_ms,
+        }
+    }
+
+    /// A path as the user knows it: relative to the project when inside it.
+    pub fn display_path(&self, path: &Path) -> String {
+        path.strip_prefix(&self.project.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+
+    fn step_info(&self, step: &Step) -> StepInfo {
+        let mut info = StepInfo::from(step);
+        info.path = step.path.as_deref().map(|p| self.display_path(p));
+        info
+    }
+}
+
+/// A failed step: the message (naming the migration, file and line) and
+/// where the failing statement is.
+struct Failure {
+    message: String,
+    location: Option<String>,
+}
+
+/// One run's state while executing a plan.
+struct Run<'a> {
+    engine: &'a Engine,
+    driver: &'a mut dyn Driver,
+    reporter: &'a dyn Reporter,
+    batch: i64,
+    history: &'a [HistoryRow],
+}
+
+impl Run<'_> {
+    fn environment(&self) -> Option<String> {
+        self.engine.env_name.clone()
+    }
+
+    fn row(&self, step: &Step, status: HistoryStatus, started: Timestamp) -> HistoryRow {
+        let previous = self.history.iter().find(|r| r.id == step.id);
+        let applying = matches!(step.action, StepAction::Apply | StepAction::Baseline);
+        HistoryRow {
+            id: step.id.clone(),
+            name: step.name.clone(),
+            kind: step.kind,
+            checksum: step.checksum.clone(),
+            status,
+            batch: match (applying, previous) {
+                (false, Some(p)) => p.batch,
+                _ => self.batch,
+            },
+            started_at: started,
+            finished_at: None,
+            duration_ms: None,
+            applied_by: strata_driver::os_identity(),
+            strata_version: STRATA_VERSION.into(),
+            environment: self.environment(),
+            error: None,
+            down_sql: if applying {
+                step.down_sql.clone()
+            } else {
+                step.down_sql.clone().or_else(|| previous.and_then(|p| p.down_sql.clone()))
+            },
+            out_of_order: if applying {
+                step.out_of_order
+            } else {
+                previous.is_some_and(|p| p.out_of_order)
+            },
+        }
+    }
+
+    fn log(&self, step: &Step, action: LogAction, status: HistoryStatus, at: Timestamp, detail: Option<String>) -> LogEntry {
+        LogEntry {
+            seq: 0,
+            id: step.id.clone(),
+            name: step.name.clone(),
+            action,
+            status,
+            checksum: Some(step.checksum.clone()),
+            batch: self.batch,
+            at,
+            duration_ms: None,
+            applied_by: strata_driver::os_identity(),
+            strata_version: STRATA_VERSION.into(),
+            environment: self.environment(),
+            detail,
+        }
+    }
+
+    async fn reset(&mut self) -> Result<(), EngineError> {
+        let dropped = self.driver.reset_schema().await?;
+        for row in self.history.iter().filter(|r| r.status != HistoryStatus::Reverted) {
+            let now = Timestamp::now();
+            let mut reverted = row.clone();
+            reverted.status = HistoryStatus::Reverted;
+            reverted.started_at = now;
+            reverted.finished_at = Some(now);
+            reverted.duration_ms = Some(0);
+            reverted.error = None;
+            let log = LogEntry {
+                seq: 0,
+                id: row.id.clone(),
+                name: row.name.clone(),
+                action: LogAction::Reset,
+                status: HistoryStatus::Reverted,
+                checksum: Some(row.checksum.clone()),
+                batch: self.batch,
+                at: now,
+                duration_ms: Some(0),
+                applied_by: strata_driver::os_identity(),
+                strata_version: STRATA_VERSION.into(),
+                environment: self.environment(),
+                detail: Some("dropped by `strata fresh`".into()),
+            };
+            self.driver
+                .write_history(&HistoryWrite { upsert: Some(reverted), delete: None, log })
+                .await?;
+        }
+        self.reporter.event(&Event::Reset { dropped });
+        Ok(())
+    }
+
+    async fn step(&mut self, step: &Step) -> Result<(), Failure> {
+        let result = match step.action {
+            StepAction::Apply | StepAction::Revert => self.run_sql(step).await,
+            StepAction::Baseline | StepAction::AcceptChecksum | StepAction::ClearFailed => {
+                self.record(step).await.map_err(|e| self.failure(step, None, &e))
+            }
+        };
+        result
+    }
+
+    /// Steps that only write history.
+    async fn record(&mut self, step: &Step) -> Result<(), DriverError> {
+        let now = Timestamp::now();
+        let previous = self.history.iter().find(|r| r.id == step.id);
+        let write = match step.action {
+            StepAction::Baseline => {
+                let mut row = self.row(step, HistoryStatus::Applied, now);
+                row.finished_at = Some(now);
+                row.duration_ms = Some(0);
+                let mut log = self.log(step, LogAction::Baseline, HistoryStatus::Applied, now, Some("recorded as applied without running it".into()));
+                log.duration_ms = Some(0);
+                HistoryWrite { upsert: Some(row), delete: None, log }
+            }
+            StepAction::AcceptChecksum => {
+                let previous = previous.expect("a drifted migration has a row");
+                let mut row = previous.clone();
+                row.checksum = step.checksum.clone();
+                row.down_sql = step.down_sql.clone().or(row.down_sql);
+                let detail = format!("accepted the edited file: checksum {} (was {})", step.checksum.short(), previous.checksum.short());
+                HistoryWrite { upsert: Some(row), delete: None, log: self.log(step, LogAction::Repair, HistoryStatus::Applied, now, Some(detail)) }
+            }
+            _ => {
+                let status = previous.map_or(HistoryStatus::Failed, |p| p.status);
+                let detail = format!("cleared the {} attempt; the migration is pending again", status.as_str());
+                HistoryWrite { upsert: None, delete: Some(step.id.clone()), log: self.log(step, LogAction::Repair, status, now, Some(detail)) }
+            }
+        };
+        self.driver.write_history(&write).await
+    }
+
+    async fn run_sql(&mut self, step: &Step) -> Result<(), Failure> {
+        let script = step.script.as_ref().expect("apply and revert steps have a script");
+        let statements = strata_sql::split(&script.sql, self.driver.capabilities().dialect);
+        let settings = self.engine.tx_settings();
+        let applying = step.action == StepAction::Apply;
+        let (done, action) = if applying {
+            (HistoryStatus::Applied, LogAction::Apply)
+        } else {
+            (HistoryStatus::Reverted, LogAction::Revert)
+        };
+        let mut notes = Vec::new();
+        if step.retry {
+            notes.push("retry of a failed attempt".to_string());
+        }
+        if step.out_of_order {
+            notes.push("applied out of order".to_string());
+        }
+        let note = (!notes.is_empty()).then(|| notes.join("; "));
+        let started = Timestamp::now();
+        let t0 = Instant::now();
+
+        let result = if step.tx_mode.is_transactional() {
+            let write = HistoryWrite {
+                upsert: Some(self.row(step, done, started)),
+                delete: None,
+                log: self.log(step, action, done, started, note),
+            };
+            self.driver.apply_in_transaction(&statements, &settings, &write).await
+        } else {
+            // Outside a transaction the row says `running` first, so a crash
+            // leaves an honest trace.
+            let mut running = self.row(step, HistoryStatus::Running, started);
+            running.error = Some(format!("{} interrupted before it finished", if applying { "apply" } else { "revert" }));
+            let begin = HistoryWrite {
+                upsert: Some(running),
+                delete: None,
+                log: self.log(step, LogAction::Start, HistoryStatus::Running, started, Some(format!("{} without a transaction", action.as_str()))),
+            };
+            self.driver.write_history(&begin).await.map_err(|e| self.failure(step, None, &e))?;
+            let result = self.driver.execute_each(&statements, &settings).await;
+            if result.is_ok() {
+                let write = HistoryWrite {
+                    upsert: Some(self.row(step, done, started)),
+                    delete: None,
+                    log: self.log(step, action, done, started, note),
+                };
+                self.driver
+                    .write_history(&write.finished(t0))
+                    .await
+                    .map_err(|e| self.failure(step, None, &e))?;
+            }
+            result
+        };
+        let Err(error) = result else {
+            return Ok(());
+        };
+        let failure = self.failure(step, Some((script, &statements)), &error);
+        // Record the failure. A transactional revert that failed changed
+        // nothing, so the row stays `applied` and only the timeline says so.
+        let now = Timestamp::now();
+        let elapsed = Some(t0.elapsed().as_millis() as i64);
+        let keep_row = !applying && step.tx_mode.is_transactional();
+        let mut log = self.log(step, LogAction::Fail, if keep_row { HistoryStatus::Applied } else { HistoryStatus::Failed }, started, Some(failure.message.clone()));
+        log.duration_ms = elapsed;
+        let upsert = (!keep_row).then(|| {
+            let mut row = self.row(step, HistoryStatus::Failed, started);
+            row.finished_at = Some(now);
+            row.duration_ms = elapsed;
+            row.error = Some(failure.message.clone());
+            row
+        });
+        if let Err(e) = self.driver.write_history(&HistoryWrite { upsert, delete: None, log }).await {
+            return Err(Failure {
+                message: format!("{}\nalso, recording the failure in history failed: {e}", failure.message),
+                location: failure.location,
+            });
+        }
+        Err(failure)
+    }
+
+    fn failure(&self, step: &Step, script: Option<(&Body, &[Statement<'_>])>, error: &DriverError) -> Failure {
+        let verb = match step.action {
+            StepAction::Apply => "failed",
+            StepAction::Revert => "could not be reverted",
+            _ => "could not be recorded",
+        };
+        let location = match (script, error) {
+            (Some((body, statements)), DriverError::Statement(e)) => {
+                Some(format!("{}:{}", self.engine.display_path(&body.path), statement_line(body, statements, e)))
+            }
+            (Some((body, _)), _) => Some(format!("{}:{}", self.engine.display_path(&body.path), body.line)),
+            _ => None,
+        };
+        let mut message = format!("migration {} ({}) {verb}", step.id, step.name);
+        if let Some(loc) = &location {
+            message.push_str(&format!(" at {loc}"));
+        }
+        message.push_str(&format!(": {error}"));
+        if let DriverError::Statement(e) = error {
+            if let Some(d) = &e.detail {
+                message.push_str(&format!("\ndetail: {d}"));
+            }
+            if let Some(h) = &e.hint {
+                message.push_str(&format!("\nhint: {h}"));
+            }
+        }
+        if step.tx_mode.is_transactional() {
+            message.push_str(&format!(
+                "\nnothing of this migration was kept (its transaction was rolled back); fix {} and run `strata {}` again",
+                match step.action { StepAction::Apply => "the file", _ => "the down section" },
+                if step.action == StepAction::Apply { "up" } else { "down" }
+            ));
+        } else {
+            message.push_str("\nthe migration ran without a transaction, so the statements before the failing one stayed applied; check the database before running it again");
+        }
+        Failure { message, location }
+    }
+}
+
+/// The file line of the statement that failed (and of the error position
+/// within it, when the server gave one).
+fn statement_line(body: &Body, statements: &[Statement<'_>], e: &StatementError) -> usize {
+    let Some(st) = statements.get(e.index) else {
+        return body.line;
+    };
+    let offset = match e.position {
+        Some(p) => st.offset + strata_sql::char_position_to_offset(st.sql, p),
+        None => st.token_offset,
+    };
+    body.line + strata_sql::line_at(&body.sql, offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_positions_map_to_file_lines() {
+        let body = Body {
+            sql: "create table a (id int);\n\n-- why\ninsert into a\n  values (nope);\n".into(),
+            line: 4,
+            path: "m.sql".into(),
+        };
+        let statements = strata_sql::split(&body.sql, strata_sql::Dialect::Postgres);
+        let err = |position| StatementError {
+            index: 1,
+            message: String::new(),
+            code: None,
+            position,
+            detail: None,
+            hint: None,
+        };
+        // No position: the statement's first token (line 4 of the body).
+        assert_eq!(statement_line(&body, &statements, &err(None)), 4 + 3);
+        // Position of `nope` within the statement text.
+        let pos = statements[1].sql.find("nope").unwrap() + 1;
+        assert_eq!(statement_line(&body, &statements, &err(Some(pos))), 4 + 4);
+    }
+}

@@ -1,0 +1,91 @@
+//! Which database a URL names, and the one place that picks a driver for it.
+
+use crate::EngineError;
+use std::path::Path;
+use strata_driver::{Driver, TableName, redact_url};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    Postgres { url: String },
+    /// A file path, or `:memory:`.
+    Sqlite { path: String, display: String },
+}
+
+impl DatabaseTarget {
+    /// Parses a database URL; a relative SQLite path is taken from `base`.
+    pub fn parse(url: &str, base: &Path) -> Result<Self, EngineError> {
+        let url = url.trim();
+        let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("postgres" | "postgresql") => Ok(DatabaseTarget::Postgres { url: url.to_string() }),
+            Some("sqlite") => {
+                let rest = &url["sqlite:".len()..];
+                let rest = rest.strip_prefix("//").unwrap_or(rest);
+                let rest = rest.split('?').next().unwrap_or(rest);
+                if rest.is_empty() {
+                    return Err(EngineError::Url(format!(
+                        "`{url}` names no file; write sqlite://path/to/file.db or sqlite::memory:"
+                    )));
+                }
+                let path = if rest == ":memory:" {
+                    rest.to_string()
+                } else {
+                    base.join(rest).display().to_string()
+                };
+                Ok(DatabaseTarget::Sqlite { path, display: url.to_string() })
+            }
+            Some("mysql" | "mariadb") => Err(EngineError::Url(format!(
+                "{}: MySQL and MariaDB are not supported by this version of strata yet; use a postgres:// or sqlite:// URL",
+                redact_url(url)
+            ))),
+            _ => Err(EngineError::Url(format!(
+                "`{}` is not a database URL strata knows; use postgres://user@host/db, postgresql://..., sqlite://path/to/file.db or sqlite::memory:",
+                redact_url(url)
+            ))),
+        }
+    }
+
+    /// The URL with any password hidden.
+    pub fn display(&self) -> String {
+        match self {
+            DatabaseTarget::Postgres { url } => redact_url(url),
+            DatabaseTarget::Sqlite { display, .. } => display.clone(),
+        }
+    }
+
+    pub async fn connect(&self, table: TableName) -> Result<Box<dyn Driver>, EngineError> {
+        Ok(match self {
+            DatabaseTarget::Postgres { url } => Box::new(strata_postgres::connect(url, table).await?),
+            DatabaseTarget::Sqlite { path, display } => {
+                Box::new(strata_sqlite::connect(path, table, display.clone())?)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        let base = Path::new("/proj");
+        assert_eq!(
+            DatabaseTarget::parse("sqlite://app.db", base).unwrap(),
+            DatabaseTarget::Sqlite { path: "/proj/app.db".into(), display: "sqlite://app.db".into() }
+        );
+        assert!(matches!(
+            DatabaseTarget::parse("sqlite:///abs/x.db", base).unwrap(),
+            DatabaseTarget::Sqlite { path, .. } if path == "/abs/x.db"
+        ));
+        assert!(matches!(
+            DatabaseTarget::parse("sqlite::memory:", base).unwrap(),
+            DatabaseTarget::Sqlite { path, .. } if path == ":memory:"
+        ));
+        assert!(matches!(DatabaseTarget::parse("postgresql://u@h/d", base).unwrap(), DatabaseTarget::Postgres { .. }));
+        let err = DatabaseTarget::parse("oracle://u:secret@h/d", base).unwrap_err().to_string();
+        assert!(err.contains("u:***@h") && !err.contains("secret"), "{err}");
+        assert!(DatabaseTarget::parse("mysql://root@h/d", base).is_err());
+        assert!(DatabaseTarget::parse("sqlite://", base).is_err());
+    }
+}
