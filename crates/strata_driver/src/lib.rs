@@ -192,10 +192,30 @@ pub trait Driver: Send {
 /// `user@host` of this process, recorded as `applied_by` and as the holder
 /// of a lease lock.
 pub fn os_identity() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .or_else(user_from_passwd)
+        .unwrap_or_else(|| "unknown".into());
     format!("{user}@{}", host_name())
+}
+
+/// The name of this process's user from /etc/passwd (Unix without $USER,
+/// as in containers and CI).
+fn user_from_passwd() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)? == uid).then(|| name.to_string())
+    })
 }
 
 pub fn host_name() -> String {

@@ -15,7 +15,7 @@
 
 mod config;
 mod events;
-mod run;
+pub mod run;
 mod target;
 
 use std::path::{Path, PathBuf};
@@ -63,11 +63,11 @@ pub enum EngineError {
     NoDatabase(String),
     #[error("{0}")]
     Url(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Discover(#[from] DiscoverError),
-    #[error("{0}")]
+    #[error(transparent)]
     Plan(#[from] PlanError),
-    #[error("{0}")]
+    #[error(transparent)]
     Driver(#[from] DriverError),
     #[error("gave up after {}s waiting for the migration lock on {table}, held by {holder}; try again later, or raise --lock-timeout", waited.as_secs())]
     LockTimeout {
@@ -103,7 +103,9 @@ pub struct Engine {
     pub project: Project,
     pub env_name: Option<String>,
     pub env: EnvConfig,
-    pub database: DatabaseTarget,
+    /// The database, when one was given.
+    pub database: Option<DatabaseTarget>,
+    no_database: String,
     sources: Vec<SourceSpec>,
     table: TableName,
     lock_wait: Duration,
@@ -131,29 +133,30 @@ impl Engine {
             .as_ref()
             .map(|n| project.config.env[n].clone())
             .unwrap_or_default();
-        let (url, base) = match (explicit_url, &env.url) {
-            (Some(url), _) => (url, cwd.clone()),
+        let url = match (explicit_url, &env.url) {
+            (Some(url), _) => Some((url, cwd.clone())),
             (None, Some(url)) => {
                 let what = format!("env.{}.url", env_name.as_deref().unwrap_or("?"));
-                (project.expand(url, &what)?, project.root.clone())
+                Some((project.expand(url, &what)?, project.root.clone()))
             }
-            (None, None) => match project.var("DATABASE_URL").filter(|u| !u.is_empty()) {
-                Some(url) => (url, cwd.clone()),
-                None => {
-                    return Err(EngineError::NoDatabase(match &project.path {
-                        None => format!(
-                            "no {CONFIG_FILE} was found in {} or above, and no database URL was given; run `strata init` to create a project (it uses a SQLite file), or pass --database-url / set DATABASE_URL",
-                            cwd.display()
-                        ),
-                        Some(p) => format!(
-                            "{} has no environment with a url; add [env.development] url = \"sqlite://strata.db\", or pass --database-url / set DATABASE_URL",
-                            p.display()
-                        ),
-                    }));
-                }
-            },
+            (None, None) => project
+                .var("DATABASE_URL")
+                .filter(|u| !u.is_empty())
+                .map(|url| (url, cwd.clone())),
         };
-        let database = DatabaseTarget::parse(&url, &base)?;
+        let database = url
+            .map(|(url, base)| DatabaseTarget::parse(&url, &base))
+            .transpose()?;
+        let no_database = match &project.path {
+            None => format!(
+                "no {CONFIG_FILE} was found in {} or above, and no database URL was given; run `strata init` to create a project (it uses a SQLite file), or pass --database-url / set DATABASE_URL",
+                cwd.display()
+            ),
+            Some(p) => format!(
+                "{} has no environment with a url; add [env.development] url = \"sqlite://strata.db\", or pass --database-url / set DATABASE_URL",
+                p.display()
+            ),
+        };
         let table = TableName::parse(
             project
                 .config
@@ -198,9 +201,15 @@ impl Engine {
             env_name,
             env,
             database,
+            no_database,
             sources,
             table,
         })
+    }
+
+    /// The database URL with any password hidden.
+    pub fn database_display(&self) -> String {
+        self.database.as_ref().map_or_else(|| "(no database)".into(), DatabaseTarget::display)
     }
 
     /// The project's root directory.
@@ -219,7 +228,11 @@ impl Engine {
     }
 
     pub async fn connect(&self) -> Result<Box<dyn Driver>, EngineError> {
-        self.database.connect(self.table.clone()).await
+        self.database
+            .as_ref()
+            .ok_or_else(|| EngineError::NoDatabase(self.no_database.clone()))?
+            .connect(self.table.clone())
+            .await
     }
 
     /// History rows of the selected sources.

@@ -187,7 +187,7 @@ impl Engine {
         }
         reporter.event(&Event::Started {
             command: request.command().into(),
-            database: self.database.display(),
+            database: self.database_display(),
             environment: self.env_name.clone(),
             plan_hash: plan.hash.clone(),
             steps: plan.steps.len(),

@@ -851,6 +851,7 @@ impl Driver for PgDriver {
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = $1 AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND NOT c.relispartition
                 AND c.relname <> ALL ($2) AND {rel}
+                AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))
              UNION ALL
              SELECT 'DROP ' || CASE p.prokind WHEN 'a' THEN 'AGGREGATE' ELSE 'ROUTINE' END || ' IF EXISTS ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname)
                     || '(' || pg_get_function_identity_arguments(p.oid) || ') CASCADE', 'function ' || p.proname

@@ -1,0 +1,167 @@
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// strata: one migration tool for every database change a project makes.
+#[derive(Debug, Parser)]
+#[command(name = "strata", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The config file (default: strata.toml, searched upward).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The environment from strata.toml to work on.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub env: Option<String>,
+    /// The database, overriding the environment's url (DATABASE_URL, also from .env, is used when no environment has one).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Only this source.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Output format.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Accept changes to a protected environment (still confirmed or approved).
+    #[arg(long, short = 'y', global = true)]
+    pub yes: bool,
+    /// How long to wait for the migration lock, e.g. 60s or 5m.
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
+    /// Take the migration lock as a lease row (for transaction-mode poolers).
+    #[arg(long, global = true, value_enum)]
+    pub lock_mode: Option<LockModeArg>,
+    /// More detail.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors and the summary.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// No colors (also off for NO_COLOR or when output is not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e}; write e.g. 30s, 5m"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LockModeArg {
+    Native,
+    Lease,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write strata.toml and a migrations directory.
+    Init,
+    /// Create a migration file with up, down and verify sections.
+    New {
+        /// What the migration does, e.g. create_users.
+        name: String,
+    },
+    /// Every migration: source, version, name, down?, transactional?
+    List,
+    /// Applied / pending / failed / drifted / missing, per migration.
+    Status {
+        /// Exit 1 if anything is pending or wrong.
+        #[arg(long)]
+        check: bool,
+    },
+    /// The exact steps `up` would run, and the plan hash.
+    Plan(UpArgs),
+    /// Apply pending migrations.
+    Up {
+        #[command(flatten)]
+        up: UpArgs,
+        /// Run only if the plan has this hash (from `strata plan`).
+        #[arg(long, value_name = "HASH")]
+        approve: Option<String>,
+    },
+    /// Revert migrations (default: the last batch).
+    Down {
+        #[command(flatten)]
+        target: DownArgs,
+        #[arg(long, value_name = "HASH")]
+        approve: Option<String>,
+    },
+    /// Revert and re-apply the last migration.
+    Redo {
+        #[arg(long, value_name = "HASH")]
+        approve: Option<String>,
+    },
+    /// The full timeline: applied, failed, reverted, repaired, baselined.
+    History {
+        /// Only the last N entries.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+    },
+    /// Accept an edited file's checksum, or clear a failed attempt.
+    Repair {
+        /// `VERSION` or `SOURCE/VERSION` (default: everything that needs it).
+        migration: Option<String>,
+    },
+    /// Record every migration up to VERSION as applied without running it.
+    Baseline {
+        /// `VERSION` or `SOURCE/VERSION`.
+        #[arg(value_name = "VERSION")]
+        target: String,
+    },
+    /// Drop everything in the schema and apply every migration again.
+    Fresh {
+        #[arg(long, value_name = "HASH")]
+        approve: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Stop after this version (`V` or `SOURCE/V`).
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Apply a pending migration below an already applied version.
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+    /// Go on when an applied migration's file is gone.
+    #[arg(long)]
+    pub ignore_missing: bool,
+}
+
+#[derive(Debug, Args)]
+#[group(multiple = false)]
+pub struct DownArgs {
+    /// Revert the last N migrations.
+    #[arg(long, value_name = "N")]
+    pub steps: Option<usize>,
+    /// Revert everything applied after this version.
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Revert batch N.
+    #[arg(long, value_name = "N")]
+    pub batch: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,72 @@
+use crate::args::UpArgs;
+use crate::printer::{DIM, Printer, human::action_word};
+use std::process::ExitCode;
+use strata_engine::{Engine, Request, UpOptions, run::RequestKind};
+
+pub fn up_options(args: &UpArgs) -> UpOptions {
+    UpOptions {
+        to: args.to.clone(),
+        allow_out_of_order: args.allow_out_of_order,
+        ignore_missing: args.ignore_missing,
+    }
+}
+
+pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let plan = engine.plan(&Request::new(RequestKind::Up(up_options(args)))).await?;
+    if printer.is_json() {
+        let steps: Vec<_> = plan
+            .steps
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "action": s.action,
+                    "source": s.id.source,
+                    "version": s.id.version,
+                    "name": s.name,
+                    "path": s.path.as_deref().map(|p| engine.display_path(p)),
+                    "checksum": s.checksum.hex,
+                    "transactional": s.tx_mode.is_transactional(),
+                    "out_of_order": s.out_of_order,
+                    "retry": s.retry,
+                })
+            })
+            .collect();
+        printer.json(&serde_json::json!({
+            "database": engine.database_display(),
+            "environment": engine.env_name,
+            "plan_hash": plan.hash,
+            "steps": steps,
+        }));
+        return Ok(ExitCode::SUCCESS);
+    }
+    if plan.steps.is_empty() {
+        printer.line(format!("Nothing to do: every migration is applied. {}(plan {}){}", DIM.render(), plan.hash, DIM.render_reset()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    printer.line(format!("Plan {} for {}: {} steps", plan.hash, engine.database_display(), plan.steps.len()));
+    for (i, s) in plan.steps.iter().enumerate() {
+        let mut notes = Vec::new();
+        if !s.tx_mode.is_transactional() {
+            notes.push("no transaction");
+        }
+        if s.out_of_order {
+            notes.push("out of order");
+        }
+        if s.retry {
+            notes.push("retry");
+        }
+        let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join(", ")) };
+        printer.line(format!(
+            "{:>4}. {:<8} {}  {}{notes}  {}{}{}",
+            i + 1,
+            action_word(s.action),
+            s.id,
+            s.name,
+            DIM.render(),
+            s.path.as_deref().map(|p| engine.display_path(p)).unwrap_or_default(),
+            DIM.render_reset()
+        ));
+    }
+    printer.line(format!("\nRun it with: strata up --approve {}", plan.hash));
+    Ok(ExitCode::SUCCESS)
+}

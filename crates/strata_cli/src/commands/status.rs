@@ -1,0 +1,80 @@
+use crate::printer::{DIM, GREEN, Printer, RED, YELLOW};
+use anstyle::Style;
+use std::process::ExitCode;
+use strata_engine::{Engine, MigrationState};
+
+fn style(state: MigrationState) -> Style {
+    match state {
+        MigrationState::Applied => GREEN,
+        MigrationState::Pending => YELLOW,
+        MigrationState::Reverted => DIM,
+        _ => RED,
+    }
+}
+
+pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let entries = engine.status().await?;
+    let attention = entries.iter().filter(|e| e.state.needs_attention()).count();
+    let code = if check && attention > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS };
+    if printer.is_json() {
+        let mut counts = serde_json::Map::new();
+        for e in &entries {
+            let c = counts.entry(e.state.as_str()).or_insert(serde_json::json!(0));
+            *c = serde_json::json!(c.as_u64().unwrap_or(0) + 1);
+        }
+        let items: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "source": e.id.source,
+                    "version": e.id.version,
+                    "name": e.name,
+                    "state": e.state,
+                    "path": e.path.as_deref().map(|p| engine.display_path(p)),
+                    "checksum": e.file_checksum.as_ref().map(|c| &c.hex),
+                    "recorded_checksum": e.recorded_checksum.as_ref().map(|c| &c.hex),
+                    "batch": e.batch,
+                    "applied_at": e.applied_at,
+                    "detail": e.detail,
+                })
+            })
+            .collect();
+        printer.json(&serde_json::json!({
+            "database": engine.database_display(),
+            "environment": engine.env_name,
+            "migrations": items,
+            "counts": counts,
+        }));
+        return Ok(code);
+    }
+    if entries.is_empty() {
+        printer.line("No migrations yet; `strata new NAME` writes one.");
+        return Ok(code);
+    }
+    let width = entries.iter().map(|e| e.id.to_string().len()).max().unwrap_or(0).max(9);
+    printer.line(format!("{:<9} {:<width$}  {:<30} APPLIED AT", "STATE", "MIGRATION", "NAME"));
+    for e in &entries {
+        let s = style(e.state);
+        printer.line(format!(
+            "{}{:<9}{} {:<width$}  {:<30} {}",
+            s.render(),
+            e.state.as_str(),
+            s.render_reset(),
+            e.id.to_string(),
+            e.name,
+            e.applied_at.map(|t| t.to_string()).unwrap_or_default()
+        ));
+        if let Some(d) = &e.detail {
+            printer.line(format!("          {}{}{}", DIM.render(), d.replace('\n', "\n          "), DIM.render_reset()));
+        }
+    }
+    let pending = entries.iter().filter(|e| e.state == MigrationState::Pending).count();
+    printer.line(format!(
+        "\n{} migrations: {} applied, {pending} pending, {} need attention ({})",
+        entries.len(),
+        entries.iter().filter(|e| e.state == MigrationState::Applied).count(),
+        attention - pending,
+        engine.database_display()
+    ));
+    Ok(code)
+}

@@ -1,0 +1,45 @@
+use crate::args::Command;
+use crate::commands::plan::up_options;
+use crate::printer::Printer;
+use std::process::ExitCode;
+use strata_engine::{DownTarget, Engine, EngineError, Request, run::RequestKind};
+
+/// Commands that change the database: up, down, redo, repair, baseline,
+/// fresh. They all run through the engine's one executor.
+pub async fn run(engine: &Engine, command: &Command, yes: bool, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let (kind, approve) = match command {
+        Command::Up { up, approve } => (RequestKind::Up(up_options(up)), approve.clone()),
+        Command::Down { target, approve } => {
+            let t = if let Some(n) = target.steps {
+                DownTarget::Steps(n)
+            } else if let Some(v) = &target.to {
+                DownTarget::To(v.clone())
+            } else if let Some(b) = target.batch {
+                DownTarget::Batch(b)
+            } else {
+                DownTarget::LastBatch
+            };
+            (RequestKind::Down(t), approve.clone())
+        }
+        Command::Redo { approve } => (RequestKind::Redo, approve.clone()),
+        Command::Repair { migration } => (RequestKind::Repair(migration.clone()), None),
+        Command::Baseline { target } => (RequestKind::Baseline(target.clone()), None),
+        Command::Fresh { approve } => (RequestKind::Fresh, approve.clone()),
+        other => unreachable!("{other:?} is not a work command"),
+    };
+    let request = Request { kind, approve, yes };
+    let reporter = printer.reporter();
+    match engine.run(&request, reporter.as_ref()).await {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => {
+            if let EngineError::MigrationFailed { location: Some(loc), .. } = &e {
+                if let Some((path, line)) = loc.rsplit_once(':') {
+                    if let Ok(line) = line.parse() {
+                        printer.snippet(&engine.root().join(path), path, line);
+                    }
+                }
+            }
+            Err(e.into())
+        }
+    }
+}
