@@ -68,11 +68,12 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
             printer.line(format!("          {}{}{}", DIM.render(), d.replace('\n', "\n          "), DIM.render_reset()));
         }
     }
-    let pending = entries.iter().filter(|e| e.state == MigrationState::Pending).count();
+    let count = |states: &[MigrationState]| entries.iter().filter(|e| states.contains(&e.state)).count();
+    let pending = count(&[MigrationState::Pending, MigrationState::Reverted]);
     printer.line(format!(
         "\n{} migrations: {} applied, {pending} pending, {} need attention ({})",
         entries.len(),
-        entries.iter().filter(|e| e.state == MigrationState::Applied).count(),
+        count(&[MigrationState::Applied]),
         attention - pending,
         engine.database_display()
     ));
