@@ -13,7 +13,10 @@ struct Env<'a> {
 
 impl<'a> Env<'a> {
     fn new(db: &'a TestDb) -> Self {
-        Env { project: TempProject::new(), db }
+        Env {
+            project: TempProject::new(),
+            db,
+        }
     }
 
     fn write(&self, rel: &str, text: &str) {
@@ -36,7 +39,12 @@ impl<'a> Env<'a> {
 
     fn fails(&self, args: &[&str], code: i32) -> Run {
         let run = self.strata(args);
-        assert_eq!(run.code, code, "strata {args:?} should exit {code}:\n{}", run.all());
+        assert_eq!(
+            run.code,
+            code,
+            "strata {args:?} should exit {code}:\n{}",
+            run.all()
+        );
         run
     }
 
@@ -44,7 +52,8 @@ impl<'a> Env<'a> {
         let mut all = args.to_vec();
         all.extend(["--format", "json"]);
         let run = self.ok(&all);
-        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout))
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout))
     }
 
     fn states(&self) -> Vec<(String, String)> {
@@ -66,13 +75,21 @@ impl<'a> Env<'a> {
             .as_array()
             .unwrap()
             .iter()
-            .map(|e| format!("{} {}", e["action"].as_str().unwrap(), e["version"].as_str().unwrap()))
+            .map(|e| {
+                format!(
+                    "{} {}",
+                    e["action"].as_str().unwrap(),
+                    e["version"].as_str().unwrap()
+                )
+            })
             .collect()
     }
 }
 
 fn states(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter().map(|(v, s)| (v.to_string(), s.to_string())).collect()
+    list.iter()
+        .map(|(v, s)| (v.to_string(), s.to_string()))
+        .collect()
 }
 
 fn table(name: &str, version: &str) -> String {
@@ -85,21 +102,31 @@ engine_test!(up_status_down_round_trip, |db: &TestDb| {
     env.write("migrations/1_users.sql", &table("users", "1"));
     env.write("migrations/2_posts.sql", &table("posts", "2"));
     env.write("migrations/10_tags.sql", &table("tags", "10"));
-    assert_eq!(env.states(), states(&[("1", "pending"), ("2", "pending"), ("10", "pending")]));
+    assert_eq!(
+        env.states(),
+        states(&[("1", "pending"), ("2", "pending"), ("10", "pending")])
+    );
     let check = env.fails(&["status", "--check"], 1);
     assert!(check.stdout.contains("pending"));
 
     let up = env.ok(&["up"]);
     assert!(up.stdout.contains("Applied 3 migrations"), "{}", up.stdout);
     assert!(db.has_table("users") && db.has_table("posts") && db.has_table("tags"));
-    assert_eq!(env.states(), states(&[("1", "applied"), ("2", "applied"), ("10", "applied")]));
+    assert_eq!(
+        env.states(),
+        states(&[("1", "applied"), ("2", "applied"), ("10", "applied")])
+    );
     env.ok(&["status", "--check"]);
     let again = env.ok(&["up"]);
     assert!(again.stdout.contains("Nothing to do"), "{}", again.stdout);
 
     // The history row holds what the contract promises.
     let row = db.query("SELECT status || ' ' || batch || ' ' || checksum_algorithm || ' ' || (down_sql IS NOT NULL) FROM strata_history WHERE version = '10'");
-    let expected = if db.engine() == "sqlite" { "applied 1 sha256-v1 1" } else { "applied 1 sha256-v1 true" };
+    let expected = if db.engine() == "sqlite" {
+        "applied 1 sha256-v1 1"
+    } else {
+        "applied 1 sha256-v1 true"
+    };
     assert_eq!(row, vec![expected.to_string()]);
 
     env.ok(&["down", "--steps", "1"]);
@@ -108,50 +135,94 @@ engine_test!(up_status_down_round_trip, |db: &TestDb| {
     // The default down reverts the last batch: only `tags` again.
     env.ok(&["down"]);
     assert!(!db.has_table("tags") && db.has_table("posts"));
-    assert_eq!(env.states(), states(&[("1", "applied"), ("2", "applied"), ("10", "reverted")]));
+    assert_eq!(
+        env.states(),
+        states(&[("1", "applied"), ("2", "applied"), ("10", "reverted")])
+    );
     env.ok(&["down", "--to", "1"]);
     assert!(!db.has_table("posts") && db.has_table("users"));
     assert_eq!(
         env.history_actions(),
-        vec!["apply 1", "apply 2", "apply 10", "revert 10", "apply 10", "revert 10", "revert 2"]
+        vec![
+            "apply 1",
+            "apply 2",
+            "apply 10",
+            "revert 10",
+            "apply 10",
+            "revert 10",
+            "revert 2"
+        ]
     );
 });
 
-engine_test!(failing_migration_keeps_earlier_ones_and_names_the_line, |db: &TestDb| {
-    let env = Env::new(db);
-    env.write("migrations/1_users.sql", &table("users", "1"));
-    env.write(
+engine_test!(
+    failing_migration_keeps_earlier_ones_and_names_the_line,
+    |db: &TestDb| {
+        let env = Env::new(db);
+        env.write("migrations/1_users.sql", &table("users", "1"));
+        env.write(
         "migrations/2_broken.sql",
         "-- strata:up\ncreate table half (id integer);\n\ninsert into half values (1);\ninsert into nowhere values (1);\n-- strata:down\ndrop table half;\n",
     );
-    env.write("migrations/3_after.sql", &table("after_table", "3"));
-    let run = env.fails(&["up"], 2);
-    let text = run.all();
-    assert!(text.contains("migrations/2_broken.sql:5"), "{text}");
-    assert!(text.contains("nowhere"), "{text}");
-    assert!(db.has_table("users"), "the earlier migration stays applied");
-    assert!(!db.has_table("half"), "the failed migration was rolled back");
-    assert!(!db.has_table("after_table"), "nothing after the failure ran");
-    assert_eq!(env.states(), states(&[("1", "applied"), ("2", "failed"), ("3", "pending")]));
-    let error = db.query("SELECT error FROM strata_history WHERE version = '2'");
-    assert!(error[0].contains("2_broken.sql:5"), "{error:?}");
+        env.write("migrations/3_after.sql", &table("after_table", "3"));
+        let run = env.fails(&["up"], 2);
+        let text = run.all();
+        assert!(text.contains("migrations/2_broken.sql:5"), "{text}");
+        assert!(text.contains("nowhere"), "{text}");
+        assert!(db.has_table("users"), "the earlier migration stays applied");
+        assert!(
+            !db.has_table("half"),
+            "the failed migration was rolled back"
+        );
+        assert!(
+            !db.has_table("after_table"),
+            "nothing after the failure ran"
+        );
+        assert_eq!(
+            env.states(),
+            states(&[("1", "applied"), ("2", "failed"), ("3", "pending")])
+        );
+        let error = db.query("SELECT error FROM strata_history WHERE version = '2'");
+        assert!(error[0].contains("2_broken.sql:5"), "{error:?}");
 
-    env.write(
+        env.write(
         "migrations/2_broken.sql",
         "-- strata:up\ncreate table half (id integer);\ninsert into half values (1);\n-- strata:down\ndrop table half;\n",
     );
-    env.ok(&["up"]);
-    assert_eq!(env.states(), states(&[("1", "applied"), ("2", "applied"), ("3", "applied")]));
-    assert_eq!(env.history_actions(), vec!["apply 1", "fail 2", "apply 2", "apply 3"]);
-});
+        env.ok(&["up"]);
+        assert_eq!(
+            env.states(),
+            states(&[("1", "applied"), ("2", "applied"), ("3", "applied")])
+        );
+        assert_eq!(
+            env.history_actions(),
+            vec!["apply 1", "fail 2", "apply 2", "apply 3"]
+        );
+    }
+);
 
 engine_test!(json_events_for_work_commands, |db: &TestDb| {
     let env = Env::new(db);
     env.write("migrations/1_users.sql", &table("users", "1"));
     let run = env.ok(&["up", "--format", "json"]);
-    let events: Vec<serde_json::Value> = run.json_lines().iter().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(kinds, vec!["started", "migration_started", "migration_finished", "finished"]);
+    let events: Vec<serde_json::Value> = run
+        .json_lines()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "started",
+            "migration_started",
+            "migration_finished",
+            "finished"
+        ]
+    );
     assert_eq!(events[2]["version"], "1");
     assert!(events[2]["duration_ms"].is_u64());
     assert_eq!(events[3]["applied"], 1);
@@ -168,52 +239,94 @@ engine_test!(drift_is_reported_refused_and_repaired, |db: &TestDb| {
     env.write("migrations/2_posts.sql", &table("posts", "2"));
     env.ok(&["up", "--to", "1"]);
     // Converting line endings and editing the down section is not drift.
-    env.write("migrations/1_users.sql", &format!("\u{feff}{}", table("users", "1").replace('\n', "\r\n").replace("drop table users", "drop table if exists users")));
+    env.write(
+        "migrations/1_users.sql",
+        &format!(
+            "\u{feff}{}",
+            table("users", "1")
+                .replace('\n', "\r\n")
+                .replace("drop table users", "drop table if exists users")
+        ),
+    );
     assert_eq!(env.states()[0].1, "applied");
-    env.write("migrations/1_users.sql", &table("users", "1").replace("primary key", "primary key, email text"));
+    env.write(
+        "migrations/1_users.sql",
+        &table("users", "1").replace("primary key", "primary key, email text"),
+    );
     assert_eq!(env.states()[0].1, "drifted");
     let run = env.fails(&["up"], 2);
     let text = run.all();
-    assert!(text.contains("1_users.sql") && text.contains("strata repair app/1"), "{text}");
+    assert!(
+        text.contains("1_users.sql") && text.contains("strata repair app/1"),
+        "{text}"
+    );
     let status = env.json(&["status"]);
     let m = &status["migrations"][0];
-    assert!(text.contains(&m["checksum"].as_str().unwrap()[..12]), "{text}");
-    assert!(text.contains(&m["recorded_checksum"].as_str().unwrap()[..12]), "{text}");
+    assert!(
+        text.contains(&m["checksum"].as_str().unwrap()[..12]),
+        "{text}"
+    );
+    assert!(
+        text.contains(&m["recorded_checksum"].as_str().unwrap()[..12]),
+        "{text}"
+    );
     env.ok(&["repair", "1"]);
     assert_eq!(env.states(), states(&[("1", "applied"), ("2", "pending")]));
     env.ok(&["up"]);
-    assert_eq!(env.history_actions(), vec!["apply 1", "repair 1", "apply 2"]);
+    assert_eq!(
+        env.history_actions(),
+        vec!["apply 1", "repair 1", "apply 2"]
+    );
 });
 
-engine_test!(missing_files_block_up_and_down_uses_stored_sql, |db: &TestDb| {
-    let env = Env::new(db);
-    env.write("migrations/1_users.sql", &table("users", "1"));
-    env.ok(&["up"]);
-    env.project.remove("migrations/1_users.sql");
-    env.write("migrations/2_posts.sql", &table("posts", "2"));
-    assert_eq!(env.states(), states(&[("2", "pending"), ("1", "missing")]));
-    let run = env.fails(&["up"], 2);
-    assert!(run.all().contains("app/1 (users) is recorded as applied but its file is gone"), "{}", run.all());
-    env.ok(&["up", "--ignore-missing"]);
-    env.ok(&["down", "--steps", "2"]);
-    assert!(!db.has_table("users"), "reverted with the down SQL kept in history");
-});
+engine_test!(
+    missing_files_block_up_and_down_uses_stored_sql,
+    |db: &TestDb| {
+        let env = Env::new(db);
+        env.write("migrations/1_users.sql", &table("users", "1"));
+        env.ok(&["up"]);
+        env.project.remove("migrations/1_users.sql");
+        env.write("migrations/2_posts.sql", &table("posts", "2"));
+        assert_eq!(env.states(), states(&[("2", "pending"), ("1", "missing")]));
+        let run = env.fails(&["up"], 2);
+        assert!(
+            run.all()
+                .contains("app/1 (users) is recorded as applied but its file is gone"),
+            "{}",
+            run.all()
+        );
+        env.ok(&["up", "--ignore-missing"]);
+        env.ok(&["down", "--steps", "2"]);
+        assert!(
+            !db.has_table("users"),
+            "reverted with the down SQL kept in history"
+        );
+    }
+);
 
-engine_test!(out_of_order_is_refused_then_allowed_and_recorded, |db: &TestDb| {
-    let env = Env::new(db);
-    env.write("migrations/1_a.sql", &table("a", "1"));
-    env.write("migrations/3_c.sql", &table("c", "3"));
-    env.ok(&["up"]);
-    env.write("migrations/2_b.sql", &table("b", "2"));
-    let run = env.fails(&["up"], 2);
-    let text = run.all();
-    assert!(text.contains("app/2") && text.contains("version 3") && text.contains("--allow-out-of-order"), "{text}");
-    assert!(!db.has_table("b"));
-    env.ok(&["up", "--allow-out-of-order"]);
-    assert!(db.has_table("b"));
-    let flag = db.query("SELECT out_of_order FROM strata_history WHERE version = '2'");
-    assert!(flag == vec!["1"] || flag == vec!["t"], "{flag:?}");
-});
+engine_test!(
+    out_of_order_is_refused_then_allowed_and_recorded,
+    |db: &TestDb| {
+        let env = Env::new(db);
+        env.write("migrations/1_a.sql", &table("a", "1"));
+        env.write("migrations/3_c.sql", &table("c", "3"));
+        env.ok(&["up"]);
+        env.write("migrations/2_b.sql", &table("b", "2"));
+        let run = env.fails(&["up"], 2);
+        let text = run.all();
+        assert!(
+            text.contains("app/2")
+                && text.contains("version 3")
+                && text.contains("--allow-out-of-order"),
+            "{text}"
+        );
+        assert!(!db.has_table("b"));
+        env.ok(&["up", "--allow-out-of-order"]);
+        assert!(db.has_table("b"));
+        let flag = db.query("SELECT out_of_order FROM strata_history WHERE version = '2'");
+        assert!(flag == vec!["1"] || flag == vec!["t"], "{flag:?}");
+    }
+);
 
 engine_test!(irreversible_down_reverts_nothing, |db: &TestDb| {
     let env = Env::new(db);
@@ -221,18 +334,32 @@ engine_test!(irreversible_down_reverts_nothing, |db: &TestDb| {
     env.write("migrations/2_b.sql", "create table b (id integer);\n");
     env.ok(&["up"]);
     let run = env.fails(&["down", "--steps", "2"], 2);
-    assert!(run.all().contains("app/2 (b) has no down section"), "{}", run.all());
+    assert!(
+        run.all().contains("app/2 (b) has no down section"),
+        "{}",
+        run.all()
+    );
     assert!(db.has_table("a") && db.has_table("b"));
 });
 
 engine_test!(approve_runs_only_the_reviewed_plan, |db: &TestDb| {
     let env = Env::new(db);
     env.write("migrations/1_a.sql", &table("a", "1"));
-    let hash = env.json(&["plan"])["plan_hash"].as_str().unwrap().to_string();
+    let hash = env.json(&["plan"])["plan_hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
     env.write("migrations/2_b.sql", &table("b", "2"));
     let run = env.fails(&["up", "--approve", &hash], 2);
-    let new_hash = env.json(&["plan"])["plan_hash"].as_str().unwrap().to_string();
-    assert!(run.all().contains(&hash) && run.all().contains(&new_hash), "{}", run.all());
+    let new_hash = env.json(&["plan"])["plan_hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        run.all().contains(&hash) && run.all().contains(&new_hash),
+        "{}",
+        run.all()
+    );
     assert!(!db.has_table("a"));
     env.ok(&["up", "--approve", &new_hash]);
     assert!(db.has_table("a") && db.has_table("b"));
@@ -247,18 +374,30 @@ engine_test!(baseline_records_without_running, |db: &TestDb| {
     assert!(!db.has_table("a") && !db.has_table("b"));
     env.ok(&["up"]);
     assert!(db.has_table("c") && !db.has_table("a"));
-    assert_eq!(env.history_actions(), vec!["baseline 1", "baseline 2", "apply 3"]);
+    assert_eq!(
+        env.history_actions(),
+        vec!["baseline 1", "baseline 2", "apply 3"]
+    );
 });
 
 engine_test!(redo_reapplies_the_edited_last_migration, |db: &TestDb| {
     let env = Env::new(db);
     env.write("migrations/1_a.sql", &table("a", "1"));
     env.ok(&["up"]);
-    env.write("migrations/1_a.sql", &table("a", "1").replace("primary key", "primary key, extra text"));
+    env.write(
+        "migrations/1_a.sql",
+        &table("a", "1").replace("primary key", "primary key, extra text"),
+    );
     env.ok(&["redo"]);
     assert_eq!(env.states(), states(&[("1", "applied")]));
-    assert_eq!(db.query("SELECT count(*) FROM a WHERE extra IS NULL"), vec!["0"]);
-    assert_eq!(env.history_actions(), vec!["apply 1", "revert 1", "apply 1"]);
+    assert_eq!(
+        db.query("SELECT count(*) FROM a WHERE extra IS NULL"),
+        vec!["0"]
+    );
+    assert_eq!(
+        env.history_actions(),
+        vec!["apply 1", "revert 1", "apply 1"]
+    );
 });
 
 engine_test!(fresh_is_guarded_on_protected_environments, |db: &TestDb| {
@@ -279,19 +418,41 @@ engine_test!(fresh_is_guarded_on_protected_environments, |db: &TestDb| {
     let down = run(&["down", "--env", "prod"]);
     assert_eq!(down.code, 2, "{}", down.all());
     assert_eq!(db.query("SELECT count(*) FROM a"), vec!["1"]);
-    let hash = down.all().split("--approve ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let hash = down
+        .all()
+        .split("--approve ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     let fresh_plan = run(&["fresh", "--env", "prod", "--yes"]).all();
-    let fresh_hash = fresh_plan.split("--approve ").nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let fresh_hash = fresh_plan
+        .split("--approve ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     assert_ne!(hash, fresh_hash);
     let ok = run(&["fresh", "--env", "prod", "--yes", "--approve", &fresh_hash]);
     assert_eq!(ok.code, 0, "{}", ok.all());
-    assert_eq!(db.query("SELECT count(*) FROM a"), vec!["0"], "the table was dropped and created again");
+    assert_eq!(
+        db.query("SELECT count(*) FROM a"),
+        vec!["0"],
+        "the table was dropped and created again"
+    );
 });
 
 engine_test!(concurrent_runs_apply_each_migration_once, |db: &TestDb| {
     let env = Env::new(db);
     for v in 1..=5 {
-        env.write(&format!("migrations/{v}_t{v}.sql"), &table(&format!("t{v}"), &v.to_string()));
+        env.write(
+            &format!("migrations/{v}_t{v}.sql"),
+            &table(&format!("t{v}"), &v.to_string()),
+        );
     }
     let url = db.url();
     let children: Vec<_> = (0..20)
@@ -310,10 +471,20 @@ engine_test!(concurrent_runs_apply_each_migration_once, |db: &TestDb| {
     for child in children {
         let run = Run::from_output(child.wait_with_output().unwrap());
         assert_eq!(run.code, 0, "{}", run.all());
-        applied += run.stdout.lines().filter(|l| l.contains("\"migration_finished\"")).count();
+        applied += run
+            .stdout
+            .lines()
+            .filter(|l| l.contains("\"migration_finished\""))
+            .count();
     }
-    assert_eq!(applied, 5, "every migration applied exactly once across 20 processes");
-    assert_eq!(db.query("SELECT count(*) FROM strata_history_log WHERE action = 'apply'"), vec!["5"]);
+    assert_eq!(
+        applied, 5,
+        "every migration applied exactly once across 20 processes"
+    );
+    assert_eq!(
+        db.query("SELECT count(*) FROM strata_history_log WHERE action = 'apply'"),
+        vec!["5"]
+    );
 });
 
 engine_test!(malformed_history_rows_are_named, |db: &TestDb| {
@@ -322,7 +493,11 @@ engine_test!(malformed_history_rows_are_named, |db: &TestDb| {
     env.ok(&["up"]);
     db.execute("UPDATE strata_history SET version = 'v1'");
     let run = env.fails(&["status"], 2);
-    assert!(run.all().contains("row app/v1") && run.all().contains("strata_history"), "{}", run.all());
+    assert!(
+        run.all().contains("row app/v1") && run.all().contains("strata_history"),
+        "{}",
+        run.all()
+    );
 });
 
 #[test]
@@ -330,7 +505,11 @@ fn without_config_or_url_says_how_to_start() {
     let p = TempProject::new();
     let run = run_in(std::path::Path::new(BIN), &p.dir, &["status"], &[]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("strata init") && run.stderr.contains("--database-url"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("strata init") && run.stderr.contains("--database-url"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -343,21 +522,50 @@ fn init_new_up_on_sqlite_with_no_server() {
     assert!(init.stdout.contains("created strata.toml"));
     let new = run_in(bin, &p.dir, &["new", "Create Users"], &[]);
     assert_eq!(new.code, 0, "{}", new.all());
-    let file = std::fs::read_dir(p.path("migrations")).unwrap().next().unwrap().unwrap().path();
+    let file = std::fs::read_dir(p.path("migrations"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let name = file.file_name().unwrap().to_str().unwrap().to_string();
-    assert!(name.ends_with("_create_users.sql") && name.len() == "20240101120000_create_users.sql".len(), "{name}");
+    assert!(
+        name.ends_with("_create_users.sql")
+            && name.len() == "20240101120000_create_users.sql".len(),
+        "{name}"
+    );
     let text = std::fs::read_to_string(&file).unwrap();
-    assert!(text.contains("-- strata:up") && text.contains("-- strata:down") && text.contains("-- strata:verify"));
+    assert!(
+        text.contains("-- strata:up")
+            && text.contains("-- strata:down")
+            && text.contains("-- strata:verify")
+    );
     // An empty up section is refused, naming the file.
     let up = run_in(bin, &p.dir, &["up"], &[]);
     assert_eq!(up.code, 2);
-    assert!(up.stderr.contains(&name) && up.stderr.contains("up section is empty"), "{}", up.stderr);
-    std::fs::write(&file, text.replacen("-- strata:up\n", "-- strata:up\ncreate table users (id integer);\n", 1)).unwrap();
+    assert!(
+        up.stderr.contains(&name) && up.stderr.contains("up section is empty"),
+        "{}",
+        up.stderr
+    );
+    std::fs::write(
+        &file,
+        text.replacen(
+            "-- strata:up\n",
+            "-- strata:up\ncreate table users (id integer);\n",
+            1,
+        ),
+    )
+    .unwrap();
     let up = run_in(bin, &p.dir, &["up"], &[]);
     assert_eq!(up.code, 0, "{}", up.all());
     assert!(p.path("strata.db").exists());
     let again = run_in(bin, &p.dir, &["init"], &[]);
-    assert!(again.stdout.contains("kept strata.toml"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("kept strata.toml"),
+        "{}",
+        again.stdout
+    );
 }
 
 #[test]
@@ -367,14 +575,29 @@ fn malformed_files_and_configs_name_file_and_line() {
     p.write("strata.toml", "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.dev]\nurl = \"sqlite://x.db\"\nlock_timeout = \"soon\"\n");
     let run = run_in(bin, &p.dir, &["status"], &[]);
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("strata.toml") && run.stderr.contains("line 7") && run.stderr.contains("soon"), "{}", run.stderr);
-    p.write("strata.toml", "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.dev]\nurl = \"sqlite://x.db\"\n");
+    assert!(
+        run.stderr.contains("strata.toml")
+            && run.stderr.contains("line 7")
+            && run.stderr.contains("soon"),
+        "{}",
+        run.stderr
+    );
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.dev]\nurl = \"sqlite://x.db\"\n",
+    );
     p.write("migrations/1_a.sql", "select 1;\n-- strata:up\nselect 2;\n");
     let run = run_in(bin, &p.dir, &["up", "--format", "json"], &[]);
     assert_eq!(run.code, 2);
     let doc: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(doc["error"]["kind"], "invalid_migration");
-    assert!(doc["error"]["message"].as_str().unwrap().contains("1_a.sql:1"), "{doc}");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1_a.sql:1"),
+        "{doc}"
+    );
     assert!(!p.path("x.db").exists(), "nothing was touched");
 }
 
@@ -394,7 +617,16 @@ fn env_urls_expand_variables_from_dotenv() {
 fn passwords_never_reach_the_output() {
     let p = TempProject::new();
     let bin = std::path::Path::new(BIN);
-    let run = run_in(bin, &p.dir, &["status", "--database-url", "postgres://me:hunter2@127.0.0.1:1/db?connect_timeout=2"], &[]);
+    let run = run_in(
+        bin,
+        &p.dir,
+        &[
+            "status",
+            "--database-url",
+            "postgres://me:hunter2@127.0.0.1:1/db?connect_timeout=2",
+        ],
+        &[],
+    );
     assert_eq!(run.code, 2);
     assert!(!run.all().contains("hunter2"), "{}", run.all());
     assert!(run.all().contains("me:***@127.0.0.1"), "{}", run.all());

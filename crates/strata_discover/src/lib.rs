@@ -84,7 +84,11 @@ pub fn discover_all(sources: &[SourceSpec]) -> Result<Vec<Migration>, DiscoverEr
             .ok_or_else(|| DiscoverError::UnknownFormat {
                 source_name: source.name.clone(),
                 format: source.format.clone(),
-                known: formats().iter().map(|f| f.name()).collect::<Vec<_>>().join(", "),
+                known: formats()
+                    .iter()
+                    .map(|f| f.name())
+                    .collect::<Vec<_>>()
+                    .join(", "),
             })?;
         match format.discover(source) {
             Ok(found) => migrations.extend(found.into_iter().map(|m| (source.priority, m))),

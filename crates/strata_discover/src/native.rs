@@ -64,7 +64,10 @@ impl Format for NativeFormat {
             } else if let Some(s) = file_name.strip_suffix(".down.sql") {
                 (s, Role::Down)
             } else {
-                (file_name.strip_suffix(".sql").unwrap_or(file_name), Role::Whole)
+                (
+                    file_name.strip_suffix(".sql").unwrap_or(file_name),
+                    Role::Whole,
+                )
             };
             let Some((version, name)) = split_stem(stem) else {
                 problems.push(Diagnostic {
@@ -227,7 +230,13 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
                 "verify" => Some(Section::Verify),
                 "no-transaction" => {
                     if !args.is_empty() {
-                        problems.push(diag(lineno, format!("`-- strata:no-transaction` takes no arguments, found `{args}`"), "remove the text after the directive"));
+                        problems.push(diag(
+                            lineno,
+                            format!(
+                                "`-- strata:no-transaction` takes no arguments, found `{args}`"
+                            ),
+                            "remove the text after the directive",
+                        ));
                     }
                     parsed.no_transaction = true;
                     None
@@ -243,7 +252,14 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
             };
             if let Some(section) = section {
                 if !sections {
-                    problems.push(diag(lineno, format!("`-- strata:{}` in a file that is already one section", section.name()), "a .up.sql/.down.sql file holds one body; remove the section line"));
+                    problems.push(diag(
+                        lineno,
+                        format!(
+                            "`-- strata:{}` in a file that is already one section",
+                            section.name()
+                        ),
+                        "a .up.sql/.down.sql file holds one body; remove the section line",
+                    ));
                     continue;
                 }
                 saw_section = true;
@@ -251,16 +267,18 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
                     finished.push(done);
                 }
                 if finished.iter().any(|(s, ..)| *s == section) {
-                    problems.push(diag(lineno, format!("a second `-- strata:{}` section", section.name()), "merge the two sections into one"));
+                    problems.push(diag(
+                        lineno,
+                        format!("a second `-- strata:{}` section", section.name()),
+                        "merge the two sections into one",
+                    ));
                 }
                 current = Some((section, lineno + 1, String::new()));
             }
             // Directive lines stay in the body they appear in, so the
             // checksum covers them.
-            if let Some((_, _, body)) = current.as_mut() {
-                if section.is_none() {
-                    body.push_str(line);
-                }
+            if let (Some((_, _, body)), None) = (current.as_mut(), section) {
+                body.push_str(line);
             }
             continue;
         }
@@ -386,13 +404,19 @@ mod tests {
         let m2 = NativeFormat.discover(&s2).unwrap().remove(0);
         assert_eq!(m1.checksum, m2.checksum);
         let (_d3, s3) = dir(&[("1_t.sql", &a.replace("int", "bigint"))]);
-        assert_ne!(m1.checksum, NativeFormat.discover(&s3).unwrap().remove(0).checksum);
+        assert_ne!(
+            m1.checksum,
+            NativeFormat.discover(&s3).unwrap().remove(0).checksum
+        );
     }
 
     #[test]
     fn up_down_pairs_and_no_transaction() {
         let (_d, spec) = dir(&[
-            ("3_idx.up.sql", "-- strata:no-transaction\ncreate index concurrently i on t (x);\n"),
+            (
+                "3_idx.up.sql",
+                "-- strata:no-transaction\ncreate index concurrently i on t (x);\n",
+            ),
             ("3_idx.down.sql", "drop index i;\n"),
         ]);
         let m = NativeFormat.discover(&spec).unwrap().remove(0);
@@ -404,7 +428,10 @@ mod tests {
     #[test]
     fn malformed_files_are_reported_with_lines() {
         let (_d, spec) = dir(&[
-            ("1_a.sql", "select 0;\n-- strata:up\nselect 1;\n-- strata:wat\n"),
+            (
+                "1_a.sql",
+                "select 0;\n-- strata:up\nselect 1;\n-- strata:wat\n",
+            ),
             ("2_b.sql", "-- strata:down\ndrop table x;\n"),
             ("notes.sql", "select 1;"),
             ("3_c.sql", "select 1;"),
@@ -416,13 +443,22 @@ mod tests {
         let errs = NativeFormat.discover(&spec).unwrap_err();
         let text: Vec<String> = errs.iter().map(|d| d.to_string()).collect();
         let has = |needle: &str| text.iter().any(|t| t.contains(needle));
-        assert!(has("1_a.sql:4: unknown directive `-- strata:wat`"), "{text:#?}");
+        assert!(
+            has("1_a.sql:4: unknown directive `-- strata:wat`"),
+            "{text:#?}"
+        );
         assert!(has("1_a.sql:1: SQL before the first"), "{text:#?}");
-        assert!(has("2_b.sql: the file has sections but no `-- strata:up`"), "{text:#?}");
+        assert!(
+            has("2_b.sql: the file has sections but no `-- strata:up`"),
+            "{text:#?}"
+        );
         assert!(has("notes.sql: the file name is not"), "{text:#?}");
         assert!(has("version is also used by"), "{text:#?}");
         assert!(has("4_e.sql: the up section is empty"), "{text:#?}");
-        assert!(has("5_f.down.sql: a down file without its up file"), "{text:#?}");
+        assert!(
+            has("5_f.down.sql: a down file without its up file"),
+            "{text:#?}"
+        );
         assert_eq!(errs.len(), 7, "{text:#?}");
     }
 }

@@ -20,7 +20,8 @@ impl TableName {
         let valid = |p: &str| {
             !p.is_empty()
                 && p.len() <= 63
-                && p.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                && p.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
                 && !p.starts_with(|c: char| c.is_ascii_digit())
         };
         let (schema, table) = match s.split_once('.') {

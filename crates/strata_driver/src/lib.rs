@@ -117,7 +117,9 @@ pub enum DriverError {
     Connect { url: String, message: String },
     #[error("{}", .0.message)]
     Statement(StatementError),
-    #[error("history table {table}, row {row}: {message}; fix or delete that row (it was not written by this version of strata)")]
+    #[error(
+        "history table {table}, row {row}: {message}; fix or delete that row (it was not written by this version of strata)"
+    )]
     BadHistory {
         table: String,
         row: String,
@@ -175,8 +177,11 @@ pub trait Driver: Send {
 
     /// Runs `statements` one by one outside any transaction, stopping at the
     /// first error.
-    async fn execute_each(&mut self, statements: &[Statement<'_>], settings: &TxSettings)
-    -> Result<()>;
+    async fn execute_each(
+        &mut self,
+        statements: &[Statement<'_>],
+        settings: &TxSettings,
+    ) -> Result<()>;
 
     /// One attempt to take the migration lock, without waiting.
     async fn try_lock(&mut self, mode: LockMode) -> Result<LockAttempt>;

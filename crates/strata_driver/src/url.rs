@@ -44,7 +44,10 @@ mod tests {
             redact_url("postgres://db/app?user=u&password=pw"),
             "postgres://db/app?user=u&password=***"
         );
-        assert_eq!(redact_url("postgres://u:p:w@x@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:p:w@x@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(redact_url("sqlite://app.db"), "sqlite://app.db");
     }
 }

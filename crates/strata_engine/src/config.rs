@@ -125,7 +125,11 @@ impl Project {
                 }
                 p
             }
-            None => match cwd.ancestors().map(|d| d.join(CONFIG_FILE)).find(|p| p.is_file()) {
+            None => match cwd
+                .ancestors()
+                .map(|d| d.join(CONFIG_FILE))
+                .find(|p| p.is_file())
+            {
                 Some(p) => p,
                 None => return Ok(None),
             },
@@ -179,7 +183,10 @@ impl Project {
 
     fn config_error(&self, message: String, help: &str) -> EngineError {
         EngineError::Config {
-            path: self.path.clone().unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
+            path: self
+                .path
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
             message,
             help: help.into(),
         }
@@ -188,7 +195,12 @@ impl Project {
     fn validate(&self) -> Result<(), EngineError> {
         let mut seen = std::collections::HashSet::new();
         for s in &self.config.sources {
-            if s.name.is_empty() || !s.name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+            if s.name.is_empty()
+                || !s
+                    .name
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+            {
                 return Err(self.config_error(
                     format!("source name `{}` is not valid", s.name),
                     "use letters, digits, `_` and `-`",
@@ -201,23 +213,26 @@ impl Project {
                 ));
             }
         }
-        if let Some(d) = &self.config.project.default_env {
-            if !self.config.env.contains_key(d) {
-                return Err(self.config_error(
-                    format!("default_env = \"{d}\" but there is no [env.{d}]"),
-                    "add the environment or fix default_env",
-                ));
-            }
+        if let Some(d) = &self.config.project.default_env
+            && !self.config.env.contains_key(d)
+        {
+            return Err(self.config_error(
+                format!("default_env = \"{d}\" but there is no [env.{d}]"),
+                "add the environment or fix default_env",
+            ));
         }
         if let Some(t) = &self.config.project.history_table {
-            strata_driver::TableName::parse(t).map_err(|m| self.config_error(m, "fix history_table in [project]"))?;
+            strata_driver::TableName::parse(t)
+                .map_err(|m| self.config_error(m, "fix history_table in [project]"))?;
         }
         Ok(())
     }
 
     /// Looks a variable up in the process environment, then in `.env`.
     pub fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().or_else(|| self.dotenv.get(name).cloned())
+        std::env::var(name)
+            .ok()
+            .or_else(|| self.dotenv.get(name).cloned())
     }
 
     /// Expands `${VAR}` in `text` (from the environment and `.env`).
@@ -228,7 +243,10 @@ impl Project {
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
             let end = after.find('}').ok_or_else(|| {
-                self.config_error(format!("{what}: `${{` without a closing `}}`"), "write ${NAME}")
+                self.config_error(
+                    format!("{what}: `${{` without a closing `}}`"),
+                    "write ${NAME}",
+                )
             })?;
             let name = &after[..end];
             let value = self.var(name).ok_or_else(|| {
@@ -267,8 +285,15 @@ impl Project {
             .project
             .default_env
             .clone()
-            .or_else(|| (envs.len() == 1).then(|| envs.keys().next().cloned()).flatten())
-            .or_else(|| envs.contains_key("development").then(|| "development".to_string())))
+            .or_else(|| {
+                (envs.len() == 1)
+                    .then(|| envs.keys().next().cloned())
+                    .flatten()
+            })
+            .or_else(|| {
+                envs.contains_key("development")
+                    .then(|| "development".to_string())
+            }))
     }
 }
 
@@ -335,7 +360,11 @@ mod tests {
     use super::*;
 
     fn project(toml_text: &str) -> Result<Project, EngineError> {
-        let dir = std::env::temp_dir().join(format!("strata-config-{}-{}", std::process::id(), toml_text.len()));
+        let dir = std::env::temp_dir().join(format!(
+            "strata-config-{}-{}",
+            std::process::id(),
+            toml_text.len()
+        ));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join(CONFIG_FILE);
         std::fs::write(&path, toml_text).unwrap();
@@ -356,9 +385,19 @@ mod tests {
         let err = project("[project]\nhistory_table = \"h\"\n\n[env.prod]\nurl = 3\n").unwrap_err();
         assert!(err.to_string().contains("line 5"), "{err}");
         let err = project("[env.prod]\nlock_timeout = \"soon\"\n").unwrap_err();
-        assert!(err.to_string().contains("`soon` is not a duration"), "{err}");
-        let err = project("[[source]]\nname = \"a\"\npath = \"m\"\n[[source]]\nname = \"a\"\npath = \"n\"\n").unwrap_err();
-        assert!(err.to_string().contains("two [[source]] entries are named `a`"), "{err}");
+        assert!(
+            err.to_string().contains("`soon` is not a duration"),
+            "{err}"
+        );
+        let err = project(
+            "[[source]]\nname = \"a\"\npath = \"m\"\n[[source]]\nname = \"a\"\npath = \"n\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("two [[source]] entries are named `a`"),
+            "{err}"
+        );
         let err = project("[projekt]\n").unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
     }
@@ -366,9 +405,19 @@ mod tests {
     #[test]
     fn expands_variables() {
         let mut p = project("").unwrap();
-        p.dotenv.insert("STRATA_TEST_ONLY_IN_DOTENV".into(), "x".into());
-        assert_eq!(p.expand("a${STRATA_TEST_ONLY_IN_DOTENV}b", "url").unwrap(), "axb");
-        let err = p.expand("${STRATA_TEST_SURELY_UNSET}", "env.prod.url").unwrap_err();
-        assert!(err.to_string().contains("${STRATA_TEST_SURELY_UNSET}, which is not set"), "{err}");
+        p.dotenv
+            .insert("STRATA_TEST_ONLY_IN_DOTENV".into(), "x".into());
+        assert_eq!(
+            p.expand("a${STRATA_TEST_ONLY_IN_DOTENV}b", "url").unwrap(),
+            "axb"
+        );
+        let err = p
+            .expand("${STRATA_TEST_SURELY_UNSET}", "env.prod.url")
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("${STRATA_TEST_SURELY_UNSET}, which is not set"),
+            "{err}"
+        );
     }
 }

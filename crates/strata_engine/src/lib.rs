@@ -72,12 +72,16 @@ pub enum EngineError {
     #[error("gave up after {}s waiting for the migration lock on {table}, held by {holder}; try again later, or raise --lock-timeout", waited.as_secs())]
     LockTimeout {
         table: String,
-        holder: LockHolder,
+        holder: Box<LockHolder>,
         waited: Duration,
     },
-    #[error("the plan changed: --approve names plan {approved}, but the plan now is {actual}; review it with `strata plan` and approve that hash")]
+    #[error(
+        "the plan changed: --approve names plan {approved}, but the plan now is {actual}; review it with `strata plan` and approve that hash"
+    )]
     PlanMismatch { approved: String, actual: String },
-    #[error("environment `{env}` is protected: `{command}` needs --yes and a confirmation at a terminal, or --yes --approve {hash}")]
+    #[error(
+        "environment `{env}` is protected: `{command}` needs --yes and a confirmation at a terminal, or --yes --approve {hash}"
+    )]
     Protected {
         env: String,
         command: String,
@@ -85,7 +89,7 @@ pub enum EngineError {
     },
     #[error("{message}")]
     MigrationFailed {
-        id: MigrationId,
+        id: Box<MigrationId>,
         message: String,
         /// `path:line` of the failing statement, when known.
         location: Option<String>,
@@ -169,7 +173,9 @@ impl Engine {
 
         let mut sources = Vec::new();
         for s in &project.config.sources {
-            if opts.source.as_ref().is_some_and(|only| only != &s.name) || (!s.enabled && opts.source.is_none()) {
+            if opts.source.as_ref().is_some_and(|only| only != &s.name)
+                || (!s.enabled && opts.source.is_none())
+            {
                 continue;
             }
             sources.push(SourceSpec {
@@ -179,15 +185,23 @@ impl Engine {
                 priority: s.priority,
             });
         }
-        if let Some(only) = &opts.source {
-            if sources.is_empty() {
-                let known: Vec<&str> = project.config.sources.iter().map(|s| s.name.as_str()).collect();
-                return Err(EngineError::Config {
-                    path: project.path.clone().unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
-                    message: format!("there is no source named `{only}`"),
-                    help: format!("known sources: {}", known.join(", ")),
-                });
-            }
+        if let Some(only) = &opts.source
+            && sources.is_empty()
+        {
+            let known: Vec<&str> = project
+                .config
+                .sources
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
+            return Err(EngineError::Config {
+                path: project
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
+                message: format!("there is no source named `{only}`"),
+                help: format!("known sources: {}", known.join(", ")),
+            });
         }
         let lock_mode = if opts.lease_lock || env.lock_mode == Some(config::LockModeConfig::Lease) {
             LockMode::Lease
@@ -195,7 +209,10 @@ impl Engine {
             LockMode::Native
         };
         Ok(Engine {
-            lock_wait: opts.lock_wait.or(env.lock_wait).unwrap_or(Duration::from_secs(60)),
+            lock_wait: opts
+                .lock_wait
+                .or(env.lock_wait)
+                .unwrap_or(Duration::from_secs(60)),
             lock_mode,
             project,
             env_name,
@@ -209,7 +226,9 @@ impl Engine {
 
     /// The database URL with any password hidden.
     pub fn database_display(&self) -> String {
-        self.database.as_ref().map_or_else(|| "(no database)".into(), DatabaseTarget::display)
+        self.database
+            .as_ref()
+            .map_or_else(|| "(no database)".into(), DatabaseTarget::display)
     }
 
     /// The project's root directory.
@@ -236,9 +255,15 @@ impl Engine {
     }
 
     /// History rows of the selected sources.
-    pub async fn history_rows(&self, driver: &mut dyn Driver) -> Result<Vec<HistoryRow>, EngineError> {
+    pub async fn history_rows(
+        &self,
+        driver: &mut dyn Driver,
+    ) -> Result<Vec<HistoryRow>, EngineError> {
         let rows = driver.read_history().await?;
-        Ok(rows.into_iter().filter(|r| self.selects(&r.id.source)).collect())
+        Ok(rows
+            .into_iter()
+            .filter(|r| self.selects(&r.id.source))
+            .collect())
     }
 
     fn selects(&self, source: &str) -> bool {
@@ -257,7 +282,10 @@ impl Engine {
     pub async fn history(&self) -> Result<Vec<LogEntry>, EngineError> {
         let mut driver = self.connect().await?;
         let log = driver.read_log().await?;
-        Ok(log.into_iter().filter(|e| self.selects(&e.id.source)).collect())
+        Ok(log
+            .into_iter()
+            .filter(|e| self.selects(&e.id.source))
+            .collect())
     }
 
     /// The plan `request` would run now (read-only; takes no lock).
@@ -265,7 +293,11 @@ impl Engine {
         let migrations = self.migrations()?;
         let mut driver = self.connect().await?;
         let history = self.history_rows(driver.as_mut()).await?;
-        Ok(request.plan(&migrations, &history, self.project.config.project.ignore_missing)?)
+        Ok(request.plan(
+            &migrations,
+            &history,
+            self.project.config.project.ignore_missing,
+        )?)
     }
 
     fn tx_settings(&self) -> TxSettings {

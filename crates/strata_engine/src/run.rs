@@ -60,7 +60,10 @@ impl Request {
     /// Commands that undo work and so need confirming on a protected
     /// environment.
     fn destructive(&self) -> bool {
-        matches!(self.kind, RequestKind::Down(_) | RequestKind::Redo | RequestKind::Fresh)
+        matches!(
+            self.kind,
+            RequestKind::Down(_) | RequestKind::Redo | RequestKind::Fresh
+        )
     }
 
     /// The plan for this request (pure).
@@ -79,7 +82,9 @@ impl Request {
             RequestKind::Down(target) => strata_plan::plan_down(migrations, history, target),
             RequestKind::Redo => strata_plan::plan_redo(migrations, history),
             RequestKind::Baseline(v) => strata_plan::plan_baseline(migrations, history, v),
-            RequestKind::Repair(only) => strata_plan::plan_repair(migrations, history, only.as_deref()),
+            RequestKind::Repair(only) => {
+                strata_plan::plan_repair(migrations, history, only.as_deref())
+            }
             RequestKind::Fresh => Ok(strata_plan::plan_fresh(migrations)),
         }
     }
@@ -104,7 +109,11 @@ fn ms(d: Duration) -> u64 {
 
 impl Engine {
     /// Runs `request` against the database, reporting as it goes.
-    pub async fn run(&self, request: &Request, reporter: &dyn Reporter) -> Result<Report, EngineError> {
+    pub async fn run(
+        &self,
+        request: &Request,
+        reporter: &dyn Reporter,
+    ) -> Result<Report, EngineError> {
         let started = Instant::now();
         let migrations = self.migrations()?;
         let mut driver = self.connect().await?;
@@ -119,14 +128,20 @@ impl Engine {
         Ok(report)
     }
 
-    async fn lock(&self, driver: &mut dyn Driver, reporter: &dyn Reporter) -> Result<(), EngineError> {
+    async fn lock(
+        &self,
+        driver: &mut dyn Driver,
+        reporter: &dyn Reporter,
+    ) -> Result<(), EngineError> {
         let since = Instant::now();
         let mut last: Option<strata_driver::LockHolder> = None;
         loop {
             match driver.try_lock(self.lock_mode).await? {
                 LockAttempt::Acquired => {
                     if last.is_some() {
-                        reporter.event(&Event::LockAcquired { waited_ms: ms(since.elapsed()) });
+                        reporter.event(&Event::LockAcquired {
+                            waited_ms: ms(since.elapsed()),
+                        });
                     }
                     return Ok(());
                 }
@@ -135,12 +150,14 @@ impl Engine {
                     if waited >= self.lock_wait {
                         return Err(EngineError::LockTimeout {
                             table: driver.history_table(),
-                            holder,
+                            holder: Box::new(holder),
                             waited,
                         });
                     }
                     if last.as_ref() != Some(&holder) {
-                        reporter.event(&Event::LockWaiting { holder: holder.clone() });
+                        reporter.event(&Event::LockWaiting {
+                            holder: holder.clone(),
+                        });
                         last = Some(holder);
                     }
                     let pause = Duration::from_millis(200).min(self.lock_wait - waited);
@@ -164,19 +181,23 @@ impl Engine {
             .filter(|r| self.selects(&r.id.source))
             .cloned()
             .collect();
-        let plan = request.plan(migrations, &history, self.project.config.project.ignore_missing)?;
-        if let Some(approved) = &request.approve {
-            if approved != &plan.hash {
-                return Err(EngineError::PlanMismatch {
-                    approved: approved.clone(),
-                    actual: plan.hash.clone(),
-                });
-            }
+        let plan = request.plan(
+            migrations,
+            &history,
+            self.project.config.project.ignore_missing,
+        )?;
+        if let Some(approved) = &request.approve
+            && approved != &plan.hash
+        {
+            return Err(EngineError::PlanMismatch {
+                approved: approved.clone(),
+                actual: plan.hash.clone(),
+            });
         }
         if self.env.protected && request.destructive() && !plan.is_empty() {
             let env = self.env_name.clone().unwrap_or_default();
-            let confirmed = request.yes
-                && (request.approve.is_some() || reporter.confirm(&plan, &env));
+            let confirmed =
+                request.yes && (request.approve.is_some() || reporter.confirm(&plan, &env));
             if !confirmed {
                 return Err(EngineError::Protected {
                     env,
@@ -213,7 +234,11 @@ impl Engine {
             let total = plan.steps.len();
             for (index, step) in plan.steps.iter().enumerate() {
                 let info = self.step_info(step);
-                reporter.event(&Event::MigrationStarted { step: info.clone(), index: index + 1, total });
+                reporter.event(&Event::MigrationStarted {
+                    step: info.clone(),
+                    index: index + 1,
+                    total,
+                });
                 let t0 = Instant::now();
                 match run.step(step).await {
                     Ok(()) => {
@@ -222,7 +247,10 @@ impl Engine {
                             StepAction::Revert => report.reverted += 1,
                             _ => report.recorded += 1,
                         }
-                        reporter.event(&Event::MigrationFinished { step: info, duration_ms: ms(t0.elapsed()) });
+                        reporter.event(&Event::MigrationFinished {
+                            step: info,
+                            duration_ms: ms(t0.elapsed()),
+                        });
                     }
                     Err(failure) => {
                         report.failed += 1;
@@ -235,7 +263,7 @@ impl Engine {
                         });
                         reporter.event(&self.finished(&report));
                         return Err(EngineError::MigrationFailed {
-                            id: step.id.clone(),
+                            id: Box::new(step.id.clone()),
                             message: failure.message,
                             location: failure.location,
                             report: Box::new(report),
@@ -318,7 +346,9 @@ impl Run<'_> {
             down_sql: if applying {
                 step.down_sql.clone()
             } else {
-                step.down_sql.clone().or_else(|| previous.and_then(|p| p.down_sql.clone()))
+                step.down_sql
+                    .clone()
+                    .or_else(|| previous.and_then(|p| p.down_sql.clone()))
             },
             out_of_order: if applying {
                 step.out_of_order
@@ -328,7 +358,14 @@ impl Run<'_> {
         }
     }
 
-    fn log(&self, step: &Step, action: LogAction, status: HistoryStatus, at: Timestamp, detail: Option<String>) -> LogEntry {
+    fn log(
+        &self,
+        step: &Step,
+        action: LogAction,
+        status: HistoryStatus,
+        at: Timestamp,
+        detail: Option<String>,
+    ) -> LogEntry {
         LogEntry {
             seq: 0,
             id: step.id.clone(),
@@ -348,7 +385,11 @@ impl Run<'_> {
 
     async fn reset(&mut self) -> Result<(), EngineError> {
         let dropped = self.driver.reset_schema().await?;
-        for row in self.history.iter().filter(|r| r.status != HistoryStatus::Reverted) {
+        for row in self
+            .history
+            .iter()
+            .filter(|r| r.status != HistoryStatus::Reverted)
+        {
             let now = Timestamp::now();
             let mut reverted = row.clone();
             reverted.status = HistoryStatus::Reverted;
@@ -372,7 +413,11 @@ impl Run<'_> {
                 detail: Some("dropped by `strata fresh`".into()),
             };
             self.driver
-                .write_history(&HistoryWrite { upsert: Some(reverted), delete: None, log })
+                .write_history(&HistoryWrite {
+                    upsert: Some(reverted),
+                    delete: None,
+                    log,
+                })
                 .await?;
         }
         self.reporter.event(&Event::Reset { dropped });
@@ -380,13 +425,13 @@ impl Run<'_> {
     }
 
     async fn step(&mut self, step: &Step) -> Result<(), Failure> {
-        let result = match step.action {
+        match step.action {
             StepAction::Apply | StepAction::Revert => self.run_sql(step).await,
-            StepAction::Baseline | StepAction::AcceptChecksum | StepAction::ClearFailed => {
-                self.record(step).await.map_err(|e| self.failure(step, None, &e))
-            }
-        };
-        result
+            StepAction::Baseline | StepAction::AcceptChecksum | StepAction::ClearFailed => self
+                .record(step)
+                .await
+                .map_err(|e| self.failure(step, None, &e)),
+        }
     }
 
     /// Steps that only write history.
@@ -398,29 +443,63 @@ impl Run<'_> {
                 let mut row = self.row(step, HistoryStatus::Applied, now);
                 row.finished_at = Some(now);
                 row.duration_ms = Some(0);
-                let mut log = self.log(step, LogAction::Baseline, HistoryStatus::Applied, now, Some("recorded as applied without running it".into()));
+                let mut log = self.log(
+                    step,
+                    LogAction::Baseline,
+                    HistoryStatus::Applied,
+                    now,
+                    Some("recorded as applied without running it".into()),
+                );
                 log.duration_ms = Some(0);
-                HistoryWrite { upsert: Some(row), delete: None, log }
+                HistoryWrite {
+                    upsert: Some(row),
+                    delete: None,
+                    log,
+                }
             }
             StepAction::AcceptChecksum => {
                 let previous = previous.expect("a drifted migration has a row");
                 let mut row = previous.clone();
                 row.checksum = step.checksum.clone();
                 row.down_sql = step.down_sql.clone().or(row.down_sql);
-                let detail = format!("accepted the edited file: checksum {} (was {})", step.checksum.short(), previous.checksum.short());
-                HistoryWrite { upsert: Some(row), delete: None, log: self.log(step, LogAction::Repair, HistoryStatus::Applied, now, Some(detail)) }
+                let detail = format!(
+                    "accepted the edited file: checksum {} (was {})",
+                    step.checksum.short(),
+                    previous.checksum.short()
+                );
+                HistoryWrite {
+                    upsert: Some(row),
+                    delete: None,
+                    log: self.log(
+                        step,
+                        LogAction::Repair,
+                        HistoryStatus::Applied,
+                        now,
+                        Some(detail),
+                    ),
+                }
             }
             _ => {
                 let status = previous.map_or(HistoryStatus::Failed, |p| p.status);
-                let detail = format!("cleared the {} attempt; the migration is pending again", status.as_str());
-                HistoryWrite { upsert: None, delete: Some(step.id.clone()), log: self.log(step, LogAction::Repair, status, now, Some(detail)) }
+                let detail = format!(
+                    "cleared the {} attempt; the migration is pending again",
+                    status.as_str()
+                );
+                HistoryWrite {
+                    upsert: None,
+                    delete: Some(step.id.clone()),
+                    log: self.log(step, LogAction::Repair, status, now, Some(detail)),
+                }
             }
         };
         self.driver.write_history(&write).await
     }
 
     async fn run_sql(&mut self, step: &Step) -> Result<(), Failure> {
-        let script = step.script.as_ref().expect("apply and revert steps have a script");
+        let script = step
+            .script
+            .as_ref()
+            .expect("apply and revert steps have a script");
         let statements = strata_sql::split(&script.sql, self.driver.capabilities().dialect);
         let settings = self.engine.tx_settings();
         let applying = step.action == StepAction::Apply;
@@ -446,18 +525,32 @@ impl Run<'_> {
                 delete: None,
                 log: self.log(step, action, done, started, note),
             };
-            self.driver.apply_in_transaction(&statements, &settings, &write).await
+            self.driver
+                .apply_in_transaction(&statements, &settings, &write)
+                .await
         } else {
             // Outside a transaction the row says `running` first, so a crash
             // leaves an honest trace.
             let mut running = self.row(step, HistoryStatus::Running, started);
-            running.error = Some(format!("{} interrupted before it finished", if applying { "apply" } else { "revert" }));
+            running.error = Some(format!(
+                "{} interrupted before it finished",
+                if applying { "apply" } else { "revert" }
+            ));
             let begin = HistoryWrite {
                 upsert: Some(running),
                 delete: None,
-                log: self.log(step, LogAction::Start, HistoryStatus::Running, started, Some(format!("{} without a transaction", action.as_str()))),
+                log: self.log(
+                    step,
+                    LogAction::Start,
+                    HistoryStatus::Running,
+                    started,
+                    Some(format!("{} without a transaction", action.as_str())),
+                ),
             };
-            self.driver.write_history(&begin).await.map_err(|e| self.failure(step, None, &e))?;
+            self.driver
+                .write_history(&begin)
+                .await
+                .map_err(|e| self.failure(step, None, &e))?;
             let result = self.driver.execute_each(&statements, &settings).await;
             if result.is_ok() {
                 let write = HistoryWrite {
@@ -481,7 +574,17 @@ impl Run<'_> {
         let now = Timestamp::now();
         let elapsed = Some(t0.elapsed().as_millis() as i64);
         let keep_row = !applying && step.tx_mode.is_transactional();
-        let mut log = self.log(step, LogAction::Fail, if keep_row { HistoryStatus::Applied } else { HistoryStatus::Failed }, started, Some(failure.message.clone()));
+        let mut log = self.log(
+            step,
+            LogAction::Fail,
+            if keep_row {
+                HistoryStatus::Applied
+            } else {
+                HistoryStatus::Failed
+            },
+            started,
+            Some(failure.message.clone()),
+        );
         log.duration_ms = elapsed;
         let upsert = (!keep_row).then(|| {
             let mut row = self.row(step, HistoryStatus::Failed, started);
@@ -490,26 +593,48 @@ impl Run<'_> {
             row.error = Some(failure.message.clone());
             row
         });
-        if let Err(e) = self.driver.write_history(&HistoryWrite { upsert, delete: None, log }).await {
+        if let Err(e) = self
+            .driver
+            .write_history(&HistoryWrite {
+                upsert,
+                delete: None,
+                log,
+            })
+            .await
+        {
             return Err(Failure {
-                message: format!("{}\nalso, recording the failure in history failed: {e}", failure.message),
+                message: format!(
+                    "{}\nalso, recording the failure in history failed: {e}",
+                    failure.message
+                ),
                 location: failure.location,
             });
         }
         Err(failure)
     }
 
-    fn failure(&self, step: &Step, script: Option<(&Body, &[Statement<'_>])>, error: &DriverError) -> Failure {
+    fn failure(
+        &self,
+        step: &Step,
+        script: Option<(&Body, &[Statement<'_>])>,
+        error: &DriverError,
+    ) -> Failure {
         let verb = match step.action {
             StepAction::Apply => "failed",
             StepAction::Revert => "could not be reverted",
             _ => "could not be recorded",
         };
         let location = match (script, error) {
-            (Some((body, statements)), DriverError::Statement(e)) => {
-                Some(format!("{}:{}", self.engine.display_path(&body.path), statement_line(body, statements, e)))
-            }
-            (Some((body, _)), _) => Some(format!("{}:{}", self.engine.display_path(&body.path), body.line)),
+            (Some((body, statements)), DriverError::Statement(e)) => Some(format!(
+                "{}:{}",
+                self.engine.display_path(&body.path),
+                statement_line(body, statements, e)
+            )),
+            (Some((body, _)), _) => Some(format!(
+                "{}:{}",
+                self.engine.display_path(&body.path),
+                body.line
+            )),
             _ => None,
         };
         let mut message = format!("migration {} ({}) {verb}", step.id, step.name);

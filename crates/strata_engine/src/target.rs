@@ -6,9 +6,14 @@ use strata_driver::{Driver, TableName, redact_url};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseTarget {
-    Postgres { url: String },
+    Postgres {
+        url: String,
+    },
     /// A file path, or `:memory:`.
-    Sqlite { path: String, display: String },
+    Sqlite {
+        path: String,
+        display: String,
+    },
 }
 
 impl DatabaseTarget {
@@ -17,7 +22,9 @@ impl DatabaseTarget {
         let url = url.trim();
         let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
         match scheme.as_deref() {
-            Some("postgres" | "postgresql") => Ok(DatabaseTarget::Postgres { url: url.to_string() }),
+            Some("postgres" | "postgresql") => Ok(DatabaseTarget::Postgres {
+                url: url.to_string(),
+            }),
             Some("sqlite") => {
                 let rest = &url["sqlite:".len()..];
                 let rest = rest.strip_prefix("//").unwrap_or(rest);
@@ -32,7 +39,10 @@ impl DatabaseTarget {
                 } else {
                     base.join(rest).display().to_string()
                 };
-                Ok(DatabaseTarget::Sqlite { path, display: url.to_string() })
+                Ok(DatabaseTarget::Sqlite {
+                    path,
+                    display: url.to_string(),
+                })
             }
             Some("mysql" | "mariadb") => Err(EngineError::Url(format!(
                 "{}: MySQL and MariaDB are not supported by this version of strata yet; use a postgres:// or sqlite:// URL",
@@ -55,7 +65,9 @@ impl DatabaseTarget {
 
     pub async fn connect(&self, table: TableName) -> Result<Box<dyn Driver>, EngineError> {
         Ok(match self {
-            DatabaseTarget::Postgres { url } => Box::new(strata_postgres::connect(url, table).await?),
+            DatabaseTarget::Postgres { url } => {
+                Box::new(strata_postgres::connect(url, table).await?)
+            }
             DatabaseTarget::Sqlite { path, display } => {
                 Box::new(strata_sqlite::connect(path, table, display.clone())?)
             }
@@ -72,7 +84,10 @@ mod tests {
         let base = Path::new("/proj");
         assert_eq!(
             DatabaseTarget::parse("sqlite://app.db", base).unwrap(),
-            DatabaseTarget::Sqlite { path: "/proj/app.db".into(), display: "sqlite://app.db".into() }
+            DatabaseTarget::Sqlite {
+                path: "/proj/app.db".into(),
+                display: "sqlite://app.db".into()
+            }
         );
         assert!(matches!(
             DatabaseTarget::parse("sqlite:///abs/x.db", base).unwrap(),
@@ -82,8 +97,13 @@ mod tests {
             DatabaseTarget::parse("sqlite::memory:", base).unwrap(),
             DatabaseTarget::Sqlite { path, .. } if path == ":memory:"
         ));
-        assert!(matches!(DatabaseTarget::parse("postgresql://u@h/d", base).unwrap(), DatabaseTarget::Postgres { .. }));
-        let err = DatabaseTarget::parse("oracle://u:secret@h/d", base).unwrap_err().to_string();
+        assert!(matches!(
+            DatabaseTarget::parse("postgresql://u@h/d", base).unwrap(),
+            DatabaseTarget::Postgres { .. }
+        ));
+        let err = DatabaseTarget::parse("oracle://u:secret@h/d", base)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("u:***@h") && !err.contains("secret"), "{err}");
         assert!(DatabaseTarget::parse("mysql://root@h/d", base).is_err());
         assert!(DatabaseTarget::parse("sqlite://", base).is_err());

@@ -63,10 +63,22 @@ mod tests {
     #[test]
     fn line_endings_and_bom_do_not_change_the_checksum() {
         let lf = Checksum::of_body("create table a (id int);\nselect 1;\n");
-        assert_eq!(lf, Checksum::of_body("create table a (id int);\r\nselect 1;\r\n"));
-        assert_eq!(lf, Checksum::of_body("create table a (id int);\rselect 1;\r"));
-        assert_eq!(lf, Checksum::of_body("\u{feff}create table a (id int);\nselect 1;\n"));
-        assert_ne!(lf, Checksum::of_body("create table a (id bigint);\nselect 1;\n"));
+        assert_eq!(
+            lf,
+            Checksum::of_body("create table a (id int);\r\nselect 1;\r\n")
+        );
+        assert_eq!(
+            lf,
+            Checksum::of_body("create table a (id int);\rselect 1;\r")
+        );
+        assert_eq!(
+            lf,
+            Checksum::of_body("\u{feff}create table a (id int);\nselect 1;\n")
+        );
+        assert_ne!(
+            lf,
+            Checksum::of_body("create table a (id bigint);\nselect 1;\n")
+        );
     }
 
     #[test]

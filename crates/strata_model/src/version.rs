@@ -19,7 +19,9 @@ pub struct Version {
 pub enum VersionError {
     #[error("version is empty")]
     Empty,
-    #[error("version `{0}` must be digits (a timestamp such as 20240101120000 or a number such as 42)")]
+    #[error(
+        "version `{0}` must be digits (a timestamp such as 20240101120000 or a number such as 42)"
+    )]
     NotNumeric(String),
 }
 
@@ -142,7 +144,10 @@ mod tests {
     #[test]
     fn rejects_non_digits() {
         assert_eq!(Version::parse(""), Err(VersionError::Empty));
-        assert!(matches!(Version::parse("12a"), Err(VersionError::NotNumeric(_))));
+        assert!(matches!(
+            Version::parse("12a"),
+            Err(VersionError::NotNumeric(_))
+        ));
         assert!(Version::parse_with_separators("1..2", &['.']).is_err());
     }
 

@@ -88,10 +88,10 @@ impl Plan {
         }
         for s in &steps {
             h.update(format!("{} {} {}", s.action.as_str(), s.id, s.checksum.hex));
-            if s.action == StepAction::Revert {
-                if let Some(script) = &s.script {
-                    h.update(format!(" {}", Checksum::of_body(&script.sql).hex));
-                }
+            if s.action == StepAction::Revert
+                && let Some(script) = &s.script
+            {
+                h.update(format!(" {}", Checksum::of_body(&script.sql).hex));
             }
             h.update(b"\n");
         }
@@ -133,7 +133,13 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Drifted { id, name, path, recorded, actual } => write!(
+            Problem::Drifted {
+                id,
+                name,
+                path,
+                recorded,
+                actual,
+            } => write!(
                 f,
                 "migration {id} ({name}) was applied with checksum {} but {} now hashes to {}; revert the edit, or run `strata repair {id}` to accept it",
                 recorded.short(),
@@ -144,7 +150,12 @@ impl fmt::Display for Problem {
                 f,
                 "migration {id} ({name}) is recorded as applied but its file is gone; restore the file, or set `ignore_missing = true` in [project] (or pass --ignore-missing) to go on without it"
             ),
-            Problem::OutOfOrder { id, name, path, highest } => write!(
+            Problem::OutOfOrder {
+                id,
+                name,
+                path,
+                highest,
+            } => write!(
                 f,
                 "migration {id} ({name}, {}) is pending but version {highest} of source {} is already applied; pass --allow-out-of-order to apply it anyway",
                 path.display(),
@@ -222,7 +233,11 @@ impl<'a> Ctx<'a> {
             migrations,
             history: history.iter().map(|r| (&r.id, r)).collect(),
             rows: history,
-            position: migrations.iter().enumerate().map(|(i, m)| (&m.id, i)).collect(),
+            position: migrations
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (&m.id, i))
+                .collect(),
         }
     }
 
@@ -289,9 +304,10 @@ impl<'a> Ctx<'a> {
     }
 
     fn apply_step(&self, m: &Migration, out_of_order: bool) -> Step {
-        let retry = self.history.get(&m.id).is_some_and(|r| {
-            matches!(r.status, HistoryStatus::Failed | HistoryStatus::Running)
-        });
+        let retry = self
+            .history
+            .get(&m.id)
+            .is_some_and(|r| matches!(r.status, HistoryStatus::Failed | HistoryStatus::Running));
         Step {
             action: StepAction::Apply,
             id: m.id.clone(),
@@ -365,7 +381,10 @@ pub fn plan_up(
                 id: entry.id.clone(),
                 name: entry.name.clone(),
                 path: entry.path.clone().unwrap_or_default(),
-                recorded: entry.recorded_checksum.clone().expect("drifted rows are recorded"),
+                recorded: entry
+                    .recorded_checksum
+                    .clone()
+                    .expect("drifted rows are recorded"),
                 actual: entry.file_checksum.clone().expect("drifted files exist"),
             }),
             MigrationState::Missing if !opts.ignore_missing => problems.push(Problem::Missing {
@@ -377,8 +396,13 @@ pub fn plan_up(
     }
 
     let mut highest: HashMap<&str, &Version> = HashMap::new();
-    for row in history.iter().filter(|r| r.status == HistoryStatus::Applied) {
-        let h = highest.entry(row.id.source.as_str()).or_insert(&row.id.version);
+    for row in history
+        .iter()
+        .filter(|r| r.status == HistoryStatus::Applied)
+    {
+        let h = highest
+            .entry(row.id.source.as_str())
+            .or_insert(&row.id.version);
         if row.id.version > **h {
             *h = &row.id.version;
         }
@@ -386,10 +410,11 @@ pub fn plan_up(
 
     let mut steps = Vec::new();
     for m in migrations {
-        if let Some(limit) = &limit {
-            if &m.id != limit && ctx.after(&m.id, limit) {
-                continue;
-            }
+        if let Some(limit) = &limit
+            && &m.id != limit
+            && ctx.after(&m.id, limit)
+        {
+            continue;
         }
         let pending = ctx
             .history
@@ -428,13 +453,19 @@ pub fn plan_down(
     let chosen: Vec<&HistoryRow> = match target {
         DownTarget::LastBatch => {
             let last = applied.first().map(|r| r.batch);
-            applied.into_iter().filter(|r| Some(r.batch) == last).collect()
+            applied
+                .into_iter()
+                .filter(|r| Some(r.batch) == last)
+                .collect()
         }
         DownTarget::Steps(n) => applied.into_iter().take(*n).collect(),
         DownTarget::Batch(b) => applied.into_iter().filter(|r| r.batch == *b).collect(),
         DownTarget::To(t) => {
             let to = ctx.resolve(t)?;
-            applied.into_iter().filter(|r| ctx.after(&r.id, &to)).collect()
+            applied
+                .into_iter()
+                .filter(|r| ctx.after(&r.id, &to))
+                .collect()
         }
     };
     Ok(Plan::new(false, ctx.revert_steps(&chosen)?))
@@ -509,7 +540,9 @@ pub fn plan_repair(
             name: entry.name.clone(),
             kind: row.kind,
             checksum: match action {
-                StepAction::AcceptChecksum => entry.file_checksum.clone().expect("drifted files exist"),
+                StepAction::AcceptChecksum => {
+                    entry.file_checksum.clone().expect("drifted files exist")
+                }
                 _ => row.checksum.clone(),
             },
             tx_mode: file.map_or(TxMode::Transaction, |m| m.tx_mode),
@@ -529,7 +562,13 @@ pub fn plan_repair(
 /// `strata fresh`: drop everything and apply every migration from the top.
 pub fn plan_fresh(migrations: &[Migration]) -> Plan {
     let ctx = Ctx::new(migrations, &[]);
-    Plan::new(true, migrations.iter().map(|m| ctx.apply_step(m, false)).collect())
+    Plan::new(
+        true,
+        migrations
+            .iter()
+            .map(|m| ctx.apply_step(m, false))
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
-use strata_model::{Checksum, HistoryRow, HistoryStatus, Migration, MigrationId, Timestamp, TxMode};
+use strata_model::{
+    Checksum, HistoryRow, HistoryStatus, Migration, MigrationId, Timestamp, TxMode,
+};
 
 /// Where one migration stands, as `strata status` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

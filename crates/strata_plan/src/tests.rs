@@ -66,19 +66,32 @@ fn up_applies_pending_in_version_order_and_stops_at_to() {
         to: Some("2".into()),
         ..Default::default()
     };
-    assert_eq!(ids(&plan_up(&ms, &history, &opts).unwrap()), vec!["apply app/2"]);
+    assert_eq!(
+        ids(&plan_up(&ms, &history, &opts).unwrap()),
+        vec!["apply app/2"]
+    );
     let opts = UpOptions {
         to: Some("7".into()),
         ..Default::default()
     };
-    assert!(matches!(plan_up(&ms, &history, &opts), Err(PlanError::UnknownTarget(_))));
+    assert!(matches!(
+        plan_up(&ms, &history, &opts),
+        Err(PlanError::UnknownTarget(_))
+    ));
 }
 
 #[test]
 fn nothing_pending_is_an_empty_plan() {
     let ms = three();
-    let history: Vec<_> = ms.iter().map(|m| row(m, HistoryStatus::Applied, 1, 0)).collect();
-    assert!(plan_up(&ms, &history, &UpOptions::default()).unwrap().is_empty());
+    let history: Vec<_> = ms
+        .iter()
+        .map(|m| row(m, HistoryStatus::Applied, 1, 0))
+        .collect();
+    assert!(
+        plan_up(&ms, &history, &UpOptions::default())
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -89,7 +102,10 @@ fn failed_and_reverted_migrations_are_applied_again() {
         row(&ms[1], HistoryStatus::Failed, 2, 10),
     ];
     let plan = plan_up(&ms, &history, &UpOptions::default()).unwrap();
-    assert_eq!(ids(&plan), vec!["apply app/1", "apply app/2", "apply app/10"]);
+    assert_eq!(
+        ids(&plan),
+        vec!["apply app/1", "apply app/2", "apply app/10"]
+    );
     assert!(!plan.steps[0].retry);
     assert!(plan.steps[1].retry);
 }
@@ -114,7 +130,10 @@ fn missing_files_block_up_unless_ignored() {
     let gone = mig("app", "0", "old", "select 1;", None);
     let history = vec![row(&gone, HistoryStatus::Applied, 1, 0)];
     let err = plan_up(&ms, &history, &UpOptions::default()).unwrap_err();
-    assert!(err.to_string().contains("app/0 (old) is recorded as applied but its file is gone"));
+    assert!(
+        err.to_string()
+            .contains("app/0 (old) is recorded as applied but its file is gone")
+    );
     let opts = UpOptions {
         ignore_missing: true,
         ..Default::default()
@@ -133,7 +152,10 @@ fn out_of_order_is_refused_unless_allowed_and_then_marked() {
     ];
     let err = plan_up(&ms, &history, &UpOptions::default()).unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("app/2") && text.contains("version 10"), "{text}");
+    assert!(
+        text.contains("app/2") && text.contains("version 10"),
+        "{text}"
+    );
     let opts = UpOptions {
         allow_out_of_order: true,
         ..Default::default()
@@ -150,7 +172,10 @@ fn out_of_order_is_judged_per_source() {
         mig("data", "1", "b", "select 2;", None),
     ];
     let history = vec![row(&ms[0], HistoryStatus::Applied, 1, 0)];
-    assert_eq!(ids(&plan_up(&ms, &history, &UpOptions::default()).unwrap()), vec!["apply data/1"]);
+    assert_eq!(
+        ids(&plan_up(&ms, &history, &UpOptions::default()).unwrap()),
+        vec!["apply data/1"]
+    );
 }
 
 #[test]
@@ -183,12 +208,18 @@ fn down_uses_history_when_the_file_is_gone_and_refuses_irreversible() {
     assert_eq!(plan.steps[0].script.as_ref().unwrap().sql, "drop table b;");
     assert!(plan.steps[0].path.is_none());
 
-    let no_down = vec![mig("app", "1", "a", "create table a();", None), ms[1].clone()];
+    let no_down = vec![
+        mig("app", "1", "a", "create table a();", None),
+        ms[1].clone(),
+    ];
     let mut history = history;
     history[0].down_sql = None;
     let err = plan_down(&no_down, &history, &DownTarget::LastBatch).unwrap_err();
     assert!(matches!(err, PlanError::Irreversible(ref v) if v.len() == 1));
-    assert!(err.to_string().contains("nothing was reverted: migration app/1 (a)"));
+    assert!(
+        err.to_string()
+            .contains("nothing was reverted: migration app/1 (a)")
+    );
 }
 
 #[test]
@@ -217,12 +248,18 @@ fn repair_accepts_drift_and_clears_failures() {
     let failed = row(&ms[1], HistoryStatus::Failed, 2, 5);
     let history = vec![drifted, failed];
     let plan = plan_repair(&ms, &history, None).unwrap();
-    assert_eq!(ids(&plan), vec!["accept_checksum app/1", "clear_failed app/2"]);
+    assert_eq!(
+        ids(&plan),
+        vec!["accept_checksum app/1", "clear_failed app/2"]
+    );
     assert_eq!(plan.steps[0].checksum, ms[0].checksum);
     let plan = plan_repair(&ms, &history, Some("app/2")).unwrap();
     assert_eq!(ids(&plan), vec!["clear_failed app/2"]);
     let ok = vec![row(&ms[0], HistoryStatus::Applied, 1, 0)];
-    assert!(matches!(plan_repair(&ms, &ok, Some("1")), Err(PlanError::NothingToRepair(_))));
+    assert!(matches!(
+        plan_repair(&ms, &ok, Some("1")),
+        Err(PlanError::NothingToRepair(_))
+    ));
 }
 
 #[test]
@@ -234,13 +271,19 @@ fn plan_hash_is_stable_and_depends_on_steps() {
     assert_eq!(a.hash.len(), 16);
     let mut edited = ms.clone();
     edited[2] = mig("app", "10", "c", "create table c(x int);", None);
-    assert_ne!(a.hash, plan_up(&edited, &[], &UpOptions::default()).unwrap().hash);
+    assert_ne!(
+        a.hash,
+        plan_up(&edited, &[], &UpOptions::default()).unwrap().hash
+    );
     assert_ne!(a.hash, plan_fresh(&ms).hash);
 }
 
 #[test]
 fn ambiguous_targets_ask_for_a_source() {
-    let ms = vec![mig("app", "1", "a", "select 1;", None), mig("data", "1", "b", "select 2;", None)];
+    let ms = vec![
+        mig("app", "1", "a", "select 1;", None),
+        mig("data", "1", "b", "select 2;", None),
+    ];
     let err = plan_baseline(&ms, &[], "1").unwrap_err();
     assert!(matches!(err, PlanError::AmbiguousTarget { .. }), "{err}");
     assert_eq!(plan_baseline(&ms, &[], "data/1").unwrap().steps.len(), 2);
@@ -251,5 +294,11 @@ fn interrupted_rows_show_as_failed_with_a_way_out() {
     let ms = three();
     let st = status(&ms, &[row(&ms[0], HistoryStatus::Running, 1, 0)]);
     assert_eq!(st[0].state, MigrationState::Failed);
-    assert!(st[0].detail.as_ref().unwrap().contains("strata repair app/1"));
+    assert!(
+        st[0]
+            .detail
+            .as_ref()
+            .unwrap()
+            .contains("strata repair app/1")
+    );
 }

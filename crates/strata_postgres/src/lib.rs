@@ -132,12 +132,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if let Some(b) = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| u8::from_str_radix(&s[i + 1..i + 3], 16).ok())
+            .flatten()
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -152,7 +153,10 @@ async fn open(target: &Target) -> Result<Client> {
     };
     let mut config = target.config.clone();
     if target.ssl == SslMode::Disable {
-        let (client, conn) = config.connect(NoTls).await.map_err(|e| fail(pg_message(&e)))?;
+        let (client, conn) = config
+            .connect(NoTls)
+            .await
+            .map_err(|e| fail(pg_message(&e)))?;
         tokio::spawn(conn);
         return Ok(client);
     }
@@ -224,7 +228,10 @@ fn settings_sql(settings: &TxSettings, local: bool) -> String {
         sql.push_str(&format!("SET {scope}lock_timeout = '{}ms';", millis(d)));
     }
     if let Some(d) = settings.statement_timeout {
-        sql.push_str(&format!("SET {scope}statement_timeout = '{}ms';", millis(d)));
+        sql.push_str(&format!(
+            "SET {scope}statement_timeout = '{}ms';",
+            millis(d)
+        ));
     }
     sql
 }
@@ -290,7 +297,11 @@ impl PgDriver {
             self.client.prepare(&log)
         )
         .map_err(db_err)?;
-        let w = Arc::new(PreparedWrites { upsert, delete, log });
+        let w = Arc::new(PreparedWrites {
+            upsert,
+            delete,
+            log,
+        });
         self.writes = Some(w.clone());
         Ok(w)
     }
@@ -304,12 +315,27 @@ impl PgDriver {
     ) -> Vec<BoxFuture<'a, std::result::Result<(), tokio_postgres::Error>>> {
         let mut ops: Vec<BoxFuture<'a, _>> = Vec::new();
         if w.upsert.is_some() {
-            ops.push(client.execute(&prepared.upsert, &params.upsert).map(|r| r.map(drop)).boxed());
+            ops.push(
+                client
+                    .execute(&prepared.upsert, &params.upsert)
+                    .map(|r| r.map(drop))
+                    .boxed(),
+            );
         }
         if w.delete.is_some() {
-            ops.push(client.execute(&prepared.delete, &params.delete).map(|r| r.map(drop)).boxed());
+            ops.push(
+                client
+                    .execute(&prepared.delete, &params.delete)
+                    .map(|r| r.map(drop))
+                    .boxed(),
+            );
         }
-        ops.push(client.execute(&prepared.log, &params.log).map(|r| r.map(drop)).boxed());
+        ops.push(
+            client
+                .execute(&prepared.log, &params.log)
+                .map(|r| r.map(drop))
+                .boxed(),
+        );
         ops
     }
 
@@ -322,10 +348,21 @@ impl PgDriver {
                 .await
                 .map(drop)
                 .map_err(db_err),
-            Some(HeldLock::Lease { client, holder, renew }) => {
+            Some(HeldLock::Lease {
+                client,
+                holder,
+                renew,
+            }) => {
                 renew.abort();
-                let sql = format!("DELETE FROM {} WHERE holder = $1", self.lock_table().quoted());
-                client.execute(&sql, &[&holder]).await.map(drop).map_err(db_err)
+                let sql = format!(
+                    "DELETE FROM {} WHERE holder = $1",
+                    self.lock_table().quoted()
+                );
+                client
+                    .execute(&sql, &[&holder])
+                    .await
+                    .map(drop)
+                    .map_err(db_err)
             }
         }
     }
@@ -343,12 +380,14 @@ impl PgDriver {
             )
             .await
             .map_err(db_err)?;
-        Ok(rows.first().map_or_else(LockHolder::default, |r| LockHolder {
-            pid: r.get(0),
-            application_name: r.get(1),
-            client: r.get(2),
-            since: r.get(3),
-        }))
+        Ok(rows
+            .first()
+            .map_or_else(LockHolder::default, |r| LockHolder {
+                pid: r.get(0),
+                application_name: r.get(1),
+                client: r.get(2),
+                since: r.get(3),
+            }))
     }
 
     async fn try_lease(&mut self) -> Result<LockAttempt> {
@@ -360,7 +399,9 @@ impl PgDriver {
         if let Err(e) = client.batch_execute(&create).await {
             // Two processes creating the table at once: one loses the race
             // on the catalog's unique index; the table exists either way.
-            let raced = e.as_db_error().is_some_and(|d| matches!(d.code().code(), "23505" | "42P07"));
+            let raced = e
+                .as_db_error()
+                .is_some_and(|d| matches!(d.code().code(), "23505" | "42P07"));
             if !raced {
                 return Err(db_err(e));
             }
@@ -391,12 +432,19 @@ impl PgDriver {
                 )
                 .await
                 .map_err(db_err)?;
-            return Ok(LockAttempt::Held(row.map_or_else(LockHolder::default, |r| LockHolder {
-                pid: r.get(0),
-                application_name: Some("strata (lease)".into()),
-                client: Some(format!("{} on {}", r.get::<_, String>(1), r.get::<_, String>(2))),
-                since: r.get(3),
-            })));
+            return Ok(LockAttempt::Held(row.map_or_else(
+                LockHolder::default,
+                |r| LockHolder {
+                    pid: r.get(0),
+                    application_name: Some("strata (lease)".into()),
+                    client: Some(format!(
+                        "{} on {}",
+                        r.get::<_, String>(1),
+                        r.get::<_, String>(2)
+                    )),
+                    since: r.get(3),
+                },
+            )));
         }
         let renew_sql = format!(
             "UPDATE {lock} SET expires_at = now() + $2::int8 * interval '1 millisecond' WHERE name = 'migrate' AND holder = $1"
@@ -405,12 +453,20 @@ impl PgDriver {
         let renew = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(LEASE_RENEW).await;
-                if renew_client.execute(&renew_sql, &[&renew_holder, &ttl]).await.is_err() {
+                if renew_client
+                    .execute(&renew_sql, &[&renew_holder, &ttl])
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
         });
-        self.lock = Some(HeldLock::Lease { client, holder, renew });
+        self.lock = Some(HeldLock::Lease {
+            client,
+            holder,
+            renew,
+        });
         Ok(LockAttempt::Acquired)
     }
 }
@@ -420,9 +476,17 @@ impl Drop for PgDriver {
         // An advisory lock ends with the session, which ends with `client`.
         // A lease is deleted if the runtime is still there to do it, and
         // otherwise expires within LEASE_TTL.
-        if let Some(HeldLock::Lease { client, holder, renew }) = self.lock.take() {
+        if let Some(HeldLock::Lease {
+            client,
+            holder,
+            renew,
+        }) = self.lock.take()
+        {
             renew.abort();
-            let sql = format!("DELETE FROM {} WHERE holder = $1", self.lock_table().quoted());
+            let sql = format!(
+                "DELETE FROM {} WHERE holder = $1",
+                self.lock_table().quoted()
+            );
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 rt.spawn(async move {
                     let _ = client.execute(&sql, &[&holder]).await;
@@ -465,7 +529,11 @@ impl Converted {
             status: r.map_or("", |r| r.status.as_str()),
             started: r.map_or(0, |r| r.started_at.unix_millis()),
             finished: r.and_then(|r| r.finished_at.map(Timestamp::unix_millis)),
-            delete_version: w.delete.as_ref().map(|d| d.version.to_string()).unwrap_or_default(),
+            delete_version: w
+                .delete
+                .as_ref()
+                .map(|d| d.version.to_string())
+                .unwrap_or_default(),
             log_version: w.log.id.version.to_string(),
             log_action: w.log.action.as_str(),
             log_status: w.log.status.as_str(),
@@ -519,7 +587,11 @@ impl Converted {
             &l.environment,
             &l.detail,
         ];
-        WriteParams { upsert, delete, log }
+        WriteParams {
+            upsert,
+            delete,
+            log,
+        }
     }
 }
 
@@ -528,11 +600,9 @@ fn text_rows(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<Option<String>>> {
     messages
         .into_iter()
         .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some(
-                (0..r.len())
-                    .map(|i| r.get(i).map(str::to_string))
-                    .collect(),
-            ),
+            SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+            }
             _ => None,
         })
         .collect()
@@ -550,14 +620,22 @@ impl Cols {
     }
     fn int(&mut self, what: &str) -> std::result::Result<i64, String> {
         let t = self.text(what)?;
-        t.parse().map_err(|_| format!("{what} `{t}` is not a number"))
+        t.parse()
+            .map_err(|_| format!("{what} `{t}` is not a number"))
     }
     fn opt_int(&mut self, what: &str) -> std::result::Result<Option<i64>, String> {
         self.opt()
-            .map(|t| t.parse().map_err(|_| format!("{what} `{t}` is not a number")))
+            .map(|t| {
+                t.parse()
+                    .map_err(|_| format!("{what} `{t}` is not a number"))
+            })
             .transpose()
     }
-    fn word<T>(&mut self, what: &str, parse: impl Fn(&str) -> Option<T>) -> std::result::Result<T, String> {
+    fn word<T>(
+        &mut self,
+        what: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> std::result::Result<T, String> {
         let t = self.text(what)?;
         parse(&t).ok_or_else(|| format!("unknown {what} `{t}`"))
     }
@@ -663,7 +741,10 @@ impl Driver for PgDriver {
                     kind: c.word("kind", MigrationKind::parse)?,
                     checksum: {
                         let hex = c.text("checksum")?;
-                        Checksum { hex, algorithm: c.text("checksum_algorithm")? }
+                        Checksum {
+                            hex,
+                            algorithm: c.text("checksum_algorithm")?,
+                        }
                     },
                     status: c.word("status", HistoryStatus::parse)?,
                     batch: c.int("batch")?,
@@ -716,7 +797,10 @@ impl Driver for PgDriver {
                     checksum: {
                         let hex = c.opt();
                         let algorithm = c.opt();
-                        hex.map(|hex| Checksum { hex, algorithm: algorithm.unwrap_or_default() })
+                        hex.map(|hex| Checksum {
+                            hex,
+                            algorithm: algorithm.unwrap_or_default(),
+                        })
                     },
                     batch: c.int("batch")?,
                     at: Timestamp::from_unix_millis(c.int("at")?),
@@ -767,7 +851,11 @@ impl Driver for PgDriver {
         let mut ops: Vec<BoxFuture<'_, std::result::Result<(), tokio_postgres::Error>>> =
             Vec::with_capacity(statements.len() + 1);
         ops.push(client.batch_execute(&begin).boxed());
-        ops.extend(statements.iter().map(|st| client.batch_execute(st.sql).boxed()));
+        ops.extend(
+            statements
+                .iter()
+                .map(|st| client.batch_execute(st.sql).boxed()),
+        );
         let results = join_all(ops).await;
         if let Some((i, Err(e))) = results.iter().enumerate().find(|(_, r)| r.is_err()) {
             let _ = client.batch_execute("ROLLBACK").await;
@@ -792,7 +880,11 @@ impl Driver for PgDriver {
         Ok(())
     }
 
-    async fn execute_each(&mut self, statements: &[Statement<'_>], settings: &TxSettings) -> Result<()> {
+    async fn execute_each(
+        &mut self,
+        statements: &[Statement<'_>],
+        settings: &TxSettings,
+    ) -> Result<()> {
         let set = settings_sql(settings, false);
         if !set.is_empty() {
             self.client.batch_execute(&set).await.map_err(db_err)?;
@@ -805,7 +897,10 @@ impl Driver for PgDriver {
             }
         }
         if !set.is_empty() {
-            let _ = self.client.batch_execute("RESET lock_timeout; RESET statement_timeout").await;
+            let _ = self
+                .client
+                .batch_execute("RESET lock_timeout; RESET statement_timeout")
+                .await;
         }
         result
     }
@@ -839,7 +934,9 @@ impl Driver for PgDriver {
             self.lock_table().table,
         ];
         let not_extension_member = |classid: &str, oid: &str| {
-            format!("NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '{classid}'::regclass AND d.objid = {oid} AND d.deptype = 'e')")
+            format!(
+                "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '{classid}'::regclass AND d.objid = {oid} AND d.deptype = 'e')"
+            )
         };
         let sql = format!(
             "SELECT 'DROP EXTENSION IF EXISTS ' || quote_ident(e.extname) || ' CASCADE', 'extension ' || e.extname
@@ -868,9 +965,15 @@ impl Driver for PgDriver {
             proc = not_extension_member("pg_proc", "p.oid"),
             typ = not_extension_member("pg_type", "t.oid"),
         );
-        let rows = self.client.query(&sql, &[&schema, &ours]).await.map_err(db_err)?;
-        let (drops, names): (Vec<String>, Vec<String>) =
-            rows.iter().map(|r| (r.get::<_, String>(0), r.get::<_, String>(1))).unzip();
+        let rows = self
+            .client
+            .query(&sql, &[&schema, &ours])
+            .await
+            .map_err(db_err)?;
+        let (drops, names): (Vec<String>, Vec<String>) = rows
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
+            .unzip();
         if drops.is_empty() {
             return Ok(names);
         }
@@ -889,8 +992,10 @@ mod tests {
 
     #[test]
     fn tls_parameters_are_taken_out_of_the_url() {
-        let (rest, mode, root) =
-            split_tls_params("postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&connect_timeout=3").unwrap();
+        let (rest, mode, root) = split_tls_params(
+            "postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&connect_timeout=3",
+        )
+        .unwrap();
         assert_eq!(rest, "postgres://u@h/db?connect_timeout=3");
         assert_eq!(mode, SslMode::VerifyFull);
         assert_eq!(root.as_deref(), Some("/tmp/ca.pem"));

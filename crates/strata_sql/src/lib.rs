@@ -36,7 +36,10 @@ impl Statement<'_> {
 /// 0-based line number of byte `offset` in `text`.
 pub fn line_at(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count()
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
 }
 
 /// Converts a 1-based character position (as PostgreSQL reports it) into a
@@ -266,7 +269,10 @@ mod tests {
     #[test]
     fn escape_strings_and_identifiers() {
         let sql = "select E'a\\';b', \"we;ird\";select 2";
-        assert_eq!(texts(sql, Dialect::Postgres), vec!["select E'a\\';b', \"we;ird\";", "select 2"]);
+        assert_eq!(
+            texts(sql, Dialect::Postgres),
+            vec!["select E'a\\';b', \"we;ird\";", "select 2"]
+        );
     }
 
     #[test]

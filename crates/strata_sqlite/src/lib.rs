@@ -188,7 +188,10 @@ impl SqliteDriver {
         if let Some(holder) = self.holder.take() {
             self.conn
                 .execute(
-                    &format!("DELETE FROM {} WHERE holder = ?1", self.lock_table().quoted()),
+                    &format!(
+                        "DELETE FROM {} WHERE holder = ?1",
+                        self.lock_table().quoted()
+                    ),
                     params![holder],
                 )
                 .map_err(db_err)?;
@@ -204,13 +207,20 @@ impl Drop for SqliteDriver {
 }
 
 /// Reads a text column that holds one of a fixed set of words.
-fn parse_word<T>(value: String, what: &str, parse: impl Fn(&str) -> Option<T>) -> std::result::Result<T, String> {
+fn parse_word<T>(
+    value: String,
+    what: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> std::result::Result<T, String> {
     parse(&value).ok_or_else(|| format!("unknown {what} `{value}`"))
 }
 
 fn parse_time(value: Option<String>, what: &str) -> std::result::Result<Option<Timestamp>, String> {
     value
-        .map(|v| Timestamp::parse_rfc3339(&v).ok_or_else(|| format!("{what} `{v}` is not an RFC 3339 time")))
+        .map(|v| {
+            Timestamp::parse_rfc3339(&v)
+                .ok_or_else(|| format!("{what} `{v}` is not an RFC 3339 time"))
+        })
         .transpose()
 }
 
@@ -291,11 +301,31 @@ impl Driver for SqliteDriver {
         let raw = st
             .query_map([], |r| {
                 Ok((
-                    (r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?),
-                    (r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?),
-                    (r.get::<_, String>(6)?, r.get::<_, i64>(7)?, r.get::<_, String>(8)?),
-                    (r.get::<_, Option<String>>(9)?, r.get::<_, Option<i64>>(10)?, r.get::<_, String>(11)?),
-                    (r.get::<_, String>(12)?, r.get::<_, Option<String>>(13)?, r.get::<_, Option<String>>(14)?),
+                    (
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                    ),
+                    (
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                    ),
+                    (
+                        r.get::<_, String>(6)?,
+                        r.get::<_, i64>(7)?,
+                        r.get::<_, String>(8)?,
+                    ),
+                    (
+                        r.get::<_, Option<String>>(9)?,
+                        r.get::<_, Option<i64>>(10)?,
+                        r.get::<_, String>(11)?,
+                    ),
+                    (
+                        r.get::<_, String>(12)?,
+                        r.get::<_, Option<String>>(13)?,
+                        r.get::<_, Option<String>>(14)?,
+                    ),
                     (r.get::<_, Option<String>>(15)?, r.get::<_, bool>(16)?),
                 ))
             })
@@ -303,11 +333,22 @@ impl Driver for SqliteDriver {
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(db_err)?;
         let mut rows = Vec::with_capacity(raw.len());
-        for ((source, version, name), (kind, hex, algorithm), (status, batch, started), (finished, duration_ms, applied_by), (strata_version, environment, error), (down_sql, out_of_order)) in raw {
+        for (
+            (source, version, name),
+            (kind, hex, algorithm),
+            (status, batch, started),
+            (finished, duration_ms, applied_by),
+            (strata_version, environment, error),
+            (down_sql, out_of_order),
+        ) in raw
+        {
             let label = format!("{source}/{version}");
             let parsed = (|| {
                 Ok::<_, String>(HistoryRow {
-                    id: MigrationId::new(source, Version::parse(&version).map_err(|e| e.to_string())?),
+                    id: MigrationId::new(
+                        source,
+                        Version::parse(&version).map_err(|e| e.to_string())?,
+                    ),
                     name,
                     kind: parse_word(kind, "kind", MigrationKind::parse)?,
                     checksum: Checksum { algorithm, hex },
@@ -339,25 +380,80 @@ impl Driver for SqliteDriver {
             Err(e) if is_missing_table(&e) => return Ok(Vec::new()),
             Err(e) => return Err(db_err(e)),
         };
-        type Raw = (i64, String, String, String, String, String, Option<String>, Option<String>, i64, String, Option<i64>, String, String, Option<String>, Option<String>);
+        type Raw = (
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            i64,
+            String,
+            Option<i64>,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+        );
         let raw: Vec<Raw> = st
             .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?, r.get(14)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                    r.get(11)?,
+                    r.get(12)?,
+                    r.get(13)?,
+                    r.get(14)?,
+                ))
             })
             .map_err(db_err)?
             .collect::<std::result::Result<_, _>>()
             .map_err(db_err)?;
         let mut out = Vec::with_capacity(raw.len());
-        for (seq, source, version, name, action, status, hex, algorithm, batch, at, duration_ms, applied_by, strata_version, environment, detail) in raw {
+        for (
+            seq,
+            source,
+            version,
+            name,
+            action,
+            status,
+            hex,
+            algorithm,
+            batch,
+            at,
+            duration_ms,
+            applied_by,
+            strata_version,
+            environment,
+            detail,
+        ) in raw
+        {
             let label = format!("{source}/{version} (log entry {seq})");
             let parsed = (|| {
                 Ok::<_, String>(LogEntry {
                     seq,
-                    id: MigrationId::new(source, Version::parse(&version).map_err(|e| e.to_string())?),
+                    id: MigrationId::new(
+                        source,
+                        Version::parse(&version).map_err(|e| e.to_string())?,
+                    ),
                     name,
                     action: parse_word(action, "action", LogAction::parse)?,
                     status: parse_word(status, "status", HistoryStatus::parse)?,
-                    checksum: hex.map(|hex| Checksum { algorithm: algorithm.unwrap_or_default(), hex }),
+                    checksum: hex.map(|hex| Checksum {
+                        algorithm: algorithm.unwrap_or_default(),
+                        hex,
+                    }),
                     batch,
                     at: parse_time(Some(at), "at")?.expect("some"),
                     duration_ms,
@@ -389,7 +485,11 @@ impl Driver for SqliteDriver {
         })
     }
 
-    async fn execute_each(&mut self, statements: &[Statement<'_>], _settings: &TxSettings) -> Result<()> {
+    async fn execute_each(
+        &mut self,
+        statements: &[Statement<'_>],
+        _settings: &TxSettings,
+    ) -> Result<()> {
         self.run_statements(statements)
     }
 
@@ -400,7 +500,11 @@ impl Driver for SqliteDriver {
                 "CREATE TABLE IF NOT EXISTS {lock} (name TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at INTEGER NOT NULL)"
             ))
             .map_err(db_err)?;
-        let me = format!("{} pid {}", strata_driver::os_identity(), std::process::id());
+        let me = format!(
+            "{} pid {}",
+            strata_driver::os_identity(),
+            std::process::id()
+        );
         let host = strata_driver::host_name();
         let now = Timestamp::now();
         let attempt = self.in_write_transaction(|| {
@@ -443,7 +547,11 @@ impl Driver for SqliteDriver {
     }
 
     async fn reset_schema(&mut self) -> Result<Vec<String>> {
-        let ours = [self.table.table.clone(), self.log_table().table, self.lock_table().table];
+        let ours = [
+            self.table.table.clone(),
+            self.log_table().table,
+            self.lock_table().table,
+        ];
         let objects: Vec<(String, String)> = {
             let mut st = self
                 .conn
@@ -454,12 +562,17 @@ impl Driver for SqliteDriver {
                 .collect::<std::result::Result<_, _>>()
                 .map_err(db_err)?
         };
-        let objects: Vec<_> = objects.into_iter().filter(|(_, n)| !ours.contains(n)).collect();
+        let objects: Vec<_> = objects
+            .into_iter()
+            .filter(|(_, n)| !ours.contains(n))
+            .collect();
         let foreign_keys: bool = self
             .conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .map_err(db_err)?;
-        self.conn.execute_batch("PRAGMA foreign_keys = OFF").map_err(db_err)?;
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = OFF")
+            .map_err(db_err)?;
         let result = self.in_write_transaction(|| {
             for (kind, name) in &objects {
                 self.conn
@@ -473,9 +586,14 @@ impl Driver for SqliteDriver {
             Ok(())
         });
         if foreign_keys {
-            self.conn.execute_batch("PRAGMA foreign_keys = ON").map_err(db_err)?;
+            self.conn
+                .execute_batch("PRAGMA foreign_keys = ON")
+                .map_err(db_err)?;
         }
         result?;
-        Ok(objects.into_iter().map(|(k, n)| format!("{k} {n}")).collect())
+        Ok(objects
+            .into_iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect())
     }
 }

@@ -136,8 +136,15 @@ async fn pg_client(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::
 
 /// One database for one test, on one engine; dropped at the end.
 pub enum TestDb {
-    Sqlite { path: PathBuf, _dir: TempProject },
-    Postgres { name: String, url: String, admin: String },
+    Sqlite {
+        path: PathBuf,
+        _dir: TempProject,
+    },
+    Postgres {
+        name: String,
+        url: String,
+        admin: String,
+    },
 }
 
 impl TestDb {
@@ -154,7 +161,9 @@ impl TestDb {
         let name = unique_name("strata_t");
         let created = runtime().block_on(async {
             let client = pg_client(&admin).await?;
-            client.batch_execute(&format!("CREATE DATABASE \"{name}\"")).await
+            client
+                .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                .await
         });
         match created {
             Ok(()) => {
@@ -166,7 +175,9 @@ impl TestDb {
                 eprintln!("skipping: PostgreSQL at {admin} is not available ({e})");
                 None
             }
-            Err(e) => panic!("PostgreSQL at {admin} is required (STRATA_REQUIRE_SERVERS=1) but: {e}"),
+            Err(e) => {
+                panic!("PostgreSQL at {admin} is required (STRATA_REQUIRE_SERVERS=1) but: {e}")
+            }
         }
     }
 
@@ -197,7 +208,9 @@ impl TestDb {
                             rusqlite::types::ValueRef::Null => "NULL".to_string(),
                             rusqlite::types::ValueRef::Integer(i) => i.to_string(),
                             rusqlite::types::ValueRef::Real(f) => f.to_string(),
-                            rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                String::from_utf8_lossy(t).into_owned()
+                            }
                             rusqlite::types::ValueRef::Blob(_) => "<blob>".to_string(),
                         })
                     })
@@ -227,7 +240,12 @@ impl TestDb {
                 .execute_batch(sql)
                 .expect("execute"),
             TestDb::Postgres { url, .. } => runtime().block_on(async {
-                pg_client(url).await.expect("connect").batch_execute(sql).await.expect("execute")
+                pg_client(url)
+                    .await
+                    .expect("connect")
+                    .batch_execute(sql)
+                    .await
+                    .expect("execute")
             }),
         }
     }
@@ -235,8 +253,12 @@ impl TestDb {
     /// Whether `table` exists.
     pub fn has_table(&self, table: &str) -> bool {
         let sql = match self {
-            TestDb::Sqlite { .. } => format!("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"),
-            TestDb::Postgres { .. } => format!("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = '{table}'"),
+            TestDb::Sqlite { .. } => format!(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"
+            ),
+            TestDb::Postgres { .. } => format!(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = '{table}'"
+            ),
         };
         self.query(&sql) == vec!["1".to_string()]
     }

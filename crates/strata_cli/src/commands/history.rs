@@ -3,7 +3,11 @@ use std::process::ExitCode;
 use strata_engine::Engine;
 use strata_model::{HistoryStatus, LogAction};
 
-pub async fn run(engine: &Engine, limit: Option<usize>, printer: &Printer) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    engine: &Engine,
+    limit: Option<usize>,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
     let mut entries = engine.history().await?;
     if let Some(n) = limit {
         let skip = entries.len().saturating_sub(n);
@@ -31,14 +35,18 @@ pub async fn run(engine: &Engine, limit: Option<usize>, printer: &Printer) -> an
                 })
             })
             .collect();
-        printer.json(&serde_json::json!({ "database": engine.database_display(), "entries": items }));
+        printer
+            .json(&serde_json::json!({ "database": engine.database_display(), "entries": items }));
         return Ok(ExitCode::SUCCESS);
     }
     if entries.is_empty() {
         printer.line("No history yet: nothing has been applied to this database.");
         return Ok(ExitCode::SUCCESS);
     }
-    printer.line(format!("{:<24} {:<9} {:<32} {:<6} {:>8}  BY", "AT", "ACTION", "MIGRATION", "BATCH", "TIME"));
+    printer.line(format!(
+        "{:<24} {:<9} {:<32} {:<6} {:>8}  BY",
+        "AT", "ACTION", "MIGRATION", "BATCH", "TIME"
+    ));
     for e in &entries {
         let style = match (e.action, e.status) {
             (LogAction::Fail, _) => RED,
@@ -56,10 +64,19 @@ pub async fn run(engine: &Engine, limit: Option<usize>, printer: &Printer) -> an
             e.batch,
             e.duration_ms.map(|d| format!("{d} ms")).unwrap_or_default(),
             e.applied_by,
-            e.environment.as_deref().map(|env| format!(" ({env})")).unwrap_or_default(),
+            e.environment
+                .as_deref()
+                .map(|env| format!(" ({env})"))
+                .unwrap_or_default(),
         ));
         if let Some(d) = &e.detail {
-            printer.line(format!("{:<24} {}{}{}", "", DIM.render(), d.replace('\n', &format!("\n{:<25}", "")), DIM.render_reset()));
+            printer.line(format!(
+                "{:<24} {}{}{}",
+                "",
+                DIM.render(),
+                d.replace('\n', &format!("\n{:<25}", "")),
+                DIM.render_reset()
+            ));
         }
     }
     Ok(ExitCode::SUCCESS)

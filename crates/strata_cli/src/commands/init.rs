@@ -14,13 +14,15 @@ pub fn run(printer: &Printer) -> anyhow::Result<ExitCode> {
     if config.exists() {
         kept.push(CONFIG_FILE);
     } else {
-        std::fs::write(&config, initial_config()).with_context(|| format!("cannot write {}", config.display()))?;
+        std::fs::write(&config, initial_config())
+            .with_context(|| format!("cannot write {}", config.display()))?;
         created.push(CONFIG_FILE);
     }
     if migrations.is_dir() {
         kept.push("migrations/");
     } else {
-        std::fs::create_dir_all(&migrations).with_context(|| format!("cannot create {}", migrations.display()))?;
+        std::fs::create_dir_all(&migrations)
+            .with_context(|| format!("cannot create {}", migrations.display()))?;
         created.push("migrations/");
     }
     if printer.is_json() {

@@ -28,15 +28,27 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
         printer.line("No migrations yet; `strata new NAME` writes one.");
         return Ok(ExitCode::SUCCESS);
     }
-    let width = migrations.iter().map(|m| m.id.to_string().len()).max().unwrap_or(0).max(9);
-    printer.line(format!("{:<width$}  {:<30} {:<5} {:<5} PATH", "MIGRATION", "NAME", "DOWN", "TX"));
+    let width = migrations
+        .iter()
+        .map(|m| m.id.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max(9);
+    printer.line(format!(
+        "{:<width$}  {:<30} {:<5} {:<5} PATH",
+        "MIGRATION", "NAME", "DOWN", "TX"
+    ));
     for m in &migrations {
         printer.line(format!(
             "{:<width$}  {:<30} {:<5} {:<5} {}{}{}",
             m.id.to_string(),
             m.name,
             if m.down.is_some() { "yes" } else { "no" },
-            if m.tx_mode.is_transactional() { "yes" } else { "no" },
+            if m.tx_mode.is_transactional() {
+                "yes"
+            } else {
+                "no"
+            },
             DIM.render(),
             engine.display_path(&m.path),
             DIM.render_reset()

@@ -20,15 +20,25 @@ pub fn run(engine: &Engine, name: &str, printer: &Printer) -> anyhow::Result<Exi
         .collect::<Vec<_>>()
         .join("_");
     if slug.is_empty() {
-        bail!("`{name}` has no letters or digits to name a migration with; try e.g. `strata new create_users`");
+        bail!(
+            "`{name}` has no letters or digits to name a migration with; try e.g. `strata new create_users`"
+        );
     }
     let Some(source) = engine.sources().iter().find(|s| s.format == "strata") else {
-        bail!("no source of format `strata` to write into; add a [[source]] with format = \"strata\" to strata.toml");
+        bail!(
+            "no source of format `strata` to write into; add a [[source]] with format = \"strata\" to strata.toml"
+        );
     };
-    std::fs::create_dir_all(&source.path).with_context(|| format!("cannot create {}", source.path.display()))?;
+    std::fs::create_dir_all(&source.path)
+        .with_context(|| format!("cannot create {}", source.path.display()))?;
     let taken: Vec<String> = std::fs::read_dir(&source.path)?
         .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().and_then(|n| n.split('_').next()).map(str::to_string))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.split('_').next())
+                .map(str::to_string)
+        })
         .collect();
     // Two files made within one second get consecutive versions.
     let mut at = Timestamp::now();

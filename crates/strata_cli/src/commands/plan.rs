@@ -12,7 +12,9 @@ pub fn up_options(args: &UpArgs) -> UpOptions {
 }
 
 pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let plan = engine.plan(&Request::new(RequestKind::Up(up_options(args)))).await?;
+    let plan = engine
+        .plan(&Request::new(RequestKind::Up(up_options(args))))
+        .await?;
     if printer.is_json() {
         let steps: Vec<_> = plan
             .steps
@@ -40,10 +42,20 @@ pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::R
         return Ok(ExitCode::SUCCESS);
     }
     if plan.steps.is_empty() {
-        printer.line(format!("Nothing to do: every migration is applied. {}(plan {}){}", DIM.render(), plan.hash, DIM.render_reset()));
+        printer.line(format!(
+            "Nothing to do: every migration is applied. {}(plan {}){}",
+            DIM.render(),
+            plan.hash,
+            DIM.render_reset()
+        ));
         return Ok(ExitCode::SUCCESS);
     }
-    printer.line(format!("Plan {} for {}: {} steps", plan.hash, engine.database_display(), plan.steps.len()));
+    printer.line(format!(
+        "Plan {} for {}: {} steps",
+        plan.hash,
+        engine.database_display(),
+        plan.steps.len()
+    ));
     for (i, s) in plan.steps.iter().enumerate() {
         let mut notes = Vec::new();
         if !s.tx_mode.is_transactional() {
@@ -55,7 +67,11 @@ pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::R
         if s.retry {
             notes.push("retry");
         }
-        let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join(", ")) };
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join(", "))
+        };
         printer.line(format!(
             "{:>4}. {:<8} {}  {}{notes}  {}{}{}",
             i + 1,
@@ -63,7 +79,10 @@ pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::R
             s.id,
             s.name,
             DIM.render(),
-            s.path.as_deref().map(|p| engine.display_path(p)).unwrap_or_default(),
+            s.path
+                .as_deref()
+                .map(|p| engine.display_path(p))
+                .unwrap_or_default(),
             DIM.render_reset()
         ));
     }

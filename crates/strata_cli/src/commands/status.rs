@@ -15,11 +15,17 @@ fn style(state: MigrationState) -> Style {
 pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Result<ExitCode> {
     let entries = engine.status().await?;
     let attention = entries.iter().filter(|e| e.state.needs_attention()).count();
-    let code = if check && attention > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS };
+    let code = if check && attention > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
     if printer.is_json() {
         let mut counts = serde_json::Map::new();
         for e in &entries {
-            let c = counts.entry(e.state.as_str()).or_insert(serde_json::json!(0));
+            let c = counts
+                .entry(e.state.as_str())
+                .or_insert(serde_json::json!(0));
             *c = serde_json::json!(c.as_u64().unwrap_or(0) + 1);
         }
         let items: Vec<_> = entries
@@ -51,8 +57,16 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
         printer.line("No migrations yet; `strata new NAME` writes one.");
         return Ok(code);
     }
-    let width = entries.iter().map(|e| e.id.to_string().len()).max().unwrap_or(0).max(9);
-    printer.line(format!("{:<9} {:<width$}  {:<30} APPLIED AT", "STATE", "MIGRATION", "NAME"));
+    let width = entries
+        .iter()
+        .map(|e| e.id.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max(9);
+    printer.line(format!(
+        "{:<9} {:<width$}  {:<30} APPLIED AT",
+        "STATE", "MIGRATION", "NAME"
+    ));
     for e in &entries {
         let s = style(e.state);
         printer.line(format!(
@@ -65,10 +79,16 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
             e.applied_at.map(|t| t.to_string()).unwrap_or_default()
         ));
         if let Some(d) = &e.detail {
-            printer.line(format!("          {}{}{}", DIM.render(), d.replace('\n', "\n          "), DIM.render_reset()));
+            printer.line(format!(
+                "          {}{}{}",
+                DIM.render(),
+                d.replace('\n', "\n          "),
+                DIM.render_reset()
+            ));
         }
     }
-    let count = |states: &[MigrationState]| entries.iter().filter(|e| states.contains(&e.state)).count();
+    let count =
+        |states: &[MigrationState]| entries.iter().filter(|e| states.contains(&e.state)).count();
     let pending = count(&[MigrationState::Pending, MigrationState::Reverted]);
     printer.line(format!(
         "\n{} migrations: {} applied, {pending} pending, {} need attention ({})",

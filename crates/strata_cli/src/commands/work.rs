@@ -6,7 +6,12 @@ use strata_engine::{DownTarget, Engine, EngineError, Request, run::RequestKind};
 
 /// Commands that change the database: up, down, redo, repair, baseline,
 /// fresh. They all run through the engine's one executor.
-pub async fn run(engine: &Engine, command: &Command, yes: bool, printer: &Printer) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    engine: &Engine,
+    command: &Command,
+    yes: bool,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
     let (kind, approve) = match command {
         Command::Up { up, approve } => (RequestKind::Up(up_options(up)), approve.clone()),
         Command::Down { target, approve } => {
@@ -32,12 +37,14 @@ pub async fn run(engine: &Engine, command: &Command, yes: bool, printer: &Printe
     match engine.run(&request, reporter.as_ref()).await {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(e) => {
-            if let EngineError::MigrationFailed { location: Some(loc), .. } = &e {
-                if let Some((path, line)) = loc.rsplit_once(':') {
-                    if let Ok(line) = line.parse() {
-                        printer.snippet(&engine.root().join(path), path, line);
-                    }
-                }
+            if let EngineError::MigrationFailed {
+                location: Some(loc),
+                ..
+            } = &e
+                && let Some((path, line)) = loc.rsplit_once(':')
+                && let Ok(line) = line.parse()
+            {
+                printer.snippet(&engine.root().join(path), path, line);
             }
             Err(e.into())
         }

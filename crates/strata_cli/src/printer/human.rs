@@ -45,19 +45,32 @@ fn label(s: &StepInfo) -> String {
 }
 
 fn plural(n: usize, one: &str) -> String {
-    if n == 1 { format!("1 {one}") } else { format!("{n} {one}s") }
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
 }
 
 impl Reporter for HumanReporter<'_> {
     fn event(&self, event: &Event) {
         let p = self.printer;
         match event {
-            Event::Started { command, database, environment, plan_hash, steps } => {
+            Event::Started {
+                command,
+                database,
+                environment,
+                plan_hash,
+                steps,
+            } => {
                 *self.command.lock().expect("lock") = command.clone();
                 if *steps == 0 || p.quiet {
                     return;
                 }
-                let env = environment.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
+                let env = environment
+                    .as_deref()
+                    .map(|e| format!(" ({e})"))
+                    .unwrap_or_default();
                 self.print(format!(
                     "{}strata {command}{}: {} on {database}{env} {}plan {plan_hash}{}",
                     BOLD.render(),
@@ -82,7 +95,9 @@ impl Reporter for HumanReporter<'_> {
                 YELLOW.render(),
                 YELLOW.render_reset()
             )),
-            Event::LockAcquired { waited_ms } => p.note(format!("got the migration lock after {waited_ms} ms")),
+            Event::LockAcquired { waited_ms } => {
+                p.note(format!("got the migration lock after {waited_ms} ms"))
+            }
             Event::Reset { dropped } => {
                 if !p.quiet {
                     self.print(format!("  dropped {}", plural(dropped.len(), "object")));
@@ -121,7 +136,9 @@ impl Reporter for HumanReporter<'_> {
                     b.inc(1);
                 }
             }
-            Event::MigrationFailed { step, duration_ms, .. } => {
+            Event::MigrationFailed {
+                step, duration_ms, ..
+            } => {
                 self.print(format!(
                     "  {}✗{} {:<8} {} {}{duration_ms} ms{}",
                     RED.render(),
@@ -132,7 +149,13 @@ impl Reporter for HumanReporter<'_> {
                     DIM.render_reset()
                 ));
             }
-            Event::Finished { applied, reverted, recorded, failed, duration_ms } => {
+            Event::Finished {
+                applied,
+                reverted,
+                recorded,
+                failed,
+                duration_ms,
+            } => {
                 if let Some(b) = self.bar.lock().expect("bar lock").take() {
                     b.finish_and_clear();
                 }
@@ -173,9 +196,18 @@ impl Reporter for HumanReporter<'_> {
             return false;
         }
         let mut err = anstream::stderr().lock();
-        let _ = writeln!(err, "{}{environment} is protected.{} This will run plan {}:", YELLOW.render(), YELLOW.render_reset(), plan.hash);
+        let _ = writeln!(
+            err,
+            "{}{environment} is protected.{} This will run plan {}:",
+            YELLOW.render(),
+            YELLOW.render_reset(),
+            plan.hash
+        );
         if plan.reset_first {
-            let _ = writeln!(err, "  drop every object in the schema (strata's own tables are kept)");
+            let _ = writeln!(
+                err,
+                "  drop every object in the schema (strata's own tables are kept)"
+            );
         }
         for s in &plan.steps {
             let _ = writeln!(err, "  {:<8} {}  {}", action_word(s.action), s.id, s.name);

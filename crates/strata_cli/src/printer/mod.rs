@@ -58,7 +58,8 @@ impl Printer {
     /// One JSON document (or event) on stdout.
     pub fn json(&self, value: &impl serde::Serialize) {
         let mut out = std::io::stdout().lock();
-        let text = serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        let text =
+            serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
         let _ = writeln!(out, "{text}");
         let _ = out.flush();
     }
@@ -68,7 +69,9 @@ impl Printer {
         let kind = e.downcast_ref::<EngineError>().map_or("error", error_kind);
         if self.is_json() {
             let mut doc = serde_json::json!({ "kind": kind, "message": format!("{e:#}") });
-            if let Some(EngineError::MigrationFailed { location, id, .. }) = e.downcast_ref::<EngineError>() {
+            if let Some(EngineError::MigrationFailed { location, id, .. }) =
+                e.downcast_ref::<EngineError>()
+            {
                 doc["location"] = serde_json::json!(location);
                 doc["migration"] = serde_json::json!(id.to_string());
             }
@@ -76,7 +79,12 @@ impl Printer {
             return;
         }
         let mut err = anstream::stderr().lock();
-        let _ = writeln!(err, "{}error{}: {e:#}", RED.bold().render(), RED.bold().render_reset());
+        let _ = writeln!(
+            err,
+            "{}error{}: {e:#}",
+            RED.bold().render(),
+            RED.bold().render_reset()
+        );
     }
 
     /// The lines of a file around `line`, marked, for a failure.
@@ -88,12 +96,27 @@ impl Printer {
             return;
         };
         let mut err = anstream::stderr().lock();
-        let _ = writeln!(err, "  {}--> {shown}:{line}{}", DIM.render(), DIM.render_reset());
+        let _ = writeln!(
+            err,
+            "  {}--> {shown}:{line}{}",
+            DIM.render(),
+            DIM.render_reset()
+        );
         let first = line.saturating_sub(2).max(1);
-        for (i, l) in text.lines().enumerate().skip(first - 1).take(line - first + 2) {
+        for (i, l) in text
+            .lines()
+            .enumerate()
+            .skip(first - 1)
+            .take(line - first + 2)
+        {
             let n = i + 1;
             let style = if n == line { RED } else { DIM };
-            let _ = writeln!(err, "  {}{n:>4} |{} {l}", style.render(), style.render_reset());
+            let _ = writeln!(
+                err,
+                "  {}{n:>4} |{} {l}",
+                style.render(),
+                style.render_reset()
+            );
         }
     }
 
