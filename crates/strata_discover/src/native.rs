@@ -2,7 +2,7 @@
 //! `-- strata:down` and `-- strata:verify` sections (a file without section
 //! lines is all up), or a `<version>_<name>.up.sql` + `.down.sql` pair.
 
-use crate::{Diagnostic, Format, SourceSpec, read_dir_sorted, read_text};
+use crate::{Diagnostic, Format, SourceSpec, files_sorted, read_text};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use strata_model::{
@@ -52,11 +52,11 @@ impl Format for NativeFormat {
         let mut problems = Vec::new();
         // version -> (name, whole/up file, down file)
         let mut found: HashMap<Version, Found> = HashMap::new();
-        for path in read_dir_sorted(source)? {
+        for path in files_sorted(source)? {
             let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
-            if !path.is_file() || !file_name.ends_with(".sql") {
+            if !file_name.ends_with(".sql") {
                 continue;
             }
             let (stem, role) = if let Some(s) = file_name.strip_suffix(".up.sql") {
@@ -98,8 +98,8 @@ impl Format for NativeFormat {
         let mut migrations = Vec::new();
         let mut entries: Vec<Found> = found.into_values().collect();
         entries.sort_by(|a, b| a.version.cmp(&b.version));
-        for entry in entries {
-            match entry.into_migration(source) {
+        for result in crate::parallel_map(entries, |entry| entry.into_migration(source)) {
+            match result {
                 Ok(m) => migrations.push(m),
                 Err(mut d) => problems.append(&mut d),
             }

@@ -246,6 +246,15 @@ impl Engine {
         Ok(strata_discover::discover_all(&self.sources)?)
     }
 
+    /// Starts reading the migrations on another thread, so a large
+    /// directory is read while the connection is being set up.
+    fn migrations_in_background(&self) -> Pending {
+        let sources = self.sources.clone();
+        Pending(std::thread::spawn(move || {
+            strata_discover::discover_all(&sources)
+        }))
+    }
+
     pub async fn connect(&self) -> Result<Box<dyn Driver>, EngineError> {
         self.database
             .as_ref()
@@ -272,10 +281,10 @@ impl Engine {
 
     /// Every migration's state.
     pub async fn status(&self) -> Result<Vec<StatusEntry>, EngineError> {
-        let migrations = self.migrations()?;
+        let migrations = self.migrations_in_background();
         let mut driver = self.connect().await?;
         let history = self.history_rows(driver.as_mut()).await?;
-        Ok(strata_plan::status(&migrations, &history))
+        Ok(strata_plan::status(&migrations.join()?, &history))
     }
 
     /// The timeline of the selected sources, oldest first.
@@ -304,6 +313,18 @@ impl Engine {
         TxSettings {
             lock_timeout: self.env.lock_timeout,
             statement_timeout: self.env.statement_timeout,
+        }
+    }
+}
+
+/// Migrations being read on another thread.
+struct Pending(std::thread::JoinHandle<Result<Vec<Migration>, DiscoverError>>);
+
+impl Pending {
+    fn join(self) -> Result<Vec<Migration>, EngineError> {
+        match self.0.join() {
+            Ok(result) => Ok(result?),
+            Err(panic) => std::panic::resume_unwind(panic),
         }
     }
 }

@@ -115,12 +115,16 @@ impl Engine {
         reporter: &dyn Reporter,
     ) -> Result<Report, EngineError> {
         let started = Instant::now();
-        let migrations = self.migrations()?;
+        let migrations = self.migrations_in_background();
         let mut driver = self.connect().await?;
         self.lock(driver.as_mut(), reporter).await?;
-        let result = self
-            .run_locked(driver.as_mut(), request, &migrations, reporter, started)
-            .await;
+        let result = match migrations.join() {
+            Ok(migrations) => {
+                self.run_locked(driver.as_mut(), request, &migrations, reporter, started)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         // Dropping the driver releases the lock too; this is the polite way.
         let released = driver.unlock().await;
         let report = result?;
