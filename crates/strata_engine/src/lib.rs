@@ -281,10 +281,8 @@ impl Engine {
 
     /// Every migration's state.
     pub async fn status(&self) -> Result<Vec<StatusEntry>, EngineError> {
-        let migrations = self.migrations_in_background();
-        let mut driver = self.connect().await?;
-        let history = self.history_rows(driver.as_mut()).await?;
-        Ok(strata_plan::status(&migrations.join()?, &history))
+        let (migrations, history) = self.read_state().await?;
+        Ok(strata_plan::status(&migrations, &history))
     }
 
     /// The timeline of the selected sources, oldest first.
@@ -299,14 +297,17 @@ impl Engine {
 
     /// The plan `request` would run now (read-only; takes no lock).
     pub async fn plan(&self, request: &Request) -> Result<Plan, EngineError> {
-        let migrations = self.migrations()?;
+        let (migrations, history) = self.read_state().await?;
+        let ignore_missing = self.project.config.project.ignore_missing;
+        Ok(request.plan(&migrations, &history, ignore_missing)?)
+    }
+
+    /// The migrations on disk and the history rows, without a lock.
+    async fn read_state(&self) -> Result<(Vec<Migration>, Vec<HistoryRow>), EngineError> {
+        let migrations = self.migrations_in_background().ready()?;
         let mut driver = self.connect().await?;
         let history = self.history_rows(driver.as_mut()).await?;
-        Ok(request.plan(
-            &migrations,
-            &history,
-            self.project.config.project.ignore_missing,
-        )?)
+        Ok((migrations.join()?, history))
     }
 
     fn tx_settings(&self) -> TxSettings {
@@ -317,14 +318,28 @@ impl Engine {
     }
 }
 
-/// Migrations being read on another thread.
-struct Pending(std::thread::JoinHandle<Result<Vec<Migration>, DiscoverError>>);
+/// Migrations being read on another thread, or already read.
+enum Pending {
+    Running(std::thread::JoinHandle<Result<Vec<Migration>, DiscoverError>>),
+    Done(Result<Vec<Migration>, DiscoverError>),
+}
 
 impl Pending {
-    fn join(self) -> Result<Vec<Migration>, EngineError> {
-        match self.0.join() {
-            Ok(result) => Ok(result?),
-            Err(panic) => std::panic::resume_unwind(panic),
+    /// Fails now if the migrations were read already and are invalid.
+    fn ready(self) -> Result<Self, EngineError> {
+        match self {
+            Pending::Done(Err(e)) => Err(e.into()),
+            other => Ok(other),
         }
+    }
+
+    fn join(self) -> Result<Vec<Migration>, EngineError> {
+        let result = match self {
+            Pending::Running(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Pending::Done(result) => result,
+        };
+        Ok(result?)
     }
 }

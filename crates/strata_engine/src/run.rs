@@ -115,7 +115,7 @@ impl Engine {
         reporter: &dyn Reporter,
     ) -> Result<Report, EngineError> {
         let started = Instant::now();
-        let migrations = self.migrations_in_background();
+        let migrations = self.migrations_in_background().ready()?;
         let mut driver = self.connect().await?;
         self.lock(driver.as_mut(), reporter).await?;
         let result = match migrations.join() {

@@ -55,6 +55,12 @@ impl DatabaseTarget {
         }
     }
 
+    /// Whether connecting means a network round trip (worth overlapping
+    /// with reading the migration files) rather than opening a file.
+    pub fn is_server(&self) -> bool {
+        matches!(self, DatabaseTarget::Postgres { .. })
+    }
+
     /// The URL with any password hidden.
     pub fn display(&self) -> String {
         match self {
