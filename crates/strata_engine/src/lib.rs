@@ -247,12 +247,16 @@ impl Engine {
     }
 
     /// Starts reading the migrations on another thread, so a large
-    /// directory is read while the connection is being set up.
+    /// directory is read while a connection to a server is being set up.
+    /// An embedded database is opened (and so created) only after the files
+    /// have been read, so bad files leave it untouched.
     fn migrations_in_background(&self) -> Pending {
         let sources = self.sources.clone();
-        Pending(std::thread::spawn(move || {
-            strata_discover::discover_all(&sources)
-        }))
+        let read = move || strata_discover::discover_all(&sources);
+        match &self.database {
+            Some(d) if d.is_server() => Pending::Running(std::thread::spawn(read)),
+            _ => Pending::Done(read()),
+        }
     }
 
     pub async fn connect(&self) -> Result<Box<dyn Driver>, EngineError> {
