@@ -1,0 +1,274 @@
+//! Locks, interrupted runs, timeouts and TLS: what happens around a
+//! migration rather than in it.
+
+#![allow(clippy::print_stderr)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use strata_test_support::{Run, TempProject, TestDb, run_in};
+
+const BIN: &str = env!("CARGO_BIN_EXE_strata");
+
+fn strata(p: &TempProject, db: &TestDb, args: &[&str]) -> Run {
+    let url = db.url();
+    let mut all = args.to_vec();
+    all.extend(["--database-url", url.as_str()]);
+    run_in(Path::new(BIN), &p.dir, &all, &[])
+}
+
+fn spawn(p: &TempProject, db: &TestDb, args: &[&str]) -> Child {
+    Command::new(BIN)
+        .args(args)
+        .args(["--database-url", &db.url()])
+        .current_dir(&p.dir)
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn strata")
+}
+
+/// Polls `check` until it holds, for at most 20 seconds.
+fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn states(p: &TempProject, db: &TestDb) -> serde_json::Value {
+    let run = strata(p, db, &["status", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
+#[test]
+fn killed_non_transactional_run_leaves_an_honest_row() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    p.write("migrations/1_a.sql", "create table a (id int);\n");
+    p.write(
+        "migrations/2_slow.sql",
+        "-- strata:no-transaction\ncreate table b (id int);\nselect pg_sleep(60);\n",
+    );
+    let mut child = spawn(&p, &db, &["up"]);
+    wait_for("the running row", || {
+        db.has_table("strata_history")
+            && db.query("SELECT count(*) FROM strata_history WHERE status = 'running'") == vec!["1"]
+    });
+    wait_for("the sleep", || {
+        db.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep(60)%'")
+            == vec!["1"]
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The server runs the killed client's statement to its end (and holds
+    // its lock meanwhile); end that session as a DBA would.
+    db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep(60)%'");
+
+    let status = states(&p, &db);
+    let slow = &status["migrations"][1];
+    assert_eq!(slow["state"], "failed", "{status}");
+    assert!(
+        slow["detail"].as_str().unwrap().contains("interrupted"),
+        "{status}"
+    );
+    // The killed session's advisory lock went with its connection.
+    let repair = strata(&p, &db, &["repair", "2", "--lock-timeout", "5s"]);
+    assert_eq!(repair.code, 0, "{}", repair.all());
+    assert_eq!(states(&p, &db)["migrations"][1]["state"], "pending");
+    p.write(
+        "migrations/2_slow.sql",
+        "-- strata:no-transaction\ncreate table if not exists b (id int);\n",
+    );
+    let up = strata(&p, &db, &["up"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    let actions =
+        db.query("SELECT action FROM strata_history_log WHERE version = '2' ORDER BY seq");
+    assert_eq!(actions, vec!["start", "repair", "start", "apply"]);
+}
+
+#[test]
+fn a_waiting_run_names_the_holder_and_gives_up() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    p.write("migrations/1_slow.sql", "select pg_sleep(4);\n");
+    let mut first = spawn(&p, &db, &["up"]);
+    wait_for("the first run to hold the lock", || {
+        db.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            == vec!["1"]
+    });
+    let started = Instant::now();
+    let second = strata(&p, &db, &["up", "--lock-timeout", "1s"]);
+    assert_eq!(second.code, 2, "{}", second.all());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "gave up after the timeout"
+    );
+    let text = second.all();
+    assert!(
+        text.contains("waiting for the migration lock, held by pid"),
+        "{text}"
+    );
+    assert!(text.contains("application strata"), "{text}");
+    assert!(text.contains("gave up after 1s"), "{text}");
+    let first = Run::from_output(first.wait_with_output().unwrap());
+    assert_eq!(first.code, 0, "{}", first.all());
+    let json = strata(&p, &db, &["up", "--format", "json"]);
+    assert!(json.stdout.contains("\"steps\":0"), "{}", json.stdout);
+}
+
+#[test]
+fn lease_lock_mode_serialises_concurrent_runs() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    for v in 1..=4 {
+        p.write(
+            &format!("migrations/{v}_t.sql"),
+            &format!("create table t{v} (id int);\n"),
+        );
+    }
+    let children: Vec<Child> = (0..10)
+        .map(|_| spawn(&p, &db, &["up", "--lock-mode", "lease", "--format", "json"]))
+        .collect();
+    let mut applied = 0;
+    for child in children {
+        let run = Run::from_output(child.wait_with_output().unwrap());
+        assert_eq!(run.code, 0, "{}", run.all());
+        applied += run.stdout.matches("\"migration_finished\"").count();
+    }
+    assert_eq!(applied, 4);
+    assert_eq!(
+        db.query("SELECT count(*) FROM strata_history_lock"),
+        vec!["0"],
+        "the lease was given back"
+    );
+}
+
+#[test]
+fn sqlite_lease_of_a_dead_process_is_taken_over_and_a_live_one_waited_for() {
+    let db = TestDb::sqlite();
+    let p = TempProject::new();
+    p.write("migrations/1_a.sql", "create table a (id int);\n");
+    let host = strata_driver_host();
+    db.execute(&format!(
+        "CREATE TABLE strata_history_lock (name TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at INTEGER NOT NULL);
+         INSERT INTO strata_history_lock VALUES ('migrate', 'someone', {}, '{host}', '2024-01-01T00:00:00Z', 99999999999999);",
+        std::process::id()
+    ));
+    let waited = strata(&p, &db, &["up", "--lock-timeout", "1s"]);
+    assert_eq!(waited.code, 2, "{}", waited.all());
+    assert!(
+        waited
+            .all()
+            .contains(&format!("pid {}", std::process::id())),
+        "{}",
+        waited.all()
+    );
+    // A holder whose process is gone from this host does not block.
+    db.execute("UPDATE strata_history_lock SET pid = 999999999");
+    let up = strata(&p, &db, &["up", "--lock-timeout", "1s"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+}
+
+fn strata_driver_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+#[test]
+fn statement_timeout_applies_per_migration() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    p.write("strata.toml", &format!(
+        "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.ci]\nurl = \"{}\"\nstatement_timeout = \"200ms\"\nlock_timeout = \"1s\"\n",
+        db.url()
+    ));
+    p.write(
+        "migrations/1_slow.sql",
+        "create table a (id int);\nselect pg_sleep(3);\n",
+    );
+    let run = run_in(Path::new(BIN), &p.dir, &["up"], &[]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.all().contains("statement timeout") && run.all().contains("1_slow.sql:2"),
+        "{}",
+        run.all()
+    );
+    assert!(!db.has_table("a"));
+}
+
+#[test]
+fn history_table_can_live_in_its_own_schema() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    p.write("strata.toml", &format!(
+        "[project]\nhistory_table = \"ops.schema_history\"\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.ci]\nurl = \"{}\"\n",
+        db.url()
+    ));
+    p.write("migrations/1_a.sql", "create table a (id int);\n");
+    let run = run_in(Path::new(BIN), &p.dir, &["up"], &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        db.query("SELECT count(*) FROM ops.schema_history WHERE status = 'applied'"),
+        vec!["1"]
+    );
+    assert_eq!(
+        db.query("SELECT count(*) FROM ops.schema_history_log"),
+        vec!["1"]
+    );
+}
+
+#[test]
+fn tls_modes_follow_libpq() {
+    let Some(db) = TestDb::postgres() else { return };
+    if db.query("SHOW ssl") != vec!["on"] {
+        eprintln!("skipping: the server has ssl = off");
+        return;
+    }
+    let p = TempProject::new();
+    p.write("migrations/1_a.sql", "create table a (id int);\n");
+    let url = db.url();
+    let with = |query: &str| {
+        let u = format!("{url}?{query}");
+        run_in(
+            Path::new(BIN),
+            &p.dir,
+            &["status", "--database-url", &u],
+            &[],
+        )
+    };
+    assert_eq!(
+        with("sslmode=require").code,
+        0,
+        "{}",
+        with("sslmode=require").all()
+    );
+    assert_eq!(with("sslmode=disable").code, 0);
+    // The server's certificate is self-signed: verify-full against the
+    // system's roots must refuse it, and say why.
+    let refused = with("sslmode=verify-full");
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(
+        refused.all().to_lowercase().contains("certificate"),
+        "{}",
+        refused.all()
+    );
+    let cert = db.query("SHOW ssl_cert_file").remove(0);
+    if std::fs::read(&cert).is_ok() {
+        let ca = with(&format!("sslmode=verify-ca&sslrootcert={cert}"));
+        assert_eq!(
+            ca.code,
+            0,
+            "verify-ca with the server's own certificate as root: {}",
+            ca.all()
+        );
+    }
+}
