@@ -99,7 +99,7 @@ fn a_waiting_run_names_the_holder_and_gives_up() {
     let Some(db) = TestDb::postgres() else { return };
     let p = TempProject::new();
     p.write("migrations/1_slow.sql", "select pg_sleep(4);\n");
-    let mut first = spawn(&p, &db, &["up"]);
+    let first = spawn(&p, &db, &["up"]);
     wait_for("the first run to hold the lock", || {
         db.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
             == vec!["1"]
