@@ -631,3 +631,88 @@ fn passwords_never_reach_the_output() {
     assert!(!run.all().contains("hunter2"), "{}", run.all());
     assert!(run.all().contains("me:***@127.0.0.1"), "{}", run.all());
 }
+
+#[test]
+fn several_sources_are_planned_together_and_filtered_by_source() {
+    let p = TempProject::new();
+    let bin = std::path::Path::new(BIN);
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"data\"\npath = \"db/data\"\npriority = 10\n\n[[source]]\nname = \"app\"\npath = \"db/app\"\n\n[env.dev]\nurl = \"sqlite://app.db\"\n",
+    );
+    p.write("db/app/1_users.sql", &table("users", "1"));
+    p.write("db/app/3_posts.sql", &table("posts", "3"));
+    p.write(
+        "db/data/2_seed.sql",
+        "-- strata:up\ninsert into users values (1);\n-- strata:down\ndelete from users;\n",
+    );
+    let plan = run_in(bin, &p.dir, &["plan", "--format", "json"], &[]);
+    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let order: Vec<String> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{}/{}",
+                s["source"].as_str().unwrap(),
+                s["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        vec!["app/1", "app/3", "data/2"],
+        "priority first, then version"
+    );
+    let only = run_in(bin, &p.dir, &["up", "--source", "app"], &[]);
+    assert_eq!(only.code, 0, "{}", only.all());
+    let status = run_in(bin, &p.dir, &["status", "--format", "json"], &[]);
+    let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let states: Vec<&str> = doc["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, vec!["applied", "applied", "pending"]);
+    assert_eq!(run_in(bin, &p.dir, &["up"], &[]).code, 0);
+    let down = run_in(
+        bin,
+        &p.dir,
+        &["down", "--source", "data", "--format", "json"],
+        &[],
+    );
+    assert_eq!(down.code, 0, "{}", down.all());
+    assert_eq!(
+        down.stdout.matches("\"migration_finished\"").count(),
+        1,
+        "{}",
+        down.stdout
+    );
+    let unknown = run_in(bin, &p.dir, &["status", "--source", "nope"], &[]);
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown.stderr.contains("known sources: data, app"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn transaction_statements_in_a_transactional_migration_are_refused() {
+    let p = TempProject::new();
+    let bin = std::path::Path::new(BIN);
+    p.write(
+        "migrations/1_a.sql",
+        "begin;\ncreate table a (id integer);\ncommit;\n",
+    );
+    let run = run_in(bin, &p.dir, &["up", "--database-url", "sqlite://x.db"], &[]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("1_a.sql:1") && run.stderr.contains("strata:no-transaction"),
+        "{}",
+        run.stderr
+    );
+    assert!(!p.path("x.db").exists());
+}

@@ -168,13 +168,24 @@ impl Found {
                 help: "write the migration's SQL under `-- strata:up`, or delete the file".into(),
             }]
         })?;
+        let down = parsed.down.filter(|b| !b.is_blank());
+        if !parsed.no_transaction {
+            let problems: Vec<Diagnostic> = [Some(&up), down.as_ref()]
+                .into_iter()
+                .flatten()
+                .filter_map(transaction_control)
+                .collect();
+            if !problems.is_empty() {
+                return Err(problems);
+            }
+        }
         Ok(Migration {
             id: MigrationId::new(source.name.clone(), self.version),
             name: self.name,
             kind: MigrationKind::Versioned,
             checksum: Checksum::of_body(&up.sql),
             up,
-            down: parsed.down.filter(|b| !b.is_blank()),
+            down,
             verify: parsed.verify.filter(|b| !b.is_blank()),
             tx_mode: if parsed.no_transaction {
                 TxMode::NoTransaction
@@ -184,6 +195,23 @@ impl Found {
             path,
         })
     }
+}
+
+/// The first statement of `body` that would commit or roll back the
+/// transaction strata runs the migration in.
+fn transaction_control(body: &Body) -> Option<Diagnostic> {
+    // The PostgreSQL lexer is the strictest about what hides a `;`; the
+    // first word of each statement is all that is looked at.
+    let statements = strata_sql::split(&body.sql, strata_sql::Dialect::Postgres);
+    let st = statements
+        .iter()
+        .find(|st| strata_sql::is_transaction_control(st, &body.sql))?;
+    Some(Diagnostic {
+        path: body.path.clone(),
+        line: Some(body.line + st.line_in(&body.sql)),
+        message: "a transaction statement in a migration that strata runs in a transaction".into(),
+        help: "remove it (strata commits the migration with its history row), or mark the file `-- strata:no-transaction`".into(),
+    })
 }
 
 /// `20240101_create_users` -> (20240101, create_users).
@@ -438,6 +466,10 @@ mod tests {
             ("003_d.sql", "select 1;"),
             ("4_e.sql", "-- strata:up\n\n-- strata:down\n"),
             ("5_f.down.sql", "select 1;"),
+            (
+                "6_g.sql",
+                "-- strata:up\ncreate table g (id int);\ncommit;\n",
+            ),
             ("README.md", "ignored"),
         ]);
         let errs = NativeFormat.discover(&spec).unwrap_err();
@@ -459,6 +491,7 @@ mod tests {
             has("5_f.down.sql: a down file without its up file"),
             "{text:#?}"
         );
-        assert_eq!(errs.len(), 7, "{text:#?}");
+        assert!(has("6_g.sql:3: a transaction statement"), "{text:#?}");
+        assert_eq!(errs.len(), 8, "{text:#?}");
     }
 }

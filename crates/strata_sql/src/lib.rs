@@ -33,6 +33,23 @@ impl Statement<'_> {
     }
 }
 
+/// Whether `statement` starts or ends a transaction (`BEGIN`, `COMMIT`,
+/// `ROLLBACK` but not `ROLLBACK TO SAVEPOINT`, `START TRANSACTION`, `END`,
+/// `ABORT`): such a statement would break the transaction strata wraps a
+/// migration in.
+pub fn is_transaction_control(statement: &Statement<'_>, script: &str) -> bool {
+    let mut words = script[statement.token_offset..]
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase);
+    match words.next().as_deref() {
+        Some("BEGIN" | "COMMIT" | "END" | "ABORT") => true,
+        Some("START") => words.next().as_deref() == Some("TRANSACTION"),
+        Some("ROLLBACK") => !matches!(words.next().as_deref(), Some("TO")),
+        _ => false,
+    }
+}
+
 /// 0-based line number of byte `offset` in `text`.
 pub fn line_at(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
@@ -283,6 +300,16 @@ mod tests {
         assert_eq!(st[0].line_in(sql), 2);
         assert_eq!(st[1].line_in(sql), 3);
         assert_eq!(&sql[st[1].offset..st[1].offset + 6], "select");
+    }
+
+    #[test]
+    fn recognises_transaction_control() {
+        let sql = "begin;\ncommit work;\nrollback to savepoint a;\nrollback;\nstart transaction;\ncreate table begin_x (id int);\n-- c\nEND;";
+        let found: Vec<bool> = split(sql, Dialect::Postgres)
+            .iter()
+            .map(|st| is_transaction_control(st, sql))
+            .collect();
+        assert_eq!(found, vec![true, true, false, true, true, false, true]);
     }
 
     #[test]
