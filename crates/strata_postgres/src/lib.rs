@@ -339,6 +339,16 @@ impl PgDriver {
         ops
     }
 
+    /// The rows of `sql` as text, or `None` when its table does not exist
+    /// (yet): one round trip, no statement to prepare.
+    async fn table_rows(&self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
+        match self.client.simple_query(sql).await {
+            Ok(m) => Ok(Some(text_rows(m))),
+            Err(e) if is_missing_relation(&e) => Ok(None),
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
     async fn release(&mut self) -> Result<()> {
         match self.lock.take() {
             None => Ok(()),
@@ -719,10 +729,8 @@ impl Driver for PgDriver {
                FROM {}",
             self.table.quoted()
         );
-        let rows = match self.client.simple_query(&sql).await {
-            Ok(m) => text_rows(m),
-            Err(e) if is_missing_relation(&e) => return Ok(Vec::new()),
-            Err(e) => return Err(db_err(e)),
+        let Some(rows) = self.table_rows(&sql).await? else {
+            return Ok(Vec::new());
         };
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -775,10 +783,8 @@ impl Driver for PgDriver {
                FROM {} ORDER BY seq",
             self.log_table().quoted()
         );
-        let rows = match self.client.simple_query(&sql).await {
-            Ok(m) => text_rows(m),
-            Err(e) if is_missing_relation(&e) => return Ok(Vec::new()),
-            Err(e) => return Err(db_err(e)),
+        let Some(rows) = self.table_rows(&sql).await? else {
+            return Ok(Vec::new());
         };
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
