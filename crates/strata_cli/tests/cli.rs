@@ -716,3 +716,48 @@ fn transaction_statements_in_a_transactional_migration_are_refused() {
     );
     assert!(!p.path("x.db").exists());
 }
+
+/// Runs `strata ARGS` at a pseudo-terminal (util-linux `script`) with
+/// `input` typed in; `None` when `script` is not installed.
+fn at_terminal(dir: &std::path::Path, args: &str, input: &str) -> Option<Run> {
+    use std::io::Write;
+    let script = ["/usr/bin/script", "/bin/script"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())?;
+    let mut child = std::process::Command::new(script)
+        .args(["-qec", &format!("{BIN} {args}"), "/dev/null"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(input.as_bytes()).ok()?;
+    Some(Run::from_output(child.wait_with_output().ok()?))
+}
+
+#[test]
+fn protected_down_is_confirmed_by_typing_the_environment_name() {
+    let p = TempProject::new();
+    let bin = std::path::Path::new(BIN);
+    p.write("strata.toml", "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.prod]\nurl = \"sqlite://p.db\"\nprotected = true\n");
+    p.write("migrations/1_a.sql", &table("a", "1"));
+    assert_eq!(run_in(bin, &p.dir, &["up", "--env", "prod"], &[]).code, 0);
+    let Some(wrong) = at_terminal(&p.dir, "down --env prod --yes", "staging\n") else {
+        return;
+    };
+    assert_eq!(wrong.code, 2, "{}", wrong.all());
+    assert!(
+        wrong.all().contains("revert   app/1"),
+        "the plan is shown: {}",
+        wrong.all()
+    );
+    let right = at_terminal(&p.dir, "down --env prod --yes", "prod\n").unwrap();
+    assert_eq!(right.code, 0, "{}", right.all());
+    assert!(
+        right.all().contains("Reverted 1 migration"),
+        "{}",
+        right.all()
+    );
+}
