@@ -75,7 +75,7 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
     let mut i = 0;
     let mut start: Option<usize> = None; // first significant byte (comments count)
     let mut token: Option<usize> = None; // first byte that is not a comment
-    let mut first_word: Option<String> = None;
+    let mut first_word: Option<&str> = None;
     let mut depth = 0usize;
 
     macro_rules! begin_token {
@@ -132,13 +132,14 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
                             .iter()
                             .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$'))
                             .map_or(bytes.len(), |p| i + p);
-                        let word = script[i..end].to_ascii_uppercase();
-                        let in_create = first_word.as_deref() == Some("CREATE");
-                        match word.as_str() {
-                            "BEGIN" if in_create => depth += 1,
-                            "CASE" if depth > 0 => depth += 1,
-                            "END" if depth > 0 => depth -= 1,
-                            _ => {}
+                        let word = &script[i..end];
+                        let is = |w: &str| word.eq_ignore_ascii_case(w);
+                        let in_create =
+                            first_word.is_some_and(|f: &str| f.eq_ignore_ascii_case("CREATE"));
+                        if (is("BEGIN") && in_create) || (depth > 0 && is("CASE")) {
+                            depth += 1;
+                        } else if depth > 0 && is("END") {
+                            depth -= 1;
                         }
                         if first_word.is_none() {
                             first_word = Some(word);
