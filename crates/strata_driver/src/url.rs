@@ -1,32 +1,58 @@
-/// Replaces the password in a connection URL (userinfo or a `password=`
-/// parameter) with `***`, so a URL can be printed, logged or stored.
+/// Hides the password of a connection string, so it can be printed, logged
+/// or stored. Handles URLs (the password in the userinfo, read as libpq and
+/// tokio-postgres read it: up to the first `@`, so it may contain `/` or
+/// `?`; or a `password=` parameter) and `key=value` connection strings.
 pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return redact_key_values(url);
+    };
+    let rest_start = scheme_end + 3;
     let mut out = url.to_string();
-    if let Some(scheme_end) = out.find("://") {
-        let rest_start = scheme_end + 3;
-        let authority_end = out[rest_start..]
-            .find(['/', '?', '#'])
-            .map_or(out.len(), |p| rest_start + p);
-        if let Some(at) = out[rest_start..authority_end].rfind('@') {
-            let userinfo = &out[rest_start..rest_start + at];
-            if let Some(colon) = userinfo.find(':') {
-                let start = rest_start + colon + 1;
-                out.replace_range(start..rest_start + at, "***");
-            }
+    if let Some(at) = out[rest_start..].find('@') {
+        let userinfo = &out[rest_start..rest_start + at];
+        if let Some(colon) = userinfo.find(':') {
+            out.replace_range(rest_start + colon + 1..rest_start + at, "***");
         }
     }
-    if let Some(q) = out.find('?') {
-        let (head, query) = out.split_at(q + 1);
-        let query: Vec<String> = query
+    // Parameters start after the host part.
+    let host_start = out[rest_start..]
+        .find('@')
+        .map_or(rest_start, |a| rest_start + a + 1);
+    if let Some(q) = out[host_start..].find('?') {
+        let q = host_start + q;
+        let query: Vec<String> = out[q + 1..]
             .split('&')
             .map(|kv| match kv.split_once('=') {
                 Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
                 _ => kv.to_string(),
             })
             .collect();
-        out = format!("{head}{}", query.join("&"));
+        out = format!("{}?{}", &out[..q], query.join("&"));
     }
     out
+}
+
+/// `host=db user=u password=secret` -> `host=db user=u password=***`.
+fn redact_key_values(text: &str) -> String {
+    let mut out = Vec::new();
+    let mut hide_next = false;
+    for word in text.split_whitespace() {
+        let lower = word.to_ascii_lowercase();
+        if hide_next && word == "=" {
+            out.push(word.to_string());
+        } else if hide_next {
+            out.push("***".to_string());
+            hide_next = false;
+        } else if lower.starts_with("password=") {
+            out.push("password=***".to_string());
+        } else if lower == "password" || lower == "password=" {
+            out.push(word.to_string());
+            hide_next = true;
+        } else {
+            out.push(word.to_string());
+        }
+    }
+    out.join(" ")
 }
 
 #[cfg(test)]
@@ -45,8 +71,20 @@ mod tests {
             "postgres://db/app?user=u&password=***"
         );
         assert_eq!(
-            redact_url("postgres://u:p:w@x@h/db"),
-            "postgres://u:***@h/db"
+            redact_url("postgres://app:Zx9/Qk@db/app"),
+            "postgres://app:***@db/app"
+        );
+        assert_eq!(
+            redact_url("postgres://u:a?b&password=c@h/db?sslmode=require"),
+            "postgres://u:***@h/db?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("host=db user=u password=pw"),
+            "host=db user=u password=***"
+        );
+        assert_eq!(
+            redact_url("host=db password = pw"),
+            "host=db password = ***"
         );
         assert_eq!(redact_url("sqlite://app.db"), "sqlite://app.db");
     }

@@ -313,18 +313,32 @@ fn read_dotenv(dir: &Path) -> Result<HashMap<String, String>, EngineError> {
     if !path.is_file() {
         return Ok(HashMap::new());
     }
-    let iter = dotenvy::from_path_iter(&path).map_err(|e| EngineError::Config {
+    // dotenvy's messages quote the offending line, which may hold a
+    // secret: say which line instead.
+    let bad = |e: dotenvy::Error| EngineError::Config {
         path: path.clone(),
-        message: e.to_string(),
-        help: "write one NAME=value a line".into(),
-    })?;
+        message: match e {
+            dotenvy::Error::Io(io) => format!("cannot read: {io}"),
+            dotenvy::Error::LineParse(line, _) => {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                match text
+                    .lines()
+                    .position(|l| l.contains(line.lines().next().unwrap_or("")))
+                {
+                    Some(n) => format!(
+                        "line {} is not NAME=value (not shown: it may hold a secret)",
+                        n + 1
+                    ),
+                    None => "a line is not NAME=value (not shown: it may hold a secret)".into(),
+                }
+            }
+            _ => "cannot be read as NAME=value lines".into(),
+        },
+        help: "write one NAME=value a line; quote values with spaces".into(),
+    };
     let mut vars = HashMap::new();
-    for item in iter {
-        let (k, v) = item.map_err(|e| EngineError::Config {
-            path: path.clone(),
-            message: e.to_string(),
-            help: "write one NAME=value a line".into(),
-        })?;
+    for item in dotenvy::from_path_iter(&path).map_err(&bad)? {
+        let (k, v) = item.map_err(&bad)?;
         vars.insert(k, v);
     }
     Ok(vars)

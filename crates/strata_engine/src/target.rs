@@ -48,10 +48,11 @@ impl DatabaseTarget {
                 "{}: MySQL and MariaDB are not supported by this version of strata yet; use a postgres:// or sqlite:// URL",
                 redact_url(url)
             ))),
-            _ => Err(EngineError::Url(format!(
-                "`{}` is not a database URL strata knows; use postgres://user@host/db, postgresql://..., sqlite://path/to/file.db or sqlite::memory:",
-                redact_url(url)
-            ))),
+            // Not echoed: a string that is not a URL may hold a password
+            // where redaction cannot find it.
+            _ => Err(EngineError::Url(
+                "the database URL is not one strata knows (it is not shown, as it may hold a password); use postgres://user@host/db, postgresql://..., sqlite://path/to/file.db or sqlite::memory:".into(),
+            )),
         }
     }
 
@@ -107,10 +108,10 @@ mod tests {
             DatabaseTarget::parse("postgresql://u@h/d", base).unwrap(),
             DatabaseTarget::Postgres { .. }
         ));
-        let err = DatabaseTarget::parse("oracle://u:secret@h/d", base)
+        let err = DatabaseTarget::parse("host=h password=secret", base)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("u:***@h") && !err.contains("secret"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
         assert!(DatabaseTarget::parse("mysql://root@h/d", base).is_err());
         assert!(DatabaseTarget::parse("sqlite://", base).is_err());
     }

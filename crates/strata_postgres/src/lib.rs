@@ -104,8 +104,10 @@ pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
 /// Removes `sslmode`/`sslrootcert` (which tokio-postgres does not read the
 /// libpq way) from the URL's query.
 fn split_tls_params(url: &str) -> std::result::Result<(String, SslMode, Option<String>), String> {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, q),
+    // Parameters start after the host: a password may hold a `?`.
+    let host_start = url.find('@').map_or(0, |a| a + 1);
+    let (base, query) = match url[host_start..].find('?') {
+        Some(q) => (&url[..host_start + q], &url[host_start + q + 1..]),
         None => (url, ""),
     };
     let mut ssl = SslMode::Prefer;
@@ -1008,5 +1010,10 @@ mod tests {
         let (rest, mode, _) = split_tls_params("postgres://h/db").unwrap();
         assert_eq!((rest.as_str(), mode), ("postgres://h/db", SslMode::Prefer));
         assert!(split_tls_params("postgres://h/db?sslmode=sometimes").is_err());
+        let (rest, mode, _) = split_tls_params("postgres://u:a?b@h/db?sslmode=require").unwrap();
+        assert_eq!(
+            (rest.as_str(), mode),
+            ("postgres://u:a?b@h/db", SslMode::Require)
+        );
     }
 }
