@@ -189,9 +189,10 @@ pub trait Driver: Send {
     /// Releases the migration lock taken by [`Driver::try_lock`].
     async fn unlock(&mut self) -> Result<()>;
 
-    /// Drops every object in the migrated schema except strata's own tables;
-    /// returns what was dropped, for the report.
-    async fn reset_schema(&mut self) -> Result<Vec<String>>;
+    /// Drops every object in the connection's current schema except
+    /// strata's own tables, and writes `history` (the rows marked reverted),
+    /// in one transaction; returns what was dropped, for the report.
+    async fn reset_schema(&mut self, history: &[HistoryWrite]) -> Result<Vec<String>>;
 }
 
 /// `user@host` of this process, recorded as `applied_by` and as the holder

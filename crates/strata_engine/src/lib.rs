@@ -95,6 +95,10 @@ pub enum EngineError {
         location: Option<String>,
         report: Box<Report>,
     },
+    #[error(
+        "`strata fresh` drops the whole schema, so it works on every source at once; run it without --source {0}"
+    )]
+    FreshOneSource(String),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -111,6 +115,8 @@ pub struct Engine {
     pub database: Option<DatabaseTarget>,
     no_database: String,
     sources: Vec<SourceSpec>,
+    /// `--source`, when given.
+    only_source: Option<String>,
     table: TableName,
     lock_wait: Duration,
     lock_mode: LockMode,
@@ -133,6 +139,22 @@ impl Engine {
             None => Project::implicit(&cwd)?,
         };
         let env_name = project.env_name(opts.env.as_deref())?;
+        if env_name.is_none() && explicit_url.is_none() && !project.config.env.is_empty() {
+            // Falling back to DATABASE_URL here could send a command meant
+            // for one environment to another, unprotected.
+            let known: Vec<&str> = project.config.env.keys().map(String::as_str).collect();
+            return Err(EngineError::Config {
+                path: project
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
+                message: format!(
+                    "several environments ({}) and none chosen",
+                    known.join(", ")
+                ),
+                help: "pass --env NAME, or set default_env in [project]".into(),
+            });
+        }
         let env = env_name
             .as_ref()
             .map(|n| project.config.env[n].clone())
@@ -220,6 +242,7 @@ impl Engine {
             database,
             no_database,
             sources,
+            only_source: opts.source.clone(),
             table,
         })
     }

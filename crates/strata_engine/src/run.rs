@@ -179,6 +179,9 @@ impl Engine {
         reporter: &dyn Reporter,
         started: Instant,
     ) -> Result<Report, EngineError> {
+        if let (RequestKind::Fresh, Some(only)) = (&request.kind, &self.only_source) {
+            return Err(EngineError::FreshOneSource(only.clone()));
+        }
         let all_history = driver.read_history().await?;
         let history: Vec<HistoryRow> = all_history
             .iter()
@@ -233,7 +236,7 @@ impl Engine {
                 history: &history,
             };
             if plan.reset_first {
-                run.reset().await?;
+                run.reset(&all_history).await?;
             }
             let total = plan.steps.len();
             for (index, step) in plan.steps.iter().enumerate() {
@@ -362,6 +365,14 @@ impl Run<'_> {
         }
     }
 
+    /// The migration's current row with `error` set (a revert that began or
+    /// failed outside a transaction).
+    fn previous_with_error(&self, step: &Step, error: String) -> Option<HistoryRow> {
+        let mut row = self.history.iter().find(|r| r.id == step.id)?.clone();
+        row.error = Some(error);
+        Some(row)
+    }
+
     fn log(
         &self,
         step: &Step,
@@ -387,43 +398,43 @@ impl Run<'_> {
         }
     }
 
-    async fn reset(&mut self) -> Result<(), EngineError> {
-        let dropped = self.driver.reset_schema().await?;
-        for row in self
-            .history
+    /// Drops the schema's objects and marks every history row (of every
+    /// source: they were all dropped) reverted, in one transaction.
+    async fn reset(&mut self, all_history: &[HistoryRow]) -> Result<(), EngineError> {
+        let now = Timestamp::now();
+        let writes: Vec<HistoryWrite> = all_history
             .iter()
             .filter(|r| r.status != HistoryStatus::Reverted)
-        {
-            let now = Timestamp::now();
-            let mut reverted = row.clone();
-            reverted.status = HistoryStatus::Reverted;
-            reverted.started_at = now;
-            reverted.finished_at = Some(now);
-            reverted.duration_ms = Some(0);
-            reverted.error = None;
-            let log = LogEntry {
-                seq: 0,
-                id: row.id.clone(),
-                name: row.name.clone(),
-                action: LogAction::Reset,
-                status: HistoryStatus::Reverted,
-                checksum: Some(row.checksum.clone()),
-                batch: self.batch,
-                at: now,
-                duration_ms: Some(0),
-                applied_by: strata_driver::os_identity(),
-                strata_version: STRATA_VERSION.into(),
-                environment: self.environment(),
-                detail: Some("dropped by `strata fresh`".into()),
-            };
-            self.driver
-                .write_history(&HistoryWrite {
+            .map(|row| {
+                let mut reverted = row.clone();
+                reverted.status = HistoryStatus::Reverted;
+                reverted.started_at = now;
+                reverted.finished_at = Some(now);
+                reverted.duration_ms = Some(0);
+                reverted.error = None;
+                let log = LogEntry {
+                    seq: 0,
+                    id: row.id.clone(),
+                    name: row.name.clone(),
+                    action: LogAction::Reset,
+                    status: HistoryStatus::Reverted,
+                    checksum: Some(row.checksum.clone()),
+                    batch: self.batch,
+                    at: now,
+                    duration_ms: Some(0),
+                    applied_by: strata_driver::os_identity(),
+                    strata_version: STRATA_VERSION.into(),
+                    environment: self.environment(),
+                    detail: Some("dropped by `strata fresh`".into()),
+                };
+                HistoryWrite {
                     upsert: Some(reverted),
                     delete: None,
                     log,
-                })
-                .await?;
-        }
+                }
+            })
+            .collect();
+        let dropped = self.driver.reset_schema(&writes).await?;
         self.reporter.event(&Event::Reset { dropped });
         Ok(())
     }
@@ -533,20 +544,27 @@ impl Run<'_> {
                 .apply_in_transaction(&statements, &settings, &write)
                 .await
         } else {
-            // Outside a transaction the row says `running` first, so a crash
-            // leaves an honest trace.
-            let mut running = self.row(step, HistoryStatus::Running, started);
-            running.error = Some(format!(
-                "{} interrupted before it finished",
-                if applying { "apply" } else { "revert" }
-            ));
+            // Outside a transaction the row changes first, so a crash leaves
+            // an honest trace: an apply is `running`; a revert leaves the
+            // migration `applied` (its objects may all still be there) with
+            // a note that the revert began.
+            let (upsert, status) = if applying {
+                let mut running = self.row(step, HistoryStatus::Running, started);
+                running.error = Some("apply interrupted before it finished".into());
+                (Some(running), HistoryStatus::Running)
+            } else {
+                let note = format!(
+                    "a revert without a transaction began at {started}; if this note stays, it was interrupted: check the database, then run `strata down` again"
+                );
+                (self.previous_with_error(step, note), HistoryStatus::Applied)
+            };
             let begin = HistoryWrite {
-                upsert: Some(running),
+                upsert,
                 delete: None,
                 log: self.log(
                     step,
                     LogAction::Start,
-                    HistoryStatus::Running,
+                    status,
                     started,
                     Some(format!("{} without a transaction", action.as_str())),
                 ),
@@ -577,26 +595,32 @@ impl Run<'_> {
         // nothing, so the row stays `applied` and only the timeline says so.
         let now = Timestamp::now();
         let elapsed = Some(t0.elapsed().as_millis() as i64);
-        let keep_row = !applying && step.tx_mode.is_transactional();
+        // A failed revert leaves the migration applied (a transactional one
+        // changed nothing at all), so `down` can be retried.
+        let status = if applying {
+            HistoryStatus::Failed
+        } else {
+            HistoryStatus::Applied
+        };
         let mut log = self.log(
             step,
             LogAction::Fail,
-            if keep_row {
-                HistoryStatus::Applied
-            } else {
-                HistoryStatus::Failed
-            },
+            status,
             started,
             Some(failure.message.clone()),
         );
         log.duration_ms = elapsed;
-        let upsert = (!keep_row).then(|| {
+        let upsert = if applying {
             let mut row = self.row(step, HistoryStatus::Failed, started);
             row.finished_at = Some(now);
             row.duration_ms = elapsed;
             row.error = Some(failure.message.clone());
-            row
-        });
+            Some(row)
+        } else if step.tx_mode.is_transactional() {
+            None
+        } else {
+            self.previous_with_error(step, failure.message.clone())
+        };
         if let Err(e) = self
             .driver
             .write_history(&HistoryWrite {

@@ -72,7 +72,9 @@ pub fn status(migrations: &[Migration], history: &[HistoryRow]) -> Vec<StatusEnt
                             m.checksum.short()
                         )),
                     ),
-                    HistoryStatus::Applied => (MigrationState::Applied, None),
+                    // An applied row with an error: a revert outside a
+                    // transaction failed or was interrupted.
+                    HistoryStatus::Applied => (MigrationState::Applied, r.error.clone()),
                     HistoryStatus::Reverted => (MigrationState::Reverted, None),
                     HistoryStatus::Failed => (MigrationState::Failed, r.error.clone()),
                     HistoryStatus::Running => (MigrationState::Failed, Some(interrupted(r))),

@@ -934,8 +934,18 @@ impl Driver for PgDriver {
         self.release().await
     }
 
-    async fn reset_schema(&mut self) -> Result<Vec<String>> {
-        let schema = self.schema().await?;
+    async fn reset_schema(&mut self, history: &[HistoryWrite]) -> Result<Vec<String>> {
+        // The migrations' objects live in the current schema, which is not
+        // necessarily where the history table is.
+        let schema: Option<String> = self
+            .client
+            .query_one("SELECT current_schema()", &[])
+            .await
+            .map_err(db_err)?
+            .get(0);
+        let schema = schema.ok_or_else(|| {
+            DriverError::Database("the connection has no current schema; set search_path".into())
+        })?;
         let ours = vec![
             self.table.table.clone(),
             self.log_table().table,
@@ -982,12 +992,25 @@ impl Driver for PgDriver {
             .iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
             .unzip();
-        if drops.is_empty() {
-            return Ok(names);
+        let prepared = self.prepared().await?;
+        let client = &self.client;
+        let result = async {
+            client.batch_execute("BEGIN").await?;
+            if !drops.is_empty() {
+                client.batch_execute(&drops.join("; ")).await?;
+            }
+            for write in history {
+                let converted = Converted::new(write);
+                let params = converted.params(write);
+                for op in Self::history_ops(client, &prepared, write, &params) {
+                    op.await?;
+                }
+            }
+            client.batch_execute("COMMIT").await
         }
-        let script = format!("BEGIN; {}; COMMIT;", drops.join("; "));
-        if let Err(e) = self.client.batch_execute(&script).await {
-            let _ = self.client.batch_execute("ROLLBACK").await;
+        .await;
+        if let Err(e) = result {
+            let _ = client.batch_execute("ROLLBACK").await;
             return Err(db_err(e));
         }
         Ok(names)

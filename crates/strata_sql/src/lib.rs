@@ -76,6 +76,9 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
     let mut start: Option<usize> = None; // first significant byte (comments count)
     let mut token: Option<usize> = None; // first byte that is not a comment
     let mut first_word: Option<&str> = None;
+    let mut prev_word: Option<&str> = None;
+    let mut words = 0usize;
+    let mut trigger = false;
     let mut depth = 0usize;
 
     macro_rules! begin_token {
@@ -108,6 +111,9 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
                 start = None;
                 token = None;
                 first_word = None;
+                prev_word = None;
+                words = 0;
+                trigger = false;
                 i += 1;
             }
             _ => {
@@ -136,7 +142,19 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
                         let is = |w: &str| word.eq_ignore_ascii_case(w);
                         let in_create =
                             first_word.is_some_and(|f: &str| f.eq_ignore_ascii_case("CREATE"));
-                        if (is("BEGIN") && in_create) || (depth > 0 && is("CASE")) {
+                        // `CREATE [OR REPLACE | TEMP] TRIGGER`: its body is a
+                        // BEGIN ... END block (SQLite).
+                        if in_create && words <= 4 && is("TRIGGER") {
+                            trigger = true;
+                        }
+                        // Only block openers count, so a column named
+                        // `begin` does not hide the semicolons after it.
+                        let opens = (is("ATOMIC")
+                            && prev_word.is_some_and(|p: &str| p.eq_ignore_ascii_case("BEGIN"))
+                            && in_create)
+                            || (is("BEGIN") && trigger && depth == 0 && dialect == Dialect::Sqlite)
+                            || (is("CASE") && depth > 0);
+                        if opens {
                             depth += 1;
                         } else if depth > 0 && is("END") {
                             depth -= 1;
@@ -144,6 +162,8 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
                         if first_word.is_none() {
                             first_word = Some(word);
                         }
+                        prev_word = Some(word);
+                        words += 1;
                         i = end;
                     }
                     _ => i += 1,
@@ -275,6 +295,13 @@ mod tests {
         let parts = texts(sql, Dialect::Postgres);
         assert_eq!(parts.len(), 2, "{parts:?}");
         assert_eq!(parts[1], "SELECT 3;");
+    }
+
+    #[test]
+    fn a_column_named_begin_is_not_a_block() {
+        let sql = "create table t (begin date, \"end\" date);\ncommit;\ncreate table u (id int);";
+        assert_eq!(texts(sql, Dialect::Postgres).len(), 3);
+        assert_eq!(texts(sql, Dialect::Sqlite).len(), 3);
     }
 
     #[test]

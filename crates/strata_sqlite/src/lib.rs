@@ -546,7 +546,7 @@ impl Driver for SqliteDriver {
         self.release_lease()
     }
 
-    async fn reset_schema(&mut self) -> Result<Vec<String>> {
+    async fn reset_schema(&mut self, history: &[HistoryWrite]) -> Result<Vec<String>> {
         let ours = [
             self.table.table.clone(),
             self.log_table().table,
@@ -583,7 +583,7 @@ impl Driver for SqliteDriver {
                     ))
                     .map_err(db_err)?;
             }
-            Ok(())
+            history.iter().try_for_each(|w| self.write(w))
         });
         if foreign_keys {
             self.conn
