@@ -22,7 +22,7 @@ use strata_model::{
     Timestamp, Version,
 };
 use strata_sql::{Dialect, Statement};
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 pub use tls::SslMode;
@@ -47,14 +47,37 @@ pub struct PgDriver {
     /// The schema the history table lives in (`current_schema()` unless the
     /// table name is qualified), looked up on first need.
     schema: Option<String>,
-    writes: Option<Arc<PreparedWrites>>,
+    writes: WriteSql,
     lock: Option<HeldLock>,
 }
 
-struct PreparedWrites {
-    upsert: tokio_postgres::Statement,
-    delete: tokio_postgres::Statement,
-    log: tokio_postgres::Statement,
+/// The statements that write history. They are sent as unnamed
+/// statements with their parameter types, so nothing is prepared ahead and
+/// nothing depends on staying on one server session (transaction-mode
+/// poolers).
+struct WriteSql {
+    upsert: String,
+    delete: String,
+    log: String,
+}
+
+impl WriteSql {
+    fn new(table: &TableName) -> Self {
+        WriteSql {
+            upsert: format!(
+                "INSERT INTO {} (source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::float8 / 1000), to_timestamp($10::float8 / 1000), $11, $12, $13, $14, $15, $16, $17)
+                 ON CONFLICT (source, version) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, checksum = EXCLUDED.checksum, checksum_algorithm = EXCLUDED.checksum_algorithm, status = EXCLUDED.status, batch = EXCLUDED.batch, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by, strata_version = EXCLUDED.strata_version, environment = EXCLUDED.environment, error = EXCLUDED.error, down_sql = EXCLUDED.down_sql, out_of_order = EXCLUDED.out_of_order",
+                table.quoted()
+            ),
+            delete: format!("DELETE FROM {} WHERE source = $1 AND version = $2", table.quoted()),
+            log: format!(
+                "INSERT INTO {} (source, version, name, action, status, checksum, checksum_algorithm, batch, at, duration_ms, applied_by, strata_version, environment, detail)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::float8 / 1000), $10, $11, $12, $13, $14)",
+                table.with_suffix("_log").quoted()
+            ),
+        }
+    }
 }
 
 enum HeldLock {
@@ -94,9 +117,9 @@ pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
     Ok(PgDriver {
         client,
         target,
+        writes: WriteSql::new(&table),
         table,
         schema: None,
-        writes: None,
         lock: None,
     })
 }
@@ -274,70 +297,29 @@ impl PgDriver {
         Ok(i64::from_be_bytes(digest[..8].try_into().expect("8 bytes")))
     }
 
-    async fn prepared(&mut self) -> Result<Arc<PreparedWrites>> {
-        if let Some(w) = &self.writes {
-            return Ok(w.clone());
-        }
-        let upsert = format!(
-            "INSERT INTO {} (source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::int8::float8 / 1000), to_timestamp($10::int8::float8 / 1000), $11, $12, $13, $14, $15, $16, $17)
-             ON CONFLICT (source, version) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, checksum = EXCLUDED.checksum, checksum_algorithm = EXCLUDED.checksum_algorithm, status = EXCLUDED.status, batch = EXCLUDED.batch, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by, strata_version = EXCLUDED.strata_version, environment = EXCLUDED.environment, error = EXCLUDED.error, down_sql = EXCLUDED.down_sql, out_of_order = EXCLUDED.out_of_order",
-            self.table.quoted()
-        );
-        let delete = format!(
-            "DELETE FROM {} WHERE source = $1 AND version = $2",
-            self.table.quoted()
-        );
-        let log = format!(
-            "INSERT INTO {} (source, version, name, action, status, checksum, checksum_algorithm, batch, at, duration_ms, applied_by, strata_version, environment, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::int8::float8 / 1000), $10, $11, $12, $13, $14)",
-            self.log_table().quoted()
-        );
-        let (upsert, delete, log) = tokio::try_join!(
-            self.client.prepare(&upsert),
-            self.client.prepare(&delete),
-            self.client.prepare(&log)
-        )
-        .map_err(db_err)?;
-        let w = Arc::new(PreparedWrites {
-            upsert,
-            delete,
-            log,
-        });
-        self.writes = Some(w.clone());
-        Ok(w)
-    }
-
     /// The futures that write `w`, to be pipelined with others.
     fn history_ops<'a>(
         client: &'a Client,
-        prepared: &'a PreparedWrites,
+        sql: &'a WriteSql,
         w: &'a HistoryWrite,
         params: &'a WriteParams<'a>,
     ) -> Vec<BoxFuture<'a, std::result::Result<(), tokio_postgres::Error>>> {
         let mut ops: Vec<BoxFuture<'a, _>> = Vec::new();
-        if w.upsert.is_some() {
+        let mut run = |query: &'a str, params: &'a [(&'a (dyn ToSql + Sync), Type)]| {
             ops.push(
                 client
-                    .execute(&prepared.upsert, &params.upsert)
+                    .execute_typed(query, params)
                     .map(|r| r.map(drop))
                     .boxed(),
             );
+        };
+        if w.upsert.is_some() {
+            run(&sql.upsert, &params.upsert);
         }
         if w.delete.is_some() {
-            ops.push(
-                client
-                    .execute(&prepared.delete, &params.delete)
-                    .map(|r| r.map(drop))
-                    .boxed(),
-            );
+            run(&sql.delete, &params.delete);
         }
-        ops.push(
-            client
-                .execute(&prepared.log, &params.log)
-                .map(|r| r.map(drop))
-                .boxed(),
-        );
+        run(&sql.log, &params.log);
         ops
     }
 
@@ -510,10 +492,28 @@ impl Drop for PgDriver {
 
 /// The parameters of one history write, owned so the futures can borrow
 /// them while pipelined.
+type Typed<'a> = (&'a (dyn ToSql + Sync), Type);
+
 struct WriteParams<'a> {
-    upsert: Vec<&'a (dyn ToSql + Sync)>,
-    delete: Vec<&'a (dyn ToSql + Sync)>,
-    log: Vec<&'a (dyn ToSql + Sync)>,
+    upsert: Vec<Typed<'a>>,
+    delete: Vec<Typed<'a>>,
+    log: Vec<Typed<'a>>,
+}
+
+/// Pairs each value with its type: `T` text, `I` int8, `B` boolean.
+fn typed<'a>(values: Vec<&'a (dyn ToSql + Sync)>, types: &str) -> Vec<Typed<'a>> {
+    values
+        .into_iter()
+        .zip(types.chars())
+        .map(|(v, t)| {
+            let ty = match t {
+                'I' => Type::INT8,
+                'B' => Type::BOOL,
+                _ => Type::TEXT,
+            };
+            (v, ty)
+        })
+        .collect()
 }
 
 /// Values that need converting before they can be borrowed as parameters.
@@ -578,10 +578,12 @@ impl Converted {
             ],
             None => Vec::new(),
         };
+        let upsert = typed(upsert, "TTTTTTTIIIITTTTTB");
         let delete: Vec<&(dyn ToSql + Sync)> = match &w.delete {
             Some(id) => vec![&id.source, &self.delete_version],
             None => Vec::new(),
         };
+        let delete = typed(delete, "TT");
         let l = &w.log;
         let log: Vec<&(dyn ToSql + Sync)> = vec![
             &l.id.source,
@@ -599,6 +601,7 @@ impl Converted {
             &l.environment,
             &l.detail,
         ];
+        let log = typed(log, "TTTTTTTIIITTTT");
         WriteParams {
             upsert,
             delete,
@@ -719,8 +722,7 @@ impl Driver for PgDriver {
             t = self.table.quoted(),
             l = self.log_table().quoted()
         );
-        self.client.batch_execute(&sql).await.map_err(db_err)?;
-        self.prepared().await.map(drop)
+        self.client.batch_execute(&sql).await.map_err(db_err)
     }
 
     async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
@@ -829,12 +831,11 @@ impl Driver for PgDriver {
     }
 
     async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
-        let prepared = self.prepared().await?;
         let converted = Converted::new(write);
         let params = converted.params(write);
         let client = &self.client;
         let mut ops = vec![client.batch_execute("BEGIN").boxed()];
-        ops.extend(Self::history_ops(client, &prepared, write, &params));
+        ops.extend(Self::history_ops(client, &self.writes, write, &params));
         ops.push(client.batch_execute("COMMIT").boxed());
         let results = join_all(ops).await;
         if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
@@ -850,7 +851,6 @@ impl Driver for PgDriver {
         settings: &TxSettings,
         record: &HistoryWrite,
     ) -> Result<()> {
-        let prepared = self.prepared().await?;
         let begin = format!("BEGIN;{}", settings_sql(settings, true));
         let started = std::time::Instant::now();
         let client = &self.client;
@@ -875,7 +875,7 @@ impl Driver for PgDriver {
         let record = record.finished(started);
         let converted = Converted::new(&record);
         let params = converted.params(&record);
-        let mut ops = Self::history_ops(client, &prepared, &record, &params);
+        let mut ops = Self::history_ops(client, &self.writes, &record, &params);
         ops.push(client.batch_execute("COMMIT").boxed());
         let results = join_all(ops).await;
         if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
@@ -992,7 +992,6 @@ impl Driver for PgDriver {
             .iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
             .unzip();
-        let prepared = self.prepared().await?;
         let client = &self.client;
         let result = async {
             client.batch_execute("BEGIN").await?;
@@ -1002,7 +1001,7 @@ impl Driver for PgDriver {
             for write in history {
                 let converted = Converted::new(write);
                 let params = converted.params(write);
-                for op in Self::history_ops(client, &prepared, write, &params) {
+                for op in Self::history_ops(client, &self.writes, write, &params) {
                     op.await?;
                 }
             }
