@@ -177,10 +177,15 @@ fn sqlite_lease_of_a_dead_process_is_taken_over_and_a_live_one_waited_for() {
     assert_eq!(up.code, 0, "{}", up.all());
 }
 
+/// This host and PID namespace, as strata records a lease holder's.
 fn strata_driver_host() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    match std::fs::read_link("/proc/self/ns/pid") {
+        Ok(ns) => format!("{host} {}", ns.display()),
+        Err(_) => host,
+    }
 }
 
 #[test]
@@ -271,4 +276,41 @@ fn tls_modes_follow_libpq() {
             ca.all()
         );
     }
+}
+
+#[test]
+fn lease_and_native_runs_exclude_each_other() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    p.write("migrations/1_slow.sql", "select pg_sleep(3);\n");
+    let lease = spawn(&p, &db, &["up", "--lock-mode", "lease"]);
+    wait_for("the lease", || {
+        db.has_table("strata_history_lock")
+            && db.query("SELECT count(*) FROM strata_history_lock") == vec!["1"]
+    });
+    let native = strata(&p, &db, &["up", "--lock-timeout", "1s"]);
+    assert_eq!(native.code, 2, "{}", native.all());
+    assert!(native.all().contains("strata (lease)"), "{}", native.all());
+    let lease = Run::from_output(lease.wait_with_output().unwrap());
+    assert_eq!(lease.code, 0, "{}", lease.all());
+
+    p.write("migrations/2_slow.sql", "select pg_sleep(3);\n");
+    let native = spawn(&p, &db, &["up"]);
+    wait_for("the session lock", || {
+        db.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            == vec!["1"]
+    });
+    let leased = strata(
+        &p,
+        &db,
+        &["up", "--lock-mode", "lease", "--lock-timeout", "1s"],
+    );
+    assert_eq!(leased.code, 2, "{}", leased.all());
+    assert!(
+        leased.all().contains("application strata"),
+        "{}",
+        leased.all()
+    );
+    let native = Run::from_output(native.wait_with_output().unwrap());
+    assert_eq!(native.code, 0, "{}", native.all());
 }

@@ -186,6 +186,11 @@ pub trait Driver: Send {
     /// One attempt to take the migration lock, without waiting.
     async fn try_lock(&mut self, mode: LockMode) -> Result<LockAttempt>;
 
+    /// Confirms the migration lock is still held, renewing a lease where
+    /// that is how it is kept; called before each step, so a lost lock
+    /// stops the run rather than letting two runs go on.
+    async fn check_lock(&mut self) -> Result<()>;
+
     /// Releases the migration lock taken by [`Driver::try_lock`].
     async fn unlock(&mut self) -> Result<()>;
 
@@ -228,7 +233,16 @@ pub fn host_name() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
 }
 
-/// Whether process `pid` on this host is alive; `true` when that cannot be
+/// Where a process id means something: this host and PID namespace (two
+/// containers that share a host name do not share process ids).
+pub fn process_scope() -> String {
+    match std::fs::read_link("/proc/self/ns/pid") {
+        Ok(ns) => format!("{} {}", host_name(), ns.display()),
+        Err(_) => host_name(),
+    }
+}
+
+/// Whether process `pid` in this process's scope is alive; `true` when that cannot be
 /// told, so a lease is only taken over once it expires.
 pub fn process_alive(pid: i64) -> bool {
     let proc = std::path::Path::new("/proc");

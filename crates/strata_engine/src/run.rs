@@ -247,7 +247,11 @@ impl Engine {
                     total,
                 });
                 let t0 = Instant::now();
-                match run.step(step).await {
+                let outcome = match run.driver.check_lock().await {
+                    Ok(()) => run.step(step).await,
+                    Err(e) => Err(run.failure(step, None, &e)),
+                };
+                match outcome {
                     Ok(()) => {
                         match step.action {
                             StepAction::Apply => report.applied += 1,

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use futures_util::future::{BoxFuture, FutureExt, join_all};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use strata_driver::{
     Capabilities, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder, LockMode, Result,
@@ -49,6 +50,7 @@ pub struct PgDriver {
     schema: Option<String>,
     writes: WriteSql,
     lock: Option<HeldLock>,
+    lease_client: Option<Arc<Client>>,
 }
 
 /// The statements that write history. They are sent as unnamed
@@ -86,6 +88,8 @@ enum HeldLock {
         client: Arc<Client>,
         holder: String,
         renew: tokio::task::JoinHandle<()>,
+        /// Set by the renewing task when the lease could not be renewed.
+        lost: Arc<AtomicBool>,
     },
 }
 
@@ -121,6 +125,7 @@ pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
         table,
         schema: None,
         lock: None,
+        lease_client: None,
     })
 }
 
@@ -241,6 +246,12 @@ fn is_missing_relation(e: &tokio_postgres::Error) -> bool {
         .is_some_and(|d| matches!(d.code().code(), "42P01" | "3F000"))
 }
 
+fn lease_lost_error() -> DriverError {
+    DriverError::Database(
+        "the migration lock's lease could not be renewed, so another run may take it: stopped (the current migration was rolled back); check `strata status`, then run again".into(),
+    )
+}
+
 fn millis(d: Duration) -> u128 {
     d.as_millis().max(1)
 }
@@ -346,6 +357,7 @@ impl PgDriver {
                 client,
                 holder,
                 renew,
+                ..
             }) => {
                 renew.abort();
                 let sql = format!(
@@ -384,11 +396,16 @@ impl PgDriver {
             }))
     }
 
-    async fn try_lease(&mut self) -> Result<LockAttempt> {
+    /// The connection that manages the lease, opened once: lease queries
+    /// must not run inside a migration's transaction.
+    async fn lease_client(&mut self) -> Result<Arc<Client>> {
+        if let Some(c) = &self.lease_client {
+            return Ok(c.clone());
+        }
         let client = Arc::new(open(&self.target).await?);
-        let lock = self.lock_table().quoted();
         let create = format!(
-            "CREATE TABLE IF NOT EXISTS {lock} (name text PRIMARY KEY, holder text NOT NULL, pid int8 NOT NULL, host text NOT NULL, acquired_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, holder text NOT NULL, pid int8 NOT NULL, host text NOT NULL, acquired_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL)",
+            self.lock_table().quoted()
         );
         if let Err(e) = client.batch_execute(&create).await {
             // Two processes creating the table at once: one loses the race
@@ -400,6 +417,50 @@ impl PgDriver {
                 return Err(db_err(e));
             }
         }
+        self.lease_client = Some(client.clone());
+        Ok(client)
+    }
+
+    /// The holder of an unexpired lease, if any.
+    async fn lease_holder(&self, client: &Client) -> Result<Option<LockHolder>> {
+        let sql = format!(
+            "SELECT pid::text, holder, host, to_char(acquired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM {} WHERE name = 'migrate' AND expires_at > now()",
+            self.lock_table().quoted()
+        );
+        let rows = match client.simple_query(&sql).await {
+            Ok(m) => text_rows(m),
+            Err(e) if is_missing_relation(&e) => return Ok(None),
+            Err(e) => return Err(db_err(e)),
+        };
+        Ok(rows.into_iter().next().map(|r| LockHolder {
+            pid: r[0].as_deref().and_then(|p| p.parse().ok()),
+            application_name: Some("strata (lease)".into()),
+            client: Some(format!(
+                "{} on {}",
+                r[1].as_deref().unwrap_or("?"),
+                r[2].as_deref().unwrap_or("?")
+            )),
+            since: r[3].clone(),
+        }))
+    }
+
+    async fn try_lease(&mut self) -> Result<LockAttempt> {
+        let key = self.lock_key().await?;
+        let client = self.lease_client().await?;
+        // A run holding the session lock (native mode) excludes a lease: a
+        // transaction-level try, released as the statement ends, tells.
+        let free: bool = client
+            .query_typed_one(
+                "SELECT pg_try_advisory_xact_lock($1)",
+                &[(&key, Type::INT8)],
+            )
+            .await
+            .map_err(db_err)?
+            .get(0);
+        if !free {
+            return Ok(LockAttempt::Held(self.advisory_holder(key).await?));
+        }
+        let lock = self.lock_table().quoted();
         let holder = format!(
             "{} pid {} ({})",
             strata_driver::os_identity(),
@@ -410,48 +471,44 @@ impl PgDriver {
         let pid = i64::from(std::process::id());
         let host = strata_driver::host_name();
         let take = format!(
-            "INSERT INTO {lock} AS l (name, holder, pid, host, expires_at) VALUES ('migrate', $1, $2, $3, now() + $4::int8 * interval '1 millisecond')
+            "INSERT INTO {lock} AS l (name, holder, pid, host, expires_at) VALUES ('migrate', $1, $2, $3, now() + $4 * interval '1 millisecond')
              ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, pid = EXCLUDED.pid, host = EXCLUDED.host, acquired_at = now(), expires_at = EXCLUDED.expires_at
              WHERE l.expires_at < now() RETURNING holder"
         );
         let got = client
-            .query_opt(&take, &[&holder, &pid, &host, &ttl])
+            .query_typed_opt(
+                &take,
+                &[
+                    (&holder, Type::TEXT),
+                    (&pid, Type::INT8),
+                    (&host, Type::TEXT),
+                    (&ttl, Type::INT8),
+                ],
+            )
             .await
             .map_err(db_err)?;
         if got.is_none() {
-            let row = client
-                .query_opt(
-                    &format!("SELECT pid, holder, host, to_char(acquired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM {lock} WHERE name = 'migrate'"),
-                    &[],
-                )
-                .await
-                .map_err(db_err)?;
-            return Ok(LockAttempt::Held(row.map_or_else(
-                LockHolder::default,
-                |r| LockHolder {
-                    pid: r.get(0),
-                    application_name: Some("strata (lease)".into()),
-                    client: Some(format!(
-                        "{} on {}",
-                        r.get::<_, String>(1),
-                        r.get::<_, String>(2)
-                    )),
-                    since: r.get(3),
-                },
-            )));
+            let holder = self.lease_holder(&client).await?.unwrap_or_default();
+            return Ok(LockAttempt::Held(holder));
         }
         let renew_sql = format!(
-            "UPDATE {lock} SET expires_at = now() + $2::int8 * interval '1 millisecond' WHERE name = 'migrate' AND holder = $1"
+            "UPDATE {lock} SET expires_at = now() + $2 * interval '1 millisecond' WHERE name = 'migrate' AND holder = $1"
         );
-        let (renew_client, renew_holder) = (client.clone(), holder.clone());
+        let lost = Arc::new(AtomicBool::new(false));
+        let (renew_client, renew_holder, renew_lost) =
+            (client.clone(), holder.clone(), lost.clone());
         let renew = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(LEASE_RENEW).await;
-                if renew_client
-                    .execute(&renew_sql, &[&renew_holder, &ttl])
-                    .await
-                    .is_err()
-                {
+                let renewed = renew_client
+                    .execute_typed(
+                        &renew_sql,
+                        &[(&renew_holder, Type::TEXT), (&ttl, Type::INT8)],
+                    )
+                    .await;
+                // An error or no row: the lease is no longer ours.
+                if !matches!(renewed, Ok(1)) {
+                    renew_lost.store(true, Ordering::SeqCst);
                     return;
                 }
             }
@@ -460,8 +517,14 @@ impl PgDriver {
             client,
             holder,
             renew,
+            lost,
         });
         Ok(LockAttempt::Acquired)
+    }
+
+    /// Whether a lease this driver took has been lost (renewal failed).
+    fn lease_lost(&self) -> bool {
+        matches!(&self.lock, Some(HeldLock::Lease { lost, .. }) if lost.load(Ordering::SeqCst))
     }
 }
 
@@ -474,6 +537,7 @@ impl Drop for PgDriver {
             client,
             holder,
             renew,
+            ..
         }) = self.lock.take()
         {
             renew.abort();
@@ -872,6 +936,10 @@ impl Driver for PgDriver {
                 i => DriverError::Statement(statement_error(i - 1, e)),
             });
         }
+        if self.lease_lost() {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(lease_lost_error());
+        }
         let record = record.finished(started);
         let converted = Converted::new(&record);
         let params = converted.params(&record);
@@ -923,15 +991,30 @@ impl Driver for PgDriver {
             .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
             .await
             .map_err(db_err)?;
-        if row.get::<_, bool>(0) {
-            self.lock = Some(HeldLock::Advisory(key));
-            return Ok(LockAttempt::Acquired);
+        if !row.get::<_, bool>(0) {
+            return Ok(LockAttempt::Held(self.advisory_holder(key).await?));
         }
-        Ok(LockAttempt::Held(self.advisory_holder(key).await?))
+        // A run in lease mode excludes this one too.
+        if let Some(holder) = self.lease_holder(&self.client).await? {
+            self.client
+                .execute("SELECT pg_advisory_unlock($1)", &[&key])
+                .await
+                .map_err(db_err)?;
+            return Ok(LockAttempt::Held(holder));
+        }
+        self.lock = Some(HeldLock::Advisory(key));
+        Ok(LockAttempt::Acquired)
     }
 
     async fn unlock(&mut self) -> Result<()> {
         self.release().await
+    }
+
+    async fn check_lock(&mut self) -> Result<()> {
+        if self.lease_lost() {
+            return Err(lease_lost_error());
+        }
+        Ok(())
     }
 
     async fn reset_schema(&mut self, history: &[HistoryWrite]) -> Result<Vec<String>> {

@@ -1,8 +1,8 @@
 //! SQLite behind the [`Driver`] trait. SQLite rolls DDL back, so every
 //! migration commits atomically with its history row. The migration lock is
 //! a lease row written under the database's own write lock (`BEGIN
-//! IMMEDIATE` with a busy timeout); a holder that died on this host is
-//! recognised by its process id and replaced.
+//! IMMEDIATE` with a busy timeout); a holder that died on this host (and in
+//! this PID namespace) is recognised by its process id and replaced.
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -17,8 +17,9 @@ use strata_model::{
 };
 use strata_sql::{Dialect, Statement};
 
-/// How long a lease lasts before another process may take it over even if
-/// its holder cannot be checked (a holder on another host).
+/// How long a lease lasts, renewed before each step, before another process
+/// may take it over when its holder cannot be checked (a holder on another
+/// host or in another PID namespace).
 const LEASE: Duration = Duration::from_secs(3600);
 
 pub struct SqliteDriver {
@@ -500,12 +501,14 @@ impl Driver for SqliteDriver {
                 "CREATE TABLE IF NOT EXISTS {lock} (name TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at INTEGER NOT NULL)"
             ))
             .map_err(db_err)?;
+        // The time makes the holder unique even if a process id is reused.
         let me = format!(
-            "{} pid {}",
+            "{} pid {} ({})",
             strata_driver::os_identity(),
-            std::process::id()
+            std::process::id(),
+            Timestamp::now().unix_millis()
         );
-        let host = strata_driver::host_name();
+        let host = strata_driver::process_scope();
         let now = Timestamp::now();
         let attempt = self.in_write_transaction(|| {
             let current: Option<(String, i64, String, String, i64)> = self
@@ -544,6 +547,32 @@ impl Driver for SqliteDriver {
 
     async fn unlock(&mut self) -> Result<()> {
         self.release_lease()
+    }
+
+    async fn check_lock(&mut self) -> Result<()> {
+        let Some(holder) = &self.holder else {
+            return Ok(());
+        };
+        let renewed = self
+            .conn
+            .execute(
+                &format!(
+                    "UPDATE {} SET expires_at = ?2 WHERE name = 'migrate' AND holder = ?1",
+                    self.lock_table().quoted()
+                ),
+                params![
+                    holder,
+                    Timestamp::now().unix_millis() + LEASE.as_millis() as i64
+                ],
+            )
+            .map_err(db_err)?;
+        if renewed == 1 {
+            Ok(())
+        } else {
+            Err(DriverError::Database(
+                "the migration lock was taken over by another run (its lease had expired): stopped; check `strata status`, then run again".into(),
+            ))
+        }
     }
 
     async fn reset_schema(&mut self, history: &[HistoryWrite]) -> Result<Vec<String>> {
