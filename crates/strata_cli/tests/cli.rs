@@ -761,3 +761,47 @@ fn protected_down_is_confirmed_by_typing_the_environment_name() {
         right.all()
     );
 }
+
+#[test]
+fn several_environments_and_none_chosen_is_an_error_not_a_fallback() {
+    let p = TempProject::new();
+    let bin = std::path::Path::new(BIN);
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.staging]\nurl = \"sqlite://s.db\"\n\n[env.production]\nurl = \"sqlite://p.db\"\nprotected = true\n",
+    );
+    let run = run_in(
+        bin,
+        &p.dir,
+        &["fresh"],
+        &[("DATABASE_URL", "sqlite://other.db")],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("production, staging") && run.stderr.contains("--env"),
+        "{}",
+        run.stderr
+    );
+    assert!(!p.path("other.db").exists());
+}
+
+#[test]
+fn fresh_refuses_a_single_source() {
+    let p = TempProject::new();
+    let bin = std::path::Path::new(BIN);
+    p.write("migrations/1_a.sql", &table("a", "1"));
+    let run = run_in(
+        bin,
+        &p.dir,
+        &[
+            "fresh",
+            "--source",
+            "app",
+            "--database-url",
+            "sqlite://f.db",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("without --source"), "{}", run.stderr);
+}

@@ -141,6 +141,9 @@ impl Found {
                 if let Some(down) = down {
                     let down_parsed = parse_file(&down, false)?;
                     parsed.down = down_parsed.up.filter(|b| !b.is_blank());
+                    // One mode for the migration: either file asking for
+                    // no transaction gets it.
+                    parsed.no_transaction |= down_parsed.no_transaction;
                 }
                 (up, parsed)
             }
@@ -183,7 +186,7 @@ impl Found {
             id: MigrationId::new(source.name.clone(), self.version),
             name: self.name,
             kind: MigrationKind::Versioned,
-            checksum: Checksum::of_body(&up.sql),
+            checksum: checksum(&up, parsed.no_transaction),
             up,
             down,
             verify: parsed.verify.filter(|b| !b.is_blank()),
@@ -194,6 +197,21 @@ impl Found {
             },
             path,
         })
+    }
+}
+
+/// The up body's checksum. A no-transaction directive written outside the
+/// up body (above the sections, or in the down file) changes how the
+/// migration runs, so it counts as part of the body.
+fn checksum(up: &Body, no_transaction: bool) -> Checksum {
+    let in_body = up
+        .sql
+        .lines()
+        .any(|l| directive(l).is_some_and(|(w, _)| w == "no-transaction"));
+    if no_transaction && !in_body {
+        Checksum::of_body(&format!("-- strata:no-transaction\n{}", up.sql))
+    } else {
+        Checksum::of_body(&up.sql)
     }
 }
 
@@ -435,6 +453,29 @@ mod tests {
         assert_ne!(
             m1.checksum,
             NativeFormat.discover(&s3).unwrap().remove(0).checksum
+        );
+    }
+
+    #[test]
+    fn the_no_transaction_directive_counts_wherever_it_is() {
+        let plain = "-- strata:up\ncreate index i on t (x);\n";
+        let above = format!("-- strata:no-transaction\n{plain}");
+        let (_a, s1) = dir(&[("1_i.sql", plain)]);
+        let (_b, s2) = dir(&[("1_i.sql", &above)]);
+        let m1 = NativeFormat.discover(&s1).unwrap().remove(0);
+        let m2 = NativeFormat.discover(&s2).unwrap().remove(0);
+        assert_eq!(m2.tx_mode, TxMode::NoTransaction);
+        assert_ne!(m1.checksum, m2.checksum, "toggling the mode is an edit");
+        let (_c, s3) = dir(&[
+            ("2_i.up.sql", "create index concurrently i on t (x);\n"),
+            (
+                "2_i.down.sql",
+                "-- strata:no-transaction\ndrop index concurrently i;\n",
+            ),
+        ]);
+        assert_eq!(
+            NativeFormat.discover(&s3).unwrap()[0].tx_mode,
+            TxMode::NoTransaction
         );
     }
 

@@ -289,17 +289,20 @@ impl<'a> Ctx<'a> {
             .iter()
             .filter(|r| r.status == HistoryStatus::Applied)
             .collect();
-        rows.sort_by(|a, b| {
-            (b.batch, b.started_at)
-                .cmp(&(a.batch, a.started_at))
-                .then_with(|| {
-                    if self.after(&a.id, &b.id) {
-                        std::cmp::Ordering::Less
-                    } else {
-                        std::cmp::Ordering::Greater
-                    }
-                })
-        });
+        // Newest batch first; within a batch, latest started first, then
+        // the later position in the plan (a total order, so sorting is
+        // well defined even when times tie).
+        let key = |r: &HistoryRow| {
+            let position = self.position.get(&r.id).copied();
+            (
+                r.batch,
+                r.started_at,
+                position,
+                r.id.version.clone(),
+                r.id.source.clone(),
+            )
+        };
+        rows.sort_by_cached_key(|r| std::cmp::Reverse(key(r)));
         rows
     }
 

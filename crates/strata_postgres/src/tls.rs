@@ -42,6 +42,12 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 
 /// The rustls configuration for `mode`.
 pub fn client_config(mode: SslMode, root_cert: Option<&str>) -> Result<ClientConfig, String> {
+    // libpq: `require` with a root certificate given checks the chain, as
+    // `verify-ca` does.
+    let mode = match (mode, root_cert) {
+        (SslMode::Require, Some(_)) => SslMode::VerifyCa,
+        _ => mode,
+    };
     let builder = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
