@@ -266,7 +266,7 @@ impl Engine {
 
     /// Reads every migration of the selected sources.
     pub fn migrations(&self) -> Result<Vec<Migration>, EngineError> {
-        Ok(strata_discover::discover_all(&self.sources)?)
+        Ok(discover(&self.sources, &self.project.root)?)
     }
 
     /// Starts reading the migrations on another thread, so a large
@@ -274,8 +274,8 @@ impl Engine {
     /// An embedded database is opened (and so created) only after the files
     /// have been read, so bad files leave it untouched.
     fn migrations_in_background(&self) -> Pending {
-        let sources = self.sources.clone();
-        let read = move || strata_discover::discover_all(&sources);
+        let (sources, root) = (self.sources.clone(), self.project.root.clone());
+        let read = move || discover(&sources, &root);
         match &self.database {
             Some(d) if d.is_server() => Pending::Running(std::thread::spawn(read)),
             _ => Pending::Done(read()),
@@ -343,6 +343,22 @@ impl Engine {
             statement_timeout: self.env.statement_timeout,
         }
     }
+}
+
+/// Reads the migrations; problems name files relative to the project, as
+/// the user knows them.
+fn discover(sources: &[SourceSpec], root: &Path) -> Result<Vec<Migration>, DiscoverError> {
+    strata_discover::discover_all(sources).map_err(|e| match e {
+        DiscoverError::Invalid(mut diags) => {
+            for d in &mut diags {
+                if let Ok(rel) = d.path.strip_prefix(root) {
+                    d.path = rel.to_path_buf();
+                }
+            }
+            DiscoverError::Invalid(diags)
+        }
+        other => other,
+    })
 }
 
 /// Migrations being read on another thread, or already read.

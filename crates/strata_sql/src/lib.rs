@@ -143,7 +143,8 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
                         let in_create =
                             first_word.is_some_and(|f: &str| f.eq_ignore_ascii_case("CREATE"));
                         // `CREATE [OR REPLACE | TEMP] TRIGGER`: its body is a
-                        // BEGIN ... END block (SQLite).
+                        // BEGIN ... END block (SQLite; PostgreSQL triggers
+                        // have no such body, so counting it there is safe).
                         if in_create && words <= 4 && is("TRIGGER") {
                             trigger = true;
                         }
@@ -152,7 +153,7 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
                         let opens = (is("ATOMIC")
                             && prev_word.is_some_and(|p: &str| p.eq_ignore_ascii_case("BEGIN"))
                             && in_create)
-                            || (is("BEGIN") && trigger && depth == 0 && dialect == Dialect::Sqlite)
+                            || (is("BEGIN") && trigger && depth == 0)
                             || (is("CASE") && depth > 0);
                         if opens {
                             depth += 1;
