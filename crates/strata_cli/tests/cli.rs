@@ -86,6 +86,11 @@ impl<'a> Env<'a> {
     }
 }
 
+/// Runs strata in a project directory (no database URL added).
+fn strata_at(p: &TempProject, args: &[&str]) -> Run {
+    run_in(std::path::Path::new(BIN), &p.dir, args, &[])
+}
+
 fn states(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
         .map(|(v, s)| (v.to_string(), s.to_string()))
@@ -515,12 +520,11 @@ fn without_config_or_url_says_how_to_start() {
 #[test]
 fn init_new_up_on_sqlite_with_no_server() {
     let p = TempProject::new();
-    let bin = std::path::Path::new(BIN);
     let _ = std::fs::remove_dir(p.path("migrations"));
-    let init = run_in(bin, &p.dir, &["init"], &[]);
+    let init = strata_at(&p, &["init"]);
     assert_eq!(init.code, 0, "{}", init.all());
     assert!(init.stdout.contains("created strata.toml"));
-    let new = run_in(bin, &p.dir, &["new", "Create Users"], &[]);
+    let new = strata_at(&p, &["new", "Create Users"]);
     assert_eq!(new.code, 0, "{}", new.all());
     let file = std::fs::read_dir(p.path("migrations"))
         .unwrap()
@@ -541,7 +545,7 @@ fn init_new_up_on_sqlite_with_no_server() {
             && text.contains("-- strata:verify")
     );
     // An empty up section is refused, naming the file.
-    let up = run_in(bin, &p.dir, &["up"], &[]);
+    let up = strata_at(&p, &["up"]);
     assert_eq!(up.code, 2);
     assert!(
         up.stderr.contains(&name) && up.stderr.contains("up section is empty"),
@@ -557,10 +561,10 @@ fn init_new_up_on_sqlite_with_no_server() {
         ),
     )
     .unwrap();
-    let up = run_in(bin, &p.dir, &["up"], &[]);
+    let up = strata_at(&p, &["up"]);
     assert_eq!(up.code, 0, "{}", up.all());
     assert!(p.path("strata.db").exists());
-    let again = run_in(bin, &p.dir, &["init"], &[]);
+    let again = strata_at(&p, &["init"]);
     assert!(
         again.stdout.contains("kept strata.toml"),
         "{}",
@@ -571,9 +575,8 @@ fn init_new_up_on_sqlite_with_no_server() {
 #[test]
 fn malformed_files_and_configs_name_file_and_line() {
     let p = TempProject::new();
-    let bin = std::path::Path::new(BIN);
     p.write("strata.toml", "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.dev]\nurl = \"sqlite://x.db\"\nlock_timeout = \"soon\"\n");
-    let run = run_in(bin, &p.dir, &["status"], &[]);
+    let run = strata_at(&p, &["status"]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr.contains("strata.toml")
@@ -587,7 +590,7 @@ fn malformed_files_and_configs_name_file_and_line() {
         "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.dev]\nurl = \"sqlite://x.db\"\n",
     );
     p.write("migrations/1_a.sql", "select 1;\n-- strata:up\nselect 2;\n");
-    let run = run_in(bin, &p.dir, &["up", "--format", "json"], &[]);
+    let run = strata_at(&p, &["up", "--format", "json"]);
     assert_eq!(run.code, 2);
     let doc: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
     assert_eq!(doc["error"]["kind"], "invalid_migration");
@@ -604,11 +607,10 @@ fn malformed_files_and_configs_name_file_and_line() {
 #[test]
 fn env_urls_expand_variables_from_dotenv() {
     let p = TempProject::new();
-    let bin = std::path::Path::new(BIN);
     p.write("strata.toml", "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.dev]\nurl = \"sqlite://${STRATA_TEST_DB_FILE}\"\n");
     p.write(".env", "STRATA_TEST_DB_FILE=from_dotenv.db\n");
     p.write("migrations/1_a.sql", "create table a (id integer);\n");
-    let run = run_in(bin, &p.dir, &["up"], &[]);
+    let run = strata_at(&p, &["up"]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(p.path("from_dotenv.db").exists());
 }
@@ -616,16 +618,13 @@ fn env_urls_expand_variables_from_dotenv() {
 #[test]
 fn passwords_never_reach_the_output() {
     let p = TempProject::new();
-    let bin = std::path::Path::new(BIN);
-    let run = run_in(
-        bin,
-        &p.dir,
+    let run = strata_at(
+        &p,
         &[
             "status",
             "--database-url",
             "postgres://me:hunter2@127.0.0.1:1/db?connect_timeout=2",
         ],
-        &[],
     );
     assert_eq!(run.code, 2);
     assert!(!run.all().contains("hunter2"), "{}", run.all());
@@ -635,7 +634,6 @@ fn passwords_never_reach_the_output() {
 #[test]
 fn several_sources_are_planned_together_and_filtered_by_source() {
     let p = TempProject::new();
-    let bin = std::path::Path::new(BIN);
     p.write(
         "strata.toml",
         "[[source]]\nname = \"data\"\npath = \"db/data\"\npriority = 10\n\n[[source]]\nname = \"app\"\npath = \"db/app\"\n\n[env.dev]\nurl = \"sqlite://app.db\"\n",
@@ -646,7 +644,7 @@ fn several_sources_are_planned_together_and_filtered_by_source() {
         "db/data/2_seed.sql",
         "-- strata:up\ninsert into users values (1);\n-- strata:down\ndelete from users;\n",
     );
-    let plan = run_in(bin, &p.dir, &["plan", "--format", "json"], &[]);
+    let plan = strata_at(&p, &["plan", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
     let order: Vec<String> = doc["steps"]
         .as_array()
@@ -665,9 +663,9 @@ fn several_sources_are_planned_together_and_filtered_by_source() {
         vec!["app/1", "app/3", "data/2"],
         "priority first, then version"
     );
-    let only = run_in(bin, &p.dir, &["up", "--source", "app"], &[]);
+    let only = strata_at(&p, &["up", "--source", "app"]);
     assert_eq!(only.code, 0, "{}", only.all());
-    let status = run_in(bin, &p.dir, &["status", "--format", "json"], &[]);
+    let status = strata_at(&p, &["status", "--format", "json"]);
     let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     let states: Vec<&str> = doc["migrations"]
         .as_array()
@@ -676,13 +674,8 @@ fn several_sources_are_planned_together_and_filtered_by_source() {
         .map(|m| m["state"].as_str().unwrap())
         .collect();
     assert_eq!(states, vec!["applied", "applied", "pending"]);
-    assert_eq!(run_in(bin, &p.dir, &["up"], &[]).code, 0);
-    let down = run_in(
-        bin,
-        &p.dir,
-        &["down", "--source", "data", "--format", "json"],
-        &[],
-    );
+    assert_eq!(strata_at(&p, &["up"]).code, 0);
+    let down = strata_at(&p, &["down", "--source", "data", "--format", "json"]);
     assert_eq!(down.code, 0, "{}", down.all());
     assert_eq!(
         down.stdout.matches("\"migration_finished\"").count(),
@@ -690,7 +683,7 @@ fn several_sources_are_planned_together_and_filtered_by_source() {
         "{}",
         down.stdout
     );
-    let unknown = run_in(bin, &p.dir, &["status", "--source", "nope"], &[]);
+    let unknown = strata_at(&p, &["status", "--source", "nope"]);
     assert_eq!(unknown.code, 2);
     assert!(
         unknown.stderr.contains("known sources: data, app"),
@@ -702,12 +695,11 @@ fn several_sources_are_planned_together_and_filtered_by_source() {
 #[test]
 fn transaction_statements_in_a_transactional_migration_are_refused() {
     let p = TempProject::new();
-    let bin = std::path::Path::new(BIN);
     p.write(
         "migrations/1_a.sql",
         "begin;\ncreate table a (id integer);\ncommit;\n",
     );
-    let run = run_in(bin, &p.dir, &["up", "--database-url", "sqlite://x.db"], &[]);
+    let run = strata_at(&p, &["up", "--database-url", "sqlite://x.db"]);
     assert_eq!(run.code, 2);
     assert!(
         run.stderr.contains("1_a.sql:1") && run.stderr.contains("strata:no-transaction"),
@@ -740,10 +732,9 @@ fn at_terminal(dir: &std::path::Path, args: &str, input: &str) -> Option<Run> {
 #[test]
 fn protected_down_is_confirmed_by_typing_the_environment_name() {
     let p = TempProject::new();
-    let bin = std::path::Path::new(BIN);
     p.write("strata.toml", "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.prod]\nurl = \"sqlite://p.db\"\nprotected = true\n");
     p.write("migrations/1_a.sql", &table("a", "1"));
-    assert_eq!(run_in(bin, &p.dir, &["up", "--env", "prod"], &[]).code, 0);
+    assert_eq!(strata_at(&p, &["up", "--env", "prod"]).code, 0);
     let Some(wrong) = at_terminal(&p.dir, "down --env prod --yes", "staging\n") else {
         return;
     };
@@ -765,13 +756,12 @@ fn protected_down_is_confirmed_by_typing_the_environment_name() {
 #[test]
 fn several_environments_and_none_chosen_is_an_error_not_a_fallback() {
     let p = TempProject::new();
-    let bin = std::path::Path::new(BIN);
     p.write(
         "strata.toml",
         "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.staging]\nurl = \"sqlite://s.db\"\n\n[env.production]\nurl = \"sqlite://p.db\"\nprotected = true\n",
     );
     let run = run_in(
-        bin,
+        std::path::Path::new(BIN),
         &p.dir,
         &["fresh"],
         &[("DATABASE_URL", "sqlite://other.db")],
@@ -788,11 +778,9 @@ fn several_environments_and_none_chosen_is_an_error_not_a_fallback() {
 #[test]
 fn fresh_refuses_a_single_source() {
     let p = TempProject::new();
-    let bin = std::path::Path::new(BIN);
     p.write("migrations/1_a.sql", &table("a", "1"));
-    let run = run_in(
-        bin,
-        &p.dir,
+    let run = strata_at(
+        &p,
         &[
             "fresh",
             "--source",
@@ -800,7 +788,6 @@ fn fresh_refuses_a_single_source() {
             "--database-url",
             "sqlite://f.db",
         ],
-        &[],
     );
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("without --source"), "{}", run.stderr);
