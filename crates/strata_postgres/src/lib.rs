@@ -53,32 +53,45 @@ pub struct PgDriver {
     lease_client: Option<Arc<Client>>,
 }
 
-/// The statements that write history. They are sent as unnamed
-/// statements with their parameter types, so nothing is prepared ahead and
-/// nothing depends on staying on one server session (transaction-mode
-/// poolers).
+/// The statements that write history: upsert, delete, log. On a session
+/// that stays ours (the advisory-lock mode) they are prepared once, which
+/// saves the server planning them for every migration; in lease mode,
+/// where a transaction-mode pooler may hand each transaction to another
+/// server session, they go as unnamed statements with their types.
 struct WriteSql {
-    upsert: String,
-    delete: String,
-    log: String,
+    text: [String; 3],
+    prepared: Option<[tokio_postgres::Statement; 3]>,
 }
 
 impl WriteSql {
     fn new(table: &TableName) -> Self {
-        WriteSql {
-            upsert: format!(
+        let upsert = format!(
                 "INSERT INTO {} (source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::float8 / 1000), to_timestamp($10::float8 / 1000), $11, $12, $13, $14, $15, $16, $17)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::int8::float8 / 1000), to_timestamp($10::int8::float8 / 1000), $11, $12, $13, $14, $15, $16, $17)
                  ON CONFLICT (source, version) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, checksum = EXCLUDED.checksum, checksum_algorithm = EXCLUDED.checksum_algorithm, status = EXCLUDED.status, batch = EXCLUDED.batch, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by, strata_version = EXCLUDED.strata_version, environment = EXCLUDED.environment, error = EXCLUDED.error, down_sql = EXCLUDED.down_sql, out_of_order = EXCLUDED.out_of_order",
                 table.quoted()
-            ),
-            delete: format!("DELETE FROM {} WHERE source = $1 AND version = $2", table.quoted()),
-            log: format!(
+            );
+        let delete = format!(
+            "DELETE FROM {} WHERE source = $1 AND version = $2",
+            table.quoted()
+        );
+        let log = format!(
                 "INSERT INTO {} (source, version, name, action, status, checksum, checksum_algorithm, batch, at, duration_ms, applied_by, strata_version, environment, detail)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::float8 / 1000), $10, $11, $12, $13, $14)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::int8::float8 / 1000), $10, $11, $12, $13, $14)",
                 table.with_suffix("_log").quoted()
-            ),
+            );
+        WriteSql {
+            text: [upsert, delete, log],
+            prepared: None,
         }
+    }
+
+    async fn prepare(&mut self, client: &Client) -> Result<()> {
+        let [u, d, l] = &self.text;
+        let (u, d, l) = tokio::try_join!(client.prepare(u), client.prepare(d), client.prepare(l))
+            .map_err(db_err)?;
+        self.prepared = Some([u, d, l]);
+        Ok(())
     }
 }
 
@@ -316,21 +329,21 @@ impl PgDriver {
         params: &'a WriteParams<'a>,
     ) -> Vec<BoxFuture<'a, std::result::Result<(), tokio_postgres::Error>>> {
         let mut ops: Vec<BoxFuture<'a, _>> = Vec::new();
-        let mut run = |query: &'a str, params: &'a [(&'a (dyn ToSql + Sync), Type)]| {
-            ops.push(
-                client
-                    .execute_typed(query, params)
-                    .map(|r| r.map(drop))
-                    .boxed(),
-            );
-        };
+        let mut run =
+            |which: usize, typed: &'a [Typed<'a>], plain: &'a [&'a (dyn ToSql + Sync)]| {
+                let op = match &sql.prepared {
+                    Some(p) => client.execute(&p[which], plain).boxed(),
+                    None => client.execute_typed(&sql.text[which], typed).boxed(),
+                };
+                ops.push(op.map(|r| r.map(drop)).boxed());
+            };
         if w.upsert.is_some() {
-            run(&sql.upsert, &params.upsert);
+            run(0, &params.upsert, &params.plain[0]);
         }
         if w.delete.is_some() {
-            run(&sql.delete, &params.delete);
+            run(1, &params.delete, &params.plain[1]);
         }
-        run(&sql.log, &params.log);
+        run(2, &params.log, &params.plain[2]);
         ops
     }
 
@@ -562,6 +575,8 @@ struct WriteParams<'a> {
     upsert: Vec<Typed<'a>>,
     delete: Vec<Typed<'a>>,
     log: Vec<Typed<'a>>,
+    /// The same values without their types, for prepared statements.
+    plain: [Vec<&'a (dyn ToSql + Sync)>; 3],
 }
 
 /// Pairs each value with its type: `T` text, `I` int8, `B` boolean.
@@ -666,7 +681,9 @@ impl Converted {
             &l.detail,
         ];
         let log = typed(log, "TTTTTTTIIITTTT");
+        let plain = |t: &[Typed<'a>]| t.iter().map(|(v, _)| *v).collect::<Vec<_>>();
         WriteParams {
+            plain: [plain(&upsert), plain(&delete), plain(&log)],
             upsert,
             delete,
             log,
@@ -786,7 +803,11 @@ impl Driver for PgDriver {
             t = self.table.quoted(),
             l = self.log_table().quoted()
         );
-        self.client.batch_execute(&sql).await.map_err(db_err)
+        self.client.batch_execute(&sql).await.map_err(db_err)?;
+        if matches!(self.lock, Some(HeldLock::Advisory(_))) && self.writes.prepared.is_none() {
+            self.writes.prepare(&self.client).await?;
+        }
+        Ok(())
     }
 
     async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
