@@ -79,6 +79,7 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
     let mut prev_word: Option<&str> = None;
     let mut words = 0usize;
     let mut trigger = false;
+    let mut parens = 0usize;
     let mut depth = 0usize;
 
     macro_rules! begin_token {
@@ -114,6 +115,7 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
                 prev_word = None;
                 words = 0;
                 trigger = false;
+                parens = 0;
                 i += 1;
             }
             _ => {
@@ -150,10 +152,18 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
                         }
                         // Only block openers count, so a column named
                         // `begin` does not hide the semicolons after it.
+                        // A trigger's BEGIN is a keyword at the top level:
+                        // not `old.begin`, not inside `WHEN (...)`, not a
+                        // column in `UPDATE OF begin, ...`.
+                        let after_of =
+                            prev_word.is_some_and(|p: &str| p.eq_ignore_ascii_case("OF"));
+                        let keyword = parens == 0
+                            && (i == 0 || !matches!(bytes[i - 1], b'.' | b','))
+                            && !after_of;
                         let opens = (is("ATOMIC")
                             && prev_word.is_some_and(|p: &str| p.eq_ignore_ascii_case("BEGIN"))
                             && in_create)
-                            || (is("BEGIN") && trigger && depth == 0)
+                            || (is("BEGIN") && trigger && depth == 0 && keyword)
                             || (is("CASE") && depth > 0);
                         if opens {
                             depth += 1;
@@ -166,6 +176,14 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
                         prev_word = Some(word);
                         words += 1;
                         i = end;
+                    }
+                    b'(' => {
+                        parens += 1;
+                        i += 1;
+                    }
+                    b')' => {
+                        parens = parens.saturating_sub(1);
+                        i += 1;
                     }
                     _ => i += 1,
                 }
@@ -303,6 +321,14 @@ mod tests {
         let sql = "create table t (begin date, \"end\" date);\ncommit;\ncreate table u (id int);";
         assert_eq!(texts(sql, Dialect::Postgres).len(), 3);
         assert_eq!(texts(sql, Dialect::Sqlite).len(), 3);
+    }
+
+    #[test]
+    fn a_column_named_begin_in_a_trigger_is_not_its_body() {
+        let sql = "CREATE TRIGGER t BEFORE UPDATE OF begin ON a FOR EACH ROW WHEN (OLD.begin IS NULL) EXECUTE FUNCTION f();\nCREATE TABLE c (id int);\nCOMMIT;\nSELECT 1;";
+        assert_eq!(texts(sql, Dialect::Postgres).len(), 4);
+        let lite = "create trigger t after update of begin on a when (old.begin is null) begin update b set n = 1; end;\ncommit;";
+        assert_eq!(texts(lite, Dialect::Sqlite).len(), 2);
     }
 
     #[test]
