@@ -792,3 +792,33 @@ fn fresh_refuses_a_single_source() {
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("without --source"), "{}", run.stderr);
 }
+
+#[test]
+fn list_and_new_need_no_database_and_dotenv_paths_start_at_the_project() {
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.staging]\nurl = \"${STAGING_URL}\"\n\n[env.production]\nprotected = true\n",
+    );
+    p.write("migrations/1_a.sql", "create table a (id integer);\n");
+    assert_eq!(strata_at(&p, &["list"]).code, 0);
+    let no_url = strata_at(&p, &["status", "--env", "production"]);
+    assert_eq!(no_url.code, 2);
+    assert!(
+        no_url.stderr.contains("[env.production] has no url"),
+        "{}",
+        no_url.stderr
+    );
+
+    let q = TempProject::new();
+    q.write("migrations/1_a.sql", "create table a (id integer);\n");
+    q.write(".env", "DATABASE_URL=sqlite://app.db\n");
+    q.write(
+        "strata.toml",
+        "[[source]]\nname = \"app\"\npath = \"migrations\"\n",
+    );
+    std::fs::create_dir_all(q.path("sub")).unwrap();
+    let up = run_in(std::path::Path::new(BIN), &q.path("sub"), &["up"], &[]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert!(q.path("app.db").exists() && !q.path("sub/app.db").exists());
+}

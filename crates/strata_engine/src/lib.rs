@@ -111,9 +111,8 @@ pub struct Engine {
     pub project: Project,
     pub env_name: Option<String>,
     pub env: EnvConfig,
-    /// The database, when one was given.
-    pub database: Option<DatabaseTarget>,
-    no_database: String,
+    /// The database, or why there is none (said when one is needed).
+    database: Result<DatabaseTarget, String>,
     sources: Vec<SourceSpec>,
     /// `--source`, when given.
     only_source: Option<String>,
@@ -139,50 +138,14 @@ impl Engine {
             None => Project::implicit(&cwd)?,
         };
         let env_name = project.env_name(opts.env.as_deref())?;
-        if env_name.is_none() && explicit_url.is_none() && !project.config.env.is_empty() {
-            // Falling back to DATABASE_URL here could send a command meant
-            // for one environment to another, unprotected.
-            let known: Vec<&str> = project.config.env.keys().map(String::as_str).collect();
-            return Err(EngineError::Config {
-                path: project
-                    .path
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
-                message: format!(
-                    "several environments ({}) and none chosen",
-                    known.join(", ")
-                ),
-                help: "pass --env NAME, or set default_env in [project]".into(),
-            });
-        }
         let env = env_name
             .as_ref()
             .map(|n| project.config.env[n].clone())
             .unwrap_or_default();
-        let url = match (explicit_url, &env.url) {
-            (Some(url), _) => Some((url, cwd.clone())),
-            (None, Some(url)) => {
-                let what = format!("env.{}.url", env_name.as_deref().unwrap_or("?"));
-                Some((project.expand(url, &what)?, project.root.clone()))
-            }
-            (None, None) => project
-                .var("DATABASE_URL")
-                .filter(|u| !u.is_empty())
-                .map(|url| (url, cwd.clone())),
-        };
-        let database = url
-            .map(|(url, base)| DatabaseTarget::parse(&url, &base))
-            .transpose()?;
-        let no_database = match &project.path {
-            None => format!(
-                "no {CONFIG_FILE} was found in {} or above, and no database URL was given; run `strata init` to create a project (it uses a SQLite file), or pass --database-url / set DATABASE_URL",
-                cwd.display()
-            ),
-            Some(p) => format!(
-                "{} has no environment with a url; add [env.development] url = \"sqlite://strata.db\", or pass --database-url / set DATABASE_URL",
-                p.display()
-            ),
-        };
+        // Resolved now, reported when a database is needed: `list` and
+        // `new` work without one.
+        let database = resolve_database(&project, env_name.as_deref(), &env, explicit_url, &cwd)
+            .map_err(|e| e.to_string());
         let table = TableName::parse(
             project
                 .config
@@ -240,18 +203,24 @@ impl Engine {
             env_name,
             env,
             database,
-            no_database,
             sources,
             only_source: opts.source.clone(),
             table,
         })
     }
 
+    /// The database this engine works on.
+    pub fn database(&self) -> Result<&DatabaseTarget, EngineError> {
+        self.database
+            .as_ref()
+            .map_err(|e| EngineError::NoDatabase(e.clone()))
+    }
+
     /// The database URL with any password hidden.
     pub fn database_display(&self) -> String {
         self.database
             .as_ref()
-            .map_or_else(|| "(no database)".into(), DatabaseTarget::display)
+            .map_or_else(|_| "(no database)".into(), DatabaseTarget::display)
     }
 
     /// The project's root directory.
@@ -277,17 +246,13 @@ impl Engine {
         let (sources, root) = (self.sources.clone(), self.project.root.clone());
         let read = move || discover(&sources, &root);
         match &self.database {
-            Some(d) if d.is_server() => Pending::Running(std::thread::spawn(read)),
+            Ok(d) if d.is_server() => Pending::Running(std::thread::spawn(read)),
             _ => Pending::Done(read()),
         }
     }
 
     pub async fn connect(&self) -> Result<Box<dyn Driver>, EngineError> {
-        self.database
-            .as_ref()
-            .ok_or_else(|| EngineError::NoDatabase(self.no_database.clone()))?
-            .connect(self.table.clone())
-            .await
+        self.database()?.connect(self.table.clone()).await
     }
 
     /// History rows of the selected sources.
@@ -343,6 +308,75 @@ impl Engine {
             statement_timeout: self.env.statement_timeout,
         }
     }
+}
+
+/// Which database to use: `--database-url`; else the chosen environment's
+/// `url` (an environment without one is an error, not a fallback); else,
+/// when strata.toml defines no environment, `DATABASE_URL`. Relative SQLite
+/// paths start from where the URL was written: the project for strata.toml
+/// and `.env`, the current directory for the command line and the process
+/// environment.
+fn resolve_database(
+    project: &Project,
+    env_name: Option<&str>,
+    env: &EnvConfig,
+    explicit_url: Option<String>,
+    cwd: &Path,
+) -> Result<DatabaseTarget, EngineError> {
+    let config_path = || {
+        project
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(CONFIG_FILE))
+    };
+    let (url, base) = match (explicit_url, env_name) {
+        (Some(url), _) => (url, cwd.to_path_buf()),
+        (None, Some(name)) => match &env.url {
+            Some(url) => (
+                project.expand(url, &format!("env.{name}.url"))?,
+                project.root.clone(),
+            ),
+            None => {
+                return Err(EngineError::Config {
+                    path: config_path(),
+                    message: format!("[env.{name}] has no url"),
+                    help: "add url = \"...\" (\"${DATABASE_URL}\" reads the variable), or pass --database-url".into(),
+                });
+            }
+        },
+        (None, None) if !project.config.env.is_empty() => {
+            // Falling back to DATABASE_URL here could send a command meant
+            // for one environment to another, unprotected.
+            let known: Vec<&str> = project.config.env.keys().map(String::as_str).collect();
+            return Err(EngineError::Config {
+                path: config_path(),
+                message: format!(
+                    "several environments ({}) and none chosen",
+                    known.join(", ")
+                ),
+                help: "pass --env NAME, or set default_env in [project]".into(),
+            });
+        }
+        (None, None) => match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(url) => (url, cwd.to_path_buf()),
+            None => match project.dotenv.get("DATABASE_URL").filter(|u| !u.is_empty()) {
+                Some(url) => (url.clone(), project.root.clone()),
+                None => {
+                    return Err(EngineError::NoDatabase(match &project.path {
+                        None => format!(
+                            "no {CONFIG_FILE} was found in {} or above, and no database URL was given; run `strata init` to create a project (it uses a SQLite file), or pass --database-url / set DATABASE_URL",
+                            cwd.display()
+                        ),
+                        Some(p) => format!(
+                            "{} has no environment; add [env.development] url = \"sqlite://strata.db\", or pass --database-url / set DATABASE_URL",
+                            p.display()
+                        ),
+                    }));
+                }
+            },
+        },
+    };
+    DatabaseTarget::parse(&url, &base)
 }
 
 /// Reads the migrations; problems name files relative to the project, as
