@@ -822,3 +822,28 @@ fn list_and_new_need_no_database_and_dotenv_paths_start_at_the_project() {
     assert_eq!(up.code, 0, "{}", up.all());
     assert!(q.path("app.db").exists() && !q.path("sub/app.db").exists());
 }
+
+engine_test!(
+    a_failed_revert_without_a_transaction_stays_applied_and_is_reported,
+    |db: &TestDb| {
+        let env = Env::new(db);
+        env.write(
+        "migrations/1_s.sql",
+        "-- strata:no-transaction\n-- strata:up\ncreate table s1 (id integer);\ncreate table s2 (id integer);\n-- strata:down\ndrop table s1;\ndrop table nope;\n",
+    );
+        env.ok(&["up"]);
+        let down = env.fails(&["down"], 2);
+        assert!(down.all().contains("1_s.sql:7"), "{}", down.all());
+        assert!(!db.has_table("s1") && db.has_table("s2"), "half reverted");
+        let status = env.json(&["status"]);
+        assert_eq!(status["migrations"][0]["state"], "failed", "{status}");
+        env.fails(&["status", "--check"], 1);
+        env.write(
+        "migrations/1_s.sql",
+        "-- strata:no-transaction\n-- strata:up\ncreate table s1 (id integer);\ncreate table s2 (id integer);\n-- strata:down\ndrop table if exists s1;\ndrop table s2;\n",
+    );
+        env.ok(&["down"]);
+        assert!(!db.has_table("s2"));
+        assert_eq!(env.states(), states(&[("1", "reverted")]));
+    }
+);

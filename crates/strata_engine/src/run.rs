@@ -498,6 +498,25 @@ impl Run<'_> {
                     ),
                 }
             }
+            // A revert that failed outside a transaction: the migration
+            // stays applied; the user has checked the database.
+            _ if previous.is_some_and(|p| p.status == HistoryStatus::Applied) => {
+                let mut row = previous.expect("checked").clone();
+                row.error = None;
+                let detail =
+                    "cleared the failed revert's error; the migration stays applied".to_string();
+                HistoryWrite {
+                    upsert: Some(row),
+                    delete: None,
+                    log: self.log(
+                        step,
+                        LogAction::Repair,
+                        HistoryStatus::Applied,
+                        now,
+                        Some(detail),
+                    ),
+                }
+            }
             _ => {
                 let status = previous.map_or(HistoryStatus::Failed, |p| p.status);
                 let detail = format!(

@@ -10,7 +10,8 @@ use strata_model::{
 pub enum MigrationState {
     Applied,
     Pending,
-    /// A failed attempt, or an interrupted one (a `running` row).
+    /// A failed attempt, or an interrupted one (a `running` row), or an
+    /// applied migration whose non-transactional revert failed.
     Failed,
     Reverted,
     /// Applied, but the file has changed since.
@@ -73,8 +74,12 @@ pub fn status(migrations: &[Migration], history: &[HistoryRow]) -> Vec<StatusEnt
                         )),
                     ),
                     // An applied row with an error: a revert outside a
-                    // transaction failed or was interrupted.
-                    HistoryStatus::Applied => (MigrationState::Applied, r.error.clone()),
+                    // transaction failed or was interrupted, so some of
+                    // the migration may be gone. It needs a look.
+                    HistoryStatus::Applied if r.error.is_some() => {
+                        (MigrationState::Failed, r.error.clone())
+                    }
+                    HistoryStatus::Applied => (MigrationState::Applied, None),
                     HistoryStatus::Reverted => (MigrationState::Reverted, None),
                     HistoryStatus::Failed => (MigrationState::Failed, r.error.clone()),
                     HistoryStatus::Running => (MigrationState::Failed, Some(interrupted(r))),
