@@ -314,3 +314,25 @@ fn lease_and_native_runs_exclude_each_other() {
     let native = Run::from_output(native.wait_with_output().unwrap());
     assert_eq!(native.code, 0, "{}", native.all());
 }
+
+#[test]
+fn sqlite_waits_for_another_writer_within_the_lock_timeout() {
+    let db = TestDb::sqlite();
+    let p = TempProject::new();
+    p.write("migrations/1_a.sql", "create table a (id int);\n");
+    let TestDb::Sqlite { path, .. } = &db else {
+        unreachable!()
+    };
+    let other = rusqlite::Connection::open(path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let started = Instant::now();
+    let run = strata(&p, &db, &["up", "--lock-timeout", "1s"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "honours --lock-timeout"
+    );
+    assert!(run.all().contains("write lock"), "{}", run.all());
+    other.execute_batch("COMMIT").unwrap();
+    assert_eq!(strata(&p, &db, &["up"]).code, 0);
+}

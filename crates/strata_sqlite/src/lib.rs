@@ -22,6 +22,11 @@ use strata_sql::{Dialect, Statement};
 /// host or in another PID namespace).
 const LEASE: Duration = Duration::from_secs(3600);
 
+/// How long a statement waits for another connection's write lock.
+const BUSY: Duration = Duration::from_secs(30);
+/// How long one attempt at the migration lock waits for it.
+const LOCK_BUSY: Duration = Duration::from_millis(100);
+
 pub struct SqliteDriver {
     conn: Connection,
     display: String,
@@ -36,8 +41,7 @@ pub fn connect(path: &str, table: TableName, display: String) -> Result<SqliteDr
         url: display.clone(),
         message: e.to_string(),
     })?;
-    conn.busy_timeout(Duration::from_secs(30))
-        .map_err(DriverError::database)?;
+    conn.busy_timeout(BUSY).map_err(DriverError::database)?;
     Ok(SqliteDriver {
         conn,
         display,
@@ -496,11 +500,12 @@ impl Driver for SqliteDriver {
 
     async fn try_lock(&mut self, _mode: LockMode) -> Result<LockAttempt> {
         let lock = self.lock_table().quoted();
-        self.conn
-            .execute_batch(&format!(
-                "CREATE TABLE IF NOT EXISTS {lock} (name TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at INTEGER NOT NULL)"
-            ))
-            .map_err(db_err)?;
+        // Wait only briefly for the write lock here: the engine's loop does
+        // the waiting, says who holds it and honours --lock-timeout.
+        self.conn.busy_timeout(LOCK_BUSY).map_err(db_err)?;
+        let created = self.conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {lock} (name TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at INTEGER NOT NULL)"
+        ));
         // The time makes the holder unique even if a process id is reused.
         let me = format!(
             "{} pid {} ({})",
@@ -510,7 +515,7 @@ impl Driver for SqliteDriver {
         );
         let host = strata_driver::process_scope();
         let now = Timestamp::now();
-        let attempt = self.in_write_transaction(|| {
+        let attempt = created.map_err(db_err).and_then(|()| self.in_write_transaction(|| {
             let current: Option<(String, i64, String, String, i64)> = self
                 .conn
                 .query_row(
@@ -538,7 +543,17 @@ impl Driver for SqliteDriver {
                 )
                 .map_err(db_err)?;
             Ok(LockAttempt::Acquired)
-        })?;
+        }));
+        self.conn.busy_timeout(BUSY).map_err(db_err)?;
+        let attempt = match attempt {
+            Err(DriverError::Database(m)) if m.contains("database is locked") => {
+                LockAttempt::Held(LockHolder {
+                    client: Some("another connection holding the database's write lock".into()),
+                    ..LockHolder::default()
+                })
+            }
+            other => other?,
+        };
         if attempt == LockAttempt::Acquired {
             self.holder = Some(me);
         }
