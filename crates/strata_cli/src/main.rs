@@ -6,10 +6,14 @@ mod commands;
 mod printer;
 
 use clap::Parser;
+use clap::error::ErrorKind;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let printer = printer::Printer::new(&cli.global);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -28,4 +32,19 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Bad arguments: clap's message, or with `--format json` the same as a
+/// JSON error line; exit 2 (help and version exit 0).
+fn usage_error(e: clap::Error) -> ExitCode {
+    let json = std::env::args()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| w[0] == "--format" && w[1] == "json")
+        || std::env::args().any(|a| a == "--format=json");
+    if json && !matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        printer::usage_error_json(&e.render().to_string());
+        return ExitCode::from(2);
+    }
+    e.exit()
 }

@@ -123,7 +123,11 @@ engine_test!(up_status_down_round_trip, |db: &TestDb| {
     );
     env.ok(&["status", "--check"]);
     let again = env.ok(&["up"]);
-    assert!(again.stdout.contains("Nothing to do"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("Nothing to apply"),
+        "{}",
+        again.stdout
+    );
 
     // The history row holds what the contract promises.
     let row = db.query("SELECT status || ' ' || batch || ' ' || checksum_algorithm || ' ' || (down_sql IS NOT NULL) FROM strata_history WHERE version = '10'");
@@ -847,3 +851,13 @@ engine_test!(
         assert_eq!(env.states(), states(&[("1", "reverted")]));
     }
 );
+
+#[test]
+fn usage_errors_are_json_with_format_json() {
+    let p = TempProject::new();
+    let run = strata_at(&p, &["--format", "json", "down", "--steps", "abc"]);
+    assert_eq!(run.code, 2);
+    let doc: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert_eq!(doc["error"]["kind"], "usage", "{doc}");
+    assert_eq!(strata_at(&p, &["--help"]).code, 0);
+}

@@ -96,6 +96,19 @@ pub enum EngineError {
         report: Box<Report>,
     },
     #[error(
+        "`{command}` on protected environment `{env}` was not confirmed, so nothing was done; confirm by typing the environment's name at a terminal, or pass --approve {hash}"
+    )]
+    NotConfirmed {
+        env: String,
+        command: String,
+        hash: String,
+    },
+    #[error("{message}")]
+    LockLost {
+        message: String,
+        report: Box<Report>,
+    },
+    #[error(
         "`strata fresh` drops the whole schema, so it works on every source at once; run it without --source {0}"
     )]
     FreshOneSource(String),
@@ -226,6 +239,11 @@ impl Engine {
     /// The project's root directory.
     pub fn root(&self) -> &Path {
         &self.project.root
+    }
+
+    /// `--source`, when given.
+    pub fn only_source(&self) -> Option<&str> {
+        self.only_source.as_deref()
     }
 
     /// The sources this engine works on (after `--source`).

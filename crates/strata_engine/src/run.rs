@@ -203,10 +203,15 @@ impl Engine {
         }
         if self.env.protected && request.destructive() && !plan.is_empty() {
             let env = self.env_name.clone().unwrap_or_default();
-            let confirmed =
-                request.yes && (request.approve.is_some() || reporter.confirm(&plan, &env));
-            if !confirmed {
+            if !request.yes {
                 return Err(EngineError::Protected {
+                    env,
+                    command: request.command().into(),
+                    hash: plan.hash.clone(),
+                });
+            }
+            if request.approve.is_none() && !reporter.confirm(&plan, &env) {
+                return Err(EngineError::NotConfirmed {
                     env,
                     command: request.command().into(),
                     hash: plan.hash.clone(),
@@ -240,6 +245,14 @@ impl Engine {
             }
             let total = plan.steps.len();
             for (index, step) in plan.steps.iter().enumerate() {
+                if let Err(e) = run.driver.check_lock().await {
+                    report.duration_ms = ms(started.elapsed());
+                    reporter.event(&self.finished(&report));
+                    return Err(EngineError::LockLost {
+                        message: e.to_string(),
+                        report: Box::new(report),
+                    });
+                }
                 let info = self.step_info(step);
                 reporter.event(&Event::MigrationStarted {
                     step: info.clone(),
@@ -247,11 +260,7 @@ impl Engine {
                     total,
                 });
                 let t0 = Instant::now();
-                let outcome = match run.driver.check_lock().await {
-                    Ok(()) => run.step(step).await,
-                    Err(e) => Err(run.failure(step, None, &e)),
-                };
-                match outcome {
+                match run.step(step).await {
                     Ok(()) => {
                         match step.action {
                             StepAction::Apply => report.applied += 1,

@@ -181,6 +181,8 @@ pub enum PlanError {
     },
     #[error("`{target}` is not a version: {reason}")]
     BadTarget { target: String, reason: String },
+    #[error("no history row is in batch {0}; `strata history` shows the batches")]
+    UnknownBatch(i64),
     #[error("migration {0} needs no repair: it is applied and its checksum matches the file")]
     NothingToRepair(MigrationId),
     #[error("migration {0} cannot be re-applied: its file is gone")]
@@ -462,7 +464,12 @@ pub fn plan_down(
                 .collect()
         }
         DownTarget::Steps(n) => applied.into_iter().take(*n).collect(),
-        DownTarget::Batch(b) => applied.into_iter().filter(|r| r.batch == *b).collect(),
+        DownTarget::Batch(b) => {
+            if !history.iter().any(|r| r.batch == *b) {
+                return Err(PlanError::UnknownBatch(*b));
+            }
+            applied.into_iter().filter(|r| r.batch == *b).collect()
+        }
         DownTarget::To(t) => {
             let to = ctx.resolve(t)?;
             applied

@@ -259,10 +259,10 @@ fn is_missing_relation(e: &tokio_postgres::Error) -> bool {
         .is_some_and(|d| matches!(d.code().code(), "42P01" | "3F000"))
 }
 
-fn lease_lost_error() -> DriverError {
-    DriverError::Database(
-        "the migration lock's lease could not be renewed, so another run may take it: stopped (the current migration was rolled back); check `strata status`, then run again".into(),
-    )
+fn lease_lost_error(what_happened: &str) -> DriverError {
+    DriverError::Database(format!(
+        "the migration lock's lease could not be renewed, so another run may hold it now: {what_happened}; check `strata status`, then run again"
+    ))
 }
 
 fn millis(d: Duration) -> u128 {
@@ -959,7 +959,7 @@ impl Driver for PgDriver {
         }
         if self.lease_lost() {
             let _ = client.batch_execute("ROLLBACK").await;
-            return Err(lease_lost_error());
+            return Err(lease_lost_error("this migration was rolled back"));
         }
         let record = record.finished(started);
         let converted = Converted::new(&record);
@@ -1033,7 +1033,7 @@ impl Driver for PgDriver {
 
     async fn check_lock(&mut self) -> Result<()> {
         if self.lease_lost() {
-            return Err(lease_lost_error());
+            return Err(lease_lost_error("stopped before the next migration"));
         }
         Ok(())
     }

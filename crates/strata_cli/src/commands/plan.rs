@@ -43,7 +43,7 @@ pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::R
     }
     if plan.steps.is_empty() {
         printer.line(format!(
-            "Nothing to do: every migration is applied. {}(plan {}){}",
+            "Nothing to apply. {}(plan {}){}",
             DIM.render(),
             plan.hash,
             DIM.render_reset()
@@ -86,6 +86,23 @@ pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::R
             DIM.render_reset()
         ));
     }
-    printer.line(format!("\nRun it with: strata up --approve {}", plan.hash));
+    // The same selection, so the hash matches when it runs.
+    let mut command = String::from("strata up");
+    if let Some(env) = &engine.env_name {
+        command.push_str(&format!(" --env {env}"));
+    }
+    if let Some(source) = engine.only_source() {
+        command.push_str(&format!(" --source {source}"));
+    }
+    if let Some(to) = &args.to {
+        command.push_str(&format!(" --to {to}"));
+    }
+    if args.allow_out_of_order {
+        command.push_str(" --allow-out-of-order");
+    }
+    if args.ignore_missing {
+        command.push_str(" --ignore-missing");
+    }
+    printer.line(format!("\nRun it with: {command} --approve {}", plan.hash));
     Ok(ExitCode::SUCCESS)
 }

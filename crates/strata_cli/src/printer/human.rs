@@ -175,8 +175,8 @@ impl Reporter for HumanReporter<'_> {
                 }
                 if parts.is_empty() {
                     let text = match command.as_str() {
-                        "up" => "Nothing to do: every migration is applied.",
-                        "down" | "redo" => "Nothing to revert: no migration is applied.",
+                        "up" => "Nothing to apply.",
+                        "down" | "redo" => "Nothing to revert.",
                         "repair" => "Nothing to repair.",
                         "baseline" => "Nothing to record: those migrations are applied already.",
                         _ => "Nothing to do.",

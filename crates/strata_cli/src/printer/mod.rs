@@ -129,6 +129,12 @@ impl Printer {
     }
 }
 
+/// A command-line usage error as a JSON error line.
+pub fn usage_error_json(message: &str) {
+    let doc = serde_json::json!({ "error": { "kind": "usage", "message": message.trim() } });
+    let _ = writeln!(std::io::stdout().lock(), "{doc}");
+}
+
 /// A stable name for each kind of error, for JSON output.
 pub fn error_kind(e: &EngineError) -> &'static str {
     match e {
@@ -140,8 +146,9 @@ pub fn error_kind(e: &EngineError) -> &'static str {
         EngineError::Driver(_) => "database",
         EngineError::LockTimeout { .. } => "lock_timeout",
         EngineError::PlanMismatch { .. } => "plan_mismatch",
-        EngineError::Protected { .. } => "protected",
+        EngineError::Protected { .. } | EngineError::NotConfirmed { .. } => "protected",
         EngineError::MigrationFailed { .. } => "migration_failed",
+        EngineError::LockLost { .. } => "lock_lost",
         _ => "error",
     }
 }
