@@ -397,20 +397,34 @@ fn resolve_database(
     DatabaseTarget::parse(&url, &base)
 }
 
-/// Reads the migrations; problems name files relative to the project, as
-/// the user knows them.
+/// Reads the migrations. Their paths, and the paths problems name, are
+/// relative to the project, as the user knows them (join them to the
+/// project root to open them).
 fn discover(sources: &[SourceSpec], root: &Path) -> Result<Vec<Migration>, DiscoverError> {
-    strata_discover::discover_all(sources).map_err(|e| match e {
-        DiscoverError::Invalid(mut diags) => {
-            for d in &mut diags {
-                if let Ok(rel) = d.path.strip_prefix(root) {
-                    d.path = rel.to_path_buf();
+    let relative = |p: &mut PathBuf| {
+        if let Ok(rel) = p.strip_prefix(root) {
+            *p = rel.to_path_buf();
+        }
+    };
+    match strata_discover::discover_all(sources) {
+        Ok(mut migrations) => {
+            for m in &mut migrations {
+                relative(&mut m.path);
+                for body in [Some(&mut m.up), m.down.as_mut(), m.verify.as_mut()]
+                    .into_iter()
+                    .flatten()
+                {
+                    relative(&mut body.path);
                 }
             }
-            DiscoverError::Invalid(diags)
+            Ok(migrations)
         }
-        other => other,
-    })
+        Err(DiscoverError::Invalid(mut diags)) => {
+            diags.iter_mut().for_each(|d| relative(&mut d.path));
+            Err(DiscoverError::Invalid(diags))
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// Migrations being read on another thread, or already read.
