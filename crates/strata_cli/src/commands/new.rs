@@ -51,7 +51,7 @@ pub fn run(engine: &Engine, name: &str, printer: &Printer) -> anyhow::Result<Exi
     if printer.is_json() {
         printer.json(&serde_json::json!({ "created": shown, "source": source.name, "version": at.compact(), "name": slug }));
     } else {
-        printer.line(format!("created {shown}"));
+        printer.summary(format!("created {shown}"));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -42,7 +42,7 @@ pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::R
         return Ok(ExitCode::SUCCESS);
     }
     if plan.steps.is_empty() {
-        printer.line(format!(
+        printer.summary(format!(
             "Nothing to apply. {}(plan {}){}",
             DIM.render(),
             plan.hash,
@@ -103,6 +103,7 @@ pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::R
     if args.ignore_missing {
         command.push_str(" --ignore-missing");
     }
-    printer.line(format!("\nRun it with: {command} --approve {}", plan.hash));
+    printer.line("");
+    printer.summary(format!("Run it with: {command} --approve {}", plan.hash));
     Ok(ExitCode::SUCCESS)
 }

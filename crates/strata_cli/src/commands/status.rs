@@ -90,8 +90,9 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
     let count =
         |states: &[MigrationState]| entries.iter().filter(|e| states.contains(&e.state)).count();
     let pending = count(&[MigrationState::Pending, MigrationState::Reverted]);
-    printer.line(format!(
-        "\n{} migrations: {} applied, {pending} pending, {} need attention ({})",
+    printer.line("");
+    printer.summary(format!(
+        "{} migrations: {} applied, {pending} pending, {} need attention ({})",
         entries.len(),
         count(&[MigrationState::Applied]),
         attention - pending,

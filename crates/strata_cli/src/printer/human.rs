@@ -24,8 +24,8 @@ impl<'a> HumanReporter<'a> {
     fn print(&self, text: String) {
         let bar = self.bar.lock().expect("bar lock");
         match bar.as_ref() {
-            Some(b) => b.suspend(|| self.printer.line(&text)),
-            None => self.printer.line(&text),
+            Some(b) => b.suspend(|| self.printer.summary(&text)),
+            None => self.printer.summary(&text),
         }
     }
 }

@@ -42,8 +42,15 @@ impl Printer {
         self.format == Format::Json
     }
 
-    /// A line of human output on stdout.
+    /// A line of human output on stdout (hidden by --quiet).
     pub fn line(&self, text: impl AsRef<str>) {
+        if !self.quiet {
+            self.summary(text);
+        }
+    }
+
+    /// A line that --quiet keeps: a command's outcome in one line.
+    pub fn summary(&self, text: impl AsRef<str>) {
         let mut out = anstream::stdout().lock();
         let _ = writeln!(out, "{}", text.as_ref());
     }
