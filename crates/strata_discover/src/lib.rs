@@ -59,12 +59,29 @@ pub enum DiscoverError {
     Invalid(Vec<Diagnostic>),
 }
 
+/// What a format found in one source: its migrations, and problems that do
+/// not stop strata (a file its tool would ignore, a tolerated quirk).
+#[derive(Debug, Clone, Default)]
+pub struct Found {
+    pub migrations: Vec<Migration>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl From<Vec<Migration>> for Found {
+    fn from(migrations: Vec<Migration>) -> Self {
+        Found {
+            migrations,
+            warnings: Vec::new(),
+        }
+    }
+}
+
 /// A migration file layout.
 pub trait Format: Sync {
     /// The name used in `format = "..."`.
     fn name(&self) -> &'static str;
     /// Reads every migration of `source`, or every problem found.
-    fn discover(&self, source: &SourceSpec) -> Result<Vec<Migration>, Vec<Diagnostic>>;
+    fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>>;
 }
 
 /// Every format strata reads.
@@ -74,8 +91,9 @@ pub fn formats() -> &'static [&'static dyn Format] {
 
 /// Reads all migrations of all `sources`, sorted by (priority, version,
 /// source name). Problems in every source are collected before failing.
-pub fn discover_all(sources: &[SourceSpec]) -> Result<Vec<Migration>, DiscoverError> {
+pub fn discover_all(sources: &[SourceSpec]) -> Result<Found, DiscoverError> {
     let mut migrations = Vec::new();
+    let mut warnings = Vec::new();
     let mut problems = Vec::new();
     for source in sources {
         let format = formats()
@@ -91,7 +109,10 @@ pub fn discover_all(sources: &[SourceSpec]) -> Result<Vec<Migration>, DiscoverEr
                     .join(", "),
             })?;
         match format.discover(source) {
-            Ok(found) => migrations.extend(found.into_iter().map(|m| (source.priority, m))),
+            Ok(found) => {
+                migrations.extend(found.migrations.into_iter().map(|m| (source.priority, m)));
+                warnings.extend(found.warnings);
+            }
             Err(diags) => problems.extend(diags),
         }
     }
@@ -107,7 +128,10 @@ pub fn discover_all(sources: &[SourceSpec]) -> Result<Vec<Migration>, DiscoverEr
     if !migrations.is_sorted_by(|a, b| order(a, b).is_le()) {
         migrations.sort_by(order);
     }
-    Ok(migrations.into_iter().map(|(_, m)| m).collect())
+    Ok(Found {
+        migrations: migrations.into_iter().map(|(_, m)| m).collect(),
+        warnings,
+    })
 }
 
 /// Lists the regular files (and symlinks to them) of a source directory,

@@ -2,7 +2,7 @@
 //! `-- strata:down` and `-- strata:verify` sections (a file without section
 //! lines is all up), or a `<version>_<name>.up.sql` + `.down.sql` pair.
 
-use crate::{Diagnostic, Format, SourceSpec, files_sorted, read_text};
+use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted, read_text};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use strata_model::{
@@ -48,10 +48,10 @@ impl Format for NativeFormat {
         "strata"
     }
 
-    fn discover(&self, source: &SourceSpec) -> Result<Vec<Migration>, Vec<Diagnostic>> {
+    fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>> {
         let mut problems = Vec::new();
         // version -> (name, whole/up file, down file)
-        let mut found: HashMap<Version, Found> = HashMap::new();
+        let mut found: HashMap<Version, Entry> = HashMap::new();
         for path in files_sorted(source)? {
             let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
                 continue;
@@ -78,7 +78,7 @@ impl Format for NativeFormat {
                 });
                 continue;
             };
-            let entry = found.entry(version.clone()).or_insert_with(|| Found {
+            let entry = found.entry(version.clone()).or_insert_with(|| Entry {
                 version,
                 name: name.to_string(),
                 whole: None,
@@ -96,7 +96,7 @@ impl Format for NativeFormat {
         }
 
         let mut migrations = Vec::new();
-        let mut entries: Vec<Found> = found.into_values().collect();
+        let mut entries: Vec<Entry> = found.into_values().collect();
         entries.sort_by(|a, b| a.version.cmp(&b.version));
         for result in crate::parallel_map(entries, |entry| entry.into_migration(source)) {
             match result {
@@ -105,14 +105,14 @@ impl Format for NativeFormat {
             }
         }
         if problems.is_empty() {
-            Ok(migrations)
+            Ok(migrations.into())
         } else {
             Err(problems)
         }
     }
 }
 
-struct Found {
+struct Entry {
     version: Version,
     name: String,
     whole: Option<PathBuf>,
@@ -129,7 +129,7 @@ fn duplicate(path: &Path, other: &Path) -> Diagnostic {
     }
 }
 
-impl Found {
+impl Entry {
     fn into_migration(self, source: &SourceSpec) -> Result<Migration, Vec<Diagnostic>> {
         let (path, parsed) = match (self.whole, self.up, self.down) {
             (Some(whole), None, None) => {
@@ -187,6 +187,7 @@ impl Found {
             name: self.name,
             kind: MigrationKind::Versioned,
             checksum: checksum(&up, parsed.no_transaction),
+            unsupported: None,
             up,
             down,
             verify: parsed.verify.filter(|b| !b.is_blank()),
@@ -420,7 +421,7 @@ mod tests {
             "2_users.sql",
             "-- strata:up\ncreate table users (id int);\n-- strata:down\ndrop table users;\n-- strata:verify\nselect 1 from users;\n",
         )]);
-        let m = NativeFormat.discover(&spec).unwrap().remove(0);
+        let m = NativeFormat.discover(&spec).unwrap().migrations.remove(0);
         assert_eq!(m.id.version.as_str(), "2");
         assert_eq!(m.name, "users");
         assert_eq!(m.up.sql, "create table users (id int);\n");
@@ -434,7 +435,7 @@ mod tests {
     #[test]
     fn file_without_sections_is_all_up_and_versions_sort_numerically() {
         let (_d, spec) = dir(&[("10_b.sql", "select 10;"), ("9_a.sql", "select 9;")]);
-        let ms = NativeFormat.discover(&spec).unwrap();
+        let ms = NativeFormat.discover(&spec).unwrap().migrations;
         let names: Vec<_> = ms.iter().map(|m| m.name.as_str()).collect();
         assert_eq!(names, vec!["a", "b"]);
         assert!(ms[0].down.is_none());
@@ -446,13 +447,18 @@ mod tests {
         let b = "\u{feff}-- strata:up\r\ncreate table t (id int);\r\n-- strata:down\r\ndrop table t cascade;\r\n";
         let (_d1, s1) = dir(&[("1_t.sql", a)]);
         let (_d2, s2) = dir(&[("1_t.sql", b)]);
-        let m1 = NativeFormat.discover(&s1).unwrap().remove(0);
-        let m2 = NativeFormat.discover(&s2).unwrap().remove(0);
+        let m1 = NativeFormat.discover(&s1).unwrap().migrations.remove(0);
+        let m2 = NativeFormat.discover(&s2).unwrap().migrations.remove(0);
         assert_eq!(m1.checksum, m2.checksum);
         let (_d3, s3) = dir(&[("1_t.sql", &a.replace("int", "bigint"))]);
         assert_ne!(
             m1.checksum,
-            NativeFormat.discover(&s3).unwrap().remove(0).checksum
+            NativeFormat
+                .discover(&s3)
+                .unwrap()
+                .migrations
+                .remove(0)
+                .checksum
         );
     }
 
@@ -462,8 +468,8 @@ mod tests {
         let above = format!("-- strata:no-transaction\n{plain}");
         let (_a, s1) = dir(&[("1_i.sql", plain)]);
         let (_b, s2) = dir(&[("1_i.sql", &above)]);
-        let m1 = NativeFormat.discover(&s1).unwrap().remove(0);
-        let m2 = NativeFormat.discover(&s2).unwrap().remove(0);
+        let m1 = NativeFormat.discover(&s1).unwrap().migrations.remove(0);
+        let m2 = NativeFormat.discover(&s2).unwrap().migrations.remove(0);
         assert_eq!(m2.tx_mode, TxMode::NoTransaction);
         assert_ne!(m1.checksum, m2.checksum, "toggling the mode is an edit");
         let (_c, s3) = dir(&[
@@ -474,7 +480,7 @@ mod tests {
             ),
         ]);
         assert_eq!(
-            NativeFormat.discover(&s3).unwrap()[0].tx_mode,
+            NativeFormat.discover(&s3).unwrap().migrations[0].tx_mode,
             TxMode::NoTransaction
         );
     }
@@ -488,7 +494,7 @@ mod tests {
             ),
             ("3_idx.down.sql", "drop index i;\n"),
         ]);
-        let m = NativeFormat.discover(&spec).unwrap().remove(0);
+        let m = NativeFormat.discover(&spec).unwrap().migrations.remove(0);
         assert_eq!(m.tx_mode, TxMode::NoTransaction);
         assert_eq!(m.down.unwrap().sql, "drop index i;\n");
         assert_eq!(m.name, "idx");

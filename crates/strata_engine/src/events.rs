@@ -17,6 +17,10 @@ pub enum Event {
         plan_hash: String,
         steps: usize,
     },
+    /// A problem with the migration files that does not stop the run.
+    Warning {
+        message: String,
+    },
     LockWaiting {
         holder: LockHolder,
     },

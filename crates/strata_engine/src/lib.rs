@@ -20,9 +20,10 @@ mod target;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+pub use strata_discover::{Diagnostic, Found};
 use strata_discover::{DiscoverError, SourceSpec};
 use strata_driver::{Driver, DriverError, LockHolder, LockMode, TableName, TxSettings};
-use strata_model::{HistoryRow, LogEntry, Migration, MigrationId};
+use strata_model::{HistoryRow, LogEntry, MigrationId};
 use strata_plan::{Plan, PlanError, StatusEntry};
 
 pub use config::{CONFIG_FILE, Config, EnvConfig, Project, SourceConfig, initial_config};
@@ -251,8 +252,9 @@ impl Engine {
         &self.sources
     }
 
-    /// Reads every migration of the selected sources.
-    pub fn migrations(&self) -> Result<Vec<Migration>, EngineError> {
+    /// Reads every migration of the selected sources, with the warnings
+    /// found on the way.
+    pub fn migrations(&self) -> Result<Found, EngineError> {
         Ok(discover(&self.sources, &self.project.root)?)
     }
 
@@ -289,10 +291,13 @@ impl Engine {
         self.sources.iter().any(|s| s.name == source)
     }
 
-    /// Every migration's state.
-    pub async fn status(&self) -> Result<Vec<StatusEntry>, EngineError> {
-        let (migrations, history) = self.read_state().await?;
-        Ok(strata_plan::status(&migrations, &history))
+    /// Every migration's state, and the warnings reading them gave.
+    pub async fn status(&self) -> Result<(Vec<StatusEntry>, Vec<Diagnostic>), EngineError> {
+        let (found, history) = self.read_state().await?;
+        Ok((
+            strata_plan::status(&found.migrations, &history),
+            found.warnings,
+        ))
     }
 
     /// The timeline of the selected sources, oldest first.
@@ -307,13 +312,13 @@ impl Engine {
 
     /// The plan `request` would run now (read-only; takes no lock).
     pub async fn plan(&self, request: &Request) -> Result<Plan, EngineError> {
-        let (migrations, history) = self.read_state().await?;
+        let (found, history) = self.read_state().await?;
         let ignore_missing = self.project.config.project.ignore_missing;
-        Ok(request.plan(&migrations, &history, ignore_missing)?)
+        Ok(request.plan(&found.migrations, &history, ignore_missing)?)
     }
 
     /// The migrations on disk and the history rows, without a lock.
-    async fn read_state(&self) -> Result<(Vec<Migration>, Vec<HistoryRow>), EngineError> {
+    async fn read_state(&self) -> Result<(Found, Vec<HistoryRow>), EngineError> {
         let migrations = self.migrations_in_background().ready()?;
         let mut driver = self.connect().await?;
         let history = self.history_rows(driver.as_mut()).await?;
@@ -400,15 +405,19 @@ fn resolve_database(
 /// Reads the migrations. Their paths, and the paths problems name, are
 /// relative to the project, as the user knows them (join them to the
 /// project root to open them).
-fn discover(sources: &[SourceSpec], root: &Path) -> Result<Vec<Migration>, DiscoverError> {
+fn discover(sources: &[SourceSpec], root: &Path) -> Result<Found, DiscoverError> {
     let relative = |p: &mut PathBuf| {
         if let Ok(rel) = p.strip_prefix(root) {
             *p = rel.to_path_buf();
         }
     };
     match strata_discover::discover_all(sources) {
-        Ok(mut migrations) => {
-            for m in &mut migrations {
+        Ok(mut found) => {
+            found
+                .warnings
+                .iter_mut()
+                .for_each(|d| relative(&mut d.path));
+            for m in &mut found.migrations {
                 relative(&mut m.path);
                 for body in [Some(&mut m.up), m.down.as_mut(), m.verify.as_mut()]
                     .into_iter()
@@ -417,7 +426,7 @@ fn discover(sources: &[SourceSpec], root: &Path) -> Result<Vec<Migration>, Disco
                     relative(&mut body.path);
                 }
             }
-            Ok(migrations)
+            Ok(found)
         }
         Err(DiscoverError::Invalid(mut diags)) => {
             diags.iter_mut().for_each(|d| relative(&mut d.path));
@@ -429,8 +438,8 @@ fn discover(sources: &[SourceSpec], root: &Path) -> Result<Vec<Migration>, Disco
 
 /// Migrations being read on another thread, or already read.
 enum Pending {
-    Running(std::thread::JoinHandle<Result<Vec<Migration>, DiscoverError>>),
-    Done(Result<Vec<Migration>, DiscoverError>),
+    Running(std::thread::JoinHandle<Result<Found, DiscoverError>>),
+    Done(Result<Found, DiscoverError>),
 }
 
 impl Pending {
@@ -442,7 +451,7 @@ impl Pending {
         }
     }
 
-    fn join(self) -> Result<Vec<Migration>, EngineError> {
+    fn join(self) -> Result<Found, EngineError> {
         let result = match self {
             Pending::Running(handle) => handle
                 .join()

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use strata_driver::{Driver, DriverError, HistoryWrite, LockAttempt, StatementError};
 use strata_model::{
     Body, HistoryRow, HistoryStatus, LogAction, LogEntry, Migration, STRATA_VERSION, Timestamp,
+    TxMode,
 };
 use strata_plan::{DownTarget, Plan, PlanError, Step, StepAction, UpOptions};
 use strata_sql::Statement;
@@ -85,7 +86,7 @@ impl Request {
             RequestKind::Repair(only) => {
                 strata_plan::plan_repair(migrations, history, only.as_deref())
             }
-            RequestKind::Fresh => Ok(strata_plan::plan_fresh(migrations)),
+            RequestKind::Fresh => strata_plan::plan_fresh(migrations),
         }
     }
 }
@@ -119,9 +120,20 @@ impl Engine {
         let mut driver = self.connect().await?;
         self.lock(driver.as_mut(), reporter).await?;
         let result = match migrations.join() {
-            Ok(migrations) => {
-                self.run_locked(driver.as_mut(), request, &migrations, reporter, started)
-                    .await
+            Ok(found) => {
+                for warning in &found.warnings {
+                    reporter.event(&Event::Warning {
+                        message: warning.to_string(),
+                    });
+                }
+                self.run_locked(
+                    driver.as_mut(),
+                    request,
+                    &found.migrations,
+                    reporter,
+                    started,
+                )
+                .await
             }
             Err(e) => Err(e),
         };
@@ -547,7 +559,10 @@ impl Run<'_> {
             .script
             .as_ref()
             .expect("apply and revert steps have a script");
-        let statements = strata_sql::split(&script.sql, self.driver.capabilities().dialect);
+        let statements = match step.tx_mode {
+            TxMode::OneCommand => strata_sql::whole(&script.sql),
+            _ => strata_sql::split(&script.sql, self.driver.capabilities().dialect),
+        };
         let settings = self.engine.tx_settings();
         let applying = step.action == StepAction::Apply;
         let (done, action) = if applying {

@@ -54,17 +54,31 @@ impl MigrationKind {
     }
 }
 
-/// Whether a migration runs inside one transaction together with its
-/// history row, or statement by statement outside any transaction.
+/// How a migration is run: the semantics its own tool gives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TxMode {
+    /// In one transaction together with its history row.
     Transaction,
+    /// Statement by statement, outside any transaction.
     NoTransaction,
+    /// The whole file sent to the server as one command, outside strata's
+    /// transaction (golang-migrate, Prisma): the server runs a
+    /// multi-statement command in its own implicit transaction, and a
+    /// single statement that cannot run in a transaction block works.
+    OneCommand,
 }
 
 impl TxMode {
     pub fn is_transactional(self) -> bool {
         self == TxMode::Transaction
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TxMode::Transaction => "transaction",
+            TxMode::NoTransaction => "no-transaction",
+            TxMode::OneCommand => "one-command",
+        }
     }
 }
 
@@ -100,6 +114,9 @@ pub struct Migration {
     pub verify: Option<Body>,
     pub tx_mode: TxMode,
     pub checksum: Checksum,
+    /// Why strata cannot run this migration itself (a goose Go migration),
+    /// when it cannot: it is listed, and a plan stops before it.
+    pub unsupported: Option<String>,
 }
 
 impl Migration {

@@ -181,6 +181,12 @@ pub enum PlanError {
     },
     #[error("`{target}` is not a version: {reason}")]
     BadTarget { target: String, reason: String },
+    #[error("migration {id} ({}) cannot be run by strata: {reason}; apply the migrations before it with `strata up --to <the version before it>`, run it with its own tool, then `strata baseline {id}`", path.display())]
+    CannotRun {
+        id: MigrationId,
+        path: PathBuf,
+        reason: String,
+    },
     #[error("no history row is in batch {0}; `strata history` shows the batches")]
     UnknownBatch(i64),
     #[error("migration {0} needs no repair: it is applied and its checksum matches the file")]
@@ -329,7 +335,7 @@ impl<'a> Ctx<'a> {
     }
 
     fn revert_step(&self, row: &HistoryRow) -> Option<Step> {
-        let file = self.migration(&row.id);
+        let file = self.migration(&row.id).filter(|m| m.unsupported.is_none());
         let script = match file.and_then(|m| m.down.clone()) {
             Some(body) => body,
             None => Body {
@@ -428,6 +434,7 @@ pub fn plan_up(
         if !pending {
             continue;
         }
+        runnable(m)?;
         let out_of_order = highest
             .get(m.id.source.as_str())
             .is_some_and(|h| **h > m.id.version);
@@ -492,9 +499,22 @@ pub fn plan_redo(migrations: &[Migration], history: &[HistoryRow]) -> Result<Pla
     let m = ctx
         .migration(&last.id)
         .ok_or_else(|| PlanError::FileMissing(last.id.clone()))?;
+    runnable(m)?;
     let mut steps = ctx.revert_steps(&[last])?;
     steps.push(ctx.apply_step(m, false));
     Ok(Plan::new(false, steps))
+}
+
+/// A migration strata cannot run stops the plan before anything runs.
+fn runnable(m: &Migration) -> Result<(), PlanError> {
+    match &m.unsupported {
+        None => Ok(()),
+        Some(reason) => Err(PlanError::CannotRun {
+            id: m.id.clone(),
+            path: m.path.clone(),
+            reason: reason.clone(),
+        }),
+    }
 }
 
 /// `strata baseline V`: record every migration up to V as applied.
@@ -570,15 +590,13 @@ pub fn plan_repair(
 }
 
 /// `strata fresh`: drop everything and apply every migration from the top.
-pub fn plan_fresh(migrations: &[Migration]) -> Plan {
+pub fn plan_fresh(migrations: &[Migration]) -> Result<Plan, PlanError> {
     let ctx = Ctx::new(migrations, &[]);
-    Plan::new(
-        true,
-        migrations
-            .iter()
-            .map(|m| ctx.apply_step(m, false))
-            .collect(),
-    )
+    let steps = migrations
+        .iter()
+        .map(|m| runnable(m).map(|()| ctx.apply_step(m, false)))
+        .collect::<Result<_, _>>()?;
+    Ok(Plan::new(true, steps))
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ fn mig(source: &str, version: &str, name: &str, up: &str, down: Option<&str>) ->
         verify: None,
         tx_mode: TxMode::Transaction,
         checksum: Checksum::of_body(up),
+        unsupported: None,
     }
 }
 
@@ -275,7 +276,7 @@ fn plan_hash_is_stable_and_depends_on_steps() {
         a.hash,
         plan_up(&edited, &[], &UpOptions::default()).unwrap().hash
     );
-    assert_ne!(a.hash, plan_fresh(&ms).hash);
+    assert_ne!(a.hash, plan_fresh(&ms).unwrap().hash);
 }
 
 #[test]
@@ -301,4 +302,23 @@ fn interrupted_rows_show_as_failed_with_a_way_out() {
             .unwrap()
             .contains("strata repair app/1")
     );
+}
+
+#[test]
+fn a_migration_strata_cannot_run_stops_the_plan_before_anything_runs() {
+    let mut ms = three();
+    ms[1].unsupported = Some("a Go migration".into());
+    let err = plan_up(&ms, &[], &UpOptions::default()).unwrap_err();
+    assert!(matches!(err, PlanError::CannotRun { .. }), "{err}");
+    assert!(
+        err.to_string().contains("app/2") && err.to_string().contains("--to"),
+        "{err}"
+    );
+    let opts = UpOptions {
+        to: Some("1".into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(&plan_up(&ms, &[], &opts).unwrap()), vec!["apply app/1"]);
+    assert_eq!(plan_baseline(&ms, &[], "2").unwrap().steps.len(), 2);
+    assert!(plan_fresh(&ms).is_err());
 }

@@ -67,6 +67,20 @@ pub fn char_position_to_offset(text: &str, position: usize) -> usize {
         .map_or(text.len(), |(i, _)| i)
 }
 
+/// The whole script as one statement (for tools that send a file as one
+/// command); empty when it holds only whitespace and comments.
+pub fn whole(script: &str) -> Vec<Statement<'_>> {
+    split(script, Dialect::Postgres)
+        .first()
+        .map(|first| Statement {
+            sql: &script[first.offset..],
+            offset: first.offset,
+            token_offset: first.token_offset,
+        })
+        .into_iter()
+        .collect()
+}
+
 /// Splits `script` into statements. Statements made only of whitespace and
 /// comments are dropped; text after the last `;` is a statement of its own.
 pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {

@@ -3,7 +3,8 @@ use std::process::ExitCode;
 use strata_engine::Engine;
 
 pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let migrations = engine.migrations()?;
+    let found = engine.migrations()?;
+    let migrations = &found.migrations;
     if printer.is_json() {
         let items: Vec<_> = migrations
             .iter()
@@ -17,13 +18,18 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
                     "has_down": m.down.is_some(),
                     "has_verify": m.verify.is_some(),
                     "transactional": m.tx_mode.is_transactional(),
+                    "tx_mode": m.tx_mode.as_str(),
+                    "runnable": m.unsupported.is_none(),
+                    "unsupported": m.unsupported,
                     "checksum": m.checksum.hex,
                 })
             })
             .collect();
-        printer.json(&serde_json::json!({ "migrations": items }));
+        let warnings: Vec<String> = found.warnings.iter().map(ToString::to_string).collect();
+        printer.json(&serde_json::json!({ "migrations": items, "warnings": warnings }));
         return Ok(ExitCode::SUCCESS);
     }
+    printer.warnings(&found.warnings);
     if migrations.is_empty() {
         printer.line("No migrations yet; `strata new NAME` writes one.");
         return Ok(ExitCode::SUCCESS);
@@ -35,24 +41,32 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
         .unwrap_or(0)
         .max(9);
     printer.line(format!(
-        "{:<width$}  {:<30} {:<5} {:<5} PATH",
-        "MIGRATION", "NAME", "DOWN", "TX"
+        "{:<width$}  {:<30} {:<5} {:<15} PATH",
+        "MIGRATION", "NAME", "DOWN", "RUNS"
     ));
-    for m in &migrations {
+    for m in migrations {
+        let runs = match &m.unsupported {
+            Some(_) => "not by strata",
+            None => m.tx_mode.as_str(),
+        };
         printer.line(format!(
-            "{:<width$}  {:<30} {:<5} {:<5} {}{}{}",
+            "{:<width$}  {:<30} {:<5} {:<15} {}{}{}",
             m.id.to_string(),
             m.name,
             if m.down.is_some() { "yes" } else { "no" },
-            if m.tx_mode.is_transactional() {
-                "yes"
-            } else {
-                "no"
-            },
+            runs,
             DIM.render(),
             engine.display_path(&m.path),
             DIM.render_reset()
         ));
+        if let Some(reason) = &m.unsupported {
+            printer.line(format!(
+                "{:<width$}  {}{reason}{}",
+                "",
+                DIM.render(),
+                DIM.render_reset()
+            ));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -13,7 +13,7 @@ fn style(state: MigrationState) -> Style {
 }
 
 pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let entries = engine.status().await?;
+    let (entries, warnings) = engine.status().await?;
     let attention = entries.iter().filter(|e| e.state.needs_attention()).count();
     let code = if check && attention > 0 {
         ExitCode::from(1)
@@ -50,9 +50,11 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
             "environment": engine.env_name,
             "migrations": items,
             "counts": counts,
+            "warnings": warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
         }));
         return Ok(code);
     }
+    printer.warnings(&warnings);
     if entries.is_empty() {
         printer.line("No migrations yet; `strata new NAME` writes one.");
         return Ok(code);

@@ -90,6 +90,11 @@ impl Reporter for HumanReporter<'_> {
                     *self.bar.lock().expect("bar lock") = Some(bar);
                 }
             }
+            Event::Warning { message } => p.note(format!(
+                "{}warning{}: {message}",
+                YELLOW.bold().render(),
+                YELLOW.bold().render_reset()
+            )),
             Event::LockWaiting { holder } => p.note(format!(
                 "{}waiting for the migration lock, held by {holder}{}",
                 YELLOW.render(),
