@@ -3,13 +3,22 @@
 //! everything wrong with a file becomes a [`Diagnostic`] that names the file,
 //! the line and the fix.
 
+mod common;
+mod generated;
+mod marked;
 mod native;
+mod paired;
+mod whole_file;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use strata_model::Migration;
 
+pub use generated::{DrizzleFormat, PrismaFormat, prisma_provider};
+pub use marked::{DbmateFormat, GooseFormat};
 pub use native::NativeFormat;
+pub use paired::{DieselFormat, GolangMigrateFormat};
+pub use whole_file::{SqlxFormat, SupabaseFormat};
 
 /// One configured directory of migrations.
 #[derive(Debug, Clone)]
@@ -86,7 +95,17 @@ pub trait Format: Sync {
 
 /// Every format strata reads.
 pub fn formats() -> &'static [&'static dyn Format] {
-    &[&NativeFormat]
+    &[
+        &NativeFormat,
+        &SupabaseFormat,
+        &PrismaFormat,
+        &DrizzleFormat,
+        &SqlxFormat,
+        &DbmateFormat,
+        &GooseFormat,
+        &GolangMigrateFormat,
+        &DieselFormat,
+    ]
 }
 
 /// Reads all migrations of all `sources`, sorted by (priority, version,
@@ -185,6 +204,26 @@ pub(crate) fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R +
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     })
+}
+
+/// The subdirectories of a source directory, sorted by name (layouts with
+/// one directory per migration).
+pub(crate) fn dirs_sorted(source: &SourceSpec) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
+    let entries = std::fs::read_dir(&source.path).map_err(|e| {
+        vec![Diagnostic {
+            path: source.path.clone(),
+            line: None,
+            message: format!("cannot read the directory of source `{}`: {e}", source.name),
+            help: "create the directory or fix `path` of this [[source]] in strata.toml".into(),
+        }]
+    })?;
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
 }
 
 pub(crate) fn read_text(path: &Path) -> Result<String, Diagnostic> {
