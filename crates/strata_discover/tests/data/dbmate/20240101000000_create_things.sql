@@ -1,0 +1,5 @@
+-- migrate:up
+create table things (id int, label text default '-- migrate:down');
+
+-- migrate:down
+drop table things;

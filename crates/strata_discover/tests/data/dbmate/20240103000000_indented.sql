@@ -1,0 +1,4 @@
+  -- migrate:up
+insert into things values (1, 'x');
+  -- migrate:down
+delete from things;

@@ -1,0 +1,1 @@
+create table posts (id serial primary key, title text not null);

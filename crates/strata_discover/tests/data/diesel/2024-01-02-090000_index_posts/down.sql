@@ -1,0 +1,1 @@
+drop index concurrently posts_title;

@@ -1,0 +1,1 @@
+create index concurrently posts_title on posts (title);

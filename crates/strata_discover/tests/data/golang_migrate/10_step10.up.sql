@@ -1,0 +1,1 @@
+create table g10 (id int);

@@ -1,0 +1,1 @@
+drop index concurrently g1_id;

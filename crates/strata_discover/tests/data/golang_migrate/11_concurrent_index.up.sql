@@ -1,0 +1,1 @@
+create index concurrently g1_id on g1 (id);

@@ -1,0 +1,1 @@
+create table g1 (id int);

@@ -1,0 +1,1 @@
+create table g2 (id int);

@@ -1,0 +1,1 @@
+create table g9 (id int);

@@ -1,0 +1,5 @@
+-- +goose NO TRANSACTION
+-- +goose Up
+create index concurrently gusers_id on gusers (id);
+-- +goose Down
+drop index concurrently gusers_id;

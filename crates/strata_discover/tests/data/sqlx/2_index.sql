@@ -1,0 +1,2 @@
+-- no-transaction
+create index concurrently users_id on users (id);

@@ -1,0 +1,3 @@
+﻿-- written on Windows
+create table notes (id int);
+insert into notes values (1);
