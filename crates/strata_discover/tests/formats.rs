@@ -75,7 +75,7 @@ fn goose_annotations_and_go_migrations() {
     let found = read("goose", "goose");
     assert_eq!(versions(&found), vec!["00001", "00002", "00003"]);
     let users = by_name(&found, "create_users");
-    assert!(users.down.as_ref().unwrap().sql.contains("drop table users"));
+    assert!(users.down.as_ref().unwrap().sql.contains("drop table gusers"));
     assert_eq!(strata_sql::split(&users.up.sql, strata_sql::Dialect::Postgres).len(), 2);
     let go = by_name(&found, "backfill");
     assert!(go.unsupported.as_ref().unwrap().contains("Go migration"));
