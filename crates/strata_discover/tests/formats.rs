@@ -9,7 +9,9 @@ use strata_model::{Migration, TxMode};
 fn spec(format: &str, dir: &str) -> SourceSpec {
     SourceSpec {
         name: format.to_string(),
-        path: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(dir),
+        path: PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(dir),
         format: format.to_string(),
         priority: 0,
     }
@@ -20,11 +22,19 @@ fn read(format: &str, dir: &str) -> Found {
 }
 
 fn versions(found: &Found) -> Vec<String> {
-    found.migrations.iter().map(|m| m.id.version.to_string()).collect()
+    found
+        .migrations
+        .iter()
+        .map(|m| m.id.version.to_string())
+        .collect()
 }
 
 fn by_name<'a>(found: &'a Found, name: &str) -> &'a Migration {
-    found.migrations.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("no migration {name}"))
+    found
+        .migrations
+        .iter()
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("no migration {name}"))
 }
 
 #[test]
@@ -39,9 +49,18 @@ fn supabase_whole_files_in_order_and_skips_what_the_cli_skips() {
     // CRLF and a BOM do not change what is run or its checksum.
     let crlf = by_name(&found, "crlf");
     assert!(!crlf.up.sql.contains('\r') && !crlf.up.sql.starts_with('\u{feff}'));
-    assert_eq!(crlf.checksum, strata_model::Checksum::of_body("-- written on Windows\ncreate table notes (id int);\ninsert into notes values (1);\n"));
+    assert_eq!(
+        crlf.checksum,
+        strata_model::Checksum::of_body(
+            "-- written on Windows\ncreate table notes (id int);\ninsert into notes values (1);\n"
+        )
+    );
     assert_eq!(found.warnings.len(), 1);
-    assert!(found.warnings[0].to_string().contains("README.sql"), "{:?}", found.warnings);
+    assert!(
+        found.warnings[0].to_string().contains("README.sql"),
+        "{:?}",
+        found.warnings
+    );
 }
 
 #[test]
@@ -51,13 +70,19 @@ fn sqlx_orders_numerically_and_honours_no_transaction() {
     assert_eq!(by_name(&found, "index").tx_mode, TxMode::NoTransaction);
     assert_eq!(by_name(&found, "users").tx_mode, TxMode::Transaction);
     let reversible = read("sqlx", "sqlx_reversible");
-    assert_eq!(reversible.migrations[0].down.as_ref().unwrap().sql, "drop table a;\n");
+    assert_eq!(
+        reversible.migrations[0].down.as_ref().unwrap().sql,
+        "drop table a;\n"
+    );
 }
 
 #[test]
 fn dbmate_sections_options_and_indented_markers() {
     let found = read("dbmate", "dbmate");
-    assert_eq!(versions(&found), vec!["20240101000000", "20240102000000", "20240103000000"]);
+    assert_eq!(
+        versions(&found),
+        vec!["20240101000000", "20240102000000", "20240103000000"]
+    );
     let things = by_name(&found, "create_things");
     // A marker inside a string is not a marker.
     assert!(things.up.sql.contains("default '-- migrate:down'"));
@@ -67,7 +92,11 @@ fn dbmate_sections_options_and_indented_markers() {
     let indented = by_name(&found, "indented");
     assert_eq!(indented.up.sql, "insert into things values (1, 'x');\n");
     assert_eq!(found.warnings.len(), 2, "{:?}", found.warnings);
-    assert!(found.warnings[0].to_string().contains("20240103000000_indented.sql:1"));
+    assert!(
+        found.warnings[0]
+            .to_string()
+            .contains("20240103000000_indented.sql:1")
+    );
 }
 
 #[test]
@@ -75,8 +104,18 @@ fn goose_annotations_and_go_migrations() {
     let found = read("goose", "goose");
     assert_eq!(versions(&found), vec!["00001", "00002", "00003"]);
     let users = by_name(&found, "create_users");
-    assert!(users.down.as_ref().unwrap().sql.contains("drop table gusers"));
-    assert_eq!(strata_sql::split(&users.up.sql, strata_sql::Dialect::Postgres).len(), 2);
+    assert!(
+        users
+            .down
+            .as_ref()
+            .unwrap()
+            .sql
+            .contains("drop table gusers")
+    );
+    assert_eq!(
+        strata_sql::split(&users.up.sql, strata_sql::Dialect::Postgres).len(),
+        2
+    );
     let go = by_name(&found, "backfill");
     assert!(go.unsupported.as_ref().unwrap().contains("Go migration"));
     assert_eq!(by_name(&found, "index").tx_mode, TxMode::NoTransaction);
@@ -87,7 +126,12 @@ fn goose_annotations_and_go_migrations() {
 fn golang_migrate_unpadded_versions_and_one_command_files() {
     let found = read("golang-migrate", "golang_migrate");
     assert_eq!(versions(&found), vec!["1", "2", "9", "10", "11"]);
-    assert!(found.migrations.iter().all(|m| m.tx_mode == TxMode::OneCommand && m.down.is_some()));
+    assert!(
+        found
+            .migrations
+            .iter()
+            .all(|m| m.tx_mode == TxMode::OneCommand && m.down.is_some())
+    );
 }
 
 #[test]
@@ -97,7 +141,10 @@ fn diesel_directories_and_metadata() {
         versions(&found),
         vec!["00000000000000", "2024-01-01-120000", "2024-01-02-090000"]
     );
-    assert_eq!(by_name(&found, "index_posts").tx_mode, TxMode::NoTransaction);
+    assert_eq!(
+        by_name(&found, "index_posts").tx_mode,
+        TxMode::NoTransaction
+    );
     assert_eq!(by_name(&found, "create_posts").tx_mode, TxMode::Transaction);
     assert!(by_name(&found, "create_posts").down.is_some());
 }
@@ -105,10 +152,21 @@ fn diesel_directories_and_metadata() {
 #[test]
 fn prisma_directories_short_and_long_versions() {
     let found = read("prisma", "prisma");
-    assert_eq!(versions(&found), vec!["0", "20240101120000", "20240102120000"]);
-    assert!(found.migrations.iter().all(|m| m.tx_mode == TxMode::OneCommand && m.down.is_none()));
+    assert_eq!(
+        versions(&found),
+        vec!["0", "20240101120000", "20240102120000"]
+    );
+    assert!(
+        found
+            .migrations
+            .iter()
+            .all(|m| m.tx_mode == TxMode::OneCommand && m.down.is_none())
+    );
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/prisma");
-    assert_eq!(strata_discover::prisma_provider(&dir).as_deref(), Some("postgresql"));
+    assert_eq!(
+        strata_discover::prisma_provider(&dir).as_deref(),
+        Some("postgresql")
+    );
 }
 
 #[test]
@@ -116,9 +174,16 @@ fn drizzle_journal_decides_membership() {
     let found = read("drizzle", "drizzle");
     assert_eq!(versions(&found), vec!["0000", "0001"]);
     let first = &found.migrations[0];
-    assert_eq!(strata_sql::split(&first.up.sql, strata_sql::Dialect::Postgres).len(), 2);
+    assert_eq!(
+        strata_sql::split(&first.up.sql, strata_sql::Dialect::Postgres).len(),
+        2
+    );
     assert_eq!(found.warnings.len(), 1);
-    assert!(found.warnings[0].to_string().contains("0002_stray.sql: not in meta/_journal.json"));
+    assert!(
+        found.warnings[0]
+            .to_string()
+            .contains("0002_stray.sql: not in meta/_journal.json")
+    );
 }
 
 #[test]
@@ -131,19 +196,39 @@ fn malformed_files_name_the_file_and_line() {
     };
     write("dbmate/1_a.sql", "select 1;\n-- migrate:up\nselect 2;\n");
     write("dbmate/2_b.sql", "-- migrate:down\nselect 2;\n");
-    write("goose/1_a.sql", "-- +goose Up\n-- +goose StatementBegin\nselect 1;\n");
-    write("drizzle/meta/_journal.json", "{\"entries\": [{\"idx\": 0, \"tag\": \"0000_gone\"}]}");
+    write(
+        "goose/1_a.sql",
+        "-- +goose Up\n-- +goose StatementBegin\nselect 1;\n",
+    );
+    write(
+        "drizzle/meta/_journal.json",
+        "{\"entries\": [{\"idx\": 0, \"tag\": \"0000_gone\"}]}",
+    );
     write("diesel/2024-01-01-000000_x/up.sql", "select 1;\n");
-    write("diesel/2024-01-01-000000_x/metadata.toml", "run_in_transaction = \"no\"\n");
+    write(
+        "diesel/2024-01-01-000000_x/metadata.toml",
+        "run_in_transaction = \"no\"\n",
+    );
     write("sqlx/1_a.sql", "select 1;\n");
     write("sqlx/2_b.up.sql", "select 1;\n");
     let err = |format: &str| {
-        let s = SourceSpec { name: format.into(), path: dir.join(format), format: format.into(), priority: 0 };
+        let s = SourceSpec {
+            name: format.into(),
+            path: dir.join(format),
+            format: format.into(),
+            priority: 0,
+        };
         discover_all(&[s]).unwrap_err().to_string()
     };
     let dbmate = err("dbmate");
-    assert!(dbmate.contains("1_a.sql:1: SQL before `-- migrate:up`"), "{dbmate}");
-    assert!(dbmate.contains("2_b.sql: no `-- migrate:up` section"), "{dbmate}");
+    assert!(
+        dbmate.contains("1_a.sql:1: SQL before `-- migrate:up`"),
+        "{dbmate}"
+    );
+    assert!(
+        dbmate.contains("2_b.sql: no `-- migrate:up` section"),
+        "{dbmate}"
+    );
     assert!(err("goose").contains("1_a.sql:2: `-- +goose StatementBegin` is never closed"));
     assert!(err("drizzle").contains("_journal.json:1: the journal lists `0000_gone`"));
     assert!(err("diesel").contains("metadata.toml:1: not valid metadata"));

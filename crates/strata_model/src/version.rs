@@ -50,6 +50,13 @@ impl Version {
         })
     }
 
+    /// Parses a version written by any format strata reads (digit groups
+    /// separated by `.`, `_` or `-`): for history rows and for versions the
+    /// user types.
+    pub fn parse_any(raw: &str) -> Result<Self, VersionError> {
+        Self::parse_with_separators(raw, &['.', '_', '-'])
+    }
+
     pub fn as_str(&self) -> &str {
         &self.raw
     }

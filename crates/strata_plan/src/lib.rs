@@ -259,7 +259,7 @@ impl<'a> Ctx<'a> {
             Some((s, v)) => (Some(s), v),
             None => (None, target),
         };
-        let version = Version::parse(version).map_err(|e| PlanError::BadTarget {
+        let version = Version::parse_any(version).map_err(|e| PlanError::BadTarget {
             target: target.to_string(),
             reason: e.to_string(),
         })?;

@@ -831,7 +831,7 @@ impl Driver for PgDriver {
             let mut c = Cols(row.into_iter());
             let parsed = (|| {
                 let source = c.text("source")?;
-                let version = Version::parse(&c.text("version")?).map_err(|e| e.to_string())?;
+                let version = Version::parse_any(&c.text("version")?).map_err(|e| e.to_string())?;
                 Ok::<_, String>(HistoryRow {
                     id: MigrationId::new(source, version),
                     name: c.text("name")?,
@@ -882,7 +882,7 @@ impl Driver for PgDriver {
             let parsed = (|| {
                 let seq = c.int("seq")?;
                 let source = c.text("source")?;
-                let version = Version::parse(&c.text("version")?).map_err(|e| e.to_string())?;
+                let version = Version::parse_any(&c.text("version")?).map_err(|e| e.to_string())?;
                 Ok::<_, String>(LogEntry {
                     seq,
                     id: MigrationId::new(source, version),

@@ -352,7 +352,7 @@ impl Driver for SqliteDriver {
                 Ok::<_, String>(HistoryRow {
                     id: MigrationId::new(
                         source,
-                        Version::parse(&version).map_err(|e| e.to_string())?,
+                        Version::parse_any(&version).map_err(|e| e.to_string())?,
                     ),
                     name,
                     kind: parse_word(kind, "kind", MigrationKind::parse)?,
@@ -450,7 +450,7 @@ impl Driver for SqliteDriver {
                     seq,
                     id: MigrationId::new(
                         source,
-                        Version::parse(&version).map_err(|e| e.to_string())?,
+                        Version::parse_any(&version).map_err(|e| e.to_string())?,
                     ),
                     name,
                     action: parse_word(action, "action", LogAction::parse)?,
