@@ -861,3 +861,65 @@ fn usage_errors_are_json_with_format_json() {
     assert_eq!(doc["error"]["kind"], "usage", "{doc}");
     assert_eq!(strata_at(&p, &["--help"]).code, 0);
 }
+
+#[test]
+fn requirements_order_migrations_across_sources_and_cycles_are_refused() {
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"app\"\npath = \"db/app\"\n\n[[source]]\nname = \"data\"\npath = \"db/data\"\npriority = 10\n\n[env.dev]\nurl = \"sqlite://r.db\"\n",
+    );
+    p.write("db/app/1_users.sql", &table("users", "1"));
+    p.write(
+        "db/app/2_report.sql",
+        "-- strata:requires data/1\ncreate view report as select count(*) as n from seeds;\n",
+    );
+    p.write("db/data/1_seeds.sql", "create table seeds (id integer);\n");
+    let plan = strata_at(&p, &["plan", "--format", "json"]);
+    let doc: serde_json::Value =
+        serde_json::from_str(&plan.stdout).unwrap_or_else(|_| panic!("{}", plan.all()));
+    let order: Vec<String> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{}/{}",
+                s["source"].as_str().unwrap(),
+                s["version"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(order, vec!["app/1", "data/1", "app/2"]);
+    assert_eq!(strata_at(&p, &["up"]).code, 0);
+
+    p.write(
+        "db/data/2_back.sql",
+        "-- strata:requires app/3\nselect 1;\n",
+    );
+    p.write(
+        "db/app/3_loop.sql",
+        "-- strata:requires data/2\nselect 1;\n",
+    );
+    let cycle = strata_at(&p, &["plan"]);
+    assert_eq!(cycle.code, 2);
+    assert!(
+        cycle.stderr.contains("app/3")
+            && cycle.stderr.contains("data/2")
+            && cycle.stderr.contains("cycle"),
+        "{}",
+        cycle.stderr
+    );
+    p.write(
+        "db/app/3_loop.sql",
+        "-- strata:requires data/9\nselect 1;\n",
+    );
+    let missing = strata_at(&p, &["plan"]);
+    assert!(
+        missing
+            .stderr
+            .contains("app/3 requires data/9, which does not exist"),
+        "{}",
+        missing.stderr
+    );
+}

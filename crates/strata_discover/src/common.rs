@@ -71,6 +71,7 @@ impl Parts {
             verify: None,
             tx_mode: self.tx_mode,
             unsupported: self.unsupported,
+            requires: Vec::new(),
         }
     }
 }

@@ -27,7 +27,6 @@ pub struct SourceSpec {
     /// Absolute (or already resolved) directory.
     pub path: PathBuf,
     pub format: String,
-    pub priority: i64,
 }
 
 /// A problem with a file or directory, found while reading migrations.
@@ -108,11 +107,11 @@ pub fn formats() -> &'static [&'static dyn Format] {
     ]
 }
 
-/// Reads all migrations of all `sources`, sorted by (priority, version,
-/// source name). Problems in every source are collected before failing.
+/// Reads all migrations of all `sources`, each source in version order
+/// (the order across sources is the planner's: `strata_plan::order`).
+/// Problems in every source are collected before failing.
 pub fn discover_all(sources: &[SourceSpec]) -> Result<Found, DiscoverError> {
-    let mut migrations = Vec::new();
-    let mut warnings = Vec::new();
+    let mut all = Found::default();
     let mut problems = Vec::new();
     for source in sources {
         let format = formats()
@@ -129,8 +128,8 @@ pub fn discover_all(sources: &[SourceSpec]) -> Result<Found, DiscoverError> {
             })?;
         match format.discover(source) {
             Ok(found) => {
-                migrations.extend(found.migrations.into_iter().map(|m| (source.priority, m)));
-                warnings.extend(found.warnings);
+                all.migrations.extend(found.migrations);
+                all.warnings.extend(found.warnings);
             }
             Err(diags) => problems.extend(diags),
         }
@@ -138,19 +137,7 @@ pub fn discover_all(sources: &[SourceSpec]) -> Result<Found, DiscoverError> {
     if !problems.is_empty() {
         return Err(DiscoverError::Invalid(problems));
     }
-    let order = |(pa, a): &(i64, Migration), (pb, b): &(i64, Migration)| {
-        pa.cmp(pb)
-            .then_with(|| a.id.version.cmp(&b.id.version))
-            .then_with(|| a.id.source.cmp(&b.id.source))
-    };
-    // One source arrives sorted already; skip moving large values around.
-    if !migrations.is_sorted_by(|a, b| order(a, b).is_le()) {
-        migrations.sort_by(order);
-    }
-    Ok(Found {
-        migrations: migrations.into_iter().map(|(_, m)| m).collect(),
-        warnings,
-    })
+    Ok(all)
 }
 
 /// Lists the regular files (and symlinks to them) of a source directory,

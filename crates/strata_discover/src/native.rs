@@ -41,6 +41,7 @@ struct Parsed {
     down: Option<Body>,
     verify: Option<Body>,
     no_transaction: bool,
+    requires: Vec<MigrationId>,
 }
 
 impl Format for NativeFormat {
@@ -188,6 +189,7 @@ impl Entry {
             kind: MigrationKind::Versioned,
             checksum: checksum(&up, parsed.no_transaction),
             unsupported: None,
+            requires: parsed.requires,
             up,
             down,
             verify: parsed.verify.filter(|b| !b.is_blank()),
@@ -288,11 +290,26 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
                     parsed.no_transaction = true;
                     None
                 }
+                "requires" => {
+                    match args
+                        .rsplit_once('/')
+                        .and_then(|(s, v)| Some((s, Version::parse_any(v).ok()?)))
+                        .filter(|(s, _)| !s.is_empty())
+                    {
+                        Some((source, version)) => parsed.requires.push(MigrationId::new(source, version)),
+                        None => problems.push(diag(
+                            lineno,
+                            format!("`-- strata:requires {args}` does not name a migration"),
+                            "write `-- strata:requires <source>/<version>`, e.g. `-- strata:requires app/20240101120000`",
+                        )),
+                    }
+                    None
+                }
                 other => {
                     problems.push(diag(
                         lineno,
                         format!("unknown directive `-- strata:{other}`"),
-                        "known directives: up, down, verify, no-transaction",
+                        "known directives: up, down, verify, no-transaction, requires",
                     ));
                     None
                 }
@@ -410,7 +427,6 @@ mod tests {
             name: "app".into(),
             path: path.clone(),
             format: "strata".into(),
-            priority: 0,
         };
         (Dir(path), spec)
     }

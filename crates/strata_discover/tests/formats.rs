@@ -13,7 +13,6 @@ fn spec(format: &str, dir: &str) -> SourceSpec {
             .join("tests/data")
             .join(dir),
         format: format.to_string(),
-        priority: 0,
     }
 }
 
@@ -216,7 +215,6 @@ fn malformed_files_name_the_file_and_line() {
             name: format.into(),
             path: dir.join(format),
             format: format.into(),
-            priority: 0,
         };
         discover_all(&[s]).unwrap_err().to_string()
     };

@@ -44,6 +44,9 @@ pub struct SourceConfig {
     pub priority: i64,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// Sources whose migrations all run before this one's.
+    #[serde(default)]
+    pub requires: Vec<String>,
 }
 
 fn default_format() -> String {
@@ -172,6 +175,7 @@ impl Project {
                     format: default_format(),
                     priority: 0,
                     enabled: true,
+                    requires: Vec::new(),
                 }],
                 ..Config::default()
             },

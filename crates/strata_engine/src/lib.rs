@@ -181,7 +181,6 @@ impl Engine {
                 name: s.name.clone(),
                 path: project.root.join(&s.path),
                 format: s.format.clone(),
-                priority: s.priority,
             });
         }
         if let Some(only) = &opts.source
@@ -255,7 +254,24 @@ impl Engine {
     /// Reads every migration of the selected sources, with the warnings
     /// found on the way.
     pub fn migrations(&self) -> Result<Found, EngineError> {
-        Ok(discover(&self.sources, &self.project.root)?)
+        discover(&self.sources, &self.ordering())
+    }
+
+    fn ordering(&self) -> Ordering {
+        let config = &self.project.config.sources;
+        Ordering {
+            root: self.project.root.clone(),
+            sources: config
+                .iter()
+                .filter(|s| self.selects(&s.name))
+                .map(|s| strata_plan::SourceOrder {
+                    name: s.name.clone(),
+                    priority: s.priority,
+                    requires: s.requires.clone(),
+                })
+                .collect(),
+            known: config.iter().map(|s| s.name.clone()).collect(),
+        }
     }
 
     /// Starts reading the migrations on another thread, so a large
@@ -263,8 +279,8 @@ impl Engine {
     /// An embedded database is opened (and so created) only after the files
     /// have been read, so bad files leave it untouched.
     fn migrations_in_background(&self) -> Pending {
-        let (sources, root) = (self.sources.clone(), self.project.root.clone());
-        let read = move || discover(&sources, &root);
+        let (sources, ordering) = (self.sources.clone(), self.ordering());
+        let read = move || discover(&sources, &ordering);
         match &self.database {
             Ok(d) if d.is_server() => Pending::Running(std::thread::spawn(read)),
             _ => Pending::Done(read()),
@@ -405,7 +421,21 @@ fn resolve_database(
 /// Reads the migrations. Their paths, and the paths problems name, are
 /// relative to the project, as the user knows them (join them to the
 /// project root to open them).
-fn discover(sources: &[SourceSpec], root: &Path) -> Result<Found, DiscoverError> {
+fn discover(sources: &[SourceSpec], order: &Ordering) -> Result<Found, EngineError> {
+    let mut found = read_files(sources, &order.root)?;
+    found.migrations = strata_plan::order(found.migrations, &order.sources, &order.known)?;
+    Ok(found)
+}
+
+/// What ordering the migrations needs from the configuration.
+#[derive(Clone)]
+struct Ordering {
+    root: PathBuf,
+    sources: Vec<strata_plan::SourceOrder>,
+    known: Vec<String>,
+}
+
+fn read_files(sources: &[SourceSpec], root: &Path) -> Result<Found, DiscoverError> {
     let relative = |p: &mut PathBuf| {
         if let Ok(rel) = p.strip_prefix(root) {
             *p = rel.to_path_buf();
@@ -438,26 +468,25 @@ fn discover(sources: &[SourceSpec], root: &Path) -> Result<Found, DiscoverError>
 
 /// Migrations being read on another thread, or already read.
 enum Pending {
-    Running(std::thread::JoinHandle<Result<Found, DiscoverError>>),
-    Done(Result<Found, DiscoverError>),
+    Running(std::thread::JoinHandle<Result<Found, EngineError>>),
+    Done(Result<Found, EngineError>),
 }
 
 impl Pending {
     /// Fails now if the migrations were read already and are invalid.
     fn ready(self) -> Result<Self, EngineError> {
         match self {
-            Pending::Done(Err(e)) => Err(e.into()),
+            Pending::Done(Err(e)) => Err(e),
             other => Ok(other),
         }
     }
 
     fn join(self) -> Result<Found, EngineError> {
-        let result = match self {
+        match self {
             Pending::Running(handle) => handle
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             Pending::Done(result) => result,
-        };
-        Ok(result?)
+        }
     }
 }

@@ -117,6 +117,9 @@ pub struct Migration {
     /// Why strata cannot run this migration itself (a goose Go migration),
     /// when it cannot: it is listed, and a plan stops before it.
     pub unsupported: Option<String>,
+    /// Migrations (of any source) that must be applied before this one
+    /// (`-- strata:requires <source>/<version>`).
+    pub requires: Vec<MigrationId>,
 }
 
 impl Migration {

@@ -3,6 +3,7 @@
 //! not. `status`, `plan`, `up`, `down` and every later consumer (dry-run, the
 //! dashboard) use these same functions, so what is shown is what runs.
 
+mod order;
 mod status;
 
 use sha2::{Digest, Sha256};
@@ -14,6 +15,7 @@ use strata_model::{
     Version,
 };
 
+pub use order::{SourceOrder, order};
 pub use status::{MigrationState, StatusEntry, status};
 
 /// What a step does.
@@ -187,6 +189,21 @@ pub enum PlanError {
         path: PathBuf,
         reason: String,
     },
+    #[error(
+        "migration {migration} requires {requires}, which does not exist; fix the `-- strata:requires` line or add that migration"
+    )]
+    MissingRequirement { migration: String, requires: String },
+    #[error(
+        "source `{source_name}` requires source `{requires}`, which is not configured; fix `requires` in strata.toml"
+    )]
+    UnknownSourceRequirement {
+        source_name: String,
+        requires: String,
+    },
+    #[error(
+        "migration {migration} and {requires} require each other (through a cycle of requirements); remove one of the `requires`"
+    )]
+    Cycle { migration: String, requires: String },
     #[error("no history row is in batch {0}; `strata history` shows the batches")]
     UnknownBatch(i64),
     #[error("migration {0} needs no repair: it is applied and its checksum matches the file")]

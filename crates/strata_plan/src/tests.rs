@@ -19,6 +19,7 @@ fn mig(source: &str, version: &str, name: &str, up: &str, down: Option<&str>) ->
         tx_mode: TxMode::Transaction,
         checksum: Checksum::of_body(up),
         unsupported: None,
+        requires: Vec::new(),
     }
 }
 
@@ -321,4 +322,95 @@ fn a_migration_strata_cannot_run_stops_the_plan_before_anything_runs() {
     assert_eq!(ids(&plan_up(&ms, &[], &opts).unwrap()), vec!["apply app/1"]);
     assert_eq!(plan_baseline(&ms, &[], "2").unwrap().steps.len(), 2);
     assert!(plan_fresh(&ms).is_err());
+}
+
+fn src(name: &str, priority: i64, requires: &[&str]) -> SourceOrder {
+    SourceOrder {
+        name: name.into(),
+        priority,
+        requires: requires.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+fn known(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| n.to_string()).collect()
+}
+
+fn order_of(ms: Vec<Migration>, sources: &[SourceOrder]) -> Result<Vec<String>, PlanError> {
+    let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+    Ok(order(ms, sources, &names)?
+        .iter()
+        .map(|m| m.id.to_string())
+        .collect())
+}
+
+#[test]
+fn order_follows_priority_then_version_then_requirements() {
+    let ms = vec![
+        mig("data", "1", "seed", "select 1;", None),
+        mig("app", "2", "b", "select 1;", None),
+        mig("app", "1", "a", "select 1;", None),
+    ];
+    assert_eq!(
+        order_of(ms.clone(), &[src("app", 0, &[]), src("data", 10, &[])]).unwrap(),
+        vec!["app/1", "app/2", "data/1"]
+    );
+    // data has the lower priority, but a migration of app requires it.
+    let mut with_req = ms.clone();
+    with_req[1]
+        .requires
+        .push(MigrationId::new("data", Version::parse("1").unwrap()));
+    assert_eq!(
+        order_of(with_req, &[src("app", -5, &[]), src("data", 10, &[])]).unwrap(),
+        vec!["app/1", "data/1", "app/2"]
+    );
+    // A source that requires another starts after all of it.
+    assert_eq!(
+        order_of(ms, &[src("app", 0, &["data"]), src("data", 10, &[])]).unwrap(),
+        vec!["data/1", "app/1", "app/2"]
+    );
+}
+
+#[test]
+fn order_reports_cycles_and_missing_requirements_naming_both_ends() {
+    let mut ms = vec![
+        mig("app", "1", "a", "select 1;", None),
+        mig("data", "1", "b", "select 1;", None),
+    ];
+    ms[0]
+        .requires
+        .push(MigrationId::new("data", Version::parse("1").unwrap()));
+    ms[1]
+        .requires
+        .push(MigrationId::new("app", Version::parse("1").unwrap()));
+    let err = order_of(ms.clone(), &[src("app", 0, &[]), src("data", 0, &[])]).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("app/1") && text.contains("data/1") && text.contains("cycle"),
+        "{text}"
+    );
+
+    ms[1].requires.clear();
+    ms[0].requires = vec![MigrationId::new("data", Version::parse("9").unwrap())];
+    let err = order_of(ms.clone(), &[src("app", 0, &[]), src("data", 0, &[])]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("app/1 requires data/9, which does not exist"),
+        "{err}"
+    );
+
+    let err = order_of(
+        ms.clone(),
+        &[src("app", 0, &["nowhere"]), src("data", 0, &[])],
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("requires source `nowhere`"),
+        "{err}"
+    );
+
+    // A requirement on a configured source that is not selected is left alone.
+    ms.retain(|m| m.id.source == "app");
+    let ordered = order(ms, &[src("app", 0, &[])], &known(&["app", "data"])).unwrap();
+    assert_eq!(ordered.len(), 1);
 }

@@ -1,0 +1,141 @@
+//! The order migrations run in: a topological order of the dependency
+//! graph, ties broken by (source priority, version, source name).
+//!
+//! Edges: each migration follows the previous one of its source; a source
+//! with `requires = ["other"]` starts after the last migration of `other`;
+//! `-- strata:requires <source>/<version>` puts a migration after that one.
+
+use crate::PlanError;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use strata_model::{Migration, MigrationId, Version};
+
+/// What breaks ties among migrations ready to run: (source priority,
+/// version, source name).
+type Key = (i64, Version, String);
+
+/// A source as the ordering sees it.
+#[derive(Debug, Clone)]
+pub struct SourceOrder {
+    pub name: String,
+    pub priority: i64,
+    /// Sources whose migrations all come before this one's.
+    pub requires: Vec<String>,
+}
+
+/// Orders `migrations` (of the selected `sources`). `known` lists every
+/// configured source: a requirement on a known source that is not
+/// selected (`--source`) is left to that source's own runs.
+pub fn order(
+    migrations: Vec<Migration>,
+    sources: &[SourceOrder],
+    known: &[String],
+) -> Result<Vec<Migration>, PlanError> {
+    let n = migrations.len();
+    let priority: HashMap<&str, i64> = sources
+        .iter()
+        .map(|s| (s.name.as_str(), s.priority))
+        .collect();
+    let index: HashMap<&MigrationId, usize> = migrations
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (&m.id, i))
+        .collect();
+    let mut by_source: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, m) in migrations.iter().enumerate() {
+        by_source.entry(m.id.source.as_str()).or_default().push(i);
+    }
+    for list in by_source.values_mut() {
+        list.sort_by(|a, b| migrations[*a].id.version.cmp(&migrations[*b].id.version));
+    }
+
+    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for list in by_source.values() {
+        for pair in list.windows(2) {
+            preds[pair[1]].push(pair[0]);
+        }
+    }
+    for source in sources {
+        for required in &source.requires {
+            if !known.contains(required) {
+                return Err(PlanError::UnknownSourceRequirement {
+                    source_name: source.name.clone(),
+                    requires: required.clone(),
+                });
+            }
+            let (Some(before), Some(after)) = (
+                by_source.get(required.as_str()).and_then(|l| l.last()),
+                by_source.get(source.name.as_str()).and_then(|l| l.first()),
+            ) else {
+                continue;
+            };
+            preds[*after].push(*before);
+        }
+    }
+    for (i, m) in migrations.iter().enumerate() {
+        for req in &m.requires {
+            match index.get(req) {
+                Some(&j) => preds[i].push(j),
+                None if known.contains(&req.source)
+                    && !priority.contains_key(req.source.as_str()) => {}
+                None => {
+                    return Err(PlanError::MissingRequirement {
+                        migration: m.id.to_string(),
+                        requires: req.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    let key = |i: usize| -> Key {
+        let m = &migrations[i];
+        (
+            priority.get(m.id.source.as_str()).copied().unwrap_or(0),
+            m.id.version.clone(),
+            m.id.source.clone(),
+        )
+    };
+    let mut waiting: Vec<usize> = preds.iter().map(Vec::len).collect();
+    let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, ps) in preds.iter().enumerate() {
+        for &p in ps {
+            succs[p].push(i);
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<(Key, usize)>> = (0..n)
+        .filter(|&i| waiting[i] == 0)
+        .map(|i| Reverse((key(i), i)))
+        .collect();
+    let mut sequence = Vec::with_capacity(n);
+    while let Some(Reverse((_, i))) = ready.pop() {
+        sequence.push(i);
+        for &s in &succs[i] {
+            waiting[s] -= 1;
+            if waiting[s] == 0 {
+                ready.push(Reverse((key(s), s)));
+            }
+        }
+    }
+    if sequence.len() < n {
+        // Some migration still waits: it and one of its waiting
+        // requirements are on a cycle (or behind one).
+        let stuck = (0..n)
+            .find(|&i| waiting[i] > 0)
+            .expect("some migration waits");
+        let blocker = preds[stuck]
+            .iter()
+            .copied()
+            .find(|&p| waiting[p] > 0)
+            .unwrap_or(stuck);
+        return Err(PlanError::Cycle {
+            migration: migrations[stuck].id.to_string(),
+            requires: migrations[blocker].id.to_string(),
+        });
+    }
+    let mut slots: Vec<Option<Migration>> = migrations.into_iter().map(Some).collect();
+    Ok(sequence
+        .into_iter()
+        .map(|i| slots[i].take().expect("each once"))
+        .collect())
+}
