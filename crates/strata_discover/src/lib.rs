@@ -4,6 +4,7 @@
 //! the line and the fix.
 
 mod common;
+mod detect;
 mod generated;
 mod marked;
 mod native;
@@ -14,6 +15,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use strata_model::Migration;
 
+pub use detect::{Detected, Scan, Unclassified, engine_name, scan};
 pub use generated::{DrizzleFormat, PrismaFormat, prisma_provider};
 pub use marked::{DbmateFormat, GooseFormat};
 pub use native::NativeFormat;
