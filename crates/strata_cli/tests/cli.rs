@@ -569,11 +569,7 @@ fn init_new_up_on_sqlite_with_no_server() {
     assert_eq!(up.code, 0, "{}", up.all());
     assert!(p.path("strata.db").exists());
     let again = strata_at(&p, &["init"]);
-    assert!(
-        again.stdout.contains("kept strata.toml"),
-        "{}",
-        again.stdout
-    );
+    assert!(again.stdout.contains("nothing changed"), "{}", again.stdout);
 }
 
 #[test]

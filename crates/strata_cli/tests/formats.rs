@@ -175,3 +175,91 @@ fn sqlite_compatible_formats_apply_on_sqlite() {
     assert_eq!(down.code, 0, "{}", down.all());
     assert!(!db.has_table("a") && !db.has_table("b"));
 }
+
+#[test]
+fn init_finds_every_layout_and_up_applies_them() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    std::fs::remove_dir(p.path("migrations")).unwrap();
+    let places = [
+        ("supabase", "supabase/migrations", "supabase"),
+        ("prisma", "prisma/migrations", "prisma"),
+        ("drizzle", "web/drizzle", "drizzle"),
+        ("sqlx", "api/migrations", "sqlx"),
+        ("dbmate", "db/dbmate", "dbmate"),
+        ("golang_migrate", "svc/migrations", "golang-migrate"),
+        ("diesel", "rust/migrations", "diesel"),
+        ("goose", "tools/goose", "goose"),
+    ];
+    for (fixture, place, _) in places {
+        copy_fixture(fixture, &p, place);
+    }
+    p.write("api/Cargo.toml", "[dependencies]\nsqlx = \"0.8\"\n");
+    p.write(
+        "svc/go.mod",
+        "module svc\nrequire github.com/golang-migrate/migrate/v4 v4.17.0\n",
+    );
+    p.write("node_modules/pkg/migrations/1_vendored.sql", "select 1;\n");
+    p.write(".gitignore", "node_modules/\n");
+    p.write("legacy/migrations/readme.sql", "select 1;\n");
+
+    let init = run_in(Path::new(BIN), &p.dir, &["init", "--format", "json"], &[]);
+    assert_eq!(init.code, 0, "{}", init.all());
+    let doc: serde_json::Value = serde_json::from_str(&init.stdout).unwrap();
+    let mut found: Vec<(String, String)> = doc["added_sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["path"].as_str().unwrap().to_string(),
+                s["format"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    let mut expected: Vec<(String, String)> = places
+        .iter()
+        .map(|(_, p, f)| (p.to_string(), f.to_string()))
+        .collect();
+    expected.sort();
+    assert_eq!(
+        found, expected,
+        "node_modules is ignored; every layout is recognised"
+    );
+    assert_eq!(doc["unclassified"][0]["path"], "legacy/migrations", "{doc}");
+    let prisma = doc["added_sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["format"] == "prisma")
+        .unwrap();
+    assert_eq!(prisma["engine"], "postgres");
+
+    // The written config runs: every layout applies on PostgreSQL.
+    let up = strata(&p, &db, &["up", "--to", "goose/00001"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert!(db.has_table("profiles") && db.has_table("gusers") && db.has_table("User"));
+    // On SQLite, the sources written for PostgreSQL are refused by name.
+    let lite = run_in(
+        Path::new(BIN),
+        &p.dir,
+        &["status", "--database-url", "sqlite::memory:"],
+        &[],
+    );
+    assert_eq!(lite.code, 2);
+    assert!(
+        lite.stderr.contains("is written for postgres"),
+        "{}",
+        lite.stderr
+    );
+
+    // Running init again adds only what is new.
+    let again = run_in(Path::new(BIN), &p.dir, &["init"], &[]);
+    assert!(again.stdout.contains("nothing changed"), "{}", again.all());
+    copy_fixture("sqlx_reversible", &p, "more/migrations");
+    let more = run_in(Path::new(BIN), &p.dir, &["init", "--format", "json"], &[]);
+    let doc: serde_json::Value = serde_json::from_str(&more.stdout).unwrap();
+    assert_eq!(doc["added_sources"].as_array().unwrap().len(), 1, "{doc}");
+    assert_eq!(doc["added_sources"][0]["path"], "more/migrations");
+}

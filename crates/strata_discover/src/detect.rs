@@ -55,14 +55,19 @@ pub fn engine_name(raw: &str) -> Option<String> {
 pub fn scan(root: &Path) -> Scan {
     let mut hints = Hints::default();
     let mut dirs = Vec::new();
-    for entry in ignore::WalkBuilder::new(root).require_git(false).build().flatten() {
+    for entry in ignore::WalkBuilder::new(root)
+        .require_git(false)
+        .build()
+        .flatten()
+    {
         let path = entry.path();
         if entry.file_type().is_some_and(|t| t.is_dir()) {
             dirs.push(path.to_path_buf());
         } else if path.file_name().is_some_and(|n| n == "Cargo.toml") {
             hints.sqlx |= fs::read_to_string(path).is_ok_and(|t| t.contains("sqlx"));
         } else if path.file_name().is_some_and(|n| n == "go.mod") {
-            hints.golang_migrate |= fs::read_to_string(path).is_ok_and(|t| t.contains("golang-migrate"));
+            hints.golang_migrate |=
+                fs::read_to_string(path).is_ok_and(|t| t.contains("golang-migrate"));
         }
     }
     dirs.sort();
@@ -76,7 +81,11 @@ pub fn scan(root: &Path) -> Scan {
         match classify(&dir, &hints) {
             Ok(Some((format, engine))) => {
                 taken.push(dir.clone());
-                scan.detected.push(Detected { path: rel, format, engine });
+                scan.detected.push(Detected {
+                    path: rel,
+                    format,
+                    engine,
+                });
             }
             Ok(None) => {}
             Err(reason) => {
@@ -122,11 +131,18 @@ fn classify(dir: &Path, hints: &Hints) -> Result<Option<(&'static str, Option<St
     }
     let entries = children(dir);
     let subdirs: Vec<&PathBuf> = entries.iter().filter(|p| p.is_dir()).collect();
-    if dir.join("migration_lock.toml").is_file() || subdirs.iter().any(|d| d.join("migration.sql").is_file() && versioned(name(d))) {
+    if dir.join("migration_lock.toml").is_file()
+        || subdirs
+            .iter()
+            .any(|d| d.join("migration.sql").is_file() && versioned(name(d)))
+    {
         let provider = crate::prisma_provider(dir).and_then(|p| engine_name(&p));
         return Ok(Some(("prisma", provider)));
     }
-    if subdirs.iter().any(|d| d.join("up.sql").is_file() && versioned(name(d))) {
+    if subdirs
+        .iter()
+        .any(|d| d.join("up.sql").is_file() && versioned(name(d)))
+    {
         return Ok(Some(("diesel", None)));
     }
     let sql: Vec<&PathBuf> = entries
@@ -134,13 +150,22 @@ fn classify(dir: &Path, hints: &Hints) -> Result<Option<(&'static str, Option<St
         .filter(|p| p.is_file() && name(p).ends_with(".sql"))
         .collect();
     let go_goose = entries.iter().any(|p| {
-        name(p).ends_with(".go") && versioned(name(p)) && fs::read_to_string(p).is_ok_and(|t| t.contains("goose"))
+        name(p).ends_with(".go")
+            && versioned(name(p))
+            && fs::read_to_string(p).is_ok_and(|t| t.contains("goose"))
     });
     if sql.is_empty() && !go_goose {
         return Ok(None);
     }
-    let texts: Vec<String> = sql.iter().filter_map(|p| fs::read_to_string(p).ok()).collect();
-    let any_line = |marker: &str| texts.iter().any(|t| t.lines().any(|l| l.trim_start().starts_with(marker)));
+    let texts: Vec<String> = sql
+        .iter()
+        .filter_map(|p| fs::read_to_string(p).ok())
+        .collect();
+    let any_line = |marker: &str| {
+        texts
+            .iter()
+            .any(|t| t.lines().any(|l| l.trim_start().starts_with(marker)))
+    };
     if go_goose || any_line("-- +goose") {
         return Ok(Some(("goose", None)));
     }
@@ -151,14 +176,21 @@ fn classify(dir: &Path, hints: &Hints) -> Result<Option<(&'static str, Option<St
         return Ok(Some(("strata", None)));
     }
     let names: Vec<&str> = sql.iter().map(|p| name(p)).collect();
-    if names.iter().any(|n| n.starts_with('V') && n.contains("__")) || names.iter().any(|n| n.starts_with("R__")) {
-        return Err("Flyway files (V<version>__<name>.sql): not read by this version of strata yet".into());
+    if names.iter().any(|n| n.starts_with('V') && n.contains("__"))
+        || names.iter().any(|n| n.starts_with("R__"))
+    {
+        return Err(
+            "Flyway files (V<version>__<name>.sql): not read by this version of strata yet".into(),
+        );
     }
     let versioned_count = names.iter().filter(|n| versioned(n)).count();
     if versioned_count == 0 {
         let looks_like = name(dir).to_ascii_lowercase().contains("migrat");
         return if looks_like {
-            Err(format!("{} .sql files, none named `<version>_<name>.sql`", names.len()))
+            Err(format!(
+                "{} .sql files, none named `<version>_<name>.sql`",
+                names.len()
+            ))
         } else {
             Ok(None)
         };
@@ -203,11 +235,19 @@ mod tests {
             ("sqlx_reversible", "golang-migrate"),
             ("supabase", "strata"),
         ];
-        let expected: Vec<(String, &str)> = expected.iter().map(|(p, f)| (p.to_string(), *f)).collect();
-        assert_eq!(found, expected, "without hints, plain numbered files are strata's and pairs golang-migrate's");
+        let expected: Vec<(String, &str)> =
+            expected.iter().map(|(p, f)| (p.to_string(), *f)).collect();
+        assert_eq!(
+            found, expected,
+            "without hints, plain numbered files are strata's and pairs golang-migrate's"
+        );
         let prisma = scan.detected.iter().find(|d| d.format == "prisma").unwrap();
         assert_eq!(prisma.engine.as_deref(), Some("postgres"));
-        let drizzle = scan.detected.iter().find(|d| d.format == "drizzle").unwrap();
+        let drizzle = scan
+            .detected
+            .iter()
+            .find(|d| d.format == "drizzle")
+            .unwrap();
         assert_eq!(drizzle.engine.as_deref(), Some("postgres"));
     }
 }

@@ -47,6 +47,9 @@ pub struct SourceConfig {
     /// Sources whose migrations all run before this one's.
     #[serde(default)]
     pub requires: Vec<String>,
+    /// The engine the migrations are written for (`postgres`, `sqlite`,
+    /// `mysql`); running them on another is refused.
+    pub engine: Option<String>,
 }
 
 fn default_format() -> String {
@@ -176,6 +179,7 @@ impl Project {
                     priority: 0,
                     enabled: true,
                     requires: Vec::new(),
+                    engine: None,
                 }],
                 ..Config::default()
             },
@@ -208,6 +212,17 @@ impl Project {
                 return Err(self.config_error(
                     format!("source name `{}` is not valid", s.name),
                     "use letters, digits, `_` and `-`",
+                ));
+            }
+            if let Some(engine) = &s.engine
+                && strata_discover::engine_name(engine).is_none()
+            {
+                return Err(self.config_error(
+                    format!(
+                        "source `{}` has engine = \"{engine}\", which strata does not know",
+                        s.name
+                    ),
+                    "write postgres, sqlite or mysql",
                 ));
             }
             if !seen.insert(&s.name) {
@@ -348,29 +363,56 @@ fn read_dotenv(dir: &Path) -> Result<HashMap<String, String>, EngineError> {
     Ok(vars)
 }
 
-/// The `strata.toml` that `strata init` writes.
-pub fn initial_config() -> &'static str {
-    r#"# strata configuration: https://example.invalid/strata/docs/config.md
+/// A source `strata init` writes into strata.toml.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NewSource {
+    pub name: String,
+    pub path: String,
+    pub format: String,
+    pub priority: i64,
+    pub engine: Option<String>,
+}
+
+impl NewSource {
+    /// The `[[source]]` table, with values quoted as TOML strings.
+    pub fn block(&self) -> String {
+        let quote = |v: &str| toml::Value::String(v.to_string()).to_string();
+        let mut block = format!(
+            "[[source]]\nname = {}\npath = {}\nformat = {}\npriority = {}\n",
+            quote(&self.name),
+            quote(&self.path),
+            quote(&self.format),
+            self.priority
+        );
+        if let Some(engine) = &self.engine {
+            block.push_str(&format!("engine = {}\n", quote(engine)));
+        }
+        block
+    }
+}
+
+/// The `strata.toml` that `strata init` writes, with `sources`.
+pub fn initial_config(sources: &[NewSource]) -> String {
+    let blocks: Vec<String> = sources.iter().map(NewSource::block).collect();
+    format!(
+        r#"# strata configuration: see docs/config.md in the strata repository
 
 [project]
 default_env = "development"
 # history_table = "strata_history"
 
-[[source]]
-name = "app"
-path = "migrations"
-format = "strata"
-priority = 0
-
+{}
 [env.development]
 url = "sqlite://strata.db"
 
 # [env.production]
-# url = "${DATABASE_URL}"
+# url = "${{DATABASE_URL}}"
 # protected = true
 # lock_timeout = "5s"
 # statement_timeout = "10m"
-"#
+"#,
+        blocks.join("\n")
+    )
 }
 
 #[cfg(test)]
@@ -393,7 +435,14 @@ mod tests {
 
     #[test]
     fn the_initial_config_loads() {
-        let p = project(initial_config()).unwrap();
+        let app = NewSource {
+            name: "app".into(),
+            path: "migrations".into(),
+            format: "strata".into(),
+            priority: 0,
+            engine: None,
+        };
+        let p = project(&initial_config(&[app])).unwrap();
         assert_eq!(p.config.sources[0].name, "app");
         assert_eq!(p.env_name(None).unwrap().as_deref(), Some("development"));
     }

@@ -20,13 +20,15 @@ mod target;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-pub use strata_discover::{Diagnostic, Found};
+pub use strata_discover::{Diagnostic, Found, Scan, scan};
 use strata_discover::{DiscoverError, SourceSpec};
 use strata_driver::{Driver, DriverError, LockHolder, LockMode, TableName, TxSettings};
 use strata_model::{HistoryRow, LogEntry, MigrationId};
 use strata_plan::{Plan, PlanError, StatusEntry};
 
-pub use config::{CONFIG_FILE, Config, EnvConfig, Project, SourceConfig, initial_config};
+pub use config::{
+    CONFIG_FILE, Config, EnvConfig, NewSource, Project, SourceConfig, initial_config,
+};
 pub use events::{Event, Reporter, Silent, StepInfo};
 pub use run::{Report, Request};
 pub use strata_plan::{DownTarget, MigrationState, UpOptions};
@@ -103,6 +105,14 @@ pub enum EngineError {
         env: String,
         command: String,
         hash: String,
+    },
+    #[error(
+        "source `{source_name}` is written for {wants}, but {database} is not; point it at a {wants} database, or run with --source for the other sources"
+    )]
+    EngineMismatch {
+        source_name: String,
+        wants: String,
+        database: String,
     },
     #[error("{message}")]
     LockLost {
@@ -287,8 +297,28 @@ impl Engine {
         }
     }
 
+    /// Connects, refusing a database of another engine than a selected
+    /// source is written for.
     pub async fn connect(&self) -> Result<Box<dyn Driver>, EngineError> {
-        self.database()?.connect(self.table.clone()).await
+        let database = self.database()?;
+        let engine = database.engine();
+        for s in self
+            .project
+            .config
+            .sources
+            .iter()
+            .filter(|s| self.selects(&s.name))
+        {
+            let wants = s.engine.as_deref().and_then(strata_discover::engine_name);
+            if let Some(wants) = wants.filter(|w| w != engine) {
+                return Err(EngineError::EngineMismatch {
+                    source_name: s.name.clone(),
+                    wants,
+                    database: database.display(),
+                });
+            }
+        }
+        database.connect(self.table.clone()).await
     }
 
     /// History rows of the selected sources.

@@ -62,6 +62,14 @@ impl DatabaseTarget {
         matches!(self, DatabaseTarget::Postgres { .. })
     }
 
+    /// The engine, as source configurations name it.
+    pub fn engine(&self) -> &'static str {
+        match self {
+            DatabaseTarget::Postgres { .. } => "postgres",
+            DatabaseTarget::Sqlite { .. } => "sqlite",
+        }
+    }
+
     /// The URL with any password hidden.
     pub fn display(&self) -> String {
         match self {

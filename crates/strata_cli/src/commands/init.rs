@@ -1,44 +1,172 @@
-use crate::printer::Printer;
+use crate::printer::{DIM, Printer, YELLOW};
 use anyhow::Context;
+use std::path::Path;
 use std::process::ExitCode;
-use strata_engine::{CONFIG_FILE, initial_config};
+use strata_engine::{CONFIG_FILE, NewSource, Project, initial_config};
 
-/// Writes strata.toml and migrations/ in the current directory; asks
-/// nothing, changes nothing that exists.
+/// Finds every migration directory of the repository and writes
+/// strata.toml with a source for each (or a `migrations/` directory of
+/// strata's own when there is none). With a strata.toml already there, only
+/// sources for directories it does not list yet are added. Asks nothing.
 pub fn run(printer: &Printer) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let config = cwd.join(CONFIG_FILE);
-    let migrations = cwd.join("migrations");
+    let scan = strata_engine::scan(&cwd);
+    let existing = if config.exists() {
+        Some(Project::load(&config)?)
+    } else {
+        None
+    };
+    let listed: Vec<&Path> = existing
+        .iter()
+        .flat_map(|p| p.config.sources.iter().map(|s| s.path.as_path()))
+        .collect();
+    let mut names: Vec<String> = existing
+        .iter()
+        .flat_map(|p| p.config.sources.iter().map(|s| s.name.clone()))
+        .collect();
+    let first_priority = existing
+        .iter()
+        .flat_map(|p| p.config.sources.iter().map(|s| s.priority + 10))
+        .max()
+        .unwrap_or(0);
+    let mut added = Vec::new();
+    for (i, d) in scan
+        .detected
+        .iter()
+        .filter(|d| !listed.contains(&d.path.as_path()))
+        .enumerate()
+    {
+        let name = unique_name(d.format, &d.path, &names);
+        names.push(name.clone());
+        added.push(NewSource {
+            name,
+            path: d.path.display().to_string(),
+            format: d.format.to_string(),
+            priority: first_priority + 10 * i as i64,
+            engine: d.engine.clone(),
+        });
+    }
+
     let mut created = Vec::new();
-    let mut kept = Vec::new();
-    if config.exists() {
-        kept.push(CONFIG_FILE);
-    } else {
-        std::fs::write(&config, initial_config())
-            .with_context(|| format!("cannot write {}", config.display()))?;
-        created.push(CONFIG_FILE);
+    match &existing {
+        Some(_) if !added.is_empty() => {
+            let mut text = std::fs::read_to_string(&config)
+                .with_context(|| format!("cannot read {}", config.display()))?;
+            for s in &added {
+                text.push_str(&format!("\n{}", s.block()));
+            }
+            std::fs::write(&config, text)
+                .with_context(|| format!("cannot write {}", config.display()))?;
+        }
+        Some(_) => {}
+        None => {
+            if added.is_empty() {
+                std::fs::create_dir_all(cwd.join("migrations"))
+                    .context("cannot create migrations/")?;
+                created.push("migrations/".to_string());
+                added.push(NewSource {
+                    name: "app".into(),
+                    path: "migrations".into(),
+                    format: "strata".into(),
+                    priority: 0,
+                    engine: None,
+                });
+            }
+            std::fs::write(&config, initial_config(&added))
+                .with_context(|| format!("cannot write {}", config.display()))?;
+            created.insert(0, CONFIG_FILE.to_string());
+        }
     }
-    if migrations.is_dir() {
-        kept.push("migrations/");
-    } else {
-        std::fs::create_dir_all(&migrations)
-            .with_context(|| format!("cannot create {}", migrations.display()))?;
-        created.push("migrations/");
-    }
+
     if printer.is_json() {
-        printer.json(&serde_json::json!({ "created": created, "kept": kept }));
+        let unclassified: Vec<_> = scan
+            .unclassified
+            .iter()
+            .map(
+                |u| serde_json::json!({ "path": u.path.display().to_string(), "reason": u.reason }),
+            )
+            .collect();
+        printer.json(&serde_json::json!({
+            "created": created,
+            "added_sources": added,
+            "unclassified": unclassified,
+        }));
         return Ok(ExitCode::SUCCESS);
     }
     for c in &created {
-        printer.line(format!("created {c}"));
+        printer.summary(format!("created {c}"));
     }
-    for k in &kept {
-        printer.line(format!("kept {k} (it already exists)"));
+    if existing.is_some() {
+        printer.summary(if added.is_empty() {
+            format!("{CONFIG_FILE} already lists every migration directory found; nothing changed")
+        } else {
+            format!("added {} source(s) to {CONFIG_FILE}", added.len())
+        });
     }
-    if created.contains(&CONFIG_FILE) {
-        printer.line("The development environment is a SQLite file, strata.db. Next:");
+    if !added.is_empty() {
+        printer.line(format!(
+            "\n{:<20} {:<15} {:<9} {:<9} PATH",
+            "SOURCE", "FORMAT", "PRIORITY", "ENGINE"
+        ));
+        for s in &added {
+            printer.line(format!(
+                "{:<20} {:<15} {:<9} {:<9} {}",
+                s.name,
+                s.format,
+                s.priority,
+                s.engine.as_deref().unwrap_or("-"),
+                s.path
+            ));
+        }
+    }
+    if !scan.unclassified.is_empty() {
+        printer.line(format!(
+            "\n{}could not classify:{}",
+            YELLOW.render(),
+            YELLOW.render_reset()
+        ));
+        for u in &scan.unclassified {
+            printer.line(format!(
+                "  {}  {}{}{}",
+                u.path.display(),
+                DIM.render(),
+                u.reason,
+                DIM.render_reset()
+            ));
+        }
+    }
+    if existing.is_none() {
+        printer.line("\nThe development environment is a SQLite file, strata.db. Next:");
         printer.line("  strata new create_users    # write a migration");
-        printer.line("  strata up                  # apply it");
+        printer.line("  strata up                  # apply what is pending");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The format's name, or the directory's path when that is taken.
+fn unique_name(format: &str, path: &Path, taken: &[String]) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let base = clean(format);
+    if !taken.contains(&base) {
+        return base;
+    }
+    let from_path = clean(&path.display().to_string());
+    let mut name = from_path.clone();
+    let mut n = 2;
+    while taken.contains(&name) {
+        name = format!("{from_path}_{n}");
+        n += 1;
+    }
+    name
 }
