@@ -121,6 +121,15 @@ pub enum Command {
         #[arg(value_name = "VERSION")]
         target: String,
     },
+    /// Record what another tool already applied (from its history table), running nothing.
+    Adopt {
+        /// supabase, prisma, drizzle, sqlx, golang-migrate, dbmate, goose or diesel.
+        #[arg(long, value_name = "TOOL")]
+        from: String,
+        /// Show the lists without writing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Drop everything in the schema and apply every migration again.
     Fresh {
         #[arg(long, value_name = "HASH")]

@@ -263,3 +263,188 @@ fn init_finds_every_layout_and_up_applies_them() {
     assert_eq!(doc["added_sources"].as_array().unwrap().len(), 1, "{doc}");
     assert_eq!(doc["added_sources"][0]["path"], "more/migrations");
 }
+
+/// (tool, fixture, files its tool already applied, the tool's table as it
+/// documents it with those rows, tables `strata up` must create next)
+const ADOPT: &[(&str, &str, &[&str], &str, &[&str])] = &[
+    (
+        "supabase",
+        "supabase",
+        &["20240101000000_init.sql"],
+        "CREATE SCHEMA supabase_migrations; CREATE TABLE supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY, statements text[], name text);
+         INSERT INTO supabase_migrations.schema_migrations (version, name) VALUES ('20240101000000', 'init');",
+        &["notes"],
+    ),
+    (
+        "prisma",
+        "prisma",
+        &["0_init/migration.sql"],
+        "CREATE TABLE _prisma_migrations (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMPTZ, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMPTZ, started_at TIMESTAMPTZ NOT NULL DEFAULT now(), applied_steps_count INTEGER NOT NULL DEFAULT 0);
+         INSERT INTO _prisma_migrations VALUES ('a', 'x', now(), '0_init', NULL, NULL, now(), 1);
+         INSERT INTO _prisma_migrations VALUES ('b', 'y', NULL, '20240101120000_add_index', 'failed', now(), now(), 0);",
+        &[],
+    ),
+    (
+        "drizzle",
+        "drizzle",
+        &["0000_flat_thing.sql"],
+        "CREATE SCHEMA drizzle; CREATE TABLE drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint);
+         INSERT INTO drizzle.__drizzle_migrations (hash, created_at) VALUES ('abc', 1700000000000);",
+        &[],
+    ),
+    (
+        "sqlx",
+        "sqlx",
+        &["1_users.sql"],
+        "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL);
+         INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (1, 'users', true, '\\x00', 1);",
+        &[],
+    ),
+    (
+        "golang-migrate",
+        "golang_migrate",
+        &["1_step1.up.sql", "2_step2.up.sql"],
+        "CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+         INSERT INTO schema_migrations VALUES (2, false);",
+        &["g9", "g10"],
+    ),
+    (
+        "dbmate",
+        "dbmate",
+        &["20240101000000_create_things.sql"],
+        "CREATE TABLE schema_migrations (version character varying(128) NOT NULL PRIMARY KEY);
+         INSERT INTO schema_migrations VALUES ('20240101000000');",
+        &[],
+    ),
+    (
+        "goose",
+        "goose",
+        &["00001_create_users.sql"],
+        "CREATE TABLE goose_db_version (id serial NOT NULL, version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp NULL default now(), PRIMARY KEY(id));
+         INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (1, true), (2, true), (3, true), (3, false);",
+        &[],
+    ),
+    (
+        "diesel",
+        "diesel",
+        &["00000000000000_diesel_initial_setup/up.sql", "2024-01-01-120000_create_posts/up.sql"],
+        "CREATE TABLE __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+         INSERT INTO __diesel_schema_migrations (version) VALUES ('00000000000000'), ('20240101120000');",
+        &[],
+    ),
+];
+
+#[test]
+fn adopt_takes_over_every_tools_history_without_running_anything_twice() {
+    for (tool, fixture, done, table, created_next) in ADOPT {
+        let Some(db) = TestDb::postgres() else { return };
+        let p = TempProject::new();
+        copy_fixture(fixture, &p, "db");
+        let format = tool;
+        p.write(
+            "strata.toml",
+            &format!("[[source]]\nname = \"{fixture}\"\npath = \"db\"\nformat = \"{format}\"\n"),
+        );
+        // The tool ran these files and wrote its history.
+        for file in *done {
+            let sql = std::fs::read_to_string(p.path(&format!("db/{file}"))).unwrap();
+            let sql = sql
+                .replace("-- +goose StatementBegin", "")
+                .replace("-- +goose StatementEnd", "");
+            let up = sql
+                .split("\n-- +goose Down")
+                .next()
+                .unwrap()
+                .split("\n-- migrate:down")
+                .next()
+                .unwrap();
+            db.execute(up);
+        }
+        db.execute(table);
+
+        let dry = strata(
+            &p,
+            &db,
+            &["adopt", "--from", tool, "--dry-run", "--format", "json"],
+        );
+        assert_eq!(dry.code, 0, "{tool}: {}", dry.all());
+        let report: serde_json::Value = serde_json::from_str(&dry.stdout).unwrap();
+        assert!(
+            !db.has_table("strata_history"),
+            "{tool}: --dry-run writes nothing"
+        );
+
+        let run = strata(&p, &db, &["adopt", "--from", tool, "--format", "json"]);
+        assert_eq!(run.code, 0, "{tool}: {}", run.all());
+        let done_report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(report["adopted"], done_report["adopted"], "{tool}");
+        let adopted = done_report["adopted"].as_array().unwrap().len();
+        let expected = if *tool == "goose" { 2 } else { done.len() };
+        assert_eq!(adopted, expected, "{tool}: {done_report}");
+        if *tool == "prisma" {
+            assert_eq!(
+                done_report["dirty"].as_array().unwrap().len(),
+                1,
+                "{done_report}"
+            );
+        }
+        if *tool == "goose" {
+            // Version 3 was applied and then rolled back: pending again.
+            assert_eq!(
+                done_report["pending"],
+                serde_json::json!(["goose/00003"]),
+                "{done_report}"
+            );
+        }
+
+        // Nothing adopted runs again: only the newer files apply.
+        let up = strata(&p, &db, &["up"]);
+        assert_eq!(up.code, 0, "{tool}: {}", up.all());
+        for t in *created_next {
+            assert!(db.has_table(t), "{tool}: {t}");
+        }
+        let kinds = db.query("SELECT count(*) FROM strata_history WHERE kind = 'adopted'");
+        assert_eq!(kinds, vec![expected.to_string()], "{tool}");
+        let again = strata(&p, &db, &["adopt", "--from", tool, "--format", "json"]);
+        let again: serde_json::Value = serde_json::from_str(&again.stdout).unwrap();
+        assert_eq!(
+            again["adopted"].as_array().unwrap().len(),
+            0,
+            "{tool}: adopting twice records nothing new"
+        );
+    }
+}
+
+#[test]
+fn adopt_reports_a_dirty_golang_migrate_version_and_files_it_never_saw() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    copy_fixture("golang_migrate", &p, "db");
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"gm\"\npath = \"db\"\nformat = \"golang-migrate\"\n",
+    );
+    db.execute("CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (9, true);");
+    let run = strata(
+        &p,
+        &db,
+        &["adopt", "--from", "golang-migrate", "--format", "json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    let r: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(r["adopted"], serde_json::json!(["gm/1", "gm/2"]));
+    assert!(
+        r["dirty"][0].as_str().unwrap().starts_with("9 (dirty"),
+        "{r}"
+    );
+    assert_eq!(r["pending"], serde_json::json!(["gm/9", "gm/10", "gm/11"]));
+    let none = strata(&p, &db, &["adopt", "--from", "flyway"]);
+    assert_eq!(none.code, 2);
+    let missing = strata(&p, &db, &["adopt", "--from", "dbmate"]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("no source has format = \"dbmate\""),
+        "{}",
+        missing.stderr
+    );
+}

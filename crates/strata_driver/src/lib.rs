@@ -194,6 +194,11 @@ pub trait Driver: Send {
     /// Releases the migration lock taken by [`Driver::try_lock`].
     async fn unlock(&mut self) -> Result<()>;
 
+    /// The rows of `sql` with every column as text (NULL as `None`), or
+    /// `None` when a table it reads does not exist: for reading another
+    /// tool's history table.
+    async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>>;
+
     /// Drops every object in the connection's current schema except
     /// strata's own tables, and writes `history` (the rows marked reverted),
     /// in one transaction; returns what was dropped, for the report.

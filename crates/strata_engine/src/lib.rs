@@ -13,6 +13,7 @@
 //! # Ok(()) }
 //! ```
 
+mod adopt;
 mod config;
 mod events;
 pub mod run;
@@ -26,6 +27,7 @@ use strata_driver::{Driver, DriverError, LockHolder, LockMode, TableName, TxSett
 use strata_model::{HistoryRow, LogEntry, MigrationId};
 use strata_plan::{Plan, PlanError, StatusEntry};
 
+pub use adopt::{AdoptReport, Tool};
 pub use config::{
     CONFIG_FILE, Config, EnvConfig, NewSource, Project, SourceConfig, initial_config,
 };
@@ -114,6 +116,8 @@ pub enum EngineError {
         wants: String,
         database: String,
     },
+    #[error("{0}")]
+    Adopt(String),
     #[error("{message}")]
     LockLost {
         message: String,

@@ -144,7 +144,7 @@ impl Engine {
         Ok(report)
     }
 
-    async fn lock(
+    pub(crate) async fn lock(
         &self,
         driver: &mut dyn Driver,
         reporter: &dyn Reporter,

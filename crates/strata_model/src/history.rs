@@ -65,6 +65,7 @@ pub enum LogAction {
     Repair,
     Baseline,
     Reset,
+    Adopt,
 }
 
 impl LogAction {
@@ -77,6 +78,7 @@ impl LogAction {
             LogAction::Repair => "repair",
             LogAction::Baseline => "baseline",
             LogAction::Reset => "reset",
+            LogAction::Adopt => "adopt",
         }
     }
 
@@ -89,6 +91,7 @@ impl LogAction {
             "repair" => LogAction::Repair,
             "baseline" => LogAction::Baseline,
             "reset" => LogAction::Reset,
+            "adopt" => LogAction::Adopt,
             _ => return None,
         })
     }

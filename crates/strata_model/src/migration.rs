@@ -31,6 +31,8 @@ pub enum MigrationKind {
     Repeatable,
     Baseline,
     Script,
+    /// Recorded from another tool's history by `strata adopt`.
+    Adopted,
 }
 
 impl MigrationKind {
@@ -40,6 +42,7 @@ impl MigrationKind {
             MigrationKind::Repeatable => "repeatable",
             MigrationKind::Baseline => "baseline",
             MigrationKind::Script => "script",
+            MigrationKind::Adopted => "adopted",
         }
     }
 
@@ -49,6 +52,7 @@ impl MigrationKind {
             "repeatable" => MigrationKind::Repeatable,
             "baseline" => MigrationKind::Baseline,
             "script" => MigrationKind::Script,
+            "adopted" => MigrationKind::Adopted,
             _ => return None,
         })
     }

@@ -1031,6 +1031,10 @@ impl Driver for PgDriver {
         self.release().await
     }
 
+    async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
+        self.table_rows(sql).await
+    }
+
     async fn check_lock(&mut self) -> Result<()> {
         if self.lease_lost() {
             return Err(lease_lost_error("stopped before the next migration"));

@@ -70,7 +70,8 @@ fn statement_error(index: usize, e: rusqlite::Error) -> DriverError {
 }
 
 fn is_missing_table(e: &rusqlite::Error) -> bool {
-    e.to_string().contains("no such table")
+    let m = e.to_string();
+    m.contains("no such table") || m.contains("unknown database")
 }
 
 impl SqliteDriver {
@@ -562,6 +563,35 @@ impl Driver for SqliteDriver {
 
     async fn unlock(&mut self) -> Result<()> {
         self.release_lease()
+    }
+
+    async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
+        let mut st = match self.conn.prepare(sql) {
+            Ok(st) => st,
+            Err(e) if is_missing_table(&e) => return Ok(None),
+            Err(e) => return Err(db_err(e)),
+        };
+        let columns = st.column_count();
+        let rows = st
+            .query_map([], |r| {
+                (0..columns)
+                    .map(|i| {
+                        Ok(match r.get_ref(i)? {
+                            rusqlite::types::ValueRef::Null => None,
+                            rusqlite::types::ValueRef::Integer(n) => Some(n.to_string()),
+                            rusqlite::types::ValueRef::Real(f) => Some(f.to_string()),
+                            rusqlite::types::ValueRef::Text(t)
+                            | rusqlite::types::ValueRef::Blob(t) => {
+                                Some(String::from_utf8_lossy(t).into_owned())
+                            }
+                        })
+                    })
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(db_err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db_err)?;
+        Ok(Some(rows))
     }
 
     async fn check_lock(&mut self) -> Result<()> {

@@ -1,6 +1,7 @@
 //! One module per command; each loads what it needs from the engine and
 //! hands results to the printer.
 
+mod adopt;
 mod history;
 mod init;
 mod list;
@@ -23,6 +24,7 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Status { check } => status::run(&load(g)?, *check, printer).await,
         Command::Plan(args) => plan::run(&load(g)?, args, printer).await,
         Command::History { limit } => history::run(&load(g)?, *limit, printer).await,
+        Command::Adopt { from, dry_run } => adopt::run(&load(g)?, from, *dry_run, printer).await,
         work_command => work::run(&load(g)?, work_command, g.yes, printer).await,
     }
 }

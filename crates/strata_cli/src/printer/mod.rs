@@ -169,6 +169,8 @@ pub fn error_kind(e: &EngineError) -> &'static str {
         EngineError::Protected { .. } | EngineError::NotConfirmed { .. } => "protected",
         EngineError::MigrationFailed { .. } => "migration_failed",
         EngineError::LockLost { .. } => "lock_lost",
+        EngineError::Adopt(_) => "adopt",
+        EngineError::EngineMismatch { .. } => "engine_mismatch",
         _ => "error",
     }
 }

@@ -1,0 +1,365 @@
+//! `strata adopt --from TOOL`: reads the history another tool left in the
+//! database and records those migrations as applied in strata's history,
+//! running nothing.
+
+use crate::events::Reporter;
+use crate::{Engine, EngineError};
+use std::collections::HashMap;
+use strata_driver::{Driver, HistoryWrite};
+use strata_model::{
+    HistoryRow, HistoryStatus, LogAction, LogEntry, Migration, MigrationKind, STRATA_VERSION,
+    Timestamp,
+};
+
+/// A tool whose history strata can adopt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    Supabase,
+    Prisma,
+    Drizzle,
+    Sqlx,
+    GolangMigrate,
+    Dbmate,
+    Goose,
+    Diesel,
+}
+
+impl Tool {
+    pub const ALL: [Tool; 8] = [
+        Tool::Supabase,
+        Tool::Prisma,
+        Tool::Drizzle,
+        Tool::Sqlx,
+        Tool::GolangMigrate,
+        Tool::Dbmate,
+        Tool::Goose,
+        Tool::Diesel,
+    ];
+
+    /// The name, which is also the source format it reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Supabase => "supabase",
+            Tool::Prisma => "prisma",
+            Tool::Drizzle => "drizzle",
+            Tool::Sqlx => "sqlx",
+            Tool::GolangMigrate => "golang-migrate",
+            Tool::Dbmate => "dbmate",
+            Tool::Goose => "goose",
+            Tool::Diesel => "diesel",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Tool> {
+        Tool::ALL.into_iter().find(|t| t.name() == s)
+    }
+
+    /// The query that reads the tool's history, as its documentation
+    /// describes the table; `sqlite` where the table has no schema there.
+    fn query(self, sqlite: bool) -> &'static str {
+        match (self, sqlite) {
+            (Tool::Supabase, _) => "SELECT version FROM supabase_migrations.schema_migrations",
+            (Tool::Prisma, _) => {
+                "SELECT migration_name, CASE WHEN finished_at IS NOT NULL AND rolled_back_at IS NULL THEN 'applied' ELSE 'not applied' END FROM _prisma_migrations ORDER BY started_at"
+            }
+            (Tool::Drizzle, false) => {
+                "SELECT hash, created_at FROM drizzle.__drizzle_migrations ORDER BY created_at, id"
+            }
+            (Tool::Drizzle, true) => {
+                "SELECT hash, created_at FROM __drizzle_migrations ORDER BY created_at, id"
+            }
+            (Tool::Sqlx, _) => "SELECT version, success FROM _sqlx_migrations ORDER BY version",
+            (Tool::GolangMigrate, _) => "SELECT version, dirty FROM schema_migrations",
+            (Tool::Dbmate, _) => "SELECT version FROM schema_migrations ORDER BY version",
+            (Tool::Goose, _) => "SELECT version_id, is_applied FROM goose_db_version ORDER BY id",
+            (Tool::Diesel, _) => "SELECT version FROM __diesel_schema_migrations ORDER BY version",
+        }
+    }
+}
+
+/// What `adopt` found and did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct AdoptReport {
+    pub tool: String,
+    pub source: String,
+    pub dry_run: bool,
+    /// Migrations recorded as applied (or that would be, with --dry-run).
+    pub adopted: Vec<String>,
+    /// Applied according to the tool, but strata has no file for them.
+    pub foreign_only: Vec<String>,
+    /// Files the tool has no record of: `strata up` will apply them.
+    pub pending: Vec<String>,
+    /// Already in strata's history: left as they are.
+    pub already: Vec<String>,
+    /// A migration the tool marked dirty or failed: reported, not adopted.
+    pub dirty: Vec<String>,
+}
+
+fn truthy(v: Option<&str>) -> bool {
+    matches!(v, Some("t" | "true" | "1" | "TRUE"))
+}
+
+/// Digits only, so `2024-01-01-120000` (a Diesel directory) matches the
+/// `20240101120000` Diesel records.
+fn digits(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .trim_start_matches('0')
+        .to_string()
+}
+
+impl Engine {
+    /// Adopts `tool`'s history into the source that reads its layout (or
+    /// `--source`).
+    pub async fn adopt(
+        &self,
+        tool: Tool,
+        dry_run: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<AdoptReport, EngineError> {
+        let source = self.adopt_source(tool)?;
+        let migrations: Vec<Migration> = self
+            .migrations()?
+            .migrations
+            .into_iter()
+            .filter(|m| m.id.source == source)
+            .collect();
+        let mut driver = self.connect().await?;
+        self.lock(driver.as_mut(), reporter).await?;
+        let result = self
+            .adopt_locked(driver.as_mut(), tool, &source, &migrations, dry_run)
+            .await;
+        let released = driver.unlock().await;
+        let report = result?;
+        released?;
+        Ok(report)
+    }
+
+    /// The source to adopt into: `--source`, else the one source of the
+    /// tool's format.
+    fn adopt_source(&self, tool: Tool) -> Result<String, EngineError> {
+        let candidates: Vec<&str> = self
+            .sources()
+            .iter()
+            .filter(|s| self.only_source().is_some() || s.format == tool.name())
+            .map(|s| s.name.as_str())
+            .collect();
+        match candidates.as_slice() {
+            [one] => Ok(one.to_string()),
+            [] => Err(EngineError::Adopt(format!(
+                "no source has format = \"{}\"; run `strata init` to add one, or pass --source NAME",
+                tool.name()
+            ))),
+            many => Err(EngineError::Adopt(format!(
+                "several sources have format = \"{}\" ({}); pass --source NAME",
+                tool.name(),
+                many.join(", ")
+            ))),
+        }
+    }
+
+    async fn adopt_locked(
+        &self,
+        driver: &mut dyn Driver,
+        tool: Tool,
+        source: &str,
+        migrations: &[Migration],
+        dry_run: bool,
+    ) -> Result<AdoptReport, EngineError> {
+        let sqlite = driver.capabilities().engine == "sqlite";
+        let rows = driver.query_text(tool.query(sqlite)).await?.ok_or_else(|| {
+            EngineError::Adopt(format!(
+                "{} has no {} history table here; nothing to adopt (check --env / --database-url)",
+                self.database_display(),
+                tool.name()
+            ))
+        })?;
+        let mut report = AdoptReport {
+            tool: tool.name().into(),
+            source: source.into(),
+            dry_run,
+            ..AdoptReport::default()
+        };
+        // The versions the tool says are applied, in its own words.
+        let mut applied: Vec<String> = Vec::new();
+        let col = |r: &Vec<Option<String>>, i: usize| r.get(i).cloned().flatten();
+        match tool {
+            Tool::Prisma => {
+                for r in &rows {
+                    let name = col(r, 0).unwrap_or_default();
+                    let version = name.split('_').next().unwrap_or_default().to_string();
+                    if col(r, 1).as_deref() == Some("applied") {
+                        applied.push(version);
+                    } else {
+                        report
+                            .dirty
+                            .push(format!("{name} (unfinished or rolled back)"));
+                    }
+                }
+            }
+            Tool::Sqlx => {
+                for r in &rows {
+                    let v = col(r, 0).unwrap_or_default();
+                    if truthy(col(r, 1).as_deref()) {
+                        applied.push(v);
+                    } else {
+                        report.dirty.push(format!("{v} (failed)"));
+                    }
+                }
+            }
+            Tool::GolangMigrate => {
+                // One row: the current version; every file up to it ran.
+                if let Some(r) = rows.first() {
+                    let current = col(r, 0).unwrap_or_default();
+                    let dirty = truthy(col(r, 1).as_deref());
+                    let current_digits = digits(&current);
+                    for m in migrations {
+                        let v = digits(m.id.version.as_str());
+                        let below = (v.len(), &v) < (current_digits.len(), &current_digits);
+                        if below || (v == current_digits && !dirty) {
+                            applied.push(m.id.version.to_string());
+                        }
+                    }
+                    if dirty {
+                        report
+                            .dirty
+                            .push(format!("{current} (dirty: golang-migrate stopped in it)"));
+                    } else if !migrations
+                        .iter()
+                        .any(|m| digits(m.id.version.as_str()) == current_digits)
+                    {
+                        // Applied by golang-migrate, but no file here.
+                        applied.push(current);
+                    }
+                }
+            }
+            Tool::Goose => {
+                // The latest row of each version says whether it is applied.
+                let mut latest: HashMap<String, bool> = HashMap::new();
+                let mut seen = Vec::new();
+                for r in &rows {
+                    let v = col(r, 0).unwrap_or_default();
+                    if digits(&v).is_empty() {
+                        continue; // goose's own version 0 row
+                    }
+                    if !latest.contains_key(&v) {
+                        seen.push(v.clone());
+                    }
+                    latest.insert(v, truthy(col(r, 1).as_deref()));
+                }
+                applied.extend(seen.into_iter().filter(|v| latest[v]));
+            }
+            Tool::Drizzle => {
+                // Drizzle applies in journal order: the first N files ran.
+                applied.extend(
+                    migrations
+                        .iter()
+                        .take(rows.len())
+                        .map(|m| m.id.version.to_string()),
+                );
+                if rows.len() > migrations.len() {
+                    for r in &rows[migrations.len()..] {
+                        report
+                            .foreign_only
+                            .push(format!("hash {}", col(r, 0).unwrap_or_default()));
+                    }
+                }
+            }
+            Tool::Supabase | Tool::Dbmate | Tool::Diesel => {
+                applied.extend(rows.iter().filter_map(|r| col(r, 0)));
+            }
+        }
+
+        let history = self.history_rows(driver).await?;
+        let recorded: HashMap<String, &HistoryRow> = history
+            .iter()
+            .filter(|r| r.id.source == source && r.status == HistoryStatus::Applied)
+            .map(|r| (digits(r.id.version.as_str()), r))
+            .collect();
+        let by_version: HashMap<String, &Migration> = migrations
+            .iter()
+            .map(|m| (digits(m.id.version.as_str()), m))
+            .collect();
+        let mut adopt = Vec::new();
+        for v in &applied {
+            match by_version.get(&digits(v)) {
+                Some(m) if recorded.contains_key(&digits(v)) => {
+                    report.already.push(m.id.to_string())
+                }
+                Some(m) => {
+                    if !adopt.iter().any(|a: &&Migration| a.id == m.id) {
+                        adopt.push(*m);
+                    }
+                }
+                None => report.foreign_only.push(format!("{source}/{v}")),
+            }
+        }
+        let applied_digits: Vec<String> = applied.iter().map(|v| digits(v)).collect();
+        report.pending = migrations
+            .iter()
+            .filter(|m| !applied_digits.contains(&digits(m.id.version.as_str())))
+            .filter(|m| !recorded.contains_key(&digits(m.id.version.as_str())))
+            .map(|m| m.id.to_string())
+            .collect();
+        report.adopted = adopt.iter().map(|m| m.id.to_string()).collect();
+        if dry_run || adopt.is_empty() {
+            return Ok(report);
+        }
+
+        driver.ensure_history().await?;
+        let batch = driver
+            .read_history()
+            .await?
+            .iter()
+            .map(|r| r.batch)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let now = Timestamp::now();
+        let by = strata_driver::os_identity();
+        for m in adopt {
+            let detail = format!("adopted from {}'s history", tool.name());
+            let row = HistoryRow {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                kind: MigrationKind::Adopted,
+                checksum: m.checksum.clone(),
+                status: HistoryStatus::Applied,
+                batch,
+                started_at: now,
+                finished_at: Some(now),
+                duration_ms: Some(0),
+                applied_by: by.clone(),
+                strata_version: STRATA_VERSION.into(),
+                environment: self.env_name.clone(),
+                error: None,
+                down_sql: m.down.as_ref().map(|b| b.sql.clone()),
+                out_of_order: false,
+            };
+            let log = LogEntry {
+                seq: 0,
+                id: m.id.clone(),
+                name: m.name.clone(),
+                action: LogAction::Adopt,
+                status: HistoryStatus::Applied,
+                checksum: Some(m.checksum.clone()),
+                batch,
+                at: now,
+                duration_ms: Some(0),
+                applied_by: by.clone(),
+                strata_version: STRATA_VERSION.into(),
+                environment: self.env_name.clone(),
+                detail: Some(detail),
+            };
+            driver
+                .write_history(&HistoryWrite {
+                    upsert: Some(row),
+                    delete: None,
+                    log,
+                })
+                .await?;
+        }
+        Ok(report)
+    }
+}
