@@ -266,7 +266,15 @@ fn init_finds_every_layout_and_up_applies_them() {
 
 /// (tool, fixture, files its tool already applied, the tool's table as it
 /// documents it with those rows, tables `strata up` must create next)
-const ADOPT: &[(&str, &str, &[&str], &str, &[&str])] = &[
+type AdoptCase = (
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+    &'static [&'static str],
+);
+
+const ADOPT: &[AdoptCase] = &[
     (
         "supabase",
         "supabase",
