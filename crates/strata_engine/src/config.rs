@@ -50,6 +50,9 @@ pub struct SourceConfig {
     /// The engine the migrations are written for (`postgres`, `sqlite`,
     /// `mysql`); running them on another is refused.
     pub engine: Option<String>,
+    /// How long a script migration may run (script sources; default 10m).
+    #[serde(default, with = "opt_duration")]
+    pub timeout: Option<Duration>,
 }
 
 fn default_format() -> String {
@@ -180,6 +183,7 @@ impl Project {
                     enabled: true,
                     requires: Vec::new(),
                     engine: None,
+                    timeout: None,
                 }],
                 ..Config::default()
             },

@@ -17,6 +17,7 @@ mod adopt;
 mod config;
 mod events;
 pub mod run;
+mod script;
 mod target;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use strata_model::{HistoryRow, LogEntry, MigrationId};
 use strata_plan::{Plan, PlanError, StatusEntry};
 
 pub use adopt::{AdoptReport, Tool};
+pub use script::python_functions;
 pub use config::{
     CONFIG_FILE, Config, EnvConfig, NewSource, Project, SourceConfig, initial_config,
 };
@@ -241,6 +243,17 @@ impl Engine {
         self.database
             .as_ref()
             .map_err(|e| EngineError::NoDatabase(e.clone()))
+    }
+
+    /// How long a script of `source` may run.
+    pub fn script_timeout(&self, source: &str) -> Duration {
+        self.project
+            .config
+            .sources
+            .iter()
+            .find(|s| s.name == source)
+            .and_then(|s| s.timeout)
+            .unwrap_or(script::DEFAULT_TIMEOUT)
     }
 
     /// The database URL with any password hidden.

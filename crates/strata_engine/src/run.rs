@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use strata_driver::{Driver, DriverError, HistoryWrite, LockAttempt, StatementError};
 use strata_model::{
     Body, HistoryRow, HistoryStatus, LogAction, LogEntry, Migration, STRATA_VERSION, Timestamp,
-    TxMode,
+    MigrationKind, TxMode,
 };
 use strata_plan::{DownTarget, Plan, PlanError, Step, StepAction, UpOptions};
 use strata_sql::Statement;
@@ -559,7 +559,9 @@ impl Run<'_> {
             .script
             .as_ref()
             .expect("apply and revert steps have a script");
+        let is_script = step.kind == MigrationKind::Script;
         let statements = match step.tx_mode {
+            _ if is_script => Vec::new(),
             TxMode::OneCommand => strata_sql::whole(&script.sql),
             _ => strata_sql::split(&script.sql, self.driver.capabilities().dialect),
         };
@@ -577,51 +579,70 @@ impl Run<'_> {
         if step.out_of_order {
             notes.push("applied out of order".to_string());
         }
-        let note = (!notes.is_empty()).then(|| notes.join("; "));
         let started = Timestamp::now();
         let t0 = Instant::now();
 
-        let result = if step.tx_mode.is_transactional() {
+        if step.tx_mode.is_transactional() && !is_script {
+            let note = (!notes.is_empty()).then(|| notes.join("; "));
             let write = HistoryWrite {
                 upsert: Some(self.row(step, done, started)),
                 delete: None,
                 log: self.log(step, action, done, started, note),
             };
-            self.driver
-                .apply_in_transaction(&statements, &settings, &write)
-                .await
+            return match self.driver.apply_in_transaction(&statements, &settings, &write).await {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    let failure = self.failure(step, Some((script, &statements)), &e);
+                    self.record_failure(step, started, t0, failure).await
+                }
+            };
+        }
+
+        // Outside a transaction the row changes first, so a crash leaves an
+        // honest trace: an apply is `running`; a revert leaves the migration
+        // `applied` (its objects may all still be there) with a note that
+        // the revert began.
+        let (upsert, status) = if applying {
+            let mut running = self.row(step, HistoryStatus::Running, started);
+            running.error = Some("apply interrupted before it finished".into());
+            (Some(running), HistoryStatus::Running)
         } else {
-            // Outside a transaction the row changes first, so a crash leaves
-            // an honest trace: an apply is `running`; a revert leaves the
-            // migration `applied` (its objects may all still be there) with
-            // a note that the revert began.
-            let (upsert, status) = if applying {
-                let mut running = self.row(step, HistoryStatus::Running, started);
-                running.error = Some("apply interrupted before it finished".into());
-                (Some(running), HistoryStatus::Running)
-            } else {
-                let note = format!(
-                    "a revert without a transaction began at {started}; if this note stays, it was interrupted: check the database, then run `strata down` again"
-                );
-                (self.previous_with_error(step, note), HistoryStatus::Applied)
-            };
-            let begin = HistoryWrite {
-                upsert,
-                delete: None,
-                log: self.log(
-                    step,
-                    LogAction::Start,
-                    status,
-                    started,
-                    Some(format!("{} without a transaction", action.as_str())),
-                ),
-            };
-            self.driver
-                .write_history(&begin)
+            let note = format!(
+                "a revert without a transaction began at {started}; if this note stays, it was interrupted: check the database, then run `strata down` again"
+            );
+            (self.previous_with_error(step, note), HistoryStatus::Applied)
+        };
+        let begin = HistoryWrite {
+            upsert,
+            delete: None,
+            log: self.log(
+                step,
+                LogAction::Start,
+                status,
+                started,
+                Some(format!("{} without a transaction", action.as_str())),
+            ),
+        };
+        self.driver
+            .write_history(&begin)
+            .await
+            .map_err(|e| self.failure(step, None, &e))?;
+        let outcome = if is_script {
+            let command = if applying { "up" } else { "down" };
+            crate::script::run(self.engine, step, command)
                 .await
-                .map_err(|e| self.failure(step, None, &e))?;
-            let result = self.driver.execute_each(&statements, &settings).await;
-            if result.is_ok() {
+                .map_err(|message| self.script_failure(step, &message))
+        } else {
+            self.driver
+                .execute_each(&statements, &settings)
+                .await
+                .map(|()| None)
+                .map_err(|e| self.failure(step, Some((script, &statements)), &e))
+        };
+        match outcome {
+            Ok(output) => {
+                notes.extend(output);
+                let note = (!notes.is_empty()).then(|| notes.join("; "));
                 let write = HistoryWrite {
                     upsert: Some(self.row(step, done, started)),
                     delete: None,
@@ -630,16 +651,21 @@ impl Run<'_> {
                 self.driver
                     .write_history(&write.finished(t0))
                     .await
-                    .map_err(|e| self.failure(step, None, &e))?;
+                    .map_err(|e| self.failure(step, None, &e))
             }
-            result
-        };
-        let Err(error) = result else {
-            return Ok(());
-        };
-        let failure = self.failure(step, Some((script, &statements)), &error);
-        // Record the failure. A transactional revert that failed changed
-        // nothing, so the row stays `applied` and only the timeline says so.
+            Err(failure) => self.record_failure(step, started, t0, failure).await,
+        }
+    }
+
+    /// Records a failed step honestly and returns the failure.
+    async fn record_failure(
+        &mut self,
+        step: &Step,
+        started: Timestamp,
+        t0: Instant,
+        failure: Failure,
+    ) -> Result<(), Failure> {
+        let applying = step.action == StepAction::Apply;
         let now = Timestamp::now();
         let elapsed = Some(t0.elapsed().as_millis() as i64);
         // A failed revert leaves the migration applied (a transactional one
@@ -663,7 +689,7 @@ impl Run<'_> {
             row.duration_ms = elapsed;
             row.error = Some(failure.message.clone());
             Some(row)
-        } else if step.tx_mode.is_transactional() {
+        } else if step.tx_mode.is_transactional() && step.kind != MigrationKind::Script {
             None
         } else {
             self.previous_with_error(step, failure.message.clone())
@@ -686,6 +712,20 @@ impl Run<'_> {
             });
         }
         Err(failure)
+    }
+
+    /// A script migration that failed: its message, and the script's path.
+    fn script_failure(&self, step: &Step, message: &str) -> Failure {
+        let location = step.path.as_deref().map(|p| self.engine.display_path(p));
+        Failure {
+            message: format!(
+                "migration {} ({}) {}: {message}\nthe script ran outside any transaction; check what it changed before running it again",
+                step.id,
+                step.name,
+                if step.action == StepAction::Apply { "failed" } else { "could not be reverted" }
+            ),
+            location,
+        }
     }
 
     fn failure(

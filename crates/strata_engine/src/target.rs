@@ -62,6 +62,17 @@ impl DatabaseTarget {
         matches!(self, DatabaseTarget::Postgres { .. })
     }
 
+    /// The URL as given (with its password: only for a script's
+    /// environment, never for output).
+    pub fn url(&self) -> String {
+        match self {
+            DatabaseTarget::Postgres { url } => url.clone(),
+            // The resolved file, so a script in another directory finds it.
+            DatabaseTarget::Sqlite { path, .. } if path == ":memory:" => "sqlite::memory:".into(),
+            DatabaseTarget::Sqlite { path, .. } => format!("sqlite://{path}"),
+        }
+    }
+
     /// The engine, as source configurations name it.
     pub fn engine(&self) -> &'static str {
         match self {
