@@ -121,6 +121,11 @@ pub enum Command {
         #[arg(value_name = "VERSION")]
         target: String,
     },
+    /// Check that applied migrations' changes are there (their verify sections); exit 1 if not.
+    Verify {
+        /// `VERSION` or `SOURCE/VERSION` (default: every applied migration with a verify section).
+        migration: Option<String>,
+    },
     /// Record what another tool already applied (from its history table), running nothing.
     Adopt {
         /// supabase, prisma, drizzle, sqlx, golang-migrate, dbmate, goose or diesel.

@@ -9,6 +9,7 @@ mod generated;
 mod marked;
 mod native;
 mod paired;
+mod scripts;
 mod whole_file;
 
 use std::fmt;
@@ -20,6 +21,7 @@ pub use generated::{DrizzleFormat, PrismaFormat, prisma_provider};
 pub use marked::{DbmateFormat, GooseFormat};
 pub use native::NativeFormat;
 pub use paired::{DieselFormat, GolangMigrateFormat};
+pub use scripts::{ScriptFormat, python_functions};
 pub use whole_file::{SqlxFormat, SupabaseFormat};
 
 /// One configured directory of migrations.
@@ -106,6 +108,7 @@ pub fn formats() -> &'static [&'static dyn Format] {
         &GooseFormat,
         &GolangMigrateFormat,
         &DieselFormat,
+        &ScriptFormat,
     ]
 }
 

@@ -194,6 +194,11 @@ pub trait Driver: Send {
     /// Releases the migration lock taken by [`Driver::try_lock`].
     async fn unlock(&mut self) -> Result<()>;
 
+    /// Runs a verify section in a transaction that is rolled back: `None`
+    /// when the change is there, or why not (a statement failed, or the
+    /// last query returned no rows or a false/0 first value).
+    async fn verify(&mut self, statements: &[Statement<'_>]) -> Result<Option<String>>;
+
     /// The rows of `sql` with every column as text (NULL as `None`), or
     /// `None` when a table it reads does not exist: for reading another
     /// tool's history table.
@@ -272,5 +277,16 @@ impl HistoryWrite {
         }
         w.log.duration_ms = Some(elapsed);
         w
+    }
+}
+
+/// Whether the first value of a verify query's result means "missing".
+pub fn verify_says_missing(first_row: Option<Option<&str>>) -> Option<String> {
+    match first_row {
+        None => Some("the verify query returned no rows".into()),
+        Some(Some(v)) if matches!(v.to_ascii_lowercase().as_str(), "f" | "false" | "0") => {
+            Some(format!("the verify query returned {v}"))
+        }
+        _ => None,
     }
 }

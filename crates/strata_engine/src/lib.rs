@@ -19,6 +19,7 @@ mod events;
 pub mod run;
 mod script;
 mod target;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,7 +30,6 @@ use strata_model::{HistoryRow, LogEntry, MigrationId};
 use strata_plan::{Plan, PlanError, StatusEntry};
 
 pub use adopt::{AdoptReport, Tool};
-pub use script::python_functions;
 pub use config::{
     CONFIG_FILE, Config, EnvConfig, NewSource, Project, SourceConfig, initial_config,
 };
@@ -37,6 +37,7 @@ pub use events::{Event, Reporter, Silent, StepInfo};
 pub use run::{Report, Request};
 pub use strata_plan::{DownTarget, MigrationState, UpOptions};
 pub use target::DatabaseTarget;
+pub use verify::Verified;
 
 /// How to find the project and the database.
 #[derive(Debug, Clone, Default)]

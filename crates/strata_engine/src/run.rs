@@ -8,8 +8,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use strata_driver::{Driver, DriverError, HistoryWrite, LockAttempt, StatementError};
 use strata_model::{
-    Body, HistoryRow, HistoryStatus, LogAction, LogEntry, Migration, STRATA_VERSION, Timestamp,
-    MigrationKind, TxMode,
+    Body, HistoryRow, HistoryStatus, LogAction, LogEntry, Migration, MigrationKind, STRATA_VERSION,
+    Timestamp, TxMode,
 };
 use strata_plan::{DownTarget, Plan, PlanError, Step, StepAction, UpOptions};
 use strata_sql::Statement;
@@ -589,7 +589,11 @@ impl Run<'_> {
                 delete: None,
                 log: self.log(step, action, done, started, note),
             };
-            return match self.driver.apply_in_transaction(&statements, &settings, &write).await {
+            return match self
+                .driver
+                .apply_in_transaction(&statements, &settings, &write)
+                .await
+            {
                 Ok(()) => Ok(()),
                 Err(e) => {
                     let failure = self.failure(step, Some((script, &statements)), &e);
@@ -722,7 +726,11 @@ impl Run<'_> {
                 "migration {} ({}) {}: {message}\nthe script ran outside any transaction; check what it changed before running it again",
                 step.id,
                 step.name,
-                if step.action == StepAction::Apply { "failed" } else { "could not be reverted" }
+                if step.action == StepAction::Apply {
+                    "failed"
+                } else {
+                    "could not be reverted"
+                }
             ),
             location,
         }

@@ -10,6 +10,7 @@ use crate::Engine;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
+use strata_model::MigrationId;
 use strata_plan::Step;
 use tokio::io::AsyncReadExt;
 
@@ -38,25 +39,33 @@ if action == "verify" and result is False:
 /// The default time a script may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// Whether a Python file is a migration module (defines `run_migration`),
-/// found by reading it, never by running it.
-pub fn python_functions(text: &str) -> [bool; 3] {
-    let defines = |name: &str| text.lines().any(|l| l.trim_start().starts_with(&format!("def {name}(")));
-    [defines("run_migration"), defines("rollback_migration"), defines("verify_migration")]
-}
-
 /// Runs `step`'s script with `action`; the tail of its output on success,
 /// or why it failed.
 pub async fn run(engine: &Engine, step: &Step, action: &str) -> Result<Option<String>, String> {
     let rel = step.path.as_deref().ok_or("the script's file is gone")?;
+    let text = step
+        .script
+        .as_ref()
+        .map(|b| b.sql.as_str())
+        .unwrap_or_default();
+    run_file(engine, &step.id, rel, text, action).await
+}
+
+/// Runs the script at `rel` (relative to the project) with `action`.
+pub async fn run_file(
+    engine: &Engine,
+    id: &MigrationId,
+    rel: &Path,
+    text: &str,
+    action: &str,
+) -> Result<Option<String>, String> {
     let path = engine.root().join(rel);
-    let text = step.script.as_ref().map(|b| b.sql.as_str()).unwrap_or_default();
     let mut command = command_for(&path, text, action)?;
     let url = engine.database().map_err(|e| e.to_string())?.url();
     command
         .env("DATABASE_URL", &url)
         .env("STRATA_ENV", engine.env_name.as_deref().unwrap_or(""))
-        .env("STRATA_MIGRATION", step.id.to_string())
+        .env("STRATA_MIGRATION", id.to_string())
         .env("STRATA_ACTION", action)
         .current_dir(engine.root())
         .stdin(Stdio::null())
@@ -66,11 +75,18 @@ pub async fn run(engine: &Engine, step: &Step, action: &str) -> Result<Option<St
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", rel.display()))?;
-    let (mut out, mut err) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
-    let timeout = engine.script_timeout(&step.id.source);
+    let (mut out, mut err) = (
+        child.stdout.take().expect("piped"),
+        child.stderr.take().expect("piped"),
+    );
+    let timeout = engine.script_timeout(&id.source);
     let run = async {
         let (mut o, mut e) = (Vec::new(), Vec::new());
-        let (_, _, status) = tokio::join!(out.read_to_end(&mut o), err.read_to_end(&mut e), child.wait());
+        let (_, _, status) = tokio::join!(
+            out.read_to_end(&mut o),
+            err.read_to_end(&mut e),
+            child.wait()
+        );
         (o, e, status)
     };
     let (stdout, stderr, status) = match tokio::time::timeout(timeout, run).await {
@@ -88,8 +104,13 @@ pub async fn run(engine: &Engine, step: &Step, action: &str) -> Result<Option<St
         Ok(s) => Err(format!(
             "{} exited with {}{}",
             rel.display(),
-            s.code().map_or("a signal".to_string(), |c| format!("status {c}")),
-            if output.is_empty() { String::new() } else { format!("; output: {output}") }
+            s.code()
+                .map_or("a signal".to_string(), |c| format!("status {c}")),
+            if output.is_empty() {
+                String::new()
+            } else {
+                format!("; output: {output}")
+            }
         )),
         Err(e) => Err(format!("waiting for {}: {e}", rel.display())),
     }
@@ -99,9 +120,12 @@ pub async fn run(engine: &Engine, step: &Step, action: &str) -> Result<Option<St
 /// launcher, a file with a known extension through its interpreter, an
 /// executable directly.
 fn command_for(path: &Path, text: &str, action: &str) -> Result<tokio::process::Command, String> {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default();
     let python = std::env::var("STRATA_PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut command = if ext == "py" && python_functions(text)[0] {
+    let mut command = if ext == "py" && strata_discover::python_functions(text)[0] {
         let mut c = tokio::process::Command::new(python);
         c.arg("-c").arg(PYTHON_LAUNCHER).arg(path);
         c
@@ -141,7 +165,11 @@ fn shebang(text: &str) -> Option<&str> {
 
 /// The last part of what a script printed (stdout, then stderr).
 fn tail(stdout: &[u8], stderr: &[u8]) -> String {
-    let text = format!("{}{}", String::from_utf8_lossy(stdout), String::from_utf8_lossy(stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(stdout),
+        String::from_utf8_lossy(stderr)
+    );
     let text = text.trim();
     match text.char_indices().rev().nth(TAIL) {
         Some((i, _)) => format!("...{}", &text[i..]),
@@ -169,14 +197,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_python_functions_without_running_them() {
-        let text = "import os\n\ndef run_migration():\n    pass\n\n    def verify_migration(): pass\n";
-        assert_eq!(python_functions(text), [true, false, true]);
-    }
-
-    #[test]
     fn output_tail_hides_the_password() {
-        let out = redact("connecting to postgres://u:s3cret@h/db with s3cret", "postgres://u:s3cret@h/db");
+        let out = redact(
+            "connecting to postgres://u:s3cret@h/db with s3cret",
+            "postgres://u:s3cret@h/db",
+        );
         assert!(!out.contains("s3cret"), "{out}");
         let long = "x".repeat(5000);
         assert!(tail(long.as_bytes(), b"").len() <= TAIL + 4);

@@ -344,7 +344,12 @@ impl<'a> Ctx<'a> {
             checksum: m.checksum.clone(),
             tx_mode: m.tx_mode,
             script: Some(m.up.clone()),
-            down_sql: m.down.as_ref().map(|b| b.sql.clone()),
+            // A script's down is the program itself, run from its file.
+            down_sql: m
+                .down
+                .as_ref()
+                .filter(|_| m.kind != MigrationKind::Script)
+                .map(|b| b.sql.clone()),
             path: Some(m.path.clone()),
             out_of_order,
             retry,
@@ -391,6 +396,15 @@ impl<'a> Ctx<'a> {
             Err(PlanError::Irreversible(irreversible))
         }
     }
+}
+
+/// Resolves `V` or `source/V` to a migration of `migrations` or `history`.
+pub fn resolve(
+    migrations: &[Migration],
+    history: &[HistoryRow],
+    target: &str,
+) -> Result<MigrationId, PlanError> {
+    Ctx::new(migrations, history).resolve(target)
 }
 
 /// The steps `strata up` runs.

@@ -1031,6 +1031,40 @@ impl Driver for PgDriver {
         self.release().await
     }
 
+    async fn verify(&mut self, statements: &[Statement<'_>]) -> Result<Option<String>> {
+        self.client.batch_execute("BEGIN").await.map_err(db_err)?;
+        let mut verdict = None;
+        for (i, st) in statements.iter().enumerate() {
+            match self.client.simple_query(st.sql).await {
+                Ok(messages) if i + 1 == statements.len() => {
+                    let rows = text_rows(messages);
+                    let first = rows.first().map(|r| r.first().and_then(|v| v.as_deref()));
+                    // A last statement that returns nothing (not a query)
+                    // has no verdict to give.
+                    if !rows.is_empty()
+                        || st
+                            .sql
+                            .trim_start()
+                            .to_ascii_lowercase()
+                            .starts_with("select")
+                    {
+                        verdict = strata_driver::verify_says_missing(first);
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    verdict = Some(pg_message(&e));
+                    break;
+                }
+            }
+        }
+        self.client
+            .batch_execute("ROLLBACK")
+            .await
+            .map_err(db_err)?;
+        Ok(verdict)
+    }
+
     async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
         self.table_rows(sql).await
     }

@@ -565,6 +565,51 @@ impl Driver for SqliteDriver {
         self.release_lease()
     }
 
+    async fn verify(&mut self, statements: &[Statement<'_>]) -> Result<Option<String>> {
+        self.conn.execute_batch("BEGIN").map_err(db_err)?;
+        let mut verdict = None;
+        for (i, st) in statements.iter().enumerate() {
+            let outcome = if i + 1 == statements.len() {
+                self.conn.prepare(st.sql).and_then(|mut prepared| {
+                    if prepared.column_count() == 0 {
+                        return prepared.execute([]).map(|_| None);
+                    }
+                    let mut rows = prepared.query([])?;
+                    let first = match rows.next()? {
+                        None => None,
+                        Some(row) => Some(match row.get_ref(0)? {
+                            rusqlite::types::ValueRef::Null => None,
+                            rusqlite::types::ValueRef::Integer(n) => Some(n.to_string()),
+                            rusqlite::types::ValueRef::Real(f) => Some(f.to_string()),
+                            rusqlite::types::ValueRef::Text(t)
+                            | rusqlite::types::ValueRef::Blob(t) => {
+                                Some(String::from_utf8_lossy(t).into_owned())
+                            }
+                        }),
+                    };
+                    Ok(strata_driver::verify_says_missing(
+                        first.as_ref().map(|v| v.as_deref()),
+                    ))
+                })
+            } else {
+                self.conn.execute_batch(st.sql).map(|()| None)
+            };
+            match outcome {
+                Ok(None) => {}
+                Ok(missing) => {
+                    verdict = missing;
+                    break;
+                }
+                Err(e) => {
+                    verdict = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        self.conn.execute_batch("ROLLBACK").map_err(db_err)?;
+        Ok(verdict)
+    }
+
     async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
         let mut st = match self.conn.prepare(sql) {
             Ok(st) => st,

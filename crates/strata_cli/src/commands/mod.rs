@@ -8,6 +8,7 @@ mod list;
 mod new;
 mod plan;
 mod status;
+mod verify;
 mod work;
 
 use crate::args::{Cli, Command, Global, LockModeArg};
@@ -24,6 +25,9 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Status { check } => status::run(&load(g)?, *check, printer).await,
         Command::Plan(args) => plan::run(&load(g)?, args, printer).await,
         Command::History { limit } => history::run(&load(g)?, *limit, printer).await,
+        Command::Verify { migration } => {
+            verify::run(&load(g)?, migration.as_deref(), printer).await
+        }
         Command::Adopt { from, dry_run } => adopt::run(&load(g)?, from, *dry_run, printer).await,
         work_command => work::run(&load(g)?, work_command, g.yes, printer).await,
     }

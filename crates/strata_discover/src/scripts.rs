@@ -1,0 +1,115 @@
+//! Script migrations: `<version>_<name>.<ext>` files that are programs, not
+//! SQL: executables (run with the action as their first argument) and
+//! Python modules defining `run_migration()` and optionally
+//! `rollback_migration()` and `verify_migration()`. What a script offers is
+//! found by reading it, never by running it.
+
+use crate::common::{body, finish, problem, version_and_name};
+use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted, read_text};
+use std::path::Path;
+use strata_model::{Checksum, Migration, MigrationId, MigrationKind, TxMode, normalize_text};
+
+pub struct ScriptFormat;
+
+/// Which of `run_migration`, `rollback_migration`, `verify_migration` a
+/// Python file defines (at any indentation of a `def` line).
+pub fn python_functions(text: &str) -> [bool; 3] {
+    let defines = |name: &str| {
+        text.lines()
+            .any(|l| l.trim_start().starts_with(&format!("def {name}(")))
+    };
+    [
+        defines("run_migration"),
+        defines("rollback_migration"),
+        defines("verify_migration"),
+    ]
+}
+
+/// Extensions strata knows how to run.
+const RUNNABLE: &[&str] = &["sh", "bash", "py", "js", "mjs", "rb", "pl"];
+
+#[cfg(unix)]
+fn executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn executable(_: &Path) -> bool {
+    false
+}
+
+impl Format for ScriptFormat {
+    fn name(&self) -> &'static str {
+        "script"
+    }
+
+    fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>> {
+        let mut migrations = Vec::new();
+        let mut problems = Vec::new();
+        let mut warnings = Vec::new();
+        for path in files_sorted(source)? {
+            let Some(file) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            if file.starts_with('.') || file.ends_with(".md") || file.ends_with(".txt") {
+                continue;
+            }
+            let (stem, ext) = match file.rsplit_once('.') {
+                Some((s, e)) => (s, e),
+                None => (file.as_str(), ""),
+            };
+            let Some((version, name)) = version_and_name(stem, &[]) else {
+                warnings.push(problem(
+                    &path,
+                    0,
+                    "skipped: the name is not `<version>_<name>.<ext>`",
+                    "rename it to make it a migration",
+                ));
+                continue;
+            };
+            let text = match read_text(&path) {
+                Ok(t) => normalize_text(&t).into_owned(),
+                Err(d) => {
+                    problems.push(d);
+                    continue;
+                }
+            };
+            let runnable = RUNNABLE.contains(&ext) || text.starts_with("#!") || executable(&path);
+            if !runnable {
+                problems.push(problem(&path, 0, "strata cannot tell how to run this file", "make it executable (chmod +x), start it with a #! line, or use a .sh/.py/.js extension"));
+                continue;
+            }
+            // A Python module says which actions it has; an executable gets
+            // every action and answers for itself.
+            let [up, down, verify] = if ext == "py" && python_functions(&text)[0] {
+                python_functions(&text)
+            } else if ext == "py" && !text.starts_with("#!") && !text.contains("sys.argv") {
+                warnings.push(problem(&path, 0, "a Python file that defines no run_migration() and reads no sys.argv", "define run_migration() (and rollback_migration(), verify_migration()), or read the action from sys.argv[1]"));
+                [true, true, true]
+            } else {
+                [true, true, true]
+            };
+            debug_assert!(up);
+            let whole = || Some(body(text.clone(), 1, &path));
+            migrations.push(Migration {
+                id: MigrationId::new(source.name.clone(), version),
+                name,
+                kind: MigrationKind::Script,
+                checksum: Checksum::of_body(&text),
+                up: body(text.clone(), 1, &path),
+                down: if down { whole() } else { None },
+                verify: if verify { whole() } else { None },
+                tx_mode: TxMode::NoTransaction,
+                unsupported: None,
+                requires: Vec::new(),
+                path,
+            });
+        }
+        finish(migrations, problems, warnings)
+    }
+}
