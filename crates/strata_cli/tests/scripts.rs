@@ -177,5 +177,5 @@ engine_test!(verify_sections_report_missing_changes, |db: &TestDb| {
     db.execute("drop table a");
     let gone = run(&["verify"]);
     assert_eq!(gone.code, 1);
-    assert_eq!(db.has_table("a"), false);
+    assert!(!db.has_table("a"));
 });
