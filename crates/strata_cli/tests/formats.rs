@@ -456,3 +456,119 @@ fn adopt_reports_a_dirty_golang_migrate_version_and_files_it_never_saw() {
         missing.stderr
     );
 }
+
+fn finished(run: &Run) -> Vec<String> {
+    run.stdout
+        .lines()
+        .filter(|l| l.contains("\"migration_finished\""))
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!(
+                "{} {}",
+                v["action"].as_str().unwrap(),
+                v["version"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn flyway_baselines_repeatables_and_adoption() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    copy_fixture("flyway", &p, "sql");
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"fw\"\npath = \"sql\"\nformat = \"flyway\"\n",
+    );
+
+    // An empty database: the baseline stands in for V1..V1_9.
+    let up = strata(&p, &db, &["up", "--format", "json"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert_eq!(
+        finished(&up),
+        vec![
+            "apply B1_9",
+            "baseline 1",
+            "baseline 1_1",
+            "baseline 1_9",
+            "apply 1_10",
+            "apply 2",
+            "apply R__account_names"
+        ]
+    );
+    assert_eq!(
+        db.query("SELECT count(*) FROM pg_indexes WHERE indexname = 'accounts_email'"),
+        vec!["1"]
+    );
+
+    // A changed repeatable runs again; it is not drift.
+    p.write(
+        "sql/R__account_names.sql",
+        "create or replace view account_names as select id, name, email from accounts;\n",
+    );
+    let status = strata(&p, &db, &["status", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let r = doc["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["version"] == "R__account_names")
+        .unwrap();
+    assert_eq!(r["state"], "pending", "{doc}");
+    let again = strata(&p, &db, &["up", "--format", "json"]);
+    assert_eq!(finished(&again), vec!["apply R__account_names"]);
+
+    // A database that already has V1: the baseline is not for it.
+    let Some(other) = TestDb::postgres() else {
+        return;
+    };
+    assert_eq!(strata(&p, &other, &["up", "--to", "1"]).code, 0);
+    let rest = strata(&p, &other, &["up", "--format", "json"]);
+    assert_eq!(
+        finished(&rest),
+        vec![
+            "apply 1_1",
+            "apply 1_9",
+            "apply 1_10",
+            "apply 2",
+            "apply R__account_names"
+        ]
+    );
+    let listed = strata(&p, &other, &["status", "--format", "json"]);
+    assert!(!listed.stdout.contains("B1_9"), "{}", listed.stdout);
+
+    // Flyway applied V1 and V1_1 itself: adopt them, then go on.
+    let Some(third) = TestDb::postgres() else {
+        return;
+    };
+    third.execute(
+        "create table accounts (id int primary key); alter table accounts add column email text;
+         CREATE TABLE flyway_schema_history (installed_rank INT NOT NULL PRIMARY KEY, version VARCHAR(50), description VARCHAR(200) NOT NULL, type VARCHAR(20) NOT NULL, script VARCHAR(1000) NOT NULL, checksum INT, installed_by VARCHAR(100) NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT now(), execution_time INT NOT NULL, success BOOLEAN NOT NULL);
+         INSERT INTO flyway_schema_history VALUES (1, '1', 'create accounts', 'SQL', 'V1__create_accounts.sql', 1, 'me', now(), 1, true), (2, '1.1', 'add email', 'SQL', 'V1_1__add_email.sql', 2, 'me', now(), 1, true);",
+    );
+    let adopt = strata(
+        &p,
+        &third,
+        &["adopt", "--from", "flyway", "--format", "json"],
+    );
+    assert_eq!(adopt.code, 0, "{}", adopt.all());
+    let report: serde_json::Value = serde_json::from_str(&adopt.stdout).unwrap();
+    assert_eq!(
+        report["adopted"],
+        serde_json::json!(["fw/1", "fw/1_1"]),
+        "{report}"
+    );
+    let up = strata(&p, &third, &["up", "--format", "json"]);
+    assert_eq!(
+        finished(&up),
+        vec![
+            "apply 1_9",
+            "apply 1_10",
+            "apply 2",
+            "apply R__account_names"
+        ],
+        "{}",
+        up.all()
+    );
+}

@@ -179,9 +179,7 @@ fn classify(dir: &Path, hints: &Hints) -> Result<Option<(&'static str, Option<St
     if names.iter().any(|n| n.starts_with('V') && n.contains("__"))
         || names.iter().any(|n| n.starts_with("R__"))
     {
-        return Err(
-            "Flyway files (V<version>__<name>.sql): not read by this version of strata yet".into(),
-        );
+        return Ok(Some(("flyway", None)));
     }
     let versioned_count = names.iter().filter(|n| versioned(n)).count();
     if versioned_count == 0 {
@@ -228,6 +226,7 @@ mod tests {
             ("dbmate", "dbmate"),
             ("diesel", "diesel"),
             ("drizzle", "drizzle"),
+            ("flyway", "flyway"),
             ("golang_migrate", "golang-migrate"),
             ("goose", "goose"),
             ("prisma", "prisma"),

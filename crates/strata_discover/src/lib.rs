@@ -5,6 +5,7 @@
 
 mod common;
 mod detect;
+mod flyway;
 mod generated;
 mod marked;
 mod native;
@@ -17,6 +18,7 @@ use std::path::{Path, PathBuf};
 use strata_model::Migration;
 
 pub use detect::{Detected, Scan, Unclassified, engine_name, scan};
+pub use flyway::FlywayFormat;
 pub use generated::{DrizzleFormat, PrismaFormat, prisma_provider};
 pub use marked::{DbmateFormat, GooseFormat};
 pub use native::NativeFormat;
@@ -108,6 +110,7 @@ pub fn formats() -> &'static [&'static dyn Format] {
         &GooseFormat,
         &GolangMigrateFormat,
         &DieselFormat,
+        &FlywayFormat,
         &ScriptFormat,
     ]
 }

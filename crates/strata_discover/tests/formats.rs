@@ -233,3 +233,33 @@ fn malformed_files_name_the_file_and_line() {
     assert!(err("sqlx").contains("simple and reversible migrations are mixed"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn flyway_versions_undo_repeatables_and_baselines() {
+    let found = read("flyway", "flyway");
+    assert_eq!(
+        versions(&found),
+        vec!["1", "1_1", "1_9", "B1_9", "1_10", "2", "R__account_names"]
+    );
+    assert_eq!(
+        by_name(&found, "add_created").down.as_ref().unwrap().sql,
+        "alter table accounts drop column created_at;\n"
+    );
+    assert_eq!(
+        by_name(&found, "index_accounts").tx_mode,
+        TxMode::NoTransaction
+    );
+    assert_eq!(
+        by_name(&found, "create_accounts").tx_mode,
+        TxMode::Transaction
+    );
+    assert_eq!(
+        by_name(&found, "account_names").kind,
+        strata_model::MigrationKind::Repeatable
+    );
+    assert_eq!(
+        by_name(&found, "baseline").kind,
+        strata_model::MigrationKind::Baseline
+    );
+    assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
+}

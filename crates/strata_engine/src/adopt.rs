@@ -7,8 +7,8 @@ use crate::{Engine, EngineError};
 use std::collections::HashMap;
 use strata_driver::{Driver, HistoryWrite};
 use strata_model::{
-    HistoryRow, HistoryStatus, LogAction, LogEntry, Migration, MigrationKind, STRATA_VERSION,
-    Timestamp,
+    HistoryRow, HistoryStatus, Lane, LogAction, LogEntry, Migration, MigrationKind, STRATA_VERSION,
+    Timestamp, Version,
 };
 
 /// A tool whose history strata can adopt.
@@ -22,10 +22,11 @@ pub enum Tool {
     Dbmate,
     Goose,
     Diesel,
+    Flyway,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 8] = [
+    pub const ALL: [Tool; 9] = [
         Tool::Supabase,
         Tool::Prisma,
         Tool::Drizzle,
@@ -34,6 +35,7 @@ impl Tool {
         Tool::Dbmate,
         Tool::Goose,
         Tool::Diesel,
+        Tool::Flyway,
     ];
 
     /// The name, which is also the source format it reads.
@@ -47,11 +49,24 @@ impl Tool {
             Tool::Dbmate => "dbmate",
             Tool::Goose => "goose",
             Tool::Diesel => "diesel",
+            Tool::Flyway => "flyway",
         }
     }
 
     pub fn parse(s: &str) -> Option<Tool> {
         Tool::ALL.into_iter().find(|t| t.name() == s)
+    }
+
+    /// What a version is matched by: Diesel records its directory's
+    /// version without the dashes, so digits; the others by the version's
+    /// parts (so `1_1` and `1.1` match, and `11` does not).
+    fn key(self, version: &str) -> String {
+        match Version::parse_any(version) {
+            Ok(v) if v.lane() != Lane::Numbered => v.as_str().to_string(),
+            _ if self == Tool::Diesel => digits(version),
+            Ok(v) => v.canonical(),
+            Err(_) => version.to_string(),
+        }
     }
 
     /// The query that reads the tool's history, as its documentation
@@ -73,6 +88,9 @@ impl Tool {
             (Tool::Dbmate, _) => "SELECT version FROM schema_migrations ORDER BY version",
             (Tool::Goose, _) => "SELECT version_id, is_applied FROM goose_db_version ORDER BY id",
             (Tool::Diesel, _) => "SELECT version FROM __diesel_schema_migrations ORDER BY version",
+            (Tool::Flyway, _) => {
+                "SELECT script, type, success, version FROM flyway_schema_history ORDER BY installed_rank"
+            }
         }
     }
 }
@@ -266,27 +284,72 @@ impl Engine {
                     }
                 }
             }
+            Tool::Flyway => {
+                // Matched by script file name; a `flyway baseline` marker
+                // stands for every version up to its own.
+                let file_of = |m: &&Migration| {
+                    m.path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .map(str::to_string)
+                };
+                for r in rows.iter().filter(|r| truthy(col(r, 2).as_deref())) {
+                    let script = col(r, 0).unwrap_or_default();
+                    let kind = col(r, 1).unwrap_or_default();
+                    if kind == "BASELINE" {
+                        let marker = col(r, 3).and_then(|v| Version::parse_any(&v).ok());
+                        if let Some(marker) = marker {
+                            applied.extend(
+                                migrations
+                                    .iter()
+                                    .filter(|m| {
+                                        m.id.version.lane() == Lane::Numbered
+                                            && m.id.version <= marker
+                                    })
+                                    .map(|m| m.id.version.to_string()),
+                            );
+                        }
+                        continue;
+                    }
+                    match migrations
+                        .iter()
+                        .find(|m| file_of(m).as_deref() == Some(script.as_str()))
+                    {
+                        Some(m) => {
+                            applied.push(m.id.version.to_string());
+                            if m.id.version.lane() == Lane::Baseline {
+                                applied.extend(
+                                    migrations
+                                        .iter()
+                                        .filter(|c| m.id.version.covers(&c.id.version))
+                                        .map(|c| c.id.version.to_string()),
+                                );
+                            }
+                        }
+                        None => report.foreign_only.push(format!("{source}/{script}")),
+                    }
+                }
+            }
             Tool::Supabase | Tool::Dbmate | Tool::Diesel => {
                 applied.extend(rows.iter().filter_map(|r| col(r, 0)));
             }
         }
 
         let history = self.history_rows(driver).await?;
+        let key = |v: &str| tool.key(v);
         let recorded: HashMap<String, &HistoryRow> = history
             .iter()
             .filter(|r| r.id.source == source && r.status == HistoryStatus::Applied)
-            .map(|r| (digits(r.id.version.as_str()), r))
+            .map(|r| (key(r.id.version.as_str()), r))
             .collect();
         let by_version: HashMap<String, &Migration> = migrations
             .iter()
-            .map(|m| (digits(m.id.version.as_str()), m))
+            .map(|m| (key(m.id.version.as_str()), m))
             .collect();
         let mut adopt = Vec::new();
         for v in &applied {
-            match by_version.get(&digits(v)) {
-                Some(m) if recorded.contains_key(&digits(v)) => {
-                    report.already.push(m.id.to_string())
-                }
+            match by_version.get(&key(v)) {
+                Some(m) if recorded.contains_key(&key(v)) => report.already.push(m.id.to_string()),
                 Some(m) => {
                     if !adopt.iter().any(|a: &&Migration| a.id == m.id) {
                         adopt.push(*m);
@@ -295,11 +358,12 @@ impl Engine {
                 None => report.foreign_only.push(format!("{source}/{v}")),
             }
         }
-        let applied_digits: Vec<String> = applied.iter().map(|v| digits(v)).collect();
+        let applied_keys: Vec<String> = applied.iter().map(|v| key(v)).collect();
         report.pending = migrations
             .iter()
-            .filter(|m| !applied_digits.contains(&digits(m.id.version.as_str())))
-            .filter(|m| !recorded.contains_key(&digits(m.id.version.as_str())))
+            .filter(|m| m.id.version.lane() != Lane::Baseline)
+            .filter(|m| !applied_keys.contains(&key(m.id.version.as_str())))
+            .filter(|m| !recorded.contains_key(&key(m.id.version.as_str())))
             .map(|m| m.id.to_string())
             .collect();
         report.adopted = adopt.iter().map(|m| m.id.to_string()).collect();

@@ -15,7 +15,7 @@ pub use checksum::{CHECKSUM_ALGORITHM, Checksum, hex, normalize_text};
 pub use history::{HistoryRow, HistoryStatus, LogAction, LogEntry};
 pub use migration::{Body, Migration, MigrationId, MigrationKind, TxMode};
 pub use time::Timestamp;
-pub use version::{Version, VersionError};
+pub use version::{Lane, Version, VersionError};
 
 /// The strata version written into every history row.
 pub const STRATA_VERSION: &str = env!("CARGO_PKG_VERSION");

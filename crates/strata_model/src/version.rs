@@ -10,9 +10,29 @@ use std::hash::{Hash, Hasher};
 #[derive(Debug, Clone)]
 pub struct Version {
     raw: String,
-    /// Each part with its leading zeros removed ("" for zero).
+    /// Each part with its leading zeros removed ("" for zero); for a
+    /// repeatable migration, its description.
     parts: Vec<String>,
+    lane: Lane,
 }
+
+/// Which kind of migration a version names; lanes sort in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Lane {
+    /// An ordinary, numbered migration.
+    Numbered,
+    /// A Flyway baseline (`B<version>__`): sorts after the numbered
+    /// migration of the same number, which it stands in for.
+    Baseline,
+    /// A repeatable migration (`R__<description>`): after every numbered
+    /// one, ordered by description, re-run when it changes.
+    Repeatable,
+}
+
+/// The history text of a baseline version: `B` and its number.
+const BASELINE_PREFIX: &str = "B";
+/// The history text of a repeatable version: `R__` and its description.
+const REPEATABLE_PREFIX: &str = "R__";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -47,14 +67,64 @@ impl Version {
         Ok(Version {
             raw: raw.to_string(),
             parts,
+            lane: Lane::Numbered,
         })
     }
 
     /// Parses a version written by any format strata reads (digit groups
-    /// separated by `.`, `_` or `-`): for history rows and for versions the
-    /// user types.
+    /// separated by `.`, `_` or `-`, or a baseline or repeatable name as
+    /// written in history): for history rows and for versions the user
+    /// types.
     pub fn parse_any(raw: &str) -> Result<Self, VersionError> {
+        if let Some(description) = raw.strip_prefix(REPEATABLE_PREFIX) {
+            return Ok(Version::repeatable(description));
+        }
+        if let Some(number) = raw.strip_prefix(BASELINE_PREFIX) {
+            return Version::baseline(number);
+        }
         Self::parse_with_separators(raw, &['.', '_', '-'])
+    }
+
+    /// A Flyway baseline version (`B1.2` for `B1.2__name.sql`).
+    pub fn baseline(number: &str) -> Result<Self, VersionError> {
+        let mut v = Self::parse_with_separators(number, &['.', '_'])?;
+        v.raw = format!("{BASELINE_PREFIX}{number}");
+        v.lane = Lane::Baseline;
+        Ok(v)
+    }
+
+    /// A repeatable migration's identity: its description.
+    pub fn repeatable(description: &str) -> Self {
+        Version {
+            raw: format!("{REPEATABLE_PREFIX}{description}"),
+            parts: vec![description.to_string()],
+            lane: Lane::Repeatable,
+        }
+    }
+
+    /// The parts joined by `.`, without leading zeros: `1_01` -> `1.1`.
+    pub fn canonical(&self) -> String {
+        let significant = self
+            .parts
+            .iter()
+            .rposition(|p| !p.is_empty())
+            .map_or(0, |i| i + 1);
+        self.parts[..significant.max(1)]
+            .iter()
+            .map(|p| if p.is_empty() { "0" } else { p.as_str() })
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    pub fn lane(&self) -> Lane {
+        self.lane
+    }
+
+    /// Whether a baseline at `self` covers the numbered version `other`.
+    pub fn covers(&self, other: &Version) -> bool {
+        self.lane == Lane::Baseline
+            && other.lane == Lane::Numbered
+            && compare_parts(&other.parts, &self.parts) != Ordering::Greater
     }
 
     pub fn as_str(&self) -> &str {
@@ -68,7 +138,19 @@ fn cmp_digits(a: &str, b: &str) -> Ordering {
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        for (a, b) in self.parts.iter().zip(&other.parts) {
+        if self.lane == Lane::Repeatable || other.lane == Lane::Repeatable {
+            return (self.lane, &self.parts).cmp(&(other.lane, &other.parts));
+        }
+        compare_parts(&self.parts, &other.parts).then(self.lane.cmp(&other.lane))
+    }
+}
+
+/// Numbered parts compared as numbers, part by part; trailing zero parts
+/// do not count (`1.2` == `1.2.0`).
+fn compare_parts(a_parts: &[String], b_parts: &[String]) -> Ordering {
+    {
+        let (this, that) = (a_parts, b_parts);
+        for (a, b) in this.iter().zip(that) {
             match cmp_digits(a, b) {
                 Ordering::Equal => {}
                 unequal => return unequal,
@@ -76,9 +158,9 @@ impl Ord for Version {
         }
         // `1.2` < `1.2.1`, but `1.2` == `1.2.0`.
         let rest = |p: &[String]| p.iter().any(|s| !s.is_empty());
-        match self.parts.len().cmp(&other.parts.len()) {
-            Ordering::Less if rest(&other.parts[self.parts.len()..]) => Ordering::Less,
-            Ordering::Greater if rest(&self.parts[other.parts.len()..]) => Ordering::Greater,
+        match this.len().cmp(&that.len()) {
+            Ordering::Less if rest(&that[this.len()..]) => Ordering::Less,
+            Ordering::Greater if rest(&this[that.len()..]) => Ordering::Greater,
             _ => Ordering::Equal,
         }
     }
@@ -100,6 +182,7 @@ impl Eq for Version {}
 
 impl Hash for Version {
     fn hash<H: Hasher>(&self, state: &mut H) {
+        self.lane.hash(state);
         // Consistent with Eq: trailing zero parts do not count.
         let significant = self
             .parts
@@ -146,6 +229,20 @@ mod tests {
         assert!(p("1.2") < p("1.2.1"));
         assert_eq!(p("1.2"), p("1.2.0"));
         assert!(p("2") > p("1.99"));
+    }
+
+    #[test]
+    fn lanes_sort_numbered_then_baseline_then_repeatable() {
+        let any = |s: &str| Version::parse_any(s).unwrap();
+        let b2 = Version::baseline("2").unwrap();
+        assert!(any("2") < b2 && b2 < any("3"));
+        assert!(any("99999") < Version::repeatable("views"));
+        assert!(Version::repeatable("a") < Version::repeatable("b"));
+        assert_eq!(any("R__views"), Version::repeatable("views"));
+        assert_eq!(any("B2"), b2);
+        assert_eq!(b2.to_string(), "B2");
+        assert!(b2.covers(&any("1")) && b2.covers(&any("2")) && !b2.covers(&any("3")));
+        assert_ne!(any("2"), b2);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::PathBuf;
 use strata_model::{
-    Body, Checksum, HistoryRow, HistoryStatus, Migration, MigrationId, MigrationKind, TxMode,
+    Body, Checksum, HistoryRow, HistoryStatus, Lane, Migration, MigrationId, MigrationKind, TxMode,
     Version,
 };
 
@@ -185,7 +185,7 @@ pub enum PlanError {
     BadTarget { target: String, reason: String },
     #[error("migration {id} ({}) cannot be run by strata: {reason}; apply the migrations before it with `strata up --to <the version before it>`, run it with its own tool, then `strata baseline {id}`", path.display())]
     CannotRun {
-        id: MigrationId,
+        id: String,
         path: PathBuf,
         reason: String,
     },
@@ -313,6 +313,8 @@ impl<'a> Ctx<'a> {
             .rows
             .iter()
             .filter(|r| r.status == HistoryStatus::Applied)
+            // Repeatables are not reverted: they run again when they change.
+            .filter(|r| r.id.version.lane() != Lane::Repeatable)
             .collect();
         // Newest batch first; within a batch, latest started first, then
         // the later position in the plan (a total order, so sorting is
@@ -437,10 +439,12 @@ pub fn plan_up(
         }
     }
 
+    // Out of order is about numbered migrations; repeatables and
+    // baselines have their own rules.
     let mut highest: HashMap<&str, &Version> = HashMap::new();
     for row in history
         .iter()
-        .filter(|r| r.status == HistoryStatus::Applied)
+        .filter(|r| r.status == HistoryStatus::Applied && r.id.version.lane() == Lane::Numbered)
     {
         let h = highest
             .entry(row.id.source.as_str())
@@ -450,25 +454,71 @@ pub fn plan_up(
         }
     }
 
+    let in_range = |m: &Migration| {
+        limit
+            .as_ref()
+            .is_none_or(|l| &m.id == l || !ctx.after(&m.id, l))
+    };
+    // On a source nothing was applied to yet, its highest baseline (within
+    // range) stands in for the numbered migrations it covers.
+    let mut baselines: HashMap<&str, &Migration> = HashMap::new();
+    for m in migrations
+        .iter()
+        .filter(|m| m.id.version.lane() == Lane::Baseline && in_range(m))
+    {
+        let fresh = !history
+            .iter()
+            .any(|r| r.id.source == m.id.source && r.status == HistoryStatus::Applied);
+        if fresh {
+            baselines.insert(m.id.source.as_str(), m);
+        }
+    }
+    let covered = |m: &Migration| {
+        baselines
+            .get(m.id.source.as_str())
+            .is_some_and(|b| b.id.version.covers(&m.id.version))
+    };
+
     let mut steps = Vec::new();
     for m in migrations {
-        if let Some(limit) = &limit
-            && &m.id != limit
-            && ctx.after(&m.id, limit)
-        {
+        if !in_range(m) || covered(m) {
             continue;
         }
-        let pending = ctx
-            .history
-            .get(&m.id)
-            .is_none_or(|r| r.status != HistoryStatus::Applied);
+        let row = ctx.history.get(&m.id);
+        let pending = match m.id.version.lane() {
+            // A repeatable runs again whenever its file changes.
+            Lane::Repeatable => row.is_none_or(|r| {
+                r.status != HistoryStatus::Applied || r.checksum.hex != m.checksum.hex
+            }),
+            Lane::Baseline => baselines
+                .get(m.id.source.as_str())
+                .is_some_and(|b| b.id == m.id),
+            Lane::Numbered => row.is_none_or(|r| r.status != HistoryStatus::Applied),
+        };
         if !pending {
             continue;
         }
         runnable(m)?;
-        let out_of_order = highest
-            .get(m.id.source.as_str())
-            .is_some_and(|h| **h > m.id.version);
+        if m.id.version.lane() == Lane::Baseline {
+            // Run the baseline, then record what it stands in for, so a
+            // failed baseline leaves nothing recorded.
+            steps.push(ctx.apply_step(m, false));
+            for c in migrations
+                .iter()
+                .filter(|c| c.id.source == m.id.source && covered(c))
+            {
+                steps.push(Step {
+                    action: StepAction::Baseline,
+                    script: None,
+                    ..ctx.apply_step(c, false)
+                });
+            }
+            continue;
+        }
+        let out_of_order = m.id.version.lane() == Lane::Numbered
+            && highest
+                .get(m.id.source.as_str())
+                .is_some_and(|h| **h > m.id.version);
         if out_of_order && !opts.allow_out_of_order {
             problems.push(Problem::OutOfOrder {
                 id: m.id.clone(),
@@ -541,7 +591,7 @@ fn runnable(m: &Migration) -> Result<(), PlanError> {
     match &m.unsupported {
         None => Ok(()),
         Some(reason) => Err(PlanError::CannotRun {
-            id: m.id.clone(),
+            id: m.id.to_string(),
             path: m.path.clone(),
             reason: reason.clone(),
         }),

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use strata_model::{
-    Checksum, HistoryRow, HistoryStatus, Migration, MigrationId, Timestamp, TxMode,
+    Checksum, HistoryRow, HistoryStatus, Lane, Migration, MigrationId, Timestamp, TxMode,
 };
 
 /// Where one migration stands, as `strata status` reports it.
@@ -58,13 +58,35 @@ pub struct StatusEntry {
 /// file is gone.
 pub fn status(migrations: &[Migration], history: &[HistoryRow]) -> Vec<StatusEntry> {
     let rows: HashMap<&MigrationId, &HistoryRow> = history.iter().map(|r| (&r.id, r)).collect();
+    let started = |source: &str| {
+        history
+            .iter()
+            .any(|r| r.id.source == source && r.status == HistoryStatus::Applied)
+    };
     let mut out: Vec<StatusEntry> = migrations
         .iter()
+        // A baseline only matters to a source nothing was applied to yet.
+        .filter(|m| {
+            m.id.version.lane() != Lane::Baseline
+                || rows.contains_key(&m.id)
+                || !started(&m.id.source)
+        })
         .map(|m| {
             let row = rows.get(&m.id).copied();
             let (state, detail) = match row {
                 None => (MigrationState::Pending, None),
                 Some(r) => match r.status {
+                    HistoryStatus::Applied
+                        if m.id.version.lane() == Lane::Repeatable
+                            && r.checksum.hex != m.checksum.hex =>
+                    {
+                        (
+                            MigrationState::Pending,
+                            Some(
+                                "changed since it last ran; `strata up` runs it again".to_string(),
+                            ),
+                        )
+                    }
                     HistoryStatus::Applied if r.checksum.hex != m.checksum.hex => (
                         MigrationState::Drifted,
                         Some(format!(

@@ -50,6 +50,25 @@ pub fn is_transaction_control(statement: &Statement<'_>, script: &str) -> bool {
     }
 }
 
+/// Whether PostgreSQL refuses to run `statement` inside a transaction
+/// block (`CREATE INDEX CONCURRENTLY`, `VACUUM`, `CREATE DATABASE`, ...).
+pub fn cannot_run_in_transaction(statement: &Statement<'_>, script: &str) -> bool {
+    let words: Vec<String> = script[statement.token_offset..statement.offset + statement.sql.len()]
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .take(6)
+        .map(str::to_ascii_uppercase)
+        .collect();
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    match w.as_slice() {
+        ["VACUUM", ..] => true,
+        ["CREATE" | "DROP", "DATABASE" | "TABLESPACE", ..] => true,
+        ["ALTER", "SYSTEM", ..] => true,
+        ["CREATE" | "DROP" | "REINDEX", ..] => w.contains(&"CONCURRENTLY"),
+        _ => false,
+    }
+}
+
 /// 0-based line number of byte `offset` in `text`.
 pub fn line_at(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
@@ -379,6 +398,16 @@ mod tests {
             .map(|st| is_transaction_control(st, sql))
             .collect();
         assert_eq!(found, vec![true, true, false, true, true, false, true]);
+    }
+
+    #[test]
+    fn recognises_statements_that_cannot_run_in_a_transaction() {
+        let sql = "create unique index concurrently i on t (x);\ncreate index j on t (y);\nvacuum t;\ndrop index concurrently i;\nreindex index concurrently j;\ncreate database d;";
+        let found: Vec<bool> = split(sql, Dialect::Postgres)
+            .iter()
+            .map(|st| cannot_run_in_transaction(st, sql))
+            .collect();
+        assert_eq!(found, vec![true, false, true, true, true, true]);
     }
 
     #[test]

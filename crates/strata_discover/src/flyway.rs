@@ -1,0 +1,162 @@
+//! Flyway: `V<version>__<description>.sql` (versions compare part by part:
+//! `1_10` after `1_9`, `1.2.10` after `1.2.9`), `U<version>__` undo files
+//! (the down of that version), `R__<description>.sql` repeatables (run after
+//! the versioned ones, again whenever they change) and `B<version>__`
+//! baselines (on an empty database, they stand in for every versioned
+//! migration up to their version). Like Flyway, a script holding a
+//! statement that cannot run in a transaction runs outside one.
+
+use crate::common::{body, finish, problem};
+use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted, read_text};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use strata_model::{Migration, MigrationId, MigrationKind, TxMode, Version, normalize_text};
+
+pub struct FlywayFormat;
+
+enum Kind {
+    Versioned,
+    Undo,
+    Repeatable,
+    Baseline,
+}
+
+/// `V1.2__add_users` -> (Versioned, "1.2", "add_users").
+fn parse_name(stem: &str) -> Option<(Kind, &str, &str)> {
+    let (head, description) = stem.split_once("__")?;
+    let kind = match head.chars().next()? {
+        'V' => Kind::Versioned,
+        'U' => Kind::Undo,
+        'R' => Kind::Repeatable,
+        'B' => Kind::Baseline,
+        _ => return None,
+    };
+    Some((kind, &head[1..], description))
+}
+
+/// The transaction mode Flyway would use for `text`, and a warning when the
+/// script mixes statements that can and cannot run in a transaction.
+fn mode(path: &Path, text: &str) -> (TxMode, Option<Diagnostic>) {
+    let statements = strata_sql::split(text, strata_sql::Dialect::Postgres);
+    let outside: Vec<_> = statements
+        .iter()
+        .filter(|st| strata_sql::cannot_run_in_transaction(st, text))
+        .collect();
+    match outside.first() {
+        None => (TxMode::Transaction, None),
+        Some(first) => {
+            let warning = (outside.len() < statements.len()).then(|| {
+                problem(
+                    path,
+                    1 + first.line_in(text),
+                    "this statement cannot run in a transaction, so the whole script runs outside one",
+                    "Flyway refuses such a mixed script unless `mixed` is on; move the statement into a migration of its own",
+                )
+            });
+            (TxMode::NoTransaction, warning)
+        }
+    }
+}
+
+impl Format for FlywayFormat {
+    fn name(&self) -> &'static str {
+        "flyway"
+    }
+
+    fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>> {
+        let mut problems = Vec::new();
+        let mut warnings = Vec::new();
+        let mut migrations = Vec::new();
+        let mut undo: BTreeMap<Version, (PathBuf, String)> = BTreeMap::new();
+        for path in files_sorted(source)? {
+            let Some(stem) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".sql"))
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            let Some((kind, number, description)) = parse_name(&stem) else {
+                warnings.push(problem(
+                    &path,
+                    0,
+                    "skipped: not V<version>__, U<version>__, R__ or B<version>__",
+                    "rename it to make it a Flyway migration",
+                ));
+                continue;
+            };
+            let version = match kind {
+                Kind::Repeatable if number.is_empty() => Ok(Version::repeatable(description)),
+                Kind::Repeatable => {
+                    problems.push(problem(
+                        &path,
+                        0,
+                        "a repeatable migration has no version",
+                        "name it R__<description>.sql",
+                    ));
+                    continue;
+                }
+                Kind::Baseline => Version::baseline(number),
+                Kind::Versioned | Kind::Undo => Version::parse_with_separators(number, &['.', '_']),
+            };
+            let version = match version {
+                Ok(v) => v,
+                Err(e) => {
+                    problems.push(problem(
+                        &path,
+                        0,
+                        e.to_string(),
+                        "write the version as digits separated by . or _ (V1.2__name.sql)",
+                    ));
+                    continue;
+                }
+            };
+            let text = match read_text(&path) {
+                Ok(t) => normalize_text(&t).into_owned(),
+                Err(d) => {
+                    problems.push(d);
+                    continue;
+                }
+            };
+            if let Kind::Undo = kind {
+                undo.insert(version, (path, text));
+                continue;
+            }
+            let (tx_mode, warning) = mode(&path, &text);
+            warnings.extend(warning);
+            migrations.push(Migration {
+                id: MigrationId::new(source.name.clone(), version),
+                name: description.to_string(),
+                kind: match kind {
+                    Kind::Repeatable => MigrationKind::Repeatable,
+                    Kind::Baseline => MigrationKind::Baseline,
+                    _ => MigrationKind::Versioned,
+                },
+                checksum: crate::common::checksum(&text, tx_mode),
+                up: body(text, 1, &path),
+                down: None,
+                verify: None,
+                tx_mode,
+                unsupported: None,
+                requires: Vec::new(),
+                path,
+            });
+        }
+        for (version, (path, text)) in undo {
+            match migrations
+                .iter_mut()
+                .find(|m| m.id.version == version && m.kind == MigrationKind::Versioned)
+            {
+                Some(m) => m.down = Some(body(text, 1, &path)),
+                None => problems.push(problem(
+                    &path,
+                    0,
+                    format!("an undo file for version {version}, which has no V file"),
+                    "add the V file or delete the undo file",
+                )),
+            }
+        }
+        finish(migrations, problems, warnings)
+    }
+}
