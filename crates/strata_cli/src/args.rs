@@ -132,8 +132,11 @@ pub enum Command {
         #[arg(long, value_name = "TOOL")]
         from: String,
         /// Show the lists without writing anything.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "keep_foreign_history")]
         dry_run: bool,
+        /// From now on, also write the tool's own history when strata applies or reverts (recorded in strata.toml).
+        #[arg(long)]
+        keep_foreign_history: bool,
     },
     /// Drop everything in the schema and apply every migration again.
     Fresh {

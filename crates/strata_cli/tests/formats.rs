@@ -572,3 +572,106 @@ fn flyway_baselines_repeatables_and_adoption() {
         up.all()
     );
 }
+
+#[test]
+fn keep_foreign_history_writes_the_tools_own_rows() {
+    // (tool, query on its table, after `up`, after `down --steps 1`)
+    let checks: &[(&str, &str, &str, &str)] = &[
+        (
+            "supabase",
+            "SELECT count(*) FROM supabase_migrations.schema_migrations",
+            "2",
+            "1",
+        ),
+        (
+            "prisma",
+            "SELECT count(*) FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL",
+            "3",
+            "3",
+        ),
+        (
+            "drizzle",
+            "SELECT count(*) FROM drizzle.__drizzle_migrations",
+            "2",
+            "2",
+        ),
+        (
+            "sqlx",
+            "SELECT string_agg(version::text, ',' ORDER BY version) FROM _sqlx_migrations",
+            "1,2,9,10",
+            "1,2,9",
+        ),
+        (
+            "golang-migrate",
+            "SELECT version || ' ' || dirty FROM schema_migrations",
+            "11 false",
+            "10 false",
+        ),
+        ("dbmate", "SELECT count(*) FROM schema_migrations", "3", "2"),
+        (
+            "goose",
+            "SELECT is_applied FROM goose_db_version WHERE version_id = 3 ORDER BY id DESC LIMIT 1",
+            "t",
+            "f",
+        ),
+        (
+            "diesel",
+            "SELECT max(version) FROM __diesel_schema_migrations",
+            "20240102090000",
+            "20240101120000",
+        ),
+    ];
+    for (tool, query, after_up, after_down) in checks {
+        let (_, fixture, done, table, _) = ADOPT.iter().find(|c| c.0 == *tool).unwrap();
+        let Some(db) = TestDb::postgres() else { return };
+        let p = TempProject::new();
+        copy_fixture(fixture, &p, "db");
+        p.write(
+            "strata.toml",
+            &format!("[[source]]\nname = \"{fixture}\"\npath = \"db\"\nformat = \"{tool}\"\n"),
+        );
+        for file in *done {
+            let sql = std::fs::read_to_string(p.path(&format!("db/{file}"))).unwrap();
+            let sql = sql
+                .replace("-- +goose StatementBegin", "")
+                .replace("-- +goose StatementEnd", "");
+            db.execute(
+                sql.split("\n-- +goose Down")
+                    .next()
+                    .unwrap()
+                    .split("\n-- migrate:down")
+                    .next()
+                    .unwrap(),
+            );
+        }
+        db.execute(table);
+        let adopt = strata(
+            &p,
+            &db,
+            &["adopt", "--from", tool, "--keep-foreign-history"],
+        );
+        assert_eq!(adopt.code, 0, "{tool}: {}", adopt.all());
+        let config = std::fs::read_to_string(p.path("strata.toml")).unwrap();
+        assert!(
+            config.contains("keep_foreign_history = true"),
+            "{tool}: {config}"
+        );
+        let up = strata(&p, &db, &["up"]);
+        assert_eq!(up.code, 0, "{tool}: {}", up.all());
+        assert_eq!(
+            db.query(query),
+            vec![after_up.to_string()],
+            "{tool} after up"
+        );
+        if ["prisma", "drizzle", "supabase", "sqlx"].contains(tool) {
+            continue; // these fixtures have no down files
+        }
+        let down = strata(&p, &db, &["down", "--steps", "1"]);
+        assert_eq!(down.code, 0, "{tool}: {}", down.all());
+        assert_eq!(
+            db.query(query),
+            vec![after_down.to_string()],
+            "{tool} after down"
+        );
+    }
+}

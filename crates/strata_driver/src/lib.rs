@@ -43,6 +43,17 @@ pub struct HistoryWrite {
     pub upsert: Option<HistoryRow>,
     pub delete: Option<MigrationId>,
     pub log: LogEntry,
+    /// Rows of another tool's history table, kept up to date in the same
+    /// transaction (`keep_foreign_history`).
+    pub foreign: Vec<ForeignWrite>,
+}
+
+/// One statement that writes another tool's history: SQL with `$1`, `$2`
+/// ... placeholders and text values (cast in the SQL where needed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignWrite {
+    pub sql: String,
+    pub params: Vec<Option<String>>,
 }
 
 /// How the migration lock is held.

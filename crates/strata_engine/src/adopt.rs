@@ -137,6 +137,37 @@ impl Engine {
         reporter: &dyn Reporter,
     ) -> Result<AdoptReport, EngineError> {
         let source = self.adopt_source(tool)?;
+        self.adopt_into(tool, &source, dry_run, reporter).await
+    }
+
+    /// Adopts, then records in strata.toml that the source keeps the tool's
+    /// history from now on.
+    pub async fn adopt_and_keep(
+        &self,
+        tool: Tool,
+        reporter: &dyn Reporter,
+    ) -> Result<AdoptReport, EngineError> {
+        if !crate::foreign::supported(tool.name()) {
+            return Err(EngineError::Adopt(format!(
+                "strata cannot keep {}'s history (it checks a checksum strata does not compute); adopt without --keep-foreign-history",
+                tool.name()
+            )));
+        }
+        let source = self.adopt_source(tool)?;
+        let report = self.adopt_into(tool, &source, false, reporter).await?;
+        self.project
+            .enable_source_flag(&source, "keep_foreign_history")?;
+        Ok(report)
+    }
+
+    async fn adopt_into(
+        &self,
+        tool: Tool,
+        source: &str,
+        dry_run: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<AdoptReport, EngineError> {
+        let source = source.to_string();
         let migrations: Vec<Migration> = self
             .migrations()?
             .migrations
@@ -421,6 +452,7 @@ impl Engine {
                     upsert: Some(row),
                     delete: None,
                     log,
+                    foreign: Vec::new(),
                 })
                 .await?;
         }

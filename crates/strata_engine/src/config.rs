@@ -50,6 +50,10 @@ pub struct SourceConfig {
     /// The engine the migrations are written for (`postgres`, `sqlite`,
     /// `mysql`); running them on another is refused.
     pub engine: Option<String>,
+    /// Also keep the history table of the tool this source's layout comes
+    /// from, while a team still uses that tool.
+    #[serde(default)]
+    pub keep_foreign_history: bool,
     /// How long a script migration may run (script sources; default 10m).
     #[serde(default, with = "opt_duration")]
     pub timeout: Option<Duration>,
@@ -184,6 +188,7 @@ impl Project {
                     requires: Vec::new(),
                     engine: None,
                     timeout: None,
+                    keep_foreign_history: false,
                 }],
                 ..Config::default()
             },
@@ -229,6 +234,12 @@ impl Project {
                     "write postgres, sqlite or mysql",
                 ));
             }
+            if s.keep_foreign_history && !crate::foreign::supported(&s.format) {
+                return Err(self.config_error(
+                    format!("source `{}` has keep_foreign_history, but strata cannot keep {}'s history", s.name, s.format),
+                    "remove keep_foreign_history: it works for supabase, prisma, drizzle, sqlx, golang-migrate, dbmate, goose and diesel",
+                ));
+            }
             if !seen.insert(&s.name) {
                 return Err(self.config_error(
                     format!("two [[source]] entries are named `{}`", s.name),
@@ -249,6 +260,40 @@ impl Project {
                 .map_err(|m| self.config_error(m, "fix history_table in [project]"))?;
         }
         Ok(())
+    }
+
+    /// Sets `key = true` in the `[[source]]` named `source` of the config
+    /// file, keeping the rest of the file as the user wrote it.
+    pub fn enable_source_flag(&self, source: &str, key: &str) -> Result<(), EngineError> {
+        let path = self.path.clone().ok_or_else(|| {
+            self.config_error(
+                format!("there is no {CONFIG_FILE} to record {key} in"),
+                "run `strata init` first",
+            )
+        })?;
+        let text = std::fs::read_to_string(&path).map_err(|e| EngineError::Io {
+            what: format!("cannot read {}", path.display()),
+            source: e,
+        })?;
+        let mut doc: toml_edit::DocumentMut = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| self.config_error(e.to_string(), "fix the file"))?;
+        let table = doc
+            .get_mut("source")
+            .and_then(|s| s.as_array_of_tables_mut())
+            .and_then(|tables| {
+                tables
+                    .iter_mut()
+                    .find(|t| t.get("name").and_then(|n| n.as_str()) == Some(source))
+            })
+            .ok_or_else(|| {
+                self.config_error(format!("no [[source]] named `{source}`"), "check --source")
+            })?;
+        table.insert(key, toml_edit::value(true));
+        std::fs::write(&path, doc.to_string()).map_err(|e| EngineError::Io {
+            what: format!("cannot write {}", path.display()),
+            source: e,
+        })
     }
 
     /// Looks a variable up in the process environment, then in `.env`.

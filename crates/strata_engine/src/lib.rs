@@ -16,6 +16,7 @@
 mod adopt;
 mod config;
 mod events;
+mod foreign;
 pub mod run;
 mod script;
 mod target;

@@ -4,12 +4,13 @@
 
 use crate::events::{Event, Reporter, StepInfo};
 use crate::{Engine, EngineError};
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use strata_driver::{Driver, DriverError, HistoryWrite, LockAttempt, StatementError};
 use strata_model::{
     Body, HistoryRow, HistoryStatus, LogAction, LogEntry, Migration, MigrationKind, STRATA_VERSION,
-    Timestamp, TxMode,
+    Timestamp, TxMode, Version,
 };
 use strata_plan::{DownTarget, Plan, PlanError, Step, StepAction, UpOptions};
 use strata_sql::Statement;
@@ -245,12 +246,23 @@ impl Engine {
         if !plan.is_empty() {
             driver.ensure_history().await?;
             let batch = all_history.iter().map(|r| r.batch).max().unwrap_or(0) + 1;
+            let mut applied: HashMap<String, BTreeSet<Version>> = HashMap::new();
+            for r in history
+                .iter()
+                .filter(|r| r.status == HistoryStatus::Applied)
+            {
+                applied
+                    .entry(r.id.source.clone())
+                    .or_default()
+                    .insert(r.id.version.clone());
+            }
             let mut run = Run {
                 engine: self,
                 driver,
                 reporter,
                 batch,
                 history: &history,
+                applied,
             };
             if plan.reset_first {
                 run.reset(&all_history).await?;
@@ -348,6 +360,9 @@ struct Run<'a> {
     reporter: &'a dyn Reporter,
     batch: i64,
     history: &'a [HistoryRow],
+    /// Applied versions per source as the run goes (for a foreign history
+    /// that keeps only the current version).
+    applied: HashMap<String, BTreeSet<Version>>,
 }
 
 impl Run<'_> {
@@ -387,6 +402,50 @@ impl Run<'_> {
             } else {
                 previous.is_some_and(|p| p.out_of_order)
             },
+        }
+    }
+
+    /// The rows another tool's history needs for `step`, when its source
+    /// keeps that history.
+    fn foreign(&self, step: &Step) -> Vec<strata_driver::ForeignWrite> {
+        let Some(source) = self
+            .engine
+            .project
+            .config
+            .sources
+            .iter()
+            .find(|s| s.name == step.id.source && s.keep_foreign_history)
+        else {
+            return Vec::new();
+        };
+        let Some(tool) = crate::adopt::Tool::parse(&source.format) else {
+            return Vec::new();
+        };
+        let mut versions = self
+            .applied
+            .get(&step.id.source)
+            .cloned()
+            .unwrap_or_default();
+        if step.action == StepAction::Apply {
+            versions.insert(step.id.version.clone());
+        } else {
+            versions.remove(&step.id.version);
+        }
+        let sqlite = self.driver.capabilities().engine == "sqlite";
+        crate::foreign::writes(tool, step, sqlite, versions.last())
+    }
+
+    /// Notes a step's effect on the applied versions.
+    fn note_applied(&mut self, step: &Step) {
+        let versions = self.applied.entry(step.id.source.clone()).or_default();
+        match step.action {
+            StepAction::Revert => {
+                versions.remove(&step.id.version);
+            }
+            StepAction::Apply | StepAction::Baseline => {
+                versions.insert(step.id.version.clone());
+            }
+            _ => {}
         }
     }
 
@@ -456,6 +515,7 @@ impl Run<'_> {
                     upsert: Some(reverted),
                     delete: None,
                     log,
+                    foreign: Vec::new(),
                 }
             })
             .collect();
@@ -465,13 +525,17 @@ impl Run<'_> {
     }
 
     async fn step(&mut self, step: &Step) -> Result<(), Failure> {
-        match step.action {
+        let result = match step.action {
             StepAction::Apply | StepAction::Revert => self.run_sql(step).await,
             StepAction::Baseline | StepAction::AcceptChecksum | StepAction::ClearFailed => self
                 .record(step)
                 .await
                 .map_err(|e| self.failure(step, None, &e)),
+        };
+        if result.is_ok() {
+            self.note_applied(step);
         }
+        result
     }
 
     /// Steps that only write history.
@@ -495,6 +559,7 @@ impl Run<'_> {
                     upsert: Some(row),
                     delete: None,
                     log,
+                    foreign: Vec::new(),
                 }
             }
             StepAction::AcceptChecksum => {
@@ -517,6 +582,7 @@ impl Run<'_> {
                         now,
                         Some(detail),
                     ),
+                    foreign: Vec::new(),
                 }
             }
             // A revert that failed outside a transaction: the migration
@@ -536,6 +602,7 @@ impl Run<'_> {
                         now,
                         Some(detail),
                     ),
+                    foreign: Vec::new(),
                 }
             }
             _ => {
@@ -548,6 +615,7 @@ impl Run<'_> {
                     upsert: None,
                     delete: Some(step.id.clone()),
                     log: self.log(step, LogAction::Repair, status, now, Some(detail)),
+                    foreign: Vec::new(),
                 }
             }
         };
@@ -588,6 +656,7 @@ impl Run<'_> {
                 upsert: Some(self.row(step, done, started)),
                 delete: None,
                 log: self.log(step, action, done, started, note),
+                foreign: self.foreign(step),
             };
             return match self
                 .driver
@@ -626,6 +695,7 @@ impl Run<'_> {
                 started,
                 Some(format!("{} without a transaction", action.as_str())),
             ),
+            foreign: Vec::new(),
         };
         self.driver
             .write_history(&begin)
@@ -651,6 +721,7 @@ impl Run<'_> {
                     upsert: Some(self.row(step, done, started)),
                     delete: None,
                     log: self.log(step, action, done, started, note),
+                    foreign: self.foreign(step),
                 };
                 self.driver
                     .write_history(&write.finished(t0))
@@ -704,6 +775,7 @@ impl Run<'_> {
                 upsert,
                 delete: None,
                 log,
+                foreign: Vec::new(),
             })
             .await
         {

@@ -344,6 +344,14 @@ impl PgDriver {
             run(1, &params.delete, &params.plain[1]);
         }
         run(2, &params.log, &params.plain[2]);
+        for (f, typed) in w.foreign.iter().zip(&params.foreign) {
+            ops.push(
+                client
+                    .execute_typed(&f.sql, typed)
+                    .map(|r| r.map(drop))
+                    .boxed(),
+            );
+        }
         ops
     }
 
@@ -577,6 +585,8 @@ struct WriteParams<'a> {
     log: Vec<Typed<'a>>,
     /// The same values without their types, for prepared statements.
     plain: [Vec<&'a (dyn ToSql + Sync)>; 3],
+    /// Another tool's history rows: every value text.
+    foreign: Vec<Vec<Typed<'a>>>,
 }
 
 /// Pairs each value with its type: `T` text, `I` int8, `B` boolean.
@@ -682,7 +692,18 @@ impl Converted {
         ];
         let log = typed(log, "TTTTTTTIIITTTT");
         let plain = |t: &[Typed<'a>]| t.iter().map(|(v, _)| *v).collect::<Vec<_>>();
+        let foreign = w
+            .foreign
+            .iter()
+            .map(|f| {
+                f.params
+                    .iter()
+                    .map(|p| (p as &(dyn ToSql + Sync), Type::TEXT))
+                    .collect()
+            })
+            .collect();
         WriteParams {
+            foreign,
             plain: [plain(&upsert), plain(&delete), plain(&log)],
             upsert,
             delete,

@@ -162,6 +162,11 @@ impl SqliteDriver {
                 ])
             })
             .map_err(db_err)?;
+        for f in &w.foreign {
+            self.conn
+                .execute(&f.sql, rusqlite::params_from_iter(f.params.iter()))
+                .map_err(db_err)?;
+        }
         Ok(())
     }
 

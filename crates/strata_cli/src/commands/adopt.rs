@@ -7,6 +7,7 @@ pub async fn run(
     engine: &Engine,
     from: &str,
     dry_run: bool,
+    keep: bool,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
     let Some(tool) = Tool::parse(from) else {
@@ -17,7 +18,11 @@ pub async fn run(
         );
     };
     let reporter = printer.reporter();
-    let report = engine.adopt(tool, dry_run, reporter.as_ref()).await?;
+    let report = if keep {
+        engine.adopt_and_keep(tool, reporter.as_ref()).await?
+    } else {
+        engine.adopt(tool, dry_run, reporter.as_ref()).await?
+    };
     if printer.is_json() {
         printer.json(&report);
         return Ok(ExitCode::SUCCESS);
@@ -65,5 +70,11 @@ pub async fn run(
             ""
         }
     ));
+    if keep {
+        printer.summary(format!(
+            "strata.toml now keeps {}'s history for source {} (keep_foreign_history = true)",
+            report.tool, report.source
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }

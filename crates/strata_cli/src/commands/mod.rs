@@ -28,7 +28,11 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Verify { migration } => {
             verify::run(&load(g)?, migration.as_deref(), printer).await
         }
-        Command::Adopt { from, dry_run } => adopt::run(&load(g)?, from, *dry_run, printer).await,
+        Command::Adopt {
+            from,
+            dry_run,
+            keep_foreign_history,
+        } => adopt::run(&load(g)?, from, *dry_run, *keep_foreign_history, printer).await,
         work_command => work::run(&load(g)?, work_command, g.yes, printer).await,
     }
 }
