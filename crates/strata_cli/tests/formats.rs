@@ -675,3 +675,89 @@ fn keep_foreign_history_writes_the_tools_own_rows() {
         );
     }
 }
+
+/// The real dbmate, installed by scripts/install-test-tools.sh.
+fn dbmate() -> Option<std::path::PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/test-tools/node_modules/.bin/dbmate");
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("STRATA_REQUIRE_SERVERS").as_deref() != Ok("1"),
+        "dbmate is required: run scripts/install-test-tools.sh"
+    );
+    None
+}
+
+#[test]
+fn adopt_a_history_written_by_the_real_dbmate() {
+    let Some(db) = TestDb::postgres() else { return };
+    let Some(dbmate) = dbmate() else { return };
+    let p = TempProject::new();
+    copy_fixture("dbmate", &p, "all");
+    std::fs::create_dir_all(p.path("db")).unwrap();
+    std::fs::copy(
+        p.path("all/20240101000000_create_things.sql"),
+        p.path("db/20240101000000_create_things.sql"),
+    )
+    .unwrap();
+    let url = format!("{}?sslmode=disable", db.url());
+    let out = std::process::Command::new(&dbmate)
+        .args([
+            "--url",
+            &url,
+            "--migrations-dir",
+            "db",
+            "--no-dump-schema",
+            "up",
+        ])
+        .current_dir(&p.dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "dbmate: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(db.has_table("things"));
+    for f in [
+        "20240102000000_concurrent.sql",
+        "20240103000000_indented.sql",
+    ] {
+        std::fs::copy(p.path(&format!("all/{f}")), p.path(&format!("db/{f}"))).unwrap();
+    }
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"dbmate\"\npath = \"db\"\nformat = \"dbmate\"\n",
+    );
+    let adopt = strata(
+        &p,
+        &db,
+        &[
+            "adopt",
+            "--from",
+            "dbmate",
+            "--format",
+            "json",
+            "--keep-foreign-history",
+        ],
+    );
+    assert_eq!(adopt.code, 0, "{}", adopt.all());
+    let report: serde_json::Value =
+        serde_json::from_str(adopt.stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        report["adopted"],
+        serde_json::json!(["dbmate/20240101000000"])
+    );
+    let up = strata(&p, &db, &["up"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    // dbmate itself agrees that everything is applied now.
+    let status = std::process::Command::new(&dbmate)
+        .args(["--url", &url, "--migrations-dir", "db", "status"])
+        .current_dir(&p.dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("Pending: 0"), "{text}");
+}
