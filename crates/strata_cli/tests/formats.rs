@@ -610,9 +610,9 @@ fn keep_foreign_history_writes_the_tools_own_rows() {
         ("dbmate", "SELECT count(*) FROM schema_migrations", "3", "2"),
         (
             "goose",
-            "SELECT is_applied FROM goose_db_version WHERE version_id = 3 ORDER BY id DESC LIMIT 1",
-            "t",
-            "f",
+            "SELECT count(*) FROM goose_db_version WHERE version_id = 3",
+            "3",
+            "0",
         ),
         (
             "diesel",

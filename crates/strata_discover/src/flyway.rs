@@ -143,6 +143,15 @@ impl Format for FlywayFormat {
                 path,
             });
         }
+        // Flyway also reads subdirectories; strata reads one level.
+        for dir in crate::dirs_sorted(source)? {
+            warnings.push(problem(
+                &dir,
+                0,
+                "a subdirectory of a Flyway location: strata does not read its files",
+                "add it as a [[source]] of its own (format = \"flyway\"), or move its files up",
+            ));
+        }
         for (version, (path, text)) in undo {
             match migrations
                 .iter_mut()

@@ -167,11 +167,20 @@ impl Format for DbmateFormat {
                     continue;
                 }
             };
+            // The up's options decide how the migration runs; strata has
+            // one mode for both directions.
             let mut tx = true;
-            for options in [&parsed.up_options, &parsed.down_options] {
+            for (is_up, options) in [(true, &parsed.up_options), (false, &parsed.down_options)] {
                 for option in options.split_whitespace() {
                     match option {
-                        "transaction:false" => tx = false,
+                        "transaction:false" if is_up => tx = false,
+                        "transaction:false" if !tx => {}
+                        "transaction:false" => warnings.push(problem(
+                            &path,
+                            0,
+                            "`transaction:false` on the down section only: strata runs both directions the up's way (in a transaction)",
+                            "put the option on `-- migrate:up` too, or move the statement into a migration of its own",
+                        )),
                         "transaction:true" => {}
                         other => problems.push(problem(
                             &path,

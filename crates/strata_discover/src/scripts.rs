@@ -89,8 +89,8 @@ impl Format for ScriptFormat {
             let [up, down, verify] = if ext == "py" && python_functions(&text)[0] {
                 python_functions(&text)
             } else if ext == "py" && !text.starts_with("#!") && !text.contains("sys.argv") {
-                warnings.push(problem(&path, 0, "a Python file that defines no run_migration() and reads no sys.argv", "define run_migration() (and rollback_migration(), verify_migration()), or read the action from sys.argv[1]"));
-                [true, true, true]
+                warnings.push(problem(&path, 0, "a Python file that defines no run_migration() and reads no sys.argv: it runs for up only", "define run_migration() (and rollback_migration(), verify_migration()), or read the action from sys.argv[1]"));
+                [true, false, false]
             } else {
                 [true, true, true]
             };

@@ -146,10 +146,8 @@ impl Format for SqlxFormat {
                     continue;
                 }
             };
-            let no_tx = up_text.trim_start().starts_with(SQLX_NO_TX)
-                || down_text
-                    .as_deref()
-                    .is_some_and(|d| d.trim_start().starts_with(SQLX_NO_TX));
+            // The up file decides how the migration runs.
+            let no_tx = up_text.trim_start().starts_with(SQLX_NO_TX);
             migrations.push(
                 Parts {
                     version,

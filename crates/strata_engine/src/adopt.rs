@@ -316,29 +316,34 @@ impl Engine {
                 }
             }
             Tool::Flyway => {
-                // Matched by script file name; a `flyway baseline` marker
-                // stands for every version up to its own.
-                let file_of = |m: &&Migration| {
+                // Matched by script file name. A `flyway baseline` marker
+                // stands for every version up to its own; a later undo
+                // takes a version back; a repeatable is left to strata to
+                // run (Flyway's CRC32 cannot tell whether it changed since).
+                let file_of = |m: &Migration| {
                     m.path
                         .file_name()
                         .and_then(|n| n.to_str())
                         .map(str::to_string)
                 };
+                let mut state: Vec<(String, bool)> = Vec::new();
                 for r in rows.iter().filter(|r| truthy(col(r, 2).as_deref())) {
                     let script = col(r, 0).unwrap_or_default();
                     let kind = col(r, 1).unwrap_or_default();
+                    let version = col(r, 3);
                     if kind == "BASELINE" {
-                        let marker = col(r, 3).and_then(|v| Version::parse_any(&v).ok());
-                        if let Some(marker) = marker {
-                            applied.extend(
-                                migrations
-                                    .iter()
-                                    .filter(|m| {
-                                        m.id.version.lane() == Lane::Numbered
-                                            && m.id.version <= marker
-                                    })
-                                    .map(|m| m.id.version.to_string()),
-                            );
+                        if let Some(marker) = version.and_then(|v| Version::parse_any(&v).ok()) {
+                            for m in migrations.iter().filter(|m| {
+                                m.id.version.lane() == Lane::Numbered && m.id.version <= marker
+                            }) {
+                                state.push((m.id.version.to_string(), true));
+                            }
+                        }
+                        continue;
+                    }
+                    if kind.starts_with("UNDO") {
+                        if let Some(v) = version.and_then(|v| Version::parse_any(&v).ok()) {
+                            state.push((v.to_string(), false));
                         }
                         continue;
                     }
@@ -346,20 +351,29 @@ impl Engine {
                         .iter()
                         .find(|m| file_of(m).as_deref() == Some(script.as_str()))
                     {
+                        Some(m) if m.id.version.lane() == Lane::Repeatable => {}
                         Some(m) => {
-                            applied.push(m.id.version.to_string());
+                            state.push((m.id.version.to_string(), true));
                             if m.id.version.lane() == Lane::Baseline {
-                                applied.extend(
-                                    migrations
-                                        .iter()
-                                        .filter(|c| m.id.version.covers(&c.id.version))
-                                        .map(|c| c.id.version.to_string()),
-                                );
+                                for c in migrations
+                                    .iter()
+                                    .filter(|c| m.id.version.covers(&c.id.version))
+                                {
+                                    state.push((c.id.version.to_string(), true));
+                                }
                             }
                         }
                         None => report.foreign_only.push(format!("{source}/{script}")),
                     }
                 }
+                // The last word on each version counts.
+                let mut last: Vec<(String, bool)> = Vec::new();
+                for (v, applied_now) in state {
+                    let k = tool.key(&v);
+                    last.retain(|(x, _)| tool.key(x) != k);
+                    last.push((v, applied_now));
+                }
+                applied.extend(last.into_iter().filter(|(_, a)| *a).map(|(v, _)| v));
             }
             Tool::Supabase | Tool::Dbmate | Tool::Diesel => {
                 applied.extend(rows.iter().filter_map(|r| col(r, 0)));
@@ -413,7 +427,9 @@ impl Engine {
             + 1;
         let now = Timestamp::now();
         let by = strata_driver::os_identity();
-        for m in adopt {
+        // One batch each, in order, so `down` reverts the latest adopted
+        // migration alone, as the tool's own down would.
+        for (batch, m) in (batch..).zip(adopt) {
             let detail = format!("adopted from {}'s history", tool.name());
             let row = HistoryRow {
                 id: m.id.clone(),

@@ -22,22 +22,74 @@ fn write(sql: &str, params: Vec<Option<String>>) -> ForeignWrite {
     }
 }
 
-/// The statements that record `step` in `tool`'s table. `text` is the
-/// migration file as the tool hashes it; `current` the version a
-/// golang-migrate table should hold afterwards (it keeps one row).
-pub fn writes(
-    tool: Tool,
-    step: &Step,
-    sqlite: bool,
-    current: Option<&Version>,
-) -> Vec<ForeignWrite> {
+/// What the writes need to know besides the step.
+pub struct Context<'a> {
+    pub sqlite: bool,
+    /// The version a golang-migrate table holds afterwards (it keeps one
+    /// row).
+    pub current: Option<&'a Version>,
+    /// The migration file as the tool hashes it: its raw bytes.
+    pub raw: &'a [u8],
+    /// Drizzle's journal `when` for the file.
+    pub journal_when: Option<i64>,
+}
+
+/// The tool's table as the tool creates it, for a database where it does
+/// not exist yet (a new database, or after `strata fresh`).
+fn create(tool: Tool, sqlite: bool) -> Vec<ForeignWrite> {
+    let ddl: &[&str] = match (tool, sqlite) {
+        (Tool::Supabase, _) => &[
+            "CREATE SCHEMA IF NOT EXISTS supabase_migrations",
+            "CREATE TABLE IF NOT EXISTS supabase_migrations.schema_migrations (version text NOT NULL PRIMARY KEY, statements text[], name text)",
+        ],
+        (Tool::Prisma, _) => &[
+            "CREATE TABLE IF NOT EXISTS _prisma_migrations (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMP, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMP, started_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, applied_steps_count INTEGER NOT NULL DEFAULT 0)",
+        ],
+        (Tool::Drizzle, false) => &[
+            "CREATE SCHEMA IF NOT EXISTS drizzle",
+            "CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)",
+        ],
+        (Tool::Drizzle, true) => &[
+            "CREATE TABLE IF NOT EXISTS __drizzle_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, hash text NOT NULL, created_at numeric)",
+        ],
+        (Tool::Sqlx, false) => &[
+            "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)",
+        ],
+        (Tool::Sqlx, true) => &[
+            "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)",
+        ],
+        (Tool::GolangMigrate, _) => &[
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)",
+        ],
+        (Tool::Dbmate, _) => &[
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) NOT NULL PRIMARY KEY)",
+        ],
+        (Tool::Goose, false) => &[
+            "CREATE TABLE IF NOT EXISTS goose_db_version (id serial NOT NULL PRIMARY KEY, version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp NULL DEFAULT now())",
+        ],
+        (Tool::Goose, true) => &[
+            "CREATE TABLE IF NOT EXISTS goose_db_version (id INTEGER PRIMARY KEY AUTOINCREMENT, version_id INTEGER NOT NULL, is_applied INTEGER NOT NULL, tstamp TIMESTAMP DEFAULT (datetime('now')))",
+        ],
+        (Tool::Diesel, _) => &[
+            "CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
+        ],
+        (Tool::Flyway, _) => &[],
+    };
+    ddl.iter().map(|sql| write(sql, Vec::new())).collect()
+}
+
+/// The statements that record `step` in `tool`'s table, creating the
+/// table first where it is missing.
+pub fn writes(tool: Tool, step: &Step, cx: &Context<'_>) -> Vec<ForeignWrite> {
+    let mut all = create(tool, cx.sqlite);
+    all.extend(rows(tool, step, cx));
+    all
+}
+
+fn rows(tool: Tool, step: &Step, cx: &Context<'_>) -> Vec<ForeignWrite> {
+    let (sqlite, current, raw) = (cx.sqlite, cx.current, cx.raw);
     let applying = step.action == StepAction::Apply;
     let version = step.id.version.to_string();
-    let text = step
-        .script
-        .as_ref()
-        .map(|b| b.sql.as_str())
-        .unwrap_or_default();
     let v = || Some(version.clone());
     match tool {
         Tool::Supabase if applying => vec![write(
@@ -49,7 +101,7 @@ pub fn writes(
             vec![v()],
         )],
         Tool::Prisma if applying => {
-            let checksum = hex(&Sha256::digest(text.as_bytes()));
+            let checksum = hex(&Sha256::digest(raw));
             let seed = hex(&Sha256::digest(
                 format!("{}{}", step.id, Timestamp::now().unix_millis()).as_bytes(),
             ));
@@ -80,13 +132,22 @@ pub fn writes(
             } else {
                 "drizzle.__drizzle_migrations"
             };
-            let hash = Some(hex(&Sha256::digest(text.as_bytes())));
+            let hash = Some(hex(&Sha256::digest(raw)));
             if applying {
                 vec![write(
                     &format!(
                         "INSERT INTO {table} (hash, created_at) VALUES ($1, CAST($2 AS BIGINT))"
                     ),
-                    vec![hash, Some(Timestamp::now().unix_millis().to_string())],
+                    // Drizzle runs entries whose `when` is later than the
+                    // last row's created_at: record the journal's own.
+                    vec![
+                        hash,
+                        Some(
+                            cx.journal_when
+                                .unwrap_or_else(|| Timestamp::now().unix_millis())
+                                .to_string(),
+                        ),
+                    ],
                 )]
             } else {
                 vec![write(
@@ -96,7 +157,7 @@ pub fn writes(
             }
         }
         Tool::Sqlx if applying => {
-            let checksum = Some(hex(&Sha384::digest(text.as_bytes())));
+            let checksum = Some(hex(&Sha384::digest(raw)));
             let decode = if sqlite {
                 "unhex($3)"
             } else {
@@ -131,11 +192,13 @@ pub fn writes(
             "DELETE FROM schema_migrations WHERE version = $1",
             vec![v()],
         )],
+        // Current goose deletes a version's rows on down.
+        Tool::Goose if applying => vec![write(
+            "INSERT INTO goose_db_version (version_id, is_applied) VALUES (CAST($1 AS BIGINT), TRUE)",
+            vec![Some(step.id.version.canonical())],
+        )],
         Tool::Goose => vec![write(
-            &format!(
-                "INSERT INTO goose_db_version (version_id, is_applied) VALUES (CAST($1 AS BIGINT), {})",
-                if applying { "TRUE" } else { "FALSE" }
-            ),
+            "DELETE FROM goose_db_version WHERE version_id = CAST($1 AS BIGINT)",
             vec![Some(step.id.version.canonical())],
         )],
         Tool::Diesel => {

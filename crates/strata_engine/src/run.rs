@@ -431,8 +431,23 @@ impl Run<'_> {
         } else {
             versions.remove(&step.id.version);
         }
-        let sqlite = self.driver.capabilities().engine == "sqlite";
-        crate::foreign::writes(tool, step, sqlite, versions.last())
+        let text = step
+            .script
+            .as_ref()
+            .map(|b| b.sql.clone())
+            .unwrap_or_default();
+        let file = step.path.as_deref().map(|p| self.engine.root().join(p));
+        let raw = file
+            .as_deref()
+            .and_then(|p| std::fs::read(p).ok())
+            .unwrap_or_else(|| text.into_bytes());
+        let cx = crate::foreign::Context {
+            sqlite: self.driver.capabilities().engine == "sqlite",
+            current: versions.last(),
+            raw: &raw,
+            journal_when: file.as_deref().and_then(journal_when),
+        };
+        crate::foreign::writes(tool, step, &cx)
     }
 
     /// Notes a step's effect on the applied versions.
@@ -856,6 +871,20 @@ impl Run<'_> {
         }
         Failure { message, location }
     }
+}
+
+/// Drizzle's journal `when` for the migration file at `path`.
+fn journal_when(path: &Path) -> Option<i64> {
+    let tag = path.file_stem()?.to_str()?;
+    let journal =
+        std::fs::read_to_string(path.parent()?.join("meta").join("_journal.json")).ok()?;
+    let doc: serde_json::Value = serde_json::from_str(&journal).ok()?;
+    doc.get("entries")?
+        .as_array()?
+        .iter()
+        .find(|e| e.get("tag").and_then(|t| t.as_str()) == Some(tag))?
+        .get("when")?
+        .as_i64()
 }
 
 /// The file line of the statement that failed (and of the error position

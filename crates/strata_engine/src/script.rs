@@ -177,19 +177,61 @@ fn tail(stdout: &[u8], stderr: &[u8]) -> String {
     }
 }
 
-/// Hides the database URL (and its password) wherever a script printed it.
+/// Hides the database URL and its password (as written, decoded, or as a
+/// `password=` parameter) wherever a script printed them.
 fn redact(text: &str, url: &str) -> String {
     let mut out = text.replace(url, &strata_driver::redact_url(url));
-    if let Some(password) = password_of(url).filter(|p| p.len() >= 3) {
-        out = out.replace(password, "***");
+    for secret in secrets(url) {
+        if secret.len() >= 3 {
+            out = out.replace(&secret, "***");
+        }
     }
     out
 }
 
-fn password_of(url: &str) -> Option<&str> {
-    let rest = &url[url.find("://")? + 3..];
-    let userinfo = &rest[..rest.find('@')?];
-    userinfo.split_once(':').map(|(_, p)| p)
+/// The password of a URL in every form a script may print it.
+fn secrets(url: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some(rest) = url.find("://").map(|i| &url[i + 3..])
+        && let Some(at) = rest.find('@')
+        && let Some((_, password)) = rest[..at].split_once(':')
+    {
+        found.push(password.to_string());
+    }
+    for (key, value) in url
+        .split(['?', '&'])
+        .skip(1)
+        .filter_map(|kv| kv.split_once('='))
+    {
+        if key.eq_ignore_ascii_case("password") {
+            found.push(value.to_string());
+        }
+    }
+    let decoded: Vec<String> = found.iter().map(|s| percent_decode(s)).collect();
+    found.extend(decoded);
+    found.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    found.dedup();
+    found
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -203,6 +245,14 @@ mod tests {
             "postgres://u:s3cret@h/db",
         );
         assert!(!out.contains("s3cret"), "{out}");
+        let out = redact(
+            "p@ssword and q1w2e3",
+            "postgres://u:p%40ssword@h/db?password=q1w2e3",
+        );
+        assert!(
+            !out.contains("p@ssword") && !out.contains("q1w2e3"),
+            "{out}"
+        );
         let long = "x".repeat(5000);
         assert!(tail(long.as_bytes(), b"").len() <= TAIL + 4);
     }

@@ -116,6 +116,11 @@ impl Version {
             .join(".")
     }
 
+    /// Compares the numbers only, whatever the lanes (`B2` vs `2`: equal).
+    pub fn number_cmp(&self, other: &Version) -> Ordering {
+        compare_parts(&self.parts, &other.parts)
+    }
+
     pub fn lane(&self) -> Lane {
         self.lane
     }

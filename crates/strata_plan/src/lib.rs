@@ -560,9 +560,15 @@ pub fn plan_down(
         }
         DownTarget::To(t) => {
             let to = ctx.resolve(t)?;
+            // A baseline at or below the target stands for migrations the
+            // target keeps.
             applied
                 .into_iter()
                 .filter(|r| ctx.after(&r.id, &to))
+                .filter(|r| {
+                    r.id.version.lane() != Lane::Baseline
+                        || r.id.version.number_cmp(&to.version) == std::cmp::Ordering::Greater
+                })
                 .collect()
         }
     };
@@ -670,14 +676,15 @@ pub fn plan_repair(
     Ok(Plan::new(false, steps))
 }
 
-/// `strata fresh`: drop everything and apply every migration from the top.
+/// `strata fresh`: drop everything and apply every migration from the top,
+/// as `up` would on an empty database (so baselines stand in as there).
 pub fn plan_fresh(migrations: &[Migration]) -> Result<Plan, PlanError> {
-    let ctx = Ctx::new(migrations, &[]);
-    let steps = migrations
-        .iter()
-        .map(|m| runnable(m).map(|()| ctx.apply_step(m, false)))
-        .collect::<Result<_, _>>()?;
-    Ok(Plan::new(true, steps))
+    let opts = UpOptions {
+        to: None,
+        allow_out_of_order: true,
+        ignore_missing: true,
+    };
+    Ok(Plan::new(true, plan_up(migrations, &[], &opts)?.steps))
 }
 
 #[cfg(test)]

@@ -414,3 +414,80 @@ fn order_reports_cycles_and_missing_requirements_naming_both_ends() {
     let ordered = order(ms, &[src("app", 0, &[])], &known(&["app", "data"])).unwrap();
     assert_eq!(ordered.len(), 1);
 }
+
+fn with_version(mut m: Migration, v: Version, kind: MigrationKind) -> Migration {
+    m.id.version = v;
+    m.kind = kind;
+    m
+}
+
+#[test]
+fn baselines_stand_in_on_an_empty_source_for_up_and_fresh_and_down_to_keeps_them() {
+    let ms = vec![
+        mig("fw", "1", "a", "create table a();", Some("drop table a;")),
+        mig("fw", "2", "b", "create table b();", Some("drop table b;")),
+        with_version(
+            mig(
+                "fw",
+                "2",
+                "base",
+                "create table a(); create table b();",
+                None,
+            ),
+            Version::baseline("2").unwrap(),
+            MigrationKind::Baseline,
+        ),
+        mig("fw", "3", "c", "create table c();", Some("drop table c;")),
+    ];
+    let up = plan_up(&ms, &[], &UpOptions::default()).unwrap();
+    assert_eq!(
+        ids(&up),
+        vec![
+            "apply fw/B2",
+            "baseline fw/1",
+            "baseline fw/2",
+            "apply fw/3"
+        ]
+    );
+    assert_eq!(ids(&plan_fresh(&ms).unwrap()), ids(&up));
+    // Once the source has history, the baseline is not for it.
+    let started = vec![row(&ms[0], HistoryStatus::Applied, 1, 0)];
+    assert_eq!(
+        ids(&plan_up(&ms, &started, &UpOptions::default()).unwrap()),
+        vec!["apply fw/2", "apply fw/3"]
+    );
+    // down --to 2 reverts 3 only, not the baseline that stands for 1 and 2.
+    let history: Vec<HistoryRow> = ms
+        .iter()
+        .map(|m| row(m, HistoryStatus::Applied, 1, 0))
+        .collect();
+    assert_eq!(
+        ids(&plan_down(&ms, &history, &DownTarget::To("2".into())).unwrap()),
+        vec!["revert fw/3"]
+    );
+}
+
+#[test]
+fn repeatables_rerun_when_changed_are_not_drift_and_are_not_reverted() {
+    let r = with_version(
+        mig("fw", "0", "views", "create view v as select 1;", None),
+        Version::repeatable("views"),
+        MigrationKind::Repeatable,
+    );
+    let ms = vec![
+        mig("fw", "1", "a", "create table a();", Some("drop table a;")),
+        r.clone(),
+    ];
+    let mut old = row(&ms[1], HistoryStatus::Applied, 1, 5);
+    old.checksum = Checksum::of_body("create view v as select 0;");
+    let history = vec![row(&ms[0], HistoryStatus::Applied, 1, 0), old];
+    assert_eq!(
+        ids(&plan_up(&ms, &history, &UpOptions::default()).unwrap()),
+        vec!["apply fw/R__views"]
+    );
+    assert_eq!(status(&ms, &history)[1].state, MigrationState::Pending);
+    assert_eq!(
+        ids(&plan_down(&ms, &history, &DownTarget::Steps(1)).unwrap()),
+        vec!["revert fw/1"]
+    );
+}

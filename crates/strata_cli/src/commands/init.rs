@@ -17,9 +17,15 @@ pub fn run(printer: &Printer) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    let listed: Vec<&Path> = existing
+    // `./db/migrations` and `db/migrations/` are the same directory.
+    let clean = |p: &Path| -> std::path::PathBuf {
+        p.components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect()
+    };
+    let listed: Vec<std::path::PathBuf> = existing
         .iter()
-        .flat_map(|p| p.config.sources.iter().map(|s| s.path.as_path()))
+        .flat_map(|p| p.config.sources.iter().map(|s| clean(&s.path)))
         .collect();
     let mut names: Vec<String> = existing
         .iter()
@@ -34,7 +40,7 @@ pub fn run(printer: &Printer) -> anyhow::Result<ExitCode> {
     for (i, d) in scan
         .detected
         .iter()
-        .filter(|d| !listed.contains(&d.path.as_path()))
+        .filter(|d| !listed.contains(&clean(&d.path)))
         .enumerate()
     {
         let name = unique_name(d.format, &d.path, &names);
