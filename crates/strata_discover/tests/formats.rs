@@ -263,3 +263,78 @@ fn flyway_versions_undo_repeatables_and_baselines() {
     );
     assert_eq!(found.warnings.len(), 1, "{:?}", found.warnings);
 }
+
+/// Copies `from` into `to`, writing every text file with CRLF line endings
+/// and a byte-order mark.
+fn copy_as_windows(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_as_windows(&entry.path(), &target);
+        } else if entry.path().extension().is_some_and(|e| e == "sql") {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            let text = text
+                .trim_start_matches('\u{feff}')
+                .replace("\r\n", "\n")
+                .replace('\n', "\r\n");
+            std::fs::write(&target, format!("\u{feff}{text}")).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn every_format_ignores_line_endings_and_a_bom_in_checksums_and_bodies() {
+    let formats = [
+        ("supabase", "supabase"),
+        ("sqlx", "sqlx"),
+        ("sqlx", "sqlx_reversible"),
+        ("dbmate", "dbmate"),
+        ("goose", "goose"),
+        ("golang-migrate", "golang_migrate"),
+        ("diesel", "diesel"),
+        ("prisma", "prisma"),
+        ("drizzle", "drizzle"),
+        ("flyway", "flyway"),
+    ];
+    for (format, dir) in formats {
+        let original = read(format, dir);
+        let copy = std::env::temp_dir().join(format!("strata-crlf-{}-{dir}", std::process::id()));
+        copy_as_windows(
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data")
+                .join(dir),
+            &copy,
+        );
+        let windows = discover_all(&[SourceSpec {
+            name: format.into(),
+            path: copy.clone(),
+            format: format.into(),
+        }])
+        .unwrap_or_else(|e| panic!("{format}: {e}"));
+        let _ = std::fs::remove_dir_all(&copy);
+        let sums = |f: &Found| {
+            f.migrations
+                .iter()
+                .map(|m| (m.id.to_string(), m.checksum.hex.clone(), m.tx_mode))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            sums(&original),
+            sums(&windows),
+            "{format}: same ids, checksums and modes"
+        );
+        for (a, b) in original.migrations.iter().zip(&windows.migrations) {
+            assert_eq!(a.up.sql, b.up.sql, "{format} {}", a.id);
+            assert_eq!(
+                a.down.as_ref().map(|d| &d.sql),
+                b.down.as_ref().map(|d| &d.sql),
+                "{format} {}",
+                a.id
+            );
+        }
+    }
+}

@@ -41,8 +41,8 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
         .unwrap_or(0)
         .max(9);
     printer.line(format!(
-        "{:<width$}  {:<30} {:<5} {:<15} PATH",
-        "MIGRATION", "NAME", "DOWN", "RUNS"
+        "{:<width$}  {:<30} {:<5} {:<7} {:<15} PATH",
+        "MIGRATION", "NAME", "DOWN", "VERIFY", "RUNS"
     ));
     for m in migrations {
         let runs = match &m.unsupported {
@@ -50,10 +50,11 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
             None => m.tx_mode.as_str(),
         };
         printer.line(format!(
-            "{:<width$}  {:<30} {:<5} {:<15} {}{}{}",
+            "{:<width$}  {:<30} {:<5} {:<7} {:<15} {}{}{}",
             m.id.to_string(),
             m.name,
             if m.down.is_some() { "yes" } else { "no" },
+            if m.verify.is_some() { "yes" } else { "no" },
             runs,
             DIM.render(),
             engine.display_path(&m.path),
