@@ -119,3 +119,23 @@ pub(crate) fn finish(
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     1 + strata_sql::line_at(text, offset)
 }
+
+/// A file's text with a BOM removed and line endings made LF.
+pub(crate) fn read_normalized(path: &Path) -> Result<String, Diagnostic> {
+    crate::read_text(path).map(|t| strata_model::normalize_text(&t).into_owned())
+}
+
+/// The `.sql` files of a source with their names less `.sql`.
+pub(crate) fn sql_files(source: &SourceSpec) -> Result<Vec<(PathBuf, String)>, Vec<Diagnostic>> {
+    Ok(crate::files_sorted(source)?
+        .into_iter()
+        .filter_map(|path| {
+            let stem = path
+                .file_name()?
+                .to_str()?
+                .strip_suffix(".sql")?
+                .to_string();
+            Some((path, stem))
+        })
+        .collect())
+}

@@ -6,11 +6,11 @@
 //! migration up to their version). Like Flyway, a script holding a
 //! statement that cannot run in a transaction runs outside one.
 
-use crate::common::{body, finish, problem};
-use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted, read_text};
+use crate::common::{body, finish, problem, read_normalized, sql_files};
+use crate::{Diagnostic, Format, Found, SourceSpec};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use strata_model::{Migration, MigrationId, MigrationKind, TxMode, Version, normalize_text};
+use strata_model::{Migration, MigrationId, MigrationKind, TxMode, Version};
 
 pub struct FlywayFormat;
 
@@ -68,15 +68,7 @@ impl Format for FlywayFormat {
         let mut warnings = Vec::new();
         let mut migrations = Vec::new();
         let mut undo: BTreeMap<Version, (PathBuf, String)> = BTreeMap::new();
-        for path in files_sorted(source)? {
-            let Some(stem) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".sql"))
-                .map(str::to_string)
-            else {
-                continue;
-            };
+        for (path, stem) in sql_files(source)? {
             let Some((kind, number, description)) = parse_name(&stem) else {
                 warnings.push(problem(
                     &path,
@@ -112,8 +104,8 @@ impl Format for FlywayFormat {
                     continue;
                 }
             };
-            let text = match read_text(&path) {
-                Ok(t) => normalize_text(&t).into_owned(),
+            let text = match read_normalized(&path) {
+                Ok(t) => t,
                 Err(d) => {
                     problems.push(d);
                     continue;

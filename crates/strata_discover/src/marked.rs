@@ -4,10 +4,10 @@
 //! `StatementBegin`/`End`, `NO TRANSACTION`; Go migrations are listed but
 //! cannot be run by strata).
 
-use crate::common::{Parts, body, finish, problem, version_and_name};
-use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted, read_text};
+use crate::common::{Parts, body, finish, problem, read_normalized, sql_files, version_and_name};
+use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted};
 use std::path::Path;
-use strata_model::{Body, TxMode, normalize_text};
+use strata_model::{Body, TxMode};
 
 /// A marker line: which section it opens and the text after it.
 enum Marker<'a> {
@@ -126,15 +126,8 @@ impl Format for DbmateFormat {
         let mut migrations = Vec::new();
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
-        for path in files_sorted(source)? {
-            let Some(stem) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".sql"))
-            else {
-                continue;
-            };
-            let Some((version, name)) = version_and_name(stem, &[]) else {
+        for (path, stem) in sql_files(source)? {
+            let Some((version, name)) = version_and_name(&stem, &[]) else {
                 problems.push(problem(
                     &path,
                     0,
@@ -143,8 +136,8 @@ impl Format for DbmateFormat {
                 ));
                 continue;
             };
-            let text = match read_text(&path) {
-                Ok(t) => normalize_text(&t).into_owned(),
+            let text = match read_normalized(&path) {
+                Ok(t) => t,
                 Err(d) => {
                     problems.push(d);
                     continue;
@@ -278,8 +271,8 @@ impl Format for GooseFormat {
                 );
                 continue;
             }
-            let text = match read_text(&path) {
-                Ok(t) => normalize_text(&t).into_owned(),
+            let text = match read_normalized(&path) {
+                Ok(t) => t,
                 Err(d) => {
                     problems.push(d);
                     continue;

@@ -4,10 +4,10 @@
 //! `rollback_migration()` and `verify_migration()`. What a script offers is
 //! found by reading it, never by running it.
 
-use crate::common::{body, finish, problem, version_and_name};
-use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted, read_text};
+use crate::common::{body, finish, problem, read_normalized, version_and_name};
+use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted};
 use std::path::Path;
-use strata_model::{Checksum, Migration, MigrationId, MigrationKind, TxMode, normalize_text};
+use strata_model::{Checksum, Migration, MigrationId, MigrationKind, TxMode};
 
 pub struct ScriptFormat;
 
@@ -72,8 +72,8 @@ impl Format for ScriptFormat {
                 ));
                 continue;
             };
-            let text = match read_text(&path) {
-                Ok(t) => normalize_text(&t).into_owned(),
+            let text = match read_normalized(&path) {
+                Ok(t) => t,
                 Err(d) => {
                     problems.push(d);
                     continue;

@@ -3,7 +3,7 @@
 //! (`<version>_<name>.sql`, or reversible `.up.sql` + `.down.sql`, with
 //! `-- no-transaction` as the first line to run outside a transaction).
 
-use crate::common::{Parts, body, finish, problem, version_and_name};
+use crate::common::{Parts, body, finish, problem, sql_files, version_and_name};
 use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted, read_text};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,15 +23,8 @@ impl Format for SupabaseFormat {
         let mut migrations = Vec::new();
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
-        for path in files_sorted(source)? {
-            let Some(stem) = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_suffix(".sql"))
-            else {
-                continue;
-            };
-            let Some((version, name)) = version_and_name(stem, &[]) else {
+        for (path, stem) in sql_files(source)? {
+            let Some((version, name)) = version_and_name(&stem, &[]) else {
                 warnings.push(problem(
                     &path,
                     0,
