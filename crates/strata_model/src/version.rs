@@ -152,22 +152,19 @@ impl Ord for Version {
 
 /// Numbered parts compared as numbers, part by part; trailing zero parts
 /// do not count (`1.2` == `1.2.0`).
-fn compare_parts(a_parts: &[String], b_parts: &[String]) -> Ordering {
-    {
-        let (this, that) = (a_parts, b_parts);
-        for (a, b) in this.iter().zip(that) {
-            match cmp_digits(a, b) {
-                Ordering::Equal => {}
-                unequal => return unequal,
-            }
+fn compare_parts(this: &[String], that: &[String]) -> Ordering {
+    for (a, b) in this.iter().zip(that) {
+        match cmp_digits(a, b) {
+            Ordering::Equal => {}
+            unequal => return unequal,
         }
-        // `1.2` < `1.2.1`, but `1.2` == `1.2.0`.
-        let rest = |p: &[String]| p.iter().any(|s| !s.is_empty());
-        match this.len().cmp(&that.len()) {
-            Ordering::Less if rest(&that[this.len()..]) => Ordering::Less,
-            Ordering::Greater if rest(&this[that.len()..]) => Ordering::Greater,
-            _ => Ordering::Equal,
-        }
+    }
+    // `1.2` < `1.2.1`, but `1.2` == `1.2.0`.
+    let rest = |p: &[String]| p.iter().any(|s| !s.is_empty());
+    match this.len().cmp(&that.len()) {
+        Ordering::Less if rest(&that[this.len()..]) => Ordering::Less,
+        Ordering::Greater if rest(&this[that.len()..]) => Ordering::Greater,
+        _ => Ordering::Equal,
     }
 }
 
