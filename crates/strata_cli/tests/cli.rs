@@ -706,7 +706,15 @@ fn transaction_statements_in_a_transactional_migration_are_refused() {
         "{}",
         run.stderr
     );
-    assert!(!p.path("x.db").exists());
+    let conn = rusqlite::Connection::open(p.path("x.db")).unwrap();
+    let tables: i64 = conn
+        .query_row(
+            "select count(*) from sqlite_master where name in ('a', 'strata_history')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 0, "nothing ran and no history was written");
 }
 
 /// Runs `strata ARGS` at a pseudo-terminal (util-linux `script`) with

@@ -173,16 +173,6 @@ impl Entry {
             }]
         })?;
         let down = parsed.down.filter(|b| !b.is_blank());
-        if !parsed.no_transaction {
-            let problems: Vec<Diagnostic> = [Some(&up), down.as_ref()]
-                .into_iter()
-                .flatten()
-                .filter_map(transaction_control)
-                .collect();
-            if !problems.is_empty() {
-                return Err(problems);
-            }
-        }
         Ok(Migration {
             id: MigrationId::new(source.name.clone(), self.version),
             name: self.name,
@@ -216,23 +206,6 @@ fn checksum(up: &Body, no_transaction: bool) -> Checksum {
     } else {
         Checksum::of_body(&up.sql)
     }
-}
-
-/// The first statement of `body` that would commit or roll back the
-/// transaction strata runs the migration in.
-fn transaction_control(body: &Body) -> Option<Diagnostic> {
-    // The PostgreSQL lexer is the strictest about what hides a `;`; the
-    // first word of each statement is all that is looked at.
-    let statements = strata_sql::split(&body.sql, strata_sql::Dialect::Postgres);
-    let st = statements
-        .iter()
-        .find(|st| strata_sql::is_transaction_control(st, &body.sql))?;
-    Some(Diagnostic {
-        path: body.path.clone(),
-        line: Some(body.line + st.line_in(&body.sql)),
-        message: "a transaction statement in a migration that strata runs in a transaction".into(),
-        help: "remove it (strata commits the migration with its history row), or mark the file `-- strata:no-transaction`".into(),
-    })
 }
 
 /// `20240101_create_users` -> (20240101, create_users).
@@ -554,7 +527,6 @@ mod tests {
             has("5_f.down.sql: a down file without its up file"),
             "{text:#?}"
         );
-        assert!(has("6_g.sql:3: a transaction statement"), "{text:#?}");
-        assert_eq!(errs.len(), 8, "{text:#?}");
+        assert_eq!(errs.len(), 7, "{text:#?}");
     }
 }

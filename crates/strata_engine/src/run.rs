@@ -75,6 +75,21 @@ impl Request {
         history: &[HistoryRow],
         ignore_missing: bool,
     ) -> Result<Plan, PlanError> {
+        let plan = self.plan_steps(migrations, history, ignore_missing)?;
+        let statements = strata_plan::transaction_statements(&plan);
+        if statements.is_empty() {
+            Ok(plan)
+        } else {
+            Err(PlanError::TransactionStatements(statements))
+        }
+    }
+
+    fn plan_steps(
+        &self,
+        migrations: &[Migration],
+        history: &[HistoryRow],
+        ignore_missing: bool,
+    ) -> Result<Plan, PlanError> {
         match &self.kind {
             RequestKind::Up(opts) => {
                 let mut opts = opts.clone();

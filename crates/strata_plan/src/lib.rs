@@ -204,6 +204,8 @@ pub enum PlanError {
         "migration {migration} and {requires} require each other (through a cycle of requirements); remove one of the `requires`"
     )]
     Cycle { migration: String, requires: String },
+    #[error("{}", .0.iter().map(|(p, l)| format!("{}:{l}: a transaction statement in a migration that strata runs in a transaction (remove it: strata commits the migration with its history row; or mark the file `-- strata:no-transaction`)", p.display())).collect::<Vec<_>>().join("\n"))]
+    TransactionStatements(Vec<(PathBuf, usize)>),
     #[error("no history row is in batch {0}; `strata history` shows the batches")]
     UnknownBatch(i64),
     #[error("migration {0} needs no repair: it is applied and its checksum matches the file")]
@@ -590,6 +592,24 @@ pub fn plan_redo(migrations: &[Migration], history: &[HistoryRow]) -> Result<Pla
     let mut steps = ctx.revert_steps(&[last])?;
     steps.push(ctx.apply_step(m, false));
     Ok(Plan::new(false, steps))
+}
+
+/// Steps that would run a `BEGIN`, `COMMIT`, ... inside the transaction
+/// strata wraps them in (checked for the steps that run, not every file):
+/// `(path, line)` of each such statement.
+pub fn transaction_statements(plan: &Plan) -> Vec<(PathBuf, usize)> {
+    plan.steps
+        .iter()
+        .filter(|s| s.tx_mode.is_transactional() && s.kind != MigrationKind::Script)
+        .filter_map(|s| {
+            let body = s.script.as_ref()?;
+            let statements = strata_sql::split(&body.sql, strata_sql::Dialect::Postgres);
+            let st = statements
+                .iter()
+                .find(|st| strata_sql::is_transaction_control(st, &body.sql))?;
+            Some((body.path.clone(), body.line + st.line_in(&body.sql)))
+        })
+        .collect()
 }
 
 /// A migration strata cannot run stops the plan before anything runs.

@@ -8,11 +8,7 @@
 use crate::PlanError;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use strata_model::{Migration, MigrationId, Version};
-
-/// What breaks ties among migrations ready to run: (source priority,
-/// version, source name).
-type Key = (i64, Version, String);
+use strata_model::{Migration, MigrationId};
 
 /// A source as the ordering sees it.
 #[derive(Debug, Clone)]
@@ -88,14 +84,23 @@ pub fn order(
         }
     }
 
-    let key = |i: usize| -> Key {
-        let m = &migrations[i];
-        (
-            priority.get(m.id.source.as_str()).copied().unwrap_or(0),
-            m.id.version.clone(),
-            m.id.source.clone(),
-        )
+    // Rank every migration once by the tie-break key, so the queue holds
+    // plain numbers.
+    let mut by_key: Vec<usize> = (0..n).collect();
+    let prio = |i: usize| {
+        priority
+            .get(migrations[i].id.source.as_str())
+            .copied()
+            .unwrap_or(0)
     };
+    by_key.sort_by(|&a, &b| {
+        let (ma, mb) = (&migrations[a].id, &migrations[b].id);
+        (prio(a), &ma.version, &ma.source).cmp(&(prio(b), &mb.version, &mb.source))
+    });
+    let mut rank = vec![0usize; n];
+    for (r, &i) in by_key.iter().enumerate() {
+        rank[i] = r;
+    }
     let mut waiting: Vec<usize> = preds.iter().map(Vec::len).collect();
     let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (i, ps) in preds.iter().enumerate() {
@@ -103,9 +108,9 @@ pub fn order(
             succs[p].push(i);
         }
     }
-    let mut ready: BinaryHeap<Reverse<(Key, usize)>> = (0..n)
+    let mut ready: BinaryHeap<Reverse<(usize, usize)>> = (0..n)
         .filter(|&i| waiting[i] == 0)
-        .map(|i| Reverse((key(i), i)))
+        .map(|i| Reverse((rank[i], i)))
         .collect();
     let mut sequence = Vec::with_capacity(n);
     while let Some(Reverse((_, i))) = ready.pop() {
@@ -113,7 +118,7 @@ pub fn order(
         for &s in &succs[i] {
             waiting[s] -= 1;
             if waiting[s] == 0 {
-                ready.push(Reverse((key(s), s)));
+                ready.push(Reverse((rank[s], s)));
             }
         }
     }
