@@ -121,6 +121,8 @@ pub enum Command {
         #[arg(value_name = "VERSION")]
         target: String,
     },
+    /// Static checks, running nothing: files parse, versions are unique, requirements resolve; with --env or --database-url, also drift, missing files and out-of-order. Exit 1 on findings.
+    Validate,
     /// Check that applied migrations' changes are there (their verify sections); exit 1 if not.
     Verify {
         /// `VERSION` or `SOURCE/VERSION` (default: every applied migration with a verify section).

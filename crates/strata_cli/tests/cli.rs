@@ -927,3 +927,38 @@ fn requirements_order_migrations_across_sources_and_cycles_are_refused() {
         missing.stderr
     );
 }
+
+#[test]
+fn validate_finds_problems_without_running_anything() {
+    let p = TempProject::new();
+    p.write("migrations/1_a.sql", &table("a", "1"));
+    p.write("migrations/2_b.sql", &table("b", "2"));
+    assert_eq!(strata_at(&p, &["validate"]).code, 0);
+    let url = format!("sqlite://{}", p.path("v.db").display());
+    assert_eq!(strata_at(&p, &["up", "--database-url", &url]).code, 0);
+    p.write(
+        "migrations/2_b.sql",
+        &table("b", "2").replace("primary key", "primary key, x int"),
+    );
+    p.write(
+        "migrations/3_bad.sql",
+        "select 1;\n-- strata:up\nselect 2;\n",
+    );
+    let offline = strata_at(&p, &["validate", "--format", "json"]);
+    assert_eq!(offline.code, 1, "{}", offline.all());
+    let doc: serde_json::Value = serde_json::from_str(&offline.stdout).unwrap();
+    assert_eq!(doc["findings"][0]["kind"], "file", "{doc}");
+    p.remove("migrations/3_bad.sql");
+    assert_eq!(
+        strata_at(&p, &["validate"]).code,
+        0,
+        "offline, an edit is not visible"
+    );
+    let online = strata_at(
+        &p,
+        &["validate", "--database-url", &url, "--format", "json"],
+    );
+    assert_eq!(online.code, 1, "{}", online.all());
+    let doc: serde_json::Value = serde_json::from_str(&online.stdout).unwrap();
+    assert_eq!(doc["findings"][0]["kind"], "drift", "{doc}");
+}

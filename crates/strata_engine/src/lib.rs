@@ -20,6 +20,7 @@ mod foreign;
 pub mod run;
 mod script;
 mod target;
+mod validate;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ pub use events::{Event, Reporter, Silent, StepInfo};
 pub use run::{Report, Request};
 pub use strata_plan::{DownTarget, MigrationState, UpOptions};
 pub use target::DatabaseTarget;
+pub use validate::Finding;
 pub use verify::Verified;
 
 /// How to find the project and the database.

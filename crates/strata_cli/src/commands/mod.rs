@@ -8,6 +8,7 @@ mod list;
 mod new;
 mod plan;
 mod status;
+mod validate;
 mod verify;
 mod work;
 
@@ -25,6 +26,10 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Status { check } => status::run(&load(g)?, *check, printer).await,
         Command::Plan(args) => plan::run(&load(g)?, args, printer).await,
         Command::History { limit } => history::run(&load(g)?, *limit, printer).await,
+        Command::Validate => {
+            let with_database = g.env.is_some() || g.database_url.is_some();
+            validate::run(&load(g)?, with_database, printer).await
+        }
         Command::Verify { migration } => {
             verify::run(&load(g)?, migration.as_deref(), printer).await
         }

@@ -1,0 +1,36 @@
+use crate::printer::{Printer, RED};
+use std::process::ExitCode;
+use strata_engine::Engine;
+
+pub async fn run(
+    engine: &Engine,
+    with_database: bool,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
+    let findings = engine.validate(with_database).await?;
+    let code = if findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    };
+    if printer.is_json() {
+        printer
+            .json(&serde_json::json!({ "findings": findings, "database_checked": with_database }));
+        return Ok(code);
+    }
+    for f in &findings {
+        printer.summary(format!(
+            "{}{}{}: {}",
+            RED.render(),
+            f.kind,
+            RED.render_reset(),
+            f.message
+        ));
+    }
+    printer.summary(match (findings.len(), with_database) {
+        (0, true) => "Valid: the files parse and agree with the database's history.".to_string(),
+        (0, false) => "Valid: the files parse, versions are unique and requirements resolve (pass --env to compare with a database).".to_string(),
+        (n, _) => format!("{n} finding(s)."),
+    });
+    Ok(code)
+}
