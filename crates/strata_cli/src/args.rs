@@ -91,6 +91,9 @@ pub enum Command {
         /// Run only if the plan has this hash (from `strata plan`).
         #[arg(long, value_name = "HASH")]
         approve: Option<String>,
+        /// Run the plan in a transaction and roll it all back: does it work on this data, which locks does it take?
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Revert migrations (default: the last batch).
     Down {
@@ -98,6 +101,9 @@ pub enum Command {
         target: DownArgs,
         #[arg(long, value_name = "HASH")]
         approve: Option<String>,
+        /// Run the reverts in a transaction and roll them back.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Revert and re-apply the last migration.
     Redo {

@@ -962,3 +962,83 @@ fn validate_finds_problems_without_running_anything() {
     let doc: serde_json::Value = serde_json::from_str(&online.stdout).unwrap();
     assert_eq!(doc["findings"][0]["kind"], "drift", "{doc}");
 }
+
+/// The schema and the history, to compare before and after a dry run.
+fn snapshot(db: &TestDb) -> Vec<String> {
+    let schema = match db.engine() {
+        "sqlite" => {
+            "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY name"
+        }
+        _ => {
+            "SELECT table_name || '.' || column_name || ' ' || data_type FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY 1"
+        }
+    };
+    let mut out = db.query(schema);
+    if db.has_table("strata_history") {
+        out.extend(db.query("SELECT source || '/' || version || ' ' || status || ' ' || checksum FROM strata_history ORDER BY 1"));
+        out.extend(db.query("SELECT count(*) FROM strata_history_log"));
+    }
+    out
+}
+
+engine_test!(dry_run_tries_the_plan_and_keeps_nothing, |db: &TestDb| {
+    let env = Env::new(db);
+    env.write("migrations/1_a.sql", &table("a", "1"));
+    env.ok(&["up"]);
+    env.write("migrations/2_b.sql", "-- strata:up\ncreate table b (id integer);\ninsert into a values (5);\n-- strata:down\ndrop table b;\n");
+    env.write(
+        "migrations/3_idx.sql",
+        "-- strata:no-transaction\ncreate index a_id on a (id);\n",
+    );
+    let before = snapshot(db);
+    let run = env.ok(&["up", "--dry-run", "--format", "json"]);
+    let events: Vec<serde_json::Value> = run
+        .json_lines()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let finished: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "migration_finished")
+        .collect();
+    assert_eq!(finished.len(), 1, "{events:?}");
+    assert_eq!(finished[0]["version"], "2");
+    if db.engine() == "postgres" {
+        let locks = finished[0]["locks"].as_array().unwrap();
+        assert!(
+            locks
+                .iter()
+                .any(|l| l.as_str().unwrap().starts_with("a RowExclusiveLock")),
+            "{locks:?}"
+        );
+    }
+    let skipped: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| e["event"] == "migration_skipped")
+        .collect();
+    assert_eq!(skipped[0]["version"], "3");
+    assert_eq!(events.last().unwrap()["dry_run"], true);
+    assert_eq!(snapshot(db), before, "schema and history unchanged");
+
+    env.write(
+        "migrations/2_b.sql",
+        "-- strata:up\ncreate table b (id integer);\ninsert into nowhere values (5);\n",
+    );
+    let failed = env.fails(&["up", "--dry-run"], 2);
+    assert!(failed.all().contains("2_b.sql:3"), "{}", failed.all());
+    assert_eq!(
+        snapshot(db),
+        before,
+        "a failed dry run keeps nothing either"
+    );
+
+    // A dry-run revert, then the real thing still works.
+    let down = env.ok(&["down", "--dry-run"]);
+    assert!(
+        down.stdout.contains("rolled everything back"),
+        "{}",
+        down.stdout
+    );
+    assert!(db.has_table("a"));
+    assert_eq!(snapshot(db), before);
+});

@@ -215,6 +215,17 @@ pub trait Driver: Send {
     /// tool's history table.
     async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>>;
 
+    /// Starts (`true`) or ends (`false`) a dry run: everything between
+    /// runs in one transaction that is rolled back at the end, each
+    /// migration in a savepoint of it.
+    async fn dry_run(&mut self, on: bool) -> Result<()>;
+
+    /// The locks this session holds now (`relation mode`), where the
+    /// engine can tell; for a dry run's report.
+    async fn locks(&mut self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     /// Drops every object in the connection's current schema except
     /// strata's own tables, and writes `history` (the rows marked reverted),
     /// in one transaction; returns what was dropped, for the report.

@@ -40,6 +40,16 @@ pub enum Event {
         #[serde(flatten)]
         step: StepInfo,
         duration_ms: u64,
+        /// In a PostgreSQL dry run: the locks the migration took
+        /// (`relation mode`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        locks: Vec<String>,
+    },
+    /// A dry run could not try this step: it runs outside a transaction.
+    MigrationSkipped {
+        #[serde(flatten)]
+        step: StepInfo,
+        reason: String,
     },
     MigrationFailed {
         #[serde(flatten)]
@@ -54,6 +64,9 @@ pub enum Event {
         reverted: usize,
         recorded: usize,
         failed: usize,
+        skipped: usize,
+        /// Everything was rolled back.
+        dry_run: bool,
         duration_ms: u64,
     },
 }

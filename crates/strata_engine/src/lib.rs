@@ -124,6 +124,8 @@ pub enum EngineError {
     },
     #[error("{0}")]
     Adopt(String),
+    #[error("{0}")]
+    Refused(String),
     #[error("{message}")]
     LockLost {
         message: String,

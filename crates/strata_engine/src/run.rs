@@ -23,6 +23,8 @@ pub struct Request {
     pub approve: Option<String>,
     /// `--yes`: the user accepts changes to a protected environment.
     pub yes: bool,
+    /// `--dry-run`: run the plan in a transaction that is rolled back.
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -41,6 +43,7 @@ impl Request {
             kind,
             approve: None,
             yes: false,
+            dry_run: false,
         }
     }
 
@@ -117,6 +120,9 @@ pub struct Report {
     /// Steps that only wrote history (baseline, repair).
     pub recorded: usize,
     pub failed: usize,
+    /// Steps a dry run could not try (they run outside a transaction).
+    pub skipped: usize,
+    pub dry_run: bool,
     pub duration_ms: u64,
 }
 
@@ -229,7 +235,7 @@ impl Engine {
                 actual: plan.hash.clone(),
             });
         }
-        if self.env.protected && request.destructive() && !plan.is_empty() {
+        if self.env.protected && request.destructive() && !request.dry_run && !plan.is_empty() {
             let env = self.env_name.clone().unwrap_or_default();
             if !request.yes {
                 return Err(EngineError::Protected {
@@ -258,82 +264,154 @@ impl Engine {
             plan_hash: plan.hash.clone(),
             ..Report::default()
         };
+        report.dry_run = request.dry_run;
         if !plan.is_empty() {
-            driver.ensure_history().await?;
-            let batch = all_history.iter().map(|r| r.batch).max().unwrap_or(0) + 1;
-            let mut applied: HashMap<String, BTreeSet<Version>> = HashMap::new();
-            for r in history
-                .iter()
-                .filter(|r| r.status == HistoryStatus::Applied)
-            {
-                applied
-                    .entry(r.id.source.clone())
-                    .or_default()
-                    .insert(r.id.version.clone());
-            }
-            let mut run = Run {
-                engine: self,
-                driver,
-                reporter,
-                batch,
-                history: &history,
-                applied,
-            };
-            if plan.reset_first {
-                run.reset(&all_history).await?;
-            }
-            let total = plan.steps.len();
-            for (index, step) in plan.steps.iter().enumerate() {
-                if let Err(e) = run.driver.check_lock().await {
-                    report.duration_ms = ms(started.elapsed());
-                    reporter.event(&self.finished(&report));
-                    return Err(EngineError::LockLost {
-                        message: e.to_string(),
-                        report: Box::new(report),
-                    });
+            if request.dry_run {
+                if plan.reset_first {
+                    return Err(EngineError::Refused(
+                        "`strata fresh` has no dry run: it drops the schema; try `strata up --dry-run` on a copy".into(),
+                    ));
                 }
-                let info = self.step_info(step);
-                reporter.event(&Event::MigrationStarted {
-                    step: info.clone(),
-                    index: index + 1,
-                    total,
-                });
-                let t0 = Instant::now();
-                match run.step(step).await {
-                    Ok(()) => {
-                        match step.action {
-                            StepAction::Apply => report.applied += 1,
-                            StepAction::Revert => report.reverted += 1,
-                            _ => report.recorded += 1,
-                        }
-                        reporter.event(&Event::MigrationFinished {
-                            step: info,
-                            duration_ms: ms(t0.elapsed()),
-                        });
-                    }
-                    Err(failure) => {
-                        report.failed += 1;
-                        report.duration_ms = ms(started.elapsed());
-                        reporter.event(&Event::MigrationFailed {
-                            step: info,
-                            duration_ms: ms(t0.elapsed()),
-                            error: failure.message.clone(),
-                            location: failure.location.clone(),
-                        });
-                        reporter.event(&self.finished(&report));
-                        return Err(EngineError::MigrationFailed {
-                            id: Box::new(step.id.clone()),
-                            message: failure.message,
-                            location: failure.location,
-                            report: Box::new(report),
-                        });
-                    }
-                }
+                driver.dry_run(true).await?;
+            }
+            let result = self
+                .execute(
+                    driver,
+                    &plan,
+                    &all_history,
+                    &history,
+                    reporter,
+                    started,
+                    &mut report,
+                )
+                .await;
+            if request.dry_run {
+                // Roll everything back, whatever happened.
+                let ended = driver.dry_run(false).await;
+                result?;
+                ended?;
+            } else {
+                result?;
             }
         }
         report.duration_ms = ms(started.elapsed());
         reporter.event(&self.finished(&report));
         Ok(report)
+    }
+
+    /// Runs the steps of `plan` (the one loop for real and dry runs).
+    #[allow(clippy::too_many_arguments)]
+    async fn execute(
+        &self,
+        driver: &mut dyn Driver,
+        plan: &Plan,
+        all_history: &[HistoryRow],
+        history: &[HistoryRow],
+        reporter: &dyn Reporter,
+        started: Instant,
+        report: &mut Report,
+    ) -> Result<(), EngineError> {
+        driver.ensure_history().await?;
+        let batch = all_history.iter().map(|r| r.batch).max().unwrap_or(0) + 1;
+        let mut applied: HashMap<String, BTreeSet<Version>> = HashMap::new();
+        for r in history
+            .iter()
+            .filter(|r| r.status == HistoryStatus::Applied)
+        {
+            applied
+                .entry(r.id.source.clone())
+                .or_default()
+                .insert(r.id.version.clone());
+        }
+        let mut run = Run {
+            engine: self,
+            driver,
+            reporter,
+            batch,
+            history,
+            applied,
+        };
+        if plan.reset_first {
+            run.reset(all_history).await?;
+        }
+        let total = plan.steps.len();
+        // In a dry run, locks pile up in the one transaction: each
+        // migration's are the new ones.
+        let mut held = if report.dry_run {
+            run.driver.locks().await?
+        } else {
+            Vec::new()
+        };
+        for (index, step) in plan.steps.iter().enumerate() {
+            if let Err(e) = run.driver.check_lock().await {
+                report.duration_ms = ms(started.elapsed());
+                reporter.event(&self.finished(report));
+                return Err(EngineError::LockLost {
+                    message: e.to_string(),
+                    report: Box::new(report.clone()),
+                });
+            }
+            let info = self.step_info(step);
+            let runs_outside = step.action.runs_sql()
+                && (!step.tx_mode.is_transactional() || step.kind == MigrationKind::Script);
+            if report.dry_run && runs_outside {
+                report.skipped += 1;
+                reporter.event(&Event::MigrationSkipped {
+                    step: info,
+                    reason:
+                        "it runs outside a transaction, so a dry run cannot try it and roll it back"
+                            .into(),
+                });
+                continue;
+            }
+            reporter.event(&Event::MigrationStarted {
+                step: info.clone(),
+                index: index + 1,
+                total,
+            });
+            let t0 = Instant::now();
+            match run.step(step).await {
+                Ok(()) => {
+                    match step.action {
+                        StepAction::Apply => report.applied += 1,
+                        StepAction::Revert => report.reverted += 1,
+                        _ => report.recorded += 1,
+                    }
+                    let locks = if report.dry_run {
+                        let now = run.driver.locks().await?;
+                        let new: Vec<String> =
+                            now.iter().filter(|l| !held.contains(l)).cloned().collect();
+                        held = now;
+                        new
+                    } else {
+                        Vec::new()
+                    };
+                    reporter.event(&Event::MigrationFinished {
+                        step: info,
+                        duration_ms: ms(t0.elapsed()),
+                        locks,
+                    });
+                }
+                Err(failure) => {
+                    report.failed += 1;
+                    report.duration_ms = ms(started.elapsed());
+                    reporter.event(&Event::MigrationFailed {
+                        step: info,
+                        duration_ms: ms(t0.elapsed()),
+                        error: failure.message.clone(),
+                        location: failure.location.clone(),
+                    });
+                    reporter.event(&self.finished(report));
+                    return Err(EngineError::MigrationFailed {
+                        id: Box::new(step.id.clone()),
+                        message: failure.message,
+                        location: failure.location,
+                        report: Box::new(report.clone()),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     fn finished(&self, r: &Report) -> Event {
@@ -342,6 +420,8 @@ impl Engine {
             reverted: r.reverted,
             recorded: r.recorded,
             failed: r.failed,
+            skipped: r.skipped,
+            dry_run: r.dry_run,
             duration_ms: r.duration_ms,
         }
     }

@@ -51,6 +51,9 @@ pub struct PgDriver {
     writes: WriteSql,
     lock: Option<HeldLock>,
     lease_client: Option<Arc<Client>>,
+    /// In a dry run: transactions become savepoints of one that is rolled
+    /// back.
+    dry_run: bool,
 }
 
 /// The statements that write history: upsert, delete, log. On a session
@@ -139,6 +142,7 @@ pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
         schema: None,
         lock: None,
         lease_client: None,
+        dry_run: false,
     })
 }
 
@@ -353,6 +357,31 @@ impl PgDriver {
             );
         }
         ops
+    }
+
+    /// Opens a migration's transaction (a savepoint in a dry run).
+    fn begin_sql(&self) -> &'static str {
+        if self.dry_run {
+            "SAVEPOINT strata_step"
+        } else {
+            "BEGIN"
+        }
+    }
+
+    fn commit_sql(&self) -> &'static str {
+        if self.dry_run {
+            "RELEASE SAVEPOINT strata_step"
+        } else {
+            "COMMIT"
+        }
+    }
+
+    fn rollback_sql(&self) -> &'static str {
+        if self.dry_run {
+            "ROLLBACK TO SAVEPOINT strata_step; RELEASE SAVEPOINT strata_step"
+        } else {
+            "ROLLBACK"
+        }
     }
 
     /// The rows of `sql` as text, or `None` when its table does not exist
@@ -939,13 +968,14 @@ impl Driver for PgDriver {
     async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
         let converted = Converted::new(write);
         let params = converted.params(write);
+        let (begin, commit, rollback) = (self.begin_sql(), self.commit_sql(), self.rollback_sql());
         let client = &self.client;
-        let mut ops = vec![client.batch_execute("BEGIN").boxed()];
+        let mut ops = vec![client.batch_execute(begin).boxed()];
         ops.extend(Self::history_ops(client, &self.writes, write, &params));
-        ops.push(client.batch_execute("COMMIT").boxed());
+        ops.push(client.batch_execute(commit).boxed());
         let results = join_all(ops).await;
         if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
-            let _ = client.batch_execute("ROLLBACK").await;
+            let _ = client.batch_execute(rollback).await;
             return Err(db_err(e));
         }
         Ok(())
@@ -957,7 +987,8 @@ impl Driver for PgDriver {
         settings: &TxSettings,
         record: &HistoryWrite,
     ) -> Result<()> {
-        let begin = format!("BEGIN;{}", settings_sql(settings, true));
+        let begin = format!("{};{}", self.begin_sql(), settings_sql(settings, true));
+        let (commit, rollback) = (self.commit_sql(), self.rollback_sql());
         let started = std::time::Instant::now();
         let client = &self.client;
         // The statements go out as one pipeline; the history row follows
@@ -972,24 +1003,24 @@ impl Driver for PgDriver {
         );
         let results = join_all(ops).await;
         if let Some((i, Err(e))) = results.iter().enumerate().find(|(_, r)| r.is_err()) {
-            let _ = client.batch_execute("ROLLBACK").await;
+            let _ = client.batch_execute(rollback).await;
             return Err(match i {
                 0 => db_err_ref(e),
                 i => DriverError::Statement(statement_error(i - 1, e)),
             });
         }
         if self.lease_lost() {
-            let _ = client.batch_execute("ROLLBACK").await;
+            let _ = client.batch_execute(rollback).await;
             return Err(lease_lost_error("this migration was rolled back"));
         }
         let record = record.finished(started);
         let converted = Converted::new(&record);
         let params = converted.params(&record);
         let mut ops = Self::history_ops(client, &self.writes, &record, &params);
-        ops.push(client.batch_execute("COMMIT").boxed());
+        ops.push(client.batch_execute(commit).boxed());
         let results = join_all(ops).await;
         if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
-            let _ = client.batch_execute("ROLLBACK").await;
+            let _ = client.batch_execute(rollback).await;
             return Err(DriverError::Database(format!(
                 "writing the history row failed, so the migration was rolled back: {}",
                 pg_message(&e)
@@ -1088,6 +1119,33 @@ impl Driver for PgDriver {
 
     async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
         self.table_rows(sql).await
+    }
+
+    async fn dry_run(&mut self, on: bool) -> Result<()> {
+        let sql = if on { "BEGIN" } else { "ROLLBACK" };
+        self.client.batch_execute(sql).await.map_err(db_err)?;
+        self.dry_run = on;
+        Ok(())
+    }
+
+    async fn locks(&mut self) -> Result<Vec<String>> {
+        // The migration's relations, not the catalogs, TOAST tables or
+        // strata's own history tables.
+        let rows = self
+            .table_rows(
+                "SELECT c.relname || ' ' || l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                  WHERE l.pid = pg_backend_pid() AND l.granted
+                    AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace, 'pg_toast'::regnamespace)
+                  ORDER BY 1",
+            )
+            .await?
+            .unwrap_or_default();
+        let ours = self.table.table.clone();
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .filter(|l| !l.starts_with(&ours))
+            .collect())
     }
 
     async fn check_lock(&mut self) -> Result<()> {

@@ -32,6 +32,9 @@ pub struct SqliteDriver {
     display: String,
     table: TableName,
     holder: Option<String>,
+    /// In a dry run: transactions become savepoints of one that is rolled
+    /// back.
+    dry_run: bool,
 }
 
 /// Opens (creating if needed) the database at `path` (`:memory:` for an
@@ -47,6 +50,7 @@ pub fn connect(path: &str, table: TableName, display: String) -> Result<SqliteDr
         display,
         table,
         holder: None,
+        dry_run: false,
     })
 }
 
@@ -171,17 +175,26 @@ impl SqliteDriver {
     }
 
     fn in_write_transaction<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db_err)?;
+        let (begin, commit, rollback) = if self.dry_run {
+            (
+                "SAVEPOINT strata_step",
+                "RELEASE strata_step",
+                "ROLLBACK TO strata_step; RELEASE strata_step",
+            )
+        } else {
+            ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
+        };
+        self.conn.execute_batch(begin).map_err(db_err)?;
         match f() {
             Ok(v) => {
-                if let Err(e) = self.conn.execute_batch("COMMIT") {
-                    let _ = self.conn.execute_batch("ROLLBACK");
+                if let Err(e) = self.conn.execute_batch(commit) {
+                    let _ = self.conn.execute_batch(rollback);
                     return Err(db_err(e));
                 }
                 Ok(v)
             }
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.conn.execute_batch(rollback);
                 Err(e)
             }
         }
@@ -613,6 +626,13 @@ impl Driver for SqliteDriver {
         }
         self.conn.execute_batch("ROLLBACK").map_err(db_err)?;
         Ok(verdict)
+    }
+
+    async fn dry_run(&mut self, on: bool) -> Result<()> {
+        let sql = if on { "BEGIN IMMEDIATE" } else { "ROLLBACK" };
+        self.conn.execute_batch(sql).map_err(db_err)?;
+        self.dry_run = on;
+        Ok(())
     }
 
     async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {

@@ -13,8 +13,10 @@ pub async fn run(
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
     let (kind, approve) = match command {
-        Command::Up { up, approve } => (RequestKind::Up(up_options(up)), approve.clone()),
-        Command::Down { target, approve } => {
+        Command::Up { up, approve, .. } => (RequestKind::Up(up_options(up)), approve.clone()),
+        Command::Down {
+            target, approve, ..
+        } => {
             let t = if let Some(n) = target.steps {
                 DownTarget::Steps(n)
             } else if let Some(v) = &target.to {
@@ -32,7 +34,16 @@ pub async fn run(
         Command::Fresh { approve } => (RequestKind::Fresh, approve.clone()),
         other => unreachable!("{other:?} is not a work command"),
     };
-    let request = Request { kind, approve, yes };
+    let dry_run = matches!(
+        command,
+        Command::Up { dry_run: true, .. } | Command::Down { dry_run: true, .. }
+    );
+    let request = Request {
+        kind,
+        approve,
+        yes,
+        dry_run,
+    };
     let reporter = printer.reporter();
     match engine.run(&request, reporter.as_ref()).await {
         Ok(_) => Ok(ExitCode::SUCCESS),

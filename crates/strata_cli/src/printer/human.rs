@@ -118,7 +118,24 @@ impl Reporter for HumanReporter<'_> {
                     b.set_message(format!("{} {}", action_word(step.action), label(step)));
                 }
             }
-            Event::MigrationFinished { step, duration_ms } => {
+            Event::MigrationSkipped { step, reason } => {
+                if !p.quiet {
+                    self.print(format!(
+                        "  {}-{} {:<8} {} {}(not tried: {reason}){}",
+                        YELLOW.render(),
+                        YELLOW.render_reset(),
+                        action_word(step.action),
+                        label(step),
+                        DIM.render(),
+                        DIM.render_reset()
+                    ));
+                }
+            }
+            Event::MigrationFinished {
+                step,
+                duration_ms,
+                locks,
+            } => {
                 if !p.quiet {
                     let mut notes = String::new();
                     if step.out_of_order {
@@ -136,6 +153,14 @@ impl Reporter for HumanReporter<'_> {
                         DIM.render(),
                         DIM.render_reset()
                     ));
+                    if !locks.is_empty() {
+                        self.print(format!(
+                            "             {}locks: {}{}",
+                            DIM.render(),
+                            locks.join(", "),
+                            DIM.render_reset()
+                        ));
+                    }
                 }
                 if let Some(b) = self.bar.lock().expect("bar lock").as_ref() {
                     b.inc(1);
@@ -159,6 +184,8 @@ impl Reporter for HumanReporter<'_> {
                 reverted,
                 recorded,
                 failed,
+                skipped,
+                dry_run,
                 duration_ms,
             } => {
                 if let Some(b) = self.bar.lock().expect("bar lock").take() {
@@ -178,6 +205,9 @@ impl Reporter for HumanReporter<'_> {
                 if *failed > 0 {
                     parts.push(format!("{} failed", plural(*failed, "migration")));
                 }
+                if *skipped > 0 {
+                    parts.push(format!("{} not tried", plural(*skipped, "migration")));
+                }
                 if parts.is_empty() {
                     let text = match command.as_str() {
                         "up" => "Nothing to apply.",
@@ -189,8 +219,14 @@ impl Reporter for HumanReporter<'_> {
                     self.print(text.to_string());
                 } else {
                     let mut text = parts.join(", ");
-                    text[..1].make_ascii_uppercase();
-                    self.print(format!("{text} in {duration_ms} ms."));
+                    if *dry_run {
+                        self.print(format!(
+                            "Dry run: {text} in {duration_ms} ms, then rolled everything back; nothing was kept."
+                        ));
+                    } else {
+                        text[..1].make_ascii_uppercase();
+                        self.print(format!("{text} in {duration_ms} ms."));
+                    }
                 }
             }
         }

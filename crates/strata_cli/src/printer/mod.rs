@@ -170,6 +170,7 @@ pub fn error_kind(e: &EngineError) -> &'static str {
         EngineError::MigrationFailed { .. } => "migration_failed",
         EngineError::LockLost { .. } => "lock_lost",
         EngineError::Adopt(_) => "adopt",
+        EngineError::Refused(_) => "refused",
         EngineError::EngineMismatch { .. } => "engine_mismatch",
         _ => "error",
     }
