@@ -190,11 +190,7 @@ impl Format for DbmateFormat {
                     name,
                     up: parsed.up.expect("sections checks up"),
                     down: parsed.down,
-                    tx_mode: if tx {
-                        TxMode::Transaction
-                    } else {
-                        TxMode::NoTransaction
-                    },
+                    tx_mode: TxMode::unless(!tx),
                     unsupported: None,
                     path,
                 }
@@ -331,11 +327,7 @@ impl Format for GooseFormat {
                     name,
                     up: parsed.up.expect("sections checks up"),
                     down: parsed.down,
-                    tx_mode: if no_tx {
-                        TxMode::NoTransaction
-                    } else {
-                        TxMode::Transaction
-                    },
+                    tx_mode: TxMode::unless(no_tx),
                     unsupported: None,
                     path,
                 }

@@ -183,11 +183,7 @@ impl Entry {
             up,
             down,
             verify: parsed.verify.filter(|b| !b.is_blank()),
-            tx_mode: if parsed.no_transaction {
-                TxMode::NoTransaction
-            } else {
-                TxMode::Transaction
-            },
+            tx_mode: TxMode::unless(parsed.no_transaction),
             path,
         })
     }

@@ -177,11 +177,7 @@ impl Format for DieselFormat {
                         name,
                         up: up_body,
                         down: down_body,
-                        tx_mode: if in_transaction {
-                            TxMode::Transaction
-                        } else {
-                            TxMode::NoTransaction
-                        },
+                        tx_mode: TxMode::unless(!in_transaction),
                         unsupported: None,
                         path: dir,
                     }

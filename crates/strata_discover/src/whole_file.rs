@@ -147,11 +147,7 @@ impl Format for SqlxFormat {
                     name,
                     down: down_text.zip(down.as_ref()).map(|(t, p)| body(t, 1, p)),
                     up: body(up_text, 1, &up),
-                    tx_mode: if no_tx {
-                        TxMode::NoTransaction
-                    } else {
-                        TxMode::Transaction
-                    },
+                    tx_mode: TxMode::unless(no_tx),
                     unsupported: None,
                     path: up,
                 }

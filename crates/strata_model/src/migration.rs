@@ -77,6 +77,15 @@ impl TxMode {
         self == TxMode::Transaction
     }
 
+    /// `Transaction`, or `NoTransaction` when a file opts out.
+    pub fn unless(no_transaction: bool) -> Self {
+        if no_transaction {
+            TxMode::NoTransaction
+        } else {
+            TxMode::Transaction
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             TxMode::Transaction => "transaction",
