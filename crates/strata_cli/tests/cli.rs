@@ -86,6 +86,25 @@ impl<'a> Env<'a> {
     }
 }
 
+/// The `source/version` of each step `strata plan` would run.
+fn planned_order(p: &TempProject) -> Vec<String> {
+    let plan = strata_at(p, &["plan", "--format", "json"]);
+    let doc: serde_json::Value =
+        serde_json::from_str(&plan.stdout).unwrap_or_else(|_| panic!("{}", plan.all()));
+    doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            format!(
+                "{}/{}",
+                s["source"].as_str().unwrap(),
+                s["version"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
 /// Runs strata in a project directory (no database URL added).
 fn strata_at(p: &TempProject, args: &[&str]) -> Run {
     run_in(std::path::Path::new(BIN), &p.dir, args, &[])
@@ -644,20 +663,7 @@ fn several_sources_are_planned_together_and_filtered_by_source() {
         "db/data/2_seed.sql",
         "-- strata:up\ninsert into users values (1);\n-- strata:down\ndelete from users;\n",
     );
-    let plan = strata_at(&p, &["plan", "--format", "json"]);
-    let doc: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
-    let order: Vec<String> = doc["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            format!(
-                "{}/{}",
-                s["source"].as_str().unwrap(),
-                s["version"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let order = planned_order(&p);
     assert_eq!(
         order,
         vec!["app/1", "app/3", "data/2"],
@@ -879,21 +885,7 @@ fn requirements_order_migrations_across_sources_and_cycles_are_refused() {
         "-- strata:requires data/1\ncreate view report as select count(*) as n from seeds;\n",
     );
     p.write("db/data/1_seeds.sql", "create table seeds (id integer);\n");
-    let plan = strata_at(&p, &["plan", "--format", "json"]);
-    let doc: serde_json::Value =
-        serde_json::from_str(&plan.stdout).unwrap_or_else(|_| panic!("{}", plan.all()));
-    let order: Vec<String> = doc["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            format!(
-                "{}/{}",
-                s["source"].as_str().unwrap(),
-                s["version"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let order = planned_order(&p);
     assert_eq!(order, vec!["app/1", "data/1", "app/2"]);
     assert_eq!(strata_at(&p, &["up"]).code, 0);
 
