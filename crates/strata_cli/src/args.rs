@@ -94,6 +94,9 @@ pub enum Command {
         /// Run the plan in a transaction and roll it all back: does it work on this data, which locks does it take?
         #[arg(long)]
         dry_run: bool,
+        /// Run a migration an earlier run left half done (outside a transaction) from its first statement, instead of resuming after the last one that completed.
+        #[arg(long)]
+        restart: bool,
     },
     /// Revert migrations (default: the last batch).
     Down {

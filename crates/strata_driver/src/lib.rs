@@ -9,7 +9,7 @@ mod url;
 use async_trait::async_trait;
 use std::fmt;
 use std::time::Duration;
-use strata_model::{HistoryRow, LogEntry, MigrationId};
+use strata_model::{HistoryRow, LogEntry, MigrationId, Progress};
 use strata_sql::{Dialect, Statement};
 
 pub use ident::{TableName, quote_ident};
@@ -185,6 +185,11 @@ pub trait Driver: Send {
         settings: &TxSettings,
         record: &HistoryWrite,
     ) -> Result<()>;
+
+    /// Records that the first `progress.statements` statements of the
+    /// running migration `id` completed (one small write after each
+    /// statement of a statement-by-statement run).
+    async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()>;
 
     /// Runs `statements` one by one outside any transaction, stopping at the
     /// first error.

@@ -447,6 +447,7 @@ impl Engine {
                 error: None,
                 down_sql: m.down.as_ref().map(|b| b.sql.clone()),
                 out_of_order: false,
+                progress: None,
             };
             let log = LogEntry {
                 seq: 0,

@@ -50,6 +50,20 @@ pub enum Event {
         #[serde(flatten)]
         step: StepInfo,
         reason: String,
+        /// The SQL it would run, where the dry run shows it instead
+        /// (MySQL).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        sql: Option<String>,
+    },
+    /// A statement-by-statement migration an earlier run left unfinished
+    /// goes on after the statements that completed.
+    Resuming {
+        #[serde(flatten)]
+        step: StepInfo,
+        completed: usize,
+        total: usize,
+        /// The file line of the statement it resumes at.
+        line: Option<usize>,
     },
     MigrationFailed {
         #[serde(flatten)]

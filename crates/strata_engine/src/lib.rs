@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 pub use strata_discover::{Diagnostic, Found, Scan, scan};
 use strata_discover::{DiscoverError, SourceSpec};
-use strata_driver::{Driver, DriverError, LockHolder, LockMode, TableName, TxSettings};
+use strata_driver::{
+    Capabilities, Driver, DriverError, LockHolder, LockMode, TableName, TxSettings,
+};
 use strata_model::{HistoryRow, LogEntry, MigrationId};
 use strata_plan::{Plan, PlanError, StatusEntry};
 
@@ -362,7 +364,7 @@ impl Engine {
 
     /// Every migration's state, and the warnings reading them gave.
     pub async fn status(&self) -> Result<(Vec<StatusEntry>, Vec<Diagnostic>), EngineError> {
-        let (found, history) = self.read_state().await?;
+        let (found, history, _) = self.read_state().await?;
         Ok((
             strata_plan::status(&found.migrations, &history),
             found.warnings,
@@ -381,17 +383,18 @@ impl Engine {
 
     /// The plan `request` would run now (read-only; takes no lock).
     pub async fn plan(&self, request: &Request) -> Result<Plan, EngineError> {
-        let (found, history) = self.read_state().await?;
+        let (found, history, caps) = self.read_state().await?;
         let ignore_missing = self.project.config.project.ignore_missing;
-        Ok(request.plan(&found.migrations, &history, ignore_missing)?)
+        Ok(request.plan(&found.migrations, &history, ignore_missing, &caps)?)
     }
 
-    /// The migrations on disk and the history rows, without a lock.
-    async fn read_state(&self) -> Result<(Found, Vec<HistoryRow>), EngineError> {
+    /// The migrations on disk, the history rows and what the database can
+    /// do, without a lock.
+    async fn read_state(&self) -> Result<(Found, Vec<HistoryRow>, Capabilities), EngineError> {
         let migrations = self.migrations_in_background().ready()?;
         let mut driver = self.connect().await?;
         let history = self.history_rows(driver.as_mut()).await?;
-        Ok((migrations.join()?, history))
+        Ok((migrations.join()?, history, driver.capabilities()))
     }
 
     fn tx_settings(&self) -> TxSettings {

@@ -7,10 +7,10 @@ use crate::{Engine, EngineError};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
-use strata_driver::{Driver, DriverError, HistoryWrite, LockAttempt, StatementError};
+use strata_driver::{Capabilities, Driver, DriverError, HistoryWrite, LockAttempt, StatementError};
 use strata_model::{
-    Body, HistoryRow, HistoryStatus, LogAction, LogEntry, Migration, MigrationKind, STRATA_VERSION,
-    Timestamp, TxMode, Version,
+    Body, HistoryRow, HistoryStatus, LogAction, LogEntry, Migration, MigrationKind, Progress,
+    ProgressTracker, STRATA_VERSION, Timestamp, TxMode, Version,
 };
 use strata_plan::{DownTarget, Plan, PlanError, Step, StepAction, UpOptions};
 use strata_sql::Statement;
@@ -25,6 +25,10 @@ pub struct Request {
     pub yes: bool,
     /// `--dry-run`: run the plan in a transaction that is rolled back.
     pub dry_run: bool,
+    /// `--restart`: run an interrupted statement-by-statement migration
+    /// from its first statement instead of resuming after the last one
+    /// that completed.
+    pub restart: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +48,7 @@ impl Request {
             approve: None,
             yes: false,
             dry_run: false,
+            restart: false,
         }
     }
 
@@ -71,15 +76,19 @@ impl Request {
         )
     }
 
-    /// The plan for this request (pure).
+    /// The plan for this request on an engine that can do `caps` (pure).
     pub fn plan(
         &self,
         migrations: &[Migration],
         history: &[HistoryRow],
         ignore_missing: bool,
+        caps: &Capabilities,
     ) -> Result<Plan, PlanError> {
         let plan = self.plan_steps(migrations, history, ignore_missing)?;
-        let statements = strata_plan::transaction_statements(&plan);
+        if !caps.transactional_ddl {
+            return Ok(plan.outside_transactions());
+        }
+        let statements = strata_plan::transaction_statements(&plan, caps.dialect);
         if statements.is_empty() {
             Ok(plan)
         } else {
@@ -226,6 +235,7 @@ impl Engine {
             migrations,
             &history,
             self.project.config.project.ignore_missing,
+            &driver.capabilities(),
         )?;
         if let Some(approved) = &request.approve
             && approved != &plan.hash
@@ -283,6 +293,7 @@ impl Engine {
                     reporter,
                     started,
                     &mut report,
+                    request.restart,
                 )
                 .await;
             if request.dry_run {
@@ -310,6 +321,7 @@ impl Engine {
         reporter: &dyn Reporter,
         started: Instant,
         report: &mut Report,
+        restart: bool,
     ) -> Result<(), EngineError> {
         driver.ensure_history().await?;
         let batch = all_history.iter().map(|r| r.batch).max().unwrap_or(0) + 1;
@@ -330,6 +342,8 @@ impl Engine {
             batch,
             history,
             applied,
+            restart,
+            progress: None,
         };
         if plan.reset_first {
             run.reset(all_history).await?;
@@ -356,11 +370,21 @@ impl Engine {
                 && (!step.tx_mode.is_transactional() || step.kind == MigrationKind::Script);
             if report.dry_run && runs_outside {
                 report.skipped += 1;
+                let (reason, sql) = if run.driver.capabilities().transactional_ddl {
+                    (
+                        "it runs outside a transaction, so a dry run cannot try it and roll it back",
+                        None,
+                    )
+                } else {
+                    (
+                        "this database commits DDL as it runs, so a dry run shows the SQL without executing it",
+                        step.script.as_ref().map(|b| b.sql.clone()),
+                    )
+                };
                 reporter.event(&Event::MigrationSkipped {
                     step: info,
-                    reason:
-                        "it runs outside a transaction, so a dry run cannot try it and roll it back"
-                            .into(),
+                    reason: reason.into(),
+                    sql,
                 });
                 continue;
             }
@@ -458,6 +482,10 @@ struct Run<'a> {
     /// Applied versions per source as the run goes (for a foreign history
     /// that keeps only the current version).
     applied: HashMap<String, BTreeSet<Version>>,
+    restart: bool,
+    /// The statements of the current statement-by-statement apply that
+    /// completed, kept in its history row if it fails.
+    progress: Option<Progress>,
 }
 
 impl Run<'_> {
@@ -497,6 +525,7 @@ impl Run<'_> {
             } else {
                 previous.is_some_and(|p| p.out_of_order)
             },
+            progress: None,
         }
     }
 
@@ -782,12 +811,24 @@ impl Run<'_> {
         }
 
         // Outside a transaction the row changes first, so a crash leaves an
-        // honest trace: an apply is `running`; a revert leaves the migration
+        // honest trace: an apply is `running` (with the statements that
+        // completed, as they complete); a revert leaves the migration
         // `applied` (its objects may all still be there) with a note that
         // the revert began.
+        let resume = if applying && !is_script {
+            self.resume_point(step, script, &statements)?
+        } else {
+            0
+        };
+        let mut tracker = ProgressTracker::default();
+        for st in &statements[..resume] {
+            tracker.completed(st.sql);
+        }
+        self.progress = (resume > 0).then(|| tracker.current());
         let (upsert, status) = if applying {
             let mut running = self.row(step, HistoryStatus::Running, started);
             running.error = Some("apply interrupted before it finished".into());
+            running.progress = self.progress.clone();
             (Some(running), HistoryStatus::Running)
         } else {
             let note = format!(
@@ -795,33 +836,49 @@ impl Run<'_> {
             );
             (self.previous_with_error(step, note), HistoryStatus::Applied)
         };
+        let how = if resume > 0 {
+            format!(
+                "{} without a transaction, resuming after statement {resume} of {}",
+                action.as_str(),
+                statements.len()
+            )
+        } else {
+            format!("{} without a transaction", action.as_str())
+        };
         let begin = HistoryWrite {
             upsert,
             delete: None,
-            log: self.log(
-                step,
-                LogAction::Start,
-                status,
-                started,
-                Some(format!("{} without a transaction", action.as_str())),
-            ),
+            log: self.log(step, LogAction::Start, status, started, Some(how)),
             foreign: Vec::new(),
         };
         self.driver
             .write_history(&begin)
             .await
             .map_err(|e| self.failure(step, None, &e))?;
+        if resume > 0 {
+            let next = statements
+                .get(resume)
+                .map(|st| script.line + st.line_in(&script.sql));
+            self.reporter.event(&Event::Resuming {
+                step: self.engine.step_info(step),
+                completed: resume,
+                total: statements.len(),
+                line: next,
+            });
+            notes.push(format!(
+                "resumed after statement {resume} of {}",
+                statements.len()
+            ));
+        }
         let outcome = if is_script {
             let command = if applying { "up" } else { "down" };
             crate::script::run(self.engine, step, command)
                 .await
                 .map_err(|message| self.script_failure(step, &message))
         } else {
-            self.driver
-                .execute_each(&statements, &settings)
+            self.run_each(step, script, &statements, resume, tracker, &settings)
                 .await
                 .map(|()| None)
-                .map_err(|e| self.failure(step, Some((script, &statements)), &e))
         };
         match outcome {
             Ok(output) => {
@@ -840,6 +897,75 @@ impl Run<'_> {
             }
             Err(failure) => self.record_failure(step, started, t0, failure).await,
         }
+    }
+
+    /// Runs `statements[from..]` one at a time; when applying, records
+    /// after each how many have completed.
+    async fn run_each(
+        &mut self,
+        step: &Step,
+        script: &Body,
+        statements: &[Statement<'_>],
+        from: usize,
+        mut tracker: ProgressTracker,
+        settings: &strata_driver::TxSettings,
+    ) -> Result<(), Failure> {
+        let applying = step.action == StepAction::Apply;
+        for (i, st) in statements.iter().enumerate().skip(from) {
+            if let Err(mut e) = self
+                .driver
+                .execute_each(std::slice::from_ref(st), settings)
+                .await
+            {
+                if let DriverError::Statement(se) = &mut e {
+                    se.index = i;
+                }
+                return Err(self.failure(step, Some((script, statements)), &e));
+            }
+            if applying {
+                let progress = tracker.completed(st.sql);
+                self.driver
+                    .record_progress(&step.id, &progress)
+                    .await
+                    .map_err(|e| self.failure(step, None, &e))?;
+                self.progress = Some(progress);
+            }
+        }
+        Ok(())
+    }
+
+    /// Where an apply of `step` starts: after the statements an earlier,
+    /// interrupted or failed attempt completed (unless `--restart`), when
+    /// the file's first statements are still the ones that ran.
+    fn resume_point(
+        &self,
+        step: &Step,
+        script: &Body,
+        statements: &[Statement<'_>],
+    ) -> Result<usize, Failure> {
+        let previous = self.history.iter().find(|r| {
+            r.id == step.id && matches!(r.status, HistoryStatus::Failed | HistoryStatus::Running)
+        });
+        let Some(done) = previous.and_then(|r| r.progress.as_ref()) else {
+            return Ok(0);
+        };
+        let n = usize::try_from(done.statements).unwrap_or(usize::MAX);
+        if self.restart || n == 0 {
+            return Ok(0);
+        }
+        let same = n <= statements.len()
+            && Progress::of(statements[..n].iter().map(|st| st.sql)).hash == done.hash;
+        if same {
+            return Ok(n);
+        }
+        let location = format!("{}:{}", self.engine.display_path(&script.path), script.line);
+        Err(Failure {
+            message: format!(
+                "migration {} ({}) was stopped after {n} of its statements completed, but the file's first {n} statements are no longer the ones that ran (it was edited since)\ncheck the database, then run `strata up --restart` to run the whole migration again, or undo what ran and `strata repair {}` to clear the attempt",
+                step.id, step.name, step.id
+            ),
+            location: Some(location),
+        })
     }
 
     /// Records a failed step honestly and returns the failure.
@@ -873,6 +999,7 @@ impl Run<'_> {
             row.finished_at = Some(now);
             row.duration_ms = elapsed;
             row.error = Some(failure.message.clone());
+            row.progress = self.progress.take();
             Some(row)
         } else if step.tx_mode.is_transactional() && step.kind != MigrationKind::Script {
             None
@@ -961,6 +1088,17 @@ impl Run<'_> {
                 match step.action { StepAction::Apply => "the file", _ => "the down section" },
                 if step.action == StepAction::Apply { "up" } else { "down" }
             ));
+        } else if let (StepAction::Apply, Some(_), DriverError::Statement(e)) =
+            (step.action, script, error)
+        {
+            let n = e.index;
+            message.push_str(&match n {
+                0 => "\nthe migration runs without a transaction; its first statement failed, so nothing of it ran; fix it and run `strata up` again".to_string(),
+                _ => format!(
+                    "\nthe migration runs without a transaction, statement by statement: statements 1-{n} completed and stay applied (history records them); fix statement {} and run `strata up` to resume there, or `strata up --restart` to run it from the top",
+                    n + 1
+                ),
+            });
         } else {
             message.push_str("\nthe migration ran without a transaction, so the statements before the failing one stayed applied; check the database before running it again");
         }

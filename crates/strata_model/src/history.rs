@@ -53,6 +53,59 @@ pub struct HistoryRow {
     pub down_sql: Option<String>,
     /// Set when the migration was applied below an already applied version.
     pub out_of_order: bool,
+    /// For a migration run statement by statement (outside a transaction):
+    /// the statements that completed, while it is running or after it
+    /// failed, so the next run can resume after them.
+    pub progress: Option<Progress>,
+}
+
+/// How far a statement-by-statement run got: how many statements completed
+/// and a hash of their text, so a resume can tell whether the file's first
+/// statements are still the ones that ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    pub statements: i64,
+    pub hash: String,
+}
+
+impl Progress {
+    /// The progress after running `statements` (in order).
+    pub fn of<'a>(statements: impl IntoIterator<Item = &'a str>) -> Progress {
+        let mut tracker = ProgressTracker::default();
+        let mut progress = tracker.current();
+        for st in statements {
+            progress = tracker.completed(st);
+        }
+        progress
+    }
+}
+
+/// Keeps the [`Progress`] of a run as its statements complete, without
+/// hashing the ones before again each time.
+#[derive(Clone, Default)]
+pub struct ProgressTracker {
+    hash: sha2::Sha256,
+    statements: i64,
+}
+
+impl ProgressTracker {
+    /// Notes that `statement` completed; the progress so far.
+    pub fn completed(&mut self, statement: &str) -> Progress {
+        use sha2::Digest;
+        self.hash
+            .update(crate::normalize_text(statement.trim()).as_bytes());
+        self.hash.update([0]);
+        self.statements += 1;
+        self.current()
+    }
+
+    pub fn current(&self) -> Progress {
+        use sha2::Digest;
+        Progress {
+            statements: self.statements,
+            hash: crate::hex(&self.hash.clone().finalize()[..8]),
+        }
+    }
 }
 
 /// What happened, in the timeline every state change appends to.

@@ -14,6 +14,7 @@ use strata_model::{
     Body, Checksum, HistoryRow, HistoryStatus, Lane, Migration, MigrationId, MigrationKind, TxMode,
     Version,
 };
+use strata_sql::Dialect;
 
 pub use order::{SourceOrder, order};
 pub use status::{MigrationState, StatusEntry, status};
@@ -103,6 +104,15 @@ impl Plan {
             steps,
             hash,
         }
+    }
+
+    /// The plan as run on an engine whose DDL commits implicitly (MySQL):
+    /// every step runs statement by statement, outside a transaction.
+    pub fn outside_transactions(mut self) -> Self {
+        for s in &mut self.steps {
+            s.tx_mode = TxMode::NoTransaction;
+        }
+        self
     }
 
     pub fn is_empty(&self) -> bool {
@@ -204,8 +214,8 @@ pub enum PlanError {
         "migration {migration} and {requires} require each other (through a cycle of requirements); remove one of the `requires`"
     )]
     Cycle { migration: String, requires: String },
-    #[error("{}", .0.iter().map(|(p, l)| format!("{}:{l}: a transaction statement in a migration that strata runs in a transaction (remove it: strata commits the migration with its history row; or mark the file `-- strata:no-transaction`)", p.display())).collect::<Vec<_>>().join("\n"))]
-    TransactionStatements(Vec<(PathBuf, usize)>),
+    #[error("{}", .0.iter().map(|(p, l, why)| format!("{}:{l}: {why}", p.display())).collect::<Vec<_>>().join("\n"))]
+    TransactionStatements(Vec<(PathBuf, usize, String)>),
     #[error("no history row is in batch {0}; `strata history` shows the batches")]
     UnknownBatch(i64),
     #[error("migration {0} needs no repair: it is applied and its checksum matches the file")]
@@ -594,22 +604,36 @@ pub fn plan_redo(migrations: &[Migration], history: &[HistoryRow]) -> Result<Pla
     Ok(Plan::new(false, steps))
 }
 
-/// Steps that would run a `BEGIN`, `COMMIT`, ... inside the transaction
-/// strata wraps them in (checked for the steps that run, not every file):
-/// `(path, line)` of each such statement.
-pub fn transaction_statements(plan: &Plan) -> Vec<(PathBuf, usize)> {
-    plan.steps
+/// Statements that cannot run inside the transaction strata wraps a step
+/// in (checked for the steps that run, not every file): `BEGIN`, `COMMIT`
+/// and the like, and statements the database refuses in a transaction
+/// (`CREATE INDEX CONCURRENTLY`, `VACUUM`, ...). `(path, line, why)` each.
+pub fn transaction_statements(plan: &Plan, dialect: Dialect) -> Vec<(PathBuf, usize, String)> {
+    let mut found = Vec::new();
+    for s in plan
+        .steps
         .iter()
         .filter(|s| s.tx_mode.is_transactional() && s.kind != MigrationKind::Script)
-        .filter_map(|s| {
-            let body = s.script.as_ref()?;
-            let statements = strata_sql::split(&body.sql, strata_sql::Dialect::Postgres);
-            let st = statements
-                .iter()
-                .find(|st| strata_sql::is_transaction_control(st, &body.sql))?;
-            Some((body.path.clone(), body.line + st.line_in(&body.sql)))
-        })
-        .collect()
+    {
+        let Some(body) = s.script.as_ref() else {
+            continue;
+        };
+        for st in strata_sql::split(&body.sql, dialect) {
+            let why = if strata_sql::is_transaction_control(&st, &body.sql) {
+                "a transaction statement in a migration that strata runs in a transaction (remove it: strata commits the migration with its history row; or mark the file `-- strata:no-transaction`)"
+            } else if strata_sql::cannot_run_in_transaction(&st, &body.sql) {
+                "this statement cannot run inside a transaction; mark the migration `-- strata:no-transaction` (it then runs statement by statement, and a failed run resumes where it stopped) or move the statement into a migration of its own"
+            } else {
+                continue;
+            };
+            found.push((
+                body.path.clone(),
+                body.line + st.line_in(&body.sql),
+                why.to_string(),
+            ));
+        }
+    }
+    found
 }
 
 /// A migration strata cannot run stops the plan before anything runs.

@@ -103,7 +103,7 @@ pub fn status(migrations: &[Migration], history: &[HistoryRow]) -> Vec<StatusEnt
                     }
                     HistoryStatus::Applied => (MigrationState::Applied, None),
                     HistoryStatus::Reverted => (MigrationState::Reverted, None),
-                    HistoryStatus::Failed => (MigrationState::Failed, r.error.clone()),
+                    HistoryStatus::Failed => (MigrationState::Failed, failed(r)),
                     HistoryStatus::Running => (MigrationState::Failed, Some(interrupted(r))),
                 },
             };
@@ -157,8 +157,42 @@ pub fn status(migrations: &[Migration], history: &[HistoryRow]) -> Vec<StatusEnt
 }
 
 fn interrupted(r: &HistoryRow) -> String {
+    match completed(r) {
+        Some(n) => format!(
+            "interrupted: a run started at {} never finished; {}",
+            r.started_at,
+            resume_advice(r, n)
+        ),
+        None => format!(
+            "interrupted: a non-transactional run started at {} never finished; check the database, then `strata repair {}` to clear it (or `strata up` to run it again)",
+            r.started_at, r.id
+        ),
+    }
+}
+
+fn failed(r: &HistoryRow) -> Option<String> {
+    match (completed(r), r.error.as_deref()) {
+        (Some(n), error) => Some(format!(
+            "{}{}",
+            error
+                .map(|e| format!("{}\n", e.lines().next().unwrap_or(e)))
+                .unwrap_or_default(),
+            resume_advice(r, n)
+        )),
+        (None, error) => error.map(str::to_string),
+    }
+}
+
+/// How many statements of a statement-by-statement run completed, when
+/// any did.
+fn completed(r: &HistoryRow) -> Option<i64> {
+    r.progress.as_ref().map(|p| p.statements).filter(|&n| n > 0)
+}
+
+fn resume_advice(r: &HistoryRow, n: i64) -> String {
     format!(
-        "interrupted: a non-transactional run started at {} never finished; check the database, then `strata repair {}` to clear it (or `strata up` to run it again)",
-        r.started_at, r.id
+        "statements 1-{n} completed and stay applied; `strata up` resumes at statement {}, `strata up --restart` runs it from the top, or undo them and `strata repair {}` to clear the attempt",
+        n + 1,
+        r.id
     )
 }

@@ -40,6 +40,7 @@ fn row(m: &Migration, status: HistoryStatus, batch: i64, at: i64) -> HistoryRow 
         error: None,
         down_sql: m.down.as_ref().map(|b| b.sql.clone()),
         out_of_order: false,
+        progress: None,
     }
 }
 

@@ -19,7 +19,7 @@ use strata_driver::{
     StatementError, TableName, TxSettings, quote_ident, redact_url,
 };
 use strata_model::{
-    Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind,
+    Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind, Progress,
     Timestamp, Version,
 };
 use strata_sql::{Dialect, Statement};
@@ -69,9 +69,9 @@ struct WriteSql {
 impl WriteSql {
     fn new(table: &TableName) -> Self {
         let upsert = format!(
-                "INSERT INTO {} (source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::int8::float8 / 1000), to_timestamp($10::int8::float8 / 1000), $11, $12, $13, $14, $15, $16, $17)
-                 ON CONFLICT (source, version) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, checksum = EXCLUDED.checksum, checksum_algorithm = EXCLUDED.checksum_algorithm, status = EXCLUDED.status, batch = EXCLUDED.batch, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by, strata_version = EXCLUDED.strata_version, environment = EXCLUDED.environment, error = EXCLUDED.error, down_sql = EXCLUDED.down_sql, out_of_order = EXCLUDED.out_of_order",
+                "INSERT INTO {} (source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order, statements_done, statements_hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::int8::float8 / 1000), to_timestamp($10::int8::float8 / 1000), $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                 ON CONFLICT (source, version) DO UPDATE SET statements_done = EXCLUDED.statements_done, statements_hash = EXCLUDED.statements_hash, name = EXCLUDED.name, kind = EXCLUDED.kind, checksum = EXCLUDED.checksum, checksum_algorithm = EXCLUDED.checksum_algorithm, status = EXCLUDED.status, batch = EXCLUDED.batch, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by, strata_version = EXCLUDED.strata_version, environment = EXCLUDED.environment, error = EXCLUDED.error, down_sql = EXCLUDED.down_sql, out_of_order = EXCLUDED.out_of_order",
                 table.quoted()
             );
         let delete = format!(
@@ -648,6 +648,8 @@ struct Converted {
     log_checksum: Option<String>,
     log_algorithm: Option<String>,
     log_at: i64,
+    done: Option<i64>,
+    done_hash: Option<String>,
 }
 
 impl Converted {
@@ -670,6 +672,8 @@ impl Converted {
             log_checksum: w.log.checksum.as_ref().map(|c| c.hex.clone()),
             log_algorithm: w.log.checksum.as_ref().map(|c| c.algorithm.clone()),
             log_at: w.log.at.unix_millis(),
+            done: r.and_then(|r| r.progress.as_ref()).map(|p| p.statements),
+            done_hash: r.and_then(|r| r.progress.as_ref()).map(|p| p.hash.clone()),
         }
     }
 
@@ -693,10 +697,12 @@ impl Converted {
                 &r.error,
                 &r.down_sql,
                 &r.out_of_order,
+                &self.done,
+                &self.done_hash,
             ],
             None => Vec::new(),
         };
-        let upsert = typed(upsert, "TTTTTTTIIIITTTTTB");
+        let upsert = typed(upsert, "TTTTTTTIIIITTTTTBIT");
         let delete: Vec<&(dyn ToSql + Sync)> = match &w.delete {
             Some(id) => vec![&id.source, &self.delete_version],
             None => Vec::new(),
@@ -831,6 +837,8 @@ impl Driver for PgDriver {
                 error text,
                 down_sql text,
                 out_of_order boolean NOT NULL DEFAULT false,
+                statements_done int8,
+                statements_hash text,
                 PRIMARY KEY (source, version)
             );
             CREATE TABLE IF NOT EXISTS {l} (
@@ -864,7 +872,8 @@ impl Driver for PgDriver {
         let sql = format!(
             "SELECT source, version, name, kind, checksum, checksum_algorithm, status, batch,
                     (extract(epoch FROM started_at) * 1000)::int8, (extract(epoch FROM finished_at) * 1000)::int8,
-                    duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order
+                    duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order,
+                    statements_done, statements_hash
                FROM {}",
             self.table.quoted()
         );
@@ -904,6 +913,13 @@ impl Driver for PgDriver {
                     error: c.opt(),
                     down_sql: c.opt(),
                     out_of_order: c.opt().as_deref() == Some("t"),
+                    progress: match c.opt_int("statements_done")? {
+                        Some(statements) => Some(Progress {
+                            statements,
+                            hash: c.opt().unwrap_or_default(),
+                        }),
+                        None => None,
+                    },
                 })
             })();
             out.push(parsed.map_err(|message| DriverError::BadHistory {
@@ -1027,6 +1043,25 @@ impl Driver for PgDriver {
             )));
         }
         Ok(())
+    }
+
+    async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET statements_done = $1, statements_hash = $2 WHERE source = $3 AND version = $4",
+            self.table.quoted()
+        );
+        let version = id.version.to_string();
+        self.client
+            .execute_typed(
+                &sql,
+                &typed(
+                    vec![&progress.statements, &progress.hash, &id.source, &version],
+                    "ITTT",
+                ),
+            )
+            .await
+            .map(drop)
+            .map_err(db_err)
     }
 
     async fn execute_each(

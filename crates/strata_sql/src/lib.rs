@@ -6,11 +6,15 @@
 //! comments, dollar-quoted bodies, and `BEGIN ... END` blocks of SQL-standard
 //! function bodies (`BEGIN ATOMIC`) and SQLite triggers.
 
+mod mysql;
+
 /// The SQL dialect a script is written in; it decides which quotes exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
     Postgres,
     Sqlite,
+    /// MySQL and MariaDB.
+    Mysql,
 }
 
 /// One statement of a script.
@@ -103,6 +107,9 @@ pub fn whole(script: &str) -> Vec<Statement<'_>> {
 /// Splits `script` into statements. Statements made only of whitespace and
 /// comments are dropped; text after the last `;` is a statement of its own.
 pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
+    if dialect == Dialect::Mysql {
+        return mysql::split(script);
+    }
     let bytes = script.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;

@@ -12,7 +12,7 @@ use strata_driver::{
     StatementError, TableName, TxSettings,
 };
 use strata_model::{
-    Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind,
+    Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind, Progress,
     Timestamp, Version,
 };
 use strata_sql::{Dialect, Statement};
@@ -99,9 +99,9 @@ impl SqliteDriver {
     fn write(&self, w: &HistoryWrite) -> Result<()> {
         if let Some(r) = &w.upsert {
             let sql = format!(
-                "INSERT INTO {} (source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
-                 ON CONFLICT (source, version) DO UPDATE SET name = excluded.name, kind = excluded.kind, checksum = excluded.checksum, checksum_algorithm = excluded.checksum_algorithm, status = excluded.status, batch = excluded.batch, started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, applied_by = excluded.applied_by, strata_version = excluded.strata_version, environment = excluded.environment, error = excluded.error, down_sql = excluded.down_sql, out_of_order = excluded.out_of_order",
+                "INSERT INTO {} (source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order, statements_done, statements_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                 ON CONFLICT (source, version) DO UPDATE SET statements_done = excluded.statements_done, statements_hash = excluded.statements_hash, name = excluded.name, kind = excluded.kind, checksum = excluded.checksum, checksum_algorithm = excluded.checksum_algorithm, status = excluded.status, batch = excluded.batch, started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, applied_by = excluded.applied_by, strata_version = excluded.strata_version, environment = excluded.environment, error = excluded.error, down_sql = excluded.down_sql, out_of_order = excluded.out_of_order",
                 self.table.quoted()
             );
             self.conn
@@ -125,6 +125,8 @@ impl SqliteDriver {
                         r.error,
                         r.down_sql,
                         r.out_of_order,
+                        r.progress.as_ref().map(|p| p.statements),
+                        r.progress.as_ref().map(|p| p.hash.as_str()),
                     ])
                 })
                 .map_err(db_err)?;
@@ -287,6 +289,8 @@ impl Driver for SqliteDriver {
                 error TEXT,
                 down_sql TEXT,
                 out_of_order INTEGER NOT NULL DEFAULT 0,
+                statements_done INTEGER,
+                statements_hash TEXT,
                 PRIMARY KEY (source, version)
             );
             CREATE TABLE IF NOT EXISTS {l} (
@@ -314,7 +318,7 @@ impl Driver for SqliteDriver {
 
     async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
         let sql = format!(
-            "SELECT source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order FROM {}",
+            "SELECT source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order, statements_done, statements_hash FROM {}",
             self.table.quoted()
         );
         let mut st = match self.conn.prepare(&sql) {
@@ -350,7 +354,12 @@ impl Driver for SqliteDriver {
                         r.get::<_, Option<String>>(13)?,
                         r.get::<_, Option<String>>(14)?,
                     ),
-                    (r.get::<_, Option<String>>(15)?, r.get::<_, bool>(16)?),
+                    (
+                        r.get::<_, Option<String>>(15)?,
+                        r.get::<_, bool>(16)?,
+                        r.get::<_, Option<i64>>(17)?,
+                        r.get::<_, Option<String>>(18)?,
+                    ),
                 ))
             })
             .map_err(db_err)?
@@ -363,7 +372,7 @@ impl Driver for SqliteDriver {
             (status, batch, started),
             (finished, duration_ms, applied_by),
             (strata_version, environment, error),
-            (down_sql, out_of_order),
+            (down_sql, out_of_order, done, done_hash),
         ) in raw
         {
             let label = format!("{source}/{version}");
@@ -387,6 +396,10 @@ impl Driver for SqliteDriver {
                     error,
                     down_sql,
                     out_of_order,
+                    progress: done.map(|statements| Progress {
+                        statements,
+                        hash: done_hash.unwrap_or_default(),
+                    }),
                 })
             })();
             rows.push(parsed.map_err(|m| self.bad_row(label, m))?);
@@ -494,6 +507,25 @@ impl Driver for SqliteDriver {
 
     async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
         self.in_write_transaction(|| self.write(write))
+    }
+
+    async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET statements_done = ?1, statements_hash = ?2 WHERE source = ?3 AND version = ?4",
+            self.table.quoted()
+        );
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut st| {
+                st.execute(params![
+                    progress.statements,
+                    progress.hash,
+                    id.source,
+                    id.version.as_str()
+                ])
+            })
+            .map(drop)
+            .map_err(db_err)
     }
 
     async fn apply_in_transaction(

@@ -38,11 +38,13 @@ pub async fn run(
         command,
         Command::Up { dry_run: true, .. } | Command::Down { dry_run: true, .. }
     );
+    let restart = matches!(command, Command::Up { restart: true, .. });
     let request = Request {
         kind,
         approve,
         yes,
         dry_run,
+        restart,
     };
     let reporter = printer.reporter();
     match engine.run(&request, reporter.as_ref()).await {

@@ -118,7 +118,7 @@ impl Reporter for HumanReporter<'_> {
                     b.set_message(format!("{} {}", action_word(step.action), label(step)));
                 }
             }
-            Event::MigrationSkipped { step, reason } => {
+            Event::MigrationSkipped { step, reason, sql } => {
                 if !p.quiet {
                     self.print(format!(
                         "  {}-{} {:<8} {} {}(not tried: {reason}){}",
@@ -129,7 +129,27 @@ impl Reporter for HumanReporter<'_> {
                         DIM.render(),
                         DIM.render_reset()
                     ));
+                    if let Some(sql) = sql {
+                        for line in sql.trim().lines() {
+                            self.print(format!("      {line}"));
+                        }
+                    }
                 }
+            }
+            Event::Resuming {
+                step,
+                completed,
+                total,
+                line,
+            } => {
+                let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+                p.note(format!(
+                    "{}resuming{} {}: statements 1-{completed} of {total} completed in an earlier run; going on at statement {}{at}",
+                    YELLOW.render(),
+                    YELLOW.render_reset(),
+                    label(step),
+                    completed + 1
+                ));
             }
             Event::MigrationFinished {
                 step,
