@@ -151,7 +151,7 @@ fn every_format_applies_on_postgres_in_its_own_order() {
 
 #[test]
 fn sqlite_compatible_formats_apply_on_sqlite() {
-    let db = TestDb::sqlite();
+    let db = TestDb::sqlite().expect("sqlite");
     let p = TempProject::new();
     copy_fixture("sqlx_reversible", &p, "db/sqlx");
     copy_fixture("drizzle", &p, "db/drizzle");

@@ -153,7 +153,7 @@ fn lease_lock_mode_serialises_concurrent_runs() {
 
 #[test]
 fn sqlite_lease_of_a_dead_process_is_taken_over_and_a_live_one_waited_for() {
-    let db = TestDb::sqlite();
+    let db = TestDb::sqlite().expect("sqlite");
     let p = TempProject::new();
     p.write("migrations/1_a.sql", "create table a (id int);\n");
     let host = strata_driver_host();
@@ -317,7 +317,7 @@ fn lease_and_native_runs_exclude_each_other() {
 
 #[test]
 fn sqlite_waits_for_another_writer_within_the_lock_timeout() {
-    let db = TestDb::sqlite();
+    let db = TestDb::sqlite().expect("sqlite");
     let p = TempProject::new();
     p.write("migrations/1_a.sql", "create table a (id int);\n");
     let TestDb::Sqlite { path, .. } = &db else {

@@ -1,10 +1,20 @@
 use std::fmt;
+use strata_sql::Dialect;
 
 /// Quotes an SQL identifier with double quotes, doubling any inside. Every
 /// identifier strata puts into SQL text goes through here; values never do,
 /// they are passed as parameters.
 pub fn quote_ident(ident: &str) -> String {
     format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// [`quote_ident`] in `dialect`: MySQL quotes identifiers with backquotes
+/// (double quotes make a string there unless `ANSI_QUOTES` is on).
+pub fn quote_ident_for(dialect: Dialect, ident: &str) -> String {
+    match dialect {
+        Dialect::Mysql => format!("`{}`", ident.replace('`', "``")),
+        Dialect::Postgres | Dialect::Sqlite => quote_ident(ident),
+    }
 }
 
 /// A possibly schema-qualified table name from configuration.
@@ -48,9 +58,14 @@ impl TableName {
     }
 
     pub fn quoted(&self) -> String {
+        self.quoted_for(Dialect::Postgres)
+    }
+
+    pub fn quoted_for(&self, dialect: Dialect) -> String {
+        let q = |i: &str| quote_ident_for(dialect, i);
         match &self.schema {
-            Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&self.table)),
-            None => quote_ident(&self.table),
+            Some(s) => format!("{}.{}", q(s), q(&self.table)),
+            None => q(&self.table),
         }
     }
 }
@@ -74,6 +89,8 @@ mod tests {
         let t = TableName::parse("ops.strata_history").unwrap();
         assert_eq!(t.quoted(), "\"ops\".\"strata_history\"");
         assert_eq!(t.with_suffix("_log").to_string(), "ops.strata_history_log");
+        assert_eq!(t.quoted_for(Dialect::Mysql), "`ops`.`strata_history`");
+        assert_eq!(quote_ident_for(Dialect::Mysql, "a`b"), "`a``b`");
         assert!(TableName::parse("a;drop").is_err());
         assert!(TableName::parse("").is_err());
         assert!(TableName::parse("a.b.c").is_err());

@@ -12,7 +12,7 @@ use std::time::Duration;
 use strata_model::{HistoryRow, LogEntry, MigrationId, Progress};
 use strata_sql::{Dialect, Statement};
 
-pub use ident::{TableName, quote_ident};
+pub use ident::{TableName, quote_ident, quote_ident_for};
 pub use url::redact_url;
 
 /// What an engine can and cannot do; the engine branches on these, never on

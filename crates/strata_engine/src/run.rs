@@ -86,7 +86,7 @@ impl Request {
     ) -> Result<Plan, PlanError> {
         let plan = self.plan_steps(migrations, history, ignore_missing)?;
         if !caps.transactional_ddl {
-            return Ok(plan.outside_transactions());
+            return Ok(plan.outside_transactions(caps.dialect));
         }
         let statements = strata_plan::transaction_statements(&plan, caps.dialect);
         if statements.is_empty() {
@@ -224,6 +224,19 @@ impl Engine {
     ) -> Result<Report, EngineError> {
         if let (RequestKind::Fresh, Some(only)) = (&request.kind, &self.only_source) {
             return Err(EngineError::FreshOneSource(only.clone()));
+        }
+        if driver.capabilities().dialect == strata_sql::Dialect::Mysql
+            && let Some(s) = self
+                .project
+                .config
+                .sources
+                .iter()
+                .find(|s| s.keep_foreign_history && self.selects(&s.name))
+        {
+            return Err(EngineError::Refused(format!(
+                "source `{}` has keep_foreign_history, which strata does not do on MySQL or MariaDB: remove it from strata.toml (strata's own history is kept either way)",
+                s.name
+            )));
         }
         let all_history = driver.read_history().await?;
         let history: Vec<HistoryRow> = all_history

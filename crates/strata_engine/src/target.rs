@@ -9,6 +9,10 @@ pub enum DatabaseTarget {
     Postgres {
         url: String,
     },
+    /// MySQL or MariaDB (`mysql://`, `mariadb://`).
+    Mysql {
+        url: String,
+    },
     /// A file path, or `:memory:`.
     Sqlite {
         path: String,
@@ -44,14 +48,13 @@ impl DatabaseTarget {
                     display: url.to_string(),
                 })
             }
-            Some("mysql" | "mariadb") => Err(EngineError::Url(format!(
-                "{}: MySQL and MariaDB are not supported by this version of strata yet; use a postgres:// or sqlite:// URL",
-                redact_url(url)
-            ))),
+            Some("mysql" | "mariadb") => Ok(DatabaseTarget::Mysql {
+                url: url.to_string(),
+            }),
             // Not echoed: a string that is not a URL may hold a password
             // where redaction cannot find it.
             _ => Err(EngineError::Url(
-                "the database URL is not one strata knows (it is not shown, as it may hold a password); use postgres://user@host/db, postgresql://..., sqlite://path/to/file.db or sqlite::memory:".into(),
+                "the database URL is not one strata knows (it is not shown, as it may hold a password); use postgres://user@host/db, postgresql://..., mysql://user@host/db, mariadb://..., sqlite://path/to/file.db or sqlite::memory:".into(),
             )),
         }
     }
@@ -59,14 +62,14 @@ impl DatabaseTarget {
     /// Whether connecting means a network round trip (worth overlapping
     /// with reading the migration files) rather than opening a file.
     pub fn is_server(&self) -> bool {
-        matches!(self, DatabaseTarget::Postgres { .. })
+        !matches!(self, DatabaseTarget::Sqlite { .. })
     }
 
     /// The URL as given (with its password: only for a script's
     /// environment, never for output).
     pub fn url(&self) -> String {
         match self {
-            DatabaseTarget::Postgres { url } => url.clone(),
+            DatabaseTarget::Postgres { url } | DatabaseTarget::Mysql { url } => url.clone(),
             // The resolved file, so a script in another directory finds it.
             DatabaseTarget::Sqlite { path, .. } if path == ":memory:" => "sqlite::memory:".into(),
             DatabaseTarget::Sqlite { path, .. } => format!("sqlite://{path}"),
@@ -77,6 +80,7 @@ impl DatabaseTarget {
     pub fn engine(&self) -> &'static str {
         match self {
             DatabaseTarget::Postgres { .. } => "postgres",
+            DatabaseTarget::Mysql { .. } => "mysql",
             DatabaseTarget::Sqlite { .. } => "sqlite",
         }
     }
@@ -84,7 +88,7 @@ impl DatabaseTarget {
     /// The URL with any password hidden.
     pub fn display(&self) -> String {
         match self {
-            DatabaseTarget::Postgres { url } => redact_url(url),
+            DatabaseTarget::Postgres { url } | DatabaseTarget::Mysql { url } => redact_url(url),
             DatabaseTarget::Sqlite { display, .. } => display.clone(),
         }
     }
@@ -94,6 +98,7 @@ impl DatabaseTarget {
             DatabaseTarget::Postgres { url } => {
                 Box::new(strata_postgres::connect(url, table).await?)
             }
+            DatabaseTarget::Mysql { url } => Box::new(strata_mysql::connect(url, table).await?),
             DatabaseTarget::Sqlite { path, display } => {
                 Box::new(strata_sqlite::connect(path, table, display.clone())?)
             }
@@ -131,7 +136,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!err.contains("secret"), "{err}");
-        assert!(DatabaseTarget::parse("mysql://root@h/d", base).is_err());
+        assert!(matches!(
+            DatabaseTarget::parse("mariadb://root@h/d", base).unwrap(),
+            DatabaseTarget::Mysql { .. }
+        ));
         assert!(DatabaseTarget::parse("sqlite://", base).is_err());
     }
 }

@@ -1,1 +1,731 @@
-//! placeholder
+//! MySQL and MariaDB behind the [`Driver`] trait, with their real
+//! semantics: DDL commits implicitly, so a migration is never atomic here.
+//! The engine runs every migration statement by statement and records each
+//! completed statement in its history row; the history writes themselves
+//! are InnoDB transactions. The migration lock is `GET_LOCK`, held by this
+//! connection and released when it ends.
+
+mod url;
+
+use async_trait::async_trait;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Params, Row, Value};
+use strata_driver::{
+    Capabilities, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder, LockMode, Result,
+    StatementError, TableName, TxSettings, verify_says_missing,
+};
+use strata_model::{
+    Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind, Progress,
+    Timestamp, Version,
+};
+use strata_sql::{Dialect, Statement};
+
+pub use url::ConnectOptions;
+
+/// `ER_NO_SUCH_TABLE`.
+const NO_SUCH_TABLE: u16 = 1146;
+
+pub struct MysqlDriver {
+    conn: Conn,
+    display: String,
+    table: TableName,
+    mariadb: bool,
+    /// The `GET_LOCK` name while this connection holds it.
+    lock: Option<String>,
+    dry_run: bool,
+}
+
+/// Connects to a `mysql://` or `mariadb://` URL (see [`ConnectOptions`]
+/// for the TLS parameters understood).
+pub async fn connect(url: &str, table: TableName) -> Result<MysqlDriver> {
+    let options = ConnectOptions::parse(url)?;
+    let display = options.display.clone();
+    let mut conn = options.connect().await?;
+    let version: Option<String> = conn.query_first("SELECT VERSION()").await.map_err(db_err)?;
+    let mariadb = version.is_some_and(|v| v.contains("MariaDB"));
+    // Times are written and read as UTC; strings as full UTF-8.
+    conn.query_drop("SET time_zone = '+00:00', NAMES utf8mb4")
+        .await
+        .map_err(db_err)?;
+    Ok(MysqlDriver {
+        conn,
+        display,
+        table,
+        mariadb,
+        lock: None,
+        dry_run: false,
+    })
+}
+
+fn db_err(e: mysql_async::Error) -> DriverError {
+    DriverError::database(e)
+}
+
+fn statement_error(index: usize, e: mysql_async::Error) -> DriverError {
+    match e {
+        mysql_async::Error::Server(s) => DriverError::Statement(StatementError {
+            index,
+            message: format!(
+                "{} (MySQL error {}, SQLSTATE {})",
+                s.message, s.code, s.state
+            ),
+            code: Some(s.code.to_string()),
+            position: None,
+            detail: None,
+            hint: None,
+        }),
+        other => DriverError::database(other),
+    }
+}
+
+fn is_missing_table(e: &mysql_async::Error) -> bool {
+    matches!(e, mysql_async::Error::Server(s) if s.code == NO_SUCH_TABLE)
+}
+
+/// A value as text, as the engine reads foreign tables and verify results.
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::NULL => None,
+        Value::Bytes(b) => Some(String::from_utf8_lossy(b).into_owned()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::UInt(u) => Some(u.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Double(d) => Some(d.to_string()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+/// `$1`, `$2` ... placeholders (as the engine writes foreign history SQL)
+/// become MySQL's `?`, with the parameters in the order they appear.
+fn positional(sql: &str, params: &[Option<String>]) -> (String, Vec<Value>) {
+    let mut out = String::with_capacity(sql.len());
+    let mut values = Vec::new();
+    let mut chars = sql.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '$' {
+            let digits: String = sql[i + 1..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if let Ok(n) = digits.parse::<usize>() {
+                for _ in 0..digits.len() {
+                    chars.next();
+                }
+                out.push('?');
+                values.push(match params.get(n - 1).cloned().flatten() {
+                    Some(s) => Value::from(s),
+                    None => Value::NULL,
+                });
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    (out, values)
+}
+
+impl MysqlDriver {
+    fn quoted(&self, t: &TableName) -> String {
+        t.quoted_for(Dialect::Mysql)
+    }
+
+    fn log_table(&self) -> TableName {
+        self.table.with_suffix("_log")
+    }
+
+    /// The `GET_LOCK` name for this history table in this database (at
+    /// most 64 characters, as MySQL requires).
+    async fn lock_name(&mut self) -> Result<String> {
+        let db: Option<String> = self
+            .conn
+            .query_first("SELECT DATABASE()")
+            .await
+            .map_err(db_err)?;
+        let name = format!(
+            "strata:{}.{}",
+            self.table.schema.clone().or(db).unwrap_or_default(),
+            self.table.table
+        );
+        Ok(if name.len() <= 64 {
+            name
+        } else {
+            format!("strata:{}", &Checksum::of_body(&name).hex[..32])
+        })
+    }
+
+    async fn holder(&mut self, name: &str) -> Result<LockHolder> {
+        let row: Option<Row> = self
+            .conn
+            .exec_first(
+                "SELECT p.ID, p.USER, p.HOST, p.TIME FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(?)",
+                (name,),
+            )
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else {
+            return Ok(LockHolder::default());
+        };
+        let get = |i: usize| row.as_ref(i).and_then(text);
+        let seconds: i64 = get(3).and_then(|t| t.parse().ok()).unwrap_or(0);
+        let since = Timestamp::from_unix_millis(Timestamp::now().unix_millis() - seconds * 1000);
+        Ok(LockHolder {
+            pid: get(0).and_then(|p| p.parse().ok()),
+            application_name: get(1),
+            client: get(2),
+            since: Some(format!(
+                "{} (connection busy or idle for {seconds} s)",
+                since.rfc3339()
+            )),
+        })
+    }
+
+    fn settings_sql(&self, settings: &TxSettings) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(t) = settings.lock_timeout {
+            out.push(format!(
+                "SET SESSION lock_wait_timeout = {}",
+                t.as_secs().max(1)
+            ));
+        }
+        if let Some(t) = settings.statement_timeout {
+            out.push(if self.mariadb {
+                format!("SET SESSION max_statement_time = {}", t.as_secs_f64())
+            } else {
+                format!("SET SESSION max_execution_time = {}", t.as_millis())
+            });
+        }
+        out
+    }
+
+    async fn write(&mut self, w: &HistoryWrite) -> Result<()> {
+        if let Some(r) = &w.upsert {
+            let sql = format!(
+                "INSERT INTO {} (source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order, statements_done, statements_hash)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(? / 1000), FROM_UNIXTIME(? / 1000), ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON DUPLICATE KEY UPDATE name = VALUES(name), kind = VALUES(kind), checksum = VALUES(checksum), checksum_algorithm = VALUES(checksum_algorithm), status = VALUES(status), batch = VALUES(batch), started_at = VALUES(started_at), finished_at = VALUES(finished_at), duration_ms = VALUES(duration_ms), applied_by = VALUES(applied_by), strata_version = VALUES(strata_version), environment = VALUES(environment), error = VALUES(error), down_sql = VALUES(down_sql), out_of_order = VALUES(out_of_order), statements_done = VALUES(statements_done), statements_hash = VALUES(statements_hash)",
+                self.quoted(&self.table)
+            );
+            let params: Vec<Value> = vec![
+                r.id.source.clone().into(),
+                r.id.version.to_string().into(),
+                r.name.clone().into(),
+                r.kind.as_str().into(),
+                r.checksum.hex.clone().into(),
+                r.checksum.algorithm.clone().into(),
+                r.status.as_str().into(),
+                r.batch.into(),
+                r.started_at.unix_millis().into(),
+                r.finished_at.map(Timestamp::unix_millis).into(),
+                r.duration_ms.into(),
+                r.applied_by.clone().into(),
+                r.strata_version.clone().into(),
+                r.environment.clone().into(),
+                r.error.clone().into(),
+                r.down_sql.clone().into(),
+                r.out_of_order.into(),
+                r.progress.as_ref().map(|p| p.statements).into(),
+                r.progress.as_ref().map(|p| p.hash.clone()).into(),
+            ];
+            self.conn
+                .exec_drop(sql, Params::Positional(params))
+                .await
+                .map_err(db_err)?;
+        }
+        if let Some(id) = &w.delete {
+            let sql = format!(
+                "DELETE FROM {} WHERE source = ? AND version = ?",
+                self.quoted(&self.table)
+            );
+            self.conn
+                .exec_drop(sql, (id.source.clone(), id.version.to_string()))
+                .await
+                .map_err(db_err)?;
+        }
+        let l = &w.log;
+        let sql = format!(
+            "INSERT INTO {} (source, version, name, action, status, checksum, checksum_algorithm, batch, at, duration_ms, applied_by, strata_version, environment, detail)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(? / 1000), ?, ?, ?, ?, ?)",
+            self.quoted(&self.log_table())
+        );
+        let params: Vec<Value> = vec![
+            l.id.source.clone().into(),
+            l.id.version.to_string().into(),
+            l.name.clone().into(),
+            l.action.as_str().into(),
+            l.status.as_str().into(),
+            l.checksum.as_ref().map(|c| c.hex.clone()).into(),
+            l.checksum.as_ref().map(|c| c.algorithm.clone()).into(),
+            l.batch.into(),
+            l.at.unix_millis().into(),
+            l.duration_ms.into(),
+            l.applied_by.clone().into(),
+            l.strata_version.clone().into(),
+            l.environment.clone().into(),
+            l.detail.clone().into(),
+        ];
+        self.conn
+            .exec_drop(sql, Params::Positional(params))
+            .await
+            .map_err(db_err)?;
+        for f in &w.foreign {
+            let (sql, params) = positional(&f.sql, &f.params);
+            self.conn
+                .exec_drop(sql, Params::Positional(params))
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in an InnoDB transaction (DML only: DDL would commit it).
+    async fn in_transaction(&mut self, w: &HistoryWrite) -> Result<()> {
+        self.conn
+            .query_drop("START TRANSACTION")
+            .await
+            .map_err(db_err)?;
+        match self.write(w).await {
+            Ok(()) => self.conn.query_drop("COMMIT").await.map_err(db_err),
+            Err(e) => {
+                let _ = self.conn.query_drop("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn rows(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
+        match self.conn.query::<Row, _>(sql).await {
+            Ok(rows) => Ok(Some(
+                rows.iter()
+                    .map(|r| (0..r.len()).map(|i| r.as_ref(i).and_then(text)).collect())
+                    .collect(),
+            )),
+            Err(e) if is_missing_table(&e) => Ok(None),
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
+    fn bad_row(&self, table: &TableName, row: String, message: String) -> DriverError {
+        DriverError::BadHistory {
+            table: table.to_string(),
+            row,
+            message,
+        }
+    }
+}
+
+/// Reads the columns of one history row, in order.
+struct Cols(std::vec::IntoIter<Option<String>>);
+
+impl Cols {
+    fn opt(&mut self) -> Option<String> {
+        self.0.next().flatten()
+    }
+    fn text(&mut self, what: &str) -> std::result::Result<String, String> {
+        self.opt().ok_or_else(|| format!("{what} is NULL"))
+    }
+    fn opt_int(&mut self, what: &str) -> std::result::Result<Option<i64>, String> {
+        self.opt()
+            .map(|v| {
+                v.parse::<i64>()
+                    .map_err(|_| format!("{what} `{v}` is not a number"))
+            })
+            .transpose()
+    }
+    fn int(&mut self, what: &str) -> std::result::Result<i64, String> {
+        self.opt_int(what)?.ok_or_else(|| format!("{what} is NULL"))
+    }
+    fn word<T>(
+        &mut self,
+        what: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> std::result::Result<T, String> {
+        let v = self.text(what)?;
+        parse(&v).ok_or_else(|| format!("unknown {what} `{v}`"))
+    }
+    fn version(&mut self) -> std::result::Result<Version, String> {
+        Version::parse_any(&self.text("version")?).map_err(|e| e.to_string())
+    }
+}
+
+#[async_trait]
+impl Driver for MysqlDriver {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            engine: "mysql",
+            dialect: Dialect::Mysql,
+            transactional_ddl: false,
+            timeouts: true,
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.display.clone()
+    }
+
+    fn history_table(&self) -> String {
+        self.table.to_string()
+    }
+
+    async fn ensure_history(&mut self) -> Result<()> {
+        // A dry run executes nothing here: creating a table would commit.
+        if self.dry_run {
+            return Ok(());
+        }
+        let history = format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                source VARCHAR(191) NOT NULL,
+                version VARCHAR(191) NOT NULL,
+                name VARCHAR(1024) NOT NULL,
+                kind VARCHAR(32) NOT NULL,
+                checksum VARCHAR(128) NOT NULL,
+                checksum_algorithm VARCHAR(32) NOT NULL,
+                status VARCHAR(16) NOT NULL,
+                batch BIGINT NOT NULL,
+                started_at DATETIME(3) NOT NULL,
+                finished_at DATETIME(3) NULL,
+                duration_ms BIGINT NULL,
+                applied_by VARCHAR(255) NOT NULL,
+                strata_version VARCHAR(64) NOT NULL,
+                environment VARCHAR(255) NULL,
+                error TEXT NULL,
+                down_sql LONGTEXT NULL,
+                out_of_order BOOLEAN NOT NULL DEFAULT FALSE,
+                statements_done BIGINT NULL,
+                statements_hash VARCHAR(64) NULL,
+                PRIMARY KEY (source, version),
+                CHECK (status IN ('applied', 'failed', 'reverted', 'running'))
+            ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin",
+            self.quoted(&self.table)
+        );
+        let log = format!(
+            "CREATE TABLE IF NOT EXISTS {} (
+                seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                source VARCHAR(191) NOT NULL,
+                version VARCHAR(191) NOT NULL,
+                name VARCHAR(1024) NOT NULL,
+                action VARCHAR(16) NOT NULL,
+                status VARCHAR(16) NOT NULL,
+                checksum VARCHAR(128) NULL,
+                checksum_algorithm VARCHAR(32) NULL,
+                batch BIGINT NOT NULL,
+                at DATETIME(3) NOT NULL,
+                duration_ms BIGINT NULL,
+                applied_by VARCHAR(255) NOT NULL,
+                strata_version VARCHAR(64) NOT NULL,
+                environment VARCHAR(255) NULL,
+                detail TEXT NULL
+            ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin",
+            self.quoted(&self.log_table())
+        );
+        self.conn.query_drop(history).await.map_err(db_err)?;
+        self.conn.query_drop(log).await.map_err(db_err)
+    }
+
+    async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
+        let sql = format!(
+            "SELECT source, version, name, kind, checksum, checksum_algorithm, status, batch,
+                    CAST(UNIX_TIMESTAMP(started_at) * 1000 AS SIGNED), CAST(UNIX_TIMESTAMP(finished_at) * 1000 AS SIGNED),
+                    duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order,
+                    statements_done, statements_hash
+               FROM {}",
+            self.quoted(&self.table)
+        );
+        let Some(rows) = self.rows(&sql).await? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let label = format!(
+                "{}/{}",
+                row[0].as_deref().unwrap_or("?"),
+                row[1].as_deref().unwrap_or("?")
+            );
+            let mut c = Cols(row.into_iter());
+            let parsed = (|| {
+                let source = c.text("source")?;
+                let version = c.version()?;
+                Ok::<_, String>(HistoryRow {
+                    id: MigrationId::new(source, version),
+                    name: c.text("name")?,
+                    kind: c.word("kind", MigrationKind::parse)?,
+                    checksum: {
+                        let hex = c.text("checksum")?;
+                        Checksum {
+                            hex,
+                            algorithm: c.text("checksum_algorithm")?,
+                        }
+                    },
+                    status: c.word("status", HistoryStatus::parse)?,
+                    batch: c.int("batch")?,
+                    started_at: Timestamp::from_unix_millis(c.int("started_at")?),
+                    finished_at: c.opt_int("finished_at")?.map(Timestamp::from_unix_millis),
+                    duration_ms: c.opt_int("duration_ms")?,
+                    applied_by: c.text("applied_by")?,
+                    strata_version: c.text("strata_version")?,
+                    environment: c.opt(),
+                    error: c.opt(),
+                    down_sql: c.opt(),
+                    out_of_order: c.opt().as_deref() == Some("1"),
+                    progress: c.opt_int("statements_done")?.map(|statements| Progress {
+                        statements,
+                        hash: c.opt().unwrap_or_default(),
+                    }),
+                })
+            })();
+            out.push(parsed.map_err(|m| self.bad_row(&self.table, label, m))?);
+        }
+        Ok(out)
+    }
+
+    async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
+        let sql = format!(
+            "SELECT seq, source, version, name, action, status, checksum, checksum_algorithm, batch,
+                    CAST(UNIX_TIMESTAMP(at) * 1000 AS SIGNED), duration_ms, applied_by, strata_version, environment, detail
+               FROM {} ORDER BY seq",
+            self.quoted(&self.log_table())
+        );
+        let Some(rows) = self.rows(&sql).await? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let label = format!("log entry {}", row[0].as_deref().unwrap_or("?"));
+            let mut c = Cols(row.into_iter());
+            let parsed = (|| {
+                let seq = c.int("seq")?;
+                let source = c.text("source")?;
+                let version = c.version()?;
+                Ok::<_, String>(LogEntry {
+                    seq,
+                    id: MigrationId::new(source, version),
+                    name: c.text("name")?,
+                    action: c.word("action", LogAction::parse)?,
+                    status: c.word("status", HistoryStatus::parse)?,
+                    checksum: {
+                        let hex = c.opt();
+                        let algorithm = c.opt();
+                        hex.map(|hex| Checksum {
+                            hex,
+                            algorithm: algorithm.unwrap_or_default(),
+                        })
+                    },
+                    batch: c.int("batch")?,
+                    at: Timestamp::from_unix_millis(c.int("at")?),
+                    duration_ms: c.opt_int("duration_ms")?,
+                    applied_by: c.text("applied_by")?,
+                    strata_version: c.text("strata_version")?,
+                    environment: c.opt(),
+                    detail: c.opt(),
+                })
+            })();
+            out.push(parsed.map_err(|m| self.bad_row(&self.log_table(), label, m))?);
+        }
+        Ok(out)
+    }
+
+    async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
+        self.in_transaction(write).await
+    }
+
+    async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET statements_done = ?, statements_hash = ? WHERE source = ? AND version = ?",
+            self.quoted(&self.table)
+        );
+        self.conn
+            .exec_drop(
+                sql,
+                (
+                    progress.statements,
+                    progress.hash.clone(),
+                    id.source.clone(),
+                    id.version.to_string(),
+                ),
+            )
+            .await
+            .map_err(db_err)
+    }
+
+    /// Only for steps the engine knows to be free of DDL: MySQL commits
+    /// any DDL statement, and the transaction with it.
+    async fn apply_in_transaction(
+        &mut self,
+        statements: &[Statement<'_>],
+        settings: &TxSettings,
+        record: &HistoryWrite,
+    ) -> Result<()> {
+        let started = std::time::Instant::now();
+        for set in self.settings_sql(settings) {
+            self.conn.query_drop(set).await.map_err(db_err)?;
+        }
+        self.conn
+            .query_drop("START TRANSACTION")
+            .await
+            .map_err(db_err)?;
+        for (i, st) in statements.iter().enumerate() {
+            if let Err(e) = self.conn.query_drop(st.sql).await {
+                let _ = self.conn.query_drop("ROLLBACK").await;
+                return Err(statement_error(i, e));
+            }
+        }
+        match self.write(&record.finished(started)).await {
+            Ok(()) => self.conn.query_drop("COMMIT").await.map_err(db_err),
+            Err(e) => {
+                let _ = self.conn.query_drop("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn execute_each(
+        &mut self,
+        statements: &[Statement<'_>],
+        settings: &TxSettings,
+    ) -> Result<()> {
+        for set in self.settings_sql(settings) {
+            self.conn.query_drop(set).await.map_err(db_err)?;
+        }
+        for (i, st) in statements.iter().enumerate() {
+            self.conn
+                .query_drop(st.sql)
+                .await
+                .map_err(|e| statement_error(i, e))?;
+        }
+        Ok(())
+    }
+
+    async fn try_lock(&mut self, mode: LockMode) -> Result<LockAttempt> {
+        if mode == LockMode::Lease {
+            return Err(DriverError::Database(
+                "lock_mode = \"lease\" is for PostgreSQL behind a transaction pooler; MySQL and MariaDB use GET_LOCK: remove lock_mode from this environment".into(),
+            ));
+        }
+        let name = self.lock_name().await?;
+        let got: Option<Option<i64>> = self
+            .conn
+            .exec_first("SELECT GET_LOCK(?, 0)", (name.clone(),))
+            .await
+            .map_err(db_err)?;
+        if got.flatten() == Some(1) {
+            self.lock = Some(name);
+            return Ok(LockAttempt::Acquired);
+        }
+        Ok(LockAttempt::Held(self.holder(&name).await?))
+    }
+
+    async fn check_lock(&mut self) -> Result<()> {
+        let Some(name) = self.lock.clone() else {
+            return Ok(());
+        };
+        let mine: Option<Option<i64>> = self
+            .conn
+            .exec_first("SELECT IS_USED_LOCK(?) = CONNECTION_ID()", (name.clone(),))
+            .await
+            .map_err(db_err)?;
+        if mine.flatten() == Some(1) {
+            Ok(())
+        } else {
+            Err(DriverError::Database(format!(
+                "the migration lock {name} is no longer held by this connection"
+            )))
+        }
+    }
+
+    async fn unlock(&mut self) -> Result<()> {
+        if let Some(name) = self.lock.take() {
+            self.conn
+                .exec_drop("DO RELEASE_LOCK(?)", (name,))
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    async fn verify(&mut self, statements: &[Statement<'_>]) -> Result<Option<String>> {
+        self.conn
+            .query_drop("START TRANSACTION")
+            .await
+            .map_err(db_err)?;
+        let mut first: Option<Option<String>> = None;
+        let mut failed = None;
+        for st in statements {
+            match self.conn.query::<Row, _>(st.sql).await {
+                Ok(rows) => first = rows.first().map(|r| r.as_ref(0).and_then(text)),
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        let _ = self.conn.query_drop("ROLLBACK").await;
+        Ok(match failed {
+            Some(e) => Some(e),
+            None => verify_says_missing(first.as_ref().map(Option::as_deref)),
+        })
+    }
+
+    async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
+        self.rows(sql).await
+    }
+
+    async fn dry_run(&mut self, on: bool) -> Result<()> {
+        // Nothing is executed in a MySQL dry run (DDL commits): the engine
+        // shows each step's SQL instead.
+        self.dry_run = on;
+        Ok(())
+    }
+
+    async fn reset_schema(&mut self, history: &[HistoryWrite]) -> Result<Vec<String>> {
+        let own = [self.table.table.clone(), self.log_table().table];
+        let objects: Vec<(String, String)> = self
+            .conn
+            .query(
+                "SELECT CASE TABLE_TYPE WHEN 'VIEW' THEN 'VIEW' WHEN 'SEQUENCE' THEN 'SEQUENCE' ELSE 'TABLE' END, TABLE_NAME
+                   FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()
+                 UNION ALL
+                 SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()
+                 UNION ALL
+                 SELECT 'EVENT', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()",
+            )
+            .await
+            .map_err(db_err)?;
+        let mut dropped = Vec::new();
+        self.conn
+            .query_drop("SET FOREIGN_KEY_CHECKS = 0")
+            .await
+            .map_err(db_err)?;
+        let mut result = Ok(());
+        for (kind, name) in objects.iter().filter(|(_, n)| !own.contains(n)) {
+            let sql = format!(
+                "DROP {kind} IF EXISTS {}",
+                strata_driver::quote_ident_for(Dialect::Mysql, name)
+            );
+            if let Err(e) = self.conn.query_drop(sql).await {
+                result = Err(db_err(e));
+                break;
+            }
+            dropped.push(format!("{} {name}", kind.to_ascii_lowercase()));
+        }
+        let _ = self.conn.query_drop("SET FOREIGN_KEY_CHECKS = 1").await;
+        result?;
+        for w in history {
+            self.in_transaction(w).await?;
+        }
+        Ok(dropped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dollar_placeholders_become_positional() {
+        let (sql, values) = positional(
+            "INSERT INTO t (a, b) VALUES ($2, $1) -- $x",
+            &[Some("one".into()), None],
+        );
+        assert_eq!(sql, "INSERT INTO t (a, b) VALUES (?, ?) -- $x");
+        assert_eq!(values, vec![Value::NULL, Value::from("one")]);
+    }
+}

@@ -81,6 +81,8 @@ pub struct Plan {
     pub reset_first: bool,
     pub steps: Vec<Step>,
     pub hash: String,
+    /// What to know before running it (see [`Plan::outside_transactions`]).
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -103,14 +105,36 @@ impl Plan {
             reset_first,
             steps,
             hash,
+            warnings: Vec::new(),
         }
     }
 
     /// The plan as run on an engine whose DDL commits implicitly (MySQL):
     /// every step runs statement by statement, outside a transaction.
-    pub fn outside_transactions(mut self) -> Self {
+    /// A migration with several DDL statements there can be left half
+    /// applied, which the plan warns about.
+    pub fn outside_transactions(mut self, dialect: Dialect) -> Self {
         for s in &mut self.steps {
             s.tx_mode = TxMode::NoTransaction;
+            let Some(body) = s
+                .script
+                .as_ref()
+                .filter(|_| s.kind != MigrationKind::Script)
+            else {
+                continue;
+            };
+            let ddl = strata_sql::split(&body.sql, dialect)
+                .iter()
+                .filter(|st| strata_sql::is_ddl(st, &body.sql))
+                .count();
+            if ddl > 1 {
+                self.warnings.push(format!(
+                    "{} ({}) {} {ddl} DDL statements: the database commits each one as it runs, so a failure in the middle leaves the migration half done (strata records the statements that completed and `strata up` resumes after them); one DDL statement per migration avoids that",
+                    s.id,
+                    s.name,
+                    if s.action == StepAction::Revert { "reverts with" } else { "has" }
+                ));
+            }
         }
         self
     }

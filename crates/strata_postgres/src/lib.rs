@@ -913,13 +913,10 @@ impl Driver for PgDriver {
                     error: c.opt(),
                     down_sql: c.opt(),
                     out_of_order: c.opt().as_deref() == Some("t"),
-                    progress: match c.opt_int("statements_done")? {
-                        Some(statements) => Some(Progress {
-                            statements,
-                            hash: c.opt().unwrap_or_default(),
-                        }),
-                        None => None,
-                    },
+                    progress: c.opt_int("statements_done")?.map(|statements| Progress {
+                        statements,
+                        hash: c.opt().unwrap_or_default(),
+                    }),
                 })
             })();
             out.push(parsed.map_err(|message| DriverError::BadHistory {

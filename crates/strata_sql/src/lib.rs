@@ -73,6 +73,20 @@ pub fn cannot_run_in_transaction(statement: &Statement<'_>, script: &str) -> boo
     }
 }
 
+/// Whether `statement` changes the schema (CREATE, ALTER, DROP, RENAME,
+/// TRUNCATE): what MySQL commits implicitly.
+pub fn is_ddl(statement: &Statement<'_>, script: &str) -> bool {
+    let first = script[statement.token_offset..]
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .find(|w| !w.is_empty())
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    matches!(
+        first.as_str(),
+        "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE"
+    )
+}
+
 /// 0-based line number of byte `offset` in `text`.
 pub fn line_at(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());

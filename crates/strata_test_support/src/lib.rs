@@ -1,8 +1,8 @@
 //! Test helpers: temporary projects, one fresh database per test on every
 //! engine, and a way to run the real `strata` binary against them.
 //!
-//! Server URLs come from the environment (`STRATA_TEST_POSTGRES_URL`),
-//! defaulting to the local server. Without `STRATA_REQUIRE_SERVERS=1` a
+//! Server URLs come from the environment (`STRATA_TEST_POSTGRES_URL`,
+//! `STRATA_TEST_MYSQL_URL`), defaulting to the local servers. Without `STRATA_REQUIRE_SERVERS=1` a
 //! test skips when its server does not answer; with it (CI), that fails.
 
 #![allow(clippy::print_stderr)]
@@ -128,6 +128,27 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+/// The admin URL of the MySQL or MariaDB server tests use.
+pub fn mysql_admin_url() -> String {
+    std::env::var("STRATA_TEST_MYSQL_URL")
+        .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/mysql".into())
+}
+
+async fn my_conn(url: &str) -> Result<mysql_async::Conn, mysql_async::Error> {
+    let opts =
+        mysql_async::Opts::from_url(url).map_err(|e| mysql_async::Error::Other(Box::new(e)))?;
+    let opts = mysql_async::OptsBuilder::from_opts(opts).prefer_socket(false);
+    mysql_async::Conn::new(opts).await
+}
+
+fn my_text(v: &mysql_async::Value) -> String {
+    match v {
+        mysql_async::Value::NULL => "NULL".into(),
+        mysql_async::Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        other => other.as_sql(true).trim_matches('\'').to_string(),
+    }
+}
+
 async fn pg_client(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     tokio::spawn(conn);
@@ -145,13 +166,19 @@ pub enum TestDb {
         url: String,
         admin: String,
     },
+    Mysql {
+        name: String,
+        url: String,
+        admin: String,
+    },
 }
 
 impl TestDb {
-    pub fn sqlite() -> Self {
+    /// A fresh SQLite database (always available: `Some`).
+    pub fn sqlite() -> Option<Self> {
         let dir = TempProject::new();
         let path = dir.dir.join("test.db");
-        TestDb::Sqlite { path, _dir: dir }
+        Some(TestDb::Sqlite { path, _dir: dir })
     }
 
     /// A fresh PostgreSQL database, or `None` (test skipped) when the server
@@ -181,18 +208,55 @@ impl TestDb {
         }
     }
 
+    /// A fresh MySQL/MariaDB database, or `None` (test skipped) when the
+    /// server does not answer and servers are not required.
+    pub fn mysql() -> Option<Self> {
+        use mysql_async::prelude::Queryable;
+        let admin = mysql_admin_url();
+        let name = unique_name("strata_t");
+        let created = runtime().block_on(async {
+            let mut conn = my_conn(&admin).await?;
+            conn.query_drop(format!("CREATE DATABASE `{name}`")).await?;
+            conn.disconnect().await
+        });
+        match created {
+            Ok(()) => {
+                let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
+                let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+                let mut url = format!("{base}/{name}");
+                if !query.is_empty() {
+                    url = format!("{url}?{query}");
+                }
+                Some(TestDb::Mysql { name, url, admin })
+            }
+            Err(e) if !require_servers() => {
+                eprintln!("skipping: MySQL at {admin} is not available ({e})");
+                None
+            }
+            Err(e) => {
+                panic!("MySQL at {admin} is required (STRATA_REQUIRE_SERVERS=1) but: {e}")
+            }
+        }
+    }
+
     pub fn engine(&self) -> &'static str {
         match self {
             TestDb::Sqlite { .. } => "sqlite",
             TestDb::Postgres { .. } => "postgres",
+            TestDb::Mysql { .. } => "mysql",
         }
+    }
+
+    /// Whether a migration and its history row commit together here.
+    pub fn transactional_ddl(&self) -> bool {
+        !matches!(self, TestDb::Mysql { .. })
     }
 
     /// The URL strata should be given.
     pub fn url(&self) -> String {
         match self {
             TestDb::Sqlite { path, .. } => format!("sqlite://{}", path.display()),
-            TestDb::Postgres { url, .. } => url.clone(),
+            TestDb::Postgres { url, .. } | TestDb::Mysql { url, .. } => url.clone(),
         }
     }
 
@@ -229,6 +293,17 @@ impl TestDb {
                     })
                     .collect()
             }),
+            TestDb::Mysql { url, .. } => runtime().block_on(async {
+                use mysql_async::prelude::Queryable;
+                let mut conn = my_conn(url).await.expect("connect");
+                let rows: Vec<mysql_async::Row> = conn.query(sql).await.expect("query");
+                let out = rows
+                    .iter()
+                    .map(|r| r.as_ref(0).map_or("NULL".into(), my_text))
+                    .collect();
+                let _ = conn.disconnect().await;
+                out
+            }),
         }
     }
 
@@ -247,6 +322,12 @@ impl TestDb {
                     .await
                     .expect("execute")
             }),
+            TestDb::Mysql { url, .. } => runtime().block_on(async {
+                use mysql_async::prelude::Queryable;
+                let mut conn = my_conn(url).await.expect("connect");
+                conn.query_drop(sql).await.expect("execute");
+                let _ = conn.disconnect().await;
+            }),
         }
     }
 
@@ -259,6 +340,9 @@ impl TestDb {
             TestDb::Postgres { .. } => format!(
                 "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = '{table}'"
             ),
+            TestDb::Mysql { .. } => format!(
+                "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}'"
+            ),
         };
         self.query(&sql) == vec!["1".to_string()]
     }
@@ -266,9 +350,22 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        if let TestDb::Postgres { name, admin, .. } = self {
-            let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-            let _ = runtime().block_on(async { pg_client(admin).await?.batch_execute(&sql).await });
+        match self {
+            TestDb::Postgres { name, admin, .. } => {
+                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+                let _ =
+                    runtime().block_on(async { pg_client(admin).await?.batch_execute(&sql).await });
+            }
+            TestDb::Mysql { name, admin, .. } => {
+                use mysql_async::prelude::Queryable;
+                let sql = format!("DROP DATABASE IF EXISTS `{name}`");
+                let _ = runtime().block_on(async {
+                    let mut conn = my_conn(admin).await?;
+                    conn.query_drop(sql).await?;
+                    conn.disconnect().await
+                });
+            }
+            TestDb::Sqlite { .. } => {}
         }
     }
 }
@@ -278,22 +375,36 @@ impl Drop for TestDb {
 #[macro_export]
 macro_rules! engine_test {
     ($name:ident, $body:expr) => {
+        $crate::engine_tests!($name, $body, sqlite, postgres, mysql);
+    };
+}
+
+/// [`engine_test!`] on the engines with transactional DDL only (SQLite and
+/// PostgreSQL), for scenarios about rolling a migration back; MySQL's
+/// statement-by-statement behaviour has tests of its own.
+#[macro_export]
+macro_rules! transactional_test {
+    ($name:ident, $body:expr) => {
+        $crate::engine_tests!($name, $body, sqlite, postgres);
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! engine_tests {
+    ($name:ident, $body:expr, $($engine:ident),+) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            #[test]
-            fn sqlite() {
-                let db = $crate::TestDb::sqlite();
-                ($body)(&db);
-            }
-
-            #[test]
-            fn postgres() {
-                if let Some(db) = $crate::TestDb::postgres() {
-                    ($body)(&db);
+            $(
+                #[test]
+                fn $engine() {
+                    if let Some(db) = $crate::TestDb::$engine() {
+                        ($body)(&db);
+                    }
                 }
-            }
+            )+
         }
     };
 }

@@ -38,6 +38,7 @@ pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::R
             "environment": engine.env_name,
             "plan_hash": plan.hash,
             "steps": steps,
+            "warnings": plan.warnings,
         }));
         return Ok(ExitCode::SUCCESS);
     }
@@ -102,6 +103,9 @@ pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::R
     }
     if args.ignore_missing {
         command.push_str(" --ignore-missing");
+    }
+    for w in &plan.warnings {
+        printer.warning(w);
     }
     printer.line("");
     printer.summary(format!("Run it with: {command} --approve {}", plan.hash));

@@ -239,7 +239,11 @@ impl Reporter for HumanReporter<'_> {
                     self.print(text.to_string());
                 } else {
                     let mut text = parts.join(", ");
-                    if *dry_run {
+                    if *dry_run && applied + reverted + failed == 0 {
+                        self.print(format!(
+                            "Dry run: {text} in {duration_ms} ms; nothing was executed."
+                        ));
+                    } else if *dry_run {
                         self.print(format!(
                             "Dry run: {text} in {duration_ms} ms, then rolled everything back; nothing was kept."
                         ));

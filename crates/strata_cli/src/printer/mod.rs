@@ -64,15 +64,19 @@ impl Printer {
 
     /// Problems in the migration files that do not stop strata, on stderr.
     pub fn warnings(&self, warnings: &[strata_engine::Diagnostic]) {
-        let mut err = anstream::stderr().lock();
         for w in warnings {
-            let _ = writeln!(
-                err,
-                "{}warning{}: {w}",
-                YELLOW.bold().render(),
-                YELLOW.bold().render_reset()
-            );
+            self.warning(w);
         }
+    }
+
+    /// One warning on stderr.
+    pub fn warning(&self, text: impl std::fmt::Display) {
+        let _ = writeln!(
+            anstream::stderr(),
+            "{}warning{}: {text}",
+            YELLOW.bold().render(),
+            YELLOW.bold().render_reset()
+        );
     }
 
     /// One JSON document (or event) on stdout.

@@ -1,0 +1,187 @@
+//! `mysql://` and `mariadb://` URLs: user, password, host, port, database,
+//! and TLS as libpq spells it (`sslmode`, `sslrootcert`) or as the MySQL
+//! client does (`ssl-mode`, `ssl-ca`). Other parameters are mysql_async's.
+
+use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
+use std::path::PathBuf;
+use strata_driver::{DriverError, Result, redact_url};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SslMode {
+    Disable,
+    /// TLS when the server offers it, without checking its certificate.
+    Prefer,
+    /// TLS or no connection; the certificate is not checked.
+    Require,
+    /// TLS with a certificate signed by a trusted authority, any host name.
+    VerifyCa,
+    /// TLS with a trusted certificate for the host connected to.
+    VerifyFull,
+}
+
+impl SslMode {
+    fn parse(value: &str) -> Option<Self> {
+        Some(
+            match value.to_ascii_lowercase().replace('_', "-").as_str() {
+                "disable" | "disabled" => SslMode::Disable,
+                "prefer" | "preferred" => SslMode::Prefer,
+                "require" | "required" => SslMode::Require,
+                "verify-ca" => SslMode::VerifyCa,
+                "verify-full" | "verify-identity" => SslMode::VerifyFull,
+                _ => return None,
+            },
+        )
+    }
+}
+
+/// How to reach one MySQL or MariaDB database.
+pub struct ConnectOptions {
+    opts: Opts,
+    ssl: SslMode,
+    root_cert: Option<PathBuf>,
+    /// The URL with any password hidden.
+    pub display: String,
+}
+
+impl ConnectOptions {
+    pub fn parse(url: &str) -> Result<Self> {
+        let display = redact_url(url);
+        let fail = |message: String| DriverError::Connect {
+            url: display.clone(),
+            message,
+        };
+        let rest = url
+            .split_once("://")
+            .map(|(_, rest)| rest)
+            .ok_or_else(|| fail("write mysql://user:password@host:3306/database".into()))?;
+        let (base, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let mut ssl = SslMode::Prefer;
+        let mut root_cert = None;
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "sslmode" | "ssl-mode" | "ssl_mode" => {
+                    ssl = SslMode::parse(value).ok_or_else(|| {
+                        fail(format!(
+                            "sslmode `{value}` is not one of disable, prefer, require, verify-ca, verify-full"
+                        ))
+                    })?;
+                }
+                "sslrootcert" | "ssl-ca" | "ssl_ca" => root_cert = Some(PathBuf::from(value)),
+                _ => kept.push(pair),
+            }
+        }
+        if base.rsplit_once('@').map_or(base, |(_, h)| h).is_empty() {
+            return Err(fail("the URL names no host".into()));
+        }
+        let mut normal = format!("mysql://{base}");
+        if !kept.is_empty() {
+            normal.push('?');
+            normal.push_str(&kept.join("&"));
+        }
+        let opts =
+            Opts::from_url(&normal).map_err(|e| fail(format!("the URL is not valid: {e}")))?;
+        if matches!(ssl, SslMode::VerifyCa | SslMode::VerifyFull)
+            && let Some(path) = &root_cert
+            && !path.is_file()
+        {
+            return Err(fail(format!(
+                "sslrootcert {} is not a readable file",
+                path.display()
+            )));
+        }
+        Ok(ConnectOptions {
+            opts,
+            ssl,
+            root_cert,
+            display,
+        })
+    }
+
+    fn with_tls(&self, tls: bool) -> Opts {
+        let mut builder = OptsBuilder::from_opts(self.opts.clone()).prefer_socket(false);
+        if tls {
+            let mut ssl = SslOpts::default();
+            if let Some(path) = &self.root_cert {
+                ssl = ssl.with_root_certs(vec![path.clone().into()]);
+            }
+            ssl = match self.ssl {
+                SslMode::Prefer | SslMode::Require if self.root_cert.is_none() => {
+                    ssl.with_danger_accept_invalid_certs(true)
+                }
+                SslMode::Prefer | SslMode::Require | SslMode::VerifyCa => {
+                    ssl.with_danger_skip_domain_validation(true)
+                }
+                _ => ssl,
+            };
+            builder = builder.ssl_opts(Some(ssl));
+        }
+        Opts::from(builder)
+    }
+
+    /// Opens the connection; with `prefer`, falls back to plain TCP when
+    /// the server offers no TLS.
+    pub async fn connect(&self) -> Result<Conn> {
+        let fail = |e: mysql_async::Error| DriverError::Connect {
+            url: self.display.clone(),
+            message: e.to_string(),
+        };
+        let attempt = |tls| {
+            let opts = self.with_tls(tls);
+            async move {
+                tokio::time::timeout(std::time::Duration::from_secs(10), Conn::new(opts))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(mysql_async::Error::Other(
+                            "no answer within 10 s".to_string().into(),
+                        ))
+                    })
+            }
+        };
+        match self.ssl {
+            SslMode::Disable => attempt(false).await.map_err(fail),
+            SslMode::Prefer => match attempt(true).await {
+                Ok(conn) => Ok(conn),
+                Err(mysql_async::Error::Driver(
+                    mysql_async::DriverError::NoClientSslFlagFromServer,
+                )) => attempt(false).await.map_err(fail),
+                Err(e) => Err(fail(e)),
+            },
+            _ => attempt(true).await.map_err(fail),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_parameters_are_taken_out_and_passwords_hidden() {
+        let o = ConnectOptions::parse(
+            "mariadb://app:s3cret@db.example:3307/shop?ssl-mode=VERIFY_IDENTITY&stmt_cache_size=8",
+        )
+        .unwrap();
+        assert_eq!(o.ssl, SslMode::VerifyFull);
+        assert_eq!(o.opts.tcp_port(), 3307);
+        assert_eq!(o.opts.db_name(), Some("shop"));
+        assert!(!o.display.contains("s3cret"), "{}", o.display);
+        let bad = ConnectOptions::parse("mysql://u:s3cret@h/d?sslmode=sometimes")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            bad.contains("sslmode `sometimes`") && !bad.contains("s3cret"),
+            "{bad}"
+        );
+        let unknown = ConnectOptions::parse("mysql://u:s3cret@h/d?colour=blue")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            unknown.contains("colour") && !unknown.contains("s3cret"),
+            "{unknown}"
+        );
+    }
+}
