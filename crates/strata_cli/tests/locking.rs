@@ -4,9 +4,9 @@
 #![allow(clippy::print_stderr)]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
-use strata_test_support::{Run, TempProject, TestDb, run_in};
+use strata_test_support::{Run, TempProject, TestDb, run_in, spawn_in, wait_for};
 
 const BIN: &str = env!("CARGO_BIN_EXE_strata");
 
@@ -18,28 +18,10 @@ fn strata(p: &TempProject, db: &TestDb, args: &[&str]) -> Run {
 }
 
 fn spawn(p: &TempProject, db: &TestDb, args: &[&str]) -> Child {
-    Command::new(BIN)
-        .args(args)
-        .args(["--database-url", &db.url()])
-        .current_dir(&p.dir)
-        .env_remove("DATABASE_URL")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn strata")
-}
-
-/// Polls `check` until it holds, for at most 20 seconds.
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !check() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let url = db.url();
+    let mut all = args.to_vec();
+    all.extend(["--database-url", url.as_str()]);
+    spawn_in(Path::new(BIN), &p.dir, &all)
 }
 
 fn states(p: &TempProject, db: &TestDb) -> serde_json::Value {

@@ -52,6 +52,16 @@ pub fn engine_name(raw: &str) -> Option<String> {
     )
 }
 
+/// The engine a directory's name says its migrations are for, as in
+/// Flyway's `db/migration/mysql` or a goose `migrations/postgres` folder
+/// beside a `migrations/mysql` one (the nearest such name wins).
+fn engine_in_path(rel: &Path) -> Option<String> {
+    rel.components()
+        .rev()
+        .filter_map(|c| c.as_os_str().to_str())
+        .find_map(engine_name)
+}
+
 pub fn scan(root: &Path) -> Scan {
     let mut hints = Hints::default();
     let mut dirs = Vec::new();
@@ -81,6 +91,7 @@ pub fn scan(root: &Path) -> Scan {
         match classify(&dir, &hints) {
             Ok(Some((format, engine))) => {
                 taken.push(dir.clone());
+                let engine = engine.or_else(|| engine_in_path(&rel));
                 scan.detected.push(Detected {
                     path: rel,
                     format,
@@ -248,5 +259,41 @@ mod tests {
             .find(|d| d.format == "drizzle")
             .unwrap();
         assert_eq!(drizzle.engine.as_deref(), Some("postgres"));
+    }
+
+    #[test]
+    fn folders_named_for_an_engine_say_which() {
+        let root = std::env::temp_dir().join(format!("strata_detect_{}", std::process::id()));
+        for (dir, file) in [
+            ("db/migration/mysql", "V1__init.sql"),
+            ("db/migration/postgres", "V1__init.sql"),
+            ("goose/mysql", "00001_init.sql"),
+        ] {
+            fs::create_dir_all(root.join(dir)).unwrap();
+            let text = if dir.starts_with("goose") {
+                "-- +goose Up\nCREATE TABLE a (id int);\n"
+            } else {
+                "CREATE TABLE a (id int);\n"
+            };
+            fs::write(root.join(dir).join(file), text).unwrap();
+        }
+        let found: Vec<(String, &str, Option<String>)> = scan(&root)
+            .detected
+            .into_iter()
+            .map(|d| (d.path.display().to_string(), d.format, d.engine))
+            .collect();
+        let _ = fs::remove_dir_all(&root);
+        assert_eq!(
+            found,
+            vec![
+                ("db/migration/mysql".into(), "flyway", Some("mysql".into())),
+                (
+                    "db/migration/postgres".into(),
+                    "flyway",
+                    Some("postgres".into())
+                ),
+                ("goose/mysql".into(), "goose", Some("mysql".into())),
+            ]
+        );
     }
 }

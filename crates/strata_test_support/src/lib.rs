@@ -111,6 +111,31 @@ pub fn run_in(bin: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Ru
     Run::from_output(cmd.output().expect("run strata"))
 }
 
+/// Starts `bin` with `args` in `dir` without waiting, output captured.
+pub fn spawn_in(bin: &Path, dir: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(bin)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn strata")
+}
+
+/// Polls `check` until it holds, for at most 20 seconds.
+pub fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !check() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 fn require_servers() -> bool {
     std::env::var("STRATA_REQUIRE_SERVERS").is_ok_and(|v| v == "1")
 }
