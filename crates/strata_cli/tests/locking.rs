@@ -318,3 +318,86 @@ fn sqlite_waits_for_another_writer_within_the_lock_timeout() {
     other.execute_batch("COMMIT").unwrap();
     assert_eq!(strata(&p, &db, &["up"]).code, 0);
 }
+
+#[test]
+fn a_killed_statement_by_statement_run_resumes_at_the_next_statement() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    let slow = "-- strata:no-transaction\ncreate table b (id int);\nselect pg_sleep(60);\ncreate table c (id int);\n";
+    p.write("migrations/1_slow.sql", slow);
+    let mut child = spawn(&p, &db, &["up"]);
+    wait_for("the first statement to be recorded", || {
+        db.has_table("strata_history")
+            && db.query("SELECT statements_done FROM strata_history") == vec!["1"]
+    });
+    wait_for("the sleep", || {
+        db.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep(60)%'")
+            == vec!["1"]
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep(60)%'");
+
+    let status = states(&p, &db);
+    let detail = status["migrations"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("statements 1-1 completed") && detail.contains("resumes at statement 2"),
+        "{status}"
+    );
+    // The statement that never completed may change; the one that ran may not.
+    p.write(
+        "migrations/1_slow.sql",
+        &slow.replace("pg_sleep(60)", "pg_sleep(0)"),
+    );
+    let up = strata(&p, &db, &["up", "--lock-timeout", "10s"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert!(
+        up.all().contains(
+            "statements 1-1 of 3 completed in an earlier run; going on at statement 2 (line 3)"
+        ),
+        "{}",
+        up.all()
+    );
+    assert!(db.has_table("c"));
+    assert_eq!(
+        db.query(
+            "SELECT status || ' ' || coalesce(statements_done::text, 'none') FROM strata_history"
+        ),
+        vec!["applied none"]
+    );
+}
+
+#[test]
+fn a_failed_concurrent_index_build_is_cleaned_up_before_the_retry() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    p.write(
+        "migrations/1_t.sql",
+        "create table t (x int);\ninsert into t values (1), (1), (2);\n",
+    );
+    p.write(
+        "migrations/2_idx.sql",
+        "-- strata:no-transaction\ncreate unique index concurrently t_x on t (x);\n",
+    );
+    let failed = strata(&p, &db, &["up"]);
+    assert_eq!(failed.code, 2, "{}", failed.all());
+    assert_eq!(
+        db.query(
+            "SELECT count(*) FROM pg_index WHERE NOT indisvalid AND indexrelid = 't_x'::regclass"
+        ),
+        vec!["1"],
+        "the failed build left an INVALID index"
+    );
+    db.execute("DELETE FROM t WHERE ctid = (SELECT max(ctid) FROM t WHERE x = 1)");
+    let up = strata(&p, &db, &["up"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert!(
+        up.all().contains("dropped the INVALID index public.t_x"),
+        "{}",
+        up.all()
+    );
+    assert_eq!(
+        db.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 't_x'::regclass"),
+        vec!["t"]
+    );
+}

@@ -298,17 +298,16 @@ fn a_source_written_for_another_engine_is_refused() {
     assert_eq!(init.code, 0, "{}", init.all());
     let run = strata(&p, &db, &["up"]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.all().contains("written for postgres"),
-        "{}",
-        run.all()
-    );
+    assert!(run.all().contains("written for postgres"), "{}", run.all());
     assert!(!db.has_table("strata_history"));
 
     // And the reverse: a MySQL Flyway folder against PostgreSQL.
     let Some(pg) = TestDb::postgres() else { return };
     let q = TempProject::new();
-    q.write("db/migration/mysql/V1__init.sql", "CREATE TABLE a (id INT);\n");
+    q.write(
+        "db/migration/mysql/V1__init.sql",
+        "CREATE TABLE a (id INT);\n",
+    );
     let init = run_in(Path::new(BIN), &q.dir, &["init"], &[]);
     assert_eq!(init.code, 0, "{}", init.all());
     let config = std::fs::read_to_string(q.path("strata.toml")).unwrap();

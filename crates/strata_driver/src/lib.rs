@@ -231,6 +231,14 @@ pub trait Driver: Send {
         Ok(Vec::new())
     }
 
+    /// Drops index `name` (`schema.name` or a name in the current schema)
+    /// if it exists and is INVALID, as a failed `CREATE INDEX
+    /// CONCURRENTLY` leaves it; returns the name dropped. Engines without
+    /// such builds have nothing to do.
+    async fn drop_invalid_index(&mut self, _name: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     /// Drops every object in the connection's current schema except
     /// strata's own tables, and writes `history` (the rows marked reverted),
     /// in one transaction; returns what was dropped, for the report.

@@ -925,6 +925,23 @@ impl Run<'_> {
     ) -> Result<(), Failure> {
         let applying = step.action == StepAction::Apply;
         for (i, st) in statements.iter().enumerate().skip(from) {
+            if step.retry
+                && let Some(index) = strata_sql::concurrent_index_name(st, &script.sql)
+            {
+                let dropped = self
+                    .driver
+                    .drop_invalid_index(&index)
+                    .await
+                    .map_err(|e| self.failure(step, None, &e))?;
+                if let Some(name) = dropped {
+                    self.reporter.event(&Event::Warning {
+                        message: format!(
+                            "dropped the INVALID index {name} that the failed attempt of {} left behind, before building it again",
+                            step.id
+                        ),
+                    });
+                }
+            }
             if let Err(mut e) = self
                 .driver
                 .execute_each(std::slice::from_ref(st), settings)

@@ -1042,6 +1042,32 @@ impl Driver for PgDriver {
         Ok(())
     }
 
+    async fn drop_invalid_index(&mut self, name: &str) -> Result<Option<String>> {
+        let (schema, index) = match name.split_once('.') {
+            Some((s, i)) => (Some(s.to_string()), i.to_string()),
+            None => (None, name.to_string()),
+        };
+        let row = self
+            .client
+            .query_opt(
+                "SELECT n.nspname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE NOT x.indisvalid AND c.relname = $1 AND n.nspname = coalesce($2, current_schema())",
+                &[&index, &schema],
+            )
+            .await
+            .map_err(db_err)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let schema: String = row.get(0);
+        let qualified = format!("{}.{}", quote_ident(&schema), quote_ident(&index));
+        self.client
+            .batch_execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {qualified}"))
+            .await
+            .map_err(db_err)?;
+        Ok(Some(format!("{schema}.{index}")))
+    }
+
     async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
         let sql = format!(
             "UPDATE {} SET statements_done = $1, statements_hash = $2 WHERE source = $3 AND version = $4",

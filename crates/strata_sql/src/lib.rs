@@ -73,6 +73,48 @@ pub fn cannot_run_in_transaction(statement: &Statement<'_>, script: &str) -> boo
     }
 }
 
+/// The index a `CREATE [UNIQUE] INDEX CONCURRENTLY [IF NOT EXISTS] name`
+/// statement builds, as written (`schema.name` when qualified, quotes
+/// removed); `None` for any other statement or an unnamed index.
+pub fn concurrent_index_name(statement: &Statement<'_>, script: &str) -> Option<String> {
+    let text = &script[statement.token_offset..statement.offset + statement.sql.len()];
+    let mut rest = text.trim_start();
+    let word = |rest: &mut &str| -> String {
+        let s = rest.trim_start();
+        let end = s
+            .find(|c: char| c.is_whitespace() || c == '(')
+            .unwrap_or(s.len());
+        *rest = &s[end..];
+        s[..end].to_string()
+    };
+    let is = |w: &str, k: &str| w.eq_ignore_ascii_case(k);
+    if !is(&word(&mut rest), "CREATE") {
+        return None;
+    }
+    let mut w = word(&mut rest);
+    if is(&w, "UNIQUE") {
+        w = word(&mut rest);
+    }
+    if !is(&w, "INDEX") || !is(&word(&mut rest), "CONCURRENTLY") {
+        return None;
+    }
+    let mut name = word(&mut rest);
+    if is(&name, "IF") {
+        word(&mut rest);
+        word(&mut rest);
+        name = word(&mut rest);
+    }
+    if name.is_empty() || is(&name, "ON") {
+        return None;
+    }
+    Some(
+        name.split('.')
+            .map(|part| part.trim_matches('"').replace("\"\"", "\""))
+            .collect::<Vec<_>>()
+            .join("."),
+    )
+}
+
 /// Whether `statement` changes the schema (CREATE, ALTER, DROP, RENAME,
 /// TRUNCATE): what MySQL commits implicitly.
 pub fn is_ddl(statement: &Statement<'_>, script: &str) -> bool {
@@ -429,6 +471,24 @@ mod tests {
             .map(|st| cannot_run_in_transaction(st, sql))
             .collect();
         assert_eq!(found, vec![true, false, true, true, true, true]);
+    }
+
+    #[test]
+    fn names_the_index_a_concurrent_build_creates() {
+        let sql = "create unique index concurrently if not exists \"Users_email\" on users (email);\nCREATE INDEX CONCURRENTLY app.i2 ON t(x);\ncreate index concurrently on t (y);\ncreate index i3 on t (z);";
+        let names: Vec<Option<String>> = split(sql, Dialect::Postgres)
+            .iter()
+            .map(|st| concurrent_index_name(st, sql))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                Some("Users_email".into()),
+                Some("app.i2".into()),
+                None,
+                None
+            ]
+        );
     }
 
     #[test]
