@@ -137,6 +137,8 @@ pub enum Command {
         /// `VERSION` or `SOURCE/VERSION` (default: every applied migration with a verify section).
         migration: Option<String>,
     },
+    /// Check what can stand in the way of a run: files, connection, privileges, the lock, failed or interrupted migrations, drift, missing files, pending work, INVALID indexes. Exit 1 if there is a problem.
+    Doctor,
     /// Record what another tool already applied (from its history table), running nothing.
     Adopt {
         /// supabase, prisma, drizzle, sqlx, golang-migrate, dbmate, goose or diesel.

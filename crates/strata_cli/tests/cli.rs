@@ -1040,3 +1040,52 @@ transactional_test!(dry_run_tries_the_plan_and_keeps_nothing, |db: &TestDb| {
     assert!(db.has_table("a"));
     assert_eq!(snapshot(db), before);
 });
+
+engine_test!(doctor_names_each_problem_with_its_fix, |db: &TestDb| {
+    let env = Env::new(db);
+    env.write("migrations/1_a.sql", &table("a", "1"));
+    env.write("migrations/2_b.sql", &table("b", "2"));
+    let checks = |run: &Run| -> Vec<(String, String)> {
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        doc["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["check"].as_str().unwrap().to_string(),
+                    c["level"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let fresh = env.ok(&["doctor", "--format", "json"]);
+    let fresh = checks(&fresh);
+    assert!(
+        fresh.contains(&("connection".into(), "ok".into())),
+        "{fresh:?}"
+    );
+    assert!(
+        fresh.contains(&("privileges".into(), "ok".into())),
+        "{fresh:?}"
+    );
+    assert!(fresh.contains(&("lock".into(), "ok".into())), "{fresh:?}");
+    assert!(
+        fresh.contains(&("pending".into(), "warning".into())),
+        "{fresh:?}"
+    );
+
+    env.ok(&["up"]);
+    env.write(
+        "migrations/3_bad.sql",
+        "-- strata:up\ncreate table c (id integer);\ninsert into nowhere values (1);\n",
+    );
+    env.fails(&["up"], 2);
+    env.write("migrations/1_a.sql", &table("a_renamed", "1"));
+    let sick = env.fails(&["doctor"], 1);
+    let text = sick.stdout;
+    assert!(text.contains("problem  drift"), "{text}");
+    assert!(text.contains("problem  failed      app/3 (bad)"), "{text}");
+    assert!(text.contains("strata repair"), "{text}");
+    assert!(text.contains("2 problem(s) found"), "{text}");
+});

@@ -388,6 +388,15 @@ fn a_failed_concurrent_index_build_is_cleaned_up_before_the_retry() {
         vec!["1"],
         "the failed build left an INVALID index"
     );
+    let doctor = strata(&p, &db, &["doctor"]);
+    assert_eq!(doctor.code, 1, "{}", doctor.all());
+    assert!(
+        doctor.stdout.contains(
+            "problem  indexes     INVALID indexes (left by failed concurrent builds): public.t_x"
+        ),
+        "{}",
+        doctor.stdout
+    );
     db.execute("DELETE FROM t WHERE ctid = (SELECT max(ctid) FROM t WHERE x = 1)");
     let up = strata(&p, &db, &["up"]);
     assert_eq!(up.code, 0, "{}", up.all());

@@ -231,6 +231,18 @@ pub trait Driver: Send {
         Ok(Vec::new())
     }
 
+    /// The server's version, as it reports it.
+    async fn server_version(&mut self) -> Result<String>;
+
+    /// Whether this user may create tables where migrations run.
+    async fn can_create(&mut self) -> Result<bool>;
+
+    /// INVALID indexes in the current schema (`schema.name`), as failed
+    /// concurrent builds leave them; none where there are no such builds.
+    async fn invalid_indexes(&mut self) -> Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+
     /// Drops index `name` (`schema.name` or a name in the current schema)
     /// if it exists and is INVALID, as a failed `CREATE INDEX
     /// CONCURRENTLY` leaves it; returns the name dropped. Engines without

@@ -15,6 +15,7 @@
 
 mod adopt;
 mod config;
+pub mod doctor;
 mod events;
 mod foreign;
 pub mod run;

@@ -527,6 +527,42 @@ impl Driver for MysqlDriver {
         self.in_transaction(write).await
     }
 
+    async fn server_version(&mut self) -> Result<String> {
+        let v: Option<String> = self
+            .conn
+            .query_first("SELECT VERSION()")
+            .await
+            .map_err(db_err)?;
+        let v = v.unwrap_or_default();
+        Ok(if self.mariadb || v.contains("MariaDB") {
+            format!("MariaDB {v}")
+        } else {
+            format!("MySQL {v}")
+        })
+    }
+
+    async fn can_create(&mut self) -> Result<bool> {
+        // A real probe: MySQL's grants are too varied to read reliably
+        // (roles, wildcards, partial revokes).
+        let probe = format!("`strata_doctor_probe_{}`", std::process::id());
+        match self
+            .conn
+            .query_drop(format!("CREATE TABLE {probe} (id INT)"))
+            .await
+        {
+            Ok(()) => {
+                self.conn
+                    .query_drop(format!("DROP TABLE {probe}"))
+                    .await
+                    .map_err(db_err)?;
+                Ok(true)
+            }
+            // Access denied (database, table) or a read-only server.
+            Err(mysql_async::Error::Server(s)) if matches!(s.code, 1044 | 1142 | 1290) => Ok(false),
+            Err(e) => Err(db_err(e)),
+        }
+    }
+
     async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
         let sql = format!(
             "UPDATE {} SET statements_done = ?, statements_hash = ? WHERE source = ? AND version = ?",

@@ -1042,6 +1042,43 @@ impl Driver for PgDriver {
         Ok(())
     }
 
+    async fn server_version(&mut self) -> Result<String> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT 'PostgreSQL ' || current_setting('server_version')",
+                &[],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(row.get(0))
+    }
+
+    async fn can_create(&mut self) -> Result<bool> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT coalesce(has_schema_privilege(current_schema(), 'CREATE'), false)",
+                &[],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(row.get(0))
+    }
+
+    async fn invalid_indexes(&mut self) -> Result<Vec<String>> {
+        let rows = self
+            .client
+            .query(
+                "SELECT n.nspname || '.' || c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                  WHERE NOT x.indisvalid AND n.nspname = current_schema() ORDER BY 1",
+                &[],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     async fn drop_invalid_index(&mut self, name: &str) -> Result<Option<String>> {
         let (schema, index) = match name.split_once('.') {
             Some((s, i)) => (Some(s.to_string()), i.to_string()),

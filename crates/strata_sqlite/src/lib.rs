@@ -509,6 +509,25 @@ impl Driver for SqliteDriver {
         self.in_write_transaction(|| self.write(write))
     }
 
+    async fn server_version(&mut self) -> Result<String> {
+        self.conn
+            .query_row("SELECT 'SQLite ' || sqlite_version()", [], |r| r.get(0))
+            .map_err(db_err)
+    }
+
+    async fn can_create(&mut self) -> Result<bool> {
+        // Creating a table in a transaction that is rolled back.
+        let probe = self.conn.execute_batch(
+            "SAVEPOINT strata_probe; CREATE TABLE strata_doctor_probe (id INTEGER); ROLLBACK TO strata_probe; RELEASE strata_probe;",
+        );
+        if probe.is_err() {
+            let _ = self
+                .conn
+                .execute_batch("ROLLBACK TO strata_probe; RELEASE strata_probe;");
+        }
+        Ok(probe.is_ok())
+    }
+
     async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
         let sql = format!(
             "UPDATE {} SET statements_done = ?1, statements_hash = ?2 WHERE source = ?3 AND version = ?4",

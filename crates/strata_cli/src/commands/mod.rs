@@ -2,6 +2,7 @@
 //! hands results to the printer.
 
 mod adopt;
+mod doctor;
 mod history;
 mod init;
 mod list;
@@ -33,6 +34,7 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::Verify { migration } => {
             verify::run(&load(g)?, migration.as_deref(), printer).await
         }
+        Command::Doctor => doctor::run(&load(g)?, printer).await,
         Command::Adopt {
             from,
             dry_run,

@@ -1,0 +1,43 @@
+use crate::printer::{DIM, GREEN, Printer, RED, YELLOW};
+use std::process::ExitCode;
+use strata_engine::Engine;
+use strata_engine::doctor::Level;
+
+pub async fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let checks = engine.doctor().await?;
+    let problems = checks.iter().filter(|c| c.level == Level::Problem).count();
+    let code = if problems > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
+    if printer.is_json() {
+        printer.json(&serde_json::json!({ "checks": checks, "problems": problems }));
+        return Ok(code);
+    }
+    for c in &checks {
+        let (style, word) = match c.level {
+            Level::Ok => (GREEN, "ok"),
+            Level::Warning => (YELLOW, "warning"),
+            Level::Problem => (RED, "problem"),
+        };
+        let fix = c
+            .fix
+            .as_deref()
+            .map(|f| format!(" {}→ {f}{}", DIM.render(), DIM.render_reset()))
+            .unwrap_or_default();
+        printer.line(format!(
+            "{}{word:<8}{} {:<11} {}{fix}",
+            style.render(),
+            style.render_reset(),
+            c.check,
+            c.message
+        ));
+    }
+    printer.summary(if problems == 0 {
+        "No problems found.".to_string()
+    } else {
+        format!("{problems} problem(s) found.")
+    });
+    Ok(code)
+}
