@@ -1089,3 +1089,78 @@ engine_test!(doctor_names_each_problem_with_its_fix, |db: &TestDb| {
     assert!(text.contains("strata repair"), "{text}");
     assert!(text.contains("2 problem(s) found"), "{text}");
 });
+
+#[test]
+fn state_changing_commands_append_an_audit_line_without_secrets() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    // Trust authentication ignores the password; it must not be written.
+    let url = db.url().replacen("postgres@", "postgres:s3cretpw@", 1);
+    p.write(
+        "strata.toml",
+        "[project]\naudit_log = \"logs/audit.jsonl\"\n\n[env.production]\nurl = \"${PROD_URL}\"\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n",
+    );
+    p.write("migrations/1_a.sql", &table("a", "1"));
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--env", "production"]);
+        run_in(
+            std::path::Path::new(BIN),
+            &p.dir,
+            &all,
+            &[("PROD_URL", url.as_str())],
+        )
+    };
+    assert_eq!(run(&["up", "--dry-run"]).code, 0);
+    assert!(
+        !p.path("logs/audit.jsonl").exists(),
+        "a dry run is not audited"
+    );
+    let up = run(&["up"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    p.write(
+        "migrations/2_bad.sql",
+        "-- strata:up\ninsert into nowhere values (1);\n",
+    );
+    assert_eq!(run(&["up"]).code, 2);
+
+    let text = std::fs::read_to_string(p.path("logs/audit.jsonl")).unwrap();
+    assert!(!text.contains("s3cretpw"), "{text}");
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["command"], "up");
+    assert_eq!(lines[0]["result"], "ok");
+    assert_eq!(lines[0]["applied"], 1);
+    assert_eq!(lines[0]["environment"], "production");
+    assert_eq!(lines[0]["plan_hash"].as_str().unwrap().len(), 16);
+    assert!(lines[0]["user"].as_str().unwrap().contains('@'));
+    assert_eq!(lines[1]["result"], "error");
+    assert_eq!(lines[1]["failed"], 1);
+    assert!(lines[1]["error"].as_str().unwrap().contains("nowhere"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(p.path("logs/audit.jsonl"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // An audit log that cannot be written stops the command before it runs.
+    std::fs::remove_file(p.path("migrations/2_bad.sql")).unwrap();
+    p.write("migrations/3_c.sql", &table("c", "3"));
+    std::fs::remove_file(p.path("logs/audit.jsonl")).unwrap();
+    std::fs::create_dir(p.path("logs/audit.jsonl")).unwrap();
+    let refused = run(&["up"]);
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(
+        refused.all().contains("cannot open the audit log"),
+        "{}",
+        refused.all()
+    );
+    assert!(!db.has_table("c"));
+}

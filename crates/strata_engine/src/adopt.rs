@@ -137,7 +137,34 @@ impl Engine {
         reporter: &dyn Reporter,
     ) -> Result<AdoptReport, EngineError> {
         let source = self.adopt_source(tool)?;
-        self.adopt_into(tool, &source, dry_run, reporter).await
+        self.adopt_audited(tool, &source, dry_run, reporter).await
+    }
+
+    /// [`Engine::adopt_into`] with its audit line (not for dry runs).
+    async fn adopt_audited(
+        &self,
+        tool: Tool,
+        source: &str,
+        dry_run: bool,
+        reporter: &dyn Reporter,
+    ) -> Result<AdoptReport, EngineError> {
+        let audit = if dry_run { None } else { self.open_audit()? };
+        let result = self.adopt_into(tool, source, dry_run, reporter).await;
+        if let Some(audit) = audit {
+            let outcome = match &result {
+                Ok(r) => crate::audit::Outcome::Adopted {
+                    adopted: r.adopted.len(),
+                },
+                Err(error) => crate::audit::Outcome::Failed {
+                    error,
+                    report: None,
+                },
+            };
+            if let Err(message) = audit.record(self, "adopt", outcome) {
+                reporter.event(&crate::Event::Warning { message });
+            }
+        }
+        result
     }
 
     /// Adopts, then records in strata.toml that the source keeps the tool's
@@ -154,7 +181,7 @@ impl Engine {
             )));
         }
         let source = self.adopt_source(tool)?;
-        let report = self.adopt_into(tool, &source, false, reporter).await?;
+        let report = self.adopt_audited(tool, &source, false, reporter).await?;
         self.project
             .enable_source_flag(&source, "keep_foreign_history")?;
         Ok(report)

@@ -31,6 +31,9 @@ pub struct ProjectSection {
     /// Let `up` go on when an applied migration's file is gone.
     #[serde(default)]
     pub ignore_missing: bool,
+    /// Where state-changing commands append their audit line (relative to
+    /// the project); no audit log when unset.
+    pub audit_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,6 +87,8 @@ pub struct EnvConfig {
     pub lock_wait: Option<Duration>,
     /// `native` (advisory lock) or `lease` (for transaction-mode poolers).
     pub lock_mode: Option<LockModeConfig>,
+    /// This environment's audit log, instead of the project's.
+    pub audit_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -14,6 +14,7 @@
 //! ```
 
 mod adopt;
+mod audit;
 mod config;
 pub mod doctor;
 mod events;
@@ -143,6 +144,18 @@ pub enum EngineError {
         what: String,
         source: std::io::Error,
     },
+}
+
+impl EngineError {
+    /// What the run did before it stopped, when it got that far.
+    pub fn report(&self) -> Option<&Report> {
+        match self {
+            EngineError::MigrationFailed { report, .. } | EngineError::LockLost { report, .. } => {
+                Some(report)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A loaded project bound to one database.

@@ -140,8 +140,36 @@ fn ms(d: Duration) -> u64 {
 }
 
 impl Engine {
-    /// Runs `request` against the database, reporting as it goes.
+    /// Runs `request` against the database, reporting as it goes, and
+    /// appends its line to the audit log when one is configured (dry runs
+    /// change nothing and are not audited).
     pub async fn run(
+        &self,
+        request: &Request,
+        reporter: &dyn Reporter,
+    ) -> Result<Report, EngineError> {
+        let audit = if request.dry_run {
+            None
+        } else {
+            self.open_audit()?
+        };
+        let result = self.run_unaudited(request, reporter).await;
+        if let Some(audit) = audit {
+            let outcome = match &result {
+                Ok(report) => crate::audit::Outcome::Ran(report),
+                Err(error) => crate::audit::Outcome::Failed {
+                    error,
+                    report: error.report(),
+                },
+            };
+            if let Err(message) = audit.record(self, request.command(), outcome) {
+                reporter.event(&Event::Warning { message });
+            }
+        }
+        result
+    }
+
+    async fn run_unaudited(
         &self,
         request: &Request,
         reporter: &dyn Reporter,
