@@ -32,6 +32,9 @@ pub struct Global {
     /// Accept changes to a protected environment (still confirmed or approved).
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
+    /// Run destructive statements on an environment with allow_destructive = false (still approved).
+    #[arg(long, global = true)]
+    pub allow_destructive: bool,
     /// How long to wait for the migration lock, e.g. 60s or 5m.
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
     pub lock_timeout: Option<Duration>,

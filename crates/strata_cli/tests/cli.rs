@@ -1164,3 +1164,126 @@ fn state_changing_commands_append_an_audit_line_without_secrets() {
     );
     assert!(!db.has_table("c"));
 }
+
+engine_test!(environment_policies_refuse_until_approved, |db: &TestDb| {
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        "[env.prod]\nurl = \"${TEST_URL}\"\nrequire_approval = true\nallow_destructive = false\nverify_after = true\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n",
+    );
+    let url = db.url();
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--env", "prod"]);
+        run_in(
+            std::path::Path::new(BIN),
+            &p.dir,
+            &all,
+            &[("TEST_URL", url.as_str())],
+        )
+    };
+    let hash_of = |p: &Run| -> String {
+        let doc: serde_json::Value = serde_json::from_str(&p.stdout).unwrap();
+        doc["plan_hash"].as_str().unwrap().to_string()
+    };
+    p.write(
+        "migrations/1_a.sql",
+        "-- strata:up\ncreate table a (id integer);\n",
+    );
+
+    let refused = run(&["up"]);
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(
+        refused.all().contains("requires approval"),
+        "{}",
+        refused.all()
+    );
+    assert!(!db.has_table("a"));
+    let hash = hash_of(&run(&["plan", "--format", "json"]));
+    let approved = run(&["up", "--approve", &hash]);
+    assert_eq!(approved.code, 0, "{}", approved.all());
+    assert!(db.has_table("a"));
+
+    // A destructive statement needs --allow-destructive as well.
+    p.write(
+        "migrations/2_drop.sql",
+        "-- strata:up\ncreate table b (id integer);\n\ndrop table a;\n",
+    );
+    let hash = hash_of(&run(&["plan", "--format", "json"]));
+    let refused = run(&["up", "--approve", &hash]);
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(
+        refused
+            .all()
+            .contains("migrations/2_drop.sql:4: app/2 drops a table"),
+        "{}",
+        refused.all()
+    );
+    assert!(db.has_table("a") && !db.has_table("b"));
+    let wrong = run(&["up", "--allow-destructive", "--approve", "0000000000000000"]);
+    assert_eq!(wrong.code, 2, "{}", wrong.all());
+    assert!(db.has_table("a"));
+    let allowed = run(&["up", "--allow-destructive", "--approve", &hash]);
+    assert_eq!(allowed.code, 0, "{}", allowed.all());
+    assert!(!db.has_table("a"));
+
+    // verify_after: a change its verify section cannot find stops the run.
+    p.write(
+        "migrations/3_c.sql",
+        "-- strata:up\ncreate table c (id integer);\n-- strata:verify\nselect count(*) from c where id = 42;\n",
+    );
+    let hash = hash_of(&run(&["plan", "--format", "json"]));
+    let unverified = run(&["up", "--approve", &hash]);
+    assert_eq!(unverified.code, 2, "{}", unverified.all());
+    let text = unverified.all();
+    assert!(
+        text.contains("was applied, but its verify section at migrations/3_c.sql:4"),
+        "{text}"
+    );
+    assert!(text.contains("strata down --steps 1"), "{text}");
+    assert!(db.has_table("c"), "the migration stays applied");
+});
+
+#[test]
+fn a_migration_that_times_out_on_a_lock_is_retried() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    db.execute("create table busy (id int)");
+    p.write(
+        "strata.toml",
+        "[env.ci]\nurl = \"${TEST_URL}\"\nlock_timeout = \"200ms\"\nlock_retries = 4\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n",
+    );
+    p.write(
+        "migrations/1_a.sql",
+        "alter table busy add column note text;\n",
+    );
+    // Another session holds the table for a few seconds.
+    let holder = std::process::Command::new("psql")
+        .args([
+            db.url().as_str(),
+            "-qc",
+            "BEGIN; LOCK TABLE busy; SELECT pg_sleep(2.5); COMMIT;",
+        ])
+        .spawn()
+        .expect("psql");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let url = db.url();
+    let up = run_in(
+        std::path::Path::new(BIN),
+        &p.dir,
+        &["up", "--env", "ci"],
+        &[("TEST_URL", url.as_str())],
+    );
+    let _ = holder.wait_with_output();
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert!(
+        up.all()
+            .contains("app/1 gave up waiting for a lock and was rolled back; retry 1 of 4"),
+        "{}",
+        up.all()
+    );
+    assert_eq!(
+        db.query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy' AND column_name = 'note'"),
+        vec!["1"]
+    );
+}

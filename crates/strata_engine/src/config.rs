@@ -70,7 +70,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvConfig {
     pub url: Option<String>,
@@ -89,6 +89,40 @@ pub struct EnvConfig {
     pub lock_mode: Option<LockModeConfig>,
     /// This environment's audit log, instead of the project's.
     pub audit_log: Option<PathBuf>,
+    /// Every state-changing command needs `--approve HASH` or a
+    /// confirmation typed at a terminal.
+    #[serde(default)]
+    pub require_approval: bool,
+    /// `false`: a plan with a destructive statement (DROP TABLE, a dropped
+    /// column, TRUNCATE, DELETE/UPDATE without WHERE) is refused unless
+    /// `--allow-destructive` and approval are given.
+    #[serde(default = "yes")]
+    pub allow_destructive: bool,
+    /// Run each migration's verify section right after applying it.
+    #[serde(default)]
+    pub verify_after: bool,
+    /// How many times to retry a migration whose statement gave up waiting
+    /// for a lock (`lock_timeout`), with a growing pause between tries.
+    #[serde(default)]
+    pub lock_retries: u32,
+}
+
+impl Default for EnvConfig {
+    fn default() -> Self {
+        EnvConfig {
+            url: None,
+            protected: false,
+            lock_timeout: None,
+            statement_timeout: None,
+            lock_wait: None,
+            lock_mode: None,
+            audit_log: None,
+            require_approval: false,
+            allow_destructive: true,
+            verify_after: false,
+            lock_retries: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -111,6 +111,19 @@ pub enum EngineError {
         report: Box<Report>,
     },
     #[error(
+        "environment `{env}` requires approval: run `strata plan --env {env}` (or the same command with --dry-run), review it, then pass --approve {hash}, or confirm at a terminal"
+    )]
+    ApprovalRequired { env: String, hash: String },
+    #[error(
+        "the plan has destructive statements and environment `{env}` has allow_destructive = false; nothing was run:\n{}\nif this is intended, pass --allow-destructive together with --approve {hash} (or confirm at a terminal)",
+        .statements.join("\n")
+    )]
+    Destructive {
+        env: String,
+        statements: Vec<String>,
+        hash: String,
+    },
+    #[error(
         "`{command}` on protected environment `{env}` was not confirmed, so nothing was done; confirm by typing the environment's name at a terminal, or pass --approve {hash}"
     )]
     NotConfirmed {

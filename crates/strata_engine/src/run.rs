@@ -25,6 +25,9 @@ pub struct Request {
     pub yes: bool,
     /// `--dry-run`: run the plan in a transaction that is rolled back.
     pub dry_run: bool,
+    /// `--allow-destructive`: run destructive statements on an environment
+    /// with `allow_destructive = false` (still approved).
+    pub allow_destructive: bool,
     /// `--restart`: run an interrupted statement-by-statement migration
     /// from its first statement instead of resuming after the last one
     /// that completed.
@@ -48,6 +51,7 @@ impl Request {
             approve: None,
             yes: false,
             dry_run: false,
+            allow_destructive: false,
             restart: false,
         }
     }
@@ -203,6 +207,64 @@ impl Engine {
         Ok(report)
     }
 
+    /// The environment's rules for a plan about to run for real:
+    /// `protected` (destructive commands need --yes and approval),
+    /// `allow_destructive = false` (destructive statements need
+    /// --allow-destructive and approval) and `require_approval` (every
+    /// plan needs approval). Approval is `--approve HASH` or a confirmation
+    /// typed at a terminal, asked for once.
+    fn check_policies(
+        &self,
+        request: &Request,
+        plan: &Plan,
+        dialect: strata_sql::Dialect,
+        reporter: &dyn Reporter,
+    ) -> Result<(), EngineError> {
+        let env = self.env_name.clone().unwrap_or_default();
+        let hash = plan.hash.clone();
+        let protected = self.env.protected && request.destructive();
+        if protected && !request.yes {
+            return Err(EngineError::Protected {
+                env,
+                command: request.command().into(),
+                hash,
+            });
+        }
+        let destructive: Vec<String> = if self.env.allow_destructive {
+            Vec::new()
+        } else {
+            strata_plan::destructive_statements(plan, dialect)
+                .into_iter()
+                .map(|(id, path, line, why)| {
+                    format!("  {}:{line}: {id} {why}", self.display_path(&path))
+                })
+                .collect()
+        };
+        let refuse_destructive = |statements: Vec<String>| EngineError::Destructive {
+            env: env.clone(),
+            statements,
+            hash: hash.clone(),
+        };
+        if !destructive.is_empty() && !request.allow_destructive {
+            return Err(refuse_destructive(destructive));
+        }
+        let must_approve = protected || self.env.require_approval || !destructive.is_empty();
+        if must_approve && request.approve.is_none() && !reporter.confirm(plan, &env) {
+            return Err(if protected {
+                EngineError::NotConfirmed {
+                    env,
+                    command: request.command().into(),
+                    hash,
+                }
+            } else if !destructive.is_empty() {
+                refuse_destructive(destructive)
+            } else {
+                EngineError::ApprovalRequired { env, hash }
+            });
+        }
+        Ok(())
+    }
+
     pub(crate) async fn lock(
         &self,
         driver: &mut dyn Driver,
@@ -286,22 +348,8 @@ impl Engine {
                 actual: plan.hash.clone(),
             });
         }
-        if self.env.protected && request.destructive() && !request.dry_run && !plan.is_empty() {
-            let env = self.env_name.clone().unwrap_or_default();
-            if !request.yes {
-                return Err(EngineError::Protected {
-                    env,
-                    command: request.command().into(),
-                    hash: plan.hash.clone(),
-                });
-            }
-            if request.approve.is_none() && !reporter.confirm(&plan, &env) {
-                return Err(EngineError::NotConfirmed {
-                    env,
-                    command: request.command().into(),
-                    hash: plan.hash.clone(),
-                });
-            }
+        if !request.dry_run && !plan.is_empty() {
+            self.check_policies(request, &plan, driver.capabilities().dialect, reporter)?;
         }
         reporter.event(&Event::Started {
             command: request.command().into(),
@@ -334,7 +382,8 @@ impl Engine {
                     reporter,
                     started,
                     &mut report,
-                    request.restart,
+                    request,
+                    migrations,
                 )
                 .await;
             if request.dry_run {
@@ -351,6 +400,44 @@ impl Engine {
         Ok(report)
     }
 
+    /// Runs the verify section of the migration `step` just applied
+    /// (`verify_after`): a missing change stops the run, the migration
+    /// staying applied.
+    async fn verify_after(
+        &self,
+        driver: &mut dyn Driver,
+        step: &Step,
+        migrations: &[Migration],
+    ) -> Result<Result<(), Failure>, EngineError> {
+        let Some((m, verify)) = migrations
+            .iter()
+            .find(|m| m.id == step.id)
+            .and_then(|m| Some((m, m.verify.as_ref()?)))
+        else {
+            return Ok(Ok(()));
+        };
+        let missing = if m.kind == MigrationKind::Script {
+            crate::script::run_file(self, &m.id, &m.path, &verify.sql, "verify")
+                .await
+                .err()
+        } else {
+            let statements = strata_sql::split(&verify.sql, driver.capabilities().dialect);
+            driver.verify(&statements).await?
+        };
+        let location = format!("{}:{}", self.display_path(&verify.path), verify.line);
+        Ok(match missing {
+            None => Ok(()),
+            Some(why) => Err(Failure {
+                message: format!(
+                    "migration {} ({}) was applied, but its verify section at {location} says the change is not there: {why}\nthe migration stays applied; check the database, and revert it with `strata down --steps 1` if it is wrong",
+                    step.id, step.name
+                ),
+                location: Some(location),
+                lock_timeout: false,
+            }),
+        })
+    }
+
     /// Runs the steps of `plan` (the one loop for real and dry runs).
     #[allow(clippy::too_many_arguments)]
     async fn execute(
@@ -362,8 +449,10 @@ impl Engine {
         reporter: &dyn Reporter,
         started: Instant,
         report: &mut Report,
-        restart: bool,
+        request: &Request,
+        migrations: &[Migration],
     ) -> Result<(), EngineError> {
+        let restart = request.restart;
         driver.ensure_history().await?;
         let batch = all_history.iter().map(|r| r.batch).max().unwrap_or(0) + 1;
         let mut applied: HashMap<String, BTreeSet<Version>> = HashMap::new();
@@ -435,7 +524,42 @@ impl Engine {
                 total,
             });
             let t0 = Instant::now();
-            match run.step(step).await {
+            let mut attempt = 0;
+            let outcome = loop {
+                let result = run.step(step).await;
+                match &result {
+                    Err(f)
+                        if f.lock_timeout
+                            && attempt < self.env.lock_retries
+                            && step.tx_mode.is_transactional()
+                            && !report.dry_run =>
+                    {
+                        attempt += 1;
+                        let pause = Duration::from_secs(1 << attempt.min(5));
+                        reporter.event(&Event::Warning {
+                            message: format!(
+                                "{} gave up waiting for a lock and was rolled back; retry {attempt} of {} in {}s",
+                                step.id,
+                                self.env.lock_retries,
+                                pause.as_secs()
+                            ),
+                        });
+                        tokio::time::sleep(pause).await;
+                    }
+                    _ => break result,
+                }
+            };
+            let outcome = match outcome {
+                Ok(())
+                    if step.action == StepAction::Apply
+                        && self.env.verify_after
+                        && !report.dry_run =>
+                {
+                    self.verify_after(run.driver, step, migrations).await?
+                }
+                other => other,
+            };
+            match outcome {
                 Ok(()) => {
                     match step.action {
                         StepAction::Apply => report.applied += 1,
@@ -511,6 +635,8 @@ impl Engine {
 struct Failure {
     message: String,
     location: Option<String>,
+    /// A statement gave up waiting for a lock (worth retrying).
+    lock_timeout: bool,
 }
 
 /// One run's state while executing a plan.
@@ -1023,6 +1149,7 @@ impl Run<'_> {
                 step.id, step.name, step.id
             ),
             location: Some(location),
+            lock_timeout: false,
         })
     }
 
@@ -1080,6 +1207,7 @@ impl Run<'_> {
                     failure.message
                 ),
                 location: failure.location,
+                lock_timeout: false,
             });
         }
         Err(failure)
@@ -1100,6 +1228,7 @@ impl Run<'_> {
                 }
             ),
             location,
+            lock_timeout: false,
         }
     }
 
@@ -1160,7 +1289,16 @@ impl Run<'_> {
         } else {
             message.push_str("\nthe migration ran without a transaction, so the statements before the failing one stayed applied; check the database before running it again");
         }
-        Failure { message, location }
+        // PostgreSQL's lock_not_available, MySQL's lock wait timeout.
+        let lock_timeout = matches!(
+            error,
+            DriverError::Statement(e) if matches!(e.code.as_deref(), Some("55P03" | "1205"))
+        );
+        Failure {
+            message,
+            location,
+            lock_timeout,
+        }
     }
 }
 

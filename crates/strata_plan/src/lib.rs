@@ -660,6 +660,35 @@ pub fn transaction_statements(plan: &Plan, dialect: Dialect) -> Vec<(PathBuf, us
     found
 }
 
+/// The destructive statements the SQL steps of `plan` would run:
+/// `(migration, path, line, what it destroys)`.
+pub fn destructive_statements(
+    plan: &Plan,
+    dialect: Dialect,
+) -> Vec<(MigrationId, PathBuf, usize, &'static str)> {
+    let mut found = Vec::new();
+    for s in plan
+        .steps
+        .iter()
+        .filter(|s| s.kind != MigrationKind::Script)
+    {
+        let Some(body) = s.script.as_ref().filter(|_| s.action.runs_sql()) else {
+            continue;
+        };
+        for st in strata_sql::split(&body.sql, dialect) {
+            if let Some(why) = strata_sql::destructive(&st, &body.sql) {
+                found.push((
+                    s.id.clone(),
+                    body.path.clone(),
+                    body.line + st.line_in(&body.sql),
+                    why,
+                ));
+            }
+        }
+    }
+    found
+}
+
 /// A migration strata cannot run stops the plan before anything runs.
 fn runnable(m: &Migration) -> Result<(), PlanError> {
     match &m.unsupported {

@@ -115,6 +115,82 @@ pub fn concurrent_index_name(statement: &Statement<'_>, script: &str) -> Option<
     )
 }
 
+/// What `statement` destroys, when it does: `DROP TABLE`, `DROP SCHEMA`,
+/// `DROP DATABASE`, a dropped column, `TRUNCATE`, or a `DELETE`/`UPDATE`
+/// without `WHERE` (every row).
+pub fn destructive(statement: &Statement<'_>, script: &str) -> Option<&'static str> {
+    let words = words_outside_quotes(
+        &script[statement.token_offset..statement.offset + statement.sql.len()],
+    );
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let has = |k: &str| w.contains(&k);
+    match w.as_slice() {
+        ["DROP", "TABLE", ..] => Some("drops a table"),
+        ["DROP", "SCHEMA" | "DATABASE", ..] => Some("drops a schema and everything in it"),
+        ["TRUNCATE", ..] => Some("deletes every row of a table"),
+        ["DELETE", ..] if !has("WHERE") => Some("deletes every row (no WHERE)"),
+        ["UPDATE", ..] if !has("WHERE") => Some("updates every row (no WHERE)"),
+        ["ALTER", "TABLE", rest @ ..] => rest
+            .windows(2)
+            .any(|p| {
+                p[0] == "DROP"
+                    && !matches!(
+                        p[1],
+                        "CONSTRAINT"
+                            | "DEFAULT"
+                            | "NOT"
+                            | "INDEX"
+                            | "KEY"
+                            | "PRIMARY"
+                            | "FOREIGN"
+                            | "CHECK"
+                            | "IDENTITY"
+                            | "EXPRESSION"
+                            | "PARTITION"
+                    )
+            })
+            .then_some("drops a column"),
+        _ => None,
+    }
+}
+
+/// The upper-cased words of `text`, leaving out quoted strings and
+/// identifiers and comments.
+fn words_outside_quotes(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut chars = text.chars().peekable();
+    let flush = |word: &mut String, out: &mut Vec<String>| {
+        if !word.is_empty() {
+            out.push(std::mem::take(word).to_ascii_uppercase());
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' | '`' => {
+                flush(&mut word, &mut out);
+                for d in chars.by_ref() {
+                    if d == c {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                flush(&mut word, &mut out);
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            c if c.is_alphanumeric() || c == '_' => word.push(c),
+            _ => flush(&mut word, &mut out),
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// Whether `statement` changes the schema (CREATE, ALTER, DROP, RENAME,
 /// TRUNCATE): what MySQL commits implicitly.
 pub fn is_ddl(statement: &Statement<'_>, script: &str) -> bool {
@@ -487,6 +563,32 @@ mod tests {
                 Some("app.i2".into()),
                 None,
                 None
+            ]
+        );
+    }
+
+    #[test]
+    fn recognises_destructive_statements() {
+        let sql = "drop table a;\ndrop index i;\nalter table t drop column c;\nalter table t drop constraint k;\nalter table t add column d int;\ntruncate t;\ndelete from t where id = 1;\ndelete from t;\nupdate t set x = 'where';\nupdate t set x = 1 where id = 2;\ndrop schema s cascade;\ncreate table drop_me (id int);";
+        let found: Vec<Option<&str>> = split(sql, Dialect::Postgres)
+            .iter()
+            .map(|st| destructive(st, sql))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                Some("drops a table"),
+                None,
+                Some("drops a column"),
+                None,
+                None,
+                Some("deletes every row of a table"),
+                None,
+                Some("deletes every row (no WHERE)"),
+                Some("updates every row (no WHERE)"),
+                None,
+                Some("drops a schema and everything in it"),
+                None,
             ]
         );
     }

@@ -40,7 +40,7 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
             dry_run,
             keep_foreign_history,
         } => adopt::run(&load(g)?, from, *dry_run, *keep_foreign_history, printer).await,
-        work_command => work::run(&load(g)?, work_command, g.yes, printer).await,
+        work_command => work::run(&load(g)?, work_command, g, printer).await,
     }
 }
 

@@ -9,7 +9,7 @@ use strata_engine::{DownTarget, Engine, EngineError, Request, run::RequestKind};
 pub async fn run(
     engine: &Engine,
     command: &Command,
-    yes: bool,
+    g: &crate::args::Global,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
     let (kind, approve) = match command {
@@ -42,8 +42,9 @@ pub async fn run(
     let request = Request {
         kind,
         approve,
-        yes,
+        yes: g.yes,
         dry_run,
+        allow_destructive: g.allow_destructive,
         restart,
     };
     let reporter = printer.reporter();

@@ -263,7 +263,7 @@ impl Reporter for HumanReporter<'_> {
         let mut err = anstream::stderr().lock();
         let _ = writeln!(
             err,
-            "{}{environment} is protected.{} This will run plan {}:",
+            "{}{environment} needs your approval.{} This will run plan {}:",
             YELLOW.render(),
             YELLOW.render_reset(),
             plan.hash

@@ -171,6 +171,8 @@ pub fn error_kind(e: &EngineError) -> &'static str {
         EngineError::LockTimeout { .. } => "lock_timeout",
         EngineError::PlanMismatch { .. } => "plan_mismatch",
         EngineError::Protected { .. } | EngineError::NotConfirmed { .. } => "protected",
+        EngineError::ApprovalRequired { .. } => "approval_required",
+        EngineError::Destructive { .. } => "destructive",
         EngineError::MigrationFailed { .. } => "migration_failed",
         EngineError::LockLost { .. } => "lock_lost",
         EngineError::Adopt(_) => "adopt",
