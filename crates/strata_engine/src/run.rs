@@ -929,6 +929,8 @@ impl Run<'_> {
     }
 
     async fn run_sql(&mut self, step: &Step) -> Result<(), Failure> {
+        // Progress belongs to one step; none carries over from the last.
+        self.progress = None;
         let script = step
             .script
             .as_ref()
