@@ -25,10 +25,8 @@ impl<'a> Env<'a> {
 
     /// Runs strata against the test database.
     fn strata(&self, args: &[&str]) -> Run {
-        let url = self.db.url();
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--database-url", url.as_str()]);
-        run_in(std::path::Path::new(BIN), &self.project.dir, &all, &[])
+        self.db
+            .run(std::path::Path::new(BIN), &self.project.dir, args)
     }
 
     fn ok(&self, args: &[&str]) -> Run {

@@ -9,10 +9,7 @@ use strata_test_support::{Run, TempProject, TestDb, run_in, spawn_in, wait_for};
 const BIN: &str = env!("CARGO_BIN_EXE_strata");
 
 fn strata(p: &TempProject, db: &TestDb, args: &[&str]) -> Run {
-    let url = db.url();
-    let mut all = args.to_vec();
-    all.extend(["--database-url", url.as_str()]);
-    run_in(Path::new(BIN), &p.dir, &all, &[])
+    db.run(Path::new(BIN), &p.dir, args)
 }
 
 fn ok(p: &TempProject, db: &TestDb, args: &[&str]) -> Run {

@@ -4,6 +4,7 @@
 //! the engine, which asks [`Capabilities`] rather than which database it has.
 
 mod ident;
+pub mod rows;
 mod url;
 
 use async_trait::async_trait;

@@ -14,10 +14,7 @@ use strata_driver::{
     Capabilities, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder, LockMode, Result,
     StatementError, TableName, TxSettings, verify_says_missing,
 };
-use strata_model::{
-    Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind, Progress,
-    Timestamp, Version,
-};
+use strata_model::{Checksum, HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
 use strata_sql::{Dialect, Statement};
 
 pub use url::ConnectOptions;
@@ -303,48 +300,6 @@ impl MysqlDriver {
             Err(e) => Err(db_err(e)),
         }
     }
-
-    fn bad_row(&self, table: &TableName, row: String, message: String) -> DriverError {
-        DriverError::BadHistory {
-            table: table.to_string(),
-            row,
-            message,
-        }
-    }
-}
-
-/// Reads the columns of one history row, in order.
-struct Cols(std::vec::IntoIter<Option<String>>);
-
-impl Cols {
-    fn opt(&mut self) -> Option<String> {
-        self.0.next().flatten()
-    }
-    fn text(&mut self, what: &str) -> std::result::Result<String, String> {
-        self.opt().ok_or_else(|| format!("{what} is NULL"))
-    }
-    fn opt_int(&mut self, what: &str) -> std::result::Result<Option<i64>, String> {
-        self.opt()
-            .map(|v| {
-                v.parse::<i64>()
-                    .map_err(|_| format!("{what} `{v}` is not a number"))
-            })
-            .transpose()
-    }
-    fn int(&mut self, what: &str) -> std::result::Result<i64, String> {
-        self.opt_int(what)?.ok_or_else(|| format!("{what} is NULL"))
-    }
-    fn word<T>(
-        &mut self,
-        what: &str,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> std::result::Result<T, String> {
-        let v = self.text(what)?;
-        parse(&v).ok_or_else(|| format!("unknown {what} `{v}`"))
-    }
-    fn version(&mut self) -> std::result::Result<Version, String> {
-        Version::parse_any(&self.text("version")?).map_err(|e| e.to_string())
-    }
 }
 
 #[async_trait]
@@ -433,48 +388,20 @@ impl Driver for MysqlDriver {
         let Some(rows) = self.rows(&sql).await? else {
             return Ok(Vec::new());
         };
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let label = format!(
-                "{}/{}",
-                row[0].as_deref().unwrap_or("?"),
-                row[1].as_deref().unwrap_or("?")
-            );
-            let mut c = Cols(row.into_iter());
-            let parsed = (|| {
-                let source = c.text("source")?;
-                let version = c.version()?;
-                Ok::<_, String>(HistoryRow {
-                    id: MigrationId::new(source, version),
-                    name: c.text("name")?,
-                    kind: c.word("kind", MigrationKind::parse)?,
-                    checksum: {
-                        let hex = c.text("checksum")?;
-                        Checksum {
-                            hex,
-                            algorithm: c.text("checksum_algorithm")?,
-                        }
-                    },
-                    status: c.word("status", HistoryStatus::parse)?,
-                    batch: c.int("batch")?,
-                    started_at: Timestamp::from_unix_millis(c.int("started_at")?),
-                    finished_at: c.opt_int("finished_at")?.map(Timestamp::from_unix_millis),
-                    duration_ms: c.opt_int("duration_ms")?,
-                    applied_by: c.text("applied_by")?,
-                    strata_version: c.text("strata_version")?,
-                    environment: c.opt(),
-                    error: c.opt(),
-                    down_sql: c.opt(),
-                    out_of_order: c.opt().as_deref() == Some("1"),
-                    progress: c.opt_int("statements_done")?.map(|statements| Progress {
-                        statements,
-                        hash: c.opt().unwrap_or_default(),
-                    }),
+        rows.into_iter()
+            .map(|row| {
+                let label = format!(
+                    "{}/{}",
+                    row[0].as_deref().unwrap_or("?"),
+                    row[1].as_deref().unwrap_or("?")
+                );
+                strata_driver::rows::history_row(row).map_err(|message| DriverError::BadHistory {
+                    table: self.table.to_string(),
+                    row: label,
+                    message,
                 })
-            })();
-            out.push(parsed.map_err(|m| self.bad_row(&self.table, label, m))?);
-        }
-        Ok(out)
+            })
+            .collect()
     }
 
     async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
@@ -487,40 +414,16 @@ impl Driver for MysqlDriver {
         let Some(rows) = self.rows(&sql).await? else {
             return Ok(Vec::new());
         };
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let label = format!("log entry {}", row[0].as_deref().unwrap_or("?"));
-            let mut c = Cols(row.into_iter());
-            let parsed = (|| {
-                let seq = c.int("seq")?;
-                let source = c.text("source")?;
-                let version = c.version()?;
-                Ok::<_, String>(LogEntry {
-                    seq,
-                    id: MigrationId::new(source, version),
-                    name: c.text("name")?,
-                    action: c.word("action", LogAction::parse)?,
-                    status: c.word("status", HistoryStatus::parse)?,
-                    checksum: {
-                        let hex = c.opt();
-                        let algorithm = c.opt();
-                        hex.map(|hex| Checksum {
-                            hex,
-                            algorithm: algorithm.unwrap_or_default(),
-                        })
-                    },
-                    batch: c.int("batch")?,
-                    at: Timestamp::from_unix_millis(c.int("at")?),
-                    duration_ms: c.opt_int("duration_ms")?,
-                    applied_by: c.text("applied_by")?,
-                    strata_version: c.text("strata_version")?,
-                    environment: c.opt(),
-                    detail: c.opt(),
+        rows.into_iter()
+            .map(|row| {
+                let label = format!("log entry {}", row[0].as_deref().unwrap_or("?"));
+                strata_driver::rows::log_entry(row).map_err(|message| DriverError::BadHistory {
+                    table: self.log_table().to_string(),
+                    row: label,
+                    message,
                 })
-            })();
-            out.push(parsed.map_err(|m| self.bad_row(&self.log_table(), label, m))?);
-        }
-        Ok(out)
+            })
+            .collect()
     }
 
     async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {

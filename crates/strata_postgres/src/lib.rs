@@ -18,10 +18,7 @@ use strata_driver::{
     Capabilities, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder, LockMode, Result,
     StatementError, TableName, TxSettings, quote_ident, redact_url,
 };
-use strata_model::{
-    Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind, Progress,
-    Timestamp, Version,
-};
+use strata_model::{HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
 use strata_sql::{Dialect, Statement};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
@@ -760,39 +757,6 @@ fn text_rows(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<Option<String>>> {
         .collect()
 }
 
-/// Takes typed values out of one text row, naming the column that is wrong.
-struct Cols(std::vec::IntoIter<Option<String>>);
-
-impl Cols {
-    fn opt(&mut self) -> Option<String> {
-        self.0.next().flatten()
-    }
-    fn text(&mut self, what: &str) -> std::result::Result<String, String> {
-        self.opt().ok_or_else(|| format!("{what} is NULL"))
-    }
-    fn int(&mut self, what: &str) -> std::result::Result<i64, String> {
-        let t = self.text(what)?;
-        t.parse()
-            .map_err(|_| format!("{what} `{t}` is not a number"))
-    }
-    fn opt_int(&mut self, what: &str) -> std::result::Result<Option<i64>, String> {
-        self.opt()
-            .map(|t| {
-                t.parse()
-                    .map_err(|_| format!("{what} `{t}` is not a number"))
-            })
-            .transpose()
-    }
-    fn word<T>(
-        &mut self,
-        what: &str,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> std::result::Result<T, String> {
-        let t = self.text(what)?;
-        parse(&t).ok_or_else(|| format!("unknown {what} `{t}`"))
-    }
-}
-
 #[async_trait]
 impl Driver for PgDriver {
     fn capabilities(&self) -> Capabilities {
@@ -880,52 +844,20 @@ impl Driver for PgDriver {
         let Some(rows) = self.table_rows(&sql).await? else {
             return Ok(Vec::new());
         };
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let label = format!(
-                "{}/{}",
-                row[0].as_deref().unwrap_or("?"),
-                row[1].as_deref().unwrap_or("?")
-            );
-            let mut c = Cols(row.into_iter());
-            let parsed = (|| {
-                let source = c.text("source")?;
-                let version = Version::parse_any(&c.text("version")?).map_err(|e| e.to_string())?;
-                Ok::<_, String>(HistoryRow {
-                    id: MigrationId::new(source, version),
-                    name: c.text("name")?,
-                    kind: c.word("kind", MigrationKind::parse)?,
-                    checksum: {
-                        let hex = c.text("checksum")?;
-                        Checksum {
-                            hex,
-                            algorithm: c.text("checksum_algorithm")?,
-                        }
-                    },
-                    status: c.word("status", HistoryStatus::parse)?,
-                    batch: c.int("batch")?,
-                    started_at: Timestamp::from_unix_millis(c.int("started_at")?),
-                    finished_at: c.opt_int("finished_at")?.map(Timestamp::from_unix_millis),
-                    duration_ms: c.opt_int("duration_ms")?,
-                    applied_by: c.text("applied_by")?,
-                    strata_version: c.text("strata_version")?,
-                    environment: c.opt(),
-                    error: c.opt(),
-                    down_sql: c.opt(),
-                    out_of_order: c.opt().as_deref() == Some("t"),
-                    progress: c.opt_int("statements_done")?.map(|statements| Progress {
-                        statements,
-                        hash: c.opt().unwrap_or_default(),
-                    }),
+        rows.into_iter()
+            .map(|row| {
+                let label = format!(
+                    "{}/{}",
+                    row[0].as_deref().unwrap_or("?"),
+                    row[1].as_deref().unwrap_or("?")
+                );
+                strata_driver::rows::history_row(row).map_err(|message| DriverError::BadHistory {
+                    table: self.table.to_string(),
+                    row: label,
+                    message,
                 })
-            })();
-            out.push(parsed.map_err(|message| DriverError::BadHistory {
-                table: self.table.to_string(),
-                row: label,
-                message,
-            })?);
-        }
-        Ok(out)
+            })
+            .collect()
     }
 
     async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
@@ -938,44 +870,16 @@ impl Driver for PgDriver {
         let Some(rows) = self.table_rows(&sql).await? else {
             return Ok(Vec::new());
         };
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let label = format!("log entry {}", row[0].as_deref().unwrap_or("?"));
-            let mut c = Cols(row.into_iter());
-            let parsed = (|| {
-                let seq = c.int("seq")?;
-                let source = c.text("source")?;
-                let version = Version::parse_any(&c.text("version")?).map_err(|e| e.to_string())?;
-                Ok::<_, String>(LogEntry {
-                    seq,
-                    id: MigrationId::new(source, version),
-                    name: c.text("name")?,
-                    action: c.word("action", LogAction::parse)?,
-                    status: c.word("status", HistoryStatus::parse)?,
-                    checksum: {
-                        let hex = c.opt();
-                        let algorithm = c.opt();
-                        hex.map(|hex| Checksum {
-                            hex,
-                            algorithm: algorithm.unwrap_or_default(),
-                        })
-                    },
-                    batch: c.int("batch")?,
-                    at: Timestamp::from_unix_millis(c.int("at")?),
-                    duration_ms: c.opt_int("duration_ms")?,
-                    applied_by: c.text("applied_by")?,
-                    strata_version: c.text("strata_version")?,
-                    environment: c.opt(),
-                    detail: c.opt(),
+        rows.into_iter()
+            .map(|row| {
+                let label = format!("log entry {}", row[0].as_deref().unwrap_or("?"));
+                strata_driver::rows::log_entry(row).map_err(|message| DriverError::BadHistory {
+                    table: self.log_table().to_string(),
+                    row: label,
+                    message,
                 })
-            })();
-            out.push(parsed.map_err(|message| DriverError::BadHistory {
-                table: self.log_table().to_string(),
-                row: label,
-                message,
-            })?);
-        }
-        Ok(out)
+            })
+            .collect()
     }
 
     async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {

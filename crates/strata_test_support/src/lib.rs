@@ -285,6 +285,15 @@ impl TestDb {
         }
     }
 
+    /// Runs `bin` with `args` in `dir` against this database
+    /// (`--database-url`).
+    pub fn run(&self, bin: &Path, dir: &Path, args: &[&str]) -> Run {
+        let url = self.url();
+        let mut all = args.to_vec();
+        all.extend(["--database-url", url.as_str()]);
+        run_in(bin, dir, &all, &[])
+    }
+
     /// The first column of each row of `sql`, as text (NULL as "NULL").
     pub fn query(&self, sql: &str) -> Vec<String> {
         match self {

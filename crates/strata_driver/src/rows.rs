@@ -1,0 +1,103 @@
+//! History and log rows read back as text columns (how the PostgreSQL and
+//! MySQL drivers query them), parsed once for both. Times are Unix
+//! milliseconds.
+
+use strata_model::{
+    Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind, Progress,
+    Timestamp, Version,
+};
+
+struct Cols(std::vec::IntoIter<Option<String>>);
+
+type Parsed<T> = Result<T, String>;
+
+impl Cols {
+    fn opt(&mut self) -> Option<String> {
+        self.0.next().flatten()
+    }
+    fn text(&mut self, what: &str) -> Parsed<String> {
+        self.opt().ok_or_else(|| format!("{what} is NULL"))
+    }
+    fn opt_int(&mut self, what: &str) -> Parsed<Option<i64>> {
+        self.opt()
+            .map(|t| {
+                t.parse()
+                    .map_err(|_| format!("{what} `{t}` is not a number"))
+            })
+            .transpose()
+    }
+    fn int(&mut self, what: &str) -> Parsed<i64> {
+        self.opt_int(what)?.ok_or_else(|| format!("{what} is NULL"))
+    }
+    fn word<T>(&mut self, what: &str, parse: impl Fn(&str) -> Option<T>) -> Parsed<T> {
+        let t = self.text(what)?;
+        parse(&t).ok_or_else(|| format!("unknown {what} `{t}`"))
+    }
+    fn id(&mut self) -> Parsed<MigrationId> {
+        let source = self.text("source")?;
+        let version = Version::parse_any(&self.text("version")?).map_err(|e| e.to_string())?;
+        Ok(MigrationId::new(source, version))
+    }
+}
+
+/// A history row from its columns as text, in table order: source,
+/// version, name, kind, checksum, checksum_algorithm, status, batch,
+/// started_at, finished_at, duration_ms, applied_by, strata_version,
+/// environment, error, down_sql, out_of_order, statements_done,
+/// statements_hash.
+pub fn history_row(row: Vec<Option<String>>) -> Parsed<HistoryRow> {
+    let mut c = Cols(row.into_iter());
+    Ok(HistoryRow {
+        id: c.id()?,
+        name: c.text("name")?,
+        kind: c.word("kind", MigrationKind::parse)?,
+        checksum: Checksum {
+            hex: c.text("checksum")?,
+            algorithm: c.text("checksum_algorithm")?,
+        },
+        status: c.word("status", HistoryStatus::parse)?,
+        batch: c.int("batch")?,
+        started_at: Timestamp::from_unix_millis(c.int("started_at")?),
+        finished_at: c.opt_int("finished_at")?.map(Timestamp::from_unix_millis),
+        duration_ms: c.opt_int("duration_ms")?,
+        applied_by: c.text("applied_by")?,
+        strata_version: c.text("strata_version")?,
+        environment: c.opt(),
+        error: c.opt(),
+        down_sql: c.opt(),
+        out_of_order: matches!(c.opt().as_deref(), Some("t" | "true" | "1")),
+        progress: c.opt_int("statements_done")?.map(|statements| Progress {
+            statements,
+            hash: c.opt().unwrap_or_default(),
+        }),
+    })
+}
+
+/// A log entry from its columns as text, in table order: seq, source,
+/// version, name, action, status, checksum, checksum_algorithm, batch, at,
+/// duration_ms, applied_by, strata_version, environment, detail.
+pub fn log_entry(row: Vec<Option<String>>) -> Parsed<LogEntry> {
+    let mut c = Cols(row.into_iter());
+    Ok(LogEntry {
+        seq: c.int("seq")?,
+        id: c.id()?,
+        name: c.text("name")?,
+        action: c.word("action", LogAction::parse)?,
+        status: c.word("status", HistoryStatus::parse)?,
+        checksum: {
+            let hex = c.opt();
+            let algorithm = c.opt();
+            hex.map(|hex| Checksum {
+                hex,
+                algorithm: algorithm.unwrap_or_default(),
+            })
+        },
+        batch: c.int("batch")?,
+        at: Timestamp::from_unix_millis(c.int("at")?),
+        duration_ms: c.opt_int("duration_ms")?,
+        applied_by: c.text("applied_by")?,
+        strata_version: c.text("strata_version")?,
+        environment: c.opt(),
+        detail: c.opt(),
+    })
+}
