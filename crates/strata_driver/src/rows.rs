@@ -2,6 +2,7 @@
 //! MySQL drivers query them), parsed once for both. Times are Unix
 //! milliseconds.
 
+use crate::DriverError;
 use strata_model::{
     Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind, Progress,
     Timestamp, Version,
@@ -45,7 +46,7 @@ impl Cols {
 /// started_at, finished_at, duration_ms, applied_by, strata_version,
 /// environment, error, down_sql, out_of_order, statements_done,
 /// statements_hash.
-pub fn history_row(row: Vec<Option<String>>) -> Parsed<HistoryRow> {
+fn history_row(row: Vec<Option<String>>) -> Parsed<HistoryRow> {
     let mut c = Cols(row.into_iter());
     Ok(HistoryRow {
         id: c.id()?,
@@ -76,7 +77,7 @@ pub fn history_row(row: Vec<Option<String>>) -> Parsed<HistoryRow> {
 /// A log entry from its columns as text, in table order: seq, source,
 /// version, name, action, status, checksum, checksum_algorithm, batch, at,
 /// duration_ms, applied_by, strata_version, environment, detail.
-pub fn log_entry(row: Vec<Option<String>>) -> Parsed<LogEntry> {
+fn log_entry(row: Vec<Option<String>>) -> Parsed<LogEntry> {
     let mut c = Cols(row.into_iter());
     Ok(LogEntry {
         seq: c.int("seq")?,
@@ -100,4 +101,42 @@ pub fn log_entry(row: Vec<Option<String>>) -> Parsed<LogEntry> {
         environment: c.opt(),
         detail: c.opt(),
     })
+}
+
+/// Every history row of `table`, or the first that does not parse, named.
+pub fn history_rows(
+    table: &str,
+    rows: Vec<Vec<Option<String>>>,
+) -> Result<Vec<HistoryRow>, DriverError> {
+    rows.into_iter()
+        .map(|row| {
+            let label = format!(
+                "{}/{}",
+                row[0].as_deref().unwrap_or("?"),
+                row[1].as_deref().unwrap_or("?")
+            );
+            history_row(row).map_err(|message| bad(table, label, message))
+        })
+        .collect()
+}
+
+/// Every entry of the log `table`, or the first that does not parse, named.
+pub fn log_entries(
+    table: &str,
+    rows: Vec<Vec<Option<String>>>,
+) -> Result<Vec<LogEntry>, DriverError> {
+    rows.into_iter()
+        .map(|row| {
+            let label = format!("log entry {}", row[0].as_deref().unwrap_or("?"));
+            log_entry(row).map_err(|message| bad(table, label, message))
+        })
+        .collect()
+}
+
+fn bad(table: &str, row: String, message: String) -> DriverError {
+    DriverError::BadHistory {
+        table: table.to_string(),
+        row,
+        message,
+    }
 }

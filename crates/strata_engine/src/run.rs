@@ -427,14 +427,13 @@ impl Engine {
         let location = format!("{}:{}", self.display_path(&verify.path), verify.line);
         Ok(match missing {
             None => Ok(()),
-            Some(why) => Err(Failure {
-                message: format!(
+            Some(why) => Err(Failure::new(
+                format!(
                     "migration {} ({}) was applied, but its verify section at {location} says the change is not there: {why}\nthe migration stays applied; check the database, and revert it with `strata down --steps 1` if it is wrong",
                     step.id, step.name
                 ),
-                location: Some(location),
-                lock_timeout: false,
-            }),
+                Some(location),
+            )),
         })
     }
 
@@ -452,7 +451,6 @@ impl Engine {
         request: &Request,
         migrations: &[Migration],
     ) -> Result<(), EngineError> {
-        let restart = request.restart;
         driver.ensure_history().await?;
         let batch = all_history.iter().map(|r| r.batch).max().unwrap_or(0) + 1;
         let mut applied: HashMap<String, BTreeSet<Version>> = HashMap::new();
@@ -472,7 +470,7 @@ impl Engine {
             batch,
             history,
             applied,
-            restart,
+            restart: request.restart,
             progress: None,
         };
         if plan.reset_first {
@@ -637,6 +635,16 @@ struct Failure {
     location: Option<String>,
     /// A statement gave up waiting for a lock (worth retrying).
     lock_timeout: bool,
+}
+
+impl Failure {
+    fn new(message: String, location: Option<String>) -> Self {
+        Failure {
+            message,
+            location,
+            lock_timeout: false,
+        }
+    }
 }
 
 /// One run's state while executing a plan.
@@ -984,15 +992,12 @@ impl Run<'_> {
         // completed, as they complete); a revert leaves the migration
         // `applied` (its objects may all still be there) with a note that
         // the revert began.
-        let resume = if applying && !is_script {
+        let tracker = if applying && !is_script {
             self.resume_point(step, script, &statements)?
         } else {
-            0
+            ProgressTracker::default()
         };
-        let mut tracker = ProgressTracker::default();
-        for st in &statements[..resume] {
-            tracker.completed(st.sql);
-        }
+        let resume = tracker.current().statements as usize;
         self.progress = (resume > 0).then(|| tracker.current());
         let (upsert, status) = if applying {
             let mut running = self.row(step, HistoryStatus::Running, started);
@@ -1122,37 +1127,41 @@ impl Run<'_> {
 
     /// Where an apply of `step` starts: after the statements an earlier,
     /// interrupted or failed attempt completed (unless `--restart`), when
-    /// the file's first statements are still the ones that ran.
+    /// the file's first statements are still the ones that ran. The
+    /// tracker returned has counted those statements.
     fn resume_point(
         &self,
         step: &Step,
         script: &Body,
         statements: &[Statement<'_>],
-    ) -> Result<usize, Failure> {
+    ) -> Result<ProgressTracker, Failure> {
+        let mut tracker = ProgressTracker::default();
         let previous = self.history.iter().find(|r| {
             r.id == step.id && matches!(r.status, HistoryStatus::Failed | HistoryStatus::Running)
         });
         let Some(done) = previous.and_then(|r| r.progress.as_ref()) else {
-            return Ok(0);
+            return Ok(tracker);
         };
         let n = usize::try_from(done.statements).unwrap_or(usize::MAX);
         if self.restart || n == 0 {
-            return Ok(0);
+            return Ok(tracker);
         }
-        let same = n <= statements.len()
-            && Progress::of(statements[..n].iter().map(|st| st.sql)).hash == done.hash;
-        if same {
-            return Ok(n);
+        if n <= statements.len() {
+            for st in &statements[..n] {
+                tracker.completed(st.sql);
+            }
+            if tracker.current().hash == done.hash {
+                return Ok(tracker);
+            }
         }
         let location = format!("{}:{}", self.engine.display_path(&script.path), script.line);
-        Err(Failure {
-            message: format!(
+        Err(Failure::new(
+            format!(
                 "migration {} ({}) was stopped after {n} of its statements completed, but the file's first {n} statements are no longer the ones that ran (it was edited since)\ncheck the database, then run `strata up --restart` to run the whole migration again, or undo what ran and `strata repair {}` to clear the attempt",
                 step.id, step.name, step.id
             ),
-            location: Some(location),
-            lock_timeout: false,
-        })
+            Some(location),
+        ))
     }
 
     /// Records a failed step honestly and returns the failure.
@@ -1203,14 +1212,13 @@ impl Run<'_> {
             })
             .await
         {
-            return Err(Failure {
-                message: format!(
+            return Err(Failure::new(
+                format!(
                     "{}\nalso, recording the failure in history failed: {e}",
                     failure.message
                 ),
-                location: failure.location,
-                lock_timeout: false,
-            });
+                failure.location,
+            ));
         }
         Err(failure)
     }
@@ -1218,8 +1226,8 @@ impl Run<'_> {
     /// A script migration that failed: its message, and the script's path.
     fn script_failure(&self, step: &Step, message: &str) -> Failure {
         let location = step.path.as_deref().map(|p| self.engine.display_path(p));
-        Failure {
-            message: format!(
+        Failure::new(
+            format!(
                 "migration {} ({}) {}: {message}\nthe script ran outside any transaction; check what it changed before running it again",
                 step.id,
                 step.name,
@@ -1230,8 +1238,7 @@ impl Run<'_> {
                 }
             ),
             location,
-            lock_timeout: false,
-        }
+        )
     }
 
     fn failure(

@@ -68,18 +68,6 @@ pub struct Progress {
     pub hash: String,
 }
 
-impl Progress {
-    /// The progress after running `statements` (in order).
-    pub fn of<'a>(statements: impl IntoIterator<Item = &'a str>) -> Progress {
-        let mut tracker = ProgressTracker::default();
-        let mut progress = tracker.current();
-        for st in statements {
-            progress = tracker.completed(st);
-        }
-        progress
-    }
-}
-
 /// Keeps the [`Progress`] of a run as its statements complete, without
 /// hashing the ones before again each time.
 #[derive(Clone, Default)]

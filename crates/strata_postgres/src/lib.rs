@@ -844,20 +844,7 @@ impl Driver for PgDriver {
         let Some(rows) = self.table_rows(&sql).await? else {
             return Ok(Vec::new());
         };
-        rows.into_iter()
-            .map(|row| {
-                let label = format!(
-                    "{}/{}",
-                    row[0].as_deref().unwrap_or("?"),
-                    row[1].as_deref().unwrap_or("?")
-                );
-                strata_driver::rows::history_row(row).map_err(|message| DriverError::BadHistory {
-                    table: self.table.to_string(),
-                    row: label,
-                    message,
-                })
-            })
-            .collect()
+        strata_driver::rows::history_rows(&self.table.to_string(), rows)
     }
 
     async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
@@ -870,16 +857,7 @@ impl Driver for PgDriver {
         let Some(rows) = self.table_rows(&sql).await? else {
             return Ok(Vec::new());
         };
-        rows.into_iter()
-            .map(|row| {
-                let label = format!("log entry {}", row[0].as_deref().unwrap_or("?"));
-                strata_driver::rows::log_entry(row).map_err(|message| DriverError::BadHistory {
-                    table: self.log_table().to_string(),
-                    row: label,
-                    message,
-                })
-            })
-            .collect()
+        strata_driver::rows::log_entries(&self.log_table().to_string(), rows)
     }
 
     async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {

@@ -4,7 +4,7 @@
 //! of a statement, the client's `DELIMITER` command, and `BEGIN ... END`
 //! bodies of stored programs written without one.
 
-use crate::Statement;
+use crate::{Statement, memchr_newline, skip_quoted};
 
 /// Splits a MySQL script. `DELIMITER` lines are instructions to the client,
 /// not statements: they change what ends the statements after them, and a
@@ -42,14 +42,14 @@ pub(crate) fn split(script: &str) -> Vec<Statement<'_>> {
             }
             b'#' => {
                 start.get_or_insert(i);
-                i = line_end_after(bytes, i);
+                i = memchr_newline(bytes, i);
                 continue;
             }
             b'-' if bytes.get(i + 1) == Some(&b'-')
                 && bytes.get(i + 2).is_none_or(|c| c.is_ascii_whitespace()) =>
             {
                 start.get_or_insert(i);
-                i = line_end_after(bytes, i);
+                i = memchr_newline(bytes, i);
                 continue;
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
@@ -158,17 +158,6 @@ fn skip_space(bytes: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
-}
-
-fn line_end_after(bytes: &[u8], from: usize) -> usize {
-    bytes[from..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(bytes.len(), |p| from + p + 1)
-}
-
-fn skip_quoted(bytes: &[u8], from: usize, quote: u8, backslash_escapes: bool) -> usize {
-    crate::skip_quoted(bytes, from, quote, backslash_escapes)
 }
 
 #[cfg(test)]
