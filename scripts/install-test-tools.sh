@@ -4,6 +4,16 @@
 # the tools go to target/test-tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The database clients backups run: pg_dump/pg_restore and mysqldump/mysql.
+missing=()
+command -v pg_dump >/dev/null 2>&1 || missing+=(postgresql-client)
+{ command -v mariadb-dump || command -v mysqldump; } >/dev/null 2>&1 || missing+=(mariadb-client)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} (backups use them)"
+  apt-get install -y -q "${missing[@]}" >/dev/null
+fi
+
 dir=target/test-tools
 if [ -x "$dir/node_modules/.bin/dbmate" ]; then
   exit 0

@@ -60,6 +60,22 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 pub enum Format {
     Human,
     Json,
+    /// GitHub Actions workflow annotations (`strata lint`).
+    Github,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupAction {
+    /// Check a backup: size and SHA-256 against its manifest, and that the engine's tool can read it. Exit 1 if not.
+    Verify {
+        /// The backup's id (`strata backups`).
+        id: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DownMode {
+    Auto,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -76,6 +92,12 @@ pub enum Command {
     New {
         /// What the migration does, e.g. create_users.
         name: String,
+        /// A file holding the up SQL (`-` reads standard input).
+        #[arg(long, value_name = "FILE")]
+        up: Option<PathBuf>,
+        /// `auto`: derive the down from the up (every statement must be mechanically reversible; the irreversible ones are named).
+        #[arg(long, value_enum, value_name = "MODE", requires = "up")]
+        down: Option<DownMode>,
     },
     /// Every migration: source, version, name, down?, transactional?
     List,
@@ -135,6 +157,30 @@ pub enum Command {
     },
     /// Static checks, running nothing: files parse, versions are unique, requirements resolve; with --env or --database-url, also drift, missing files and out-of-order. Exit 1 on findings.
     Validate,
+    /// Check migrations for risky statements: squawk's PostgreSQL rules and strata's own (destructive, non-transactional statements, missing or mismatched downs). Exit 1 on error-level findings.
+    Lint {
+        /// Files or directories of migrations (default: every migration; with --env, the pending ones).
+        paths: Vec<PathBuf>,
+        /// Explain a rule (what it catches, the lock, the safe way); without a name, list every rule.
+        #[arg(long, value_name = "RULE", num_args = 0..=1, default_missing_value = "")]
+        explain: Option<String>,
+    },
+    /// Back up the database now (pg_dump custom format, SQLite's backup API, mysqldump); `backup verify ID` checks one.
+    #[command(args_conflicts_with_subcommands = true)]
+    Backup {
+        #[command(subcommand)]
+        action: Option<BackupAction>,
+    },
+    /// List the backups: id, environment, time, size, reason.
+    Backups,
+    /// Restore a backup into the database (replacing its data); a protected environment needs --yes and --approve ID or a confirmation.
+    Restore {
+        /// The backup's id (`strata backups`).
+        id: String,
+        /// The id again, to approve restoring into a protected environment without a terminal.
+        #[arg(long, value_name = "ID")]
+        approve: Option<String>,
+    },
     /// Check that applied migrations' changes are there (their verify sections); exit 1 if not.
     Verify {
         /// `VERSION` or `SOURCE/VERSION` (default: every applied migration with a verify section).

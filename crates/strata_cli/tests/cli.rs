@@ -1,7 +1,9 @@
 //! End-to-end behaviour of the `strata` binary, on SQLite and on a real
 //! PostgreSQL (one fresh database per test).
 
-use strata_test_support::{Run, TempProject, TestDb, engine_test, run_in, transactional_test};
+use strata_test_support::{
+    Run, TempProject, TestDb, engine_test, run_in, transactional_test, wait_for,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_strata");
 
@@ -363,7 +365,11 @@ engine_test!(
 engine_test!(irreversible_down_reverts_nothing, |db: &TestDb| {
     let env = Env::new(db);
     env.write("migrations/1_a.sql", &table("a", "1"));
-    env.write("migrations/2_b.sql", "create table b (id integer);\n");
+    // An INSERT has no mechanical inverse, so no down can be derived either.
+    env.write(
+        "migrations/2_b.sql",
+        "create table b (id integer);\ninsert into b values (1);\n",
+    );
     env.ok(&["up"]);
     let run = env.fails(&["down", "--steps", "2"], 2);
     assert!(
@@ -1284,4 +1290,83 @@ fn a_migration_that_times_out_on_a_lock_is_retried() {
         db.query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'busy' AND column_name = 'note'"),
         vec!["1"]
     );
+}
+
+/// PostgreSQL-only SQL: `COPY ... FROM STDIN` with its data in the file, as
+/// pg_dump writes it, in a transactional and a no-transaction migration;
+/// psql meta-commands refused at plan time with their line.
+#[test]
+fn copy_from_stdin_runs_and_psql_meta_commands_are_refused() {
+    let Some(db) = TestDb::postgres() else { return };
+    let env = Env::new(&db);
+    env.write(
+        "migrations/1_people.sql",
+        "-- strata:up\nCREATE TABLE people (id int, name text);\nCOPY people (id, name) FROM stdin;\n1\tAda; Lovelace\n2\tO'Brien\n\\.\nINSERT INTO people VALUES (3, 'after');\n-- strata:down\nDROP TABLE people;\n",
+    );
+    env.write(
+        "migrations/2_more.sql",
+        "-- strata:up\n-- strata:no-transaction\nCOPY people FROM STDIN WITH (FORMAT csv);\n4,\"csv, quoted\"\n\\.\n",
+    );
+    env.ok(&["up"]);
+    assert_eq!(
+        db.query("SELECT name FROM people ORDER BY id"),
+        ["Ada; Lovelace", "O'Brien", "after", "csv, quoted"]
+    );
+
+    env.write(
+        "migrations/3_meta.sql",
+        "-- strata:up\nCREATE TABLE c (id int);\n\\connect other_db\nCREATE TABLE d (id int);\n",
+    );
+    let run = env.fails(&["up"], 2);
+    assert!(
+        run.stderr
+            .contains("3_meta.sql:3: `\\connect` is a psql meta-command"),
+        "{}",
+        run.stderr
+    );
+    assert!(!db.has_table("c"), "nothing of the plan ran");
+}
+
+/// While a migration's statement waits for a lock another session holds,
+/// strata names that session (pg_blocking_pids); the migration goes on once
+/// the lock is released.
+#[test]
+fn blocking_sessions_are_reported_while_a_statement_waits() {
+    let Some(db) = TestDb::postgres() else { return };
+    let env = Env::new(&db);
+    env.write("migrations/1_items.sql", &table("items", "1"));
+    env.ok(&["up"]);
+    env.write(
+        "migrations/2_more.sql",
+        "-- strata:up\nALTER TABLE items ADD COLUMN note text;\n-- strata:down\nALTER TABLE items DROP COLUMN note;\n",
+    );
+    let mut blocker = std::process::Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-d",
+            &db.url(),
+            "-c",
+            "BEGIN; LOCK TABLE items IN ACCESS SHARE MODE; SELECT pg_sleep(3); COMMIT;",
+        ])
+        .env("PGAPPNAME", "report-job")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql runs");
+    wait_for("the blocking session", || {
+        !db.query("SELECT pid FROM pg_stat_activity WHERE application_name = 'report-job' AND wait_event = 'PgSleep'").is_empty()
+    });
+    let run = env.ok(&["up"]);
+    blocker.wait().unwrap();
+    assert!(
+        run.stderr.contains("app/2 is waiting for a lock held by:"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stderr.contains("(report-job)") && run.stderr.contains("LOCK TABLE items"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'note'"), ["1"]);
 }

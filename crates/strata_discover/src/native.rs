@@ -274,11 +274,13 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
                     }
                     None
                 }
+                // Read by `strata lint` (the rule names are checked there).
+                "allow" => None,
                 other => {
                     problems.push(diag(
                         lineno,
                         format!("unknown directive `-- strata:{other}`"),
-                        "known directives: up, down, verify, no-transaction, requires",
+                        "known directives: up, down, verify, no-transaction, requires, allow",
                     ));
                     None
                 }

@@ -14,7 +14,7 @@ use strata_model::{HistoryRow, LogEntry, MigrationId, Progress};
 use strata_sql::{Dialect, Statement};
 
 pub use ident::{TableName, quote_ident, quote_ident_for};
-pub use url::redact_url;
+pub use url::{redact_url, split_password};
 
 /// What an engine can and cannot do; the engine branches on these, never on
 /// the engine's name.
@@ -67,6 +67,40 @@ pub enum LockMode {
     /// A row with holder and expiry, renewed while running: for connections
     /// through a transaction-mode pooler where session locks do not work.
     Lease,
+}
+
+/// A session holding a lock a migration's statement waits for.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BlockingSession {
+    pub pid: i64,
+    pub application: String,
+    pub user: String,
+    pub state: String,
+    /// When its current (or last) query started.
+    pub query_start: Option<String>,
+    /// Its query, cut to 200 characters.
+    pub query: String,
+}
+
+impl fmt::Display for BlockingSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pid {}", self.pid)?;
+        if !self.application.is_empty() {
+            write!(f, " ({})", self.application)?;
+        }
+        write!(f, " user {}, {}", self.user, self.state)?;
+        if let Some(start) = &self.query_start {
+            write!(f, " since {start}")?;
+        }
+        write!(f, ": {}", self.query)
+    }
+}
+
+/// Looks, from a connection of its own, at who blocks the session running
+/// the migration, while a statement waits.
+#[async_trait]
+pub trait BlockerProbe: Send {
+    async fn blockers(&mut self) -> Result<Vec<BlockingSession>>;
 }
 
 /// Who holds the migration lock, as far as the database can tell.
@@ -256,6 +290,12 @@ pub trait Driver: Send {
     /// strata's own tables, and writes `history` (the rows marked reverted),
     /// in one transaction; returns what was dropped, for the report.
     async fn reset_schema(&mut self, history: &[HistoryWrite]) -> Result<Vec<String>>;
+
+    /// A probe reporting the sessions that block this one (PostgreSQL);
+    /// `None` where the engine cannot tell.
+    async fn blocker_probe(&mut self) -> Result<Option<Box<dyn BlockerProbe>>> {
+        Ok(None)
+    }
 }
 
 /// `user@host` of this process, recorded as `applied_by` and as the holder

@@ -55,9 +55,66 @@ fn redact_key_values(text: &str) -> String {
     out.join(" ")
 }
 
+/// `url` without the password of its userinfo, and that password
+/// (percent-decoded): for handing a database to a client program, with the
+/// password in its environment rather than on its command line.
+pub fn split_password(url: &str) -> (String, Option<String>) {
+    let Some(scheme_end) = url.find("://") else {
+        return (url.to_string(), None);
+    };
+    let rest = scheme_end + 3;
+    let Some(at) = url[rest..].find('@').map(|a| rest + a) else {
+        return (url.to_string(), None);
+    };
+    let Some(colon) = url[rest..at].find(':').map(|c| rest + c) else {
+        return (url.to_string(), None);
+    };
+    let password = percent_decode(&url[colon + 1..at]);
+    (format!("{}{}", &url[..colon], &url[at..]), Some(password))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|b| hex(*b)),
+            bytes.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, ..) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splits_the_password_out() {
+        assert_eq!(
+            split_password("postgres://app:p%40ss:w@db:5432/x?sslmode=require"),
+            (
+                "postgres://app@db:5432/x?sslmode=require".to_string(),
+                Some("p@ss:w".to_string())
+            )
+        );
+        assert_eq!(
+            split_password("postgres://app@db/x"),
+            ("postgres://app@db/x".to_string(), None)
+        );
+    }
 
     #[test]
     fn hides_passwords() {

@@ -24,6 +24,9 @@ pub enum Outcome<'a> {
     Adopted {
         adopted: usize,
     },
+    Restored {
+        backup: &'a str,
+    },
     Failed {
         error: &'a EngineError,
         report: Option<&'a Report>,
@@ -88,7 +91,7 @@ impl AuditLog {
         let report = match &outcome {
             Outcome::Ran(r) => Some(*r),
             Outcome::Failed { report, .. } => *report,
-            Outcome::Adopted { .. } => None,
+            Outcome::Adopted { .. } | Outcome::Restored { .. } => None,
         };
         if let Some(r) = report {
             fields.insert("plan_hash".into(), r.plan_hash.clone().into());
@@ -105,6 +108,10 @@ impl AuditLog {
             Outcome::Adopted { adopted } => {
                 fields.insert("result".into(), "ok".into());
                 fields.insert("recorded".into(), adopted.into());
+            }
+            Outcome::Restored { backup } => {
+                fields.insert("result".into(), "ok".into());
+                fields.insert("backup".into(), backup.into());
             }
             Outcome::Failed { error, .. } => {
                 fields.insert("result".into(), "error".into());

@@ -19,6 +19,104 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     #[serde(default)]
     pub env: BTreeMap<String, EnvConfig>,
+    /// `strata lint` rule levels and settings.
+    #[serde(default)]
+    pub lint: strata_lint::LintConfig,
+    /// Where backups go and how many are kept.
+    #[serde(default)]
+    pub backup: BackupConfig,
+    /// Hooks run around `up`, `down`, `redo` and `fresh`.
+    #[serde(default)]
+    pub hooks: HooksConfig,
+    /// Webhooks told when a run starts, succeeds or fails.
+    #[serde(default, rename = "webhook")]
+    pub webhooks: Vec<WebhookConfig>,
+}
+
+/// `[hooks]`: each a SQL file or a command as a list of arguments.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HooksConfig {
+    pub before_migrate: Option<Hook>,
+    pub after_migrate: Option<Hook>,
+    pub before_each: Option<Hook>,
+    pub after_each: Option<Hook>,
+    pub on_error: Option<Hook>,
+}
+
+/// `"hooks/x.sql"` (run on the database) or `["program", "arg", ...]`
+/// (run from the project directory, without a shell).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Hook {
+    Sql(PathBuf),
+    Command(Vec<String>),
+}
+
+/// `[[webhook]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Where to POST (`${VAR}` is expanded: keep the secret out of the file).
+    pub url: String,
+    /// Which events (default: all three).
+    #[serde(default = "all_events")]
+    pub on: Vec<NotifyOn>,
+    /// Only for these environments (default: every one).
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// How long one attempt may take (default 5s).
+    #[serde(default, with = "opt_duration")]
+    pub timeout: Option<Duration>,
+    /// Further attempts after a failure (default 2).
+    #[serde(default = "two")]
+    pub retries: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyOn {
+    Start,
+    Success,
+    Failure,
+}
+
+impl NotifyOn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyOn::Start => "start",
+            NotifyOn::Success => "success",
+            NotifyOn::Failure => "failure",
+        }
+    }
+}
+
+fn all_events() -> Vec<NotifyOn> {
+    vec![NotifyOn::Start, NotifyOn::Success, NotifyOn::Failure]
+}
+
+fn two() -> u32 {
+    2
+}
+
+/// `[backup]`: the directory (from the project root; default `backups`)
+/// and retention, per environment.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupConfig {
+    pub dir: Option<PathBuf>,
+    /// Keep only the newest N backups of an environment.
+    pub keep: Option<usize>,
+    /// Delete backups older than this many days.
+    pub keep_days: Option<u64>,
+}
+
+/// `backup = "before"`: back up before every `up` that changes something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupWhen {
+    Before,
+    Never,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -105,6 +203,13 @@ pub struct EnvConfig {
     /// for a lock (`lock_timeout`), with a growing pause between tries.
     #[serde(default)]
     pub lock_retries: u32,
+    /// Lint settings for this environment, over `[lint]`.
+    pub lint: Option<strata_lint::LintConfig>,
+    /// `"before"`: a backup before every `up` with work to do.
+    pub backup: Option<BackupWhen>,
+    /// Hooks for this environment, each replacing the project's of the
+    /// same name.
+    pub hooks: Option<HooksConfig>,
 }
 
 impl Default for EnvConfig {
@@ -121,6 +226,9 @@ impl Default for EnvConfig {
             allow_destructive: true,
             verify_after: false,
             lock_retries: 0,
+            lint: None,
+            backup: None,
+            hooks: None,
         }
     }
 }

@@ -30,6 +30,23 @@ pub enum Event {
     Reset {
         dropped: Vec<String>,
     },
+    /// A migration's statement is waiting for locks these sessions hold.
+    Blocked {
+        migration: String,
+        sessions: Vec<strata_driver::BlockingSession>,
+    },
+    /// A hook ran and succeeded.
+    HookFinished {
+        hook: String,
+        run: String,
+        duration_ms: u64,
+    },
+    /// A backup was taken before the run (`backup = "before"`).
+    BackedUp {
+        id: String,
+        file: String,
+        size: u64,
+    },
     MigrationStarted {
         #[serde(flatten)]
         step: StepInfo,

@@ -15,10 +15,14 @@
 
 mod adopt;
 mod audit;
+mod backup;
 mod config;
 pub mod doctor;
 mod events;
 mod foreign;
+mod hooks;
+mod lint;
+mod notify;
 pub mod run;
 mod script;
 mod target;
@@ -36,11 +40,14 @@ use strata_model::{HistoryRow, LogEntry, MigrationId};
 use strata_plan::{Plan, PlanError, StatusEntry};
 
 pub use adopt::{AdoptReport, Tool};
+pub use backup::{BackupCheck, BackupManifest};
 pub use config::{
     CONFIG_FILE, Config, EnvConfig, NewSource, Project, SourceConfig, initial_config,
 };
 pub use events::{Event, Reporter, Silent, StepInfo};
+pub use lint::LintReport;
 pub use run::{Report, Request};
+pub use strata_lint::{Finding as LintFinding, Level as LintLevel, RuleInfo};
 pub use strata_plan::{DownTarget, MigrationState, UpOptions};
 pub use target::DatabaseTarget;
 pub use validate::Finding;
@@ -115,6 +122,10 @@ pub enum EngineError {
     )]
     ApprovalRequired { env: String, hash: String },
     #[error(
+        "nothing was reverted: {down}\ncheck it, then run the same command with --approve {hash} (or confirm at a terminal), or write a `-- strata:down` section"
+    )]
+    GeneratedDown { down: String, hash: String },
+    #[error(
         "the plan has destructive statements and environment `{env}` has allow_destructive = false; nothing was run:\n{}\nif this is intended, pass --allow-destructive together with --approve {hash} (or confirm at a terminal)",
         .statements.join("\n")
     )]
@@ -143,6 +154,10 @@ pub enum EngineError {
     Adopt(String),
     #[error("{0}")]
     Refused(String),
+    #[error("{0}")]
+    Backup(String),
+    #[error("{0}")]
+    Hook(String),
     #[error("{message}")]
     LockLost {
         message: String,
@@ -257,7 +272,7 @@ impl Engine {
         } else {
             LockMode::Native
         };
-        Ok(Engine {
+        let engine = Engine {
             lock_wait: opts
                 .lock_wait
                 .or(env.lock_wait)
@@ -270,7 +285,9 @@ impl Engine {
             sources,
             only_source: opts.source.clone(),
             table,
-        })
+        };
+        engine.check_hooks()?;
+        Ok(engine)
     }
 
     /// The database this engine works on.

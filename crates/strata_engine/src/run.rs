@@ -2,15 +2,20 @@
 //! step of that same plan with an honest history row, and release the lock
 //! on every path.
 
+use crate::config::NotifyOn;
 use crate::events::{Event, Reporter, StepInfo};
+use crate::hooks::{HookContext, HookPoint};
+use crate::notify::Notice;
 use crate::{Engine, EngineError};
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use strata_driver::{Capabilities, Driver, DriverError, HistoryWrite, LockAttempt, StatementError};
+use strata_driver::{
+    BlockerProbe, Capabilities, Driver, DriverError, HistoryWrite, LockAttempt, StatementError,
+};
 use strata_model::{
-    Body, HistoryRow, HistoryStatus, LogAction, LogEntry, Migration, MigrationKind, Progress,
-    ProgressTracker, STRATA_VERSION, Timestamp, TxMode, Version,
+    Body, HistoryRow, HistoryStatus, LogAction, LogEntry, Migration, MigrationId, MigrationKind,
+    Progress, ProgressTracker, STRATA_VERSION, Timestamp, TxMode, Version,
 };
 use strata_plan::{DownTarget, Plan, PlanError, Step, StepAction, UpOptions};
 use strata_sql::Statement;
@@ -88,15 +93,32 @@ impl Request {
         ignore_missing: bool,
         caps: &Capabilities,
     ) -> Result<Plan, PlanError> {
-        let plan = self.plan_steps(migrations, history, ignore_missing)?;
+        let derived;
+        let migrations = if matches!(self.kind, RequestKind::Down(_) | RequestKind::Redo) {
+            derived = with_generated_downs(migrations, history, caps.dialect);
+            &derived
+        } else {
+            migrations
+        };
+        let mut plan = self.plan_steps(migrations, history, ignore_missing)?;
+        for step in plan.steps.iter().filter(|s| s.action == StepAction::Revert) {
+            if let Some(script) = step.script.as_ref().filter(|b| is_generated(&b.path)) {
+                plan.generated_downs.push(step.id.clone());
+                plan.warnings.push(format!(
+                    "{} has no down section and none was stored when it was applied; strata derived this one from its up:\n{}",
+                    step.id,
+                    script.sql.trim_end().lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+                ));
+            }
+        }
         if !caps.transactional_ddl {
             return Ok(plan.outside_transactions(caps.dialect));
         }
-        let statements = strata_plan::transaction_statements(&plan, caps.dialect);
+        let statements = strata_plan::statement_problems(&plan, caps.dialect);
         if statements.is_empty() {
             Ok(plan)
         } else {
-            Err(PlanError::TransactionStatements(statements))
+            Err(PlanError::UnrunnableStatements(statements))
         }
     }
 
@@ -119,6 +141,78 @@ impl Request {
                 strata_plan::plan_repair(migrations, history, only.as_deref())
             }
             RequestKind::Fresh => strata_plan::plan_fresh(migrations),
+        }
+    }
+}
+
+/// `migrations` with a down derived from the up for each versioned
+/// migration that has no down of its own and none stored in history, when
+/// every statement of its up can be reversed mechanically.
+fn with_generated_downs(
+    migrations: &[Migration],
+    history: &[HistoryRow],
+    dialect: strata_sql::Dialect,
+) -> Vec<Migration> {
+    migrations
+        .iter()
+        .map(|m| {
+            let stored = history.iter().any(|r| r.id == m.id && r.down_sql.is_some());
+            let lacks_down = m.down.as_ref().is_none_or(|d| d.is_blank());
+            if m.kind != MigrationKind::Versioned
+                || m.unsupported.is_some()
+                || stored
+                || !lacks_down
+            {
+                return m.clone();
+            }
+            let mut m = m.clone();
+            if let Ok(sql) = strata_sql::reverse(&m.up.sql, dialect) {
+                m.down = Some(strata_model::Body {
+                    sql,
+                    line: 1,
+                    path: PathBuf::from(format!("{GENERATED}{}>", m.path.display())),
+                });
+            }
+            m
+        })
+        .collect()
+}
+
+const GENERATED: &str = "<down generated from ";
+
+fn is_generated(path: &std::path::Path) -> bool {
+    path.to_string_lossy().starts_with(GENERATED)
+}
+
+/// Awaits `work`, asking `probe` every second which sessions block it and
+/// reporting each new set of blockers.
+async fn watch_blockers<T>(
+    work: impl std::future::Future<Output = T>,
+    probe: Option<&mut Box<dyn BlockerProbe>>,
+    id: &MigrationId,
+    reporter: &dyn Reporter,
+) -> T {
+    let Some(probe) = probe else {
+        return work.await;
+    };
+    let mut work = std::pin::pin!(work);
+    let every = Duration::from_secs(1);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    let mut reported: Vec<i64> = Vec::new();
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = tick.tick() => {
+                let Ok(sessions) = probe.blockers().await else { continue };
+                let pids: Vec<i64> = sessions.iter().map(|s| s.pid).collect();
+                if !sessions.is_empty() && pids != reported {
+                    reporter.event(&Event::Blocked {
+                        migration: id.to_string(),
+                        sessions,
+                    });
+                }
+                reported = pids;
+            }
         }
     }
 }
@@ -248,9 +342,16 @@ impl Engine {
         if !destructive.is_empty() && !request.allow_destructive {
             return Err(refuse_destructive(destructive));
         }
-        let must_approve = protected || self.env.require_approval || !destructive.is_empty();
+        let generated = !plan.generated_downs.is_empty();
+        let must_approve =
+            protected || self.env.require_approval || !destructive.is_empty() || generated;
         if must_approve && request.approve.is_none() && !reporter.confirm(plan, &env) {
-            return Err(if protected {
+            return Err(if generated {
+                EngineError::GeneratedDown {
+                    down: plan.warnings.join("\n"),
+                    hash,
+                }
+            } else if protected {
                 EngineError::NotConfirmed {
                     env,
                     command: request.command().into(),
@@ -351,6 +452,16 @@ impl Engine {
         if !request.dry_run && !plan.is_empty() {
             self.check_policies(request, &plan, driver.capabilities().dialect, reporter)?;
         }
+        let backup_first = self.env.backup == Some(crate::config::BackupWhen::Before)
+            && matches!(request.kind, RequestKind::Up(_));
+        if backup_first && !request.dry_run && !plan.is_empty() {
+            let m = self.backup("before up", Some(&plan.hash)).await?;
+            reporter.event(&Event::BackedUp {
+                id: m.id,
+                file: self.display_path(&self.backup_dir().join(&m.file)),
+                size: m.size,
+            });
+        }
         reporter.event(&Event::Started {
             command: request.command().into(),
             database: self.database_display(),
@@ -374,11 +485,10 @@ impl Engine {
                 driver.dry_run(true).await?;
             }
             let result = self
-                .execute(
+                .execute_hooked(
                     driver,
                     &plan,
-                    &all_history,
-                    &history,
+                    (&all_history, &history),
                     reporter,
                     started,
                     &mut report,
@@ -398,6 +508,88 @@ impl Engine {
         report.duration_ms = ms(started.elapsed());
         reporter.event(&self.finished(&report));
         Ok(report)
+    }
+
+    /// [`Engine::execute`] with the `before_migrate`, `after_migrate` and
+    /// `on_error` hooks around it and the webhooks told of the start and
+    /// the outcome (their failures are warnings); dry runs have neither.
+    #[allow(clippy::too_many_arguments)]
+    async fn execute_hooked(
+        &self,
+        driver: &mut dyn Driver,
+        plan: &Plan,
+        (all_history, history): (&[HistoryRow], &[HistoryRow]),
+        reporter: &dyn Reporter,
+        started: Instant,
+        report: &mut Report,
+        request: &Request,
+        migrations: &[Migration],
+    ) -> Result<(), EngineError> {
+        let (command, dry_run) = (request.command(), request.dry_run);
+        let notice = |on, report, error| Notice {
+            on,
+            command,
+            plan_hash: &plan.hash,
+            steps: plan.steps.len(),
+            dry_run,
+            report,
+            error,
+        };
+        let start = self.notify(&notice(NotifyOn::Start, None, None));
+        let mut context = HookContext {
+            command: command.into(),
+            plan_hash: plan.hash.clone(),
+            dry_run,
+            ..HookContext::default()
+        };
+        let mut result = self
+            .run_hook(HookPoint::BeforeMigrate, driver, &context, reporter)
+            .await
+            .map_err(|m| EngineError::Hook(format!("{m}; nothing was run")));
+        if result.is_ok() {
+            result = self
+                .execute(
+                    driver,
+                    plan,
+                    all_history,
+                    history,
+                    reporter,
+                    started,
+                    report,
+                    request,
+                    migrations,
+                )
+                .await;
+        }
+        context.applied = report.applied;
+        context.reverted = report.reverted;
+        if result.is_ok() {
+            result = self
+                .run_hook(HookPoint::AfterMigrate, driver, &context, reporter)
+                .await
+                .map_err(|m| {
+                    EngineError::Hook(format!(
+                        "{m}; the plan itself ran to the end and stays applied"
+                    ))
+                });
+        }
+        if let Err(e) = &result {
+            context.error = Some(e.to_string());
+            if let Err(message) = self
+                .run_hook(HookPoint::OnError, driver, &context, reporter)
+                .await
+            {
+                reporter.event(&Event::Warning { message });
+            }
+        }
+        report.duration_ms = ms(started.elapsed());
+        crate::notify::delivered(start, reporter).await;
+        let outcome = match &result {
+            Ok(()) => notice(NotifyOn::Success, Some(&*report), None),
+            Err(e) => notice(NotifyOn::Failure, Some(&*report), Some(e.to_string())),
+        };
+        crate::notify::delivered(self.notify(&outcome), reporter).await;
+        result
     }
 
     /// Runs the verify section of the migration `step` just applied
@@ -477,6 +669,8 @@ impl Engine {
             run.reset(all_history).await?;
         }
         let total = plan.steps.len();
+        // Who blocks a waiting statement, asked from a second connection.
+        let mut probe = run.driver.blocker_probe().await.ok().flatten();
         // In a dry run, locks pile up in the one transaction: each
         // migration's are the new ones.
         let mut held = if report.dry_run {
@@ -516,6 +710,25 @@ impl Engine {
                 });
                 continue;
             }
+            let hooked = step.action.runs_sql();
+            let context = HookContext {
+                command: request.command().into(),
+                plan_hash: report.plan_hash.clone(),
+                migration: Some((
+                    step.id.to_string(),
+                    step.name.clone(),
+                    step.action.as_str().into(),
+                )),
+                applied: report.applied,
+                reverted: report.reverted,
+                dry_run: report.dry_run,
+                error: None,
+            };
+            if hooked {
+                self.run_hook(HookPoint::BeforeEach, &mut *run.driver, &context, reporter)
+                    .await
+                    .map_err(|m| EngineError::Hook(format!("{m}; {} was not run", step.id)))?;
+            }
             reporter.event(&Event::MigrationStarted {
                 step: info.clone(),
                 index: index + 1,
@@ -524,7 +737,8 @@ impl Engine {
             let t0 = Instant::now();
             let mut attempt = 0;
             let outcome = loop {
-                let result = run.step(step).await;
+                let result =
+                    watch_blockers(run.step(step), probe.as_mut(), &step.id, reporter).await;
                 match &result {
                     Err(f)
                         if f.lock_timeout
@@ -578,6 +792,21 @@ impl Engine {
                         duration_ms: ms(t0.elapsed()),
                         locks,
                     });
+                    if hooked {
+                        self.run_hook(HookPoint::AfterEach, &mut *run.driver, &context, reporter)
+                            .await
+                            .map_err(|m| {
+                                EngineError::Hook(format!(
+                                    "{m}; {} was {} and stays so, the rest of the plan was not run",
+                                    step.id,
+                                    if step.action == StepAction::Apply {
+                                        "applied"
+                                    } else {
+                                        "reverted"
+                                    }
+                                ))
+                            })?;
+                    }
                 }
                 Err(failure) => {
                     report.failed += 1;

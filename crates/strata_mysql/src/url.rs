@@ -99,6 +99,26 @@ impl ConnectOptions {
         })
     }
 
+    /// Arguments naming this server, user and database for the `mysql`
+    /// and `mysqldump` programs (the database last), and the password to
+    /// hand them in `MYSQL_PWD`, never on the command line.
+    pub fn client_args(&self) -> (Vec<String>, Option<String>) {
+        let o = &self.opts;
+        let mut args = vec![
+            format!("--host={}", o.ip_or_hostname()),
+            format!("--port={}", o.tcp_port()),
+            "--protocol=TCP".to_string(),
+        ];
+        if let Some(user) = o.user() {
+            args.push(format!("--user={user}"));
+        }
+        if let Some(ca) = &self.root_cert {
+            args.push(format!("--ssl-ca={}", ca.display()));
+        }
+        args.push(o.db_name().unwrap_or_default().to_string());
+        (args, o.pass().map(str::to_string))
+    }
+
     fn with_tls(&self, tls: bool) -> Opts {
         let mut builder = OptsBuilder::from_opts(self.opts.clone()).prefer_socket(false);
         if tls {

@@ -83,6 +83,9 @@ pub struct Plan {
     pub hash: String,
     /// What to know before running it (see [`Plan::outside_transactions`]).
     pub warnings: Vec<String>,
+    /// Reverts whose down strata derived from the up (no written or stored
+    /// down): they run only once approved.
+    pub generated_downs: Vec<MigrationId>,
 }
 
 impl Plan {
@@ -106,6 +109,7 @@ impl Plan {
             steps,
             hash,
             warnings: Vec::new(),
+            generated_downs: Vec::new(),
         }
     }
 
@@ -239,7 +243,7 @@ pub enum PlanError {
     )]
     Cycle { migration: String, requires: String },
     #[error("{}", .0.iter().map(|(p, l, why)| format!("{}:{l}: {why}", p.display())).collect::<Vec<_>>().join("\n"))]
-    TransactionStatements(Vec<(PathBuf, usize, String)>),
+    UnrunnableStatements(Vec<(PathBuf, usize, String)>),
     #[error("no history row is in batch {0}; `strata history` shows the batches")]
     UnknownBatch(i64),
     #[error("migration {0} needs no repair: it is applied and its checksum matches the file")]
@@ -628,33 +632,35 @@ pub fn plan_redo(migrations: &[Migration], history: &[HistoryRow]) -> Result<Pla
     Ok(Plan::new(false, steps))
 }
 
-/// Statements that cannot run inside the transaction strata wraps a step
-/// in (checked for the steps that run, not every file): `BEGIN`, `COMMIT`
-/// and the like, and statements the database refuses in a transaction
-/// (`CREATE INDEX CONCURRENTLY`, `VACUUM`, ...). `(path, line, why)` each.
-pub fn transaction_statements(plan: &Plan, dialect: Dialect) -> Vec<(PathBuf, usize, String)> {
+/// Statements the steps that run cannot run: psql meta-commands (`\i`,
+/// `\connect`) anywhere, and in a step strata wraps in a transaction,
+/// `BEGIN`, `COMMIT` and the like and statements the database refuses in a
+/// transaction (`CREATE INDEX CONCURRENTLY`, `VACUUM`, ...).
+/// `(path, line, why)` each.
+pub fn statement_problems(plan: &Plan, dialect: Dialect) -> Vec<(PathBuf, usize, String)> {
     let mut found = Vec::new();
     for s in plan
         .steps
         .iter()
-        .filter(|s| s.tx_mode.is_transactional() && s.kind != MigrationKind::Script)
+        .filter(|s| s.kind != MigrationKind::Script && s.action.runs_sql())
     {
         let Some(body) = s.script.as_ref() else {
             continue;
         };
+        let tx = s.tx_mode.is_transactional();
         for st in strata_sql::split(&body.sql, dialect) {
-            let why = if strata_sql::is_transaction_control(&st, &body.sql) {
-                "a transaction statement in a migration that strata runs in a transaction (remove it: strata commits the migration with its history row; or mark the file `-- strata:no-transaction`)"
-            } else if strata_sql::cannot_run_in_transaction(&st, &body.sql) {
-                "this statement cannot run inside a transaction; mark the migration `-- strata:no-transaction` (it then runs statement by statement, and a failed run resumes where it stopped) or move the statement into a migration of its own"
+            let why = if let Some(meta) = strata_sql::psql_meta_command(&st) {
+                format!(
+                    "`{meta}` is a psql meta-command: psql runs it itself, a database server cannot, and strata sends SQL to the server; remove it (for `\\connect`, make a source whose environment points at that database; for `\\i`, put the included SQL in the migration)"
+                )
+            } else if tx && strata_sql::is_transaction_control(&st, &body.sql) {
+                "a transaction statement in a migration that strata runs in a transaction (remove it: strata commits the migration with its history row; or mark the file `-- strata:no-transaction`)".to_string()
+            } else if tx && strata_sql::cannot_run_in_transaction(&st, &body.sql) {
+                "this statement cannot run inside a transaction; mark the migration `-- strata:no-transaction` (it then runs statement by statement, and a failed run resumes where it stopped) or move the statement into a migration of its own".to_string()
             } else {
                 continue;
             };
-            found.push((
-                body.path.clone(),
-                body.line + st.line_in(&body.sql),
-                why.to_string(),
-            ));
+            found.push((body.path.clone(), body.line + st.line_in(&body.sql), why));
         }
     }
     found

@@ -9,14 +9,15 @@
 mod tls;
 
 use async_trait::async_trait;
+use futures_util::SinkExt;
 use futures_util::future::{BoxFuture, FutureExt, join_all};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use strata_driver::{
-    Capabilities, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder, LockMode, Result,
-    StatementError, TableName, TxSettings, quote_ident, redact_url,
+    BlockerProbe, BlockingSession, Capabilities, Driver, DriverError, HistoryWrite, LockAttempt,
+    LockHolder, LockMode, Result, StatementError, TableName, TxSettings, quote_ident, redact_url,
 };
 use strata_model::{HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
 use strata_sql::{Dialect, Statement};
@@ -894,7 +895,7 @@ impl Driver for PgDriver {
         ops.extend(
             statements
                 .iter()
-                .map(|st| client.batch_execute(st.sql).boxed()),
+                .map(|st| run_statement(client, st).boxed()),
         );
         let results = join_all(ops).await;
         if let Some((i, Err(e))) = results.iter().enumerate().find(|(_, r)| r.is_err()) {
@@ -1017,7 +1018,7 @@ impl Driver for PgDriver {
         }
         let mut result = Ok(());
         for (i, st) in statements.iter().enumerate() {
-            if let Err(e) = self.client.batch_execute(st.sql).await {
+            if let Err(e) = run_statement(&self.client, st).await {
                 result = Err(DriverError::Statement(statement_error(i, &e)));
                 break;
             }
@@ -1132,6 +1133,19 @@ impl Driver for PgDriver {
         Ok(())
     }
 
+    async fn blocker_probe(&mut self) -> Result<Option<Box<dyn BlockerProbe>>> {
+        let row = self
+            .client
+            .query_one("SELECT pg_backend_pid()", &[])
+            .await
+            .map_err(db_err)?;
+        Ok(Some(Box::new(PgBlockerProbe {
+            target: self.target.clone(),
+            pid: row.get(0),
+            client: None,
+        })))
+    }
+
     async fn reset_schema(&mut self, history: &[HistoryWrite]) -> Result<Vec<String>> {
         // The migrations' objects live in the current schema, which is not
         // necessarily where the history table is.
@@ -1211,6 +1225,63 @@ impl Driver for PgDriver {
             return Err(db_err(e));
         }
         Ok(names)
+    }
+}
+
+/// Runs one statement of a migration. `COPY ... FROM STDIN` followed by its
+/// data (as psql takes it) goes through the COPY protocol with that data.
+async fn run_statement(
+    client: &Client,
+    statement: &Statement<'_>,
+) -> std::result::Result<(), tokio_postgres::Error> {
+    let Some((command, data)) = strata_sql::copy_data(statement) else {
+        return client.batch_execute(statement.sql).await;
+    };
+    let sink = client
+        .copy_in(command.trim_end().trim_end_matches(';'))
+        .await?;
+    let mut sink = std::pin::pin!(sink);
+    sink.send(bytes::Bytes::copy_from_slice(data.as_bytes()))
+        .await?;
+    sink.as_mut().finish().await.map(drop)
+}
+
+/// Reports the sessions blocking `pid`, over a connection of its own
+/// opened on first use.
+struct PgBlockerProbe {
+    target: Target,
+    pid: i32,
+    client: Option<Client>,
+}
+
+#[async_trait]
+impl BlockerProbe for PgBlockerProbe {
+    async fn blockers(&mut self) -> Result<Vec<BlockingSession>> {
+        if self.client.is_none() {
+            self.client = Some(open(&self.target).await?);
+        }
+        let client = self.client.as_ref().expect("just opened");
+        let rows = client
+            .query(
+                "SELECT pid, coalesce(application_name, ''), coalesce(usename::text, ''), coalesce(state, ''), \
+                        to_char(query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+                        left(regexp_replace(coalesce(query, ''), '\\s+', ' ', 'g'), 200) \
+                 FROM pg_stat_activity WHERE pid = ANY(pg_blocking_pids($1)) ORDER BY pid",
+                &[&self.pid],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(rows
+            .iter()
+            .map(|r| BlockingSession {
+                pid: i64::from(r.get::<_, i32>(0)),
+                application: r.get(1),
+                user: r.get(2),
+                state: r.get(3),
+                query_start: r.get(4),
+                query: r.get(5),
+            })
+            .collect())
     }
 }
 

@@ -7,6 +7,9 @@
 //! function bodies (`BEGIN ATOMIC`) and SQLite triggers.
 
 mod mysql;
+mod objects;
+
+pub use objects::{Change, Irreversible, ObjectKind, ObjectName, changes, inverse, reverse};
 
 /// The SQL dialect a script is written in; it decides which quotes exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,9 +257,31 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
     let mut parens = 0usize;
     let mut depth = 0usize;
 
+    let mut copy_stdin = false;
+
     macro_rules! begin_token {
         ($at:expr) => {{
             start.get_or_insert($at);
+        }};
+    }
+    macro_rules! end_statement {
+        ($end:expr) => {{
+            if let Some(tok) = token {
+                let from = start.unwrap_or(tok);
+                out.push(Statement {
+                    sql: &script[from..$end],
+                    offset: from,
+                    token_offset: tok,
+                });
+            }
+            start = None;
+            token = None;
+            first_word = None;
+            prev_word = None;
+            words = 0;
+            trigger = false;
+            parens = 0;
+            copy_stdin = false;
         }};
     }
 
@@ -272,23 +297,38 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
                 begin_token!(i);
                 i = skip_block_comment(bytes, i, dialect == Dialect::Postgres);
             }
-            b';' if depth == 0 => {
-                if let Some(tok) = token {
-                    let from = start.unwrap_or(tok);
-                    out.push(Statement {
-                        sql: &script[from..=i],
-                        offset: from,
-                        token_offset: tok,
-                    });
+            // `COPY ... FROM STDIN;` carries its data on the lines after it,
+            // up to a line `\.` (or the end of the script).
+            b';' if depth == 0 && copy_stdin => {
+                let data = memchr_newline(bytes, i);
+                let mut end = bytes.len();
+                let mut at = data;
+                while at < bytes.len() {
+                    let next = memchr_newline(bytes, at);
+                    if script[at..next].trim_end() == "\\." {
+                        end = at + script[at..next].trim_end().len();
+                        break;
+                    }
+                    at = next;
                 }
-                start = None;
-                token = None;
-                first_word = None;
-                prev_word = None;
-                words = 0;
-                trigger = false;
-                parens = 0;
+                end_statement!(end);
+                i = end;
+            }
+            b';' if depth == 0 => {
+                end_statement!(i + 1);
                 i += 1;
+            }
+            // A psql meta-command (`\connect`, `\i`) where a statement
+            // starts: one line, a statement of its own (refused later).
+            b'\\' if dialect == Dialect::Postgres && token.is_none() => {
+                begin_token!(i);
+                token = Some(i);
+                let end = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(bytes.len(), |p| i + p);
+                end_statement!(script[..end].trim_end().len());
+                i = end;
             }
             _ => {
                 begin_token!(i);
@@ -345,6 +385,12 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
                         if first_word.is_none() {
                             first_word = Some(word);
                         }
+                        if is("STDIN")
+                            && prev_word.is_some_and(|p: &str| p.eq_ignore_ascii_case("FROM"))
+                            && first_word.is_some_and(|f: &str| f.eq_ignore_ascii_case("COPY"))
+                        {
+                            copy_stdin = dialect == Dialect::Postgres;
+                        }
                         prev_word = Some(word);
                         words += 1;
                         i = end;
@@ -371,6 +417,37 @@ pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
         });
     }
     out
+}
+
+/// The psql meta-command `statement` is (`\connect`, `\i`, ...), if it is
+/// one: psql runs those itself, a server cannot.
+pub fn psql_meta_command<'a>(statement: &Statement<'a>) -> Option<&'a str> {
+    let text = &statement.sql[statement.token_offset - statement.offset..];
+    text.starts_with('\\')
+        .then(|| text.split_whitespace().next().unwrap_or(text))
+}
+
+/// For `COPY ... FROM STDIN;` followed by its data: the command (up to and
+/// including its `;`) and the data lines (without the closing `\.`).
+pub fn copy_data<'a>(statement: &Statement<'a>) -> Option<(&'a str, &'a str)> {
+    let sql = statement.sql;
+    let head = sql.find(';')?;
+    let data_from = sql[head..].find('\n').map_or(sql.len(), |p| head + p + 1);
+    let (command, rest) = (&sql[..=head], &sql[data_from..]);
+    let words: Vec<String> = command
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_uppercase)
+        .collect();
+    let first_token = sql[statement.token_offset - statement.offset..]
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()?;
+    let is_copy = first_token.eq_ignore_ascii_case("COPY")
+        && words.windows(2).any(|w| w[0] == "FROM" && w[1] == "STDIN");
+    if !is_copy || data_from > sql.len() {
+        return None;
+    }
+    Some((command, rest.strip_suffix("\\.").unwrap_or(rest)))
 }
 
 fn memchr_newline(bytes: &[u8], from: usize) -> usize {
@@ -454,6 +531,39 @@ fn skip_dollar(script: &str, from: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_from_stdin_keeps_its_data_with_it() {
+        let script = "CREATE TABLE t (a int, b text);\nCOPY t (a, b) FROM stdin;\n1\tx; y\n2\t'z\n\\.\nSELECT 1;\n";
+        let st = split(script, Dialect::Postgres);
+        assert_eq!(st.len(), 3, "{st:?}");
+        assert_eq!(st[1].sql, "COPY t (a, b) FROM stdin;\n1\tx; y\n2\t'z\n\\.");
+        assert_eq!(
+            copy_data(&st[1]),
+            Some(("COPY t (a, b) FROM stdin;", "1\tx; y\n2\t'z\n"))
+        );
+        assert_eq!(st[2].line_in(script), 5);
+        assert_eq!(copy_data(&st[0]), None);
+        // Without a `\.`, the data runs to the end.
+        let tail = split(
+            "COPY t FROM STDIN WITH (FORMAT csv);\n1,2\n",
+            Dialect::Postgres,
+        );
+        assert_eq!(tail.len(), 1);
+        assert_eq!(copy_data(&tail[0]).unwrap().1, "1,2\n");
+    }
+
+    #[test]
+    fn psql_meta_commands_are_statements_of_their_own() {
+        let script = "SELECT 1;\n\\connect other\nSELECT '\\x';\n  \\i more.sql\n";
+        let st = split(script, Dialect::Postgres);
+        let metas: Vec<(usize, &str)> = st
+            .iter()
+            .filter_map(|s| psql_meta_command(s).map(|m| (s.line_in(script), m)))
+            .collect();
+        assert_eq!(metas, [(1, "\\connect"), (3, "\\i")]);
+        assert_eq!(st.len(), 4);
+    }
 
     fn texts(sql: &str, d: Dialect) -> Vec<&str> {
         split(sql, d).iter().map(|s| s.sql).collect()

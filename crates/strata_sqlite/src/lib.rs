@@ -37,6 +37,42 @@ pub struct SqliteDriver {
     dry_run: bool,
 }
 
+/// Copies the database at `path` into `dest` (which may exist, e.g. created
+/// with the right permissions) through SQLite's online backup API: a
+/// consistent copy even while others write.
+pub fn backup_to(path: &str, dest: &std::path::Path) -> Result<()> {
+    let src = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| DriverError::Database(format!("cannot open {path}: {e}")))?;
+    src.backup(rusqlite::DatabaseName::Main, dest, None)
+        .map_err(|e| DriverError::Database(format!("backing up {path} failed: {e}")))
+}
+
+/// Replaces the database at `path` with the copy in `src`.
+pub fn restore_from(path: &str, src: &std::path::Path) -> Result<()> {
+    let mut db = Connection::open(path)
+        .map_err(|e| DriverError::Database(format!("cannot open {path}: {e}")))?;
+    db.restore(
+        rusqlite::DatabaseName::Main,
+        src,
+        None::<fn(rusqlite::backup::Progress)>,
+    )
+    .map_err(|e| DriverError::Database(format!("restoring {path} failed: {e}")))
+}
+
+/// `PRAGMA integrity_check` of the database file at `path`: `None` when it
+/// is sound, else what SQLite says.
+pub fn integrity_problem(path: &std::path::Path) -> Option<String> {
+    let check = || -> rusqlite::Result<String> {
+        let db = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        db.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+    };
+    match check() {
+        Ok(ok) if ok == "ok" => None,
+        Ok(other) => Some(other),
+        Err(e) => Some(e.to_string()),
+    }
+}
+
 /// Opens (creating if needed) the database at `path` (`:memory:` for an
 /// in-memory one). `display` is how the database is named in messages.
 pub fn connect(path: &str, table: TableName, display: String) -> Result<SqliteDriver> {

@@ -2,9 +2,11 @@
 //! hands results to the printer.
 
 mod adopt;
+mod backup;
 mod doctor;
 mod history;
 mod init;
+mod lint;
 mod list;
 mod new;
 mod plan;
@@ -13,16 +15,21 @@ mod validate;
 mod verify;
 mod work;
 
-use crate::args::{Cli, Command, Global, LockModeArg};
+use crate::args::{BackupAction, Cli, Command, Format, Global, LockModeArg};
 use crate::printer::Printer;
 use std::process::ExitCode;
 use strata_engine::{Engine, LoadOptions};
 
 pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
+    if g.format == Format::Github && !matches!(cli.command, Command::Lint { .. }) {
+        anyhow::bail!("--format github is for `strata lint`; use human or json here");
+    }
     match &cli.command {
         Command::Init => init::run(printer),
-        Command::New { name } => new::run(&load(g)?, name, printer),
+        Command::New { name, up, down } => {
+            new::run(&load(g)?, name, up.as_deref(), down.is_some(), printer)
+        }
         Command::List => list::run(&load(g)?, printer),
         Command::Status { check } => status::run(&load(g)?, *check, printer).await,
         Command::Plan(args) => plan::run(&load(g)?, args, printer).await,
@@ -33,6 +40,22 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         }
         Command::Verify { migration } => {
             verify::run(&load(g)?, migration.as_deref(), printer).await
+        }
+        Command::Lint {
+            explain: Some(rule),
+            ..
+        } => lint::explain(Some(rule.as_str()).filter(|r| !r.is_empty()), printer),
+        Command::Lint { paths, .. } => {
+            let pending_only = paths.is_empty() && (g.env.is_some() || g.database_url.is_some());
+            lint::run(&load(g)?, paths, pending_only, printer).await
+        }
+        Command::Backup { action: None } => backup::create(&load(g)?, printer).await,
+        Command::Backup {
+            action: Some(BackupAction::Verify { id }),
+        } => backup::verify(&load(g)?, id, printer).await,
+        Command::Backups => backup::list(&load(g)?, printer),
+        Command::Restore { id, approve } => {
+            backup::restore(&load(g)?, id, approve.as_deref(), g.yes, printer).await
         }
         Command::Doctor => doctor::run(&load(g)?, printer).await,
         Command::Adopt {

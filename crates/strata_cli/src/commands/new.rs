@@ -1,5 +1,7 @@
 use crate::printer::Printer;
 use anyhow::{Context, bail};
+use std::io::Read;
+use std::path::Path;
 use std::process::ExitCode;
 use strata_engine::Engine;
 use strata_model::Timestamp;
@@ -8,7 +10,13 @@ const TEMPLATE: &str = "-- strata:up\n\n\n-- strata:down\n\n\n-- strata:verify\n
 
 /// Writes `<UTC yyyymmddhhmmss>_<name>.sql` into the first strata-format
 /// source (or `--source`).
-pub fn run(engine: &Engine, name: &str, printer: &Printer) -> anyhow::Result<ExitCode> {
+pub fn run(
+    engine: &Engine,
+    name: &str,
+    up: Option<&Path>,
+    auto_down: bool,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
     let slug: String = name
         .trim()
         .to_lowercase()
@@ -29,6 +37,10 @@ pub fn run(engine: &Engine, name: &str, printer: &Printer) -> anyhow::Result<Exi
             "no source of format `strata` to write into; add a [[source]] with format = \"strata\" to strata.toml"
         );
     };
+    let text = match up {
+        None => TEMPLATE.to_string(),
+        Some(file) => with_up(engine, &source.name, file, auto_down)?,
+    };
     std::fs::create_dir_all(&source.path)
         .with_context(|| format!("cannot create {}", source.path.display()))?;
     let taken: Vec<String> = std::fs::read_dir(&source.path)?
@@ -46,7 +58,7 @@ pub fn run(engine: &Engine, name: &str, printer: &Printer) -> anyhow::Result<Exi
         at = Timestamp::from_unix_millis(at.unix_millis() + 1000);
     }
     let path = source.path.join(format!("{}_{slug}.sql", at.compact()));
-    std::fs::write(&path, TEMPLATE).with_context(|| format!("cannot write {}", path.display()))?;
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     let shown = engine.display_path(&path);
     if printer.is_json() {
         printer.json(&serde_json::json!({ "created": shown, "source": source.name, "version": at.compact(), "name": slug }));
@@ -54,4 +66,48 @@ pub fn run(engine: &Engine, name: &str, printer: &Printer) -> anyhow::Result<Exi
         printer.summary(format!("created {shown}"));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The file text for an up read from `file` (`-`: standard input), with a
+/// down derived from it when `auto_down`; an up with statements that cannot
+/// be reversed mechanically is refused, each one named.
+fn with_up(engine: &Engine, source: &str, file: &Path, auto_down: bool) -> anyhow::Result<String> {
+    let mut up = String::new();
+    if file == Path::new("-") {
+        std::io::stdin()
+            .read_to_string(&mut up)
+            .context("cannot read the up SQL from standard input")?;
+    } else {
+        up = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+    }
+    let shown = if file == Path::new("-") {
+        "<stdin>".to_string()
+    } else {
+        file.display().to_string()
+    };
+    if up.trim().is_empty() {
+        bail!("{shown} holds no SQL; write the up into it first");
+    }
+    let up = format!("{}\n", up.trim_end());
+    let down = if auto_down {
+        match strata_sql::reverse(&up, engine.dialect_of(source)) {
+            Ok(down) => down,
+            Err(refused) => {
+                let lines: Vec<String> = refused
+                    .iter()
+                    .map(|r| format!("  {shown}:{}: {}", r.line + 1, r.why))
+                    .collect();
+                bail!(
+                    "no down can be derived; nothing was written. These statements have no mechanical inverse:\n{}\nwrite the down yourself (drop --down auto)",
+                    lines.join("\n")
+                );
+            }
+        }
+    } else {
+        "\n".to_string()
+    };
+    Ok(format!(
+        "-- strata:up\n{up}\n-- strata:down\n{down}\n-- strata:verify\n\n"
+    ))
 }

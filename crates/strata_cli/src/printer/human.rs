@@ -103,6 +103,31 @@ impl Reporter for HumanReporter<'_> {
             Event::LockAcquired { waited_ms } => {
                 p.note(format!("got the migration lock after {waited_ms} ms"))
             }
+            Event::Blocked {
+                migration,
+                sessions,
+            } => {
+                p.note(format!(
+                    "{}{migration} is waiting for a lock held by:{}",
+                    YELLOW.render(),
+                    YELLOW.render_reset()
+                ));
+                for s in sessions {
+                    p.note(format!("    {s}"));
+                }
+            }
+            Event::HookFinished {
+                hook,
+                run,
+                duration_ms,
+            } => {
+                if p.verbose > 0 {
+                    self.print(format!("  hook {hook} ({run}) ran in {duration_ms} ms"));
+                }
+            }
+            Event::BackedUp { id, file, size } => {
+                self.print(format!("  backed up first: {id} ({file}, {size} bytes)"));
+            }
             Event::Reset { dropped } => {
                 if !p.quiet {
                     self.print(format!("  dropped {}", plural(dropped.len(), "object")));
@@ -276,6 +301,9 @@ impl Reporter for HumanReporter<'_> {
         }
         for s in &plan.steps {
             let _ = writeln!(err, "  {:<8} {}  {}", action_word(s.action), s.id, s.name);
+        }
+        for w in &plan.warnings {
+            let _ = writeln!(err, "{}note{}: {w}", YELLOW.render(), YELLOW.render_reset());
         }
         let _ = write!(err, "Type the environment name ({environment}) to go on: ");
         let _ = err.flush();

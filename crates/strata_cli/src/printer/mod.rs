@@ -148,7 +148,7 @@ impl Printer {
     pub fn reporter(&self) -> Box<dyn Reporter + '_> {
         match self.format {
             Format::Json => Box::new(JsonReporter(self)),
-            Format::Human => Box::new(HumanReporter::new(self)),
+            Format::Human | Format::Github => Box::new(HumanReporter::new(self)),
         }
     }
 }
@@ -171,12 +171,16 @@ pub fn error_kind(e: &EngineError) -> &'static str {
         EngineError::LockTimeout { .. } => "lock_timeout",
         EngineError::PlanMismatch { .. } => "plan_mismatch",
         EngineError::Protected { .. } | EngineError::NotConfirmed { .. } => "protected",
-        EngineError::ApprovalRequired { .. } => "approval_required",
+        EngineError::ApprovalRequired { .. } | EngineError::GeneratedDown { .. } => {
+            "approval_required"
+        }
         EngineError::Destructive { .. } => "destructive",
         EngineError::MigrationFailed { .. } => "migration_failed",
         EngineError::LockLost { .. } => "lock_lost",
         EngineError::Adopt(_) => "adopt",
         EngineError::Refused(_) => "refused",
+        EngineError::Hook(_) => "hook",
+        EngineError::Backup(_) => "backup",
         EngineError::EngineMismatch { .. } => "engine_mismatch",
         _ => "error",
     }

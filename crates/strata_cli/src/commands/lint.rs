@@ -1,0 +1,160 @@
+use crate::args::Format;
+use crate::printer::{BOLD, DIM, Printer};
+use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use strata_engine::{Engine, LintFinding, LintLevel};
+
+/// `strata lint --explain [RULE]`: one rule's documentation, or the list.
+pub fn explain(rule: Option<&str>, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let Some(rule) = rule else {
+        let rules = strata_lint::rules();
+        if printer.is_json() {
+            printer.json(&serde_json::json!({ "rules": rules }));
+        } else {
+            for r in &rules {
+                printer.summary(format!(
+                    "{:<46} {:<7} {:<7} {}",
+                    r.name,
+                    r.default_level.as_str(),
+                    r.origin,
+                    r.summary
+                ));
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    };
+    let info = strata_lint::explain(rule).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if printer.is_json() {
+        printer.json(&info);
+    } else {
+        printer.summary(format!(
+            "{}{}{} ({} rule, default level {})\n\n{}\n\n{}",
+            BOLD.render(),
+            info.name,
+            BOLD.render_reset(),
+            info.origin,
+            info.default_level.as_str(),
+            info.summary,
+            info.doc
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn run(
+    engine: &Engine,
+    paths: &[PathBuf],
+    pending_only: bool,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
+    let report = engine.lint(paths, pending_only).await?;
+    let errors = report
+        .findings
+        .iter()
+        .filter(|f| f.level == LintLevel::Error)
+        .count();
+    let warnings = report.findings.len() - errors;
+    let code = if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
+    match printer.format {
+        Format::Json => printer.json(&report),
+        Format::Github => {
+            for f in &report.findings {
+                printer.summary(github(f));
+            }
+        }
+        Format::Human => {
+            let renderer = if anstream::stdout().current_choice() == anstream::ColorChoice::Never {
+                Renderer::plain()
+            } else {
+                Renderer::styled()
+            };
+            let mut out = anstream::stdout().lock();
+            for f in &report.findings {
+                let _ = writeln!(out, "{}\n", human(f, &renderer));
+            }
+        }
+    }
+    if printer.format != Format::Json {
+        let what = match report.scope {
+            "pending" => "pending migration(s)",
+            _ => "migration(s)",
+        };
+        printer.summary(match report.findings.len() {
+            0 => format!("{} {what} linted: no findings.", report.migrations),
+            _ => format!(
+                "{} {what} linted: {errors} error(s), {warnings} warning(s){}",
+                report.migrations,
+                if errors > 0 {
+                    String::new()
+                } else {
+                    format!(
+                        " {}(warnings do not fail the run){}",
+                        DIM.render(),
+                        DIM.render_reset()
+                    )
+                }
+            ),
+        });
+    }
+    Ok(code)
+}
+
+/// One finding as an annotated snippet of its file.
+fn human(f: &LintFinding, renderer: &Renderer) -> String {
+    let level = match f.level {
+        LintLevel::Error => Level::ERROR,
+        _ => Level::WARNING,
+    };
+    let path = f.path.display().to_string();
+    let snippet = Snippet::source(&*f.snippet.text)
+        .line_start(f.snippet.first_line)
+        .path(path.as_str())
+        .fold(true)
+        .annotation(AnnotationKind::Primary.span(f.snippet.span.clone()));
+    let mut group = level
+        .primary_title(f.message.as_str())
+        .id(f.rule.as_str())
+        .element(snippet);
+    if let Some(help) = &f.help {
+        group = group.element(Level::HELP.message(help.as_str()));
+    }
+    renderer.render(&[group])
+}
+
+/// One finding as a GitHub Actions workflow command.
+fn github(f: &LintFinding) -> String {
+    let level = match f.level {
+        LintLevel::Error => "error",
+        _ => "warning",
+    };
+    let mut message = f.message.clone();
+    if let Some(help) = &f.help {
+        message.push('\n');
+        message.push_str(help);
+    }
+    format!(
+        "::{level} file={},line={},col={},endLine={},title={}::{}",
+        escape_property(&f.path.display().to_string()),
+        f.line,
+        f.column,
+        f.end_line,
+        escape_property(&format!("strata lint: {}", f.rule)),
+        escape_data(&message)
+    )
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}

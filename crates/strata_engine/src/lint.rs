@@ -1,0 +1,131 @@
+//! `strata lint`: which migrations to look at, in which dialect, with which
+//! rule levels.
+
+use crate::config::CONFIG_FILE;
+use crate::{Engine, EngineError};
+use std::path::{Path, PathBuf};
+use strata_lint::{Finding, LintConfig, Linter};
+use strata_plan::MigrationState;
+use strata_sql::Dialect;
+
+/// What `strata lint` found.
+#[derive(Debug, serde::Serialize)]
+pub struct LintReport {
+    pub findings: Vec<Finding>,
+    /// How many migrations were linted.
+    pub migrations: usize,
+    /// `paths`, `pending` (an environment was chosen) or `all`.
+    pub scope: &'static str,
+}
+
+impl Engine {
+    /// The `[lint]` settings, with the environment's on top.
+    fn lint_config(&self) -> LintConfig {
+        let base = &self.project.config.lint;
+        match &self.env.lint {
+            Some(env) => base.overlay(env),
+            None => base.clone(),
+        }
+    }
+
+    /// Lints the migrations under `paths`; without paths, the pending ones
+    /// when an environment (or database) was chosen, otherwise all.
+    pub async fn lint(
+        &self,
+        paths: &[PathBuf],
+        pending_only: bool,
+    ) -> Result<LintReport, EngineError> {
+        let linter = Linter::new(&self.lint_config()).map_err(|message| EngineError::Config {
+            path: self.project.path.clone().unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
+            message,
+            help: "set [lint] rules = { \"rule-name\" = \"off\" | \"warning\" | \"error\" }; `strata lint --explain` lists the rules".into(),
+        })?;
+        let mut migrations = self.migrations()?.migrations;
+        let scope = if !paths.is_empty() {
+            let wanted = paths
+                .iter()
+                .map(|p| self.lint_path(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            let root = self.root();
+            migrations.retain(|m| {
+                let at = canonical(&root.join(&m.path));
+                wanted.iter().any(|w| at.starts_with(w))
+            });
+            "paths"
+        } else if pending_only {
+            let (status, _) = self.status().await?;
+            migrations.retain(|m| {
+                status
+                    .iter()
+                    .any(|s| s.id == m.id && s.state == MigrationState::Pending)
+            });
+            "pending"
+        } else {
+            "all"
+        };
+        let mut findings = Vec::new();
+        for m in &migrations {
+            findings.extend(linter.lint(m, self.dialect_of(&m.id.source)));
+        }
+        Ok(LintReport {
+            findings,
+            migrations: migrations.len(),
+            scope,
+        })
+    }
+
+    /// `path` made absolute, refused when it is not in a selected source.
+    fn lint_path(&self, path: &Path) -> Result<PathBuf, EngineError> {
+        let full = canonical(path);
+        if !full.exists() {
+            return Err(EngineError::Config {
+                path: path.to_path_buf(),
+                message: "no such file or directory".into(),
+                help: "pass a migration file or a directory of migrations".into(),
+            });
+        }
+        let in_source = self.sources().iter().any(|s| {
+            let dir = canonical(&s.path);
+            full.starts_with(&dir) || dir.starts_with(&full)
+        });
+        if !in_source {
+            let sources: Vec<String> = self
+                .sources()
+                .iter()
+                .map(|s| format!("{} ({})", s.name, s.path.display()))
+                .collect();
+            return Err(EngineError::Config {
+                path: path.to_path_buf(),
+                message: "is not in any source of this project".into(),
+                help: format!(
+                    "lint files inside a source ({}), or add the directory as a [[source]] in strata.toml",
+                    sources.join(", ")
+                ),
+            });
+        }
+        Ok(full)
+    }
+
+    /// The dialect `source`'s migrations are written in: its `engine`,
+    /// else the database's, else PostgreSQL.
+    pub fn dialect_of(&self, source: &str) -> Dialect {
+        let declared = self
+            .project
+            .config
+            .sources
+            .iter()
+            .find(|s| s.name == source)
+            .and_then(|s| s.engine.as_deref())
+            .and_then(strata_discover::engine_name);
+        let engine = declared.or_else(|| self.database().ok().map(|d| d.engine().to_string()));
+        match engine.as_deref() {
+            Some("sqlite") => Dialect::Sqlite,
+            Some("mysql") => Dialect::Mysql,
+            _ => Dialect::Postgres,
+        }
+    }
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}

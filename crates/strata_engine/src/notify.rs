@@ -1,0 +1,182 @@
+//! Notifications: `[[webhook]]` entries get a Slack-compatible JSON body
+//! (`text`, plus the details under `strata`) when a run starts, succeeds or
+//! fails. Each has a timeout and retries; a notification that cannot be
+//! delivered is a warning, never a failed migration.
+
+use crate::config::NotifyOn;
+use crate::events::{Event, Reporter};
+use crate::{Engine, Report};
+use std::time::Duration;
+
+/// What happened, for the message.
+pub(crate) struct Notice<'a> {
+    pub on: NotifyOn,
+    pub command: &'a str,
+    pub plan_hash: &'a str,
+    pub steps: usize,
+    /// Dry runs notify no one.
+    pub dry_run: bool,
+    pub report: Option<&'a Report>,
+    pub error: Option<String>,
+}
+
+/// A webhook ready to send to.
+#[derive(Clone)]
+struct Target {
+    url: String,
+    timeout: Duration,
+    retries: u32,
+}
+
+impl Engine {
+    /// The webhooks that want `on` in this environment; one whose URL
+    /// cannot be expanded is the reason it cannot be told.
+    fn webhooks(&self, on: NotifyOn) -> Vec<Result<Target, String>> {
+        let env = self.env_name.as_deref().unwrap_or("");
+        self.project
+            .config
+            .webhooks
+            .iter()
+            .filter(|w| w.on.contains(&on))
+            .filter(|w| w.environments.is_empty() || w.environments.iter().any(|e| e == env))
+            .map(|w| {
+                let url = self
+                    .project
+                    .expand(&w.url, "webhook url")
+                    .map_err(|e| format!("could not notify a webhook: {e}"))?;
+                Ok(Target {
+                    url,
+                    timeout: w.timeout.unwrap_or(Duration::from_secs(5)),
+                    retries: w.retries,
+                })
+            })
+            .collect()
+    }
+
+    /// Sends `notice` to every webhook that wants it; returns the
+    /// deliveries, to be awaited with [`delivered`].
+    pub(crate) fn notify(
+        &self,
+        notice: &Notice<'_>,
+    ) -> Vec<tokio::task::JoinHandle<Result<(), String>>> {
+        let targets = self.webhooks(notice.on);
+        if targets.is_empty() || notice.dry_run {
+            return Vec::new();
+        }
+        let body = self.body(notice).to_string();
+        targets
+            .into_iter()
+            .map(|t| {
+                let body = body.clone();
+                tokio::task::spawn_blocking(move || post(&t?, &body))
+            })
+            .collect()
+    }
+
+    fn body(&self, n: &Notice<'_>) -> serde_json::Value {
+        let env = self.env_name.clone();
+        let place = match &env {
+            Some(e) => format!("{e} ({})", self.database_display()),
+            None => self.database_display(),
+        };
+        let (applied, reverted) = n.report.map_or((0, 0), |r| (r.applied, r.reverted));
+        let text = match n.on {
+            NotifyOn::Start => format!(
+                "strata {} started on {place}: {} step(s), plan {}",
+                n.command, n.steps, n.plan_hash
+            ),
+            NotifyOn::Success => format!(
+                "strata {} succeeded on {place}: {applied} applied, {reverted} reverted in {} ms (plan {})",
+                n.command,
+                n.report.map_or(0, |r| r.duration_ms),
+                n.plan_hash
+            ),
+            NotifyOn::Failure => format!(
+                "strata {} FAILED on {place} (plan {}): {}",
+                n.command,
+                n.plan_hash,
+                n.error.as_deref().unwrap_or("unknown error")
+            ),
+        };
+        serde_json::json!({
+            "text": text,
+            "strata": {
+                "event": n.on.as_str(),
+                "command": n.command,
+                "environment": env,
+                "database": self.database_display(),
+                "plan_hash": n.plan_hash,
+                "steps": n.steps,
+                "applied": applied,
+                "reverted": reverted,
+                "failed": n.report.map_or(0, |r| r.failed),
+                "error": n.error,
+            }
+        })
+    }
+}
+
+/// Waits for deliveries; each one that failed is a warning.
+pub(crate) async fn delivered(
+    sends: Vec<tokio::task::JoinHandle<Result<(), String>>>,
+    reporter: &dyn Reporter,
+) {
+    for send in sends {
+        let outcome = send.await.unwrap_or_else(|e| Err(e.to_string()));
+        if let Err(message) = outcome {
+            reporter.event(&Event::Warning { message });
+        }
+    }
+}
+
+/// POSTs `body`, retrying after a failure or a non-2xx answer.
+fn post(t: &Target, body: &str) -> Result<(), String> {
+    let agent = ureq::AgentBuilder::new().timeout(t.timeout).build();
+    let mut last = String::new();
+    for attempt in 0..=t.retries {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(500 * u64::from(attempt)));
+        }
+        match agent
+            .post(&t.url)
+            .set("Content-Type", "application/json")
+            .send_string(body)
+        {
+            Ok(_) => return Ok(()),
+            Err(ureq::Error::Status(code, _)) => last = format!("it answered HTTP {code}"),
+            Err(e) => last = e.kind().to_string(),
+        }
+    }
+    Err(format!(
+        "could not notify the webhook at {} after {} attempt(s): {last} (the migration's result is not affected)",
+        shown(&t.url),
+        t.retries + 1
+    ))
+}
+
+/// A webhook URL without its path and query, which often hold the secret.
+fn shown(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?']).next().unwrap_or(rest);
+            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+            format!("{scheme}://{host}/…")
+        }
+        None => "(not a URL)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn webhook_urls_are_shown_without_their_secret() {
+        assert_eq!(
+            super::shown("https://hooks.slack.com/services/T0/B0/XYZ"),
+            "https://hooks.slack.com/…"
+        );
+        assert_eq!(
+            super::shown("http://u:p@127.0.0.1:9/x?token=1"),
+            "http://127.0.0.1:9/…"
+        );
+    }
+}

@@ -1,0 +1,781 @@
+//! What a schema statement creates, drops or renames, read from its tokens:
+//! enough to check that a down undoes its up and to derive a down from an
+//! up made only of reversible statements. Works on all three dialects; a
+//! statement it does not understand is `Change::Other`.
+
+use crate::{Dialect, Statement};
+
+/// A lexical token of a statement; strings, comments and dollar-quoted
+/// bodies are skipped, so words inside them never count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token<'a> {
+    /// A keyword or unquoted identifier, as written.
+    Word(&'a str),
+    /// A quoted identifier, quotes included, as written.
+    Quoted(&'a str),
+    /// A string, number or dollar-quoted body.
+    Literal,
+    Punct(char),
+}
+
+impl Token<'_> {
+    fn is(&self, keyword: &str) -> bool {
+        matches!(self, Token::Word(w) if w.eq_ignore_ascii_case(keyword))
+    }
+}
+
+fn tokens(text: &str, dialect: Dialect) -> Vec<Token<'_>> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(bytes.len(), |p| i + p);
+            }
+            b'#' if dialect == Dialect::Mysql => {
+                i = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(bytes.len(), |p| i + p);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = crate::skip_block_comment(bytes, i, dialect == Dialect::Postgres);
+            }
+            b'\'' => {
+                let escapes = dialect == Dialect::Mysql
+                    || (dialect == Dialect::Postgres && crate::is_e_prefix(bytes, i));
+                i = crate::skip_quoted(bytes, i, b'\'', escapes);
+                out.push(Token::Literal);
+            }
+            b'"' | b'`' => {
+                let end = crate::skip_quoted(bytes, i, b, false);
+                out.push(Token::Quoted(&text[i..end]));
+                i = end;
+            }
+            b'[' if dialect == Dialect::Sqlite => {
+                let end = bytes[i..]
+                    .iter()
+                    .position(|&c| c == b']')
+                    .map_or(bytes.len(), |p| i + p + 1);
+                out.push(Token::Quoted(&text[i..end]));
+                i = end;
+            }
+            b'$' if dialect == Dialect::Postgres => {
+                let end = crate::skip_dollar(text, i);
+                out.push(Token::Literal);
+                i = end.max(i + 1);
+            }
+            c if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 => {
+                let end = bytes[i..]
+                    .iter()
+                    .position(|c| {
+                        !(c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$') || *c >= 0x80)
+                    })
+                    .map_or(bytes.len(), |p| i + p);
+                if c.is_ascii_digit() {
+                    out.push(Token::Literal);
+                } else {
+                    out.push(Token::Word(&text[i..end]));
+                }
+                i = end;
+            }
+            c if c.is_ascii_whitespace() => i += 1,
+            c => {
+                out.push(Token::Punct(c as char));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The kinds of object a migration creates and drops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectKind {
+    Table,
+    View,
+    MaterializedView,
+    Index,
+    Sequence,
+    Type,
+    Function,
+    Procedure,
+    Trigger,
+    Policy,
+    Schema,
+    Extension,
+}
+
+impl ObjectKind {
+    /// The words naming the kind in SQL (`MATERIALIZED VIEW`).
+    pub fn sql(self) -> &'static str {
+        match self {
+            ObjectKind::Table => "TABLE",
+            ObjectKind::View => "VIEW",
+            ObjectKind::MaterializedView => "MATERIALIZED VIEW",
+            ObjectKind::Index => "INDEX",
+            ObjectKind::Sequence => "SEQUENCE",
+            ObjectKind::Type => "TYPE",
+            ObjectKind::Function => "FUNCTION",
+            ObjectKind::Procedure => "PROCEDURE",
+            ObjectKind::Trigger => "TRIGGER",
+            ObjectKind::Policy => "POLICY",
+            ObjectKind::Schema => "SCHEMA",
+            ObjectKind::Extension => "EXTENSION",
+        }
+    }
+
+    /// Lower-case name for messages (`materialized view`).
+    pub fn noun(self) -> String {
+        self.sql().to_ascii_lowercase()
+    }
+
+    fn from_words(first: &Token<'_>, second: Option<&Token<'_>>) -> Option<(ObjectKind, usize)> {
+        let Token::Word(w) = first else { return None };
+        let kind = match w.to_ascii_uppercase().as_str() {
+            "TABLE" => ObjectKind::Table,
+            "VIEW" => ObjectKind::View,
+            "MATERIALIZED" if second.is_some_and(|s| s.is("VIEW")) => {
+                return Some((ObjectKind::MaterializedView, 2));
+            }
+            "INDEX" => ObjectKind::Index,
+            "SEQUENCE" => ObjectKind::Sequence,
+            "TYPE" => ObjectKind::Type,
+            "FUNCTION" => ObjectKind::Function,
+            "PROCEDURE" => ObjectKind::Procedure,
+            "TRIGGER" => ObjectKind::Trigger,
+            "POLICY" => ObjectKind::Policy,
+            "SCHEMA" | "DATABASE" => ObjectKind::Schema,
+            "EXTENSION" => ObjectKind::Extension,
+            _ => return None,
+        };
+        Some((kind, 1))
+    }
+}
+
+/// A possibly qualified name, as written and as compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectName {
+    /// The name exactly as written (`public."Users"`), reused when strata
+    /// writes SQL naming the object.
+    pub written: String,
+    /// The last part, unquoted; lower-cased unless it was quoted (how
+    /// PostgreSQL folds names; MySQL and SQLite compare without case).
+    pub key: String,
+}
+
+impl ObjectName {
+    /// Same object, ignoring a schema written on only one side.
+    pub fn same(&self, other: &ObjectName) -> bool {
+        self.key.eq_ignore_ascii_case(&other.key)
+    }
+}
+
+/// What one statement does to the schema, as far as can be seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Create {
+        kind: ObjectKind,
+        /// `None` for an index created without a name.
+        name: Option<ObjectName>,
+        /// The table of an index, trigger or policy.
+        on: Option<ObjectName>,
+        /// A function's or procedure's argument list, parentheses included.
+        args: Option<String>,
+    },
+    Drop {
+        kind: ObjectKind,
+        names: Vec<ObjectName>,
+    },
+    AddColumn {
+        table: ObjectName,
+        column: ObjectName,
+    },
+    DropColumn {
+        table: ObjectName,
+        column: ObjectName,
+    },
+    AddConstraint {
+        table: ObjectName,
+        name: Option<ObjectName>,
+    },
+    EnableRowLevelSecurity {
+        table: ObjectName,
+    },
+    Rename {
+        kind: ObjectKind,
+        from: ObjectName,
+        to: ObjectName,
+    },
+    RenameColumn {
+        table: ObjectName,
+        from: ObjectName,
+        to: ObjectName,
+    },
+    /// Anything else: data changes, type changes, statements not read.
+    Other {
+        /// The statement's first words, for messages.
+        what: String,
+    },
+}
+
+/// What `statement` changes; an `ALTER TABLE` with several actions gives one
+/// change per action.
+pub fn changes(statement: &Statement<'_>, script: &str, dialect: Dialect) -> Vec<Change> {
+    let text = &script[statement.token_offset..statement.offset + statement.sql.len()];
+    let toks = tokens(text, dialect);
+    let t: Vec<&Token<'_>> = toks
+        .iter()
+        .filter(|t| !matches!(t, Token::Punct(';')))
+        .collect();
+    let other = || {
+        vec![Change::Other {
+            what: text
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+                .trim_end_matches(';')
+                .to_string(),
+        }]
+    };
+    let parsed = match t.first() {
+        Some(w) if w.is("CREATE") => create(&t[1..]).map(|c| vec![c]),
+        Some(w) if w.is("DROP") => drop(&t[1..]).map(|c| vec![c]),
+        Some(w) if w.is("ALTER") => alter(&t[1..]),
+        _ => None,
+    };
+    parsed.unwrap_or_else(other)
+}
+
+/// Reads a possibly qualified name at `t[*i..]`, moving `i` past it.
+fn read_name(t: &[&Token<'_>], i: &mut usize) -> Option<ObjectName> {
+    let mut parts: Vec<&str> = Vec::new();
+    loop {
+        match t.get(*i) {
+            Some(Token::Word(w)) | Some(Token::Quoted(w)) => parts.push(w),
+            _ => return None,
+        }
+        *i += 1;
+        if matches!(t.get(*i), Some(Token::Punct('.'))) {
+            *i += 1;
+        } else {
+            break;
+        }
+    }
+    let last = parts.last()?;
+    let key = match last.chars().next() {
+        Some('"' | '`' | '[') => {
+            let q = last.chars().next().unwrap_or('"');
+            let inner = &last[1..last.len().saturating_sub(1)];
+            match q {
+                '"' => inner.replace("\"\"", "\""),
+                '`' => inner.replace("``", "`"),
+                _ => inner.to_string(),
+            }
+        }
+        _ => last.to_ascii_lowercase(),
+    };
+    Some(ObjectName {
+        written: parts.join("."),
+        key,
+    })
+}
+
+fn skip_words(t: &[&Token<'_>], i: &mut usize, words: &[&str]) -> bool {
+    if words
+        .iter()
+        .enumerate()
+        .all(|(k, w)| t.get(*i + k).is_some_and(|x| x.is(w)))
+    {
+        *i += words.len();
+        true
+    } else {
+        false
+    }
+}
+
+fn create(t: &[&Token<'_>]) -> Option<Change> {
+    let mut i = 0;
+    skip_words(t, &mut i, &["OR", "REPLACE"]);
+    while t.get(i).is_some_and(|w| {
+        [
+            "TEMP",
+            "TEMPORARY",
+            "UNLOGGED",
+            "GLOBAL",
+            "LOCAL",
+            "UNIQUE",
+            "RECURSIVE",
+            "CONSTRAINT",
+            "VIRTUAL",
+            "TRUSTED",
+            "PROCEDURAL",
+        ]
+        .iter()
+        .any(|k| w.is(k))
+    }) {
+        i += 1;
+    }
+    let (kind, used) = ObjectKind::from_words(t.get(i)?, t.get(i + 1).copied())?;
+    i += used;
+    skip_words(t, &mut i, &["CONCURRENTLY"]);
+    skip_words(t, &mut i, &["IF", "NOT", "EXISTS"]);
+    let unnamed_index = kind == ObjectKind::Index && t.get(i).is_some_and(|w| w.is("ON"));
+    let unnamed_schema =
+        kind == ObjectKind::Schema && t.get(i).is_some_and(|w| w.is("AUTHORIZATION"));
+    let name = if unnamed_index || unnamed_schema {
+        None
+    } else {
+        Some(read_name(t, &mut i)?)
+    };
+    let mut on = None;
+    let mut args = None;
+    match kind {
+        ObjectKind::Index | ObjectKind::Trigger | ObjectKind::Policy => {
+            let at = (i..t.len()).find(|&k| t[k].is("ON"))?;
+            let mut k = at + 1;
+            skip_words(t, &mut k, &["ONLY"]);
+            on = Some(read_name(t, &mut k)?);
+        }
+        ObjectKind::Function | ObjectKind::Procedure => args = Some(arguments(t, i)?),
+        _ => {}
+    }
+    Some(Change::Create {
+        kind,
+        name,
+        on,
+        args,
+    })
+}
+
+/// A function's argument list, `(name type, ...)`, rebuilt from tokens
+/// with defaults left out (DROP FUNCTION does not take them).
+fn arguments(t: &[&Token<'_>], open: usize) -> Option<String> {
+    if !matches!(t.get(open), Some(Token::Punct('('))) {
+        return None;
+    }
+    let mut depth = 0;
+    let mut out = String::new();
+    let mut skipping = false;
+    for tok in &t[open..] {
+        match tok {
+            Token::Punct('(') => {
+                depth += 1;
+                if depth > 1 && !skipping {
+                    out.push('(');
+                }
+            }
+            Token::Punct(')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(format!("({})", out.trim()));
+                }
+                if !skipping {
+                    out.push(')');
+                }
+            }
+            Token::Punct(',') if depth == 1 => {
+                skipping = false;
+                out.push_str(", ");
+            }
+            _ if skipping => {}
+            Token::Punct('=') if depth == 1 => skipping = true,
+            Token::Word(w) if depth == 1 && w.eq_ignore_ascii_case("DEFAULT") => skipping = true,
+            Token::Word(w) | Token::Quoted(w) => {
+                if !out.is_empty() && !out.ends_with(['(', ' ']) {
+                    out.push(' ');
+                }
+                out.push_str(w);
+            }
+            Token::Punct(c) => out.push(*c),
+            Token::Literal => return None,
+        }
+    }
+    None
+}
+
+fn drop(t: &[&Token<'_>]) -> Option<Change> {
+    let mut i = 0;
+    let (kind, used) = ObjectKind::from_words(t.first()?, t.get(1).copied())?;
+    i += used;
+    skip_words(t, &mut i, &["CONCURRENTLY"]);
+    skip_words(t, &mut i, &["IF", "EXISTS"]);
+    let mut names = vec![read_name(t, &mut i)?];
+    while matches!(t.get(i), Some(Token::Punct(','))) {
+        i += 1;
+        names.push(read_name(t, &mut i)?);
+    }
+    Some(Change::Drop { kind, names })
+}
+
+fn alter(t: &[&Token<'_>]) -> Option<Vec<Change>> {
+    let mut i = 0;
+    let (kind, used) = ObjectKind::from_words(t.first()?, t.get(1).copied())?;
+    i += used;
+    skip_words(t, &mut i, &["IF", "EXISTS"]);
+    skip_words(t, &mut i, &["ONLY"]);
+    let table = read_name(t, &mut i)?;
+    if kind != ObjectKind::Table {
+        // ALTER INDEX/VIEW/... x RENAME TO y
+        if skip_words(t, &mut i, &["RENAME", "TO"]) {
+            let to = read_name(t, &mut i)?;
+            return (i == t.len()).then_some(vec![Change::Rename {
+                kind,
+                from: table,
+                to,
+            }]);
+        }
+        return None;
+    }
+    // One action per top-level comma.
+    let mut actions: Vec<&[&Token<'_>]> = Vec::new();
+    let (mut depth, mut from) = (0usize, i);
+    for k in i..t.len() {
+        match t[k] {
+            Token::Punct('(') => depth += 1,
+            Token::Punct(')') => depth = depth.saturating_sub(1),
+            Token::Punct(',') if depth == 0 => {
+                actions.push(&t[from..k]);
+                from = k + 1;
+            }
+            _ => {}
+        }
+    }
+    actions.push(&t[from..]);
+    actions
+        .into_iter()
+        .map(|a| table_action(a, &table))
+        .collect()
+}
+
+fn table_action(a: &[&Token<'_>], table: &ObjectName) -> Option<Change> {
+    let mut i = 0;
+    let table = table.clone();
+    if skip_words(a, &mut i, &["ADD"]) {
+        if skip_words(a, &mut i, &["CONSTRAINT"]) {
+            return Some(Change::AddConstraint {
+                table,
+                name: Some(read_name(a, &mut i)?),
+            });
+        }
+        if a.get(i).is_some_and(|w| {
+            [
+                "PRIMARY", "UNIQUE", "CHECK", "FOREIGN", "EXCLUDE", "INDEX", "KEY",
+            ]
+            .iter()
+            .any(|k| w.is(k))
+        }) {
+            return Some(Change::AddConstraint { table, name: None });
+        }
+        skip_words(a, &mut i, &["COLUMN"]);
+        skip_words(a, &mut i, &["IF", "NOT", "EXISTS"]);
+        return Some(Change::AddColumn {
+            table,
+            column: read_name(a, &mut i)?,
+        });
+    }
+    if skip_words(a, &mut i, &["DROP"]) {
+        if a.get(i).is_some_and(|w| {
+            [
+                "CONSTRAINT",
+                "DEFAULT",
+                "NOT",
+                "INDEX",
+                "KEY",
+                "PRIMARY",
+                "FOREIGN",
+                "CHECK",
+                "IDENTITY",
+                "EXPRESSION",
+                "PARTITION",
+            ]
+            .iter()
+            .any(|k| w.is(k))
+        }) {
+            return None;
+        }
+        skip_words(a, &mut i, &["COLUMN"]);
+        skip_words(a, &mut i, &["IF", "EXISTS"]);
+        return Some(Change::DropColumn {
+            table,
+            column: read_name(a, &mut i)?,
+        });
+    }
+    if skip_words(a, &mut i, &["ENABLE", "ROW", "LEVEL", "SECURITY"]) && i == a.len() {
+        return Some(Change::EnableRowLevelSecurity { table });
+    }
+    if skip_words(a, &mut i, &["RENAME"]) {
+        if skip_words(a, &mut i, &["TO"]) {
+            let to = read_name(a, &mut i)?;
+            return (i == a.len()).then_some(Change::Rename {
+                kind: ObjectKind::Table,
+                from: table,
+                to,
+            });
+        }
+        skip_words(a, &mut i, &["COLUMN"]);
+        let from = read_name(a, &mut i)?;
+        if !skip_words(a, &mut i, &["TO"]) {
+            return None;
+        }
+        let to = read_name(a, &mut i)?;
+        return (i == a.len()).then_some(Change::RenameColumn { table, from, to });
+    }
+    None
+}
+
+/// The statement undoing `change` on `dialect`, or why there is none.
+pub fn inverse(change: &Change, dialect: Dialect) -> Result<String, String> {
+    Ok(match change {
+        Change::Create {
+            kind,
+            name: Some(name),
+            on,
+            args,
+        } => match (kind, on, args) {
+            (ObjectKind::Index, Some(table), _) if dialect == Dialect::Mysql => {
+                format!("DROP INDEX {} ON {};", name.written, table.written)
+            }
+            (ObjectKind::Trigger | ObjectKind::Policy, Some(table), _)
+                if dialect == Dialect::Postgres =>
+            {
+                format!("DROP {} {} ON {};", kind.sql(), name.written, table.written)
+            }
+            (ObjectKind::Function | ObjectKind::Procedure, _, Some(args))
+                if dialect == Dialect::Postgres =>
+            {
+                format!("DROP {} {}{};", kind.sql(), name.written, args)
+            }
+            _ => format!("DROP {} {};", kind.sql(), name.written),
+        },
+        Change::Create { kind, .. } => {
+            return Err(format!(
+                "creates an unnamed {}: name it so it can be dropped",
+                kind.noun()
+            ));
+        }
+        Change::AddColumn { table, column } => {
+            format!(
+                "ALTER TABLE {} DROP COLUMN {};",
+                table.written, column.written
+            )
+        }
+        Change::AddConstraint {
+            table,
+            name: Some(name),
+        } => format!(
+            "ALTER TABLE {} DROP CONSTRAINT {};",
+            table.written, name.written
+        ),
+        Change::AddConstraint { name: None, .. } => {
+            return Err("adds an unnamed constraint: name it (ADD CONSTRAINT name ...) so it can be dropped".into());
+        }
+        Change::EnableRowLevelSecurity { table } => {
+            format!("ALTER TABLE {} DISABLE ROW LEVEL SECURITY;", table.written)
+        }
+        Change::Rename { kind, from, to } => {
+            let renamed = ObjectName {
+                written: qualified_like(from, to),
+                key: to.key.clone(),
+            };
+            format!(
+                "ALTER {} {} RENAME TO {};",
+                kind.sql(),
+                renamed.written,
+                last_part(&from.written)
+            )
+        }
+        Change::RenameColumn { table, from, to } => format!(
+            "ALTER TABLE {} RENAME COLUMN {} TO {};",
+            table.written, to.written, from.written
+        ),
+        Change::Drop { kind, .. } => {
+            return Err(format!(
+                "drops a {}: what it held cannot be derived",
+                kind.noun()
+            ));
+        }
+        Change::DropColumn { .. } => {
+            return Err("drops a column: its data cannot be derived".into());
+        }
+        Change::Other { what } => {
+            return Err(format!("`{what}` cannot be reversed mechanically"));
+        }
+    })
+}
+
+/// A statement of an up that has no mechanical inverse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Irreversible {
+    /// 0-based line of the script the statement starts on.
+    pub line: usize,
+    pub why: String,
+}
+
+/// The down undoing `script` (an up): the inverse of each statement, last
+/// first, one per line; or every statement that has no inverse.
+pub fn reverse(script: &str, dialect: Dialect) -> Result<String, Vec<Irreversible>> {
+    let mut undo = Vec::new();
+    let mut refused = Vec::new();
+    for st in crate::split(script, dialect) {
+        for change in changes(&st, script, dialect) {
+            match inverse(&change, dialect) {
+                Ok(sql) => undo.push(sql),
+                Err(why) => refused.push(Irreversible {
+                    line: st.line_in(script),
+                    why,
+                }),
+            }
+        }
+    }
+    if !refused.is_empty() {
+        return Err(refused);
+    }
+    if undo.is_empty() {
+        return Err(vec![Irreversible {
+            line: 0,
+            why: "there is no statement to reverse".into(),
+        }]);
+    }
+    undo.reverse();
+    Ok(undo.join("\n") + "\n")
+}
+
+/// `to` carrying `from`'s schema prefix (RENAME TO takes a bare name and
+/// keeps the schema).
+fn qualified_like(from: &ObjectName, to: &ObjectName) -> String {
+    match from.written.rsplit_once('.') {
+        Some((schema, _)) if !to.written.contains('.') => format!("{schema}.{}", to.written),
+        _ => to.written.clone(),
+    }
+}
+
+fn last_part(written: &str) -> &str {
+    written.rsplit_once('.').map_or(written, |(_, n)| n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::split;
+
+    fn all(script: &str, dialect: Dialect) -> Vec<Change> {
+        split(script, dialect)
+            .iter()
+            .flat_map(|s| changes(s, script, dialect))
+            .collect()
+    }
+
+    fn n(written: &str, key: &str) -> ObjectName {
+        ObjectName {
+            written: written.into(),
+            key: key.into(),
+        }
+    }
+
+    #[test]
+    fn reads_creates_drops_and_alters() {
+        let c = all(
+            "CREATE TABLE IF NOT EXISTS public.\"Users\" (id int, name text);\n\
+             CREATE UNIQUE INDEX CONCURRENTLY users_name ON ONLY users (name);\n\
+             create index on users (id);\n\
+             ALTER TABLE users ADD COLUMN email text, ADD CONSTRAINT u_email UNIQUE (email), DROP COLUMN old;\n\
+             DROP TABLE IF EXISTS a, b CASCADE;\n\
+             UPDATE users SET name = 'CREATE TABLE x';",
+            Dialect::Postgres,
+        );
+        assert_eq!(
+            c[0],
+            Change::Create {
+                kind: ObjectKind::Table,
+                name: Some(n("public.\"Users\"", "Users")),
+                on: None,
+                args: None
+            }
+        );
+        assert!(
+            matches!(&c[1], Change::Create { kind: ObjectKind::Index, name: Some(x), on: Some(t), .. } if x.key == "users_name" && t.key == "users")
+        );
+        assert!(matches!(
+            &c[2],
+            Change::Create {
+                kind: ObjectKind::Index,
+                name: None,
+                ..
+            }
+        ));
+        assert_eq!(
+            c[3],
+            Change::AddColumn {
+                table: n("users", "users"),
+                column: n("email", "email")
+            }
+        );
+        assert_eq!(
+            c[4],
+            Change::AddConstraint {
+                table: n("users", "users"),
+                name: Some(n("u_email", "u_email"))
+            }
+        );
+        assert_eq!(
+            c[5],
+            Change::DropColumn {
+                table: n("users", "users"),
+                column: n("old", "old")
+            }
+        );
+        assert_eq!(
+            c[6],
+            Change::Drop {
+                kind: ObjectKind::Table,
+                names: vec![n("a", "a"), n("b", "b")]
+            }
+        );
+        assert!(matches!(&c[7], Change::Other { what } if what == "UPDATE users SET"));
+    }
+
+    #[test]
+    fn inverses() {
+        let script = "CREATE FUNCTION add(a integer, b integer DEFAULT 1) RETURNS integer AS $$ SELECT a + b $$ LANGUAGE sql;\n\
+                      CREATE TRIGGER t BEFORE INSERT ON s.items FOR EACH ROW EXECUTE FUNCTION f();\n\
+                      ALTER TABLE s.items RENAME TO things;\n\
+                      ALTER TABLE things RENAME COLUMN a TO b;\n\
+                      CREATE MATERIALIZED VIEW mv AS SELECT 1;";
+        let got: Vec<String> = all(script, Dialect::Postgres)
+            .iter()
+            .map(|c| inverse(c, Dialect::Postgres).unwrap())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "DROP FUNCTION add(a integer, b integer);",
+                "DROP TRIGGER t ON s.items;",
+                "ALTER TABLE s.things RENAME TO items;",
+                "ALTER TABLE things RENAME COLUMN b TO a;",
+                "DROP MATERIALIZED VIEW mv;",
+            ]
+        );
+        let mysql = all("CREATE INDEX i ON `t` (a);", Dialect::Mysql);
+        assert_eq!(
+            inverse(&mysql[0], Dialect::Mysql).unwrap(),
+            "DROP INDEX i ON `t`;"
+        );
+        let no = all(
+            "DELETE FROM t; ALTER TABLE t ALTER COLUMN a TYPE bigint;",
+            Dialect::Postgres,
+        );
+        assert!(
+            inverse(&no[0], Dialect::Postgres)
+                .unwrap_err()
+                .contains("DELETE FROM t")
+        );
+        assert!(inverse(&no[1], Dialect::Postgres).is_err());
+    }
+}
