@@ -455,13 +455,17 @@ impl PgDriver {
             "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, holder text NOT NULL, pid int8 NOT NULL, host text NOT NULL, acquired_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL)",
             self.lock_table().quoted()
         );
-        if let Err(e) = client.batch_execute(&create).await {
-            // Two processes creating the table at once: one loses the race
-            // on the catalog's unique index; the table exists either way.
+        // Two processes creating the table at once: the loser fails on the
+        // catalog (a unique violation, or "relation"/"type ... already
+        // exists") once the winner has committed, so a second try finds
+        // the table and succeeds.
+        let mut tries = 0;
+        while let Err(e) = client.batch_execute(&create).await {
             let raced = e
                 .as_db_error()
-                .is_some_and(|d| matches!(d.code().code(), "23505" | "42P07"));
-            if !raced {
+                .is_some_and(|d| matches!(d.code().code(), "23505" | "42P07" | "42710"));
+            tries += 1;
+            if !raced || tries == 3 {
                 return Err(db_err(e));
             }
         }
