@@ -1,10 +1,13 @@
 //! Splits migration scripts into statements, each with its place in the
 //! file, so an error the server reports can be traced to a file and line.
 //!
-//! The lexer knows what can hide a `;`: quoted strings (including
-//! PostgreSQL's `E'..'` escapes), quoted identifiers, line and nested block
-//! comments, dollar-quoted bodies, and `BEGIN ... END` blocks of SQL-standard
-//! function bodies (`BEGIN ATOMIC`) and SQLite triggers.
+//! PostgreSQL scripts are tokenized by squawk's lexer (quoted strings with
+//! `E'..'` escapes, quoted identifiers, nested comments, dollar-quoted
+//! bodies); SQLite and MySQL scripts by lexers of strata's own that know
+//! their quoting (and MySQL's `DELIMITER`). On top of the tokens, the
+//! splitter knows the `BEGIN ... END` blocks of SQL-standard function bodies
+//! (`BEGIN ATOMIC`) and SQLite triggers, `COPY ... FROM STDIN` data and psql
+//! meta-commands.
 
 mod mysql;
 mod objects;
@@ -60,17 +63,14 @@ pub fn is_transaction_control(statement: &Statement<'_>, script: &str) -> bool {
 /// Whether PostgreSQL refuses to run `statement` inside a transaction
 /// block (`CREATE INDEX CONCURRENTLY`, `VACUUM`, `CREATE DATABASE`, ...).
 pub fn cannot_run_in_transaction(statement: &Statement<'_>, script: &str) -> bool {
-    let words: Vec<String> = script[statement.token_offset..statement.offset + statement.sql.len()]
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .filter(|w| !w.is_empty())
-        .take(6)
-        .map(str::to_ascii_uppercase)
-        .collect();
-    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let words = words_outside_quotes(
+        &script[statement.token_offset..statement.offset + statement.sql.len()],
+    );
+    let w: Vec<&str> = words.iter().take(6).map(String::as_str).collect();
     match w.as_slice() {
-        ["VACUUM", ..] => true,
+        ["VACUUM", ..] | ["ALTER", "SYSTEM", ..] | ["DISCARD", "ALL", ..] => true,
         ["CREATE" | "DROP", "DATABASE" | "TABLESPACE", ..] => true,
-        ["ALTER", "SYSTEM", ..] => true,
+        ["REINDEX", "DATABASE" | "SYSTEM", ..] => true,
         ["CREATE" | "DROP" | "REINDEX", ..] => w.contains(&"CONCURRENTLY"),
         _ => false,
     }
@@ -242,180 +242,226 @@ pub fn whole(script: &str) -> Vec<Statement<'_>> {
 /// Splits `script` into statements. Statements made only of whitespace and
 /// comments are dropped; text after the last `;` is a statement of its own.
 pub fn split(script: &str, dialect: Dialect) -> Vec<Statement<'_>> {
-    if dialect == Dialect::Mysql {
-        return mysql::split(script);
+    match dialect {
+        Dialect::Postgres => split_postgres(script),
+        Dialect::Sqlite => split_sqlite(script),
+        Dialect::Mysql => mysql::split(script),
     }
+}
+
+/// What the splitter knows of the statement it is reading: where it starts,
+/// and whether a `;` now ends it or sits inside a block body.
+#[derive(Default)]
+struct Reading<'a> {
+    /// First significant byte (comments count).
+    start: Option<usize>,
+    /// First byte that is not a comment.
+    token: Option<usize>,
+    first_word: Option<&'a str>,
+    prev_word: Option<&'a str>,
+    words: usize,
+    trigger: bool,
+    parens: usize,
+    /// Open `BEGIN ATOMIC`, trigger `BEGIN` and `CASE` blocks.
+    depth: usize,
+    /// `COPY ... FROM STDIN`: its data follows the `;`.
+    copy_stdin: bool,
+}
+
+impl<'a> Reading<'a> {
+    fn comment(&mut self, at: usize) {
+        self.start.get_or_insert(at);
+    }
+
+    fn token(&mut self, at: usize) {
+        self.start.get_or_insert(at);
+        self.token.get_or_insert(at);
+    }
+
+    fn paren(&mut self, open: bool) {
+        if open {
+            self.parens += 1;
+        } else {
+            self.parens = self.parens.saturating_sub(1);
+        }
+    }
+
+    /// A word of the statement; `glued` when it follows a `.` or `,`
+    /// directly (a column such as `old.begin`, never a keyword).
+    fn word(&mut self, word: &'a str, glued: bool) {
+        let is = |w: &str| word.eq_ignore_ascii_case(w);
+        let was = |seen: Option<&str>, w: &str| seen.is_some_and(|s| s.eq_ignore_ascii_case(w));
+        let in_create = was(self.first_word, "CREATE");
+        // `CREATE [OR REPLACE | TEMP] TRIGGER`: its body is a BEGIN ... END
+        // block (SQLite; PostgreSQL triggers have no such body, so counting
+        // it there is safe).
+        if in_create && self.words <= 4 && is("TRIGGER") {
+            self.trigger = true;
+        }
+        // Only block openers count, so a column named `begin` does not hide
+        // the semicolons after it. A trigger's BEGIN is a keyword at the top
+        // level: not `old.begin`, not inside `WHEN (...)`, not a column in
+        // `UPDATE OF begin, ...`.
+        let keyword = self.parens == 0 && !glued && !was(self.prev_word, "OF");
+        let opens = (is("ATOMIC") && was(self.prev_word, "BEGIN") && in_create)
+            || (is("BEGIN") && self.trigger && self.depth == 0 && keyword)
+            || (is("CASE") && self.depth > 0);
+        if opens {
+            self.depth += 1;
+        } else if self.depth > 0 && is("END") {
+            self.depth -= 1;
+        }
+        if is("STDIN") && was(self.prev_word, "FROM") && was(self.first_word, "COPY") {
+            self.copy_stdin = true;
+        }
+        self.first_word.get_or_insert(word);
+        self.prev_word = Some(word);
+        self.words += 1;
+    }
+
+    /// Ends the statement at `end` (kept if it has more than comments) and
+    /// starts reading the next one.
+    fn finish(&mut self, script: &'a str, end: usize, out: &mut Vec<Statement<'a>>) {
+        let read = std::mem::take(self);
+        if let Some(token) = read.token {
+            let from = read.start.unwrap_or(token);
+            out.push(Statement {
+                sql: &script[from..end],
+                offset: from,
+                token_offset: token,
+            });
+        }
+    }
+}
+
+fn glued(bytes: &[u8], at: usize) -> bool {
+    at > 0 && matches!(bytes[at - 1], b'.' | b',')
+}
+
+/// PostgreSQL scripts as psql reads them, tokenized by squawk's lexer (the
+/// one squawk-syntax parses with): strings with their escapes, quoted
+/// identifiers, nested comments and dollar-quoted bodies hide their `;`.
+/// On top of its tokens: `BEGIN ATOMIC` bodies, `COPY ... FROM STDIN` with
+/// its data lines, and psql meta-commands.
+fn split_postgres(script: &str) -> Vec<Statement<'_>> {
+    use squawk_lexer::TokenKind;
     let bytes = script.as_bytes();
     let mut out = Vec::new();
-    let mut i = 0;
-    let mut start: Option<usize> = None; // first significant byte (comments count)
-    let mut token: Option<usize> = None; // first byte that is not a comment
-    let mut first_word: Option<&str> = None;
-    let mut prev_word: Option<&str> = None;
-    let mut words = 0usize;
-    let mut trigger = false;
-    let mut parens = 0usize;
-    let mut depth = 0usize;
-
-    let mut copy_stdin = false;
-
-    macro_rules! begin_token {
-        ($at:expr) => {{
-            start.get_or_insert($at);
-        }};
-    }
-    macro_rules! end_statement {
-        ($end:expr) => {{
-            if let Some(tok) = token {
-                let from = start.unwrap_or(tok);
-                out.push(Statement {
-                    sql: &script[from..$end],
-                    offset: from,
-                    token_offset: tok,
-                });
+    let mut reading = Reading::default();
+    // Where lexing (re)starts: COPY data and meta-commands are not SQL, so
+    // the lexer starts afresh after them.
+    let mut resume = Some(0);
+    while let Some(from_offset) = resume.take() {
+        let mut at = from_offset;
+        for token in squawk_lexer::tokenize(&script[from_offset..]) {
+            let (from, to) = (at, at + token.len as usize);
+            at = to;
+            match token.kind {
+                TokenKind::Whitespace => {}
+                TokenKind::LineComment | TokenKind::BlockComment { .. } => reading.comment(from),
+                TokenKind::Semi if reading.depth == 0 => {
+                    let end = if reading.copy_stdin {
+                        copy_data_end(script, to)
+                    } else {
+                        to
+                    };
+                    reading.finish(script, end, &mut out);
+                    if end != to {
+                        resume = Some(end);
+                        break;
+                    }
+                }
+                // A psql meta-command (`\connect`, `\i`) where a statement
+                // starts: the rest of its line, a statement of its own
+                // (refused at plan time).
+                TokenKind::Unknown if reading.token.is_none() && bytes[from] == b'\\' => {
+                    let line_end = script[from..].find('\n').map_or(script.len(), |p| from + p);
+                    reading.token(from);
+                    reading.finish(script, script[..line_end].trim_end().len(), &mut out);
+                    resume = Some(line_end);
+                    break;
+                }
+                TokenKind::Ident => {
+                    reading.token(from);
+                    reading.word(&script[from..to], glued(bytes, from));
+                }
+                TokenKind::OpenParen | TokenKind::CloseParen => {
+                    reading.token(from);
+                    reading.paren(token.kind == TokenKind::OpenParen);
+                }
+                _ => reading.token(from),
             }
-            start = None;
-            token = None;
-            first_word = None;
-            prev_word = None;
-            words = 0;
-            trigger = false;
-            parens = 0;
-            copy_stdin = false;
-        }};
+        }
     }
+    reading.finish(script, script.len(), &mut out);
+    out
+}
 
+/// Where the data of a `COPY ... FROM STDIN` whose `;` ends at `after`
+/// ends: at a line `\.` (kept with the statement), or the end of the script.
+fn copy_data_end(script: &str, after: usize) -> usize {
+    let bytes = script.as_bytes();
+    let mut at = memchr_newline(bytes, after);
+    while at < bytes.len() {
+        let next = memchr_newline(bytes, at);
+        let line = script[at..next].trim_end();
+        if line == "\\." {
+            return at + line.len();
+        }
+        at = next;
+    }
+    bytes.len()
+}
+
+/// SQLite scripts: `'..'`, `".."`, `` `..` `` and `[..]` quoting, comments
+/// that do not nest, and trigger bodies (`BEGIN ... END`).
+fn split_sqlite(script: &str) -> Vec<Statement<'_>> {
+    let bytes = script.as_bytes();
+    let mut out = Vec::new();
+    let mut reading = Reading::default();
+    let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
         match b {
             b' ' | b'\t' | b'\n' | b'\r' | b'\x0c' => i += 1,
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                begin_token!(i);
+                reading.comment(i);
                 i = memchr_newline(bytes, i);
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                begin_token!(i);
-                i = skip_block_comment(bytes, i, dialect == Dialect::Postgres);
+                reading.comment(i);
+                i = skip_block_comment(bytes, i, false);
             }
-            // `COPY ... FROM STDIN;` carries its data on the lines after it,
-            // up to a line `\.` (or the end of the script).
-            b';' if depth == 0 && copy_stdin => {
-                let data = memchr_newline(bytes, i);
-                let mut end = bytes.len();
-                let mut at = data;
-                while at < bytes.len() {
-                    let next = memchr_newline(bytes, at);
-                    if script[at..next].trim_end() == "\\." {
-                        end = at + script[at..next].trim_end().len();
-                        break;
-                    }
-                    at = next;
-                }
-                end_statement!(end);
-                i = end;
-            }
-            b';' if depth == 0 => {
-                end_statement!(i + 1);
+            b';' if reading.depth == 0 => {
+                reading.finish(script, i + 1, &mut out);
                 i += 1;
             }
-            // A psql meta-command (`\connect`, `\i`) where a statement
-            // starts: one line, a statement of its own (refused later).
-            b'\\' if dialect == Dialect::Postgres && token.is_none() => {
-                begin_token!(i);
-                token = Some(i);
-                let end = bytes[i..]
-                    .iter()
-                    .position(|&c| c == b'\n')
-                    .map_or(bytes.len(), |p| i + p);
-                end_statement!(script[..end].trim_end().len());
-                i = end;
-            }
             _ => {
-                begin_token!(i);
-                token.get_or_insert(i);
-                match b {
-                    b'\'' => {
-                        let escapes = dialect == Dialect::Postgres && is_e_prefix(bytes, i);
-                        i = skip_quoted(bytes, i, b'\'', escapes);
+                reading.token(i);
+                i = match b {
+                    b'\'' | b'"' | b'`' => skip_quoted(bytes, i, b, false),
+                    b'[' => bytes[i..]
+                        .iter()
+                        .position(|&c| c == b']')
+                        .map_or(bytes.len(), |p| i + p + 1),
+                    b'(' | b')' => {
+                        reading.paren(b == b'(');
+                        i + 1
                     }
-                    b'"' => i = skip_quoted(bytes, i, b'"', false),
-                    b'`' if dialect == Dialect::Sqlite => i = skip_quoted(bytes, i, b'`', false),
-                    b'[' if dialect == Dialect::Sqlite => {
-                        i = bytes[i..]
-                            .iter()
-                            .position(|&c| c == b']')
-                            .map_or(bytes.len(), |p| i + p + 1)
-                    }
-                    b'$' if dialect == Dialect::Postgres => i = skip_dollar(script, i),
                     c if c.is_ascii_alphabetic() || c == b'_' => {
                         let end = bytes[i..]
                             .iter()
                             .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$'))
                             .map_or(bytes.len(), |p| i + p);
-                        let word = &script[i..end];
-                        let is = |w: &str| word.eq_ignore_ascii_case(w);
-                        let in_create =
-                            first_word.is_some_and(|f: &str| f.eq_ignore_ascii_case("CREATE"));
-                        // `CREATE [OR REPLACE | TEMP] TRIGGER`: its body is a
-                        // BEGIN ... END block (SQLite; PostgreSQL triggers
-                        // have no such body, so counting it there is safe).
-                        if in_create && words <= 4 && is("TRIGGER") {
-                            trigger = true;
-                        }
-                        // Only block openers count, so a column named
-                        // `begin` does not hide the semicolons after it.
-                        // A trigger's BEGIN is a keyword at the top level:
-                        // not `old.begin`, not inside `WHEN (...)`, not a
-                        // column in `UPDATE OF begin, ...`.
-                        let after_of =
-                            prev_word.is_some_and(|p: &str| p.eq_ignore_ascii_case("OF"));
-                        let keyword = parens == 0
-                            && (i == 0 || !matches!(bytes[i - 1], b'.' | b','))
-                            && !after_of;
-                        let opens = (is("ATOMIC")
-                            && prev_word.is_some_and(|p: &str| p.eq_ignore_ascii_case("BEGIN"))
-                            && in_create)
-                            || (is("BEGIN") && trigger && depth == 0 && keyword)
-                            || (is("CASE") && depth > 0);
-                        if opens {
-                            depth += 1;
-                        } else if depth > 0 && is("END") {
-                            depth -= 1;
-                        }
-                        if first_word.is_none() {
-                            first_word = Some(word);
-                        }
-                        if is("STDIN")
-                            && prev_word.is_some_and(|p: &str| p.eq_ignore_ascii_case("FROM"))
-                            && first_word.is_some_and(|f: &str| f.eq_ignore_ascii_case("COPY"))
-                        {
-                            copy_stdin = dialect == Dialect::Postgres;
-                        }
-                        prev_word = Some(word);
-                        words += 1;
-                        i = end;
+                        reading.word(&script[i..end], glued(bytes, i));
+                        end
                     }
-                    b'(' => {
-                        parens += 1;
-                        i += 1;
-                    }
-                    b')' => {
-                        parens = parens.saturating_sub(1);
-                        i += 1;
-                    }
-                    _ => i += 1,
-                }
+                    _ => i + 1,
+                };
             }
         }
     }
-    if let Some(tok) = token {
-        let from = start.unwrap_or(tok);
-        out.push(Statement {
-            sql: &script[from..],
-            offset: from,
-            token_offset: tok,
-        });
-    }
+    reading.finish(script, script.len(), &mut out);
     out
 }
 
@@ -553,6 +599,38 @@ mod tests {
         assert_eq!(copy_data(&tail[0]).unwrap().1, "1,2\n");
     }
 
+    /// The splitter agrees with squawk-syntax's parser on where each
+    /// statement of a tricky script starts and ends.
+    #[test]
+    fn statement_boundaries_agree_with_squawk_syntax() {
+        use squawk_syntax::ast::AstNode;
+        let scripts = [
+            "create table a (id int); -- c;\n/* x; /* nested; */ y; */ insert into a values (1);",
+            "create function f() returns int language sql begin atomic select 1; select case when true then 2 end; end;\nselect 1;",
+            "do $body$ begin perform ';'; end $body$; select $$a;b$$, E'it\\'s;', 'x''y;';",
+            "create function g(a int) returns int as $$ select $1; $$ language sql; select U&'d\\0061t;' uescape '\\';",
+            "select \"semi;colon\" from t; select b'101', x'1f';\nalter table t add column \"begin\" int; select 1",
+            "create trigger tr after insert on t for each row execute function f(); update t set begin = 1;",
+        ];
+        for script in scripts {
+            let parse = squawk_syntax::SourceFile::parse(script);
+            assert!(parse.errors().is_empty(), "{script}: {:?}", parse.errors());
+            let theirs: Vec<&str> = parse
+                .tree()
+                .stmts()
+                .map(|s| {
+                    let r = s.syntax().text_range();
+                    &script[usize::from(r.start())..usize::from(r.end())]
+                })
+                .collect();
+            let ours: Vec<&str> = split(script, Dialect::Postgres)
+                .iter()
+                .map(|s| &script[s.token_offset..s.offset + s.sql.len()])
+                .collect();
+            assert_eq!(ours, theirs, "{script}");
+        }
+    }
+
     #[test]
     fn psql_meta_commands_are_statements_of_their_own() {
         let script = "SELECT 1;\n\\connect other\nSELECT '\\x';\n  \\i more.sql\n";
@@ -651,12 +729,17 @@ mod tests {
 
     #[test]
     fn recognises_statements_that_cannot_run_in_a_transaction() {
-        let sql = "create unique index concurrently i on t (x);\ncreate index j on t (y);\nvacuum t;\ndrop index concurrently i;\nreindex index concurrently j;\ncreate database d;";
+        let sql = "create unique index concurrently i on t (x);\ncreate index j on t (y);\nvacuum t;\ndrop index concurrently i;\nreindex index concurrently j;\ncreate database d;\nreindex database d;\nreindex table t;\ndiscard all;\ncreate index k on t (x) where note = 'concurrently';\nalter system set work_mem = '8MB';";
         let found: Vec<bool> = split(sql, Dialect::Postgres)
             .iter()
             .map(|st| cannot_run_in_transaction(st, sql))
             .collect();
-        assert_eq!(found, vec![true, false, true, true, true, true]);
+        assert_eq!(
+            found,
+            vec![
+                true, false, true, true, true, true, true, false, true, false, true
+            ]
+        );
     }
 
     #[test]
