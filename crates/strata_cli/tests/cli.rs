@@ -965,22 +965,77 @@ fn validate_finds_problems_without_running_anything() {
     assert_eq!(doc["findings"][0]["kind"], "drift", "{doc}");
 }
 
-/// The schema and the history, to compare before and after a dry run.
+/// What a dry run must leave exactly as it was: on PostgreSQL the whole
+/// pg_dump (schema, data, sequence positions); on SQLite the schema and
+/// every column of the history and its log.
 fn snapshot(db: &TestDb) -> Vec<String> {
-    let schema = match db.engine() {
-        "sqlite" => {
-            "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY name"
+    if db.engine() == "postgres" {
+        let out = std::process::Command::new("pg_dump")
+            .arg(db.url())
+            .output()
+            .expect("pg_dump runs (bash scripts/install-test-tools.sh)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // `\restrict` lines carry a key pg_dump draws afresh each time.
+        return String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("\\restrict") && !l.starts_with("\\unrestrict"))
+            .map(String::from)
+            .collect();
+    }
+    let mut out = db.query(
+        "SELECT type || ' ' || name || ' ' || coalesce(sql, '') FROM sqlite_master ORDER BY name",
+    );
+    for table in ["strata_history", "strata_history_log"] {
+        if db.has_table(table) {
+            let row = db
+                .query(&format!("SELECT name FROM pragma_table_info('{table}')"))
+                .iter()
+                .map(|column| format!("quote({column})"))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ");
+            out.extend(db.query(&format!("SELECT {row} FROM {table} ORDER BY 1")));
         }
-        _ => {
-            "SELECT table_name || '.' || column_name || ' ' || data_type FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY 1"
-        }
-    };
-    let mut out = db.query(schema);
-    if db.has_table("strata_history") {
-        out.extend(db.query("SELECT source || '/' || version || ' ' || status || ' ' || checksum FROM strata_history ORDER BY 1"));
-        out.extend(db.query("SELECT count(*) FROM strata_history_log"));
     }
     out
+}
+
+/// A dry run cannot take back the values a PostgreSQL sequence handed out:
+/// it says so, naming the sequence; strata's own log sequence is put back.
+#[test]
+fn a_dry_run_names_the_sequences_it_advanced() {
+    let Some(db) = TestDb::postgres() else { return };
+    let env = Env::new(&db);
+    env.write(
+        "migrations/1_a.sql",
+        "create table a (id serial primary key, v int);\n",
+    );
+    env.ok(&["up"]);
+    env.write("migrations/2_b.sql", "insert into a (v) values (1), (2);\n");
+    let before = db.query("SELECT last_value FROM strata_history_log_seq_seq");
+    let run = env.ok(&["up", "--dry-run", "--format", "json"]);
+    let warnings: Vec<String> = run
+        .json_lines()
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["event"] == "warning")
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("sequence public.a_id_seq"),
+        "{warnings:?}"
+    );
+    assert_eq!(db.query("SELECT count(*) FROM a"), vec!["0"]);
+    assert_eq!(
+        db.query("SELECT last_value FROM strata_history_log_seq_seq"),
+        before,
+        "strata's own sequence is put back"
+    );
 }
 
 transactional_test!(dry_run_tries_the_plan_and_keeps_nothing, |db: &TestDb| {

@@ -257,8 +257,9 @@ pub trait Driver: Send {
 
     /// Starts (`true`) or ends (`false`) a dry run: everything between
     /// runs in one transaction that is rolled back at the end, each
-    /// migration in a savepoint of it.
-    async fn dry_run(&mut self, on: bool) -> Result<()>;
+    /// migration in a savepoint of it. Ending one returns what the rollback
+    /// could not undo, one sentence each (PostgreSQL sequences).
+    async fn dry_run(&mut self, on: bool) -> Result<Vec<String>>;
 
     /// The locks this session holds now (`relation mode`), where the
     /// engine can tell; for a dry run's report.

@@ -500,7 +500,9 @@ impl Engine {
                 // Roll everything back, whatever happened.
                 let ended = driver.dry_run(false).await;
                 result?;
-                ended?;
+                for message in ended? {
+                    reporter.event(&Event::Warning { message });
+                }
             } else {
                 result?;
             }

@@ -585,11 +585,11 @@ impl Driver for MysqlDriver {
         self.rows(sql).await
     }
 
-    async fn dry_run(&mut self, on: bool) -> Result<()> {
+    async fn dry_run(&mut self, on: bool) -> Result<Vec<String>> {
         // Nothing is executed in a MySQL dry run (DDL commits): the engine
         // shows each step's SQL instead.
         self.dry_run = on;
-        Ok(())
+        Ok(Vec::new())
     }
 
     async fn reset_schema(&mut self, history: &[HistoryWrite]) -> Result<Vec<String>> {

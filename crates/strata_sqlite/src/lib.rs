@@ -715,11 +715,13 @@ impl Driver for SqliteDriver {
         Ok(verdict)
     }
 
-    async fn dry_run(&mut self, on: bool) -> Result<()> {
+    async fn dry_run(&mut self, on: bool) -> Result<Vec<String>> {
+        // AUTOINCREMENT counters live in sqlite_sequence, which rolls back
+        // with everything else.
         let sql = if on { "BEGIN IMMEDIATE" } else { "ROLLBACK" };
         self.conn.execute_batch(sql).map_err(db_err)?;
         self.dry_run = on;
-        Ok(())
+        Ok(Vec::new())
     }
 
     async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
