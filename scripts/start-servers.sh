@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Starts the local PostgreSQL and MariaDB the tests run against, if they are
-# not answering. Safe to run again; used by .ci/run and by developers.
+# Starts the local PostgreSQL and MariaDB the tests run against, and the
+# PostgreSQL 18 of the compatibility tests, if they are not answering. Safe
+# to run again; used by .ci/run and by developers.
 set -euo pipefail
 
 pg_answering() { pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; }
@@ -30,3 +31,5 @@ if ! my_answering; then
 fi
 my_answering || { echo "MariaDB did not start on 127.0.0.1:3306" >&2; exit 2; }
 echo "MariaDB is answering on 127.0.0.1:3306"
+
+bash "$(dirname "$0")/start-pg18.sh"

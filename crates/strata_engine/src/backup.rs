@@ -126,8 +126,7 @@ impl Engine {
                 Ok("sqlite online backup API".into())
             }
             DatabaseTarget::Postgres { url } => {
-                let pg_dump = pg_program("pg_dump");
-                let version = self.check_pg_program(&pg_dump).await?;
+                let (pg_dump, version) = self.pg_program("pg_dump").await?;
                 let (url, password) = strata_driver::split_password(url);
                 let mut cmd = tokio::process::Command::new(&pg_dump);
                 cmd.args(["--format=custom", "--no-password"])
@@ -163,14 +162,10 @@ impl Engine {
         }
     }
 
-    /// `pg_dump`/`pg_restore` must exist and be at least as new as the
-    /// server; returns its `--version` line.
-    async fn check_pg_program(&self, program: &Path) -> Result<String, EngineError> {
-        let name = program.file_name().map_or_else(
-            || program.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        let version = tool_version(program).await.ok_or_else(|| {
+    /// The newest `pg_dump`/`pg_restore` there is, which must be at least
+    /// as new as the server; with its `--version` line.
+    async fn pg_program(&self, name: &str) -> Result<(PathBuf, String), EngineError> {
+        let (program, version) = newest_pg_program(name).await.ok_or_else(|| {
             fail(format!(
                 "{name} is not installed (or does not run); install the PostgreSQL client (Debian: postgresql-client)"
             ))
@@ -183,7 +178,8 @@ impl Engine {
         ) && tool_major < server_major
         {
             return Err(fail(format!(
-                "{name} {tool_major} is older than the server (PostgreSQL {server_major}) and cannot {} it; install the PostgreSQL {server_major} client (Debian: postgresql-client-{server_major}) or put its bin directory first on PATH",
+                "{name} {tool_major} ({}) is older than the server (PostgreSQL {server_major}) and cannot {} it; install the PostgreSQL {server_major} client (Debian: postgresql-client-{server_major}) or put its bin directory on PATH",
+                program.display(),
                 if name == "pg_dump" {
                     "dump"
                 } else {
@@ -191,7 +187,7 @@ impl Engine {
                 }
             )));
         }
-        Ok(version)
+        Ok((program, version))
     }
 
     /// Every backup in the directory, newest first.
@@ -259,7 +255,10 @@ impl Engine {
                     }
                 }
                 "postgres" => {
-                    let out = tokio::process::Command::new(pg_program("pg_restore"))
+                    let pg_restore = newest_pg_program("pg_restore")
+                        .await
+                        .map_or_else(|| PathBuf::from("pg_restore"), |(p, _)| p);
+                    let out = tokio::process::Command::new(pg_restore)
                         .arg("--list")
                         .arg(&path)
                         .stdout(Stdio::null())
@@ -347,8 +346,7 @@ impl Engine {
                 strata_sqlite::restore_from(db, path).map_err(|e| fail(e.to_string()))
             }
             DatabaseTarget::Postgres { url } => {
-                let pg_restore = pg_program("pg_restore");
-                self.check_pg_program(&pg_restore).await?;
+                let (pg_restore, _) = self.pg_program("pg_restore").await?;
                 let (url, password) = strata_driver::split_password(url);
                 let mut cmd = tokio::process::Command::new(&pg_restore);
                 cmd.args([
@@ -418,23 +416,30 @@ fn mysql_args(url: &str) -> Result<(Vec<String>, Option<String>), EngineError> {
     Ok(options.client_args())
 }
 
-/// The newest server-side build of a PostgreSQL program (Debian keeps them
-/// in /usr/lib/postgresql/N/bin), else the one on PATH.
-fn pg_program(name: &str) -> PathBuf {
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+/// The newest build of a PostgreSQL program, by the version it reports:
+/// Debian keeps one per major version in /usr/lib/postgresql/N/bin, and
+/// PATH may hold another (a newer client can read and restore into every
+/// older server, not the reverse). With its `--version` line.
+async fn newest_pg_program(name: &str) -> Option<(PathBuf, String)> {
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|e| {
-            let major = e.file_name().to_str()?.parse().ok()?;
-            let path = e.path().join("bin").join(name);
-            path.exists().then_some((major, path))
-        })
+        .map(|e| e.path().join("bin").join(name))
+        .filter(|p| p.exists())
         .collect();
-    versions.sort();
-    versions
-        .pop()
-        .map_or_else(|| PathBuf::from(name), |(_, p)| p)
+    candidates.extend(program(&[name]));
+    let mut newest: Option<(u32, PathBuf, String)> = None;
+    for path in candidates {
+        let Some(version) = tool_version(&path).await else {
+            continue;
+        };
+        let major = major_after(&version, ")").unwrap_or(0);
+        if newest.as_ref().is_none_or(|(m, _, _)| major > *m) {
+            newest = Some((major, path, version));
+        }
+    }
+    newest.map(|(_, path, version)| (path, version))
 }
 
 /// The first of `names` found on PATH.

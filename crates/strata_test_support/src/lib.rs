@@ -209,7 +209,20 @@ impl TestDb {
     /// A fresh PostgreSQL database, or `None` (test skipped) when the server
     /// does not answer and servers are not required.
     pub fn postgres() -> Option<Self> {
-        let admin = postgres_admin_url();
+        Self::postgres_at(postgres_admin_url())
+    }
+
+    /// A fresh database on the PostgreSQL 18 server of the compatibility
+    /// tests (`bash scripts/start-pg18.sh`; `STRATA_TEST_POSTGRES18_URL`
+    /// points elsewhere), or `None` as for [`TestDb::postgres`].
+    pub fn postgres18() -> Option<Self> {
+        Self::postgres_at(
+            std::env::var("STRATA_TEST_POSTGRES18_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:54318/postgres".into()),
+        )
+    }
+
+    fn postgres_at(admin: String) -> Option<Self> {
         let name = unique_name("strata_t");
         let created = runtime().block_on(async {
             let client = pg_client(&admin).await?;
