@@ -273,3 +273,104 @@ fn an_unreachable_webhook_does_not_fail_the_run() {
     assert!(!run.all().contains("s3cret"), "{}", run.all());
     assert!(db.has_table("b"));
 }
+
+/// A local SMTP server that takes every message and records the envelope
+/// and the data of each.
+fn smtp_server() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mails = Arc::new(Mutex::new(Vec::new()));
+    let seen = mails.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let _ = write!(stream, "220 test ESMTP\r\n");
+            let mut mail = String::new();
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                let command = line.to_ascii_uppercase();
+                let answer = if command.starts_with("DATA") {
+                    let _ = write!(stream, "354 go ahead\r\n");
+                    loop {
+                        let mut data = String::new();
+                        if reader.read_line(&mut data).unwrap_or(0) == 0 || data == ".\r\n" {
+                            break;
+                        }
+                        mail.push_str(&data);
+                    }
+                    seen.lock().unwrap().push(std::mem::take(&mut mail));
+                    "250 queued"
+                } else if command.starts_with("QUIT") {
+                    let _ = write!(stream, "221 bye\r\n");
+                    break;
+                } else {
+                    if command.starts_with("MAIL") || command.starts_with("RCPT") {
+                        mail.push_str(&line);
+                    }
+                    "250 ok"
+                };
+                let _ = write!(stream, "{answer}\r\n");
+                line.clear();
+            }
+        }
+    });
+    (port, mails)
+}
+
+#[test]
+fn email_tells_of_a_failure_through_smtp() {
+    let Some(db) = TestDb::sqlite() else { return };
+    let (port, mails) = smtp_server();
+    let p = project(
+        &db,
+        &format!(
+            "[[notify]]\nurl = \"smtp://127.0.0.1:{port}\"\nfrom = \"strata <strata@example.com>\"\nto = [\"dba@example.com\", \"oncall@example.com\"]\non = [\"failure\"]\n"
+        ),
+    );
+    p.write(
+        "migrations/3_bad.sql",
+        "-- strata:up\nCREATE TABLE c (id integer);\nSELECT * FROM missing_table;\n",
+    );
+    let run = strata(&p, &["up"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(!run.stderr.contains("could not email"), "{}", run.stderr);
+    let mails = mails.lock().unwrap();
+    assert_eq!(mails.len(), 1, "one failure, one message: {mails:?}");
+    let mail = &mails[0];
+    assert!(mail.contains("MAIL FROM:<strata@example.com>"), "{mail}");
+    assert!(mail.contains("RCPT TO:<dba@example.com>"), "{mail}");
+    assert!(mail.contains("RCPT TO:<oncall@example.com>"), "{mail}");
+    assert!(mail.contains("Subject: strata up FAILED on dev"), "{mail}");
+    assert!(mail.contains("3_bad.sql:3"), "{mail}");
+    assert!(mail.contains("applied: 2"), "{mail}");
+}
+
+#[test]
+fn a_bad_email_entry_is_a_config_error() {
+    let Some(db) = TestDb::sqlite() else { return };
+    for (entry, says) in [
+        (
+            "url = \"smtps://u:pw@mail.example.com\"\nto = [\"dba@example.com\"]\n",
+            "has `to` but no `from`",
+        ),
+        (
+            "url = \"smtps://u:pw@mail.example.com\"\nfrom = \"strata@example.com\"\n",
+            "is an email but has no `to`",
+        ),
+        (
+            "url = \"https://hooks.example.com/x\"\nfrom = \"strata@example.com\"\nto = [\"dba@example.com\"]\n",
+            "its URL is not an SMTP server",
+        ),
+        (
+            "url = \"smtp://127.0.0.1:25\"\nfrom = \"strata@example.com\"\nto = [\"not an address\"]\n",
+            "`not an address` is not an email address",
+        ),
+    ] {
+        let p = project(&db, &format!("[[notify]]\n{entry}"));
+        let run = strata(&p, &["status"]);
+        assert_eq!(run.code, 2, "{entry}: {}", run.all());
+        assert!(run.stderr.contains(says), "{entry}: {}", run.stderr);
+        assert!(!run.all().contains("pw@"), "{}", run.all());
+    }
+}

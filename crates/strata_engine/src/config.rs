@@ -28,9 +28,10 @@ pub struct Config {
     /// Hooks run around `up`, `down`, `redo` and `fresh`.
     #[serde(default)]
     pub hooks: HooksConfig,
-    /// Webhooks told when a run starts, succeeds or fails.
-    #[serde(default, rename = "webhook")]
-    pub webhooks: Vec<WebhookConfig>,
+    /// Webhooks and email addresses told when a run starts, succeeds or
+    /// fails (`[[notify]]`, or `[[webhook]]` as earlier versions wrote it).
+    #[serde(default, alias = "webhook")]
+    pub notify: Vec<NotifyConfig>,
 }
 
 /// `[hooks]`: each a SQL file or a command as a list of arguments.
@@ -53,12 +54,19 @@ pub enum Hook {
     Command(Vec<String>),
 }
 
-/// `[[webhook]]`.
+/// `[[notify]]`: a webhook (an http(s) URL, POSTed a Slack-compatible JSON
+/// body) or, with `to`, an email sent through the SMTP server of an
+/// `smtp://` or `smtps://` URL.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    /// Where to POST (`${VAR}` is expanded: keep the secret out of the file).
+pub struct NotifyConfig {
+    /// Where to send (`${VAR}` is expanded: keep secrets out of the file).
     pub url: String,
+    /// Email recipients; an entry with `to` is an email.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// The email's sender (required with `to`).
+    pub from: Option<String>,
     /// Which events (default: all three).
     #[serde(default = "all_events")]
     pub on: Vec<NotifyOn>,
@@ -405,6 +413,50 @@ impl Project {
         if let Some(t) = &self.config.project.history_table {
             strata_driver::TableName::parse(t)
                 .map_err(|m| self.config_error(m, "fix history_table in [project]"))?;
+        }
+        for (i, n) in self.config.notify.iter().enumerate() {
+            self.validate_notify(i + 1, n)?;
+        }
+        Ok(())
+    }
+
+    /// An email entry needs SMTP, `from` and `to`, each a real address; a
+    /// webhook has neither.
+    fn validate_notify(&self, number: usize, n: &NotifyConfig) -> Result<(), EngineError> {
+        let which = format!(
+            "[[notify]] entry {number} ({})",
+            crate::notify::shown(&n.url)
+        );
+        let scheme = n.url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        let smtp = matches!(scheme.as_deref(), Some("smtp" | "smtps"));
+        if n.to.is_empty() {
+            if smtp || n.from.is_some() {
+                return Err(self.config_error(
+                    format!("{which} is an email but has no `to`"),
+                    "add to = [\"someone@example.com\"] and from = \"strata@example.com\"",
+                ));
+            }
+            return Ok(());
+        }
+        if scheme.is_some() && !smtp {
+            return Err(self.config_error(
+                format!("{which} has `to`, but its URL is not an SMTP server"),
+                "write url = \"smtps://user:${SMTP_PASSWORD}@smtp.example.com\" (or smtp://host:587?tls=required)",
+            ));
+        }
+        let from = n.from.as_deref().ok_or_else(|| {
+            self.config_error(
+                format!("{which} has `to` but no `from`"),
+                "add from = \"strata@example.com\"",
+            )
+        })?;
+        for address in std::iter::once(from).chain(n.to.iter().map(String::as_str)) {
+            address.parse::<lettre::message::Mailbox>().map_err(|e| {
+                self.config_error(
+                    format!("{which}: `{address}` is not an email address ({e})"),
+                    "write name@example.com or \"Name <name@example.com>\"",
+                )
+            })?;
         }
         Ok(())
     }
