@@ -390,8 +390,6 @@ impl PgDriver {
         }
     }
 
-    /// The rows of `sql` as text, or `None` when its table does not exist
-    /// (yet): one round trip, no statement to prepare.
     /// Every sequence and where it stands (the last value reads as NULL
     /// where this user may not see it).
     async fn sequence_positions(&self) -> Result<Vec<SequencePosition>> {
@@ -411,6 +409,8 @@ impl PgDriver {
             .collect())
     }
 
+    /// The rows of `sql` as text, or `None` when its table does not exist
+    /// (yet): one round trip, no statement to prepare.
     async fn table_rows(&self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
         match self.client.simple_query(sql).await {
             Ok(m) => Ok(Some(text_rows(m))),
