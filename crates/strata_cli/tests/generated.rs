@@ -127,3 +127,32 @@ fn irreversible_ups_are_named_and_nothing_is_written() {
     let run = run_in(Path::new(BIN), &p.dir, &["new", "x", "--down", "auto"], &[]);
     assert_eq!(run.code, 2, "{}", run.all());
 }
+
+// Regression (issue: derived downs dropped what the migration did not
+// create): `CREATE TABLE IF NOT EXISTS items` found the table of an earlier
+// migration, and `strata down` derived `DROP TABLE items`, losing its rows.
+engine_test!(
+    down_refuses_to_derive_a_drop_for_what_may_have_been_there,
+    |db: &TestDb| {
+        let p = TempProject::new();
+        p.write(
+            "migrations/1_items.sql",
+            "-- strata:up\nCREATE TABLE items (id integer PRIMARY KEY);\nINSERT INTO items VALUES (1);\n-- strata:down\nDROP TABLE items;\n",
+        );
+        p.write(
+            "migrations/2_ensure.sql",
+            "-- strata:up\nCREATE TABLE IF NOT EXISTS items (id integer PRIMARY KEY);\nCREATE INDEX items_id ON items (id);\n",
+        );
+        let strata = |args: &[&str]| -> Run { db.run(Path::new(BIN), &p.dir, args) };
+        assert_eq!(strata(&["up"]).code, 0);
+        let refused = strata(&["down", "--steps", "1", "--yes"]);
+        insta::assert_snapshot!(refused.shown(Some(db)));
+        assert_eq!(db.query("SELECT count(*) FROM items"), ["1"]);
+
+        // `new --down auto` does not write one either.
+        p.write("up.sql", "CREATE OR REPLACE VIEW v AS SELECT 1 AS one;\n");
+        let new = strata(&["new", "v", "--up", "up.sql", "--down", "auto"]);
+        assert_eq!(new.code, 2, "{}", new.all());
+        assert!(new.stderr.contains("up.sql:1: `CREATE OR REPLACE VIEW v` may have replaced an earlier definition"), "{}", new.stderr);
+    }
+);

@@ -100,7 +100,15 @@ impl Request {
         } else {
             migrations
         };
-        let mut plan = self.plan_steps(migrations, history, ignore_missing)?;
+        let mut plan = match self.plan_steps(migrations, history, ignore_missing) {
+            Err(PlanError::Irreversible(mut items)) => {
+                for item in &mut items {
+                    item.why = why_no_derived_down(migrations, &item.id, caps.dialect);
+                }
+                return Err(PlanError::Irreversible(items));
+            }
+            other => other?,
+        };
         for step in plan.steps.iter().filter(|s| s.action == StepAction::Revert) {
             if let Some(script) = step.script.as_ref().filter(|b| is_generated(&b.path)) {
                 plan.generated_downs.push(step.id.clone());
@@ -176,6 +184,28 @@ fn with_generated_downs(
             m
         })
         .collect()
+}
+
+/// Why the up of migration `id` has no derived down: `path:line: why` for
+/// each statement without an inverse.
+fn why_no_derived_down(
+    migrations: &[Migration],
+    id: &MigrationId,
+    dialect: strata_sql::Dialect,
+) -> Vec<String> {
+    let Some(m) = migrations
+        .iter()
+        .find(|m| &m.id == id && m.kind == MigrationKind::Versioned)
+    else {
+        return Vec::new();
+    };
+    match strata_sql::reverse(&m.up.sql, dialect) {
+        Ok(_) => Vec::new(),
+        Err(refused) => refused
+            .into_iter()
+            .map(|r| format!("{}:{}: {}", m.up.path.display(), m.up.line + r.line, r.why))
+            .collect(),
+    }
 }
 
 const GENERATED: &str = "<down generated from ";

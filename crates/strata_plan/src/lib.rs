@@ -211,7 +211,7 @@ pub enum PlanError {
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Blocked(Vec<Problem>),
     #[error("{}", irreversible_message(.0))]
-    Irreversible(Vec<(MigrationId, String)>),
+    Irreversible(Vec<NoDown>),
     #[error("no migration has version `{0}`; `strata list` shows the versions")]
     UnknownTarget(String),
     #[error("version `{target}` exists in several sources ({}); name one as <source>/<version>", .candidates.join(", "))]
@@ -252,16 +252,41 @@ pub enum PlanError {
     FileMissing(MigrationId),
 }
 
-fn irreversible_message(items: &[(MigrationId, String)]) -> String {
-    let list: Vec<String> = items.iter().map(|(id, n)| format!("{id} ({n})")).collect();
-    format!(
-        "nothing was reverted: {} no down section and no down SQL in history; add a `-- strata:down` section to the file",
+/// An applied migration that cannot be reverted: no down in its file, none
+/// stored in history, and (when the caller looked) why none can be derived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoDown {
+    pub id: MigrationId,
+    pub name: String,
+    /// `path:line: why` for each statement of the up without an inverse.
+    pub why: Vec<String>,
+}
+
+fn irreversible_message(items: &[NoDown]) -> String {
+    let list: Vec<String> = items
+        .iter()
+        .map(|n| format!("{} ({})", n.id, n.name))
+        .collect();
+    let mut message = format!(
+        "nothing was reverted: {} no down section and no down SQL in history",
         if list.len() == 1 {
             format!("migration {} has", list[0])
         } else {
             format!("migrations {} have", list.join(", "))
         }
-    )
+    );
+    let why: Vec<&String> = items.iter().flat_map(|n| &n.why).collect();
+    if !why.is_empty() {
+        message.push_str(", and strata cannot derive one:");
+        for line in why {
+            message.push_str(&format!("\n  {line}"));
+        }
+        message.push('\n');
+    } else {
+        message.push_str("; ");
+    }
+    message.push_str("add a `-- strata:down` section to the file");
+    message
 }
 
 /// What `up` may do.
@@ -429,7 +454,11 @@ impl<'a> Ctx<'a> {
         for row in rows {
             match self.revert_step(row) {
                 Some(step) => steps.push(step),
-                None => irreversible.push((row.id.clone(), row.name.clone())),
+                None => irreversible.push(NoDown {
+                    id: row.id.clone(),
+                    name: row.name.clone(),
+                    why: Vec::new(),
+                }),
             }
         }
         if irreversible.is_empty() {

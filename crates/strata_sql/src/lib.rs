@@ -12,7 +12,7 @@
 mod mysql;
 mod objects;
 
-pub use objects::{Change, Irreversible, ObjectKind, ObjectName, changes, inverse, reverse};
+pub use objects::{Change, Guard, Irreversible, ObjectKind, ObjectName, changes, inverse, reverse};
 
 /// The SQL dialect a script is written in; it decides which quotes exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

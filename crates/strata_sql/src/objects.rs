@@ -176,6 +176,13 @@ impl ObjectName {
     }
 }
 
+/// How a create allows for an object already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    IfNotExists,
+    OrReplace,
+}
+
 /// What one statement does to the schema, as far as can be seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -187,6 +194,9 @@ pub enum Change {
         on: Option<ObjectName>,
         /// A function's or procedure's argument list, parentheses included.
         args: Option<String>,
+        /// Written with `IF NOT EXISTS` or `OR REPLACE`: the object may
+        /// have been there before, so dropping it is no inverse.
+        guard: Option<Guard>,
     },
     Drop {
         kind: ObjectKind,
@@ -195,6 +205,8 @@ pub enum Change {
     AddColumn {
         table: ObjectName,
         column: ObjectName,
+        /// `ADD COLUMN IF NOT EXISTS`.
+        guard: Option<Guard>,
     },
     DropColumn {
         table: ObjectName,
@@ -302,7 +314,7 @@ fn skip_words(t: &[&Token<'_>], i: &mut usize, words: &[&str]) -> bool {
 
 fn create(t: &[&Token<'_>]) -> Option<Change> {
     let mut i = 0;
-    skip_words(t, &mut i, &["OR", "REPLACE"]);
+    let mut guard = skip_words(t, &mut i, &["OR", "REPLACE"]).then_some(Guard::OrReplace);
     while t.get(i).is_some_and(|w| {
         [
             "TEMP",
@@ -325,7 +337,9 @@ fn create(t: &[&Token<'_>]) -> Option<Change> {
     let (kind, used) = ObjectKind::from_words(t.get(i)?, t.get(i + 1).copied())?;
     i += used;
     skip_words(t, &mut i, &["CONCURRENTLY"]);
-    skip_words(t, &mut i, &["IF", "NOT", "EXISTS"]);
+    if skip_words(t, &mut i, &["IF", "NOT", "EXISTS"]) {
+        guard = Some(Guard::IfNotExists);
+    }
     let unnamed_index = kind == ObjectKind::Index && t.get(i).is_some_and(|w| w.is("ON"));
     let unnamed_schema =
         kind == ObjectKind::Schema && t.get(i).is_some_and(|w| w.is("AUTHORIZATION"));
@@ -351,6 +365,7 @@ fn create(t: &[&Token<'_>]) -> Option<Change> {
         name,
         on,
         args,
+        guard,
     })
 }
 
@@ -474,10 +489,11 @@ fn table_action(a: &[&Token<'_>], table: &ObjectName) -> Option<Change> {
             return Some(Change::AddConstraint { table, name: None });
         }
         skip_words(a, &mut i, &["COLUMN"]);
-        skip_words(a, &mut i, &["IF", "NOT", "EXISTS"]);
+        let guard = skip_words(a, &mut i, &["IF", "NOT", "EXISTS"]).then_some(Guard::IfNotExists);
         return Some(Change::AddColumn {
             table,
             column: read_name(a, &mut i)?,
+            guard,
         });
     }
     if skip_words(a, &mut i, &["DROP"]) {
@@ -531,13 +547,53 @@ fn table_action(a: &[&Token<'_>], table: &ObjectName) -> Option<Change> {
 }
 
 /// The statement undoing `change` on `dialect`, or why there is none.
+///
+/// A change whose effect depends on what was there before it ran has no
+/// inverse: `CREATE TABLE IF NOT EXISTS t` may have found `t` made (and
+/// filled) by an earlier migration, and `CREATE OR REPLACE` may have
+/// replaced an older definition, so dropping the object would destroy what
+/// this migration did not create.
 pub fn inverse(change: &Change, dialect: Dialect) -> Result<String, String> {
     Ok(match change {
         Change::Create {
             kind,
             name: Some(name),
+            guard: Some(guard),
+            ..
+        } => {
+            let noun = kind.noun();
+            return Err(match guard {
+                Guard::IfNotExists => format!(
+                    "`CREATE {} IF NOT EXISTS {}` may have found the {noun} already there: \
+                     dropping it could destroy what an earlier migration made; write the down by hand",
+                    kind.sql(),
+                    name.written
+                ),
+                Guard::OrReplace => format!(
+                    "`CREATE OR REPLACE {} {}` may have replaced an earlier definition: \
+                     dropping the {noun} could destroy what an earlier migration made; write the down by hand",
+                    kind.sql(),
+                    name.written
+                ),
+            });
+        }
+        Change::AddColumn {
+            table,
+            column,
+            guard: Some(_),
+        } => {
+            return Err(format!(
+                "`ADD COLUMN IF NOT EXISTS {}` may have found the column already in {}: \
+                 dropping it could destroy data an earlier migration added; write the down by hand",
+                column.written, table.written
+            ));
+        }
+        Change::Create {
+            kind,
+            name: Some(name),
             on,
             args,
+            ..
         } => match (kind, on, args) {
             (ObjectKind::Index, Some(table), _) if dialect == Dialect::Mysql => {
                 format!("DROP INDEX {} ON {};", name.written, table.written)
@@ -560,7 +616,7 @@ pub fn inverse(change: &Change, dialect: Dialect) -> Result<String, String> {
                 kind.noun()
             ));
         }
-        Change::AddColumn { table, column } => {
+        Change::AddColumn { table, column, .. } => {
             format!(
                 "ALTER TABLE {} DROP COLUMN {};",
                 table.written, column.written
@@ -623,8 +679,33 @@ pub struct Irreversible {
 pub fn reverse(script: &str, dialect: Dialect) -> Result<String, Vec<Irreversible>> {
     let mut undo = Vec::new();
     let mut refused = Vec::new();
+    let mut created: Vec<ObjectName> = Vec::new();
     for st in crate::split(script, dialect) {
         for change in changes(&st, script, dialect) {
+            if let Change::Create {
+                kind: ObjectKind::Table,
+                name: Some(name),
+                guard: None,
+                ..
+            } = &change
+            {
+                created.push(name.clone());
+            }
+            // Row level security may have been on before; turning it off
+            // would expose rows, unless the table itself is new.
+            if let Change::EnableRowLevelSecurity { table } = &change
+                && !created.iter().any(|c| c.same(table))
+            {
+                refused.push(Irreversible {
+                    line: st.line_in(script),
+                    why: format!(
+                        "enables row level security on {}, which may have been on before: \
+                         disabling it could expose rows; write the down by hand",
+                        table.written
+                    ),
+                });
+                continue;
+            }
             match inverse(&change, dialect) {
                 Ok(sql) => undo.push(sql),
                 Err(why) => refused.push(Irreversible {
@@ -696,7 +777,8 @@ mod tests {
                 kind: ObjectKind::Table,
                 name: Some(n("public.\"Users\"", "Users")),
                 on: None,
-                args: None
+                args: None,
+                guard: Some(Guard::IfNotExists),
             }
         );
         assert!(
@@ -714,7 +796,8 @@ mod tests {
             c[3],
             Change::AddColumn {
                 table: n("users", "users"),
-                column: n("email", "email")
+                column: n("email", "email"),
+                guard: None,
             }
         );
         assert_eq!(
@@ -777,5 +860,34 @@ mod tests {
                 .contains("DELETE FROM t")
         );
         assert!(inverse(&no[1], Dialect::Postgres).is_err());
+    }
+
+    /// Regression: `strata down` derived `DROP TABLE t` from
+    /// `CREATE TABLE IF NOT EXISTS t`, destroying a table (and its rows)
+    /// that an earlier migration owned.
+    #[test]
+    fn statements_that_may_find_their_object_have_no_inverse() {
+        for (up, says) in [
+            ("CREATE TABLE IF NOT EXISTS t (a int);", "CREATE TABLE IF NOT EXISTS t"),
+            ("CREATE OR REPLACE FUNCTION f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql;", "CREATE OR REPLACE FUNCTION f"),
+            ("CREATE OR REPLACE VIEW v AS SELECT 1;", "CREATE OR REPLACE VIEW v"),
+            ("CREATE INDEX IF NOT EXISTS i ON t (a);", "CREATE INDEX IF NOT EXISTS i"),
+            ("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);", "CREATE INDEX IF NOT EXISTS i"),
+            ("CREATE EXTENSION IF NOT EXISTS pgcrypto;", "CREATE EXTENSION IF NOT EXISTS pgcrypto"),
+            ("CREATE SCHEMA IF NOT EXISTS s;", "CREATE SCHEMA IF NOT EXISTS s"),
+            ("ALTER TABLE t ADD COLUMN IF NOT EXISTS c int;", "ADD COLUMN IF NOT EXISTS c"),
+            ("ALTER TABLE t ENABLE ROW LEVEL SECURITY;", "enables row level security on t"),
+        ] {
+            let refused = reverse(up, Dialect::Postgres).unwrap_err();
+            assert_eq!(refused.len(), 1, "{up}");
+            assert!(refused[0].why.contains(says), "{up}: {}", refused[0].why);
+        }
+        // Mixed with reversible statements, the whole up is refused.
+        assert!(reverse("CREATE TABLE a (x int);\nCREATE TABLE IF NOT EXISTS b (x int);", Dialect::Sqlite).is_err());
+        // Row level security on a table the same up creates goes with it.
+        assert_eq!(
+            reverse("CREATE TABLE t (a int);\nALTER TABLE t ENABLE ROW LEVEL SECURITY;", Dialect::Postgres).unwrap(),
+            "ALTER TABLE t DISABLE ROW LEVEL SECURITY;\nDROP TABLE t;\n"
+        );
     }
 }

@@ -92,10 +92,54 @@ impl Run {
         format!("{}{}", self.stdout, self.stderr)
     }
 
+    /// What the user saw, for a snapshot: the exit code, stdout and stderr,
+    /// with what changes from run to run masked (durations as `[n] ms`,
+    /// 16-hex-digit plan hashes as `[hash]`, `db`'s URL as `[db]`).
+    pub fn shown(&self, db: Option<&TestDb>) -> String {
+        let mut text = format!(
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        if let Some(db) = db {
+            text = text.replace(&db.url(), "[db]");
+        }
+        mask_volatile(&text)
+    }
+
     /// stdout parsed as JSON lines.
     pub fn json_lines(&self) -> Vec<String> {
         self.stdout.lines().map(str::to_string).collect()
     }
+}
+
+/// `text` with durations (`12 ms`, `12ms`) and plan hashes masked.
+pub fn mask_volatile(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| c.is_ascii_hexdigit()) {
+        let (before, from) = rest.split_at(start);
+        out.push_str(before);
+        let glued = before
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        let len = from
+            .find(|c: char| !c.is_ascii_hexdigit())
+            .unwrap_or(from.len());
+        let (word, after) = from.split_at(len);
+        let ends = !after.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_');
+        let digits = word.bytes().all(|b| b.is_ascii_digit());
+        if !glued && ends && len == 16 && !digits {
+            out.push_str("[hash]");
+        } else if !glued && digits && (after.starts_with(" ms") || after.starts_with("ms")) {
+            out.push_str("[n]");
+        } else {
+            out.push_str(word);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Runs `bin` with `args` in `dir`, with a clean environment for strata.

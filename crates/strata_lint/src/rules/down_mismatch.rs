@@ -58,7 +58,7 @@ fn check(cx: &Context<'_>, out: &mut Vec<Hit>) {
                     column: false,
                     statement: st,
                 }),
-                Change::AddColumn { table, column } => created.push(Created {
+                Change::AddColumn { table, column, .. } => created.push(Created {
                     kind: ObjectKind::Table,
                     name: column,
                     table: Some(table),
