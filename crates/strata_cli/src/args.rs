@@ -113,9 +113,8 @@ pub enum Command {
     Up {
         #[command(flatten)]
         up: UpArgs,
-        /// Run only if the plan has this hash (from `strata plan`).
-        #[arg(long, value_name = "HASH")]
-        approve: Option<String>,
+        #[command(flatten)]
+        approval: Approval,
         /// Run the plan in a transaction and roll it all back: does it work on this data, which locks does it take?
         #[arg(long)]
         dry_run: bool,
@@ -127,16 +126,16 @@ pub enum Command {
     Down {
         #[command(flatten)]
         target: DownArgs,
-        #[arg(long, value_name = "HASH")]
-        approve: Option<String>,
+        #[command(flatten)]
+        approval: Approval,
         /// Run the reverts in a transaction and roll them back.
         #[arg(long)]
         dry_run: bool,
     },
     /// Revert and re-apply the last migration.
     Redo {
-        #[arg(long, value_name = "HASH")]
-        approve: Option<String>,
+        #[command(flatten)]
+        approval: Approval,
     },
     /// The full timeline: applied, failed, reverted, repaired, baselined.
     History {
@@ -148,12 +147,22 @@ pub enum Command {
     Repair {
         /// `VERSION` or `SOURCE/VERSION` (default: everything that needs it).
         migration: Option<String>,
+        /// The named migration's file was deleted on purpose: remove it from history (what it changed stays in the database; the log keeps the record).
+        #[arg(long, requires = "migration")]
+        forget: bool,
+        #[command(flatten)]
+        approval: Approval,
     },
-    /// Record every migration up to VERSION as applied without running it.
+    /// Record a source's migrations up to VERSION as applied without running them.
     Baseline {
-        /// `VERSION` or `SOURCE/VERSION`.
+        /// `SOURCE/VERSION`, or `VERSION` when one source has it.
         #[arg(value_name = "VERSION")]
         target: String,
+        /// Also record the other sources' migrations ordered before it (listed, and approved, first).
+        #[arg(long)]
+        all_sources: bool,
+        #[command(flatten)]
+        approval: Approval,
     },
     /// Static checks, running nothing: files parse, versions are unique, requirements resolve; with --env or --database-url, also drift, missing files and out-of-order. Exit 1 on findings.
     Validate,
@@ -202,9 +211,17 @@ pub enum Command {
     },
     /// Drop everything in the schema and apply every migration again.
     Fresh {
-        #[arg(long, value_name = "HASH")]
-        approve: Option<String>,
+        #[command(flatten)]
+        approval: Approval,
     },
+}
+
+/// `--approve HASH`, for every command a policy may ask to approve.
+#[derive(Debug, Args, Default)]
+pub struct Approval {
+    /// Run only if the plan has this hash (shown by `strata plan`, a dry run, or the refusal that asked for it); it stands for a confirmation typed at a terminal.
+    #[arg(long, value_name = "HASH")]
+    pub approve: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -226,9 +243,12 @@ pub struct DownArgs {
     /// Revert the last N migrations.
     #[arg(long, value_name = "N")]
     pub steps: Option<usize>,
-    /// Revert everything applied after this version.
+    /// Revert everything applied after this version (`0`: everything).
     #[arg(long, value_name = "VERSION")]
     pub to: Option<String>,
+    /// Revert every applied migration (the same as --to 0).
+    #[arg(long)]
+    pub all: bool,
     /// Revert batch N.
     #[arg(long, value_name = "N")]
     pub batch: Option<i64>,

@@ -153,6 +153,12 @@ engine_test!(
         p.write("up.sql", "CREATE OR REPLACE VIEW v AS SELECT 1 AS one;\n");
         let new = strata(&["new", "v", "--up", "up.sql", "--down", "auto"]);
         assert_eq!(new.code, 2, "{}", new.all());
-        assert!(new.stderr.contains("up.sql:1: `CREATE OR REPLACE VIEW v` may have replaced an earlier definition"), "{}", new.stderr);
+        assert!(
+            new.stderr.contains(
+                "up.sql:1: `CREATE OR REPLACE VIEW v` may have replaced an earlier definition"
+            ),
+            "{}",
+            new.stderr
+        );
     }
 );

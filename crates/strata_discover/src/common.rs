@@ -67,7 +67,7 @@ impl Parts {
             checksum: checksum(&self.up.sql, self.tx_mode),
             path: self.path,
             up: self.up,
-            down: self.down.filter(|b| !b.is_blank()),
+            down: self.down,
             verify: None,
             tx_mode: self.tx_mode,
             unsupported: self.unsupported,

@@ -141,7 +141,10 @@ impl Entry {
                 let mut parsed = parse_file(&up, false)?;
                 if let Some(down) = down {
                     let down_parsed = parse_file(&down, false)?;
-                    parsed.down = down_parsed.up.filter(|b| !b.is_blank());
+                    // A down file holding only comments is an empty down
+                    // (reverting runs nothing), as sqlx, golang-migrate and
+                    // diesel treat it; only a missing one is irreversible.
+                    parsed.down = down_parsed.up;
                     // One mode for the migration: either file asking for
                     // no transaction gets it.
                     parsed.no_transaction |= down_parsed.no_transaction;
@@ -164,24 +167,22 @@ impl Entry {
             }
             (None, None, None) => unreachable!("an entry is made for a file"),
         };
-        let up = parsed.up.filter(|b| !b.is_blank()).ok_or_else(|| {
-            vec![Diagnostic {
-                path: path.clone(),
-                line: None,
-                message: "the up section is empty".into(),
-                help: "write the migration's SQL under `-- strata:up`, or delete the file".into(),
-            }]
-        })?;
-        let down = parsed.down.filter(|b| !b.is_blank());
+        let up = parsed.up.expect("parse_file gives an up or an error");
+        // A file just made by `strata new` and not written yet is pending;
+        // only applying it is refused, so the rest of the project works.
+        let unsupported = up.is_blank().then(|| {
+            "its up section is empty (write the migration's SQL under `-- strata:up`, or delete the file)"
+                .to_string()
+        });
         Ok(Migration {
             id: MigrationId::new(source.name.clone(), self.version),
             name: self.name,
             kind: MigrationKind::Versioned,
             checksum: checksum(&up, parsed.no_transaction),
-            unsupported: None,
+            unsupported,
             requires: parsed.requires,
             up,
-            down,
+            down: parsed.down,
             verify: parsed.verify.filter(|b| !b.is_blank()),
             tx_mode: TxMode::unless(parsed.no_transaction),
             path,
@@ -498,7 +499,6 @@ mod tests {
             ("notes.sql", "select 1;"),
             ("3_c.sql", "select 1;"),
             ("003_d.sql", "select 1;"),
-            ("4_e.sql", "-- strata:up\n\n-- strata:down\n"),
             ("5_f.down.sql", "select 1;"),
             (
                 "6_g.sql",
@@ -520,11 +520,35 @@ mod tests {
         );
         assert!(has("notes.sql: the file name is not"), "{text:#?}");
         assert!(has("version is also used by"), "{text:#?}");
-        assert!(has("4_e.sql: the up section is empty"), "{text:#?}");
         assert!(
             has("5_f.down.sql: a down file without its up file"),
             "{text:#?}"
         );
-        assert_eq!(errs.len(), 7, "{text:#?}");
+        assert_eq!(errs.len(), 6, "{text:#?}");
+    }
+
+    /// Regression: a migration just made by `strata new` (empty up) was a
+    /// discovery error, so `status`, `down` and `repair` of every other
+    /// migration failed. It is now listed, and only applying it is refused.
+    /// Its empty down section is an empty down (reverting runs nothing).
+    #[test]
+    fn an_empty_up_is_a_migration_that_cannot_run_yet() {
+        let (_d, spec) = dir(&[
+            (
+                "1_a.sql",
+                "-- strata:up\nselect 1;\n-- strata:down\n-- nothing to undo\n",
+            ),
+            ("2_e.sql", "-- strata:up\n\n-- strata:down\n"),
+        ]);
+        let found = NativeFormat.discover(&spec).unwrap().migrations;
+        assert_eq!(found.len(), 2);
+        assert!(found[0].unsupported.is_none());
+        assert!(found[0].down.as_ref().is_some_and(|d| d.is_blank()));
+        assert!(
+            found[1]
+                .unsupported
+                .as_deref()
+                .is_some_and(|u| u.starts_with("its up section is empty"))
+        );
     }
 }

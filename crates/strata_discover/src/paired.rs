@@ -7,7 +7,7 @@ use crate::common::{Parts, body, finish, problem, version_and_name};
 use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted, read_text};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use strata_model::{Body, TxMode, normalize_text};
+use strata_model::{Body, TxMode, Version, normalize_text};
 
 fn read_body(path: &Path) -> Result<Body, Diagnostic> {
     read_text(path).map(|t| body(normalize_text(&t).into_owned(), 1, path))
@@ -27,8 +27,9 @@ impl Format for GolangMigrateFormat {
     fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>> {
         let mut warnings = Vec::new();
         let mut problems = Vec::new();
-        // stem -> (up, down)
-        let mut pairs: BTreeMap<String, (Option<PathBuf>, Option<PathBuf>)> = BTreeMap::new();
+        // golang-migrate pairs an up and a down by version alone: the
+        // titles may differ (the up's names the migration).
+        let mut pairs: BTreeMap<Version, Pair> = BTreeMap::new();
         for path in files_sorted(source)? {
             let Some(file) = path
                 .file_name()
@@ -47,7 +48,7 @@ impl Format for GolangMigrateFormat {
                     continue;
                 }
             };
-            if version_and_name(stem, &[]).is_none() {
+            let Some((version, name)) = version_and_name(stem, &[]) else {
                 warnings.push(problem(
                     &path,
                     0,
@@ -55,19 +56,28 @@ impl Format for GolangMigrateFormat {
                     "rename it `<N>_<title>.up.sql`",
                 ));
                 continue;
+            };
+            let entry = pairs.entry(version.clone()).or_default();
+            let slot = if up { &mut entry.up } else { &mut entry.down };
+            if let Some((other, _)) = slot {
+                problems.push(problem(
+                    &path,
+                    0,
+                    format!(
+                        "version {version} has a second {} file (the first is {}); golang-migrate refuses this too",
+                        if up { "up" } else { "down" },
+                        other.display()
+                    ),
+                    "every migration needs its own version; rename or delete one of them",
+                ));
+                continue;
             }
-            let entry = pairs.entry(stem.to_string()).or_default();
-            if up {
-                entry.0 = Some(path)
-            } else {
-                entry.1 = Some(path)
-            }
+            *slot = Some((path, name));
         }
         let mut migrations = Vec::new();
-        for (stem, (up, down)) in pairs {
-            let (version, name) = version_and_name(&stem, &[]).expect("checked above");
-            let Some(up) = up else {
-                let down = down.expect("an entry has a file");
+        for (version, pair) in pairs {
+            let Some((up, name)) = pair.up else {
+                let (down, _) = pair.down.expect("an entry has a file");
                 problems.push(problem(
                     &down,
                     0,
@@ -76,6 +86,7 @@ impl Format for GolangMigrateFormat {
                 ));
                 continue;
             };
+            let down = pair.down.map(|(path, _)| path);
             match (read_body(&up), down.as_deref().map(read_body).transpose()) {
                 (Ok(up_body), Ok(down_body)) => migrations.push(
                     Parts {
@@ -94,6 +105,13 @@ impl Format for GolangMigrateFormat {
         }
         finish(migrations, problems, warnings)
     }
+}
+
+/// The files of one golang-migrate version: path and title of each.
+#[derive(Default)]
+struct Pair {
+    up: Option<(PathBuf, String)>,
+    down: Option<(PathBuf, String)>,
 }
 
 /// Diesel: one directory per migration; `up.sql` runs in a transaction

@@ -226,6 +226,13 @@ pub trait Driver: Send {
     /// statement of a statement-by-statement run).
     async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()>;
 
+    /// Puts back the session settings a migration run outside a
+    /// transaction may have changed (`SET search_path`, `USE other_db`), so
+    /// they do not leak into strata's bookkeeping or the next migration.
+    async fn reset_session(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     /// Runs `statements` one by one outside any transaction, stopping at the
     /// first error.
     async fn execute_each(

@@ -88,7 +88,7 @@ pub fn writes(tool: Tool, step: &Step, cx: &Context<'_>) -> Vec<ForeignWrite> {
 
 fn rows(tool: Tool, step: &Step, cx: &Context<'_>) -> Vec<ForeignWrite> {
     let (sqlite, current, raw) = (cx.sqlite, cx.current, cx.raw);
-    let applying = step.action == StepAction::Apply;
+    let applying = matches!(step.action, StepAction::Apply | StepAction::Baseline);
     let version = step.id.version.to_string();
     let v = || Some(version.clone());
     match tool {

@@ -48,7 +48,7 @@ pub use events::{Event, Reporter, Silent, StepInfo};
 pub use lint::LintReport;
 pub use run::{Report, Request};
 pub use strata_lint::{Finding as LintFinding, Level as LintLevel, RuleInfo};
-pub use strata_plan::{DownTarget, MigrationState, UpOptions};
+pub use strata_plan::{DownTarget, MigrationState, RepairOptions, UpOptions};
 pub use target::DatabaseTarget;
 pub use validate::Finding;
 pub use verify::Verified;
@@ -125,6 +125,14 @@ pub enum EngineError {
         "nothing was reverted: {down}\ncheck it, then run the same command with --approve {hash} (or confirm at a terminal), or write a `-- strata:down` section"
     )]
     GeneratedDown { down: String, hash: String },
+    #[error(
+        "`baseline --all-sources` would record these migrations as applied without running them; nothing was written:\n{}\ncheck the list, then run the same command with --approve {hash} (or confirm at a terminal)",
+        .migrations.join("\n")
+    )]
+    WideBaseline {
+        migrations: Vec<String>,
+        hash: String,
+    },
     #[error(
         "the plan has destructive statements and environment `{env}` has allow_destructive = false; nothing was run:\n{}\nif this is intended, pass --allow-destructive together with --approve {hash} (or confirm at a terminal)",
         .statements.join("\n")

@@ -17,7 +17,7 @@ use strata_model::{
     Body, HistoryRow, HistoryStatus, LogAction, LogEntry, Migration, MigrationId, MigrationKind,
     Progress, ProgressTracker, STRATA_VERSION, Timestamp, TxMode, Version,
 };
-use strata_plan::{DownTarget, Plan, PlanError, Step, StepAction, UpOptions};
+use strata_plan::{DownTarget, Plan, PlanError, RepairOptions, Step, StepAction, UpOptions};
 use strata_sql::Statement;
 
 /// What to do.
@@ -44,8 +44,12 @@ pub enum RequestKind {
     Up(UpOptions),
     Down(DownTarget),
     Redo,
-    Baseline(String),
-    Repair(Option<String>),
+    /// `strata baseline [SOURCE/]VERSION [--all-sources]`.
+    Baseline {
+        to: String,
+        all_sources: bool,
+    },
+    Repair(RepairOptions),
     Fresh,
 }
 
@@ -70,7 +74,7 @@ impl Request {
             RequestKind::Up(_) => "up",
             RequestKind::Down(_) => "down",
             RequestKind::Redo => "redo",
-            RequestKind::Baseline(_) => "baseline",
+            RequestKind::Baseline { .. } => "baseline",
             RequestKind::Repair(_) => "repair",
             RequestKind::Fresh => "fresh",
         }
@@ -144,10 +148,10 @@ impl Request {
             }
             RequestKind::Down(target) => strata_plan::plan_down(migrations, history, target),
             RequestKind::Redo => strata_plan::plan_redo(migrations, history),
-            RequestKind::Baseline(v) => strata_plan::plan_baseline(migrations, history, v),
-            RequestKind::Repair(only) => {
-                strata_plan::plan_repair(migrations, history, only.as_deref())
+            RequestKind::Baseline { to, all_sources } => {
+                strata_plan::plan_baseline(migrations, history, to, *all_sources)
             }
+            RequestKind::Repair(opts) => strata_plan::plan_repair(migrations, history, opts),
             RequestKind::Fresh => strata_plan::plan_fresh(migrations),
         }
     }
@@ -165,7 +169,7 @@ fn with_generated_downs(
         .iter()
         .map(|m| {
             let stored = history.iter().any(|r| r.id == m.id && r.down_sql.is_some());
-            let lacks_down = m.down.as_ref().is_none_or(|d| d.is_blank());
+            let lacks_down = m.down.is_none();
             if m.kind != MigrationKind::Versioned
                 || m.unsupported.is_some()
                 || stored
@@ -373,10 +377,31 @@ impl Engine {
             return Err(refuse_destructive(destructive));
         }
         let generated = !plan.generated_downs.is_empty();
+        // `baseline --all-sources` records other sources' migrations as
+        // applied without running them: listed, and approved, first.
+        let wide = matches!(
+            request.kind,
+            RequestKind::Baseline {
+                all_sources: true,
+                ..
+            }
+        ) && plan
+            .steps
+            .iter()
+            .any(|s| s.id.source != plan.steps[0].id.source);
         let must_approve =
-            protected || self.env.require_approval || !destructive.is_empty() || generated;
+            protected || self.env.require_approval || !destructive.is_empty() || generated || wide;
         if must_approve && request.approve.is_none() && !reporter.confirm(plan, &env) {
-            return Err(if generated {
+            return Err(if wide {
+                EngineError::WideBaseline {
+                    migrations: plan
+                        .steps
+                        .iter()
+                        .map(|s| format!("  {} ({})", s.id, s.name))
+                        .collect(),
+                    hash,
+                }
+            } else if generated {
                 EngineError::GeneratedDown {
                     down: plan.warnings.join("\n"),
                     hash,
@@ -986,7 +1011,7 @@ impl Run<'_> {
             .get(&step.id.source)
             .cloned()
             .unwrap_or_default();
-        if step.action == StepAction::Apply {
+        if matches!(step.action, StepAction::Apply | StepAction::Baseline) {
             versions.insert(step.id.version.clone());
         } else {
             versions.remove(&step.id.version);
@@ -1102,7 +1127,10 @@ impl Run<'_> {
     async fn step(&mut self, step: &Step) -> Result<(), Failure> {
         let result = match step.action {
             StepAction::Apply | StepAction::Revert => self.run_sql(step).await,
-            StepAction::Baseline | StepAction::AcceptChecksum | StepAction::ClearFailed => self
+            StepAction::Baseline
+            | StepAction::AcceptChecksum
+            | StepAction::ClearFailed
+            | StepAction::Forget => self
                 .record(step)
                 .await
                 .map_err(|e| self.failure(step, None, &e)),
@@ -1134,7 +1162,8 @@ impl Run<'_> {
                     upsert: Some(row),
                     delete: None,
                     log,
-                    foreign: Vec::new(),
+                    // The tool's own history says so too, as after `up`.
+                    foreign: self.foreign(step),
                 }
             }
             StepAction::AcceptChecksum => {
@@ -1160,6 +1189,21 @@ impl Run<'_> {
                     foreign: Vec::new(),
                 }
             }
+            StepAction::Forget => HistoryWrite {
+                upsert: None,
+                delete: Some(step.id.clone()),
+                log: self.log(
+                    step,
+                    LogAction::Repair,
+                    HistoryStatus::Applied,
+                    now,
+                    Some(
+                        "forgotten: its file was deleted; what it changed stays in the database"
+                            .into(),
+                    ),
+                ),
+                foreign: Vec::new(),
+            },
             // A revert that failed outside a transaction: the migration
             // stays applied; the user has checked the database.
             _ if previous.is_some_and(|p| p.status == HistoryStatus::Applied) => {
@@ -1311,9 +1355,13 @@ impl Run<'_> {
                 .await
                 .map_err(|message| self.script_failure(step, &message))
         } else {
-            self.run_each(step, script, &statements, resume, tracker, &settings)
-                .await
-                .map(|()| None)
+            let ran = self
+                .run_each(step, script, &statements, resume, tracker, &settings)
+                .await;
+            // What the migration SET (search_path, USE other_db) stays with
+            // it; a connection that broke shows in the history write below.
+            let _ = self.driver.reset_session().await;
+            ran.map(|()| None)
         };
         match outcome {
             Ok(output) => {

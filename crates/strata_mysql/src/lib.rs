@@ -22,10 +22,17 @@ pub use url::ConnectOptions;
 /// `ER_NO_SUCH_TABLE`.
 const NO_SUCH_TABLE: u16 = 1146;
 
+/// The session strata works in: times are written and read as UTC,
+/// strings as full UTF-8.
+const SESSION: &str = "SET time_zone = '+00:00', NAMES utf8mb4";
+
 pub struct MysqlDriver {
     conn: Conn,
     display: String,
+    /// Qualified with its database once connected.
     table: TableName,
+    /// The database of the URL, which every migration starts in.
+    database: Option<String>,
     mariadb: bool,
     /// The `GET_LOCK` name while this connection holds it.
     lock: Option<String>,
@@ -40,14 +47,22 @@ pub async fn connect(url: &str, table: TableName) -> Result<MysqlDriver> {
     let mut conn = options.connect().await?;
     let version: Option<String> = conn.query_first("SELECT VERSION()").await.map_err(db_err)?;
     let mariadb = version.is_some_and(|v| v.contains("MariaDB"));
-    // Times are written and read as UTC; strings as full UTF-8.
-    conn.query_drop("SET time_zone = '+00:00', NAMES utf8mb4")
+    conn.query_drop(SESSION).await.map_err(db_err)?;
+    // History tables are named with their database, so a migration's
+    // `USE other_db` cannot send strata's bookkeeping there.
+    let database: Option<String> = conn
+        .query_first("SELECT DATABASE()")
         .await
         .map_err(db_err)?;
+    let mut table = table;
+    if table.schema.is_none() {
+        table.schema = database.clone();
+    }
     Ok(MysqlDriver {
         conn,
         display,
         table,
+        database,
         mariadb,
         lock: None,
         dry_run: false,
@@ -133,14 +148,9 @@ impl MysqlDriver {
     /// The `GET_LOCK` name for this history table in this database (at
     /// most 64 characters, as MySQL requires).
     async fn lock_name(&mut self) -> Result<String> {
-        let db: Option<String> = self
-            .conn
-            .query_first("SELECT DATABASE()")
-            .await
-            .map_err(db_err)?;
         let name = format!(
             "strata:{}.{}",
-            self.table.schema.clone().or(db).unwrap_or_default(),
+            self.table.schema.clone().unwrap_or_default(),
             self.table.table
         );
         Ok(if name.len() <= 64 {
@@ -528,6 +538,17 @@ impl Driver for MysqlDriver {
             return Ok(LockAttempt::Acquired);
         }
         Ok(LockAttempt::Held(self.holder(&name).await?))
+    }
+
+    async fn reset_session(&mut self) -> Result<()> {
+        let mut sql = String::from(SESSION);
+        if let Some(db) = &self.database {
+            sql = format!(
+                "USE {}; {sql}",
+                strata_driver::quote_ident_for(Dialect::Mysql, db)
+            );
+        }
+        self.conn.query_drop(sql).await.map_err(db_err)
     }
 
     async fn check_lock(&mut self) -> Result<()> {

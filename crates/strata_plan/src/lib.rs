@@ -33,6 +33,9 @@ pub enum StepAction {
     AcceptChecksum,
     /// Forget a failed or interrupted attempt so the migration is pending.
     ClearFailed,
+    /// Forget an applied migration whose file was deleted on purpose (its
+    /// changes stay in the database; the log keeps the record).
+    Forget,
 }
 
 impl StepAction {
@@ -43,6 +46,7 @@ impl StepAction {
             StepAction::Baseline => "baseline",
             StepAction::AcceptChecksum => "accept_checksum",
             StepAction::ClearFailed => "clear_failed",
+            StepAction::Forget => "forget",
         }
     }
 
@@ -248,6 +252,12 @@ pub enum PlanError {
     UnknownBatch(i64),
     #[error("migration {0} needs no repair: it is applied and its checksum matches the file")]
     NothingToRepair(MigrationId),
+    #[error(
+        "migration {0} is applied, but its file is gone: restore the file (e.g. from version control) if it should still be there, or run `strata repair {0} --forget` to record that it was deleted (what it changed stays in the database; the log keeps the record)"
+    )]
+    RepairMissing(MigrationId),
+    #[error("migration {0} has a file, so there is nothing to forget; `strata down` reverts it")]
+    NothingToForget(MigrationId),
     #[error("migration {0} cannot be re-applied: its file is gone")]
     FileMissing(MigrationId),
 }
@@ -304,9 +314,12 @@ pub enum DownTarget {
     #[default]
     LastBatch,
     Steps(usize),
-    /// Everything applied after this version.
+    /// Everything applied after this version (`0`: everything, as
+    /// `sqlx migrate revert --target-version 0` and `goose down-to 0`).
     To(String),
     Batch(i64),
+    /// Every applied migration.
+    All,
 }
 
 /// Everything the planner looks at, indexed once.
@@ -627,6 +640,8 @@ pub fn plan_down(
             }
             applied.into_iter().filter(|r| r.batch == *b).collect()
         }
+        DownTarget::All => applied,
+        DownTarget::To(t) if t.bytes().all(|b| b == b'0') && ctx.resolve(t).is_err() => applied,
         DownTarget::To(t) => {
             let to = ctx.resolve(t)?;
             // A baseline at or below the target stands for migrations the
@@ -736,16 +751,20 @@ fn runnable(m: &Migration) -> Result<(), PlanError> {
     }
 }
 
-/// `strata baseline V`: record every migration up to V as applied.
+/// `strata baseline [SOURCE/]V`: record the migrations of V's source up
+/// to V as applied; with `all_sources`, every migration ordered before V
+/// in any source too.
 pub fn plan_baseline(
     migrations: &[Migration],
     history: &[HistoryRow],
     to: &str,
+    all_sources: bool,
 ) -> Result<Plan, PlanError> {
     let ctx = Ctx::new(migrations, history);
     let to = ctx.resolve(to)?;
     let steps = migrations
         .iter()
+        .filter(|m| all_sources || m.id.source == to.source)
         .filter(|m| m.id == to || !ctx.after(&m.id, &to))
         .filter(|m| {
             ctx.history
@@ -761,13 +780,24 @@ pub fn plan_baseline(
     Ok(Plan::new(false, steps))
 }
 
-/// `strata repair [MIGRATION]`: accept drifted checksums and clear failed or
-/// interrupted attempts (all of them, or the one named).
+/// What `strata repair` is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct RepairOptions {
+    /// `VERSION` or `SOURCE/VERSION`: only this migration.
+    pub only: Option<String>,
+    /// `--forget`: the named migration's file was deleted on purpose.
+    pub forget: bool,
+}
+
+/// `strata repair [MIGRATION] [--forget]`: accept drifted checksums and
+/// clear failed or interrupted attempts (all of them, or the one named);
+/// forget a named migration whose file is gone.
 pub fn plan_repair(
     migrations: &[Migration],
     history: &[HistoryRow],
-    only: Option<&str>,
+    opts: &RepairOptions,
 ) -> Result<Plan, PlanError> {
+    let only = opts.only.as_deref();
     let ctx = Ctx::new(migrations, history);
     let only = only.map(|t| ctx.resolve(t)).transpose()?;
     let mut steps = Vec::new();
@@ -779,6 +809,10 @@ pub fn plan_repair(
         let action = match entry.state {
             MigrationState::Drifted => StepAction::AcceptChecksum,
             MigrationState::Failed => StepAction::ClearFailed,
+            MigrationState::Missing if opts.forget => StepAction::Forget,
+            MigrationState::Missing if only.is_some() => {
+                return Err(PlanError::RepairMissing(entry.id.clone()));
+            }
             _ => continue,
         };
         let row = row.expect("drifted and failed entries have a row");
@@ -803,7 +837,11 @@ pub fn plan_repair(
         });
     }
     if let (Some(id), true) = (only, steps.is_empty()) {
-        return Err(PlanError::NothingToRepair(id));
+        return Err(if opts.forget {
+            PlanError::NothingToForget(id)
+        } else {
+            PlanError::NothingToRepair(id)
+        });
     }
     Ok(Plan::new(false, steps))
 }

@@ -238,7 +238,7 @@ fn redo_reverts_and_reapplies_the_last_migration_even_when_edited() {
 #[test]
 fn baseline_records_everything_up_to_the_version() {
     let ms = three();
-    let plan = plan_baseline(&ms, &[], "2").unwrap();
+    let plan = plan_baseline(&ms, &[], "2", false).unwrap();
     assert_eq!(ids(&plan), vec!["baseline app/1", "baseline app/2"]);
     assert!(plan.steps.iter().all(|s| s.script.is_none()));
 }
@@ -250,19 +250,65 @@ fn repair_accepts_drift_and_clears_failures() {
     drifted.checksum = Checksum::of_body("old");
     let failed = row(&ms[1], HistoryStatus::Failed, 2, 5);
     let history = vec![drifted, failed];
-    let plan = plan_repair(&ms, &history, None).unwrap();
+    let plan = plan_repair(&ms, &history, &RepairOptions::default()).unwrap();
     assert_eq!(
         ids(&plan),
         vec!["accept_checksum app/1", "clear_failed app/2"]
     );
     assert_eq!(plan.steps[0].checksum, ms[0].checksum);
-    let plan = plan_repair(&ms, &history, Some("app/2")).unwrap();
+    let plan = plan_repair(&ms, &history, &only("app/2")).unwrap();
     assert_eq!(ids(&plan), vec!["clear_failed app/2"]);
     let ok = vec![row(&ms[0], HistoryStatus::Applied, 1, 0)];
     assert!(matches!(
-        plan_repair(&ms, &ok, Some("1")),
+        plan_repair(&ms, &ok, &only("1")),
         Err(PlanError::NothingToRepair(_))
     ));
+}
+
+fn only(target: &str) -> RepairOptions {
+    RepairOptions {
+        only: Some(target.into()),
+        forget: false,
+    }
+}
+
+/// Regression: repairing a migration whose file is gone answered "needs no
+/// repair: its checksum matches".
+#[test]
+fn repair_of_a_missing_file_offers_the_real_choices() {
+    let ms = three();
+    let mut gone = row(&ms[2], HistoryStatus::Applied, 1, 0);
+    gone.id.version = Version::parse_any("11").unwrap();
+    let history = vec![row(&ms[0], HistoryStatus::Applied, 1, 0), gone];
+    let err = plan_repair(&ms, &history, &only("11")).unwrap_err();
+    assert!(matches!(err, PlanError::RepairMissing(_)), "{err}");
+    assert!(
+        err.to_string().contains("`strata repair app/11 --forget`"),
+        "{err}"
+    );
+    let forget = RepairOptions {
+        only: Some("11".into()),
+        forget: true,
+    };
+    assert_eq!(
+        ids(&plan_repair(&ms, &history, &forget).unwrap()),
+        vec!["forget app/11"]
+    );
+    let wrong = RepairOptions {
+        only: Some("1".into()),
+        forget: true,
+    };
+    assert!(matches!(
+        plan_repair(&ms, &history, &wrong),
+        Err(PlanError::NothingToForget(_))
+    ));
+    // Repairing everything leaves a missing file alone (status names it).
+    assert!(
+        plan_repair(&ms, &history, &RepairOptions::default())
+            .unwrap()
+            .steps
+            .is_empty()
+    );
 }
 
 #[test]
@@ -287,9 +333,34 @@ fn ambiguous_targets_ask_for_a_source() {
         mig("app", "1", "a", "select 1;", None),
         mig("data", "1", "b", "select 2;", None),
     ];
-    let err = plan_baseline(&ms, &[], "1").unwrap_err();
+    let err = plan_baseline(&ms, &[], "1", false).unwrap_err();
     assert!(matches!(err, PlanError::AmbiguousTarget { .. }), "{err}");
-    assert_eq!(plan_baseline(&ms, &[], "data/1").unwrap().steps.len(), 2);
+    // Regression: baselining one source's version marked the other
+    // sources' migrations applied too. Only with --all-sources now.
+    assert_eq!(
+        ids(&plan_baseline(&ms, &[], "data/1", false).unwrap()),
+        vec!["baseline data/1"]
+    );
+    assert_eq!(
+        plan_baseline(&ms, &[], "data/1", true).unwrap().steps.len(),
+        2
+    );
+}
+
+#[test]
+fn down_to_zero_and_all_revert_everything() {
+    let ms = three();
+    let history: Vec<HistoryRow> = ms
+        .iter()
+        .enumerate()
+        .map(|(i, m)| row(m, HistoryStatus::Applied, i as i64 + 1, 0))
+        .collect();
+    for target in [DownTarget::To("0".into()), DownTarget::All] {
+        assert_eq!(
+            ids(&plan_down(&ms, &history, &target).unwrap()),
+            vec!["revert app/10", "revert app/2", "revert app/1"]
+        );
+    }
 }
 
 #[test]
@@ -321,7 +392,7 @@ fn a_migration_strata_cannot_run_stops_the_plan_before_anything_runs() {
         ..Default::default()
     };
     assert_eq!(ids(&plan_up(&ms, &[], &opts).unwrap()), vec!["apply app/1"]);
-    assert_eq!(plan_baseline(&ms, &[], "2").unwrap().steps.len(), 2);
+    assert_eq!(plan_baseline(&ms, &[], "2", false).unwrap().steps.len(), 2);
     assert!(plan_fresh(&ms).is_err());
 }
 

@@ -42,10 +42,13 @@ struct Target {
 pub struct PgDriver {
     client: Client,
     target: Target,
+    /// The history table, always schema-qualified once connected (the
+    /// schema configured, or `current_schema()` at connect time), so a
+    /// migration that changes `search_path` (`SET search_path = ''`, as
+    /// pg_dump output does) cannot send strata's bookkeeping elsewhere.
     table: TableName,
-    /// The schema the history table lives in (`current_schema()` unless the
-    /// table name is qualified), looked up on first need.
-    schema: Option<String>,
+    /// Whether the configuration named the schema (strata then creates it).
+    named_schema: bool,
     writes: WriteSql,
     lock: Option<HeldLock>,
     lease_client: Option<Arc<Client>>,
@@ -139,12 +142,21 @@ pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
         display,
     };
     let client = open(&target).await?;
+    let named_schema = table.schema.is_some();
+    let mut table = table;
+    if !named_schema {
+        table.schema = client
+            .query_one("SELECT current_schema()", &[])
+            .await
+            .map_err(db_err)?
+            .get(0);
+    }
     Ok(PgDriver {
         client,
         target,
         writes: WriteSql::new(&table),
         table,
-        schema: None,
+        named_schema,
         lock: None,
         lease_client: None,
         dry_run: false,
@@ -304,29 +316,19 @@ impl PgDriver {
         self.table.with_suffix("_lock")
     }
 
-    async fn schema(&mut self) -> Result<String> {
-        if let Some(s) = self.table.schema.clone().or_else(|| self.schema.clone()) {
-            return Ok(s);
-        }
-        let row = self
-            .client
-            .query_one("SELECT current_schema()", &[])
-            .await
-            .map_err(db_err)?;
-        let schema: Option<String> = row.get(0);
-        let schema = schema.ok_or_else(|| {
+    /// The schema of the history table (resolved when connecting).
+    fn schema(&self) -> Result<String> {
+        self.table.schema.clone().ok_or_else(|| {
             DriverError::Database(
                 "the connection has no current schema (search_path names no existing schema); set search_path or name the history table as schema.table".into(),
             )
-        })?;
-        self.schema = Some(schema.clone());
-        Ok(schema)
+        })
     }
 
     /// The advisory lock key: a hash of the history table's identity, so
     /// projects with different history tables do not block each other.
     async fn lock_key(&mut self) -> Result<i64> {
-        let schema = self.schema().await?;
+        let schema = self.schema()?;
         let digest = Sha256::digest(format!("strata:{schema}.{}", self.table.table).as_bytes());
         Ok(i64::from_be_bytes(digest[..8].try_into().expect("8 bytes")))
     }
@@ -810,8 +812,10 @@ impl Driver for PgDriver {
 
     async fn ensure_history(&mut self) -> Result<()> {
         let schema = match &self.table.schema {
-            Some(s) => format!("CREATE SCHEMA IF NOT EXISTS {};", quote_ident(s)),
-            None => String::new(),
+            Some(s) if self.named_schema => {
+                format!("CREATE SCHEMA IF NOT EXISTS {};", quote_ident(s))
+            }
+            _ => String::new(),
         };
         let sql = format!(
             "{schema}
@@ -943,7 +947,10 @@ impl Driver for PgDriver {
         let record = record.finished(started);
         let converted = Converted::new(&record);
         let params = converted.params(&record);
-        let mut ops = Self::history_ops(client, &self.writes, &record, &params);
+        // What the migration SET stays with it: the bookkeeping (and the
+        // next migration) see the session as it was.
+        let mut ops = vec![client.batch_execute("RESET ALL").boxed()];
+        ops.extend(Self::history_ops(client, &self.writes, &record, &params));
         ops.push(client.batch_execute(commit).boxed());
         let results = join_all(ops).await;
         if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
@@ -1201,6 +1208,10 @@ impl Driver for PgDriver {
             .filter_map(|r| r.into_iter().next().flatten())
             .filter(|l| !l.starts_with(&ours))
             .collect())
+    }
+
+    async fn reset_session(&mut self) -> Result<()> {
+        self.client.batch_execute("RESET ALL").await.map_err(db_err)
     }
 
     async fn check_lock(&mut self) -> Result<()> {

@@ -868,25 +868,62 @@ mod tests {
     #[test]
     fn statements_that_may_find_their_object_have_no_inverse() {
         for (up, says) in [
-            ("CREATE TABLE IF NOT EXISTS t (a int);", "CREATE TABLE IF NOT EXISTS t"),
-            ("CREATE OR REPLACE FUNCTION f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql;", "CREATE OR REPLACE FUNCTION f"),
-            ("CREATE OR REPLACE VIEW v AS SELECT 1;", "CREATE OR REPLACE VIEW v"),
-            ("CREATE INDEX IF NOT EXISTS i ON t (a);", "CREATE INDEX IF NOT EXISTS i"),
-            ("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);", "CREATE INDEX IF NOT EXISTS i"),
-            ("CREATE EXTENSION IF NOT EXISTS pgcrypto;", "CREATE EXTENSION IF NOT EXISTS pgcrypto"),
-            ("CREATE SCHEMA IF NOT EXISTS s;", "CREATE SCHEMA IF NOT EXISTS s"),
-            ("ALTER TABLE t ADD COLUMN IF NOT EXISTS c int;", "ADD COLUMN IF NOT EXISTS c"),
-            ("ALTER TABLE t ENABLE ROW LEVEL SECURITY;", "enables row level security on t"),
+            (
+                "CREATE TABLE IF NOT EXISTS t (a int);",
+                "CREATE TABLE IF NOT EXISTS t",
+            ),
+            (
+                "CREATE OR REPLACE FUNCTION f() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql;",
+                "CREATE OR REPLACE FUNCTION f",
+            ),
+            (
+                "CREATE OR REPLACE VIEW v AS SELECT 1;",
+                "CREATE OR REPLACE VIEW v",
+            ),
+            (
+                "CREATE INDEX IF NOT EXISTS i ON t (a);",
+                "CREATE INDEX IF NOT EXISTS i",
+            ),
+            (
+                "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON t (a);",
+                "CREATE INDEX IF NOT EXISTS i",
+            ),
+            (
+                "CREATE EXTENSION IF NOT EXISTS pgcrypto;",
+                "CREATE EXTENSION IF NOT EXISTS pgcrypto",
+            ),
+            (
+                "CREATE SCHEMA IF NOT EXISTS s;",
+                "CREATE SCHEMA IF NOT EXISTS s",
+            ),
+            (
+                "ALTER TABLE t ADD COLUMN IF NOT EXISTS c int;",
+                "ADD COLUMN IF NOT EXISTS c",
+            ),
+            (
+                "ALTER TABLE t ENABLE ROW LEVEL SECURITY;",
+                "enables row level security on t",
+            ),
         ] {
             let refused = reverse(up, Dialect::Postgres).unwrap_err();
             assert_eq!(refused.len(), 1, "{up}");
             assert!(refused[0].why.contains(says), "{up}: {}", refused[0].why);
         }
         // Mixed with reversible statements, the whole up is refused.
-        assert!(reverse("CREATE TABLE a (x int);\nCREATE TABLE IF NOT EXISTS b (x int);", Dialect::Sqlite).is_err());
+        assert!(
+            reverse(
+                "CREATE TABLE a (x int);\nCREATE TABLE IF NOT EXISTS b (x int);",
+                Dialect::Sqlite
+            )
+            .is_err()
+        );
         // Row level security on a table the same up creates goes with it.
         assert_eq!(
-            reverse("CREATE TABLE t (a int);\nALTER TABLE t ENABLE ROW LEVEL SECURITY;", Dialect::Postgres).unwrap(),
+            reverse(
+                "CREATE TABLE t (a int);\nALTER TABLE t ENABLE ROW LEVEL SECURITY;",
+                Dialect::Postgres
+            )
+            .unwrap(),
             "ALTER TABLE t DISABLE ROW LEVEL SECURITY;\nDROP TABLE t;\n"
         );
     }

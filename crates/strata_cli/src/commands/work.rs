@@ -2,6 +2,7 @@ use crate::args::Command;
 use crate::commands::plan::up_options;
 use crate::printer::Printer;
 use std::process::ExitCode;
+use strata_engine::RepairOptions;
 use strata_engine::{DownTarget, Engine, EngineError, Request, run::RequestKind};
 
 /// Commands that change the database: up, down, redo, repair, baseline,
@@ -12,10 +13,10 @@ pub async fn run(
     g: &crate::args::Global,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
-    let (kind, approve) = match command {
-        Command::Up { up, approve, .. } => (RequestKind::Up(up_options(up)), approve.clone()),
+    let (kind, approval) = match command {
+        Command::Up { up, approval, .. } => (RequestKind::Up(up_options(up)), approval),
         Command::Down {
-            target, approve, ..
+            target, approval, ..
         } => {
             let t = if let Some(n) = target.steps {
                 DownTarget::Steps(n)
@@ -23,15 +24,37 @@ pub async fn run(
                 DownTarget::To(v.clone())
             } else if let Some(b) = target.batch {
                 DownTarget::Batch(b)
+            } else if target.all {
+                DownTarget::All
             } else {
                 DownTarget::LastBatch
             };
-            (RequestKind::Down(t), approve.clone())
+            (RequestKind::Down(t), approval)
         }
-        Command::Redo { approve } => (RequestKind::Redo, approve.clone()),
-        Command::Repair { migration } => (RequestKind::Repair(migration.clone()), None),
-        Command::Baseline { target } => (RequestKind::Baseline(target.clone()), None),
-        Command::Fresh { approve } => (RequestKind::Fresh, approve.clone()),
+        Command::Redo { approval } => (RequestKind::Redo, approval),
+        Command::Repair {
+            migration,
+            forget,
+            approval,
+        } => (
+            RequestKind::Repair(RepairOptions {
+                only: migration.clone(),
+                forget: *forget,
+            }),
+            approval,
+        ),
+        Command::Baseline {
+            target,
+            all_sources,
+            approval,
+        } => (
+            RequestKind::Baseline {
+                to: target.clone(),
+                all_sources: *all_sources,
+            },
+            approval,
+        ),
+        Command::Fresh { approval } => (RequestKind::Fresh, approval),
         other => unreachable!("{other:?} is not a work command"),
     };
     let dry_run = matches!(
@@ -41,7 +64,7 @@ pub async fn run(
     let restart = matches!(command, Command::Up { restart: true, .. });
     let request = Request {
         kind,
-        approve,
+        approve: approval.approve.clone(),
         yes: g.yes,
         dry_run,
         allow_destructive: g.allow_destructive,

@@ -37,6 +37,7 @@ pub fn action_word(a: StepAction) -> &'static str {
         StepAction::Baseline => "baseline",
         StepAction::AcceptChecksum => "repair",
         StepAction::ClearFailed => "clear",
+        StepAction::Forget => "forget",
     }
 }
 

@@ -9,9 +9,10 @@ pub(crate) const RULE: StrataRule = StrataRule {
     default_level: Level::Warning,
     summary: "A versioned migration without a down section (or with an empty one).",
     doc: r#"
-Catches versioned migrations with no down (or a down holding only comments):
-`strata down` cannot revert them, so a bad release has to be fixed forward
-under pressure.
+Catches versioned migrations with no down: `strata down` cannot revert them,
+so a bad release has to be fixed forward under pressure. A down that is there
+but holds only comments is an empty down (reverting runs nothing, as in sqlx,
+golang-migrate and diesel); it is flagged too, since the up's changes stay.
 
 Locks: none; this is about the way back.
 
@@ -30,6 +31,17 @@ fn check(cx: &Context<'_>, out: &mut Vec<Hit>) {
         return;
     }
     let Some(first) = cx.up.first() else { return };
+    // A down that is there but holds only comments is an empty down:
+    // reverting runs nothing (as sqlx, golang-migrate and diesel do).
+    if cx.migration.down.is_some() {
+        out.push(Hit {
+            section: Section::Up,
+            range: Context::span(first),
+            message: "the down is empty: `strata down` will run nothing and record this migration as reverted".into(),
+            help: Some("write the statements that undo the up, or mark a one-way change with `-- strata:allow missing-down`".into()),
+        });
+        return;
+    }
     let generated = strata_sql::reverse(cx.up_sql(), cx.dialect).is_ok();
     out.push(Hit {
         section: Section::Up,

@@ -1,0 +1,276 @@
+//! Regressions for issue 10 ("trust"): paths that lost data, made `status`
+//! lie, or differed from each tool's own semantics. Each test names the bug
+//! it pins.
+
+use std::path::Path;
+use strata_test_support::{Run, TempProject, TestDb, engine_test, run_in};
+
+const BIN: &str = env!("CARGO_BIN_EXE_strata");
+
+fn strata(p: &TempProject, args: &[&str]) -> Run {
+    run_in(Path::new(BIN), &p.dir, args, &[])
+}
+
+/// The plan hash a refusal asks to approve.
+fn approve_hash(run: &Run) -> String {
+    run.stderr
+        .split("--approve ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_hexdigit()).next())
+        .filter(|h| h.len() == 16)
+        .unwrap_or_else(|| panic!("no plan hash in: {}", run.stderr))
+        .to_string()
+}
+
+/// The migrations `status --format json` calls applied, as `source/version`.
+fn applied(status: &Run) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(&status.stdout).expect(&status.stdout);
+    doc["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["state"] == "applied")
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["source"].as_str().unwrap(),
+                m["version"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+fn sqlite_project(env: &str) -> TempProject {
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        &format!("[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.dev]\nurl = \"sqlite://strata.db\"\n{env}"),
+    );
+    p
+}
+
+/// Bug: `strata repair` of a migration whose file is gone answered "needs
+/// no repair: its checksum matches".
+#[test]
+fn repair_of_a_missing_file_says_so_and_can_forget_it() {
+    let p = sqlite_project("");
+    p.write("migrations/1_a.sql", "CREATE TABLE a (x int);\n");
+    p.write("migrations/2_b.sql", "CREATE TABLE b (x int);\n");
+    assert_eq!(strata(&p, &["up"]).code, 0);
+    p.remove("migrations/2_b.sql");
+    let refused = strata(&p, &["repair", "2"]);
+    insta::assert_snapshot!(refused.shown(None));
+    let forgot = strata(&p, &["repair", "2", "--forget"]);
+    assert_eq!(forgot.code, 0, "{}", forgot.all());
+    let status = strata(&p, &["status", "--check"]);
+    assert_eq!(status.code, 0, "{}", status.all());
+    let history = strata(&p, &["history"]);
+    assert!(
+        history.stdout.contains("forgotten: its file was deleted"),
+        "{}",
+        history.stdout
+    );
+    // --forget names a migration.
+    assert_eq!(strata(&p, &["repair", "--forget"]).code, 2);
+}
+
+/// Bug: `repair` on an environment with require_approval told the user to
+/// pass --approve, which it did not accept. Every command a policy may
+/// refuse takes the approval it asks for: the suggested line is run as is.
+#[test]
+fn every_refusal_asking_for_approval_is_accepted_by_its_command() {
+    let p = sqlite_project("require_approval = true\n");
+    p.write(
+        "migrations/1_a.sql",
+        "-- strata:up\nCREATE TABLE a (x int);\n-- strata:down\nDROP TABLE a;\n",
+    );
+    p.write(
+        "migrations/2_b.sql",
+        "-- strata:up\nCREATE TABLE b (x int);\n-- strata:down\nDROP TABLE b;\n",
+    );
+    let approved = |args: &[&str]| {
+        let refused = strata(&p, args);
+        assert_eq!(refused.code, 2, "{args:?}: {}", refused.all());
+        let hash = approve_hash(&refused);
+        let mut again = args.to_vec();
+        again.extend(["--approve", &hash]);
+        let done = strata(&p, &again);
+        assert_eq!(done.code, 0, "{again:?}: {}", done.all());
+    };
+    approved(&["up", "--to", "1"]);
+    approved(&["up"]);
+    p.write(
+        "migrations/2_b.sql",
+        "-- strata:up\nCREATE TABLE b (x bigint);\n-- strata:down\nDROP TABLE b;\n",
+    );
+    approved(&["repair"]);
+    approved(&["redo"]);
+    approved(&["down", "--all"]);
+    approved(&["baseline", "2"]);
+    approved(&["fresh"]);
+}
+
+/// Bug: `baseline 1` of one source marked every other source's migrations
+/// ordered before it as applied, silently.
+#[test]
+fn baseline_is_scoped_to_its_source() {
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"app\"\npath = \"app\"\n\n[[source]]\nname = \"data\"\npath = \"data\"\nrequires = [\"app\"]\n",
+    );
+    p.write("app/1_a.sql", "CREATE TABLE a (x int);\n");
+    p.write("app/2_b.sql", "CREATE TABLE b (x int);\n");
+    p.write("data/1_c.sql", "CREATE TABLE c (x int);\n");
+    p.write("data/2_d.sql", "CREATE TABLE d (x int);\n");
+    let url = ["--database-url", "sqlite://s.db"];
+    let with = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(url);
+        strata(&p, &all)
+    };
+    assert_eq!(with(&["baseline", "data/1"]).code, 0);
+    assert_eq!(applied(&with(&["status", "--format", "json"])), ["data/1"]);
+
+    // Wider needs --all-sources, lists what it would record, and approval.
+    let refused = with(&["baseline", "data/2", "--all-sources"]);
+    insta::assert_snapshot!(refused.shown(None));
+    let hash = approve_hash(&refused);
+    let done = with(&["baseline", "data/2", "--all-sources", "--approve", &hash]);
+    assert_eq!(done.code, 0, "{}", done.all());
+    assert_eq!(with(&["status", "--check"]).code, 0);
+}
+
+/// Bug: `baseline` with keep_foreign_history wrote strata's history but not
+/// the tool's, so the tool went on to run those migrations again.
+#[test]
+fn baseline_writes_the_foreign_history_too() {
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"app\"\npath = \"migrations\"\nformat = \"sqlx\"\nkeep_foreign_history = true\n",
+    );
+    p.write("migrations/1_a.sql", "CREATE TABLE a (x int);\n");
+    p.write("migrations/2_b.sql", "CREATE TABLE b (x int);\n");
+    p.write("migrations/3_c.sql", "CREATE TABLE c (x int);\n");
+    let run = strata(&p, &["baseline", "2", "--database-url", "sqlite://s.db"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let conn = rusqlite::Connection::open(p.path("s.db")).unwrap();
+    let versions: Vec<i64> = conn
+        .prepare("SELECT version FROM _sqlx_migrations ORDER BY version")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(versions, [1, 2]);
+}
+
+// Bug: golang-migrate pairs `N_a.up.sql` with `N_b.down.sql` by version
+// alone; strata paired by the whole stem and called the down an orphan.
+// And: a down that holds only comments is an empty down (sqlx, golang-
+// migrate and diesel revert it by running nothing); strata called it
+// irreversible. `down --to 0` reverts everything, as `sqlx migrate revert
+// --target-version 0` does.
+engine_test!(empty_downs_and_down_to_zero_round_trip, |db: &TestDb| {
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"app\"\npath = \"migrations\"\nformat = \"sqlx\"\n",
+    );
+    p.write(
+        "migrations/1_items.up.sql",
+        "CREATE TABLE items (id integer PRIMARY KEY);\n",
+    );
+    p.write("migrations/1_items.down.sql", "DROP TABLE items;\n");
+    p.write(
+        "migrations/2_seed.up.sql",
+        "INSERT INTO items (id) VALUES (1);\n",
+    );
+    p.write(
+        "migrations/2_seed.down.sql",
+        "-- nothing to undo: dropping items removes the row\n",
+    );
+    p.write(
+        "migrations/3_more.up.sql",
+        "CREATE TABLE more_items (id integer);\n",
+    );
+    p.write("migrations/3_more.down.sql", "DROP TABLE more_items;\n");
+    let run = |args: &[&str]| db.run(Path::new(BIN), &p.dir, args);
+    for _ in 0..2 {
+        let up = run(&["up"]);
+        assert_eq!(up.code, 0, "{}", up.all());
+        assert!(db.has_table("items") && db.has_table("more_items"));
+        let down = run(&["down", "--to", "0"]);
+        assert_eq!(down.code, 0, "{}", down.all());
+        assert!(!db.has_table("items") && !db.has_table("more_items"));
+    }
+    assert!(applied(&run(&["status", "--format", "json"])).is_empty());
+
+    let g = TempProject::new();
+    g.write(
+        "strata.toml",
+        "[[source]]\nname = \"gm\"\npath = \"migrations\"\nformat = \"golang-migrate\"\n",
+    );
+    g.write(
+        "migrations/1_create_t.up.sql",
+        "CREATE TABLE t (id integer);\n",
+    );
+    g.write("migrations/1_drop_t.down.sql", "DROP TABLE t;\n");
+    let run = |args: &[&str]| db.run(Path::new(BIN), &g.dir, args);
+    assert_eq!(run(&["up"]).code, 0);
+    assert!(db.has_table("t"));
+    let down = run(&["down", "--all"]);
+    assert_eq!(down.code, 0, "{}", down.all());
+    assert!(!db.has_table("t"));
+});
+
+// Bug: a migration that changed search_path (`SET search_path = ''`, as
+// every pg_dump output does) made the history write fail with "relation
+// strata_history does not exist"; on MySQL `USE other_db` sent the history
+// elsewhere. strata's tables are named with their schema, and what a
+// migration SETs stays with it.
+engine_test!(a_migration_may_change_the_session, |db: &TestDb| {
+    let p = TempProject::new();
+    let name = db
+        .url()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let other = format!("{name}_other");
+    let (first, second) = match db.engine() {
+        "postgres" => (
+            "SET search_path = '';\nCREATE TABLE public.a (x integer);\n".to_string(),
+            "-- strata:no-transaction\nSET search_path = '';\nCREATE TABLE public.b (x integer);\n"
+                .to_string(),
+        ),
+        "mysql" => (
+            format!("CREATE DATABASE `{other}`;\nUSE `{other}`;\nCREATE TABLE a (x integer);\n"),
+            format!("USE `{other}`;\nCREATE TABLE b (x integer);\n"),
+        ),
+        _ => (
+            "PRAGMA foreign_keys = OFF;\nCREATE TABLE a (x integer);\n".to_string(),
+            "-- strata:no-transaction\nCREATE TABLE b (x integer);\n".to_string(),
+        ),
+    };
+    p.write("migrations/1_a.sql", &first);
+    p.write("migrations/2_b.sql", &second);
+    p.write("migrations/3_c.sql", "CREATE TABLE c (x integer);\n");
+    let up = db.run(Path::new(BIN), &p.dir, &["up"]);
+    let status = db.run(Path::new(BIN), &p.dir, &["status", "--check"]);
+    if db.engine() == "mysql" {
+        db.execute(&format!("DROP DATABASE IF EXISTS `{other}`"));
+    }
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert_eq!(status.code, 0, "{}", status.all());
+    // The third migration ran where every migration starts.
+    assert!(db.has_table("c"));
+    assert_eq!(
+        db.query("SELECT count(*) FROM strata_history WHERE status = 'applied'"),
+        ["3"]
+    );
+});
