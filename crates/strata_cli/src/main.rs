@@ -15,7 +15,10 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     let printer = printer::Printer::new(&cli.global);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // One worker thread beside the main one: the Ctrl-C listener runs there
+    // even while the main thread waits for a typed confirmation.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {
@@ -25,11 +28,26 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(commands::run(&cli, &printer)) {
+    match runtime.block_on(async {
+        tokio::spawn(on_ctrl_c());
+        commands::run(&cli, &printer).await
+    }) {
         Ok(code) => code,
         Err(e) => {
             printer.error(&e);
             ExitCode::from(2)
+        }
+    }
+}
+
+/// Ctrl-C stops strata as usual (the server rolls back what was in
+/// flight; history says what was interrupted), except while a script
+/// migration runs: that runs in a process group of its own, so strata ends
+/// the group and records the migration as failed before stopping.
+async fn on_ctrl_c() {
+    while tokio::signal::ctrl_c().await.is_ok() {
+        if !strata_engine::interrupt_scripts() {
+            std::process::exit(130);
         }
     }
 }

@@ -28,8 +28,7 @@ def verify_migration():
         return c.execute("select count(*) from items where label = 'seeded'").fetchone()[0] > 0
 "#;
 
-const TOUCH_SH: &str =
-    "#!/bin/sh\necho \"$1 $STRATA_MIGRATION $STRATA_ENV\" >> touched.log\necho \"ran $1\"\n";
+const TOUCH_SH: &str = "#!/bin/sh\n# strata: handles up down verify\necho \"$1 $STRATA_MIGRATION $STRATA_ENV\" >> touched.log\necho \"ran $1\"\n";
 
 fn project() -> TempProject {
     let p = TempProject::new();
@@ -179,3 +178,149 @@ engine_test!(verify_sections_report_missing_changes, |db: &TestDb| {
     assert_eq!(gone.code, 1);
     assert!(!db.has_table("a"));
 });
+
+/// Bug: every executable was listed with down and verify; `strata verify`
+/// ran a maintenance script's top-level code (it deleted rows) and `strata
+/// down` re-ran a setup script and marked it reverted. A script is asked to
+/// do only what it declares.
+#[test]
+fn a_script_is_asked_only_for_what_it_declares() {
+    let p = project();
+    p.write(
+        "db/jobs/3_touch.sh",
+        "#!/bin/sh\necho \"$1\" >> touched.log\n",
+    );
+    let list = strata(&p, &["list", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    let touch = &doc["migrations"][2];
+    assert_eq!(
+        (touch["has_down"].as_bool(), touch["has_verify"].as_bool()),
+        (Some(false), Some(false)),
+        "{touch}"
+    );
+    assert_eq!(strata(&p, &["up"]).code, 0);
+    assert_eq!(strata(&p, &["verify"]).code, 0);
+    let refused = strata(&p, &["down", "--steps", "1"]);
+    insta::assert_snapshot!(refused.shown(None));
+    assert_eq!(
+        std::fs::read_to_string(p.path("touched.log")).unwrap(),
+        "up\n"
+    );
+    // A header naming something else is an error with its line.
+    p.write("db/jobs/4_bad.sh", "#!/bin/sh\n# strata: handles up undo\n");
+    let bad = strata(&p, &["list"]);
+    assert_eq!(bad.code, 2, "{}", bad.all());
+    assert!(
+        bad.stderr
+            .contains("db/jobs/4_bad.sh:2: `strata: handles` names `undo`"),
+        "{}",
+        bad.stderr
+    );
+}
+
+/// The pid a script's child wrote, once it is there.
+fn child_pid(p: &TempProject) -> u32 {
+    strata_test_support::wait_for("the script's child", || {
+        std::fs::read_to_string(p.path("child.pid")).is_ok_and(|s| s.trim().parse::<u32>().is_ok())
+    });
+    std::fs::read_to_string(p.path("child.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn gone(pid: u32) {
+    strata_test_support::wait_for("the script's child to end", || {
+        !Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z "))
+    });
+}
+
+const SPAWNS_A_CHILD: &str = "#!/bin/sh\nsh -c 'echo $$ > child.pid; exec sleep 30' &\nwait\n";
+
+/// A timeout ends the script's whole process group, the child it started
+/// included, and history says what happened.
+#[test]
+fn a_timeout_ends_the_whole_process_group() {
+    let p = project();
+    p.write("db/jobs/4_slow.sh", SPAWNS_A_CHILD);
+    let run = strata(&p, &["up"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    gone(child_pid(&p));
+    let conn = rusqlite::Connection::open(p.path("s.db")).unwrap();
+    let error: String = conn
+        .query_row(
+            "select error from strata_history where version = '4'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        error.contains("stopped after 2s") && error.contains("its process group was ended"),
+        "{error}"
+    );
+}
+
+/// Ctrl-C while a script runs ends its process group (the terminal's
+/// Ctrl-C does not reach a group of its own) and records the migration.
+#[test]
+fn ctrl_c_ends_a_running_script() {
+    let p = project();
+    p.write("db/jobs/4_slow.sh", SPAWNS_A_CHILD);
+    p.write(
+        "strata.toml",
+        &std::fs::read_to_string(p.path("strata.toml"))
+            .unwrap()
+            .replace("timeout = \"2s\"", "timeout = \"60s\""),
+    );
+    let child = strata_test_support::spawn_in(Path::new(BIN), &p.dir, &["up"]);
+    let pid = child_pid(&p);
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = Run::from_output(child.wait_with_output().unwrap());
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(out.stderr.contains("stopped by Ctrl-C"), "{}", out.stderr);
+    gone(pid);
+    let conn = rusqlite::Connection::open(p.path("s.db")).unwrap();
+    let status: String = conn
+        .query_row(
+            "select status from strata_history where version = '4'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(status, "failed");
+}
+
+/// A stopped script's psql session is ended on the server too: killing
+/// psql alone would leave its query running.
+#[test]
+fn a_stopped_scripts_server_query_is_ended() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"jobs\"\npath = \"db\"\nformat = \"script\"\ntimeout = \"2s\"\n",
+    );
+    p.write(
+        "db/1_sleep.sh",
+        "#!/bin/sh\npsql \"$DATABASE_URL\" -c 'SELECT pg_sleep(60)'\n",
+    );
+    let up = db.run(Path::new(BIN), &p.dir, &["up"]);
+    assert_eq!(up.code, 2, "{}", up.all());
+    assert!(
+        up.stderr
+            .contains("1 database session(s) it had open were ended"),
+        "{}",
+        up.stderr
+    );
+    let left = db.query(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%' AND datname = current_database()",
+    );
+    assert_eq!(left, ["0"]);
+}

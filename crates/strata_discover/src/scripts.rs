@@ -2,7 +2,10 @@
 //! SQL: executables (run with the action as their first argument) and
 //! Python modules defining `run_migration()` and optionally
 //! `rollback_migration()` and `verify_migration()`. What a script offers is
-//! found by reading it, never by running it.
+//! found by reading it, never by running it: an executable is asked to do
+//! `down` or `verify` only when it says it handles them, in a comment line
+//! such as `# strata: handles up down verify`; otherwise it runs for up
+//! only (a setup or maintenance script must not be run again as a "down").
 
 use crate::common::{body, finish, problem, read_normalized, version_and_name};
 use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted};
@@ -23,6 +26,40 @@ pub fn python_functions(text: &str) -> [bool; 3] {
         defines("rollback_migration"),
         defines("verify_migration"),
     ]
+}
+
+/// The actions a `strata: handles ...` comment in the first lines of
+/// `text` declares (`[up, down, verify]`, up always), or the line and word
+/// it cannot read.
+pub fn declared_actions(text: &str) -> Result<Option<[bool; 3]>, (usize, String)> {
+    for (index, line) in text.lines().take(30).enumerate() {
+        let t = line.trim_start();
+        let Some(rest) = ["#", "//", "--", ";"]
+            .iter()
+            .find_map(|c| t.strip_prefix(c))
+            .map(|r| r.trim_start_matches(['#', '/', '-', ';', ' ', '\t']))
+        else {
+            continue;
+        };
+        let Some(words) = rest
+            .strip_prefix("strata:")
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix("handles"))
+        else {
+            continue;
+        };
+        let mut actions = [true, false, false];
+        for word in words.split([' ', ',', '\t']).filter(|w| !w.is_empty()) {
+            match word {
+                "up" => {}
+                "down" => actions[1] = true,
+                "verify" => actions[2] = true,
+                other => return Err((index + 1, other.to_string())),
+            }
+        }
+        return Ok(Some(actions));
+    }
+    Ok(None)
 }
 
 /// Extensions strata knows how to run.
@@ -84,15 +121,21 @@ impl Format for ScriptFormat {
                 problems.push(problem(&path, 0, "strata cannot tell how to run this file", "make it executable (chmod +x), start it with a #! line, or use a .sh/.py/.js extension"));
                 continue;
             }
-            // A Python module says which actions it has; an executable gets
-            // every action and answers for itself.
-            let [up, down, verify] = if ext == "py" && python_functions(&text)[0] {
-                python_functions(&text)
-            } else if ext == "py" && !text.starts_with("#!") && !text.contains("sys.argv") {
-                warnings.push(problem(&path, 0, "a Python file that defines no run_migration() and reads no sys.argv: it runs for up only", "define run_migration() (and rollback_migration(), verify_migration()), or read the action from sys.argv[1]"));
-                [true, false, false]
-            } else {
-                [true, true, true]
+            // A Python module says which actions it has by its functions;
+            // an executable by a `strata: handles` comment, else up only.
+            let [up, down, verify] = match declared_actions(&text) {
+                _ if ext == "py" && python_functions(&text)[0] => python_functions(&text),
+                Ok(Some(actions)) => actions,
+                Ok(None) => [true, false, false],
+                Err((line, word)) => {
+                    problems.push(problem(
+                        &path,
+                        line,
+                        format!("`strata: handles` names `{word}`, which is not an action"),
+                        "list the actions the script handles as its first argument: up, down, verify",
+                    ));
+                    continue;
+                }
             };
             debug_assert!(up);
             let whole = || Some(body(text.clone(), 1, &path));
@@ -111,5 +154,27 @@ impl Format for ScriptFormat {
             });
         }
         finish(migrations, problems, warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_are_declared_in_a_comment() {
+        assert_eq!(declared_actions("#!/bin/sh\necho hi\n"), Ok(None));
+        assert_eq!(
+            declared_actions("#!/bin/sh\n# strata: handles up down\n"),
+            Ok(Some([true, true, false]))
+        );
+        assert_eq!(
+            declared_actions("// strata: handles down, verify\n"),
+            Ok(Some([true, true, true]))
+        );
+        assert_eq!(
+            declared_actions("#!/bin/sh\n\n# strata: handles up rollback\n"),
+            Err((3, "rollback".into()))
+        );
     }
 }

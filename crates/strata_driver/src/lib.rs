@@ -233,6 +233,14 @@ pub trait Driver: Send {
         Ok(())
     }
 
+    /// Ends the server sessions named `application_name` (those a stopped
+    /// script left behind, whose queries would otherwise run on); how many.
+    /// Engines that cannot tell a session's program end none.
+    async fn end_sessions(&mut self, application_name: &str) -> Result<usize> {
+        let _ = application_name;
+        Ok(0)
+    }
+
     /// Runs `statements` one by one outside any transaction, stopping at the
     /// first error.
     async fn execute_each(

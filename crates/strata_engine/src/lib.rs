@@ -47,6 +47,7 @@ pub use config::{
 pub use events::{Event, Reporter, Silent, StepInfo};
 pub use lint::LintReport;
 pub use run::{Report, Request};
+pub use script::interrupt_scripts;
 pub use strata_lint::{Finding as LintFinding, Level as LintLevel, RuleInfo};
 pub use strata_plan::{DownTarget, MigrationState, RepairOptions, UpOptions};
 pub use target::DatabaseTarget;

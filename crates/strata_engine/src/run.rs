@@ -197,12 +197,19 @@ fn why_no_derived_down(
     id: &MigrationId,
     dialect: strata_sql::Dialect,
 ) -> Vec<String> {
-    let Some(m) = migrations
-        .iter()
-        .find(|m| &m.id == id && m.kind == MigrationKind::Versioned)
-    else {
+    let Some(m) = migrations.iter().find(|m| &m.id == id) else {
         return Vec::new();
     };
+    match m.kind {
+        MigrationKind::Versioned => {}
+        MigrationKind::Script => {
+            return vec![format!(
+                "{}: the script does not say it handles `down`: make it do so when its first argument is `down` and add the comment `# strata: handles up down`, or (Python) define rollback_migration()",
+                m.path.display()
+            )];
+        }
+        _ => return Vec::new(),
+    }
     match strata_sql::reverse(&m.up.sql, dialect) {
         Ok(_) => Vec::new(),
         Err(refused) => refused
@@ -1351,9 +1358,19 @@ impl Run<'_> {
         }
         let outcome = if is_script {
             let command = if applying { "up" } else { "down" };
-            crate::script::run(self.engine, step, command)
-                .await
-                .map_err(|message| self.script_failure(step, &message))
+            match crate::script::run(self.engine, step, command).await {
+                Ok(output) => Ok(output),
+                Err(mut message) => {
+                    // Queries a stopped script's psql left running on the
+                    // server go too.
+                    let name = crate::script::application_name(&step.id);
+                    if let Ok(n @ 1..) = self.driver.end_sessions(&name).await {
+                        message
+                            .push_str(&format!("; {n} database session(s) it had open were ended"));
+                    }
+                    Err(self.script_failure(step, &message))
+                }
+            }
         } else {
             let ran = self
                 .run_each(step, script, &statements, resume, tracker, &settings)

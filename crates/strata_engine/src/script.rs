@@ -9,10 +9,12 @@
 use crate::Engine;
 use std::path::Path;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use strata_model::MigrationId;
 use strata_plan::Step;
 use tokio::io::AsyncReadExt;
+use tokio::sync::Notify;
 
 /// How much of a script's output history keeps.
 const TAIL: usize = 2000;
@@ -38,6 +40,32 @@ if action == "verify" and result is False:
 
 /// The default time a script may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How long a stopped script's process group has between SIGTERM and
+/// SIGKILL.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// Scripts running now, and how to tell them to stop.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static INTERRUPT: Notify = Notify::const_new();
+
+/// Asks every running script to stop, as Ctrl-C does (a script runs in a
+/// process group of its own, so the terminal's Ctrl-C does not reach it):
+/// its whole process group is ended and its migration recorded as failed.
+/// `false` when no script is running (the caller then stops as usual).
+pub fn interrupt_scripts() -> bool {
+    if RUNNING.load(Ordering::SeqCst) == 0 {
+        return false;
+    }
+    INTERRUPT.notify_waiters();
+    true
+}
+
+/// The `application_name` a script's PostgreSQL sessions get (through
+/// `PGAPPNAME`), so that strata can end them when it stops the script.
+pub fn application_name(id: &MigrationId) -> String {
+    format!("strata-script {id}")
+}
 
 /// Runs `step`'s script with `action`; the tail of its output on success,
 /// or why it failed.
@@ -67,37 +95,58 @@ pub async fn run_file(
         .env("STRATA_ENV", engine.env_name.as_deref().unwrap_or(""))
         .env("STRATA_MIGRATION", id.to_string())
         .env("STRATA_ACTION", action)
+        .env("PGAPPNAME", application_name(id))
         .current_dir(engine.root())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // Its own process group, so that stopping it stops what it started
+    // (psql, a child shell) too.
+    #[cfg(unix)]
+    command.process_group(0);
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", rel.display()))?;
+    let group = child.id();
     let (mut out, mut err) = (
         child.stdout.take().expect("piped"),
         child.stderr.take().expect("piped"),
     );
     let timeout = engine.script_timeout(&id.source);
-    let run = async {
-        let (mut o, mut e) = (Vec::new(), Vec::new());
-        let (_, _, status) = tokio::join!(
-            out.read_to_end(&mut o),
-            err.read_to_end(&mut e),
-            child.wait()
-        );
-        (o, e, status)
+    let (mut o, mut e) = (Vec::new(), Vec::new());
+    RUNNING.fetch_add(1, Ordering::SeqCst);
+    let stopped = {
+        let run = async {
+            tokio::join!(
+                out.read_to_end(&mut o),
+                err.read_to_end(&mut e),
+                child.wait()
+            )
+            .2
+        };
+        tokio::select! {
+            done = tokio::time::timeout(timeout, run) => match done {
+                Ok(status) => Ok(status),
+                Err(_) => Err(format!(
+                    "stopped after {}s (the source's timeout); raise `timeout` in its [[source]] if it needs longer",
+                    timeout.as_secs()
+                )),
+            },
+            () = INTERRUPT.notified() => Err("stopped by Ctrl-C".to_string()),
+        }
     };
-    let (stdout, stderr, status) = match tokio::time::timeout(timeout, run).await {
-        Ok(done) => done,
-        Err(_) => {
+    RUNNING.fetch_sub(1, Ordering::SeqCst);
+    let status = match stopped {
+        Ok(status) => status,
+        Err(why) => {
+            let how = end_group(group, &mut child).await;
             return Err(format!(
-                "stopped after {}s (the source's timeout); raise `timeout` in its [[source]] if it needs longer",
-                timeout.as_secs()
+                "{why}; {how}; what it changed before that stays, so check the database before running it again"
             ));
         }
     };
+    let (stdout, stderr) = (o, e);
     let output = redact(&tail(&stdout, &stderr), &url);
     match status {
         Ok(s) if s.success() => Ok((!output.is_empty()).then(|| format!("output: {output}"))),
@@ -114,6 +163,33 @@ pub async fn run_file(
         )),
         Err(e) => Err(format!("waiting for {}: {e}", rel.display())),
     }
+}
+
+/// Ends a stopped script's whole process group: SIGTERM, then SIGKILL to
+/// what is left after [`GRACE`]. Says what was done.
+async fn end_group(group: Option<u32>, child: &mut tokio::process::Child) -> String {
+    #[cfg(unix)]
+    if let Some(pid) = group.and_then(|g| i32::try_from(g).ok()) {
+        use nix::sys::signal::{Signal, killpg};
+        use nix::unistd::Pid;
+        let pgid = Pid::from_raw(pid);
+        let _ = killpg(pgid, Signal::SIGTERM);
+        let exited = tokio::time::timeout(GRACE, child.wait()).await.is_ok();
+        // The leader may be gone while a child it started is not.
+        let _ = killpg(pgid, Signal::SIGKILL);
+        let _ = child.wait().await;
+        return if exited {
+            "its process group was ended (SIGTERM)".into()
+        } else {
+            format!(
+                "its process group did not end within {}s of SIGTERM and was killed (SIGKILL)",
+                GRACE.as_secs()
+            )
+        };
+    }
+    let _ = group;
+    let _ = child.kill().await;
+    "the script was killed".into()
 }
 
 /// How to start the script at `path`: a Python module through the

@@ -1210,6 +1210,20 @@ impl Driver for PgDriver {
             .collect())
     }
 
+    async fn end_sessions(&mut self, application_name: &str) -> Result<usize> {
+        let row = self
+            .client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+                  WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                &[&application_name],
+            )
+            .await
+            .map_err(db_err)?;
+        let ended: i64 = row.get(0);
+        Ok(usize::try_from(ended).unwrap_or(0))
+    }
+
     async fn reset_session(&mut self) -> Result<()> {
         self.client.batch_execute("RESET ALL").await.map_err(db_err)
     }
