@@ -152,3 +152,48 @@ fn retention_and_protected_restores() {
     let run = strata(&p, &["backup", "--database-url", "sqlite::memory:"]);
     assert_eq!(run.code, 2, "{}", run.all());
 }
+
+// Bug: with backup = "before", only `up` was backed up; `down`, `redo`,
+// `fresh` and `restore` (which lose data) were not, and the backup was
+// taken before the before_migrate hooks, so a refused run left one.
+engine_test!(
+    every_command_that_can_lose_data_backs_up_first,
+    |db: &TestDb| {
+        let p = project(
+            db,
+            "backup = \"before\"\n\n[hooks]\nbefore_migrate = \"hooks/check.sql\"\n",
+        );
+        p.write("hooks/check.sql", "SELECT 1;\n");
+        ok(&p, &["up"]);
+        ok(&p, &["redo"]);
+        ok(&p, &["down"]);
+        ok(&p, &["fresh"]);
+        let id = backups(&p)[0]["id"].as_str().unwrap().to_string();
+        let restored: serde_json::Value =
+            serde_json::from_str(&ok(&p, &["restore", &id, "--format", "json"]).stdout).unwrap();
+        assert_eq!(
+            restored["backed_up_first"]["reason"],
+            format!("before restore of {id}")
+        );
+        let mut reasons: Vec<String> = backups(&p)
+            .iter()
+            .map(|b| b["reason"].as_str().unwrap().to_string())
+            .collect();
+        reasons.sort();
+        assert_eq!(
+            reasons,
+            [
+                "before down".to_string(),
+                "before fresh".into(),
+                "before redo".into(),
+                format!("before restore of {id}"),
+                "before up".into()
+            ]
+        );
+        // A hook that refuses the run: no backup. (The restored state is
+        // the one before `fresh`: nothing applied.)
+        p.write("hooks/check.sql", "SELECT * FROM no_such_table;\n");
+        assert_eq!(strata(&p, &["up"]).code, 2);
+        assert_eq!(backups(&p).len(), 5);
+    }
+);

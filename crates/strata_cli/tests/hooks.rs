@@ -374,3 +374,58 @@ fn a_bad_email_entry_is_a_config_error() {
         assert!(!run.all().contains("pw@"), "{}", run.all());
     }
 }
+
+/// Bug: a run refused before anything ran (drift, a missing file, no
+/// connection, no approval) told no one. Each sends the failure
+/// notification with its reason.
+#[test]
+fn refused_runs_are_notified_with_their_reason() {
+    let Some(db) = TestDb::sqlite() else { return };
+    let hook = webhook_server(Vec::new());
+    let p = project(
+        &db,
+        &format!(
+            "[[webhook]]\nurl = \"http://127.0.0.1:{}/hook\"\non = [\"failure\"]\n",
+            hook.port
+        ),
+    );
+    assert_eq!(strata(&p, &["up"]).code, 0);
+    let reasons = |run: Run| {
+        assert_eq!(run.code, 2, "{}", run.all());
+        let last = events(&hook).last().cloned().expect("a notification");
+        assert_eq!(last["strata"]["event"], "failure", "{last}");
+        last["strata"]["error"].as_str().unwrap().to_string()
+    };
+    // Drift.
+    p.write(
+        "migrations/2_b.sql",
+        "-- strata:up\nCREATE TABLE b (id bigint);\n-- strata:down\nDROP TABLE b;\n",
+    );
+    let drift = reasons(strata(&p, &["up"]));
+    assert!(drift.contains("strata repair"), "{drift}");
+    // A missing file.
+    p.remove("migrations/2_b.sql");
+    let missing = reasons(strata(&p, &["up"]));
+    assert!(missing.contains("file"), "{missing}");
+    // No connection.
+    let down = reasons(strata(
+        &p,
+        &["up", "--database-url", "postgres://nobody@127.0.0.1:1/none"],
+    ));
+    assert!(down.contains("127.0.0.1:1"), "{down}");
+    // No approval.
+    p.write(
+        "strata.toml",
+        &std::fs::read_to_string(p.path("strata.toml"))
+            .unwrap()
+            .replace("[env.dev]\n", "[env.dev]\nrequire_approval = true\n"),
+    );
+    p.write(
+        "migrations/2_b.sql",
+        "-- strata:up\nCREATE TABLE b (id integer);\n-- strata:down\nDROP TABLE b;\n",
+    );
+    p.write("migrations/3_c.sql", "CREATE TABLE c (id integer);\n");
+    let approval = reasons(strata(&p, &["up"]));
+    assert!(approval.contains("requires approval"), "{approval}");
+    assert_eq!(events(&hook).len(), 4);
+}

@@ -60,6 +60,17 @@ impl Engine {
         reason: &str,
         plan_hash: Option<&str>,
     ) -> Result<BackupManifest, EngineError> {
+        self.backup_sparing(reason, plan_hash, None).await
+    }
+
+    /// [`Engine::backup`], with retention sparing the backup `spare` (the
+    /// one about to be restored).
+    async fn backup_sparing(
+        &self,
+        reason: &str,
+        plan_hash: Option<&str>,
+        spare: Option<&str>,
+    ) -> Result<BackupManifest, EngineError> {
         let database = self.database()?.clone();
         let dir = self.backup_dir();
         create_private_dir(&dir)?;
@@ -103,7 +114,7 @@ impl Engine {
         };
         let text = serde_json::to_string_pretty(&manifest).expect("a manifest serializes");
         write_private(&dir.join(format!("{id}.json")), text.as_bytes())?;
-        self.prune(&manifest)?;
+        self.prune(&manifest, spare)?;
         Ok(manifest)
     }
 
@@ -293,8 +304,14 @@ impl Engine {
 
     /// Restores a backup into this environment's database. The backup
     /// must be of the same engine and verify; a protected environment needs
-    /// `approved` (--yes plus --approve ID, or a confirmation).
-    pub async fn restore(&self, id: &str, approved: bool) -> Result<BackupManifest, EngineError> {
+    /// `approved` (--yes plus --approve ID, or a confirmation). With
+    /// `backup = "before"` the current state is backed up first; that
+    /// backup is returned second.
+    pub async fn restore(
+        &self,
+        id: &str,
+        approved: bool,
+    ) -> Result<(BackupManifest, Option<BackupManifest>), EngineError> {
         let m = self.find_backup(id)?;
         let database = self.database()?.clone();
         if self.env.protected && !approved {
@@ -320,6 +337,14 @@ impl Engine {
         }
         let path = self.backup_dir().join(&m.file);
         let audit = self.open_audit()?;
+        let before = if self.env.backup == Some(crate::config::BackupWhen::Before) {
+            Some(
+                self.backup_sparing(&format!("before restore of {id}"), None, Some(id))
+                    .await?,
+            )
+        } else {
+            None
+        };
         let result = self.restore_file(&database, &path).await;
         if let Some(audit) = audit {
             let outcome = match &result {
@@ -333,7 +358,7 @@ impl Engine {
                 return Err(EngineError::Refused(message));
             }
         }
-        result.map(|()| m)
+        result.map(|()| (m, before))
     }
 
     async fn restore_file(
@@ -381,8 +406,8 @@ impl Engine {
     }
 
     /// Retention: keeps the newest `keep` backups of the environment and
-    /// none older than `keep_days` (never the one just made).
-    fn prune(&self, newest: &BackupManifest) -> Result<(), EngineError> {
+    /// none older than `keep_days` (never the one just made, nor `spare`).
+    fn prune(&self, newest: &BackupManifest, spare: Option<&str>) -> Result<(), EngineError> {
         let cfg = &self.project.config.backup;
         if cfg.keep.is_none() && cfg.keep_days.is_none() {
             return Ok(());
@@ -394,7 +419,7 @@ impl Engine {
             .filter(|m| m.environment == newest.environment)
             .collect();
         for (index, m) in same_env.iter().enumerate() {
-            if m.id == newest.id {
+            if m.id == newest.id || spare == Some(m.id.as_str()) {
                 continue;
             }
             let too_many = cfg.keep.is_some_and(|k| index >= k.max(1));

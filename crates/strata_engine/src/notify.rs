@@ -113,9 +113,13 @@ impl Engine {
                 n.plan_hash
             ),
             NotifyOn::Failure => format!(
-                "strata {} FAILED on {place} (plan {}): {}",
+                "strata {} FAILED on {place}{}: {}",
                 n.command,
-                n.plan_hash,
+                if n.plan_hash.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (plan {})", n.plan_hash)
+                },
                 n.error.as_deref().unwrap_or("unknown error")
             ),
         };

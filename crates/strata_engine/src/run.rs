@@ -293,6 +293,22 @@ impl Engine {
             self.open_audit()?
         };
         let result = self.run_unaudited(request, reporter).await;
+        // Every failure is told, a refusal before anything ran (drift, a
+        // missing file, no connection, no approval) as much as a failed
+        // migration.
+        if let Err(error) = &result {
+            let report = error.report();
+            let notice = Notice {
+                on: NotifyOn::Failure,
+                command: request.command(),
+                plan_hash: report.map_or("", |r| r.plan_hash.as_str()),
+                steps: report.map_or(0, |r| r.applied + r.reverted + r.recorded + r.failed),
+                dry_run: request.dry_run,
+                report,
+                error: Some(error.to_string()),
+            };
+            crate::notify::delivered(self.notify(&notice), reporter).await;
+        }
         if let Some(audit) = audit {
             let outcome = match &result {
                 Ok(report) => crate::audit::Outcome::Ran(report),
@@ -514,16 +530,6 @@ impl Engine {
         if !request.dry_run && !plan.is_empty() {
             self.check_policies(request, &plan, driver.capabilities().dialect, reporter)?;
         }
-        let backup_first = self.env.backup == Some(crate::config::BackupWhen::Before)
-            && matches!(request.kind, RequestKind::Up(_));
-        if backup_first && !request.dry_run && !plan.is_empty() {
-            let m = self.backup("before up", Some(&plan.hash)).await?;
-            reporter.event(&Event::BackedUp {
-                id: m.id,
-                file: self.display_path(&self.backup_dir().join(&m.file)),
-                size: m.size,
-            });
-        }
         reporter.event(&Event::Started {
             command: request.command().into(),
             database: self.database_display(),
@@ -610,6 +616,26 @@ impl Engine {
             .run_hook(HookPoint::BeforeMigrate, driver, &context, reporter)
             .await
             .map_err(|m| EngineError::Hook(format!("{m}; nothing was run")));
+        // Backed up once the hooks let the run go on (a refused run leaves
+        // no backup), before anything that can lose data.
+        let backup_first = self.env.backup == Some(crate::config::BackupWhen::Before)
+            && !matches!(
+                request.kind,
+                RequestKind::Baseline { .. } | RequestKind::Repair(_)
+            );
+        if result.is_ok() && backup_first && !dry_run {
+            match self
+                .backup(&format!("before {command}"), Some(&plan.hash))
+                .await
+            {
+                Ok(m) => reporter.event(&Event::BackedUp {
+                    id: m.id,
+                    file: self.display_path(&self.backup_dir().join(&m.file)),
+                    size: m.size,
+                }),
+                Err(e) => result = Err(e),
+            }
+        }
         if result.is_ok() {
             result = self
                 .execute(
@@ -648,11 +674,11 @@ impl Engine {
         }
         report.duration_ms = ms(started.elapsed());
         crate::notify::delivered(start, reporter).await;
-        let outcome = match &result {
-            Ok(()) => notice(NotifyOn::Success, Some(&*report), None),
-            Err(e) => notice(NotifyOn::Failure, Some(&*report), Some(e.to_string())),
-        };
-        crate::notify::delivered(self.notify(&outcome), reporter).await;
+        // A failure is told by `run`, for every way a run can fail.
+        if result.is_ok() {
+            let done = notice(NotifyOn::Success, Some(&*report), None);
+            crate::notify::delivered(self.notify(&done), reporter).await;
+        }
         result
     }
 

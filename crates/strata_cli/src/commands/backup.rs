@@ -102,10 +102,19 @@ pub async fn restore(
         anyhow::bail!("--approve names backup `{a}`, but the backup to restore is `{id}`");
     }
     let approved = !engine.env.protected || (yes && (approve.is_some() || confirm(engine, id)));
-    let m = engine.restore(id, approved).await?;
+    let (m, before) = engine.restore(id, approved).await?;
     if printer.is_json() {
-        printer.json(&serde_json::json!({ "restored": m }));
+        printer.json(&serde_json::json!({ "restored": m, "backed_up_first": before }));
     } else {
+        if let Some(b) = &before {
+            printer.summary(format!(
+                "backed up the current state first: {} {}({}){}",
+                b.id,
+                DIM.render(),
+                engine.display_path(&engine.backup_dir().join(&b.file)),
+                DIM.render_reset()
+            ));
+        }
         printer.summary(format!(
             "{}restored{} {} from backup {} {}(taken {}){}",
             GREEN.render(),
