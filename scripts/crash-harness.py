@@ -605,6 +605,7 @@ class Cycle:
             self.kill_phase(url)
             self.final(url)
         finally:
+            h.kill_children()
             if not h.keep:
                 h.engine.drop(self.db)
 
@@ -767,6 +768,13 @@ class Harness:
         self.reference: list[str] = []
         self.migrations: list[Migration] = []
 
+    def kill_children(self) -> None:
+        for p in self.children:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        self.children.clear()
+
     def check_strata(self) -> None:
         if not os.access(self.strata, os.X_OK):
             raise HarnessError(f"{self.strata} is not an executable; build it with `cargo build -p strata_cli` or pass --strata")
@@ -786,10 +794,7 @@ class Harness:
         try:
             return self.run_cycles()
         finally:
-            for p in self.children:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
+            self.kill_children()
             if not self.keep:
                 shutil.rmtree(self.workdir, ignore_errors=True)
             else:
@@ -823,10 +828,7 @@ class Harness:
                     raise
                 print(c.line(), flush=True)
         finally:
-            for p in self.children:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
+            self.kill_children()
             if not self.keep:
                 self.engine.drop(ref)
         stuck = sum(c.stuck for c in cycles)

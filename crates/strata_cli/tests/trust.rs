@@ -274,3 +274,83 @@ engine_test!(a_migration_may_change_the_session, |db: &TestDb| {
         ["3"]
     );
 });
+
+/// Bug: libpq URL forms that name a Unix socket failed with "error
+/// performing TLS handshake: invalid dns name" (sslmode=prefer tried TLS
+/// over the socket); libpq never uses TLS there.
+#[test]
+fn libpq_unix_socket_urls_work() {
+    let socket = Path::new("/var/run/postgresql/.s.PGSQL.5432");
+    if !socket.exists() || TestDb::postgres().is_none() {
+        return;
+    }
+    let p = sqlite_project("");
+    for url in [
+        "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres",
+        "postgres://postgres@/postgres?host=/var/run/postgresql",
+        "postgres:///postgres?host=/var/run/postgresql&user=postgres&sslmode=require",
+        "postgresql:///postgres?user=postgres",
+    ] {
+        let run = strata(&p, &["doctor", "--database-url", url, "--format", "json"]);
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect(&run.all());
+        assert!(run.stdout.contains("PostgreSQL 1"), "{url}: {doc:#}");
+    }
+}
+
+/// A server that accepts connections and never answers.
+fn silent_server() -> (u16, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(2) {
+            held.push(stream);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(8));
+    });
+    (port, handle)
+}
+
+/// Bug: a server that accepts TCP and never answers hung strata forever
+/// (the connect timeout bounded only the TCP connect).
+#[test]
+fn connect_timeout_bounds_the_whole_connection() {
+    let p = sqlite_project("");
+    for scheme in ["postgres", "mysql"] {
+        let (port, _server) = silent_server();
+        let started = std::time::Instant::now();
+        let url = format!("{scheme}://u@127.0.0.1:{port}/db?connect_timeout=2");
+        let run = strata(&p, &["status", "--database-url", &url]);
+        assert_eq!(run.code, 2, "{}", run.all());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(7),
+            "{scheme}"
+        );
+        assert!(
+            run.stderr.contains(
+                "no complete answer within 2s (connect_timeout, TLS and authentication included)"
+            ),
+            "{}",
+            run.stderr
+        );
+    }
+}
+
+/// Bug: a password that is not percent-encoded was printed in part.
+#[test]
+fn a_raw_password_is_never_printed() {
+    let p = sqlite_project("");
+    p.write(
+        "strata.toml",
+        "[project]\naudit_log = \"audit.jsonl\"\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n",
+    );
+    p.write("migrations/1_a.sql", "CREATE TABLE a (x int);\n");
+    let url = "postgres://u:p@ss/w:rd?#%@127.0.0.1:1/db";
+    for format in ["human", "json"] {
+        let run = strata(&p, &["up", "--database-url", url, "--format", format]);
+        assert_eq!(run.code, 2, "{}", run.all());
+        let all = run.all() + &std::fs::read_to_string(p.path("audit.jsonl")).unwrap_or_default();
+        assert!(!all.contains("ss/w") && !all.contains("rd?#"), "{all}");
+        assert!(all.contains("u:***@127.0.0.1:1/db"), "{all}");
+    }
+}

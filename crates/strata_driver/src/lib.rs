@@ -14,7 +14,19 @@ use strata_model::{HistoryRow, LogEntry, MigrationId, Progress};
 use strata_sql::{Dialect, Statement};
 
 pub use ident::{TableName, quote_ident, quote_ident_for};
-pub use url::{redact_url, split_password};
+pub use url::{password_forms, redact_url, split_password};
+
+/// How long connecting may take, TLS and authentication included, when the
+/// URL sets no `connect_timeout`.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Why a connection attempt was given up after `timeout`.
+pub fn connect_timed_out(timeout: std::time::Duration) -> String {
+    format!(
+        "no complete answer within {}s (connect_timeout, TLS and authentication included): check the host and port, or raise connect_timeout in the URL",
+        timeout.as_secs()
+    )
+}
 
 /// What an engine can and cannot do; the engine branches on these, never on
 /// the engine's name.

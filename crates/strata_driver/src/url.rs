@@ -1,18 +1,16 @@
 /// Hides the password of a connection string, so it can be printed, logged
-/// or stored. Handles URLs (the password in the userinfo, read as libpq and
-/// tokio-postgres read it: up to the first `@`, so it may contain `/` or
-/// `?`; or a `password=` parameter) and `key=value` connection strings.
+/// or stored. Handles URLs (the password in the userinfo; one that is not
+/// percent-encoded may hold `/`, `?`, `#` and `@`, so everything from the
+/// first `:` of the userinfo up to the last `@` is hidden; or a
+/// `password=` parameter) and `key=value` connection strings.
 pub fn redact_url(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return redact_key_values(url);
     };
     let rest_start = scheme_end + 3;
     let mut out = url.to_string();
-    if let Some(at) = out[rest_start..].find('@') {
-        let userinfo = &out[rest_start..rest_start + at];
-        if let Some(colon) = userinfo.find(':') {
-            out.replace_range(rest_start + colon + 1..rest_start + at, "***");
-        }
+    if let Some((colon, at)) = password_span(url) {
+        out.replace_range(colon + 1..at, "***");
     }
     // Parameters start after the host part.
     let host_start = out[rest_start..]
@@ -30,6 +28,43 @@ pub fn redact_url(url: &str) -> String {
         out = format!("{}?{}", &out[..q], query.join("&"));
     }
     out
+}
+
+/// Where the userinfo's password is: the first `:` after the scheme, and
+/// the last `@` after it (the host follows).
+fn password_span(url: &str) -> Option<(usize, usize)> {
+    let rest = url.find("://")? + 3;
+    let at = rest + url[rest..].rfind('@')?;
+    let colon = rest + url[rest..at].find(':')?;
+    Some((colon, at))
+}
+
+/// Every form in which the password of `url` may be printed: as written up
+/// to the first `@` (as drivers read it) and up to the last, each also
+/// percent-decoded, and a `password=` parameter; longest first.
+pub fn password_forms(url: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some((colon, at)) = password_span(url) {
+        found.push(url[colon + 1..at].to_string());
+        if let Some(first) = url[colon + 1..at].find('@') {
+            found.push(url[colon + 1..colon + 1 + first].to_string());
+        }
+    }
+    for (key, value) in url
+        .split(['?', '&'])
+        .skip(1)
+        .filter_map(|kv| kv.split_once('='))
+    {
+        if key.eq_ignore_ascii_case("password") {
+            found.push(value.to_string());
+        }
+    }
+    let decoded: Vec<String> = found.iter().map(|s| percent_decode(s)).collect();
+    found.extend(decoded);
+    found.retain(|s| !s.is_empty());
+    found.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    found.dedup();
+    found
 }
 
 /// `host=db user=u password=secret` -> `host=db user=u password=***`.
@@ -144,5 +179,20 @@ mod tests {
             "host=db password = ***"
         );
         assert_eq!(redact_url("sqlite://app.db"), "sqlite://app.db");
+    }
+
+    /// Regression: a password that is not percent-encoded was printed in
+    /// part (everything after its first `@`).
+    #[test]
+    fn hides_a_password_that_is_not_percent_encoded() {
+        let url = "postgres://u:p@ss/w:rd?#%@host/db";
+        assert_eq!(redact_url(url), "postgres://u:***@host/db");
+        let forms = password_forms(url);
+        assert!(forms.contains(&"p@ss/w:rd?#%".to_string()), "{forms:?}");
+        assert!(forms.contains(&"p".to_string()), "{forms:?}");
+        assert_eq!(
+            redact_url("mysql://root:a@b@127.0.0.1:3306/x?sslmode=disable"),
+            "mysql://root:***@127.0.0.1:3306/x?sslmode=disable"
+        );
     }
 }

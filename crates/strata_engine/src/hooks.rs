@@ -181,7 +181,10 @@ impl Engine {
             if tail.is_empty() {
                 String::new()
             } else {
-                format!(": {}", strata_driver::redact_url(&tail.join("\n")))
+                let text = tail.join("\n");
+                let url = self.database().map(|db| db.url()).unwrap_or_default();
+                let text = strata_driver::redact_url(&text);
+                format!(": {}", crate::script::redact(&text, &url))
             }
         ))
     }

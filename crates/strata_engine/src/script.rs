@@ -255,59 +255,17 @@ fn tail(stdout: &[u8], stderr: &[u8]) -> String {
 
 /// Hides the database URL and its password (as written, decoded, or as a
 /// `password=` parameter) wherever a script printed them.
-fn redact(text: &str, url: &str) -> String {
-    let mut out = text.replace(url, &strata_driver::redact_url(url));
-    for secret in secrets(url) {
+pub(crate) fn redact(text: &str, url: &str) -> String {
+    let mut out = text.to_string();
+    if !url.is_empty() {
+        out = out.replace(url, &strata_driver::redact_url(url));
+    }
+    for secret in strata_driver::password_forms(url) {
         if secret.len() >= 3 {
             out = out.replace(&secret, "***");
         }
     }
     out
-}
-
-/// The password of a URL in every form a script may print it.
-fn secrets(url: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    if let Some(rest) = url.find("://").map(|i| &url[i + 3..])
-        && let Some(at) = rest.find('@')
-        && let Some((_, password)) = rest[..at].split_once(':')
-    {
-        found.push(password.to_string());
-    }
-    for (key, value) in url
-        .split(['?', '&'])
-        .skip(1)
-        .filter_map(|kv| kv.split_once('='))
-    {
-        if key.eq_ignore_ascii_case("password") {
-            found.push(value.to_string());
-        }
-    }
-    let decoded: Vec<String> = found.iter().map(|s| percent_decode(s)).collect();
-    found.extend(decoded);
-    found.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    found.dedup();
-    found
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -38,6 +38,9 @@ impl SslMode {
 pub struct ConnectOptions {
     opts: Opts,
     ssl: SslMode,
+    /// How long connecting may take, TLS and authentication included
+    /// (`connect_timeout` in seconds, as libpq spells it; default 30).
+    timeout: std::time::Duration,
     root_cert: Option<PathBuf>,
     /// The URL with any password hidden.
     pub display: String,
@@ -57,6 +60,7 @@ impl ConnectOptions {
         let (base, query) = rest.split_once('?').unwrap_or((rest, ""));
         let mut ssl = SslMode::Prefer;
         let mut root_cert = None;
+        let mut timeout = strata_driver::CONNECT_TIMEOUT;
         let mut kept = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -69,6 +73,18 @@ impl ConnectOptions {
                     })?;
                 }
                 "sslrootcert" | "ssl-ca" | "ssl_ca" => root_cert = Some(PathBuf::from(value)),
+                "connect_timeout" | "connect-timeout" => {
+                    timeout = value
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|s| *s > 0)
+                        .map(std::time::Duration::from_secs)
+                        .ok_or_else(|| {
+                            fail(format!(
+                                "connect_timeout `{value}` is not a whole number of seconds"
+                            ))
+                        })?;
+                }
                 _ => kept.push(pair),
             }
         }
@@ -94,6 +110,7 @@ impl ConnectOptions {
         Ok(ConnectOptions {
             opts,
             ssl,
+            timeout,
             root_cert,
             display,
         })
@@ -150,11 +167,11 @@ impl ConnectOptions {
         let attempt = |tls| {
             let opts = self.with_tls(tls);
             async move {
-                tokio::time::timeout(std::time::Duration::from_secs(10), Conn::new(opts))
+                tokio::time::timeout(self.timeout, Conn::new(opts))
                     .await
                     .unwrap_or_else(|_| {
                         Err(mysql_async::Error::Other(
-                            "no answer within 10 s".to_string().into(),
+                            strata_driver::connect_timed_out(self.timeout).into(),
                         ))
                     })
             }

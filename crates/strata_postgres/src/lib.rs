@@ -132,8 +132,16 @@ pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
     if config.get_application_name().is_none() {
         config.application_name("strata");
     }
+    // No host: the local server's Unix socket, as libpq does.
+    if config.get_hosts().is_empty() {
+        let dir = ["/var/run/postgresql", "/tmp"]
+            .into_iter()
+            .find(|d| std::path::Path::new(d).is_dir())
+            .unwrap_or("/tmp");
+        config.host_path(dir);
+    }
     if config.get_connect_timeout().is_none() {
-        config.connect_timeout(Duration::from_secs(10));
+        config.connect_timeout(strata_driver::CONNECT_TIMEOUT);
     }
     let target = Target {
         config,
@@ -211,13 +219,37 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Connects, the whole of it (TCP, TLS, authentication) bounded by the
+/// connect timeout: tokio-postgres bounds only the TCP connect, and a
+/// server that accepts and never answers would hang strata.
 async fn open(target: &Target) -> Result<Client> {
+    let timeout = target
+        .config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(strata_driver::CONNECT_TIMEOUT);
+    tokio::time::timeout(timeout, open_unbounded(target))
+        .await
+        .unwrap_or_else(|_| {
+            Err(DriverError::Connect {
+                url: target.display.clone(),
+                message: strata_driver::connect_timed_out(timeout),
+            })
+        })
+}
+
+async fn open_unbounded(target: &Target) -> Result<Client> {
     let fail = |e: String| DriverError::Connect {
         url: target.display.clone(),
         message: e,
     };
     let mut config = target.config.clone();
-    if target.ssl == SslMode::Disable {
+    // As libpq does, TLS is never used over a Unix socket, whatever sslmode.
+    let unix_only = config
+        .get_hosts()
+        .iter()
+        .all(|h| matches!(h, tokio_postgres::config::Host::Unix(_)));
+    if target.ssl == SslMode::Disable || unix_only {
         let (client, conn) = config
             .connect(NoTls)
             .await
