@@ -16,6 +16,7 @@ step list
 step plan
 step up
 step status --check
+step verify
 step down
 step status
 step up

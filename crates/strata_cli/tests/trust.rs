@@ -354,3 +354,35 @@ fn a_raw_password_is_never_printed() {
         assert!(all.contains("u:***@127.0.0.1:1/db"), "{all}");
     }
 }
+
+// Bug: the README's verify example (`SELECT ... LIMIT 0`) failed on a
+// correct database ("returned no rows"). The rule: statements that run
+// pass; a last query returning no rows or false/0 fails, unless it ends
+// in LIMIT 0.
+engine_test!(verify_follows_one_documented_rule, |db: &TestDb| {
+    let p = TempProject::new();
+    p.write(
+        "migrations/1_a.sql",
+        "-- strata:up\nCREATE TABLE a (id integer, label varchar(10));\n-- strata:down\nDROP TABLE a;\n-- strata:verify\nSELECT id, label FROM a LIMIT 0;\n",
+    );
+    p.write(
+        "migrations/2_b.sql",
+        "-- strata:up\nINSERT INTO a VALUES (1, 'one');\n-- strata:down\nDELETE FROM a;\n-- strata:verify\nSELECT 1 FROM a WHERE id = 1;\n",
+    );
+    let run = |args: &[&str]| db.run(Path::new(BIN), &p.dir, args);
+    assert_eq!(run(&["up"]).code, 0);
+    let ok = run(&["verify"]);
+    assert_eq!(ok.code, 0, "{}", ok.all());
+    db.execute("DELETE FROM a");
+    let missing = run(&["verify", "--format", "json"]);
+    assert_eq!(missing.code, 1, "{}", missing.all());
+    let doc: serde_json::Value = serde_json::from_str(&missing.stdout).unwrap();
+    let failed: Vec<&str> = doc["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ok"] == false)
+        .map(|r| r["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["the verify query returned no rows"], "{doc}");
+});

@@ -586,6 +586,7 @@ impl Driver for MysqlDriver {
             .map_err(db_err)?;
         let mut first: Option<Option<String>> = None;
         let mut failed = None;
+        let last = statements.last().map_or("", |st| st.sql);
         for st in statements {
             match self.conn.query::<Row, _>(st.sql).await {
                 Ok(rows) => first = rows.first().map(|r| r.as_ref(0).and_then(text)),
@@ -598,7 +599,7 @@ impl Driver for MysqlDriver {
         let _ = self.conn.query_drop("ROLLBACK").await;
         Ok(match failed {
             Some(e) => Some(e),
-            None => verify_says_missing(first.as_ref().map(Option::as_deref)),
+            None => verify_says_missing(last, first.as_ref().map(Option::as_deref)),
         })
     }
 

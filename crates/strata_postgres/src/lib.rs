@@ -1148,7 +1148,7 @@ impl Driver for PgDriver {
                             .to_ascii_lowercase()
                             .starts_with("select")
                     {
-                        verdict = strata_driver::verify_says_missing(first);
+                        verdict = strata_driver::verify_says_missing(st.sql, first);
                     }
                 }
                 Ok(_) => {}

@@ -693,6 +693,7 @@ impl Driver for SqliteDriver {
                         }),
                     };
                     Ok(strata_driver::verify_says_missing(
+                        st.sql,
                         first.as_ref().map(|v| v.as_deref()),
                     ))
                 })
