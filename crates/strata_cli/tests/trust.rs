@@ -386,3 +386,41 @@ engine_test!(verify_follows_one_documented_rule, |db: &TestDb| {
         .collect();
     assert_eq!(failed, ["the verify query returned no rows"], "{doc}");
 });
+
+/// Bug: `CREATE TABLEE x;` and an unterminated `$$` passed `strata
+/// validate` as "Valid: the files parse"; `lint` reported one error per
+/// token after the mistake.
+#[test]
+fn sql_that_does_not_parse_is_an_error_with_its_line() {
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"app\"\npath = \"migrations\"\nengine = \"postgres\"\n",
+    );
+    p.write("migrations/1_a.sql", "-- strata:up\nCREATE TABLE a (id int);\nCREATE TABLEE x (id int);\n-- strata:down\nDROP TABLE a;\n");
+    p.write(
+        "migrations/2_b.sql",
+        "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1;\n",
+    );
+    p.write(
+        "migrations/3_c.sql",
+        "CREATE TABLE c (id int);\nCOPY c FROM STDIN;\n1\n2\n\\.\n",
+    );
+    let validate = strata(&p, &["validate"]);
+    insta::assert_snapshot!("validate", validate.shown(None));
+    let lint = strata(&p, &["lint", "--format", "json"]);
+    assert_eq!(lint.code, 1, "{}", lint.all());
+    let doc: serde_json::Value = serde_json::from_str(&lint.stdout).unwrap();
+    let syntax: Vec<String> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "syntax-error")
+        .map(|f| format!("{}:{}", f["path"].as_str().unwrap(), f["line"]))
+        .collect();
+    assert_eq!(
+        syntax,
+        ["migrations/1_a.sql:3", "migrations/2_b.sql:1"],
+        "{doc:#}"
+    );
+}

@@ -5,17 +5,47 @@
 
 use crate::{Engine, EngineError};
 use strata_discover::DiscoverError;
+use strata_model::{Migration, MigrationKind};
 use strata_plan::{PlanError, UpOptions};
+use strata_sql::Dialect;
 
 /// One problem `validate` found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Finding {
-    /// `file`, `order`, `drift`, `missing`, `out_of_order` or `plan`.
+    /// `file`, `syntax`, `order`, `drift`, `missing`, `out_of_order` or
+    /// `plan`.
     pub kind: &'static str,
     pub message: String,
 }
 
 impl Engine {
+    /// PostgreSQL SQL that does not parse (squawk-syntax's parser): the
+    /// first error of each statement, with its file and line. SQLite and
+    /// MySQL syntax is left to `strata up --dry-run` (no parser strata
+    /// has reads those dialects without refusing valid SQL).
+    fn syntax_findings(&self, migrations: &[Migration]) -> Vec<Finding> {
+        let mut found = Vec::new();
+        for m in migrations.iter().filter(|m| {
+            m.kind != MigrationKind::Script
+                && m.unsupported.is_none()
+                && self.dialect_of(&m.id.source) == Dialect::Postgres
+        }) {
+            for body in std::iter::once(&m.up).chain(&m.down).chain(&m.verify) {
+                for (range, message) in strata_lint::syntax_errors(&body.sql) {
+                    let line = body.line + strata_sql::line_at(&body.sql, range.start);
+                    found.push(Finding {
+                        kind: "syntax",
+                        message: format!(
+                            "{}:{line}: PostgreSQL syntax: {message} (the server would refuse it; fix the statement)",
+                            self.display_path(&body.path)
+                        ),
+                    });
+                }
+            }
+        }
+        found
+    }
+
     /// The findings; `with_database` also compares with the history.
     pub async fn validate(&self, with_database: bool) -> Result<Vec<Finding>, EngineError> {
         let found = match self.migrations() {
@@ -37,8 +67,9 @@ impl Engine {
             }
             Err(e) => return Err(e),
         };
-        if !with_database {
-            return Ok(Vec::new());
+        let syntax = self.syntax_findings(&found.migrations);
+        if !with_database || !syntax.is_empty() {
+            return Ok(syntax);
         }
         let mut driver = self.connect().await?;
         let history = self.history_rows(driver.as_mut()).await?;

@@ -18,6 +18,7 @@ use strata_model::{Body, Migration, MigrationKind};
 use strata_sql::{Dialect, Statement};
 
 pub use rules::RuleInfo;
+pub use squawk::syntax_errors;
 
 /// How much a rule's findings matter: `error` makes `strata lint` exit 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]

@@ -6,6 +6,7 @@ use crate::{Context, Hit, Level, RuleInfo, Section};
 use squawk_linter::{Linter, LinterSettings, Rule, Version};
 use squawk_syntax::SourceFile;
 use std::collections::BTreeMap;
+use std::ops::Range;
 use strata_model::TxMode;
 
 pub(crate) struct Squawk {
@@ -119,14 +120,13 @@ impl Squawk {
         let parse = SourceFile::parse(sql);
         let mut out = Vec::new();
         if self.syntax_errors {
-            for e in parse.errors() {
-                let r = e.range();
+            for (range, message) in first_errors(&parse, sql) {
                 out.push((
                     "syntax-error".to_string(),
                     Hit {
                         section: Section::Up,
-                        range: usize::from(r.start())..usize::from(r.end()),
-                        message: format!("PostgreSQL syntax: {}", e.message()),
+                        range,
+                        message: format!("PostgreSQL syntax: {message}"),
                         help: Some("fix the statement; the server would refuse it".into()),
                     },
                 ));
@@ -153,6 +153,40 @@ impl Squawk {
         }
         out
     }
+}
+
+/// squawk-syntax's parse errors in `sql`, the first of each statement only
+/// (one mistake makes the parser report every token after it).
+fn first_errors(
+    parse: &squawk_syntax::Parse<SourceFile>,
+    sql: &str,
+) -> Vec<(Range<usize>, String)> {
+    let statements = strata_sql::split(sql, strata_sql::Dialect::Postgres);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for e in parse.errors() {
+        let r = e.range();
+        let start = usize::from(r.start());
+        let statement = statements
+            .iter()
+            .position(|st| start < st.offset + st.sql.len())
+            .unwrap_or(statements.len());
+        // psql's own lines (meta-commands, COPY's inline data) are not SQL
+        // for the server's parser; strata runs them as psql would.
+        let psql = statements.get(statement).is_some_and(|st| {
+            strata_sql::psql_meta_command(st).is_some() || strata_sql::copy_data(st).is_some()
+        });
+        if !psql && seen.insert(statement) {
+            out.push((start..usize::from(r.end()), e.message().to_string()));
+        }
+    }
+    out
+}
+
+/// Where PostgreSQL SQL does not parse: the byte range and squawk-syntax's
+/// message, for the first error of each statement.
+pub fn syntax_errors(sql: &str) -> Vec<(Range<usize>, String)> {
+    first_errors(&SourceFile::parse(sql), sql)
 }
 
 #[cfg(test)]
