@@ -424,3 +424,150 @@ fn sql_that_does_not_parse_is_an_error_with_its_line() {
         "{doc:#}"
     );
 }
+
+const GOOSE_USERS: &str = "-- +goose Up\nCREATE TABLE users (id integer PRIMARY KEY, name varchar(20));\n-- +goose Down\nDROP TABLE users;\n";
+const GOOSE_POSTS: &str = "-- +goose Up\nCREATE TABLE posts (id integer PRIMARY KEY);\n-- +goose Down\nDROP TABLE posts;\n";
+
+/// Bug: a repository shipping the same migrations per engine
+/// (migrations/postgres, migrations/mysql, migrations/sqlite) was refused
+/// ("source ... is written for mysql"), and init named one source by tool
+/// and the others by path. Now: init names them goose-<engine>, `up` runs
+/// the database's own and says which it skipped; `down --to 0` then leaves
+/// an empty schema and `up` gives the same schema again.
+#[test]
+fn per_engine_migrations_init_up_down_to_zero_up() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    std::fs::remove_dir(p.path("migrations")).unwrap();
+    for engine in ["postgres", "mysql", "sqlite"] {
+        p.write(&format!("migrations/{engine}/00001_users.sql"), GOOSE_USERS);
+        p.write(&format!("migrations/{engine}/00002_posts.sql"), GOOSE_POSTS);
+    }
+    let url = db.url();
+    let env = [("DATABASE_URL", url.as_str())];
+    let run = |args: &[&str]| run_in(Path::new(BIN), &p.dir, args, &env);
+    let init = run(&["init", "--format", "json"]);
+    assert_eq!(init.code, 0, "{}", init.all());
+    let doc: serde_json::Value = serde_json::from_str(&init.stdout).unwrap();
+    let names: Vec<&str> = doc["added_sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["goose-mysql", "goose-postgres", "goose-sqlite"]);
+    assert_eq!(doc["database"], "${DATABASE_URL}");
+    assert!(
+        !std::fs::read_to_string(p.path("strata.toml"))
+            .unwrap()
+            .contains(&url)
+    );
+
+    let up = run(&["up"]);
+    insta::assert_snapshot!("per_engine_up", up.shown(Some(&db)));
+    let tables = || {
+        db.query(
+            "SELECT string_agg(table_name || '.' || column_name || ' ' || data_type, ', ' ORDER BY table_name, ordinal_position) FROM information_schema.columns WHERE table_schema = 'public' AND table_name NOT LIKE 'strata%'",
+        )
+    };
+    let schema = tables();
+    assert_eq!(
+        schema,
+        ["posts.id integer, users.id integer, users.name character varying"]
+    );
+    let down = run(&["down", "--to", "0"]);
+    assert_eq!(down.code, 0, "{}", down.all());
+    assert_eq!(tables(), ["NULL"]);
+    assert_eq!(run(&["up"]).code, 0);
+    assert_eq!(tables(), schema);
+    // Named explicitly, a source of another engine is refused.
+    let named = run(&["up", "--source", "goose-mysql"]);
+    assert_eq!(named.code, 2, "{}", named.all());
+}
+
+/// Bug: a Prisma or Supabase project got `sqlite://strata.db` from init
+/// and its first `strata status` failed. init writes the database the
+/// project uses, never a secret.
+#[test]
+fn init_chooses_the_database_the_project_uses() {
+    let p = TempProject::new();
+    std::fs::remove_dir(p.path("migrations")).unwrap();
+    p.write(
+        "prisma/schema.prisma",
+        "datasource db {\n  provider = \"postgresql\"\n  url = env(\"DATABASE_URL\")\n}\n",
+    );
+    p.write(
+        "prisma/migrations/20240101000000_init/migration.sql",
+        "CREATE TABLE a (id int);\n",
+    );
+    p.write(
+        "prisma/migrations/migration_lock.toml",
+        "provider = \"postgresql\"\n",
+    );
+    let init = strata(&p, &["init"]);
+    assert_eq!(init.code, 0, "{}", init.all());
+    assert!(
+        std::fs::read_to_string(p.path("strata.toml"))
+            .unwrap()
+            .contains("url = \"${DATABASE_URL}\"")
+    );
+    assert!(
+        init.stdout
+            .contains("The migrations are written for postgres: set DATABASE_URL"),
+        "{}",
+        init.stdout
+    );
+
+    // --database-url: written, but never its password.
+    let q = TempProject::new();
+    let given = strata(
+        &q,
+        &[
+            "init",
+            "--database-url",
+            "postgres://app:s3cret@db.internal:5432/app",
+        ],
+    );
+    assert_eq!(given.code, 0, "{}", given.all());
+    let text = std::fs::read_to_string(q.path("strata.toml")).unwrap();
+    assert!(
+        text.contains("url = \"postgres://app:${STRATA_DB_PASSWORD}@db.internal:5432/app\""),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret") && !given.all().contains("s3cret"));
+
+    // Nothing says otherwise: SQLite.
+    let r = TempProject::new();
+    assert_eq!(strata(&r, &["init"]).code, 0);
+    assert!(
+        std::fs::read_to_string(r.path("strata.toml"))
+            .unwrap()
+            .contains("url = \"sqlite://strata.db\"")
+    );
+}
+
+/// Bug: `adopt --from sqlx` on a plain migrations/ of `<ts>_<name>.sql`
+/// (strata's format and sqlx's at once) asked for --source though there
+/// was only one source.
+#[test]
+fn adopt_uses_the_one_source_that_can_hold_the_history() {
+    let p = sqlite_project("");
+    p.write("migrations/1_a.sql", "CREATE TABLE a (x int);\n");
+    p.write("migrations/2_b.sql", "CREATE TABLE b (x int);\n");
+    let conn = rusqlite::Connection::open(p.path("strata.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE a (x int);
+         CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, checksum BLOB NOT NULL, execution_time BIGINT NOT NULL);
+         INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (1, 'a', 1, x'00', 1);",
+    )
+    .unwrap();
+    let adopt = strata(&p, &["adopt", "--from", "sqlx"]);
+    assert_eq!(adopt.code, 0, "{}", adopt.all());
+    let up = strata(&p, &["up"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert!(
+        up.stdout.contains("app/2") && !up.stdout.contains("app/1 "),
+        "{}",
+        up.stdout
+    );
+}

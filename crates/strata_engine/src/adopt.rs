@@ -3,7 +3,7 @@
 //! running nothing.
 
 use crate::events::Reporter;
-use crate::{Engine, EngineError};
+use crate::{Engine, EngineError, SourceSpec};
 use std::collections::HashMap;
 use strata_driver::{Driver, HistoryWrite};
 use strata_model::{
@@ -213,14 +213,21 @@ impl Engine {
     }
 
     /// The source to adopt into: `--source`, else the one source of the
-    /// tool's format.
+    /// tool's format, else the one source of strata's own format laid out
+    /// as the tool lays it out (a `migrations/` of `<ts>_<name>.sql` is both
+    /// strata's and sqlx's).
     fn adopt_source(&self, tool: Tool) -> Result<String, EngineError> {
-        let candidates: Vec<&str> = self
-            .sources()
-            .iter()
-            .filter(|s| self.only_source().is_some() || s.format == tool.name())
-            .map(|s| s.name.as_str())
-            .collect();
+        let named = |pick: &dyn Fn(&SourceSpec) -> bool| -> Vec<&str> {
+            self.sources()
+                .iter()
+                .filter(|s| self.only_source().is_some() || pick(s))
+                .map(|s| s.name.as_str())
+                .collect()
+        };
+        let mut candidates = named(&|s| s.format == tool.name());
+        if candidates.is_empty() && matches!(tool, Tool::Sqlx | Tool::GolangMigrate) {
+            candidates = named(&|s| s.format == "strata");
+        }
         match candidates.as_slice() {
             [one] => Ok(one.to_string()),
             [] => Err(EngineError::Adopt(format!(

@@ -639,9 +639,90 @@ impl NewSource {
     }
 }
 
+/// The development database `strata init` writes, and what the user
+/// should know about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InitialDatabase {
+    /// The `url` value, with `${VAR}` where a secret or a variable stands.
+    pub url: String,
+    pub note: String,
+}
+
+/// The database a new project really uses: `--database-url` (its password
+/// left out, as `${STRATA_DB_PASSWORD}`), else `DATABASE_URL` from the
+/// environment or `dir`'s `.env` (written as `${DATABASE_URL}`), else
+/// `${DATABASE_URL}` when the detected sources are bound to one server
+/// engine, else a SQLite file.
+pub fn initial_database(
+    given: Option<&str>,
+    dir: &Path,
+    engines: &[String],
+) -> Result<InitialDatabase, EngineError> {
+    if let Some(url) = given {
+        let (bare, password) = strata_driver::split_password(url);
+        return Ok(match password {
+            None => InitialDatabase {
+                url: url.to_string(),
+                note: format!("The development environment is {url}."),
+            },
+            Some(_) => {
+                let at = bare
+                    .find('@')
+                    .expect("a URL with a password has a userinfo");
+                InitialDatabase {
+                    url: format!("{}:${{STRATA_DB_PASSWORD}}{}", &bare[..at], &bare[at..]),
+                    note: format!(
+                        "The development environment is {}; its password is not written to {CONFIG_FILE}: set STRATA_DB_PASSWORD in the environment or in .env (keep .env out of version control).",
+                        strata_driver::redact_url(url)
+                    ),
+                }
+            }
+        });
+    }
+    let from_env = std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty());
+    let from_dotenv = read_dotenv(dir)?
+        .remove("DATABASE_URL")
+        .filter(|u| !u.is_empty());
+    if let Some(url) = from_env.or(from_dotenv) {
+        return Ok(InitialDatabase {
+            url: "${DATABASE_URL}".into(),
+            note: format!(
+                "The development environment is DATABASE_URL (now {}), read from the environment or .env each time.",
+                strata_driver::redact_url(&url)
+            ),
+        });
+    }
+    let mut servers: Vec<&str> = engines
+        .iter()
+        .map(String::as_str)
+        .filter(|e| *e != "sqlite")
+        .collect();
+    servers.sort_unstable();
+    servers.dedup();
+    let sqlite_bound = engines.iter().any(|e| e == "sqlite");
+    Ok(match servers.as_slice() {
+        [one] if !sqlite_bound => InitialDatabase {
+            url: "${DATABASE_URL}".into(),
+            note: format!(
+                "The migrations are written for {one}: set DATABASE_URL to your {one} database (e.g. {}) in the environment or in .env.",
+                if *one == "mysql" {
+                    "mysql://app@localhost:3306/app"
+                } else {
+                    "postgres://app@localhost:5432/app"
+                }
+            ),
+        },
+        _ => InitialDatabase {
+            url: "sqlite://strata.db".into(),
+            note: "The development environment is a SQLite file, strata.db.".into(),
+        },
+    })
+}
+
 /// The `strata.toml` that `strata init` writes, with `sources`.
-pub fn initial_config(sources: &[NewSource]) -> String {
+pub fn initial_config(sources: &[NewSource], url: &str) -> String {
     let blocks: Vec<String> = sources.iter().map(NewSource::block).collect();
+    let url = toml_edit::Value::from(url).to_string();
     format!(
         r#"# strata configuration: see docs/config.md in the strata repository
 
@@ -651,7 +732,7 @@ default_env = "development"
 
 {}
 [env.development]
-url = "sqlite://strata.db"
+url = {url}
 
 # [env.production]
 # url = "${{DATABASE_URL}}"
@@ -690,7 +771,7 @@ mod tests {
             priority: 0,
             engine: None,
         };
-        let p = project(&initial_config(&[app])).unwrap();
+        let p = project(&initial_config(&[app], "sqlite://strata.db")).unwrap();
         assert_eq!(p.config.sources[0].name, "app");
         assert_eq!(p.env_name(None).unwrap().as_deref(), Some("development"));
     }

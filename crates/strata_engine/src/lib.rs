@@ -42,7 +42,8 @@ use strata_plan::{Plan, PlanError, StatusEntry};
 pub use adopt::{AdoptReport, Tool};
 pub use backup::{BackupCheck, BackupManifest};
 pub use config::{
-    CONFIG_FILE, Config, EnvConfig, NewSource, Project, SourceConfig, initial_config,
+    CONFIG_FILE, Config, EnvConfig, InitialDatabase, NewSource, Project, SourceConfig,
+    initial_config, initial_database,
 };
 pub use events::{Event, Reporter, Silent, StepInfo};
 pub use lint::LintReport;
@@ -203,6 +204,9 @@ pub struct Engine {
     /// The database, or why there is none (said when one is needed).
     database: Result<DatabaseTarget, String>,
     sources: Vec<SourceSpec>,
+    /// Sources left out because they are written for another engine than
+    /// the database's: a warning each, wherever warnings are shown.
+    skipped: Vec<Diagnostic>,
     /// `--source`, when given.
     only_source: Option<String>,
     table: TableName,
@@ -246,10 +250,31 @@ impl Engine {
         .map_err(EngineError::Url)?;
 
         let mut sources = Vec::new();
+        let mut skipped = Vec::new();
+        let db_engine = database.as_ref().ok().map(DatabaseTarget::engine);
         for s in &project.config.sources {
             if opts.source.as_ref().is_some_and(|only| only != &s.name)
                 || (!s.enabled && opts.source.is_none())
             {
+                continue;
+            }
+            // A repository that ships its migrations once per engine
+            // (migrations/postgres, migrations/mysql): the database's own
+            // run, the others are skipped and said so. Named with --source,
+            // a source of another engine is refused instead (connect).
+            let wants = s.engine.as_deref().and_then(strata_discover::engine_name);
+            if let (Some(wants), Some(engine), None) = (&wants, db_engine, &opts.source)
+                && wants != engine
+            {
+                skipped.push(Diagnostic {
+                    path: s.path.clone(),
+                    line: None,
+                    message: format!(
+                        "skipped: source `{}` is written for {wants}, and the database is {engine}",
+                        s.name
+                    ),
+                    help: format!("it runs when an environment points at a {wants} database"),
+                });
                 continue;
             }
             sources.push(SourceSpec {
@@ -292,6 +317,7 @@ impl Engine {
             env,
             database,
             sources,
+            skipped,
             only_source: opts.source.clone(),
             table,
         };
@@ -359,6 +385,7 @@ impl Engine {
                 })
                 .collect(),
             known: config.iter().map(|s| s.name.clone()).collect(),
+            skipped: self.skipped.clone(),
         }
     }
 
@@ -533,6 +560,7 @@ fn resolve_database(
 fn discover(sources: &[SourceSpec], order: &Ordering) -> Result<Found, EngineError> {
     let mut found = read_files(sources, &order.root)?;
     found.migrations = strata_plan::order(found.migrations, &order.sources, &order.known)?;
+    found.warnings.extend(order.skipped.iter().cloned());
     Ok(found)
 }
 
@@ -542,6 +570,7 @@ struct Ordering {
     root: PathBuf,
     sources: Vec<strata_plan::SourceOrder>,
     known: Vec<String>,
+    skipped: Vec<Diagnostic>,
 }
 
 fn read_files(sources: &[SourceSpec], root: &Path) -> Result<Found, DiscoverError> {

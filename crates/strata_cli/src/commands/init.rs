@@ -8,7 +8,7 @@ use strata_engine::{CONFIG_FILE, NewSource, Project, initial_config};
 /// strata.toml with a source for each (or a `migrations/` directory of
 /// strata's own when there is none). With a strata.toml already there, only
 /// sources for directories it does not list yet are added. Asks nothing.
-pub fn run(printer: &Printer) -> anyhow::Result<ExitCode> {
+pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<ExitCode> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let config = cwd.join(CONFIG_FILE);
     let scan = strata_engine::scan(&cwd);
@@ -37,13 +37,20 @@ pub fn run(printer: &Printer) -> anyhow::Result<ExitCode> {
         .max()
         .unwrap_or(0);
     let mut added = Vec::new();
-    for (i, d) in scan
+    let new: Vec<_> = scan
         .detected
         .iter()
         .filter(|d| !listed.contains(&clean(&d.path)))
-        .enumerate()
-    {
-        let name = unique_name(d.format, &d.path, &names);
+        .collect();
+    for (i, d) in new.iter().enumerate() {
+        // The same layout once per engine (migrations/postgres,
+        // migrations/mysql): named after the tool and the engine.
+        let per_engine = new.iter().filter(|o| o.format == d.format).count() > 1;
+        let base = match &d.engine {
+            Some(engine) if per_engine => format!("{}-{engine}", d.format),
+            _ => d.format.to_string(),
+        };
+        let name = unique_name(&base, &d.path, &names);
         names.push(name.clone());
         added.push(NewSource {
             name,
@@ -55,6 +62,8 @@ pub fn run(printer: &Printer) -> anyhow::Result<ExitCode> {
     }
 
     let mut created = Vec::new();
+    let engines: Vec<String> = added.iter().filter_map(|s| s.engine.clone()).collect();
+    let database = strata_engine::initial_database(database_url, &cwd, &engines)?;
     match &existing {
         Some(_) if !added.is_empty() => {
             let mut text = std::fs::read_to_string(&config)
@@ -79,7 +88,7 @@ pub fn run(printer: &Printer) -> anyhow::Result<ExitCode> {
                     engine: None,
                 });
             }
-            std::fs::write(&config, initial_config(&added))
+            std::fs::write(&config, initial_config(&added, &database.url))
                 .with_context(|| format!("cannot write {}", config.display()))?;
             created.insert(0, CONFIG_FILE.to_string());
         }
@@ -95,6 +104,7 @@ pub fn run(printer: &Printer) -> anyhow::Result<ExitCode> {
             .collect();
         printer.json(&serde_json::json!({
             "created": created,
+            "database": existing.is_none().then_some(&database.url),
             "added_sources": added,
             "unclassified": unclassified,
         }));
@@ -143,15 +153,16 @@ pub fn run(printer: &Printer) -> anyhow::Result<ExitCode> {
         }
     }
     if existing.is_none() {
-        printer.line("\nThe development environment is a SQLite file, strata.db. Next:");
+        printer.line(format!("\n{} Next:", database.note));
         printer.line("  strata new create_users    # write a migration");
         printer.line("  strata up                  # apply what is pending");
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The format's name, or the directory's path when that is taken.
-fn unique_name(format: &str, path: &Path, taken: &[String]) -> String {
+/// `base` (the format's name, or format-engine), or the directory's path
+/// when that is taken.
+fn unique_name(base: &str, path: &Path, taken: &[String]) -> String {
     let clean = |s: &str| -> String {
         s.chars()
             .map(|c| {
@@ -163,7 +174,7 @@ fn unique_name(format: &str, path: &Path, taken: &[String]) -> String {
             })
             .collect()
     };
-    let base = clean(format);
+    let base = clean(base);
     if !taken.contains(&base) {
         return base;
     }

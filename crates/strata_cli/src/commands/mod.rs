@@ -26,7 +26,7 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--format github is for `strata lint`; use human or json here");
     }
     match &cli.command {
-        Command::Init => init::run(printer),
+        Command::Init => init::run(g.database_url.as_deref(), printer),
         Command::New { name, up, down } => {
             new::run(&load(g)?, name, up.as_deref(), down.is_some(), printer)
         }
