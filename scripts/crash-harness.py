@@ -322,6 +322,10 @@ class Engine:
     def after_kill(self, db: str, rng: random.Random) -> str:
         return ""
 
+    def stuck_context(self, db: str) -> list[str]:
+        """Extra facts about a database the final `strata up` could not finish."""
+        return []
+
 
 class Postgres(Engine):
     name = "postgres"
@@ -378,6 +382,12 @@ class Postgres(Engine):
         r = must(run(["psql", "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", url], input=script),
                  "reading table rows")
         return lines + rows_summary(r.stdout)
+
+    def stuck_context(self, db):
+        r = self.psql(self.url(db), "SELECT string_agg(indexrelid::regclass::text, ', ' ORDER BY 1) FROM pg_index i "
+                                    "JOIN pg_class c ON c.oid = i.indexrelid WHERE NOT i.indisvalid "
+                                    "AND c.relnamespace = 'public'::regnamespace")
+        return [f"INVALID indexes in the database: {r.stdout.strip() or 'none'}"] if r.returncode == 0 else []
 
     def after_kill(self, db, rng):
         url = self.url(db)
@@ -667,6 +677,7 @@ class Cycle:
         self.check_history(status, history)
         if self.stuck:
             self.details += self.history_of(history, self.message)
+            self.details += h.engine.stuck_context(self.db)
             return
         if self.lying:
             return
