@@ -148,8 +148,17 @@ pub enum Command {
         /// `VERSION` or `SOURCE/VERSION` (default: everything that needs it).
         migration: Option<String>,
         /// The named migration's file was deleted on purpose: remove it from history (what it changed stays in the database; the log keeps the record).
-        #[arg(long, requires = "migration")]
+        #[arg(long, requires = "migration", conflicts_with = "statement")]
         forget: bool,
+        /// The named migration's statement N, in doubt after an interrupted run: say what you found with --done or --not-done; `strata up` then resumes after or at it.
+        #[arg(long, value_name = "N", requires = "migration", requires = "finding")]
+        statement: Option<usize>,
+        /// With --statement: it completed (its effect is in the database).
+        #[arg(long, group = "finding", requires = "statement")]
+        done: bool,
+        /// With --statement: it did not complete.
+        #[arg(long, group = "finding", requires = "statement")]
+        not_done: bool,
         #[command(flatten)]
         approval: Approval,
     },

@@ -16,6 +16,24 @@ use strata_sql::{Dialect, Statement};
 pub use ident::{TableName, quote_ident, quote_ident_for};
 pub use url::{password_forms, redact_url, split_password};
 
+/// Something a statement creates or drops, to look up in the catalog when
+/// whether the statement completed is in doubt.
+#[derive(Debug, Clone, Copy)]
+pub enum CatalogObject<'a> {
+    Object {
+        kind: strata_sql::ObjectKind,
+        name: &'a strata_sql::ObjectName,
+    },
+    Column {
+        table: &'a strata_sql::ObjectName,
+        column: &'a strata_sql::ObjectName,
+    },
+    Constraint {
+        table: &'a strata_sql::ObjectName,
+        name: &'a strata_sql::ObjectName,
+    },
+}
+
 /// How long connecting may take, TLS and authentication included, when the
 /// URL sets no `connect_timeout`.
 pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -237,6 +255,39 @@ pub trait Driver: Send {
     /// running migration `id` completed (one small write after each
     /// statement of a statement-by-statement run).
     async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()>;
+
+    /// Whether this engine runs `statement` (of `script`) and a history
+    /// write in one transaction, so a crash can never leave it done but
+    /// unrecorded ([`Driver::execute_recorded`]). Statements the engine
+    /// commits by themselves (PostgreSQL's `CREATE INDEX CONCURRENTLY`,
+    /// MySQL's DDL) cannot be: after a crash they are in doubt.
+    fn records_atomically(&self, statement: &Statement<'_>, script: &str) -> bool {
+        let _ = (statement, script);
+        false
+    }
+
+    /// Runs `statement` and records `progress` for the running migration
+    /// `id` in one transaction (only for statements
+    /// [`Driver::records_atomically`] accepts).
+    async fn execute_recorded(
+        &mut self,
+        statement: &Statement<'_>,
+        settings: &TxSettings,
+        id: &MigrationId,
+        progress: &Progress,
+    ) -> Result<()> {
+        self.execute_each(std::slice::from_ref(statement), settings)
+            .await?;
+        self.record_progress(id, progress).await
+    }
+
+    /// Whether the catalog shows `object`: `Some(true)` or `Some(false)`,
+    /// `None` when this engine cannot tell. An index that exists but is not
+    /// valid (a failed `CREATE INDEX CONCURRENTLY`) is not there.
+    async fn catalog_has(&mut self, object: &CatalogObject<'_>) -> Result<Option<bool>> {
+        let _ = object;
+        Ok(None)
+    }
 
     /// Puts back the session settings a migration run outside a
     /// transaction may have changed (`SET search_path`, `USE other_db`), so

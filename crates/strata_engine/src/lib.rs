@@ -21,6 +21,7 @@ pub mod doctor;
 mod events;
 mod foreign;
 mod hooks;
+mod in_doubt;
 mod lint;
 mod notify;
 pub mod run;

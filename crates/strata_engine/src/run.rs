@@ -5,6 +5,7 @@
 use crate::config::NotifyOn;
 use crate::events::{Event, Reporter, StepInfo};
 use crate::hooks::{HookContext, HookPoint};
+use crate::in_doubt::Verdict;
 use crate::notify::Notice;
 use crate::{Engine, EngineError};
 use std::collections::{BTreeSet, HashMap};
@@ -1163,7 +1164,8 @@ impl Run<'_> {
             StepAction::Baseline
             | StepAction::AcceptChecksum
             | StepAction::ClearFailed
-            | StepAction::Forget => self
+            | StepAction::Forget
+            | StepAction::ResolveStatement { .. } => self
                 .record(step)
                 .await
                 .map_err(|e| self.failure(step, None, &e)),
@@ -1216,6 +1218,46 @@ impl Run<'_> {
                         step,
                         LogAction::Repair,
                         HistoryStatus::Applied,
+                        now,
+                        Some(detail),
+                    ),
+                    foreign: Vec::new(),
+                }
+            }
+            StepAction::ResolveStatement { statement, done } => {
+                let mut row = previous
+                    .expect("an interrupted migration has a row")
+                    .clone();
+                let body = step.script.as_ref().expect("the plan gives the up body");
+                let statements = strata_sql::split(&body.sql, self.driver.capabilities().dialect);
+                let completed = if done { statement } else { statement - 1 };
+                let mut tracker = ProgressTracker::default();
+                for st in statements.iter().take(completed) {
+                    tracker.completed(st.sql);
+                }
+                let finding = if done {
+                    "completed"
+                } else {
+                    "did not complete"
+                };
+                let detail = format!(
+                    "statement {statement} was in doubt after an interrupted run; the operator found it {finding} (strata repair --statement)"
+                );
+                // No longer interrupted with a statement in doubt: where it
+                // stopped is known now, so `up` resumes there.
+                row.status = HistoryStatus::Failed;
+                row.progress = (completed > 0).then(|| tracker.current());
+                row.error = Some(format!(
+                    "{detail}; `strata up` resumes at statement {}",
+                    completed + 1
+                ));
+                HistoryWrite {
+                    upsert: Some(row),
+                    delete: None,
+                    log: self.log(
+                        step,
+                        LogAction::Repair,
+                        HistoryStatus::Failed,
                         now,
                         Some(detail),
                     ),
@@ -1331,7 +1373,9 @@ impl Run<'_> {
         // `applied` (its objects may all still be there) with a note that
         // the revert began.
         let tracker = if applying && !is_script {
-            self.resume_point(step, script, &statements)?
+            let (tracker, judged) = self.resume_point(step, script, &statements).await?;
+            notes.extend(judged);
+            tracker
         } else {
             ProgressTracker::default()
         };
@@ -1437,6 +1481,11 @@ impl Run<'_> {
         settings: &strata_driver::TxSettings,
     ) -> Result<(), Failure> {
         let applying = step.action == StepAction::Apply;
+        // A migration that opens and commits transactions itself keeps them:
+        // strata wraps none of its statements in one of its own.
+        let own_transactions = statements
+            .iter()
+            .any(|st| strata_sql::is_transaction_control(st, &script.sql));
         for (i, st) in statements.iter().enumerate().skip(from) {
             if step.retry
                 && let Some(index) = strata_sql::concurrent_index_name(st, &script.sql)
@@ -1455,22 +1504,35 @@ impl Run<'_> {
                     });
                 }
             }
-            if let Err(mut e) = self
-                .driver
-                .execute_each(std::slice::from_ref(st), settings)
-                .await
-            {
+            // A statement that can share a transaction with its progress
+            // write is never in doubt after a crash: both happen or neither.
+            let atomic =
+                applying && !own_transactions && self.driver.records_atomically(st, &script.sql);
+            let mut next = tracker.clone();
+            let progress = next.completed(st.sql);
+            let ran = if atomic {
+                self.driver
+                    .execute_recorded(st, settings, &step.id, &progress)
+                    .await
+            } else {
+                self.driver
+                    .execute_each(std::slice::from_ref(st), settings)
+                    .await
+            };
+            if let Err(mut e) = ran {
                 if let DriverError::Statement(se) = &mut e {
                     se.index = i;
                 }
                 return Err(self.failure(step, Some((script, statements)), &e));
             }
             if applying {
-                let progress = tracker.completed(st.sql);
-                self.driver
-                    .record_progress(&step.id, &progress)
-                    .await
-                    .map_err(|e| self.failure(step, None, &e))?;
+                if !atomic {
+                    self.driver
+                        .record_progress(&step.id, &progress)
+                        .await
+                        .map_err(|e| self.failure(step, None, &e))?;
+                }
+                tracker = next;
                 self.progress = Some(progress);
             }
         }
@@ -1480,40 +1542,94 @@ impl Run<'_> {
     /// Where an apply of `step` starts: after the statements an earlier,
     /// interrupted or failed attempt completed (unless `--restart`), when
     /// the file's first statements are still the ones that ran. The
-    /// tracker returned has counted those statements.
-    fn resume_point(
-        &self,
+    /// tracker returned has counted those statements. After an
+    /// interruption, the statement after them is in doubt unless it ran in
+    /// one transaction with its progress write: it is judged (see
+    /// [`crate::in_doubt`]), and what was found is returned as a note.
+    async fn resume_point(
+        &mut self,
         step: &Step,
         script: &Body,
         statements: &[Statement<'_>],
-    ) -> Result<ProgressTracker, Failure> {
+    ) -> Result<(ProgressTracker, Option<String>), Failure> {
         let mut tracker = ProgressTracker::default();
-        let previous = self.history.iter().find(|r| {
+        let Some(previous) = self.history.iter().find(|r| {
             r.id == step.id && matches!(r.status, HistoryStatus::Failed | HistoryStatus::Running)
-        });
-        let Some(done) = previous.and_then(|r| r.progress.as_ref()) else {
-            return Ok(tracker);
+        }) else {
+            return Ok((tracker, None));
         };
-        let n = usize::try_from(done.statements).unwrap_or(usize::MAX);
-        if self.restart || n == 0 {
-            return Ok(tracker);
+        if self.restart {
+            return Ok((tracker, None));
         }
-        if n <= statements.len() {
-            for st in &statements[..n] {
-                tracker.completed(st.sql);
-            }
-            if tracker.current().hash == done.hash {
-                return Ok(tracker);
+        let interrupted = previous.status == HistoryStatus::Running;
+        let n = previous
+            .progress
+            .as_ref()
+            .map_or(0, |p| usize::try_from(p.statements).unwrap_or(usize::MAX));
+        if n > 0 {
+            let same = n <= statements.len() && {
+                for st in &statements[..n] {
+                    tracker.completed(st.sql);
+                }
+                previous.progress.as_ref().map(|p| &p.hash) == Some(&tracker.current().hash)
+            };
+            if !same {
+                let location =
+                    format!("{}:{}", self.engine.display_path(&script.path), script.line);
+                return Err(Failure::new(
+                    format!(
+                        "migration {} ({}) was stopped after {n} of its statements completed, but the file's first {n} statements are no longer the ones that ran (it was edited since)\ncheck the database, then run `strata up --restart` to run the whole migration again, or undo what ran and `strata repair {}` to clear the attempt",
+                        step.id, step.name, step.id
+                    ),
+                    Some(location),
+                ));
             }
         }
-        let location = format!("{}:{}", self.engine.display_path(&script.path), script.line);
-        Err(Failure::new(
-            format!(
-                "migration {} ({}) was stopped after {n} of its statements completed, but the file's first {n} statements are no longer the ones that ran (it was edited since)\ncheck the database, then run `strata up --restart` to run the whole migration again, or undo what ran and `strata repair {}` to clear the attempt",
-                step.id, step.name, step.id
+        let Some(st) = statements.get(n).filter(|_| interrupted) else {
+            return Ok((tracker, None));
+        };
+        let own_transactions = statements
+            .iter()
+            .any(|s| strata_sql::is_transaction_control(s, &script.sql));
+        if !own_transactions && self.driver.records_atomically(st, &script.sql) {
+            // It ran in one transaction with its progress write: not
+            // recorded means not done.
+            return Ok((tracker, None));
+        }
+        let number = n + 1;
+        let line = script.line + st.line_in(&script.sql);
+        let location = format!("{}:{line}", self.engine.display_path(&script.path));
+        let dialect = self.driver.capabilities().dialect;
+        let verdict = crate::in_doubt::judge(&mut *self.driver, st, &script.sql, dialect)
+            .await
+            .map_err(|e| self.failure(step, None, &e))?;
+        let note = match verdict {
+            Verdict::Rerun => format!(
+                "statement {number} ({location}) was in doubt after the interrupted run; it can run again harmlessly, so it does"
             ),
-            Some(location),
-        ))
+            Verdict::NotDone(seen) => format!(
+                "statement {number} ({location}) was in doubt after the interrupted run; the catalog shows it did not complete ({seen}), so it runs again"
+            ),
+            Verdict::Done(seen) => {
+                tracker.completed(st.sql);
+                format!(
+                    "statement {number} ({location}) was in doubt after the interrupted run; the catalog shows it completed ({seen}), so it counts as done"
+                )
+            }
+            Verdict::Unknown => {
+                return Err(Failure::new(
+                    format!(
+                        "migration {} ({}) was interrupted while statement {number} ({location}) may have been running: whether it completed is in doubt, and the catalog cannot tell for this statement\ncheck the database, then record what you find with `strata repair {} --statement {number} --done` (it completed) or `--not-done` (it did not), and run `strata up` again",
+                        step.id, step.name, step.id
+                    ),
+                    Some(location),
+                ));
+            }
+        };
+        self.reporter.event(&Event::Warning {
+            message: format!("{}: {note}", step.id),
+        });
+        Ok((tracker, Some(note)))
     }
 
     /// Records a failed step honestly and returns the failure.

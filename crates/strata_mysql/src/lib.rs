@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params, Row, Value};
 use strata_driver::{
-    Capabilities, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder, LockMode, Result,
-    StatementError, TableName, TxSettings, verify_says_missing,
+    Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder,
+    LockMode, Result, StatementError, TableName, TxSettings, verify_says_missing,
 };
 use strata_model::{Checksum, HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
 use strata_sql::{Dialect, Statement};
@@ -137,6 +137,25 @@ fn positional(sql: &str, params: &[Option<String>]) -> (String, Vec<Value>) {
 }
 
 impl MysqlDriver {
+    async fn progress_write(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
+        let sql = format!(
+            "UPDATE {} SET statements_done = ?, statements_hash = ? WHERE source = ? AND version = ?",
+            self.quoted(&self.table)
+        );
+        self.conn
+            .exec_drop(
+                sql,
+                (
+                    progress.statements,
+                    progress.hash.clone(),
+                    id.source.clone(),
+                    id.version.to_string(),
+                ),
+            )
+            .await
+            .map_err(db_err)
+    }
+
     fn quoted(&self, t: &TableName) -> String {
         t.quoted_for(Dialect::Mysql)
     }
@@ -455,22 +474,96 @@ impl Driver for MysqlDriver {
     }
 
     async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
-        let sql = format!(
-            "UPDATE {} SET statements_done = ?, statements_hash = ? WHERE source = ? AND version = ?",
-            self.quoted(&self.table)
-        );
+        self.progress_write(id, progress).await
+    }
+
+    fn records_atomically(&self, statement: &Statement<'_>, script: &str) -> bool {
+        // MySQL commits any DDL (and LOCK TABLES, GRANT, CALL of a routine
+        // that does, ...) by itself: only plain data changes and queries
+        // stay inside a transaction.
+        let first = script[statement.token_offset..]
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .find(|w| !w.is_empty())
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        matches!(
+            first.as_str(),
+            "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "SELECT" | "WITH" | "DO" | "VALUES"
+        )
+    }
+
+    async fn execute_recorded(
+        &mut self,
+        statement: &Statement<'_>,
+        settings: &TxSettings,
+        id: &MigrationId,
+        progress: &Progress,
+    ) -> Result<()> {
+        for set in self.settings_sql(settings) {
+            self.conn.query_drop(set).await.map_err(db_err)?;
+        }
         self.conn
-            .exec_drop(
-                sql,
-                (
-                    progress.statements,
-                    progress.hash.clone(),
-                    id.source.clone(),
-                    id.version.to_string(),
-                ),
-            )
+            .query_drop("START TRANSACTION")
             .await
-            .map_err(db_err)
+            .map_err(db_err)?;
+        if let Err(e) = self.conn.query_drop(statement.sql).await {
+            let _ = self.conn.query_drop("ROLLBACK").await;
+            return Err(statement_error(0, e));
+        }
+        match self.progress_write(id, progress).await {
+            Ok(()) => self.conn.query_drop("COMMIT").await.map_err(db_err),
+            Err(e) => {
+                let _ = self.conn.query_drop("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn catalog_has(&mut self, object: &CatalogObject<'_>) -> Result<Option<bool>> {
+        use strata_sql::ObjectKind as K;
+        let database = self.database.clone();
+        let schema = |n: &strata_sql::ObjectName| n.schema_key().or_else(|| database.clone());
+        let (sql, params): (&str, Vec<Option<String>>) = match *object {
+            CatalogObject::Object { kind, name } => {
+                let sql = match kind {
+                    K::Table | K::View => {
+                        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?"
+                    }
+                    K::Index => {
+                        "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND INDEX_NAME = ?"
+                    }
+                    K::Function | K::Procedure => {
+                        "SELECT COUNT(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ? AND ROUTINE_NAME = ?"
+                    }
+                    K::Trigger => {
+                        "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? AND TRIGGER_NAME = ?"
+                    }
+                    K::Schema => {
+                        "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE ? IS NOT NULL AND SCHEMA_NAME = ?"
+                    }
+                    _ => return Ok(None),
+                };
+                (sql, vec![schema(name), Some(name.key.clone())])
+            }
+            CatalogObject::Column { table, column } => (
+                "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?",
+                vec![schema(table), Some(table.key.clone()), Some(column.key.clone())],
+            ),
+            CatalogObject::Constraint { table, name } => (
+                "SELECT (SELECT COUNT(*) FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = ?)
+                      + (SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND INDEX_NAME = ?)",
+                vec![
+                    schema(table),
+                    Some(table.key.clone()),
+                    Some(name.key.clone()),
+                    schema(table),
+                    Some(table.key.clone()),
+                    Some(name.key.clone()),
+                ],
+            ),
+        };
+        let n: Option<i64> = self.conn.exec_first(sql, params).await.map_err(db_err)?;
+        Ok(Some(n.unwrap_or(0) > 0))
     }
 
     /// Only for steps the engine knows to be free of DDL: MySQL commits

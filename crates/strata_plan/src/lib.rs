@@ -36,6 +36,10 @@ pub enum StepAction {
     /// Forget an applied migration whose file was deleted on purpose (its
     /// changes stay in the database; the log keeps the record).
     Forget,
+    /// Record the operator's finding about an in-doubt statement of an
+    /// interrupted migration: statement `statement` (1-based) completed, or
+    /// did not; `up` then resumes after or at it.
+    ResolveStatement { statement: usize, done: bool },
 }
 
 impl StepAction {
@@ -47,6 +51,8 @@ impl StepAction {
             StepAction::AcceptChecksum => "accept_checksum",
             StepAction::ClearFailed => "clear_failed",
             StepAction::Forget => "forget",
+            StepAction::ResolveStatement { done: true, .. } => "statement_done",
+            StepAction::ResolveStatement { done: false, .. } => "statement_not_done",
         }
     }
 
@@ -258,6 +264,19 @@ pub enum PlanError {
     RepairMissing(MigrationId),
     #[error("migration {0} has a file, so there is nothing to forget; `strata down` reverts it")]
     NothingToForget(MigrationId),
+    #[error(
+        "migration {0} has no statement in doubt: only an interrupted run (status shows it) leaves one; `strata status` says what it needs"
+    )]
+    NoStatementInDoubt(MigrationId),
+    #[error(
+        "statement {given} of migration {id} is not the one in doubt: {} statement(s) were recorded as completed, so statement {in_doubt} is; pass --statement {in_doubt}",
+        in_doubt - 1
+    )]
+    WrongStatement {
+        id: MigrationId,
+        given: usize,
+        in_doubt: i64,
+    },
     #[error("migration {0} cannot be re-applied: its file is gone")]
     FileMissing(MigrationId),
 }
@@ -787,6 +806,9 @@ pub struct RepairOptions {
     pub only: Option<String>,
     /// `--forget`: the named migration's file was deleted on purpose.
     pub forget: bool,
+    /// `--statement N --done|--not-done`: what the operator found of the
+    /// named migration's in-doubt statement N.
+    pub statement: Option<(usize, bool)>,
 }
 
 /// `strata repair [MIGRATION] [--forget]`: accept drifted checksums and
@@ -806,11 +828,25 @@ pub fn plan_repair(
             continue;
         }
         let row = ctx.history.get(&entry.id);
-        let action = match entry.state {
-            MigrationState::Drifted => StepAction::AcceptChecksum,
-            MigrationState::Failed => StepAction::ClearFailed,
-            MigrationState::Missing if opts.forget => StepAction::Forget,
-            MigrationState::Missing if only.is_some() => {
+        let action = match (entry.state, opts.statement) {
+            (_, Some((statement, done))) => {
+                let Some(row) = row.filter(|r| r.status == HistoryStatus::Running) else {
+                    return Err(PlanError::NoStatementInDoubt(entry.id.clone()));
+                };
+                let next = row.progress.as_ref().map_or(0, |p| p.statements) + 1;
+                if i64::try_from(statement).ok() != Some(next) {
+                    return Err(PlanError::WrongStatement {
+                        id: entry.id.clone(),
+                        given: statement,
+                        in_doubt: next,
+                    });
+                }
+                StepAction::ResolveStatement { statement, done }
+            }
+            (MigrationState::Drifted, _) => StepAction::AcceptChecksum,
+            (MigrationState::Failed, _) => StepAction::ClearFailed,
+            (MigrationState::Missing, _) if opts.forget => StepAction::Forget,
+            (MigrationState::Missing, _) if only.is_some() => {
                 return Err(PlanError::RepairMissing(entry.id.clone()));
             }
             _ => continue,
@@ -829,7 +865,10 @@ pub fn plan_repair(
                 _ => row.checksum.clone(),
             },
             tx_mode: file.map_or(TxMode::Transaction, |m| m.tx_mode),
-            script: None,
+            // The statements a decision about one of them counts through.
+            script: file
+                .filter(|_| matches!(action, StepAction::ResolveStatement { .. }))
+                .map(|m| m.up.clone()),
             down_sql: file.and_then(|m| m.down.as_ref().map(|b| b.sql.clone())),
             path: file.map(|m| m.path.clone()),
             out_of_order: false,

@@ -157,17 +157,23 @@ pub fn status(migrations: &[Migration], history: &[HistoryRow]) -> Vec<StatusEnt
 }
 
 fn interrupted(r: &HistoryRow) -> String {
-    match completed(r) {
-        Some(n) => format!(
-            "interrupted: a run started at {} never finished; {}",
-            r.started_at,
-            resume_advice(r, n)
-        ),
-        None => format!(
-            "interrupted: a non-transactional run started at {} never finished; check the database, then `strata repair {}` to clear it (or `strata up` to run it again)",
+    if r.kind == strata_model::MigrationKind::Script {
+        return format!(
+            "interrupted: a script run started at {} never finished; check the database, then `strata repair {}` to clear it (or `strata up` to run it again)",
             r.started_at, r.id
-        ),
+        );
     }
+    let n = completed(r).unwrap_or(0);
+    let done = match n {
+        0 => "no statement was recorded as completed".to_string(),
+        n => format!("statements 1-{n} completed and stay applied"),
+    };
+    format!(
+        "interrupted: a run started at {} never finished; {done}, and statement {next} may have been sent, so whether it completed is in doubt. `strata up` resumes at statement {next}, after asking the catalog whether it completed (or running it again where that is harmless); where the catalog cannot tell, record what you find with `strata repair {id} --statement {next} --done` (or `--not-done`). `strata up --restart` runs it from the top",
+        r.started_at,
+        next = n + 1,
+        id = r.id
+    )
 }
 
 fn failed(r: &HistoryRow) -> Option<String> {

@@ -269,6 +269,7 @@ fn only(target: &str) -> RepairOptions {
     RepairOptions {
         only: Some(target.into()),
         forget: false,
+        statement: None,
     }
 }
 
@@ -289,6 +290,7 @@ fn repair_of_a_missing_file_offers_the_real_choices() {
     let forget = RepairOptions {
         only: Some("11".into()),
         forget: true,
+        statement: None,
     };
     assert_eq!(
         ids(&plan_repair(&ms, &history, &forget).unwrap()),
@@ -297,6 +299,7 @@ fn repair_of_a_missing_file_offers_the_real_choices() {
     let wrong = RepairOptions {
         only: Some("1".into()),
         forget: true,
+        statement: None,
     };
     assert!(matches!(
         plan_repair(&ms, &history, &wrong),

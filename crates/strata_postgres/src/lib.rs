@@ -16,8 +16,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use strata_driver::{
-    BlockerProbe, BlockingSession, Capabilities, Driver, DriverError, HistoryWrite, LockAttempt,
-    LockHolder, LockMode, Result, StatementError, TableName, TxSettings, quote_ident, redact_url,
+    BlockerProbe, BlockingSession, Capabilities, CatalogObject, Driver, DriverError, HistoryWrite,
+    LockAttempt, LockHolder, LockMode, Result, StatementError, TableName, TxSettings, quote_ident,
+    redact_url,
 };
 use strata_model::{HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
 use strata_sql::{Dialect, Statement};
@@ -340,6 +341,13 @@ fn settings_sql(settings: &TxSettings, local: bool) -> String {
 }
 
 impl PgDriver {
+    fn progress_sql(&self) -> String {
+        format!(
+            "UPDATE {} SET statements_done = $1, statements_hash = $2 WHERE source = $3 AND version = $4",
+            self.table.quoted()
+        )
+    }
+
     fn log_table(&self) -> TableName {
         self.table.with_suffix("_log")
     }
@@ -1059,14 +1067,10 @@ impl Driver for PgDriver {
     }
 
     async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
-        let sql = format!(
-            "UPDATE {} SET statements_done = $1, statements_hash = $2 WHERE source = $3 AND version = $4",
-            self.table.quoted()
-        );
         let version = id.version.to_string();
         self.client
             .execute_typed(
-                &sql,
+                &self.progress_sql(),
                 &typed(
                     vec![&progress.statements, &progress.hash, &id.source, &version],
                     "ITTT",
@@ -1075,6 +1079,94 @@ impl Driver for PgDriver {
             .await
             .map(drop)
             .map_err(db_err)
+    }
+
+    fn records_atomically(&self, statement: &Statement<'_>, script: &str) -> bool {
+        !strata_sql::cannot_run_in_transaction(statement, script)
+            && !strata_sql::is_transaction_control(statement, script)
+    }
+
+    async fn execute_recorded(
+        &mut self,
+        statement: &Statement<'_>,
+        settings: &TxSettings,
+        id: &MigrationId,
+        progress: &Progress,
+    ) -> Result<()> {
+        let begin = format!("BEGIN;{}", settings_sql(settings, true));
+        let sql = self.progress_sql();
+        let version = id.version.to_string();
+        let params = typed(
+            vec![&progress.statements, &progress.hash, &id.source, &version],
+            "ITTT",
+        );
+        let client = &self.client;
+        client.batch_execute(&begin).await.map_err(db_err)?;
+        if let Err(e) = run_statement(client, statement).await {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(DriverError::Statement(statement_error(0, &e)));
+        }
+        // The statement's effect and the record of it commit together.
+        let (recorded, committed) = tokio::join!(
+            client.execute_typed(&sql, &params),
+            client.batch_execute("COMMIT")
+        );
+        if let Err(e) = recorded.map(drop).and(committed) {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(db_err(e));
+        }
+        Ok(())
+    }
+
+    async fn catalog_has(&mut self, object: &CatalogObject<'_>) -> Result<Option<bool>> {
+        use strata_sql::ObjectKind as K;
+        let (sql, name, schema, extra) = match *object {
+            CatalogObject::Object { kind, name } => {
+                let sql = match kind {
+                    K::Table | K::View | K::MaterializedView | K::Sequence => {
+                        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND n.nspname = coalesce($2, current_schema()) AND $3::text IS NULL"
+                    }
+                    K::Index => {
+                        "SELECT count(*) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND n.nspname = coalesce($2, current_schema()) AND x.indisvalid AND $3::text IS NULL"
+                    }
+                    K::Type => {
+                        "SELECT count(*) FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typname = $1 AND n.nspname = coalesce($2, current_schema()) AND $3::text IS NULL"
+                    }
+                    K::Function | K::Procedure => {
+                        "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.proname = $1 AND n.nspname = coalesce($2, current_schema()) AND $3::text IS NULL"
+                    }
+                    K::Schema => {
+                        "SELECT count(*) FROM pg_namespace WHERE nspname = $1 AND $2::text IS NULL AND $3::text IS NULL"
+                    }
+                    K::Extension => {
+                        "SELECT count(*) FROM pg_extension WHERE extname = $1 AND $2::text IS NULL AND $3::text IS NULL"
+                    }
+                    // Triggers and policies are named per table; the
+                    // statement's table is not at hand here.
+                    K::Trigger | K::Policy => return Ok(None),
+                };
+                (sql, name.key.clone(), name.schema_key(), None)
+            }
+            CatalogObject::Column { table, column } => (
+                "SELECT count(*) FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND n.nspname = coalesce($2, current_schema()) AND a.attname = $3 AND NOT a.attisdropped",
+                table.key.clone(),
+                table.schema_key(),
+                Some(column.key.clone()),
+            ),
+            CatalogObject::Constraint { table, name } => (
+                "SELECT count(*) FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = $1 AND n.nspname = coalesce($2, current_schema()) AND k.conname = $3",
+                table.key.clone(),
+                table.schema_key(),
+                Some(name.key.clone()),
+            ),
+        };
+        let row = self
+            .client
+            .query_one(sql, &[&name, &schema, &extra])
+            .await
+            .map_err(db_err)?;
+        let n: i64 = row.get(0);
+        Ok(Some(n > 0))
     }
 
     async fn execute_each(

@@ -201,6 +201,8 @@ pub enum Change {
     Drop {
         kind: ObjectKind,
         names: Vec<ObjectName>,
+        /// `DROP ... IF EXISTS`: running it again is harmless.
+        if_exists: bool,
     },
     AddColumn {
         table: ObjectName,
@@ -211,6 +213,8 @@ pub enum Change {
     DropColumn {
         table: ObjectName,
         column: ObjectName,
+        /// `DROP COLUMN IF EXISTS`.
+        if_exists: bool,
     },
     AddConstraint {
         table: ObjectName,
@@ -420,13 +424,17 @@ fn drop(t: &[&Token<'_>]) -> Option<Change> {
     let (kind, used) = ObjectKind::from_words(t.first()?, t.get(1).copied())?;
     i += used;
     skip_words(t, &mut i, &["CONCURRENTLY"]);
-    skip_words(t, &mut i, &["IF", "EXISTS"]);
+    let if_exists = skip_words(t, &mut i, &["IF", "EXISTS"]);
     let mut names = vec![read_name(t, &mut i)?];
     while matches!(t.get(i), Some(Token::Punct(','))) {
         i += 1;
         names.push(read_name(t, &mut i)?);
     }
-    Some(Change::Drop { kind, names })
+    Some(Change::Drop {
+        kind,
+        names,
+        if_exists,
+    })
 }
 
 fn alter(t: &[&Token<'_>]) -> Option<Vec<Change>> {
@@ -517,10 +525,11 @@ fn table_action(a: &[&Token<'_>], table: &ObjectName) -> Option<Change> {
             return None;
         }
         skip_words(a, &mut i, &["COLUMN"]);
-        skip_words(a, &mut i, &["IF", "EXISTS"]);
+        let if_exists = skip_words(a, &mut i, &["IF", "EXISTS"]);
         return Some(Change::DropColumn {
             table,
             column: read_name(a, &mut i)?,
+            if_exists,
         });
     }
     if skip_words(a, &mut i, &["ENABLE", "ROW", "LEVEL", "SECURITY"]) && i == a.len() {
@@ -664,6 +673,53 @@ pub fn inverse(change: &Change, dialect: Dialect) -> Result<String, String> {
             return Err(format!("`{what}` cannot be reversed mechanically"));
         }
     })
+}
+
+impl Change {
+    /// Whether running the statement again after it completed is harmless
+    /// (`IF NOT EXISTS`, `OR REPLACE`, `IF EXISTS`).
+    pub fn rerunnable(&self) -> bool {
+        match self {
+            Change::Create { guard, .. } | Change::AddColumn { guard, .. } => guard.is_some(),
+            Change::Drop { if_exists, .. } | Change::DropColumn { if_exists, .. } => *if_exists,
+            _ => false,
+        }
+    }
+}
+
+impl ObjectName {
+    /// The schema part, unquoted (folded to lower case unless quoted), when
+    /// the name is qualified.
+    pub fn schema_key(&self) -> Option<String> {
+        let (schema, _) = split_last_dot(&self.written)?;
+        let schema = schema.rsplit_once('.').map_or(schema, |(_, s)| s);
+        Some(match schema.chars().next() {
+            Some(q @ ('"' | '`' | '[')) => {
+                let inner = &schema[1..schema.len().saturating_sub(1)];
+                match q {
+                    '"' => inner.replace("\"\"", "\""),
+                    '`' => inner.replace("``", "`"),
+                    _ => inner.to_string(),
+                }
+            }
+            _ => schema.to_ascii_lowercase(),
+        })
+    }
+}
+
+/// `written` split at its last `.` outside quotes.
+fn split_last_dot(written: &str) -> Option<(&str, &str)> {
+    let mut quote: Option<char> = None;
+    let mut at = None;
+    for (i, c) in written.char_indices() {
+        match (quote, c) {
+            (None, '"' | '`' | '[') => quote = Some(if c == '[' { ']' } else { c }),
+            (Some(q), c) if c == q => quote = None,
+            (None, '.') => at = Some(i),
+            _ => {}
+        }
+    }
+    at.map(|i| (&written[..i], &written[i + 1..]))
 }
 
 /// A statement of an up that has no mechanical inverse.
@@ -811,14 +867,16 @@ mod tests {
             c[5],
             Change::DropColumn {
                 table: n("users", "users"),
-                column: n("old", "old")
+                column: n("old", "old"),
+                if_exists: false,
             }
         );
         assert_eq!(
             c[6],
             Change::Drop {
                 kind: ObjectKind::Table,
-                names: vec![n("a", "a"), n("b", "b")]
+                names: vec![n("a", "a"), n("b", "b")],
+                if_exists: true,
             }
         );
         assert!(matches!(&c[7], Change::Other { what } if what == "UPDATE users SET"));

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::time::Duration;
 use strata_driver::{
-    Capabilities, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder, LockMode, Result,
-    StatementError, TableName, TxSettings,
+    Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder,
+    LockMode, Result, StatementError, TableName, TxSettings,
 };
 use strata_model::{
     Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind, Progress,
@@ -115,6 +115,13 @@ fn is_missing_table(e: &rusqlite::Error) -> bool {
 }
 
 impl SqliteDriver {
+    fn progress_sql(&self) -> String {
+        format!(
+            "UPDATE {} SET statements_done = ?1, statements_hash = ?2 WHERE source = ?3 AND version = ?4",
+            self.table.quoted()
+        )
+    }
+
     fn log_table(&self) -> TableName {
         self.table.with_suffix("_log")
     }
@@ -565,10 +572,7 @@ impl Driver for SqliteDriver {
     }
 
     async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
-        let sql = format!(
-            "UPDATE {} SET statements_done = ?1, statements_hash = ?2 WHERE source = ?3 AND version = ?4",
-            self.table.quoted()
-        );
+        let sql = self.progress_sql();
         self.conn
             .prepare_cached(&sql)
             .and_then(|mut st| {
@@ -581,6 +585,75 @@ impl Driver for SqliteDriver {
             })
             .map(drop)
             .map_err(db_err)
+    }
+
+    fn records_atomically(&self, statement: &Statement<'_>, script: &str) -> bool {
+        // What SQLite refuses, or ignores, inside a transaction.
+        let first = script[statement.token_offset..]
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .find(|w| !w.is_empty())
+            .unwrap_or_default()
+            .to_ascii_uppercase();
+        !matches!(first.as_str(), "PRAGMA" | "VACUUM" | "ATTACH" | "DETACH")
+            && !strata_sql::is_transaction_control(statement, script)
+    }
+
+    async fn execute_recorded(
+        &mut self,
+        statement: &Statement<'_>,
+        settings: &TxSettings,
+        id: &MigrationId,
+        progress: &Progress,
+    ) -> Result<()> {
+        let _ = settings;
+        let sql = self.progress_sql();
+        self.in_write_transaction(|| {
+            self.run_statements(std::slice::from_ref(statement))?;
+            self.conn
+                .prepare_cached(&sql)
+                .and_then(|mut st| {
+                    st.execute(params![
+                        progress.statements,
+                        progress.hash,
+                        id.source,
+                        id.version.as_str()
+                    ])
+                })
+                .map(drop)
+                .map_err(db_err)
+        })
+    }
+
+    async fn catalog_has(&mut self, object: &CatalogObject<'_>) -> Result<Option<bool>> {
+        use strata_sql::ObjectKind as K;
+        let count = |sql: &str, a: &str, b: &str| -> Result<Option<bool>> {
+            self.conn
+                .query_row(sql, params![a, b], |r| r.get::<_, i64>(0))
+                .map(|n| Some(n > 0))
+                .map_err(db_err)
+        };
+        match *object {
+            CatalogObject::Object { kind, name } => {
+                let kind = match kind {
+                    K::Table => "table",
+                    K::View => "view",
+                    K::Index => "index",
+                    K::Trigger => "trigger",
+                    _ => return Ok(None),
+                };
+                count(
+                    "SELECT count(*) FROM sqlite_master WHERE type = ?1 AND name = ?2 COLLATE NOCASE",
+                    kind,
+                    &name.key,
+                )
+            }
+            CatalogObject::Column { table, column } => count(
+                "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2 COLLATE NOCASE",
+                &table.key,
+                &column.key,
+            ),
+            CatalogObject::Constraint { .. } => Ok(None),
+        }
     }
 
     async fn apply_in_transaction(

@@ -35,11 +35,15 @@ pub async fn run(
         Command::Repair {
             migration,
             forget,
+            statement,
+            done,
+            not_done,
             approval,
         } => (
             RequestKind::Repair(RepairOptions {
                 only: migration.clone(),
                 forget: *forget,
+                statement: statement.map(|n| (n, *done && !*not_done)),
             }),
             approval,
         ),

@@ -38,6 +38,7 @@ pub fn action_word(a: StepAction) -> &'static str {
         StepAction::AcceptChecksum => "repair",
         StepAction::ClearFailed => "clear",
         StepAction::Forget => "forget",
+        StepAction::ResolveStatement { .. } => "resolve",
     }
 }
 

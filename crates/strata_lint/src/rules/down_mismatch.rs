@@ -74,10 +74,10 @@ fn check(cx: &Context<'_>, out: &mut Vec<Hit>) {
     for st in &cx.down {
         for change in strata_sql::changes(st, cx.down_sql(), cx.dialect) {
             match change {
-                Change::Drop { kind, names } => {
+                Change::Drop { kind, names, .. } => {
                     dropped.extend(names.into_iter().map(|n| (kind, n, None, st)));
                 }
-                Change::DropColumn { table, column } => {
+                Change::DropColumn { table, column, .. } => {
                     dropped.push((ObjectKind::Table, column, Some(table), st));
                 }
                 Change::Other { .. } => understood = false,
