@@ -216,3 +216,45 @@ fn the_operator_resolves_what_the_catalog_cannot_tell() {
     let log = db.query("SELECT action FROM strata_history_log ORDER BY seq");
     assert_eq!(log, ["start", "apply", "repair", "start", "apply"]);
 }
+
+/// Bug: when MySQL's connection was lost during a statement, the error
+/// named the statement before it. Now it names the one that was running,
+/// says it is in doubt, and the next `up` finds out from the catalog.
+#[test]
+fn a_lost_mysql_connection_names_the_running_statement() {
+    let Some(db) = TestDb::mysql() else { return };
+    let p = TempProject::new();
+    p.write("migrations/1_t.sql", "CREATE TABLE t (a integer);\n");
+    p.write(
+        "migrations/2_alter.sql",
+        "INSERT INTO t VALUES (1);\nALTER TABLE t ADD COLUMN b integer;\nINSERT INTO t VALUES (2, 2);\n",
+    );
+    assert_eq!(strata(&p, &db, &["up", "--to", "1"]).code, 0);
+    let blocker = Blocker::open(&db, "START TRANSACTION; SELECT count(*) FROM t;");
+    let url = db.url();
+    let child = spawn_in(Path::new(BIN), &p.dir, &["up", "--database-url", &url]);
+    let waiting = "SELECT count(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'ALTER TABLE t ADD COLUMN b%'";
+    wait_for("the ALTER to wait", || db.query(waiting) != ["0"]);
+    db.execute("SELECT 1");
+    let id = db.query("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'ALTER TABLE t ADD COLUMN b%'");
+    db.execute(&format!("KILL CONNECTION {}", id[0]));
+    let out = Run::from_output(child.wait_with_output().unwrap());
+    blocker.commit();
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("stopped while statement 2 (migrations/2_alter.sql:2) was running"),
+        "{}",
+        out.stderr
+    );
+    let up = strata(&p, &db, &["up"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert!(
+        up.stderr.contains(
+            "the catalog shows it did not complete (column t.b is not there), so it runs again"
+        ),
+        "{}",
+        up.all()
+    );
+    assert_eq!(db.query("SELECT count(*) FROM t"), ["2"]);
+}

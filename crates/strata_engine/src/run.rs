@@ -955,6 +955,9 @@ struct Failure {
     location: Option<String>,
     /// A statement gave up waiting for a lock (worth retrying).
     lock_timeout: bool,
+    /// The server never answered for the failing statement, which may have
+    /// completed: its row stays `running`, so the next run judges it.
+    in_doubt: bool,
 }
 
 impl Failure {
@@ -963,6 +966,7 @@ impl Failure {
             message,
             location,
             lock_timeout: false,
+            in_doubt: false,
         }
     }
 }
@@ -1519,11 +1523,39 @@ impl Run<'_> {
                     .execute_each(std::slice::from_ref(st), settings)
                     .await
             };
-            if let Err(mut e) = ran {
-                if let DriverError::Statement(se) = &mut e {
+            match ran {
+                Ok(()) => {}
+                Err(DriverError::Statement(mut se)) => {
                     se.index = i;
+                    let e = DriverError::Statement(se);
+                    return Err(self.failure(step, Some((script, statements)), &e));
                 }
-                return Err(self.failure(step, Some((script, statements)), &e));
+                // No answer from the server (the connection was lost): the
+                // statement may or may not have completed.
+                Err(e) => {
+                    let line = script.line + st.line_in(&script.sql);
+                    let location = format!("{}:{line}", self.engine.display_path(&script.path));
+                    let message = if atomic {
+                        format!(
+                            "migration {} ({}) stopped at statement {} ({location}): {e}\nit ran in one transaction with its progress record, so it either completed and is recorded or did not happen; `strata up` resumes from what history says",
+                            step.id,
+                            step.name,
+                            i + 1
+                        )
+                    } else {
+                        format!(
+                            "migration {} ({}) stopped while statement {} ({location}) was running: {e}\nwhether it completed is in doubt; `strata up` resumes there after asking the catalog (or `strata repair {} --statement {} --done|--not-done` records what you find)",
+                            step.id,
+                            step.name,
+                            i + 1,
+                            step.id,
+                            i + 1
+                        )
+                    };
+                    let mut failure = Failure::new(message, Some(location));
+                    failure.in_doubt = applying && !atomic;
+                    return Err(failure);
+                }
             }
             if applying {
                 if !atomic {
@@ -1659,7 +1691,12 @@ impl Run<'_> {
         );
         log.duration_ms = elapsed;
         let upsert = if applying {
-            let mut row = self.row(step, HistoryStatus::Failed, started);
+            let status = if failure.in_doubt {
+                HistoryStatus::Running
+            } else {
+                HistoryStatus::Failed
+            };
+            let mut row = self.row(step, status, started);
             row.finished_at = Some(now);
             row.duration_ms = elapsed;
             row.error = Some(failure.message.clone());
@@ -1775,6 +1812,7 @@ impl Run<'_> {
             message,
             location,
             lock_timeout,
+            in_doubt: false,
         }
     }
 }
