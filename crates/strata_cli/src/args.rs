@@ -115,6 +115,8 @@ pub enum Command {
         up: UpArgs,
         #[command(flatten)]
         approval: Approval,
+        #[command(flatten)]
+        locking: Locking,
         /// Run the plan in a transaction and roll it all back: does it work on this data, which locks does it take?
         #[arg(long)]
         dry_run: bool,
@@ -128,6 +130,8 @@ pub enum Command {
         target: DownArgs,
         #[command(flatten)]
         approval: Approval,
+        #[command(flatten)]
+        locking: Locking,
         /// Run the reverts in a transaction and roll them back.
         #[arg(long)]
         dry_run: bool,
@@ -136,6 +140,8 @@ pub enum Command {
     Redo {
         #[command(flatten)]
         approval: Approval,
+        #[command(flatten)]
+        locking: Locking,
     },
     /// The full timeline: applied, failed, reverted, repaired, baselined.
     History {
@@ -161,6 +167,8 @@ pub enum Command {
         not_done: bool,
         #[command(flatten)]
         approval: Approval,
+        #[command(flatten)]
+        locking: Locking,
     },
     /// Record a source's migrations up to VERSION as applied without running them.
     Baseline {
@@ -172,6 +180,8 @@ pub enum Command {
         all_sources: bool,
         #[command(flatten)]
         approval: Approval,
+        #[command(flatten)]
+        locking: Locking,
     },
     /// Static checks, running nothing: files parse, versions are unique, requirements resolve; with --env or --database-url, also drift, missing files and out-of-order. Exit 1 on findings.
     Validate,
@@ -222,7 +232,17 @@ pub enum Command {
     Fresh {
         #[command(flatten)]
         approval: Approval,
+        #[command(flatten)]
+        locking: Locking,
     },
+}
+
+/// How to deal with the session holding the migration lock.
+#[derive(Debug, Args, Default)]
+pub struct Locking {
+    /// End the session holding the migration lock (a killed run's, which the server keeps running until its statement ends) after a typed confirmation, or with --yes; its statement is cancelled and rolled back.
+    #[arg(long)]
+    pub terminate_stale: bool,
 }
 
 /// `--approve HASH`, for every command a policy may ask to approve.

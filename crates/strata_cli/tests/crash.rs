@@ -258,3 +258,59 @@ fn a_lost_mysql_connection_names_the_running_statement() {
     );
     assert_eq!(db.query("SELECT count(*) FROM t"), ["2"]);
 }
+
+/// A killed run's backend keeps running its statement and holding the
+/// migration lock: the next run says which backend (pid, what it runs,
+/// since when) while it waits, and `--terminate-stale` ends it (with --yes
+/// or a typed confirmation) so the run can go on.
+#[test]
+fn a_stale_backend_is_named_and_can_be_ended() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    let slow = "-- strata:no-transaction\nCREATE TABLE a (x integer);\nSELECT pg_sleep(30);\nCREATE TABLE b (x integer);\n";
+    p.write("migrations/1_slow.sql", slow);
+    let url = db.url();
+    let mut child = spawn_in(Path::new(BIN), &p.dir, &["up", "--database-url", &url]);
+    wait_for("the sleep", || {
+        db.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%SELECT pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()") == ["1"]
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let waited = strata(&p, &db, &["up", "--lock-timeout", "1s"]);
+    assert_eq!(waited.code, 2, "{}", waited.all());
+    assert!(
+        waited.stderr.contains("running since") && waited.stderr.contains("SELECT pg_sleep(30);"),
+        "{}",
+        waited.stderr
+    );
+    // Without a terminal and without --yes, ending it is refused.
+    let refused = strata(
+        &p,
+        &db,
+        &["up", "--terminate-stale", "--lock-timeout", "1s"],
+    );
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("ending it was not confirmed"),
+        "{}",
+        refused.stderr
+    );
+    // The statement that never completed may change.
+    p.write(
+        "migrations/1_slow.sql",
+        &slow.replace("pg_sleep(30)", "pg_sleep(0)"),
+    );
+    let up = strata(
+        &p,
+        &db,
+        &["up", "--terminate-stale", "--yes", "--lock-timeout", "10s"],
+    );
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert!(
+        up.stderr
+            .contains("ended the session holding the migration lock"),
+        "{}",
+        up.stderr
+    );
+    assert!(db.has_table("b"));
+}

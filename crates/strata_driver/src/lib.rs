@@ -140,6 +140,9 @@ pub struct LockHolder {
     pub application_name: Option<String>,
     pub client: Option<String>,
     pub since: Option<String>,
+    /// What the holder is doing: the statement it runs, or its state
+    /// (`idle`), where the engine tells.
+    pub doing: Option<String>,
 }
 
 impl fmt::Display for LockHolder {
@@ -156,6 +159,9 @@ impl fmt::Display for LockHolder {
         }
         if let Some(s) = &self.since {
             parts.push(format!("since {s}"));
+        }
+        if let Some(d) = &self.doing {
+            parts.push(d.clone());
         }
         if parts.is_empty() {
             f.write_str("another session")
@@ -314,6 +320,14 @@ pub trait Driver: Send {
 
     /// One attempt to take the migration lock, without waiting.
     async fn try_lock(&mut self, mode: LockMode) -> Result<LockAttempt>;
+
+    /// Ends the server session `pid` that holds the migration lock (a
+    /// killed run's session the server keeps running: `--terminate-stale`);
+    /// whether it was ended. Engines that cannot end none.
+    async fn terminate_holder(&mut self, pid: i64) -> Result<bool> {
+        let _ = pid;
+        Ok(false)
+    }
 
     /// Confirms the migration lock is still held, renewing a lease where
     /// that is how it is kept; called before each step, so a lost lock

@@ -202,7 +202,7 @@ impl Engine {
             .filter(|m| m.id.source == source)
             .collect();
         let mut driver = self.connect().await?;
-        self.lock(driver.as_mut(), reporter).await?;
+        self.lock(driver.as_mut(), reporter, None).await?;
         let result = self
             .adopt_locked(driver.as_mut(), tool, &source, &migrations, dry_run)
             .await;

@@ -138,6 +138,12 @@ pub trait Reporter: Sync {
     fn confirm(&self, _plan: &Plan, _environment: &str) -> bool {
         false
     }
+
+    /// Asks a person to confirm ending the session `holder` that holds the
+    /// migration lock (`--terminate-stale`). The default refuses.
+    fn confirm_terminate(&self, _holder: &strata_driver::LockHolder) -> bool {
+        false
+    }
 }
 
 /// A reporter that drops everything (library use, tests).

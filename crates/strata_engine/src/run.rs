@@ -38,6 +38,9 @@ pub struct Request {
     /// from its first statement instead of resuming after the last one
     /// that completed.
     pub restart: bool,
+    /// `--terminate-stale`: end the session holding the migration lock (a
+    /// killed run's, still running on the server) after confirmation.
+    pub terminate_stale: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +66,7 @@ impl Request {
             dry_run: false,
             allow_destructive: false,
             restart: false,
+            terminate_stale: false,
         }
     }
 
@@ -333,7 +337,8 @@ impl Engine {
         let started = Instant::now();
         let migrations = self.migrations_in_background().ready()?;
         let mut driver = self.connect().await?;
-        self.lock(driver.as_mut(), reporter).await?;
+        let terminate = request.terminate_stale.then_some(request.yes);
+        self.lock(driver.as_mut(), reporter, terminate).await?;
         let result = match migrations.join() {
             Ok(found) => {
                 for warning in &found.warnings {
@@ -445,15 +450,42 @@ impl Engine {
         Ok(())
     }
 
+    /// Takes the migration lock, waiting up to the lock timeout and saying
+    /// who holds it. With `terminate` (`--terminate-stale`; `Some(yes)`),
+    /// a holder is ended instead, once confirmed (or with --yes): a killed
+    /// run's session the server keeps running.
     pub(crate) async fn lock(
         &self,
         driver: &mut dyn Driver,
         reporter: &dyn Reporter,
+        terminate: Option<bool>,
     ) -> Result<(), EngineError> {
         let since = Instant::now();
         let mut last: Option<strata_driver::LockHolder> = None;
         loop {
             match driver.try_lock(self.lock_mode).await? {
+                LockAttempt::Held(holder)
+                    if terminate.is_some()
+                        && holder.pid.is_some()
+                        && last.as_ref() != Some(&holder) =>
+                {
+                    let pid = holder.pid.expect("checked");
+                    if !(terminate == Some(true) || reporter.confirm_terminate(&holder)) {
+                        return Err(EngineError::Refused(format!(
+                            "the migration lock is held by {holder}; ending it was not confirmed: confirm at a terminal, or pass --yes with --terminate-stale"
+                        )));
+                    }
+                    let ended = driver.terminate_holder(pid).await?;
+                    reporter.event(&Event::Warning {
+                        message: if ended {
+                            format!("ended the session holding the migration lock: {holder}")
+                        } else {
+                            format!("could not end the session holding the migration lock ({holder}); waiting for it")
+                        },
+                    });
+                    last = Some(holder);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
                 LockAttempt::Acquired => {
                     if last.is_some() {
                         reporter.event(&Event::LockAcquired {

@@ -69,6 +69,15 @@ pub async fn connect(url: &str, table: TableName) -> Result<MysqlDriver> {
     })
 }
 
+/// A statement on one line, at most 200 characters, for messages.
+fn one_line(sql: &str) -> String {
+    let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", &flat[..i]),
+        None => flat,
+    }
+}
+
 fn db_err(e: mysql_async::Error) -> DriverError {
     DriverError::database(e)
 }
@@ -183,7 +192,7 @@ impl MysqlDriver {
         let row: Option<Row> = self
             .conn
             .exec_first(
-                "SELECT p.ID, p.USER, p.HOST, p.TIME FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(?)",
+                "SELECT p.ID, p.USER, p.HOST, p.TIME, p.INFO FROM information_schema.PROCESSLIST p WHERE p.ID = IS_USED_LOCK(?)",
                 (name,),
             )
             .await
@@ -202,6 +211,7 @@ impl MysqlDriver {
                 "{} (connection busy or idle for {seconds} s)",
                 since.rfc3339()
             )),
+            doing: get(4).map(|q| format!("running: {}", one_line(&q))),
         })
     }
 
@@ -642,6 +652,14 @@ impl Driver for MysqlDriver {
             );
         }
         self.conn.query_drop(sql).await.map_err(db_err)
+    }
+
+    async fn terminate_holder(&mut self, pid: i64) -> Result<bool> {
+        self.conn
+            .query_drop(format!("KILL CONNECTION {pid}"))
+            .await
+            .map(|()| true)
+            .map_err(db_err)
     }
 
     async fn check_lock(&mut self) -> Result<()> {

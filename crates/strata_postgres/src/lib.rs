@@ -496,7 +496,8 @@ impl PgDriver {
         let rows = self
             .client
             .query(
-                "SELECT a.pid::int8, a.application_name, coalesce(host(a.client_addr), 'local socket'), to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                "SELECT a.pid::int8, a.application_name, coalesce(host(a.client_addr), 'local socket'), to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                        CASE WHEN a.state = 'active' THEN 'running since ' || to_char(a.query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ': ' || left(regexp_replace(a.query, '\\s+', ' ', 'g'), 200) ELSE a.state END
                    FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                   WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1",
                 &[&classid, &objid],
@@ -510,6 +511,7 @@ impl PgDriver {
                 application_name: r.get(1),
                 client: r.get(2),
                 since: r.get(3),
+                doing: r.get(4),
             }))
     }
 
@@ -562,6 +564,7 @@ impl PgDriver {
                 r[2].as_deref().unwrap_or("?")
             )),
             since: r[3].clone(),
+            doing: None,
         }))
     }
 
@@ -1346,6 +1349,17 @@ impl Driver for PgDriver {
             .map_err(db_err)?;
         let ended: i64 = row.get(0);
         Ok(usize::try_from(ended).unwrap_or(0))
+    }
+
+    async fn terminate_holder(&mut self, pid: i64) -> Result<bool> {
+        let pid = i32::try_from(pid)
+            .map_err(|_| DriverError::Database(format!("{pid} is not a PostgreSQL backend pid")))?;
+        let row = self
+            .client
+            .query_one("SELECT coalesce(pg_terminate_backend($1), false)", &[&pid])
+            .await
+            .map_err(db_err)?;
+        Ok(row.get(0))
     }
 
     async fn reset_session(&mut self) -> Result<()> {

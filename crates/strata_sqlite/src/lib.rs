@@ -712,6 +712,7 @@ impl Driver for SqliteDriver {
                         application_name: Some("strata".into()),
                         client: Some(holder),
                         since: Some(since),
+                        doing: None,
                     }));
                 }
             }

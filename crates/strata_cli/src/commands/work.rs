@@ -13,10 +13,18 @@ pub async fn run(
     g: &crate::args::Global,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
-    let (kind, approval) = match command {
-        Command::Up { up, approval, .. } => (RequestKind::Up(up_options(up)), approval),
+    let (kind, approval, locking) = match command {
+        Command::Up {
+            up,
+            approval,
+            locking,
+            ..
+        } => (RequestKind::Up(up_options(up)), approval, locking),
         Command::Down {
-            target, approval, ..
+            target,
+            approval,
+            locking,
+            ..
         } => {
             let t = if let Some(n) = target.steps {
                 DownTarget::Steps(n)
@@ -29,9 +37,9 @@ pub async fn run(
             } else {
                 DownTarget::LastBatch
             };
-            (RequestKind::Down(t), approval)
+            (RequestKind::Down(t), approval, locking)
         }
-        Command::Redo { approval } => (RequestKind::Redo, approval),
+        Command::Redo { approval, locking } => (RequestKind::Redo, approval, locking),
         Command::Repair {
             migration,
             forget,
@@ -39,6 +47,7 @@ pub async fn run(
             done,
             not_done,
             approval,
+            locking,
         } => (
             RequestKind::Repair(RepairOptions {
                 only: migration.clone(),
@@ -46,19 +55,22 @@ pub async fn run(
                 statement: statement.map(|n| (n, *done && !*not_done)),
             }),
             approval,
+            locking,
         ),
         Command::Baseline {
             target,
             all_sources,
             approval,
+            locking,
         } => (
             RequestKind::Baseline {
                 to: target.clone(),
                 all_sources: *all_sources,
             },
             approval,
+            locking,
         ),
-        Command::Fresh { approval } => (RequestKind::Fresh, approval),
+        Command::Fresh { approval, locking } => (RequestKind::Fresh, approval, locking),
         other => unreachable!("{other:?} is not a work command"),
     };
     let dry_run = matches!(
@@ -73,6 +85,7 @@ pub async fn run(
         dry_run,
         allow_destructive: g.allow_destructive,
         restart,
+        terminate_stale: locking.terminate_stale,
     };
     let reporter = printer.reporter();
     match engine.run(&request, reporter.as_ref()).await {

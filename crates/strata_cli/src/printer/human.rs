@@ -283,6 +283,22 @@ impl Reporter for HumanReporter<'_> {
         }
     }
 
+    fn confirm_terminate(&self, holder: &strata_driver::LockHolder) -> bool {
+        if !interactive() {
+            return false;
+        }
+        let mut err = anstream::stderr().lock();
+        let _ = write!(
+            err,
+            "{}The migration lock is held by {holder}.{} End that session (its statement is cancelled and rolled back)? Type `terminate` to go on: ",
+            YELLOW.render(),
+            YELLOW.render_reset()
+        );
+        let _ = err.flush();
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer).is_ok() && answer.trim() == "terminate"
+    }
+
     fn confirm(&self, plan: &Plan, environment: &str) -> bool {
         if !interactive() {
             return false;
