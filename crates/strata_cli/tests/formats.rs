@@ -687,6 +687,7 @@ fn dbmate() -> Option<std::path::PathBuf> {
         std::env::var("STRATA_REQUIRE_SERVERS").as_deref() != Ok("1"),
         "dbmate is required: run scripts/install-test-tools.sh"
     );
+    strata_test_support::skipped("dbmate is not installed (scripts/install-test-tools.sh)");
     None
 }
 

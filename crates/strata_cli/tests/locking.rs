@@ -214,7 +214,7 @@ fn history_table_can_live_in_its_own_schema() {
 fn tls_modes_follow_libpq() {
     let Some(db) = TestDb::postgres() else { return };
     if db.query("SHOW ssl") != vec!["on"] {
-        eprintln!("skipping: the server has ssl = off");
+        strata_test_support::skipped("the PostgreSQL server has ssl = off");
         return;
     }
     let p = TempProject::new();

@@ -571,3 +571,132 @@ fn adopt_uses_the_one_source_that_can_hold_the_history() {
         up.stdout
     );
 }
+
+/// Smaller things users hit: `status` without a project says to run init;
+/// a fresh `strata new` (empty up) leaves the rest working and only its own
+/// `up` refuses; JSON counts have every state; "1 migration"; long names
+/// keep `list` aligned; a revert is a batch of its own.
+#[test]
+fn smaller_things_users_hit() {
+    let bare = TempProject::new();
+    std::fs::remove_dir(bare.path("migrations")).unwrap();
+    let status = strata(&bare, &["status"]);
+    assert_eq!(status.code, 2, "{}", status.all());
+    assert!(
+        status.stderr.contains("run `strata init`"),
+        "{}",
+        status.stderr
+    );
+
+    let p = sqlite_project("");
+    p.write(
+        "migrations/1_a_migration_with_a_rather_long_descriptive_name.sql",
+        "-- strata:up\nCREATE TABLE a (x int);\n-- strata:down\nDROP TABLE a;\n",
+    );
+    assert_eq!(strata(&p, &["up"]).code, 0);
+    assert_eq!(strata(&p, &["new", "next"]).code, 0);
+    let status = strata(&p, &["status", "--format", "json"]);
+    assert_eq!(status.code, 0, "{}", status.all());
+    let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(
+        doc["counts"],
+        serde_json::json!({"applied": 1, "pending": 1, "failed": 0, "reverted": 0, "drifted": 0, "missing": 0})
+    );
+    let up = strata(&p, &["up"]);
+    assert_eq!(up.code, 2, "{}", up.all());
+    assert!(
+        up.stderr.contains("its up section is empty"),
+        "{}",
+        up.stderr
+    );
+    let list = strata(&p, &["list"]);
+    let lines: Vec<&str> = list.stdout.lines().collect();
+    let column = |l: &str| l.find("DOWN").or_else(|| l.find(" yes ").map(|i| i + 1));
+    assert_eq!(column(lines[0]), column(lines[1]), "{}", list.stdout);
+
+    let down = strata(&p, &["down", "--format", "json"]);
+    assert_eq!(down.code, 0, "{}", down.all());
+    let history = strata(&p, &["history", "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let batches: Vec<(String, i64)> = doc["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["batch"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        batches,
+        [("apply".to_string(), 1), ("revert".to_string(), 2)]
+    );
+    let summary = strata(&p, &["status"]);
+    assert!(
+        summary.stdout.contains("2 migrations: 0 applied"),
+        "{}",
+        summary.stdout
+    );
+    std::fs::remove_dir_all(p.path("migrations")).unwrap();
+    p.write("migrations/1_a.sql", "CREATE TABLE a (x int);\n");
+    assert!(
+        strata(&p, &["status"])
+            .stdout
+            .contains("1 migration: 0 applied")
+    );
+}
+
+/// `strata plan` names the destructive steps an environment forbids,
+/// before `up` refuses them.
+#[test]
+fn plan_shows_destructive_steps_the_environment_forbids() {
+    let p = sqlite_project("allow_destructive = false\n");
+    p.write(
+        "migrations/1_a.sql",
+        "CREATE TABLE a (x int);\nDROP TABLE a;\n",
+    );
+    let plan = strata(&p, &["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(
+        plan.all()
+            .contains("migrations/1_a.sql:2: app/1 drops a table")
+            && plan
+                .all()
+                .contains("needs --allow-destructive and approval"),
+        "{}",
+        plan.all()
+    );
+}
+
+/// Backups hold the database's data: inside a git work tree their
+/// directory is added to .gitignore.
+#[test]
+fn backups_stay_out_of_git() {
+    let p = sqlite_project("");
+    let git = std::process::Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&p.dir)
+        .status();
+    if !git.is_ok_and(|s| s.success()) {
+        strata_test_support::skipped("git is not installed");
+        return;
+    }
+    p.write("migrations/1_a.sql", "CREATE TABLE a (x int);\n");
+    assert_eq!(strata(&p, &["up"]).code, 0);
+    let backup = strata(&p, &["backup"]);
+    assert_eq!(backup.code, 0, "{}", backup.all());
+    assert!(
+        backup.stderr.contains("added /backups/ to .gitignore"),
+        "{}",
+        backup.all()
+    );
+    let ignore = std::fs::read_to_string(p.path(".gitignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == "/backups/"), "{ignore}");
+    assert_eq!(strata(&p, &["backup"]).code, 0);
+    assert_eq!(
+        std::fs::read_to_string(p.path(".gitignore")).unwrap(),
+        ignore
+    );
+}

@@ -251,6 +251,7 @@ impl Format for GooseFormat {
                 continue;
             };
             if go {
+                let stem_version = version.to_string();
                 migrations.push(
                     Parts {
                         version,
@@ -258,9 +259,10 @@ impl Format for GooseFormat {
                         up: body(String::new(), 1, &path),
                         down: None,
                         tx_mode: TxMode::Transaction,
-                        unsupported: Some(
-                            "a goose Go migration runs compiled into your program".into(),
-                        ),
+                        unsupported: Some(format!(
+                            "a goose Go migration runs compiled into your program; apply the migrations before it with `strata up --to <the version before it>`, run it with goose, then `strata baseline {}/{stem_version}`",
+                            source.name
+                        )),
                         path,
                     }
                     .build(source),

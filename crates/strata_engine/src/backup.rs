@@ -63,6 +63,61 @@ impl Engine {
         self.backup_sparing(reason, plan_hash, None).await
     }
 
+    /// Keeps the backup directory out of version control: inside a git
+    /// work tree, a directory git does not ignore yet gets a line in the
+    /// project's `.gitignore` (backups hold the database's data). Says so
+    /// when it added one.
+    pub fn ensure_backups_ignored(&self) -> Result<Option<String>, EngineError> {
+        let dir = self.backup_dir();
+        let root = &self.project.root;
+        let in_git = root.ancestors().any(|d| d.join(".git").exists());
+        let Ok(rel) = dir.strip_prefix(root) else {
+            return Ok(None);
+        };
+        if !in_git || rel.as_os_str().is_empty() {
+            return Ok(None);
+        }
+        let line = format!("/{}/", rel.display());
+        let gitignore = root.join(".gitignore");
+        let text = std::fs::read_to_string(&gitignore).unwrap_or_default();
+        if text
+            .lines()
+            .any(|l| l.trim() == line || l.trim() == line.trim_end_matches('/'))
+        {
+            return Ok(None);
+        }
+        // git's own answer, when git is there (a pattern elsewhere may
+        // already cover the directory).
+        let ignored = std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(["check-ignore", "-q", "--no-index"])
+            .arg(rel.join("x.dump"))
+            .status()
+            .is_ok_and(|s| s.success());
+        if ignored {
+            return Ok(None);
+        }
+        let mut new = text;
+        if !new.is_empty() && !new.ends_with('\n') {
+            new.push('\n');
+        }
+        new.push_str(&format!(
+            "# strata backups hold the database's data\n{line}\n"
+        ));
+        std::fs::write(&gitignore, new).map_err(|e| {
+            fail(format!(
+                "{} is inside a git work tree and not ignored, and {} cannot be written ({e}); add the line `{line}` to it, or set [backup] dir outside the repository",
+                rel.display(),
+                gitignore.display()
+            ))
+        })?;
+        Ok(Some(format!(
+            "added {line} to {} so backups (which hold the database's data) stay out of git",
+            self.display_path(&gitignore)
+        )))
+    }
+
     /// [`Engine::backup`], with retention sparing the backup `spare` (the
     /// one about to be restored).
     async fn backup_sparing(

@@ -86,6 +86,11 @@ pub enum EngineError {
     },
     #[error("no database to work on: {0}")]
     NoDatabase(String),
+    #[error(
+        "there is no strata project here: no strata.toml in {} or above, and no migrations/ directory; run `strata init` to create one",
+        .0.display()
+    )]
+    NoProject(PathBuf),
     #[error("{0}")]
     Url(String),
     #[error(transparent)]
@@ -369,7 +374,17 @@ impl Engine {
     /// Reads every migration of the selected sources, with the warnings
     /// found on the way.
     pub fn migrations(&self) -> Result<Found, EngineError> {
+        self.check_project()?;
         discover(&self.sources, &self.ordering())
+    }
+
+    /// Without a strata.toml, strata reads `migrations/` of the current
+    /// directory; when there is none either, there is no project here.
+    fn check_project(&self) -> Result<(), EngineError> {
+        if self.project.path.is_none() && !self.project.root.join("migrations").is_dir() {
+            return Err(EngineError::NoProject(self.project.root.clone()));
+        }
+        Ok(())
     }
 
     fn ordering(&self) -> Ordering {
@@ -395,6 +410,9 @@ impl Engine {
     /// An embedded database is opened (and so created) only after the files
     /// have been read, so bad files leave it untouched.
     fn migrations_in_background(&self) -> Pending {
+        if let Err(e) = self.check_project() {
+            return Pending::Done(Err(e));
+        }
         let (sources, ordering) = (self.sources.clone(), self.ordering());
         let read = move || discover(&sources, &ordering);
         match &self.database {
@@ -466,7 +484,18 @@ impl Engine {
     pub async fn plan(&self, request: &Request) -> Result<Plan, EngineError> {
         let (found, history, caps) = self.read_state().await?;
         let ignore_missing = self.project.config.project.ignore_missing;
-        Ok(request.plan(&found.migrations, &history, ignore_missing, &caps)?)
+        let mut plan = request.plan(&found.migrations, &history, ignore_missing, &caps)?;
+        // Said before the run refuses them.
+        if !self.env.allow_destructive {
+            for (id, path, line, why) in strata_plan::destructive_statements(&plan, caps.dialect) {
+                plan.warnings.push(format!(
+                    "{}:{line}: {id} {why}; environment `{}` has allow_destructive = false, so running this plan needs --allow-destructive and approval",
+                    self.display_path(&path),
+                    self.env_name.as_deref().unwrap_or_default()
+                ));
+            }
+        }
+        Ok(plan)
     }
 
     /// The migrations on disk, the history rows and what the database can

@@ -657,6 +657,13 @@ impl Engine {
                 RequestKind::Baseline { .. } | RequestKind::Repair(_)
             );
         if result.is_ok() && backup_first && !dry_run {
+            match self.ensure_backups_ignored() {
+                Ok(Some(message)) => reporter.event(&Event::Warning { message }),
+                Ok(None) => {}
+                Err(e) => result = Err(e),
+            }
+        }
+        if result.is_ok() && backup_first && !dry_run {
             match self
                 .backup(&format!("before {command}"), Some(&plan.hash))
                 .await
@@ -1033,10 +1040,8 @@ impl Run<'_> {
             kind: step.kind,
             checksum: step.checksum.clone(),
             status,
-            batch: match (applying, previous) {
-                (false, Some(p)) => p.batch,
-                _ => self.batch,
-            },
+            // A revert is a batch of its own too, as `history` shows.
+            batch: self.batch,
             started_at: started,
             finished_at: None,
             duration_ms: None,

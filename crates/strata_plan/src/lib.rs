@@ -231,7 +231,7 @@ pub enum PlanError {
     },
     #[error("`{target}` is not a version: {reason}")]
     BadTarget { target: String, reason: String },
-    #[error("migration {id} ({}) cannot be run by strata: {reason}; apply the migrations before it with `strata up --to <the version before it>`, run it with its own tool, then `strata baseline {id}`", path.display())]
+    #[error("migration {id} ({}) cannot be run by strata: {reason}", path.display())]
     CannotRun {
         id: String,
         path: PathBuf,

@@ -21,6 +21,15 @@ pub enum MigrationState {
 }
 
 impl MigrationState {
+    pub const ALL: [MigrationState; 6] = [
+        MigrationState::Applied,
+        MigrationState::Pending,
+        MigrationState::Failed,
+        MigrationState::Reverted,
+        MigrationState::Drifted,
+        MigrationState::Missing,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             MigrationState::Applied => "applied",

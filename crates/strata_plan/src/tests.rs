@@ -383,11 +383,11 @@ fn interrupted_rows_show_as_failed_with_a_way_out() {
 #[test]
 fn a_migration_strata_cannot_run_stops_the_plan_before_anything_runs() {
     let mut ms = three();
-    ms[1].unsupported = Some("a Go migration".into());
+    ms[1].unsupported = Some("a Go migration; run it with goose".into());
     let err = plan_up(&ms, &[], &UpOptions::default()).unwrap_err();
     assert!(matches!(err, PlanError::CannotRun { .. }), "{err}");
     assert!(
-        err.to_string().contains("app/2") && err.to_string().contains("--to"),
+        err.to_string().contains("app/2") && err.to_string().contains("run it with goose"),
         "{err}"
     );
     let opts = UpOptions {

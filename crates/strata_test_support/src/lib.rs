@@ -142,6 +142,23 @@ pub fn mask_volatile(text: &str) -> String {
     out
 }
 
+/// Says a test is skipped and why (a server or tool it needs is missing),
+/// and counts it where `scripts/test.sh` reads the count
+/// (`STRATA_SKIP_LOG`), so a summary never hides a skipped test.
+pub fn skipped(why: &str) {
+    eprintln!("skipping: {why}");
+    if let Ok(log) = std::env::var("STRATA_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(f, "{why}");
+        }
+    }
+}
+
 /// Runs `bin` with `args` in `dir`, with a clean environment for strata.
 pub fn run_in(bin: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(bin);
@@ -281,7 +298,7 @@ impl TestDb {
                 Some(TestDb::Postgres { name, url, admin })
             }
             Err(e) if !require_servers() => {
-                eprintln!("skipping: PostgreSQL at {admin} is not available ({e})");
+                skipped(&format!("PostgreSQL at {admin} is not available ({e})"));
                 None
             }
             Err(e) => {
@@ -312,7 +329,7 @@ impl TestDb {
                 Some(TestDb::Mysql { name, url, admin })
             }
             Err(e) if !require_servers() => {
-                eprintln!("skipping: MySQL at {admin} is not available ({e})");
+                skipped(&format!("MySQL at {admin} is not available ({e})"));
                 None
             }
             Err(e) => {

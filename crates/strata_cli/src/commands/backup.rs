@@ -4,6 +4,9 @@ use std::process::ExitCode;
 use strata_engine::{BackupManifest, Engine};
 
 pub async fn create(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
+    if let Some(note) = engine.ensure_backups_ignored()? {
+        printer.warning(&note);
+    }
     let m = engine.backup("manual", None).await?;
     if printer.is_json() {
         printer.json(&m);

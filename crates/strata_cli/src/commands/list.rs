@@ -40,8 +40,14 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
         .max()
         .unwrap_or(0)
         .max(9);
+    let names = migrations
+        .iter()
+        .map(|m| m.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(30);
     printer.line(format!(
-        "{:<width$}  {:<30} {:<5} {:<7} {:<15} PATH",
+        "{:<width$}  {:<names$} {:<5} {:<7} {:<15} PATH",
         "MIGRATION", "NAME", "DOWN", "VERIFY", "RUNS"
     ));
     for m in migrations {
@@ -50,7 +56,7 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
             None => m.tx_mode.as_str(),
         };
         printer.line(format!(
-            "{:<width$}  {:<30} {:<5} {:<7} {:<15} {}{}{}",
+            "{:<width$}  {:<names$} {:<5} {:<7} {:<15} {}{}{}",
             m.id.to_string(),
             m.name,
             if m.down.is_some() { "yes" } else { "no" },

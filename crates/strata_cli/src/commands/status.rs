@@ -21,13 +21,14 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
         ExitCode::SUCCESS
     };
     if printer.is_json() {
-        let mut counts = serde_json::Map::new();
-        for e in &entries {
-            let c = counts
-                .entry(e.state.as_str())
-                .or_insert(serde_json::json!(0));
-            *c = serde_json::json!(c.as_u64().unwrap_or(0) + 1);
-        }
+        // Every state, zeros included, so a reader need not guess.
+        let counts: serde_json::Map<String, serde_json::Value> = MigrationState::ALL
+            .iter()
+            .map(|s| {
+                let n = entries.iter().filter(|e| e.state == *s).count();
+                (s.as_str().to_string(), serde_json::json!(n))
+            })
+            .collect();
         let items: Vec<_> = entries
             .iter()
             .map(|e| {
@@ -65,14 +66,20 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
         .max()
         .unwrap_or(0)
         .max(9);
+    let names = entries
+        .iter()
+        .map(|e| e.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(30);
     printer.line(format!(
-        "{:<9} {:<width$}  {:<30} APPLIED AT",
+        "{:<9} {:<width$}  {:<names$} APPLIED AT",
         "STATE", "MIGRATION", "NAME"
     ));
     for e in &entries {
         let s = style(e.state);
         printer.line(format!(
-            "{}{:<9}{} {:<width$}  {:<30} {}",
+            "{}{:<9}{} {:<width$}  {:<names$} {}",
             s.render(),
             e.state.as_str(),
             s.render_reset(),
@@ -94,8 +101,8 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
     let pending = count(&[MigrationState::Pending, MigrationState::Reverted]);
     printer.line("");
     printer.summary(format!(
-        "{} migrations: {} applied, {pending} pending, {} need attention ({})",
-        entries.len(),
+        "{}: {} applied, {pending} pending, {} need attention ({})",
+        crate::printer::plural(entries.len(), "migration"),
         count(&[MigrationState::Applied]),
         attention - pending,
         engine.database_display()

@@ -30,7 +30,7 @@ pub async fn run(
     printer.summary(match (findings.len(), with_database) {
         (0, true) => "Valid: the files are well-formed, their PostgreSQL SQL parses, and they agree with the database's history (SQLite and MySQL syntax is checked by `strata up --dry-run`).".to_string(),
         (0, false) => "Valid: the files are well-formed, their PostgreSQL SQL parses, versions are unique and requirements resolve (SQLite and MySQL syntax is checked by `strata up --dry-run`; pass --env to compare with a database).".to_string(),
-        (n, _) => format!("{n} finding(s)."),
+        (n, _) => format!("{}.", crate::printer::plural(n, "finding")),
     });
     Ok(code)
 }

@@ -46,7 +46,7 @@ pub async fn run(
     printer.summary(if results.is_empty() {
         "Nothing to verify: no applied migration has a verify section.".to_string()
     } else if failed == 0 {
-        format!("Verified {} migration(s).", results.len())
+        format!("Verified {}.", crate::printer::plural(results.len(), "migration"))
     } else {
         format!("{failed} of {} verify check(s) failed; `strata down` reverts a migration, `strata status` shows them all.", results.len())
     });

@@ -46,7 +46,7 @@ fn label(s: &StepInfo) -> String {
     format!("{}/{} {}", s.source, s.version, s.name)
 }
 
-fn plural(n: usize, one: &str) -> String {
+pub fn plural(n: usize, one: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {

@@ -12,7 +12,7 @@ use anstyle::{AnsiColor, Style};
 use std::io::{IsTerminal, Write};
 use strata_engine::{EngineError, Event, Reporter};
 
-pub use human::HumanReporter;
+pub use human::{HumanReporter, plural};
 
 pub struct Printer {
     pub format: Format,
