@@ -210,9 +210,10 @@ pub struct Engine {
     /// The database, or why there is none (said when one is needed).
     database: Result<DatabaseTarget, String>,
     sources: Vec<SourceSpec>,
-    /// Sources left out because they are written for another engine than
-    /// the database's: a warning each, wherever warnings are shown.
-    skipped: Vec<Diagnostic>,
+    /// Sources left out of work on the database because they are written
+    /// for another engine than its: a warning each where they are left out
+    /// (static commands such as `lint` and `list` still read them).
+    skipped: Vec<(String, Diagnostic)>,
     /// `--source`, when given.
     only_source: Option<String>,
     table: TableName,
@@ -272,16 +273,18 @@ impl Engine {
             if let (Some(wants), Some(engine), None) = (&wants, db_engine, &opts.source)
                 && wants != engine
             {
-                skipped.push(Diagnostic {
-                    path: s.path.clone(),
-                    line: None,
-                    message: format!(
-                        "skipped: source `{}` is written for {wants}, and the database is {engine}",
-                        s.name
-                    ),
-                    help: format!("it runs when an environment points at a {wants} database"),
-                });
-                continue;
+                skipped.push((
+                    s.name.clone(),
+                    Diagnostic {
+                        path: s.path.clone(),
+                        line: None,
+                        message: format!(
+                            "skipped: source `{}` is written for {wants}, and the database is {engine}",
+                            s.name
+                        ),
+                        help: format!("it runs when an environment points at a {wants} database"),
+                    },
+                ));
             }
             sources.push(SourceSpec {
                 name: s.name.clone(),
@@ -375,7 +378,13 @@ impl Engine {
     /// found on the way.
     pub fn migrations(&self) -> Result<Found, EngineError> {
         self.check_project()?;
-        discover(&self.sources, &self.ordering())
+        discover(&self.sources, &self.ordering(false))
+    }
+
+    /// Whether `source` is worked on against the database: selected, and
+    /// not written for another engine.
+    fn on_database(&self, source: &str) -> bool {
+        self.selects(source) && !self.skipped.iter().any(|(n, _)| n == source)
     }
 
     /// Without a strata.toml, strata reads `migrations/` of the current
@@ -387,13 +396,22 @@ impl Engine {
         Ok(())
     }
 
-    fn ordering(&self) -> Ordering {
+    /// How to order the selected sources' migrations; `on_database`: only
+    /// those worked on against the database, saying which were skipped.
+    fn ordering(&self, on_database: bool) -> Ordering {
         let config = &self.project.config.sources;
+        let keep = |name: &str| {
+            if on_database {
+                self.on_database(name)
+            } else {
+                self.selects(name)
+            }
+        };
         Ordering {
             root: self.project.root.clone(),
             sources: config
                 .iter()
-                .filter(|s| self.selects(&s.name))
+                .filter(|s| keep(&s.name))
                 .map(|s| strata_plan::SourceOrder {
                     name: s.name.clone(),
                     priority: s.priority,
@@ -401,7 +419,11 @@ impl Engine {
                 })
                 .collect(),
             known: config.iter().map(|s| s.name.clone()).collect(),
-            skipped: self.skipped.clone(),
+            skipped: if on_database {
+                self.skipped.iter().map(|(_, d)| d.clone()).collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -413,7 +435,13 @@ impl Engine {
         if let Err(e) = self.check_project() {
             return Pending::Done(Err(e));
         }
-        let (sources, ordering) = (self.sources.clone(), self.ordering());
+        let sources: Vec<SourceSpec> = self
+            .sources
+            .iter()
+            .filter(|s| self.on_database(&s.name))
+            .cloned()
+            .collect();
+        let ordering = self.ordering(true);
         let read = move || discover(&sources, &ordering);
         match &self.database {
             Ok(d) if d.is_server() => Pending::Running(std::thread::spawn(read)),
@@ -431,7 +459,7 @@ impl Engine {
             .config
             .sources
             .iter()
-            .filter(|s| self.selects(&s.name))
+            .filter(|s| self.on_database(&s.name))
         {
             let wants = s.engine.as_deref().and_then(strata_discover::engine_name);
             if let Some(wants) = wants.filter(|w| w != engine) {

@@ -15,7 +15,7 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 use strata_model::{Body, Migration, MigrationKind};
-use strata_sql::{Dialect, Statement};
+use strata_sql::{Dialect, LineIndex, Statement};
 
 pub use rules::RuleInfo;
 pub use squawk::syntax_errors;
@@ -149,7 +149,7 @@ pub(crate) struct Hit {
     pub help: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Section {
     Up,
     Down,
@@ -233,13 +233,14 @@ impl Linter {
             hits.extend(self.squawk.lint(&cx));
         }
         let mut out = Vec::new();
+        let up_lines = LineIndex::new(&migration.up.sql);
+        let down_lines = migration.down.as_ref().map(|d| LineIndex::new(&d.sql));
+        let mut unknown_reported = std::collections::HashSet::new();
         for (rule, hit) in hits {
-            let body = match hit.section {
-                Section::Up => &migration.up,
-                Section::Down => match &migration.down {
-                    Some(d) => d,
-                    None => continue,
-                },
+            let (body, lines) = match (hit.section, &migration.down, &down_lines) {
+                (Section::Up, ..) => (&migration.up, &up_lines),
+                (Section::Down, Some(d), Some(l)) => (d, l),
+                (Section::Down, ..) => continue,
             };
             let statements = match hit.section {
                 Section::Up => &cx.up,
@@ -250,13 +251,10 @@ impl Linter {
                 Ok(_) => {}
                 Err((range, name)) => {
                     // Reported once per statement, as its own finding.
-                    if !out
-                        .iter()
-                        .any(|f: &Finding| f.rule == "unknown-rule" && f.snippet.span == range)
-                    {
+                    if unknown_reported.insert((hit.section, range.start)) {
                         out.push(finding(
                             migration,
-                            body,
+                            (body, lines),
                             "unknown-rule",
                             Level::Error,
                             Hit {
@@ -269,7 +267,13 @@ impl Linter {
                     }
                 }
             }
-            out.push(finding(migration, body, &rule, self.level(&rule), hit));
+            out.push(finding(
+                migration,
+                (body, lines),
+                &rule,
+                self.level(&rule),
+                hit,
+            ));
         }
         out.sort_by(|a, b| {
             (&a.path, a.line, a.column, &a.rule).cmp(&(&b.path, b.line, b.column, &b.rule))
@@ -286,25 +290,34 @@ fn split_body(body: &Body, dialect: Dialect) -> Vec<Statement<'_>> {
     }
 }
 
-fn finding(migration: &Migration, body: &Body, rule: &str, level: Level, hit: Hit) -> Finding {
-    let text: Arc<str> = Arc::from(body.sql.as_str());
-    let start = hit.range.start.min(text.len());
-    let end = hit.range.end.clamp(start, text.len());
-    let line_start = text[..start].rfind('\n').map_or(0, |p| p + 1);
+/// A finding at `hit`, with the lines it covers as its snippet.
+fn finding(
+    migration: &Migration,
+    (body, lines): (&Body, &LineIndex),
+    rule: &str,
+    level: Level,
+    hit: Hit,
+) -> Finding {
+    let sql = body.sql.as_str();
+    let start = hit.range.start.min(sql.len());
+    let end = hit.range.end.clamp(start, sql.len());
+    let (first, last) = (lines.line(start), lines.line(end));
+    let from = lines.start(first);
+    let to = sql[end..].find('\n').map_or(sql.len(), |i| end + i);
     Finding {
         rule: rule.to_string(),
         level,
         migration: migration.id.to_string(),
         path: body.path.clone(),
-        line: body.line + strata_sql::line_at(&text, start),
-        column: text[line_start..start].chars().count() + 1,
-        end_line: body.line + strata_sql::line_at(&text, end),
+        line: body.line + first,
+        column: sql[from..start].chars().count() + 1,
+        end_line: body.line + last,
         message: hit.message,
         help: hit.help,
         snippet: Snippet {
-            first_line: body.line,
-            span: start..end,
-            text,
+            first_line: body.line + first,
+            span: start - from..end - from,
+            text: Arc::from(&sql[from..to]),
         },
     }
 }
@@ -317,7 +330,7 @@ fn allowed(
     statements: &[Statement<'_>],
     at: usize,
 ) -> Result<Vec<String>, (Range<usize>, String)> {
-    let Some(st) = statements.iter().rev().find(|s| s.offset <= at) else {
+    let Some(st) = statements[..statements.partition_point(|s| s.offset <= at)].last() else {
         return Ok(Vec::new());
     };
     // The comments before a statement's first token belong to it.

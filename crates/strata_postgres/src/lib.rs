@@ -28,6 +28,9 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 pub use tls::SslMode;
 
 /// How long a lease lasts without renewal, and how often it is renewed.
+/// How many statements of a migration are in flight at once.
+const PIPELINE: usize = 512;
+
 const LEASE_TTL: Duration = Duration::from_secs(30);
 const LEASE_RENEW: Duration = Duration::from_secs(10);
 
@@ -965,23 +968,32 @@ impl Driver for PgDriver {
         let (commit, rollback) = (self.commit_sql(), self.rollback_sql());
         let started = std::time::Instant::now();
         let client = &self.client;
-        // The statements go out as one pipeline; the history row follows
-        // with the commit once their duration is known.
-        let mut ops: Vec<BoxFuture<'_, std::result::Result<(), tokio_postgres::Error>>> =
-            Vec::with_capacity(statements.len() + 1);
-        ops.push(client.batch_execute(&begin).boxed());
-        ops.extend(
-            statements
-                .iter()
-                .map(|st| run_statement(client, st).boxed()),
-        );
-        let results = join_all(ops).await;
-        if let Some((i, Err(e))) = results.iter().enumerate().find(|(_, r)| r.is_err()) {
-            let _ = client.batch_execute(rollback).await;
-            return Err(match i {
-                0 => db_err_ref(e),
-                i => DriverError::Statement(statement_error(i - 1, e)),
-            });
+        // The statements go out pipelined, a window at a time (a file of
+        // hundreds of thousands of INSERTs must not hold a request for each
+        // in memory); the history row follows with the commit once their
+        // duration is known.
+        let mut begin = Some(client.batch_execute(&begin));
+        for (window, chunk) in statements.chunks(PIPELINE).enumerate() {
+            let mut ops: Vec<BoxFuture<'_, std::result::Result<(), tokio_postgres::Error>>> =
+                Vec::with_capacity(chunk.len() + 1);
+            let first = begin.take().map(|b| ops.push(b.boxed())).is_some();
+            ops.extend(chunk.iter().map(|st| run_statement(client, st).boxed()));
+            let results = join_all(ops).await;
+            if let Some((i, Err(e))) = results.iter().enumerate().find(|(_, r)| r.is_err()) {
+                let _ = client.batch_execute(rollback).await;
+                return Err(match (first, i) {
+                    (true, 0) => db_err_ref(e),
+                    (true, i) => {
+                        DriverError::Statement(statement_error(window * PIPELINE + i - 1, e))
+                    }
+                    (false, i) => DriverError::Statement(statement_error(window * PIPELINE + i, e)),
+                });
+            }
+        }
+        if let Some(b) = begin {
+            // No statement at all (an empty down): the transaction still
+            // carries the history row.
+            b.await.map_err(db_err)?;
         }
         if self.lease_lost() {
             let _ = client.batch_execute(rollback).await;

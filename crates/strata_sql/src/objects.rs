@@ -736,6 +736,7 @@ pub fn reverse(script: &str, dialect: Dialect) -> Result<String, Vec<Irreversibl
     let mut undo = Vec::new();
     let mut refused = Vec::new();
     let mut created: Vec<ObjectName> = Vec::new();
+    let lines = crate::LineIndex::new(script);
     for st in crate::split(script, dialect) {
         for change in changes(&st, script, dialect) {
             if let Change::Create {
@@ -753,7 +754,7 @@ pub fn reverse(script: &str, dialect: Dialect) -> Result<String, Vec<Irreversibl
                 && !created.iter().any(|c| c.same(table))
             {
                 refused.push(Irreversible {
-                    line: st.line_in(script),
+                    line: lines.line(st.token_offset),
                     why: format!(
                         "enables row level security on {}, which may have been on before: \
                          disabling it could expose rows; write the down by hand",
@@ -765,7 +766,7 @@ pub fn reverse(script: &str, dialect: Dialect) -> Result<String, Vec<Irreversibl
             match inverse(&change, dialect) {
                 Ok(sql) => undo.push(sql),
                 Err(why) => refused.push(Irreversible {
-                    line: st.line_in(script),
+                    line: lines.line(st.token_offset),
                     why,
                 }),
             }
