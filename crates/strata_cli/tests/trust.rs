@@ -700,3 +700,40 @@ fn backups_stay_out_of_git() {
         ignore
     );
 }
+
+/// A migration file that is a symbolic link is read only when it stays
+/// inside the project (or follow_symlinks = true), and an error never
+/// shows lines of a file outside it.
+#[test]
+fn symlinks_outside_the_project_are_not_read() {
+    let outside = TempProject::new();
+    outside.write(
+        "secret.sql",
+        "CREATE TABLE x (id int);\nSELECT 'top secret' FROM nowhere;\n",
+    );
+    let p = sqlite_project("");
+    p.write("migrations/1_a.sql", "CREATE TABLE a (x int);\n");
+    p.write("shared/2_b.sql", "CREATE TABLE b (x int);\n");
+    std::os::unix::fs::symlink(p.path("shared/2_b.sql"), p.path("migrations/2_b.sql")).unwrap();
+    std::os::unix::fs::symlink(outside.path("secret.sql"), p.path("migrations/3_c.sql")).unwrap();
+    let refused = strata(&p, &["up"]);
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("migrations/3_c.sql: a symbolic link to something outside the project, which strata does not read"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.all().contains("top secret"));
+    p.write(
+        "strata.toml",
+        "[project]\nfollow_symlinks = true\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.dev]\nurl = \"sqlite://strata.db\"\n",
+    );
+    let failed = strata(&p, &["up"]);
+    assert_eq!(failed.code, 2, "{}", failed.all());
+    assert!(
+        failed.stderr.contains("no such table: nowhere"),
+        "{}",
+        failed.stderr
+    );
+    assert!(!failed.all().contains("top secret"), "{}", failed.all());
+}

@@ -33,6 +33,29 @@ pub struct SourceSpec {
     /// Absolute (or already resolved) directory.
     pub path: PathBuf,
     pub format: String,
+    /// The project directory (canonical) that a migration file reached
+    /// through a symbolic link must stay inside; `None` follows links
+    /// anywhere (`follow_symlinks = true`).
+    pub confine: Option<PathBuf>,
+}
+
+impl SourceSpec {
+    /// A diagnostic when `entry` is a symbolic link leading outside the
+    /// project: its contents are not read, nor shown in any message.
+    fn outside(&self, entry: &Path) -> Option<Diagnostic> {
+        let root = self.confine.as_ref()?;
+        let is_link = std::fs::symlink_metadata(entry).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            return None;
+        }
+        let inside = entry.canonicalize().is_ok_and(|t| t.starts_with(root));
+        (!inside).then(|| Diagnostic {
+            path: entry.to_path_buf(),
+            line: None,
+            message: "a symbolic link to something outside the project, which strata does not read".into(),
+            help: "copy the file into the project, or set follow_symlinks = true under [project] in strata.toml".into(),
+        })
+    }
 }
 
 /// A problem with a file or directory, found while reading migrations.
@@ -170,6 +193,13 @@ pub(crate) fn files_sorted(source: &SourceSpec) -> Result<Vec<PathBuf>, Vec<Diag
         .map(|e| (e.file_name(), e.path()))
         .collect();
     files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let outside: Vec<Diagnostic> = files
+        .iter()
+        .filter_map(|(_, p)| source.outside(p))
+        .collect();
+    if !outside.is_empty() {
+        return Err(outside);
+    }
     Ok(files.into_iter().map(|(_, p)| p).collect())
 }
 
@@ -218,6 +248,10 @@ pub(crate) fn dirs_sorted(source: &SourceSpec) -> Result<Vec<PathBuf>, Vec<Diagn
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
+    let outside: Vec<Diagnostic> = dirs.iter().filter_map(|p| source.outside(p)).collect();
+    if !outside.is_empty() {
+        return Err(outside);
+    }
     Ok(dirs)
 }
 

@@ -399,6 +399,7 @@ mod tests {
             name: "app".into(),
             path: path.clone(),
             format: "strata".into(),
+            confine: None,
         };
         (Dir(path), spec)
     }

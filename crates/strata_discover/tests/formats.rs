@@ -13,6 +13,7 @@ fn spec(format: &str, dir: &str) -> SourceSpec {
             .join("tests/data")
             .join(dir),
         format: format.to_string(),
+        confine: None,
     }
 }
 
@@ -215,6 +216,7 @@ fn malformed_files_name_the_file_and_line() {
             name: format.into(),
             path: dir.join(format),
             format: format.into(),
+            confine: None,
         };
         discover_all(&[s]).unwrap_err().to_string()
     };
@@ -313,6 +315,7 @@ fn every_format_ignores_line_endings_and_a_bom_in_checksums_and_bodies() {
             name: format.into(),
             path: copy.clone(),
             format: format.into(),
+            confine: None,
         }])
         .unwrap_or_else(|e| panic!("{format}: {e}"));
         let _ = std::fs::remove_dir_all(&copy);

@@ -140,6 +140,10 @@ pub struct ProjectSection {
     /// Where state-changing commands append their audit line (relative to
     /// the project); no audit log when unset.
     pub audit_log: Option<PathBuf>,
+    /// Read migration files that are symbolic links to files outside the
+    /// project (refused by default).
+    #[serde(default)]
+    pub follow_symlinks: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -258,6 +258,12 @@ impl Engine {
 
         let mut sources = Vec::new();
         let mut skipped = Vec::new();
+        let confine = (!project.config.project.follow_symlinks).then(|| {
+            project
+                .root
+                .canonicalize()
+                .unwrap_or_else(|_| project.root.clone())
+        });
         let db_engine = database.as_ref().ok().map(DatabaseTarget::engine);
         for s in &project.config.sources {
             if opts.source.as_ref().is_some_and(|only| only != &s.name)
@@ -290,6 +296,7 @@ impl Engine {
                 name: s.name.clone(),
                 path: project.root.join(&s.path),
                 format: s.format.clone(),
+                confine: confine.clone(),
             });
         }
         if let Some(only) = &opts.source

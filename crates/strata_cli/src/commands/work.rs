@@ -98,7 +98,16 @@ pub async fn run(
                 && let Some((path, line)) = loc.rsplit_once(':')
                 && let Ok(line) = line.parse()
             {
-                printer.snippet(&engine.root().join(path), path, line);
+                // Never lines of a file outside the project (a migration
+                // reached through a symbolic link with follow_symlinks).
+                let file = engine.root().join(path);
+                let inside = match (file.canonicalize(), engine.root().canonicalize()) {
+                    (Ok(f), Ok(root)) => f.starts_with(root),
+                    _ => false,
+                };
+                if inside {
+                    printer.snippet(&file, path, line);
+                }
             }
             Err(e.into())
         }
