@@ -29,18 +29,6 @@ pub struct Global {
     /// Output format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Accept changes to a protected environment (still confirmed or approved).
-    #[arg(long, short = 'y', global = true)]
-    pub yes: bool,
-    /// Run destructive statements on an environment with allow_destructive = false (still approved).
-    #[arg(long, global = true)]
-    pub allow_destructive: bool,
-    /// How long to wait for the migration lock, e.g. 60s or 5m.
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
-    pub lock_timeout: Option<Duration>,
-    /// Take the migration lock as a lease row (for transaction-mode poolers).
-    #[arg(long, global = true, value_enum)]
-    pub lock_mode: Option<LockModeArg>,
     /// More detail.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -208,6 +196,9 @@ pub enum Command {
         /// The id again, to approve restoring into a protected environment without a terminal.
         #[arg(long, value_name = "ID")]
         approve: Option<String>,
+        /// Accept restoring into a protected environment (still confirmed or approved).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Check that applied migrations' changes are there (their verify sections); exit 1 if not.
     Verify {
@@ -227,6 +218,8 @@ pub enum Command {
         /// From now on, also write the tool's own history when strata applies or reverts (recorded in strata.toml).
         #[arg(long)]
         keep_foreign_history: bool,
+        #[command(flatten)]
+        locking: Locking,
     },
     /// Drop everything in the schema and apply every migration again.
     Fresh {
@@ -237,20 +230,33 @@ pub enum Command {
     },
 }
 
-/// How to deal with the session holding the migration lock.
+/// The migration lock: how to take it, how long to wait, what to do with
+/// a stale holder (commands that take it).
 #[derive(Debug, Args, Default)]
 pub struct Locking {
+    /// How long to wait for the migration lock, e.g. 60s or 5m.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub lock_timeout: Option<Duration>,
+    /// Take the migration lock as a lease row (for transaction-mode poolers).
+    #[arg(long, value_enum)]
+    pub lock_mode: Option<LockModeArg>,
     /// End the session holding the migration lock (a killed run's, which the server keeps running until its statement ends) after a typed confirmation, or with --yes; its statement is cancelled and rolled back.
     #[arg(long)]
     pub terminate_stale: bool,
 }
 
-/// `--approve HASH`, for every command a policy may ask to approve.
+/// What a policy may ask of a command that changes the database.
 #[derive(Debug, Args, Default)]
 pub struct Approval {
     /// Run only if the plan has this hash (shown by `strata plan`, a dry run, or the refusal that asked for it); it stands for a confirmation typed at a terminal.
     #[arg(long, value_name = "HASH")]
     pub approve: Option<String>,
+    /// Accept changes to a protected environment (still confirmed or approved).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Run destructive statements on an environment with allow_destructive = false (still approved).
+    #[arg(long)]
+    pub allow_destructive: bool,
 }
 
 #[derive(Debug, Args)]
@@ -291,5 +297,46 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every command a policy may refuse takes what its refusal asks for
+    /// (`--yes`, `--approve HASH`, `--allow-destructive`), and options that
+    /// mean nothing for a command are not offered by it.
+    #[test]
+    fn refusals_can_be_answered_and_options_fit_their_commands() {
+        let asks = [
+            "--yes",
+            "--approve",
+            "0123456789abcdef",
+            "--allow-destructive",
+            "--lock-timeout",
+            "5s",
+            "--terminate-stale",
+        ];
+        for command in [
+            vec!["up"],
+            vec!["down", "--all"],
+            vec!["redo"],
+            vec!["repair", "app/1"],
+            vec!["baseline", "app/1", "--all-sources"],
+            vec!["fresh"],
+        ] {
+            let mut line = vec!["strata"];
+            line.extend(&command);
+            line.extend(asks);
+            assert!(Cli::try_parse_from(&line).is_ok(), "{line:?}");
+        }
+        assert!(
+            Cli::try_parse_from(["strata", "restore", "b1", "--yes", "--approve", "b1"]).is_ok()
+        );
+        for meaningless in [
+            ["status", "--yes"],
+            ["list", "--allow-destructive"],
+            ["init", "--lock-timeout"],
+        ] {
+            let mut line = vec!["strata"];
+            line.extend(meaningless);
+            assert!(Cli::try_parse_from(&line).is_err(), "{line:?}");
+        }
     }
 }

@@ -24,7 +24,8 @@ fn approve_hash(run: &Run) -> String {
 
 /// The migrations `status --format json` calls applied, as `source/version`.
 fn applied(status: &Run) -> Vec<String> {
-    let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap_or_else(|_| panic!("{}", status.stdout));
+    let doc: serde_json::Value =
+        serde_json::from_str(&status.stdout).unwrap_or_else(|_| panic!("{}", status.stdout));
     doc["migrations"]
         .as_array()
         .unwrap()
@@ -292,7 +293,8 @@ fn libpq_unix_socket_urls_work() {
         "postgresql:///postgres?user=postgres",
     ] {
         let run = strata(&p, &["doctor", "--database-url", url, "--format", "json"]);
-        let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|_| panic!("{}", run.all()));
+        let doc: serde_json::Value =
+            serde_json::from_str(&run.stdout).unwrap_or_else(|_| panic!("{}", run.all()));
         assert!(run.stdout.contains("PostgreSQL 1"), "{url}: {doc:#}");
     }
 }

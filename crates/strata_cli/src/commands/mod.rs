@@ -15,7 +15,7 @@ mod validate;
 mod verify;
 mod work;
 
-use crate::args::{BackupAction, Cli, Command, Format, Global, LockModeArg};
+use crate::args::{BackupAction, Cli, Command, Format, Global, LockModeArg, Locking};
 use crate::printer::Printer;
 use std::process::ExitCode;
 use strata_engine::{Engine, LoadOptions};
@@ -54,27 +54,37 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
             action: Some(BackupAction::Verify { id }),
         } => backup::verify(&load(g)?, id, printer).await,
         Command::Backups => backup::list(&load(g)?, printer),
-        Command::Restore { id, approve } => {
-            backup::restore(&load(g)?, id, approve.as_deref(), g.yes, printer).await
+        Command::Restore { id, approve, yes } => {
+            backup::restore(&load(g)?, id, approve.as_deref(), *yes, printer).await
         }
         Command::Doctor => doctor::run(&load(g)?, printer).await,
         Command::Adopt {
             from,
             dry_run,
             keep_foreign_history,
-        } => adopt::run(&load(g)?, from, *dry_run, *keep_foreign_history, printer).await,
-        work_command => work::run(&load(g)?, work_command, g, printer).await,
+            locking,
+        } => {
+            let engine = load_locking(g, Some(locking))?;
+            adopt::run(&engine, from, *dry_run, *keep_foreign_history, printer).await
+        }
+        work_command => work::run(g, work_command, printer).await,
     }
 }
 
 fn load(g: &Global) -> anyhow::Result<Engine> {
+    load_locking(g, None)
+}
+
+/// The engine, for a command that takes the migration lock as `locking`
+/// says.
+pub(crate) fn load_locking(g: &Global, locking: Option<&Locking>) -> anyhow::Result<Engine> {
     Ok(Engine::load(&LoadOptions {
         config: g.config.clone(),
         cwd: None,
         env: g.env.clone(),
         database_url: g.database_url.clone(),
         source: g.source.clone(),
-        lock_wait: g.lock_timeout,
-        lease_lock: g.lock_mode == Some(LockModeArg::Lease),
+        lock_wait: locking.and_then(|l| l.lock_timeout),
+        lease_lock: locking.is_some_and(|l| l.lock_mode == Some(LockModeArg::Lease)),
     })?)
 }

@@ -3,14 +3,13 @@ use crate::commands::plan::up_options;
 use crate::printer::Printer;
 use std::process::ExitCode;
 use strata_engine::RepairOptions;
-use strata_engine::{DownTarget, Engine, EngineError, Request, run::RequestKind};
+use strata_engine::{DownTarget, EngineError, Request, run::RequestKind};
 
 /// Commands that change the database: up, down, redo, repair, baseline,
 /// fresh. They all run through the engine's one executor.
 pub async fn run(
-    engine: &Engine,
-    command: &Command,
     g: &crate::args::Global,
+    command: &Command,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
     let (kind, approval, locking) = match command {
@@ -78,12 +77,13 @@ pub async fn run(
         Command::Up { dry_run: true, .. } | Command::Down { dry_run: true, .. }
     );
     let restart = matches!(command, Command::Up { restart: true, .. });
+    let engine = &crate::commands::load_locking(g, Some(locking))?;
     let request = Request {
         kind,
         approve: approval.approve.clone(),
-        yes: g.yes,
+        yes: approval.yes,
         dry_run,
-        allow_destructive: g.allow_destructive,
+        allow_destructive: approval.allow_destructive,
         restart,
         terminate_stale: locking.terminate_stale,
     };
