@@ -491,11 +491,7 @@ impl Driver for MysqlDriver {
         // MySQL commits any DDL (and LOCK TABLES, GRANT, CALL of a routine
         // that does, ...) by itself: only plain data changes and queries
         // stay inside a transaction.
-        let first = script[statement.token_offset..]
-            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-            .find(|w| !w.is_empty())
-            .unwrap_or_default()
-            .to_ascii_uppercase();
+        let first = strata_sql::first_word(statement, script);
         matches!(
             first.as_str(),
             "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "SELECT" | "WITH" | "DO" | "VALUES"

@@ -502,7 +502,8 @@ impl PgDriver {
                 "SELECT a.pid::int8, a.application_name, coalesce(host(a.client_addr), 'local socket'), to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
                         CASE WHEN a.state = 'active' THEN 'running since ' || to_char(a.query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ': ' || left(regexp_replace(a.query, '\\s+', ' ', 'g'), 200) ELSE a.state END
                    FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                  WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1",
+                  WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1
+                    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                 &[&classid, &objid],
             )
             .await
@@ -1368,7 +1369,11 @@ impl Driver for PgDriver {
             .map_err(|_| DriverError::Database(format!("{pid} is not a PostgreSQL backend pid")))?;
         let row = self
             .client
-            .query_one("SELECT coalesce(pg_terminate_backend($1), false)", &[&pid])
+            // Only a session of this database (the lock is per database).
+            .query_one(
+                "SELECT coalesce(bool_or(pg_terminate_backend(pid)), false) FROM pg_stat_activity WHERE pid = $1 AND datname = current_database()",
+                &[&pid],
+            )
             .await
             .map_err(db_err)?;
         Ok(row.get(0))

@@ -194,14 +194,19 @@ fn words_outside_quotes(text: &str) -> Vec<String> {
     out
 }
 
-/// Whether `statement` changes the schema (CREATE, ALTER, DROP, RENAME,
-/// TRUNCATE): what MySQL commits implicitly.
-pub fn is_ddl(statement: &Statement<'_>, script: &str) -> bool {
-    let first = script[statement.token_offset..]
+/// The first word of `statement` (of `script`), upper-cased.
+pub fn first_word(statement: &Statement<'_>, script: &str) -> String {
+    script[statement.token_offset..]
         .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
         .find(|w| !w.is_empty())
         .unwrap_or_default()
-        .to_ascii_uppercase();
+        .to_ascii_uppercase()
+}
+
+/// Whether `statement` changes the schema (CREATE, ALTER, DROP, RENAME,
+/// TRUNCATE): what MySQL commits implicitly.
+pub fn is_ddl(statement: &Statement<'_>, script: &str) -> bool {
+    let first = first_word(statement, script);
     matches!(
         first.as_str(),
         "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE"

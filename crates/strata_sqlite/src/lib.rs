@@ -115,11 +115,23 @@ fn is_missing_table(e: &rusqlite::Error) -> bool {
 }
 
 impl SqliteDriver {
-    fn progress_sql(&self) -> String {
-        format!(
+    fn write_progress(&self, id: &MigrationId, progress: &Progress) -> Result<()> {
+        let sql = format!(
             "UPDATE {} SET statements_done = ?1, statements_hash = ?2 WHERE source = ?3 AND version = ?4",
             self.table.quoted()
-        )
+        );
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut st| {
+                st.execute(params![
+                    progress.statements,
+                    progress.hash,
+                    id.source,
+                    id.version.as_str()
+                ])
+            })
+            .map(drop)
+            .map_err(db_err)
     }
 
     fn log_table(&self) -> TableName {
@@ -572,28 +584,12 @@ impl Driver for SqliteDriver {
     }
 
     async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
-        let sql = self.progress_sql();
-        self.conn
-            .prepare_cached(&sql)
-            .and_then(|mut st| {
-                st.execute(params![
-                    progress.statements,
-                    progress.hash,
-                    id.source,
-                    id.version.as_str()
-                ])
-            })
-            .map(drop)
-            .map_err(db_err)
+        self.write_progress(id, progress)
     }
 
     fn records_atomically(&self, statement: &Statement<'_>, script: &str) -> bool {
         // What SQLite refuses, or ignores, inside a transaction.
-        let first = script[statement.token_offset..]
-            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-            .find(|w| !w.is_empty())
-            .unwrap_or_default()
-            .to_ascii_uppercase();
+        let first = strata_sql::first_word(statement, script);
         !matches!(first.as_str(), "PRAGMA" | "VACUUM" | "ATTACH" | "DETACH")
             && !strata_sql::is_transaction_control(statement, script)
     }
@@ -606,21 +602,9 @@ impl Driver for SqliteDriver {
         progress: &Progress,
     ) -> Result<()> {
         let _ = settings;
-        let sql = self.progress_sql();
         self.in_write_transaction(|| {
             self.run_statements(std::slice::from_ref(statement))?;
-            self.conn
-                .prepare_cached(&sql)
-                .and_then(|mut st| {
-                    st.execute(params![
-                        progress.statements,
-                        progress.hash,
-                        id.source,
-                        id.version.as_str()
-                    ])
-                })
-                .map(drop)
-                .map_err(db_err)
+            self.write_progress(id, progress)
         })
     }
 
