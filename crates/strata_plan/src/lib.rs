@@ -834,6 +834,9 @@ pub fn plan_repair(
                     return Err(PlanError::NoStatementInDoubt(entry.id.clone()));
                 };
                 let next = row.progress.as_ref().map_or(0, |p| p.statements) + 1;
+                if ctx.migration(&entry.id).is_none() {
+                    return Err(PlanError::FileMissing(entry.id.clone()));
+                }
                 if i64::try_from(statement).ok() != Some(next) {
                     return Err(PlanError::WrongStatement {
                         id: entry.id.clone(),
