@@ -314,3 +314,29 @@ fn a_stale_backend_is_named_and_can_be_ended() {
     );
     assert!(db.has_table("b"));
 }
+
+/// A maintenance statement left in doubt (VACUUM, ANALYZE, REINDEX, ...)
+/// runs again: a second run changes nothing.
+#[test]
+fn an_in_doubt_maintenance_statement_runs_again() {
+    let Some(db) = TestDb::sqlite() else { return };
+    let p = TempProject::new();
+    p.write(
+        "migrations/1_a.sql",
+        "-- strata:no-transaction\nCREATE TABLE a (x integer);\nVACUUM;\nCREATE TABLE b (x integer);\n",
+    );
+    assert_eq!(strata(&p, &db, &["up"]).code, 0);
+    let hash = {
+        let mut t = strata_model::ProgressTracker::default();
+        t.completed("-- strata:no-transaction\nCREATE TABLE a (x integer);");
+        t.current().hash
+    };
+    db.execute("DROP TABLE b");
+    db.execute(&format!(
+        "UPDATE strata_history SET status = 'running', statements_done = 1, statements_hash = '{hash}', finished_at = NULL"
+    ));
+    let up = strata(&p, &db, &["up"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert!(up.stderr.contains("statement 2 (migrations/1_a.sql:3) was in doubt after the interrupted run; it can run again harmlessly, so it does"), "{}", up.all());
+    assert!(db.has_table("b"));
+}

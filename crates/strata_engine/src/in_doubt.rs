@@ -30,8 +30,23 @@ pub(crate) async fn judge(
     script: &str,
     dialect: Dialect,
 ) -> Result<Verdict, DriverError> {
+    // Maintenance and session statements leave no state a second run
+    // would trip over.
+    let maintenance = matches!(
+        strata_sql::first_word(statement, script).as_str(),
+        "VACUUM"
+            | "ANALYZE"
+            | "REINDEX"
+            | "CLUSTER"
+            | "REFRESH"
+            | "CHECKPOINT"
+            | "OPTIMIZE"
+            | "SET"
+            | "RESET"
+            | "DISCARD"
+    );
     let changes = strata_sql::changes(statement, script, dialect);
-    if !changes.is_empty() && changes.iter().all(Change::rerunnable) {
+    if maintenance || (!changes.is_empty() && changes.iter().all(Change::rerunnable)) {
         return Ok(Verdict::Rerun);
     }
     let mut seen = Vec::new();
