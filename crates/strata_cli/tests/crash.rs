@@ -279,7 +279,10 @@ fn a_stale_backend_is_named_and_can_be_ended() {
     let waited = strata(&p, &db, &["up", "--lock-timeout", "1s"]);
     assert_eq!(waited.code, 2, "{}", waited.all());
     assert!(
-        waited.stderr.contains("running since") && waited.stderr.contains("SELECT pg_sleep(30);"),
+        waited.stderr.contains("running since")
+            && waited
+                .stderr
+                .contains("SELECT pg_sleep(30)\ntry again later"),
         "{}",
         waited.stderr
     );

@@ -175,6 +175,11 @@ fn state_checks(entries: &[strata_plan::StatusEntry]) -> Vec<Check> {
         let detail = e.detail.as_deref().unwrap_or("failed");
         let (error, advice) = match detail.split_once('\n') {
             Some((error, rest)) if rest.contains("strata up") => (error, Some(rest)),
+            // An interrupted run: what happened, then what `up` does.
+            _ if detail.starts_with("interrupted") => match detail.split_once("; ") {
+                Some((what, rest)) => (what, Some(rest)),
+                None => (detail, None),
+            },
             _ => (detail.lines().next().unwrap_or(detail), None),
         };
         out.push(Check {
@@ -182,7 +187,12 @@ fn state_checks(entries: &[strata_plan::StatusEntry]) -> Vec<Check> {
             level: Level::Problem,
             message: format!("{} ({}): {error}", e.id, e.name),
             fix: Some(advice.map_or_else(
-                || "fix the migration and run `strata up` again, or `strata repair MIGRATION` to clear the attempt".to_string(),
+                || {
+                    format!(
+                        "fix the migration and run `strata up` again, or `strata repair {}` to clear the attempt",
+                        e.id
+                    )
+                },
                 |a| a.lines().last().unwrap_or(a).to_string(),
             )),
         });

@@ -99,7 +99,7 @@ pub enum EngineError {
     Plan(#[from] PlanError),
     #[error(transparent)]
     Driver(#[from] DriverError),
-    #[error("gave up after {}s waiting for the migration lock on {table}, held by {holder}; try again later, or raise --lock-timeout", waited.as_secs())]
+    #[error("gave up after {}s waiting for the migration lock on {table}, held by {holder}\ntry again later, or raise --lock-timeout; if that is a killed run's session the server keeps running, `--terminate-stale` ends it", waited.as_secs())]
     LockTimeout {
         table: String,
         holder: Box<LockHolder>,

@@ -119,6 +119,14 @@ impl Request {
             other => other?,
         };
         for step in plan.steps.iter().filter(|s| s.action == StepAction::Revert) {
+            if step.kind != MigrationKind::Script
+                && step.script.as_ref().is_some_and(|b| b.is_blank())
+            {
+                plan.warnings.push(format!(
+                    "{} ({}) has an empty down: reverting it runs nothing, and what its up made stays",
+                    step.id, step.name
+                ));
+            }
             if let Some(script) = step.script.as_ref().filter(|b| is_generated(&b.path)) {
                 plan.generated_downs.push(step.id.clone());
                 plan.warnings.push(format!(
@@ -562,6 +570,11 @@ impl Engine {
         }
         if !request.dry_run && !plan.is_empty() {
             self.check_policies(request, &plan, driver.capabilities().dialect, reporter)?;
+        }
+        for message in &plan.warnings {
+            reporter.event(&Event::Warning {
+                message: message.clone(),
+            });
         }
         reporter.event(&Event::Started {
             command: request.command().into(),
@@ -1379,7 +1392,18 @@ impl Run<'_> {
         };
         let mut notes = Vec::new();
         if step.retry {
-            notes.push("retry of a failed attempt".to_string());
+            notes.push(
+                match self
+                    .history
+                    .iter()
+                    .find(|r| r.id == step.id)
+                    .map(|r| r.status)
+                {
+                    Some(HistoryStatus::Running) => "retry of an interrupted attempt",
+                    _ => "retry of a failed attempt",
+                }
+                .to_string(),
+            );
         }
         if step.out_of_order {
             notes.push("applied out of order".to_string());

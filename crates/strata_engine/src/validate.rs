@@ -32,12 +32,23 @@ impl Engine {
         }) {
             for body in std::iter::once(&m.up).chain(&m.down).chain(&m.verify) {
                 for (range, message) in strata_lint::syntax_errors(&body.sql) {
-                    let line = body.line + strata_sql::line_at(&body.sql, range.start);
+                    let at = strata_sql::line_at(&body.sql, range.start);
+                    // The line itself, since the parser names tokens.
+                    let text: String = body
+                        .sql
+                        .lines()
+                        .nth(at)
+                        .unwrap_or("")
+                        .trim()
+                        .chars()
+                        .take(80)
+                        .collect();
                     found.push(Finding {
                         kind: "syntax",
                         message: format!(
-                            "{}:{line}: PostgreSQL syntax: {message} (the server would refuse it; fix the statement)",
-                            self.display_path(&body.path)
+                            "{}:{}: PostgreSQL syntax: {message}, in `{text}` (the server would refuse it; fix the statement)",
+                            self.display_path(&body.path),
+                            body.line + at
                         ),
                     });
                 }

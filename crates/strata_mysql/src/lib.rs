@@ -72,6 +72,7 @@ pub async fn connect(url: &str, table: TableName) -> Result<MysqlDriver> {
 /// A statement on one line, at most 200 characters, for messages.
 fn one_line(sql: &str) -> String {
     let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = flat.trim_end_matches([';', ' ']).to_string();
     match flat.char_indices().nth(200) {
         Some((i, _)) => format!("{}...", &flat[..i]),
         None => flat,

@@ -305,16 +305,14 @@ fn irreversible_message(items: &[NoDown]) -> String {
         }
     );
     let why: Vec<&String> = items.iter().flat_map(|n| &n.why).collect();
-    if !why.is_empty() {
+    if why.is_empty() {
+        message.push_str("; add a `-- strata:down` section to the file");
+    } else {
         message.push_str(", and strata cannot derive one:");
         for line in why {
             message.push_str(&format!("\n  {line}"));
         }
-        message.push('\n');
-    } else {
-        message.push_str("; ");
     }
-    message.push_str("add a `-- strata:down` section to the file");
     message
 }
 

@@ -83,7 +83,13 @@ pub fn status(migrations: &[Migration], history: &[HistoryRow]) -> Vec<StatusEnt
         .map(|m| {
             let row = rows.get(&m.id).copied();
             let (state, detail) = match row {
-                None => (MigrationState::Pending, None),
+                // Pending, but `up` will stop before it: say why.
+                None => (
+                    MigrationState::Pending,
+                    m.unsupported
+                        .as_ref()
+                        .map(|why| format!("strata cannot run it: {why}")),
+                ),
                 Some(r) => match r.status {
                     HistoryStatus::Applied
                         if m.id.version.lane() == Lane::Repeatable

@@ -500,7 +500,7 @@ impl PgDriver {
             .client
             .query(
                 "SELECT a.pid::int8, a.application_name, coalesce(host(a.client_addr), 'local socket'), to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
-                        CASE WHEN a.state = 'active' THEN 'running since ' || to_char(a.query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ': ' || left(regexp_replace(a.query, '\\s+', ' ', 'g'), 200) ELSE a.state END
+                        CASE WHEN a.state = 'active' THEN 'running since ' || to_char(a.query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ': ' || rtrim(left(regexp_replace(a.query, '\\s+', ' ', 'g'), 200), '; ') ELSE a.state END
                    FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                   WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1
                     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",

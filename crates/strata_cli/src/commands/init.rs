@@ -154,7 +154,11 @@ pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<Exit
     }
     if existing.is_none() {
         printer.line(format!("\n{} Next:", database.note));
-        printer.line("  strata new create_users    # write a migration");
+        if added.iter().any(|s| s.format == "strata") {
+            printer.line("  strata new create_users    # write a migration");
+        } else {
+            printer.line("  strata status              # what is applied and what is pending");
+        }
         printer.line("  strata up                  # apply what is pending");
     }
     Ok(ExitCode::SUCCESS)

@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use strata_engine::Engine;
 use strata_model::Timestamp;
 
-const TEMPLATE: &str = "-- strata:up\n\n\n-- strata:down\n\n\n-- strata:verify\n\n";
+/// A new migration. It has no down section until one is written: a down
+/// left empty would revert by running nothing, while a migration without
+/// one gets a derived down (shown, and approved) or is refused.
+const TEMPLATE: &str = "-- strata:up\n\n\n-- To make it revertible, add a `-- strata:down` line followed by the statements that undo the up.\n\n-- strata:verify\n\n";
 
 /// Writes `<UTC yyyymmddhhmmss>_<name>.sql` into the first strata-format
 /// source (or `--source`).
