@@ -876,14 +876,25 @@ pub fn plan_repair(
             retry: false,
         });
     }
-    if let (Some(id), true) = (only, steps.is_empty()) {
+    if let (Some(id), true) = (only.clone(), steps.is_empty()) {
         return Err(if opts.forget {
             PlanError::NothingToForget(id)
         } else {
             PlanError::NothingToRepair(id)
         });
     }
-    Ok(Plan::new(false, steps))
+    let mut plan = Plan::new(false, steps);
+    if only.is_none() {
+        // Not repaired without being named: say what waits.
+        for entry in status(migrations, history)
+            .iter()
+            .filter(|e| e.state == MigrationState::Missing)
+        {
+            plan.warnings
+                .push(PlanError::RepairMissing(entry.id.clone()).to_string());
+        }
+    }
+    Ok(plan)
 }
 
 /// `strata fresh`: drop everything and apply every migration from the top,

@@ -305,12 +305,13 @@ fn repair_of_a_missing_file_offers_the_real_choices() {
         plan_repair(&ms, &history, &wrong),
         Err(PlanError::NothingToForget(_))
     ));
-    // Repairing everything leaves a missing file alone (status names it).
+    // Repairing everything leaves a missing file alone, and says so.
+    let all = plan_repair(&ms, &history, &RepairOptions::default()).unwrap();
+    assert!(all.steps.is_empty());
     assert!(
-        plan_repair(&ms, &history, &RepairOptions::default())
-            .unwrap()
-            .steps
-            .is_empty()
+        all.warnings[0].contains("`strata repair app/11 --forget`"),
+        "{:?}",
+        all.warnings
     );
 }
 
