@@ -97,6 +97,21 @@ fn kill_while_blocked(p: &TempProject, db: &TestDb, blocker: Blocker, waiting: &
     blocker.commit();
 }
 
+/// Leaves the history as a run of `1_a.sql` (first statement `CREATE TABLE
+/// a`, last `CREATE TABLE b`) killed during statement 2 does: `running`,
+/// one statement recorded, table b never made.
+fn interrupted_after_the_first_statement(db: &TestDb) {
+    let hash = {
+        let mut t = strata_model::ProgressTracker::default();
+        t.completed("-- strata:no-transaction\nCREATE TABLE a (x integer);");
+        t.current().hash
+    };
+    db.execute("DROP TABLE b");
+    db.execute(&format!(
+        "UPDATE strata_history SET status = 'running', statements_done = 1, statements_hash = '{hash}', finished_at = NULL"
+    ));
+}
+
 /// Bug: a run killed while the server went on to complete its `CREATE
 /// INDEX CONCURRENTLY` resumed by running it again ("already exists") and
 /// claimed "its first statement failed, so nothing of it ran"; only a hand
@@ -186,16 +201,7 @@ fn the_operator_resolves_what_the_catalog_cannot_tell() {
         "-- strata:no-transaction\nCREATE TABLE a (x integer);\nPRAGMA user_version = 7;\nCREATE TABLE b (x integer);\n",
     );
     assert_eq!(strata(&p, &db, &["up"]).code, 0);
-    // As a run killed during statement 2 leaves it: running, 1 completed.
-    let hash = {
-        let mut t = strata_model::ProgressTracker::default();
-        t.completed("-- strata:no-transaction\nCREATE TABLE a (x integer);");
-        t.current().hash
-    };
-    db.execute("DROP TABLE b");
-    db.execute(&format!(
-        "UPDATE strata_history SET status = 'running', statements_done = 1, statements_hash = '{hash}', finished_at = NULL"
-    ));
+    interrupted_after_the_first_statement(&db);
     let up = strata(&p, &db, &["up"]);
     insta::assert_snapshot!("in_doubt_refused", up.shown(Some(&db)));
     // A wrong statement number is refused with the right one.
@@ -329,15 +335,7 @@ fn an_in_doubt_maintenance_statement_runs_again() {
         "-- strata:no-transaction\nCREATE TABLE a (x integer);\nVACUUM;\nCREATE TABLE b (x integer);\n",
     );
     assert_eq!(strata(&p, &db, &["up"]).code, 0);
-    let hash = {
-        let mut t = strata_model::ProgressTracker::default();
-        t.completed("-- strata:no-transaction\nCREATE TABLE a (x integer);");
-        t.current().hash
-    };
-    db.execute("DROP TABLE b");
-    db.execute(&format!(
-        "UPDATE strata_history SET status = 'running', statements_done = 1, statements_hash = '{hash}', finished_at = NULL"
-    ));
+    interrupted_after_the_first_statement(&db);
     let up = strata(&p, &db, &["up"]);
     assert_eq!(up.code, 0, "{}", up.all());
     assert!(up.stderr.contains("statement 2 (migrations/1_a.sql:3) was in doubt after the interrupted run; it can run again harmlessly, so it does"), "{}", up.all());

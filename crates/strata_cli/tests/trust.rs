@@ -739,3 +739,28 @@ fn symlinks_outside_the_project_are_not_read() {
     );
     assert!(!failed.all().contains("top secret"), "{}", failed.all());
 }
+
+/// `.up.sql`/`.down.sql` pairs are both golang-migrate's and sqlx's
+/// layout: without a go.mod or Cargo.toml saying which, init says which it
+/// chose and how to change it.
+#[test]
+fn init_says_when_a_layout_fits_two_tools() {
+    let p = TempProject::new();
+    std::fs::remove_dir(p.path("migrations")).unwrap();
+    p.write(
+        "db/migrations/20240101000000_a.up.sql",
+        "CREATE TABLE a (x int);\n",
+    );
+    p.write("db/migrations/20240101000000_a.down.sql", "DROP TABLE a;\n");
+    let init = strata(&p, &["init", "--format", "json"]);
+    assert_eq!(init.code, 0, "{}", init.all());
+    let doc: serde_json::Value = serde_json::from_str(&init.stdout).unwrap();
+    assert_eq!(doc["added_sources"][0]["format"], "golang-migrate");
+    assert!(
+        doc["notes"][0]["note"]
+            .as_str()
+            .unwrap()
+            .contains("set format = \"sqlx\""),
+        "{doc}"
+    );
+}

@@ -15,6 +15,9 @@ pub struct Detected {
     /// The engine the layout says it targets (Prisma's provider, Drizzle's
     /// dialect), normalised to `postgres`, `sqlite` or `mysql`.
     pub engine: Option<String>,
+    /// When the layout fits more than one tool and nothing in the
+    /// repository says which: the choice made and how to change it.
+    pub note: Option<String>,
 }
 
 /// A directory that looks like migrations but matches no layout.
@@ -92,10 +95,15 @@ pub fn scan(root: &Path) -> Scan {
             Ok(Some((format, engine))) => {
                 taken.push(dir.clone());
                 let engine = engine.or_else(|| engine_in_path(&rel));
+                // sqlx and golang-migrate write the same up/down pairs.
+                let note = (format == "golang-migrate" && !hints.golang_migrate).then(|| {
+                    "`.up.sql`/`.down.sql` pairs are both golang-migrate's and sqlx's layout, and no go.mod or Cargo.toml says which: read as golang-migrate (each file one command, outside strata's transaction); if sqlx writes them, set format = \"sqlx\" (a transaction each)".to_string()
+                });
                 scan.detected.push(Detected {
                     path: rel,
                     format,
                     engine,
+                    note,
                 });
             }
             Ok(None) => {}

@@ -42,6 +42,7 @@ pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<Exit
         .iter()
         .filter(|d| !listed.contains(&clean(&d.path)))
         .collect();
+    let mut notes: Vec<(String, String)> = Vec::new();
     for (i, d) in new.iter().enumerate() {
         // The same layout once per engine (migrations/postgres,
         // migrations/mysql): named after the tool and the engine.
@@ -52,6 +53,9 @@ pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<Exit
         };
         let name = unique_name(&base, &d.path, &names);
         names.push(name.clone());
+        if let Some(note) = &d.note {
+            notes.push((name.clone(), note.clone()));
+        }
         added.push(NewSource {
             name,
             path: d.path.display().to_string(),
@@ -105,6 +109,10 @@ pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<Exit
         printer.json(&serde_json::json!({
             "created": created,
             "database": existing.is_none().then_some(&database.url),
+            "notes": notes
+                .iter()
+                .map(|(source, note)| serde_json::json!({ "source": source, "note": note }))
+                .collect::<Vec<_>>(),
             "added_sources": added,
             "unclassified": unclassified,
         }));
@@ -135,6 +143,9 @@ pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<Exit
                 s.path
             ));
         }
+    }
+    for (source, note) in &notes {
+        printer.warning(format!("source `{source}`: {note}"));
     }
     if !scan.unclassified.is_empty() {
         printer.line(format!(
