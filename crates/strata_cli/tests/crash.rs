@@ -188,10 +188,9 @@ fn mysql_ddl_in_doubt_is_resolved_and_dml_is_never_in_doubt() {
     assert_eq!(db.query("SELECT count(*) FROM t"), ["2"]);
 }
 
-/// Where the catalog cannot tell (a data change outside any transaction,
-/// here after BEGIN/COMMIT of the migration's own), the operator says what
-/// they found; `up` then goes on without a hand edit. Simulated: the
-/// history as a killed run leaves it.
+/// Where the catalog cannot tell (here a SQLite PRAGMA, which runs outside
+/// any transaction), the operator says what they found; `up` then goes on
+/// without a hand edit. Simulated: the history as a killed run leaves it.
 #[test]
 fn the_operator_resolves_what_the_catalog_cannot_tell() {
     let Some(db) = TestDb::sqlite() else { return };

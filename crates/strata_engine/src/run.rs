@@ -1285,10 +1285,8 @@ impl Run<'_> {
                 let body = step.script.as_ref().expect("the plan gives the up body");
                 let statements = strata_sql::split(&body.sql, self.driver.capabilities().dialect);
                 let completed = if done { statement } else { statement - 1 };
-                let mut tracker = ProgressTracker::default();
-                for st in statements.iter().take(completed) {
-                    tracker.completed(st.sql);
-                }
+                let tracker =
+                    ProgressTracker::after(statements.iter().take(completed).map(|s| s.sql));
                 let finding = if done {
                     "completed"
                 } else {
@@ -1546,11 +1544,7 @@ impl Run<'_> {
         settings: &strata_driver::TxSettings,
     ) -> Result<(), Failure> {
         let applying = step.action == StepAction::Apply;
-        // A migration that opens and commits transactions itself keeps them:
-        // strata wraps none of its statements in one of its own.
-        let own_transactions = statements
-            .iter()
-            .any(|st| strata_sql::is_transaction_control(st, &script.sql));
+        let own_transactions = own_transactions(statements, &script.sql);
         for (i, st) in statements.iter().enumerate().skip(from) {
             if step.retry
                 && let Some(index) = strata_sql::concurrent_index_name(st, &script.sql)
@@ -1645,27 +1639,23 @@ impl Run<'_> {
         script: &Body,
         statements: &[Statement<'_>],
     ) -> Result<(ProgressTracker, Option<String>), Failure> {
-        let mut tracker = ProgressTracker::default();
         let Some(previous) = self.history.iter().find(|r| {
             r.id == step.id && matches!(r.status, HistoryStatus::Failed | HistoryStatus::Running)
         }) else {
-            return Ok((tracker, None));
+            return Ok((ProgressTracker::default(), None));
         };
         if self.restart {
-            return Ok((tracker, None));
+            return Ok((ProgressTracker::default(), None));
         }
         let interrupted = previous.status == HistoryStatus::Running;
         let n = previous
             .progress
             .as_ref()
             .map_or(0, |p| usize::try_from(p.statements).unwrap_or(usize::MAX));
+        let mut tracker = ProgressTracker::after(statements.iter().take(n).map(|s| s.sql));
         if n > 0 {
-            let same = n <= statements.len() && {
-                for st in &statements[..n] {
-                    tracker.completed(st.sql);
-                }
-                previous.progress.as_ref().map(|p| &p.hash) == Some(&tracker.current().hash)
-            };
+            let same = n <= statements.len()
+                && previous.progress.as_ref().map(|p| &p.hash) == Some(&tracker.current().hash);
             if !same {
                 let location =
                     format!("{}:{}", self.engine.display_path(&script.path), script.line);
@@ -1681,10 +1671,9 @@ impl Run<'_> {
         let Some(st) = statements.get(n).filter(|_| interrupted) else {
             return Ok((tracker, None));
         };
-        let own_transactions = statements
-            .iter()
-            .any(|s| strata_sql::is_transaction_control(s, &script.sql));
-        if !own_transactions && self.driver.records_atomically(st, &script.sql) {
+        if !own_transactions(statements, &script.sql)
+            && self.driver.records_atomically(st, &script.sql)
+        {
             // It ran in one transaction with its progress write: not
             // recorded means not done.
             return Ok((tracker, None));
@@ -1876,6 +1865,14 @@ impl Run<'_> {
             in_doubt: false,
         }
     }
+}
+
+/// Whether a migration opens and commits transactions itself: it keeps
+/// them, and strata wraps none of its statements in one of its own.
+fn own_transactions(statements: &[Statement<'_>], script: &str) -> bool {
+    statements
+        .iter()
+        .any(|s| strata_sql::is_transaction_control(s, script))
 }
 
 /// Drizzle's journal `when` for the migration file at `path`.

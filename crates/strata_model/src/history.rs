@@ -77,6 +77,15 @@ pub struct ProgressTracker {
 }
 
 impl ProgressTracker {
+    /// A tracker that has counted `statements` as completed.
+    pub fn after<'a>(statements: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut tracker = ProgressTracker::default();
+        for st in statements {
+            tracker.completed(st);
+        }
+        tracker
+    }
+
     /// Notes that `statement` completed; the progress so far.
     pub fn completed(&mut self, statement: &str) -> Progress {
         use sha2::Digest;
