@@ -199,6 +199,8 @@ pub enum Command {
         /// Accept restoring into a protected environment (still confirmed or approved).
         #[arg(long, short = 'y')]
         yes: bool,
+        #[command(flatten)]
+        locking: Locking,
     },
     /// Check that applied migrations' changes are there (their verify sections); exit 1 if not.
     Verify {

@@ -14,7 +14,7 @@ use strata_model::{HistoryRow, LogEntry, MigrationId, Progress};
 use strata_sql::{Dialect, Statement};
 
 pub use ident::{TableName, quote_ident, quote_ident_for};
-pub use url::{password_forms, redact_url, split_password};
+pub use url::{password_forms, redact_endpoint, redact_in, redact_url, split_password};
 
 /// Something a statement creates or drops, to look up in the catalog when
 /// whether the statement completed is in doubt.

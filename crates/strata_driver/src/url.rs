@@ -132,6 +132,34 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Hides the database URL and its password (as written, decoded, or as a
+/// `password=` parameter) wherever a script printed them.
+pub fn redact_in(text: &str, url: &str) -> String {
+    let mut out = text.to_string();
+    if !url.is_empty() {
+        out = out.replace(url, &redact_url(url));
+    }
+    for secret in password_forms(url) {
+        if secret.len() >= 3 {
+            out = out.replace(&secret, "***");
+        }
+    }
+    out
+}
+
+/// A URL without its credentials, path and query, which often hold the
+/// secret.
+pub fn redact_endpoint(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split(['/', '?']).next().unwrap_or(rest);
+            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+            format!("{scheme}://{host}/…")
+        }
+        None => "(not a URL)".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +221,35 @@ mod tests {
         assert_eq!(
             redact_url("mysql://root:a@b@127.0.0.1:3306/x?sslmode=disable"),
             "mysql://root:***@127.0.0.1:3306/x?sslmode=disable"
+        );
+    }
+
+    #[test]
+    fn output_tail_hides_the_password() {
+        let out = redact_in(
+            "connecting to postgres://u:s3cret@h/db with s3cret",
+            "postgres://u:s3cret@h/db",
+        );
+        assert!(!out.contains("s3cret"), "{out}");
+        let out = redact_in(
+            "p@ssword and q1w2e3",
+            "postgres://u:p%40ssword@h/db?password=q1w2e3",
+        );
+        assert!(
+            !out.contains("p@ssword") && !out.contains("q1w2e3"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn webhook_urls_are_shown_without_their_secret() {
+        assert_eq!(
+            redact_endpoint("https://hooks.slack.com/services/T0/B0/XYZ"),
+            "https://hooks.slack.com/…"
+        );
+        assert_eq!(
+            redact_endpoint("http://u:p@127.0.0.1:9/x?token=1"),
+            "http://127.0.0.1:9/…"
         );
     }
 }

@@ -2,98 +2,17 @@
 //! database and records those migrations as applied in strata's history,
 //! running nothing.
 
+use crate::audit::{Audited, Outcome};
 use crate::events::Reporter;
-use crate::{Engine, EngineError, SourceSpec};
+use crate::tool::{Tool, digits};
+use crate::{Engine, EngineError};
 use std::collections::HashMap;
+use strata_discover::SourceSpec;
 use strata_driver::{Driver, HistoryWrite};
 use strata_model::{
     HistoryRow, HistoryStatus, Lane, LogAction, LogEntry, Migration, MigrationKind, STRATA_VERSION,
     Timestamp, Version,
 };
-
-/// A tool whose history strata can adopt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tool {
-    Supabase,
-    Prisma,
-    Drizzle,
-    Sqlx,
-    GolangMigrate,
-    Dbmate,
-    Goose,
-    Diesel,
-    Flyway,
-}
-
-impl Tool {
-    pub const ALL: [Tool; 9] = [
-        Tool::Supabase,
-        Tool::Prisma,
-        Tool::Drizzle,
-        Tool::Sqlx,
-        Tool::GolangMigrate,
-        Tool::Dbmate,
-        Tool::Goose,
-        Tool::Diesel,
-        Tool::Flyway,
-    ];
-
-    /// The name, which is also the source format it reads.
-    pub fn name(self) -> &'static str {
-        match self {
-            Tool::Supabase => "supabase",
-            Tool::Prisma => "prisma",
-            Tool::Drizzle => "drizzle",
-            Tool::Sqlx => "sqlx",
-            Tool::GolangMigrate => "golang-migrate",
-            Tool::Dbmate => "dbmate",
-            Tool::Goose => "goose",
-            Tool::Diesel => "diesel",
-            Tool::Flyway => "flyway",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Tool> {
-        Tool::ALL.into_iter().find(|t| t.name() == s)
-    }
-
-    /// What a version is matched by: Diesel records its directory's
-    /// version without the dashes, so digits; the others by the version's
-    /// parts (so `1_1` and `1.1` match, and `11` does not).
-    fn key(self, version: &str) -> String {
-        match Version::parse_any(version) {
-            Ok(v) if v.lane() != Lane::Numbered => v.as_str().to_string(),
-            _ if self == Tool::Diesel => digits(version),
-            Ok(v) => v.canonical(),
-            Err(_) => version.to_string(),
-        }
-    }
-
-    /// The query that reads the tool's history, as its documentation
-    /// describes the table; `sqlite` where the table has no schema there.
-    fn query(self, sqlite: bool) -> &'static str {
-        match (self, sqlite) {
-            (Tool::Supabase, _) => "SELECT version FROM supabase_migrations.schema_migrations",
-            (Tool::Prisma, _) => {
-                "SELECT migration_name, CASE WHEN finished_at IS NOT NULL AND rolled_back_at IS NULL THEN 'applied' ELSE 'not applied' END FROM _prisma_migrations ORDER BY started_at"
-            }
-            (Tool::Drizzle, false) => {
-                "SELECT hash, created_at FROM drizzle.__drizzle_migrations ORDER BY created_at, id"
-            }
-            (Tool::Drizzle, true) => {
-                "SELECT hash, created_at FROM __drizzle_migrations ORDER BY created_at, id"
-            }
-            (Tool::Sqlx, _) => "SELECT version, success FROM _sqlx_migrations ORDER BY version",
-            (Tool::GolangMigrate, _) => "SELECT version, dirty FROM schema_migrations",
-            (Tool::Dbmate, _) => "SELECT version FROM schema_migrations ORDER BY version",
-            (Tool::Goose, _) => "SELECT version_id, is_applied FROM goose_db_version ORDER BY id",
-            (Tool::Diesel, _) => "SELECT version FROM __diesel_schema_migrations ORDER BY version",
-            (Tool::Flyway, _) => {
-                "SELECT script, type, success, version FROM flyway_schema_history ORDER BY installed_rank"
-            }
-        }
-    }
-}
 
 /// What `adopt` found and did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -113,18 +32,16 @@ pub struct AdoptReport {
     pub dirty: Vec<String>,
 }
 
-fn truthy(v: Option<&str>) -> bool {
-    matches!(v, Some("t" | "true" | "1" | "TRUE"))
+impl Audited for AdoptReport {
+    fn outcome(&self) -> Outcome<'_> {
+        Outcome::Adopted {
+            adopted: self.adopted.len(),
+        }
+    }
 }
 
-/// Digits only, so `2024-01-01-120000` (a Diesel directory) matches the
-/// `20240101120000` Diesel records.
-fn digits(s: &str) -> String {
-    s.chars()
-        .filter(char::is_ascii_digit)
-        .collect::<String>()
-        .trim_start_matches('0')
-        .to_string()
+fn truthy(v: Option<&str>) -> bool {
+    matches!(v, Some("t" | "true" | "1" | "TRUE"))
 }
 
 impl Engine {
@@ -137,34 +54,13 @@ impl Engine {
         reporter: &dyn Reporter,
     ) -> Result<AdoptReport, EngineError> {
         let source = self.adopt_source(tool)?;
-        self.adopt_audited(tool, &source, dry_run, reporter).await
-    }
-
-    /// [`Engine::adopt_into`] with its audit line (not for dry runs).
-    async fn adopt_audited(
-        &self,
-        tool: Tool,
-        source: &str,
-        dry_run: bool,
-        reporter: &dyn Reporter,
-    ) -> Result<AdoptReport, EngineError> {
-        let audit = if dry_run { None } else { self.open_audit()? };
-        let result = self.adopt_into(tool, source, dry_run, reporter).await;
-        if let Some(audit) = audit {
-            let outcome = match &result {
-                Ok(r) => crate::audit::Outcome::Adopted {
-                    adopted: r.adopted.len(),
-                },
-                Err(error) => crate::audit::Outcome::Failed {
-                    error,
-                    report: None,
-                },
-            };
-            if let Err(message) = audit.record(self, "adopt", outcome) {
-                reporter.event(&crate::Event::Warning { message });
-            }
-        }
-        result
+        self.audited(
+            "adopt",
+            dry_run,
+            reporter,
+            self.adopt_into(tool, &source, dry_run, reporter),
+        )
+        .await
     }
 
     /// Adopts, then records in strata.toml that the source keeps the tool's
@@ -181,7 +77,14 @@ impl Engine {
             )));
         }
         let source = self.adopt_source(tool)?;
-        let report = self.adopt_audited(tool, &source, false, reporter).await?;
+        let report = self
+            .audited(
+                "adopt",
+                false,
+                reporter,
+                self.adopt_into(tool, &source, false, reporter),
+            )
+            .await?;
         self.project
             .enable_source_flag(&source, "keep_foreign_history")?;
         Ok(report)
@@ -201,15 +104,11 @@ impl Engine {
             .into_iter()
             .filter(|m| m.id.source == source)
             .collect();
-        let mut driver = self.connect().await?;
-        self.lock(driver.as_mut(), reporter, None).await?;
+        let mut session = self.locked(reporter, None).await?;
         let result = self
-            .adopt_locked(driver.as_mut(), tool, &source, &migrations, dry_run)
+            .adopt_locked(session.driver(), tool, &source, &migrations, dry_run)
             .await;
-        let released = driver.unlock().await;
-        let report = result?;
-        released?;
-        Ok(report)
+        session.release(result).await
     }
 
     /// The source to adopt into: `--source`, else the one source of the

@@ -2,50 +2,49 @@
 //! which environment and database, the command and its plan hash, the
 //! result and counts), appended to a file only its owner can read. The file
 //! is opened before any work starts, so a command that could not be
-//! audited does not run.
+//! audited does not run ([`crate::Engine::audited`] does both).
 
-use crate::run::Report;
-use crate::{Engine, EngineError};
+use crate::EngineError;
+use crate::report::Report;
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
 use strata_model::{STRATA_VERSION, Timestamp};
 
 /// An audit log opened for one command.
-pub struct AuditLog {
+pub(crate) struct AuditLog {
     file: File,
     path: PathBuf,
     started: std::time::Instant,
 }
 
-/// How a command ended, for its audit line.
-pub enum Outcome<'a> {
+/// How a command that succeeded ended, for its audit line.
+pub(crate) enum Outcome<'a> {
     Ran(&'a Report),
-    Adopted {
-        adopted: usize,
-    },
-    Restored {
-        backup: &'a str,
-    },
-    Failed {
-        error: &'a EngineError,
-        report: Option<&'a Report>,
-    },
+    Adopted { adopted: usize },
+    Restored { backup: &'a str },
 }
 
-impl Engine {
-    /// Opens the configured audit log for appending (creating it with mode
-    /// 0600); `None` when no audit log is configured.
-    pub(crate) fn open_audit(&self) -> Result<Option<AuditLog>, EngineError> {
-        let Some(rel) =
-            self.env
-                .audit_log
-                .as_ref()
-                .or(self.project.config.project.audit_log.as_ref())
-        else {
-            return Ok(None);
-        };
-        let path = self.project.root.join(rel);
+/// What a command returns, as its audit line tells it.
+pub(crate) trait Audited {
+    fn outcome(&self) -> Outcome<'_>;
+
+    /// What the command did before it failed with `error`.
+    fn partial(error: &EngineError) -> Option<&Report> {
+        error.report()
+    }
+}
+
+impl Audited for Report {
+    fn outcome(&self) -> Outcome<'_> {
+        Outcome::Ran(self)
+    }
+}
+
+impl AuditLog {
+    /// Opens the audit log at `path` for appending, creating it (and its
+    /// directory) with mode 0600.
+    pub(crate) fn open(path: PathBuf) -> Result<AuditLog, EngineError> {
         let cannot = |e: std::io::Error| {
             EngineError::Refused(format!(
                 "cannot open the audit log {}: {e}; nothing was run (fix its directory or permissions, or change audit_log in strata.toml)",
@@ -60,38 +59,38 @@ impl Engine {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options.open(&path).map_err(cannot)?;
-        Ok(Some(AuditLog {
+        Ok(AuditLog {
             file,
             path,
             started: std::time::Instant::now(),
-        }))
+        })
     }
-}
 
-impl AuditLog {
     /// Appends the command's line. A failure to write is returned for the
     /// caller to report; the command's own result stands.
-    pub fn record(
+    pub(crate) fn record<T: Audited>(
         mut self,
-        engine: &Engine,
+        environment: Option<&str>,
+        database: &str,
         command: &str,
-        outcome: Outcome<'_>,
+        result: &Result<T, EngineError>,
     ) -> Result<(), String> {
         let mut line = serde_json::json!({
             "time": Timestamp::now().rfc3339(),
             "user": strata_driver::os_identity(),
             "host": strata_driver::host_name(),
-            "environment": engine.env_name,
-            "database": engine.database_display(),
+            "environment": environment,
+            "database": database,
             "command": command,
             "strata_version": STRATA_VERSION,
             "duration_ms": self.started.elapsed().as_millis() as u64,
         });
         let fields = line.as_object_mut().expect("an object");
+        let outcome = result.as_ref().map(Audited::outcome);
         let report = match &outcome {
-            Outcome::Ran(r) => Some(*r),
-            Outcome::Failed { report, .. } => *report,
-            Outcome::Adopted { .. } | Outcome::Restored { .. } => None,
+            Ok(Outcome::Ran(r)) => Some(*r),
+            Ok(_) => None,
+            Err(error) => T::partial(error),
         };
         if let Some(r) = report {
             fields.insert("plan_hash".into(), r.plan_hash.clone().into());
@@ -102,18 +101,18 @@ impl AuditLog {
             fields.insert("dry_run".into(), r.dry_run.into());
         }
         match outcome {
-            Outcome::Ran(_) => {
+            Ok(Outcome::Ran(_)) => {
                 fields.insert("result".into(), "ok".into());
             }
-            Outcome::Adopted { adopted } => {
+            Ok(Outcome::Adopted { adopted }) => {
                 fields.insert("result".into(), "ok".into());
                 fields.insert("recorded".into(), adopted.into());
             }
-            Outcome::Restored { backup } => {
+            Ok(Outcome::Restored { backup }) => {
                 fields.insert("result".into(), "ok".into());
                 fields.insert("backup".into(), backup.into());
             }
-            Outcome::Failed { error, .. } => {
+            Err(error) => {
                 fields.insert("result".into(), "error".into());
                 // Errors name URLs only redacted, and carry no values.
                 fields.insert("error".into(), error.to_string().into());

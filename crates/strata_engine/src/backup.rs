@@ -4,7 +4,11 @@
 //! API, MySQL/MariaDB through mysqldump/mysql. Each backup is a file and a
 //! manifest beside it, both mode 0600, in `[backup] dir`.
 
-use crate::{DatabaseTarget, Engine, EngineError};
+use crate::audit::{Audited, Outcome};
+use crate::config::BackupWhen;
+use crate::events::Reporter;
+use crate::target::DatabaseTarget;
+use crate::{Engine, EngineError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -43,6 +47,13 @@ pub struct BackupCheck {
 
 fn fail(message: impl Into<String>) -> EngineError {
     EngineError::Backup(message.into())
+}
+
+/// `restore`: the backup restored, and the one taken before.
+impl Audited for (BackupManifest, Option<BackupManifest>) {
+    fn outcome(&self) -> Outcome<'_> {
+        Outcome::Restored { backup: &self.0.id }
+    }
 }
 
 impl Engine {
@@ -357,15 +368,19 @@ impl Engine {
         })
     }
 
-    /// Restores a backup into this environment's database. The backup
-    /// must be of the same engine and verify; a protected environment needs
-    /// `approved` (--yes plus --approve ID, or a confirmation). With
-    /// `backup = "before"` the current state is backed up first; that
-    /// backup is returned second.
+    /// Restores a backup into this environment's database, holding the
+    /// migration lock (a run in progress is waited for, as `up` waits).
+    /// The backup must be of the same engine and verify; a protected
+    /// environment needs `approved` (--yes plus --approve ID, or a
+    /// confirmation). With `backup = "before"` the current state is backed
+    /// up first; that backup is returned second. `terminate`: as
+    /// `--terminate-stale` for `up`.
     pub async fn restore(
         &self,
         id: &str,
         approved: bool,
+        terminate: Option<bool>,
+        reporter: &dyn Reporter,
     ) -> Result<(BackupManifest, Option<BackupManifest>), EngineError> {
         let m = self.find_backup(id)?;
         let database = self.database()?.clone();
@@ -391,29 +406,24 @@ impl Engine {
             )));
         }
         let path = self.backup_dir().join(&m.file);
-        let audit = self.open_audit()?;
-        let before = if self.env.backup == Some(crate::config::BackupWhen::Before) {
-            Some(
-                self.backup_sparing(&format!("before restore of {id}"), None, Some(id))
-                    .await?,
-            )
-        } else {
-            None
-        };
-        let result = self.restore_file(&database, &path).await;
-        if let Some(audit) = audit {
-            let outcome = match &result {
-                Ok(()) => crate::audit::Outcome::Restored { backup: id },
-                Err(error) => crate::audit::Outcome::Failed {
-                    error,
-                    report: None,
-                },
-            };
-            if let Err(message) = audit.record(self, "restore", outcome) {
-                return Err(EngineError::Refused(message));
+        let work = async {
+            let session = self.locked(reporter, terminate).await?;
+            let result = async {
+                let before = if self.env.backup == Some(BackupWhen::Before) {
+                    Some(
+                        self.backup_sparing(&format!("before restore of {id}"), None, Some(id))
+                            .await?,
+                    )
+                } else {
+                    None
+                };
+                self.restore_file(&database, &path).await?;
+                Ok((m, before))
             }
-        }
-        result.map(|()| (m, before))
+            .await;
+            session.release(result).await
+        };
+        self.audited("restore", false, reporter, work).await
     }
 
     async fn restore_file(

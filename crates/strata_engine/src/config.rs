@@ -429,7 +429,7 @@ impl Project {
     fn validate_notify(&self, number: usize, n: &NotifyConfig) -> Result<(), EngineError> {
         let which = format!(
             "[[notify]] entry {number} ({})",
-            crate::notify::shown(&n.url)
+            strata_driver::redact_endpoint(&n.url)
         );
         let scheme = n.url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
         let smtp = matches!(scheme.as_deref(), Some("smtp" | "smtps"));

@@ -3,7 +3,7 @@
 //! the source came from, in the same transaction, so that tool still sees
 //! the truth and can be used alongside.
 
-use crate::adopt::Tool;
+use crate::tool::Tool;
 use sha2::{Digest, Sha256, Sha384};
 use strata_driver::ForeignWrite;
 use strata_model::{Timestamp, Version, hex};

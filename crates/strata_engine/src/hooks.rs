@@ -3,10 +3,11 @@
 //! the database or a command given as an argument list (no shell), with the
 //! run's context in `STRATA_*` environment variables.
 
-use crate::config::{Hook, HooksConfig};
+use crate::EngineError;
+use crate::config::{CONFIG_FILE, EnvConfig, Hook, HooksConfig, Project};
 use crate::events::{Event, Reporter};
-use crate::{Engine, EngineError};
-use std::path::PathBuf;
+use crate::target::DatabaseTarget;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use strata_driver::{Driver, DriverError, TxSettings};
 
@@ -59,19 +60,78 @@ pub(crate) struct HookContext {
 /// How long a hook command may run.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(600);
 
-impl Engine {
+/// The hooks of a project in one environment, ready to run.
+pub(crate) struct Hooks {
+    project: HooksConfig,
+    env: Option<HooksConfig>,
+    root: PathBuf,
+    environment: String,
+    /// The database, password hidden (`STRATA_DATABASE`).
+    database: String,
+    /// The database URL, for a command hook's own connection; never
+    /// printed.
+    url: Option<String>,
+}
+
+const POINTS: [HookPoint; 5] = [
+    HookPoint::BeforeMigrate,
+    HookPoint::AfterMigrate,
+    HookPoint::BeforeEach,
+    HookPoint::AfterEach,
+    HookPoint::OnError,
+];
+
+impl Hooks {
+    /// The hooks of `project` in environment `env`, checked: SQL files end
+    /// in `.sql`, commands are not empty.
+    pub(crate) fn new(
+        project: &Project,
+        env_name: Option<&str>,
+        env: &EnvConfig,
+        database: Option<&DatabaseTarget>,
+    ) -> Result<Hooks, EngineError> {
+        let sets = std::iter::once(&project.config.hooks).chain(env.hooks.as_ref());
+        for hooks in sets {
+            for point in POINTS {
+                let bad = match point.pick(hooks) {
+                    Some(Hook::Command(argv)) if argv.is_empty() || argv[0].is_empty() => {
+                        Some("an empty command")
+                    }
+                    Some(Hook::Sql(p)) if p.extension().is_none_or(|e| e != "sql") => {
+                        Some("a string that is not a .sql file")
+                    }
+                    _ => None,
+                };
+                if let Some(bad) = bad {
+                    return Err(EngineError::Config {
+                        path: project.path.clone().unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
+                        message: format!("hook `{}` is {bad}", point.name()),
+                        help: "a hook is a SQL file (\"hooks/check.sql\") or a command as a list ([\"scripts/check.sh\", \"--fast\"])".into(),
+                    });
+                }
+            }
+        }
+        Ok(Hooks {
+            project: project.config.hooks.clone(),
+            env: env.hooks.clone(),
+            root: project.root.clone(),
+            environment: env_name.unwrap_or_default().to_string(),
+            database: database.map_or_else(|| "(no database)".into(), DatabaseTarget::display),
+            url: database.map(DatabaseTarget::url),
+        })
+    }
+
     /// The hook configured for `point`: the environment's, else the
     /// project's.
     fn hook(&self, point: HookPoint) -> Option<&Hook> {
         self.env
-            .hooks
             .as_ref()
             .and_then(|h| point.pick(h))
-            .or_else(|| point.pick(&self.project.config.hooks))
+            .or_else(|| point.pick(&self.project))
     }
 
     /// Runs the hook for `point`, if any. A failure is the hook's message.
-    pub(crate) async fn run_hook(
+    pub(crate) async fn run(
         &self,
         point: HookPoint,
         driver: &mut dyn Driver,
@@ -83,8 +143,8 @@ impl Engine {
         };
         let started = Instant::now();
         let result = match hook {
-            Hook::Sql(file) => self.run_sql_hook(file, driver).await,
-            Hook::Command(argv) => self.run_command_hook(point, argv, context).await,
+            Hook::Sql(file) => self.run_sql(file, driver).await,
+            Hook::Command(argv) => self.run_command(point, argv, context).await,
         };
         if result.is_ok() {
             reporter.event(&Event::HookFinished {
@@ -102,8 +162,8 @@ impl Engine {
         })
     }
 
-    async fn run_sql_hook(&self, file: &PathBuf, driver: &mut dyn Driver) -> Result<(), String> {
-        let path = self.project.root.join(file);
+    async fn run_sql(&self, file: &Path, driver: &mut dyn Driver) -> Result<(), String> {
+        let path = self.root.join(file);
         let sql = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let statements = strata_sql::split(&sql, driver.capabilities().dialect);
@@ -114,17 +174,14 @@ impl Engine {
             Ok(()) => Ok(()),
             Err(DriverError::Statement(e)) => {
                 let line = statements.get(e.index).map_or(1, |s| s.line_in(&sql) + 1);
-                Err(format!(
-                    "{}:{line}: {}",
-                    self.display_path(&path),
-                    e.message
-                ))
+                let shown = path.strip_prefix(&self.root).unwrap_or(&path);
+                Err(format!("{}:{line}: {}", shown.display(), e.message))
             }
             Err(e) => Err(e.to_string()),
         }
     }
 
-    async fn run_command_hook(
+    async fn run_command(
         &self,
         point: HookPoint,
         argv: &[String],
@@ -132,19 +189,18 @@ impl Engine {
     ) -> Result<(), String> {
         let mut cmd = tokio::process::Command::new(&argv[0]);
         cmd.args(&argv[1..])
-            .current_dir(&self.project.root)
+            .current_dir(&self.root)
             .env("STRATA_HOOK", point.name())
             .env("STRATA_COMMAND", &context.command)
-            .env("STRATA_ENV", self.env_name.as_deref().unwrap_or(""))
-            .env("STRATA_DATABASE", self.database_display())
+            .env("STRATA_ENV", &self.environment)
+            .env("STRATA_DATABASE", &self.database)
             .env("STRATA_PLAN_HASH", &context.plan_hash)
             .env("STRATA_APPLIED", context.applied.to_string())
             .env("STRATA_REVERTED", context.reverted.to_string())
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
-        if let Ok(db) = self.database() {
-            // For the hook's own connection; never printed.
-            cmd.env("DATABASE_URL", db.url());
+        if let Some(url) = &self.url {
+            cmd.env("DATABASE_URL", url);
         }
         if let Some((id, name, action)) = &context.migration {
             cmd.env("STRATA_MIGRATION", id)
@@ -181,45 +237,13 @@ impl Engine {
             if tail.is_empty() {
                 String::new()
             } else {
-                let text = tail.join("\n");
-                let url = self.database().map(|db| db.url()).unwrap_or_default();
-                let text = strata_driver::redact_url(&text);
-                format!(": {}", crate::script::redact(&text, &url))
+                let text = strata_driver::redact_url(&tail.join("\n"));
+                format!(
+                    ": {}",
+                    strata_driver::redact_in(&text, self.url.as_deref().unwrap_or_default())
+                )
             }
         ))
-    }
-
-    /// Checks the hooks in the configuration: SQL files end in `.sql`,
-    /// commands are not empty.
-    pub(crate) fn check_hooks(&self) -> Result<(), EngineError> {
-        let sets = std::iter::once(&self.project.config.hooks).chain(self.env.hooks.as_ref());
-        for hooks in sets {
-            for point in [
-                HookPoint::BeforeMigrate,
-                HookPoint::AfterMigrate,
-                HookPoint::BeforeEach,
-                HookPoint::AfterEach,
-                HookPoint::OnError,
-            ] {
-                let bad = match point.pick(hooks) {
-                    Some(Hook::Command(argv)) if argv.is_empty() || argv[0].is_empty() => {
-                        Some("an empty command")
-                    }
-                    Some(Hook::Sql(p)) if p.extension().is_none_or(|e| e != "sql") => {
-                        Some("a string that is not a .sql file")
-                    }
-                    _ => None,
-                };
-                if let Some(bad) = bad {
-                    return Err(EngineError::Config {
-                        path: self.project.path.clone().unwrap_or_else(|| PathBuf::from(crate::config::CONFIG_FILE)),
-                        message: format!("hook `{}` is {bad}", point.name()),
-                        help: "a hook is a SQL file (\"hooks/check.sql\") or a command as a list ([\"scripts/check.sh\", \"--fast\"])".into(),
-                    });
-                }
-            }
-        }
-        Ok(())
     }
 }
 

@@ -4,10 +4,11 @@
 //! SMTP. Each has a timeout and retries; a notification that cannot be
 //! delivered is a warning, never a failed migration.
 
-use crate::config::NotifyOn;
+use crate::config::{NotifyOn, Project};
 use crate::events::{Event, Reporter};
-use crate::{Engine, Report};
+use crate::report::Report;
 use std::time::Duration;
+use strata_driver::redact_endpoint;
 
 /// What happened, for the message.
 pub(crate) struct Notice<'a> {
@@ -38,67 +39,86 @@ struct Message {
     json: String,
 }
 
-impl Engine {
-    /// The targets that want `on` in this environment; one whose URL cannot
-    /// be expanded is the reason it cannot be told.
-    fn targets(&self, on: NotifyOn) -> Vec<Result<Target, String>> {
-        let env = self.env_name.as_deref().unwrap_or("");
-        self.project
+/// The `[[notify]]` entries of a project in one environment.
+pub(crate) struct Notifier {
+    /// Each entry's events and target; an entry whose URL cannot be
+    /// expanded has the reason it cannot be told instead.
+    targets: Vec<(Vec<NotifyOn>, Result<Target, String>)>,
+    environment: Option<String>,
+    /// The database, password hidden.
+    database: String,
+}
+
+/// Deliveries under way, to be awaited with [`Deliveries::delivered`].
+pub(crate) struct Deliveries(Vec<tokio::task::JoinHandle<Result<(), String>>>);
+
+impl Notifier {
+    pub(crate) fn new(project: &Project, env_name: Option<&str>, database: String) -> Notifier {
+        let env = env_name.unwrap_or("");
+        let targets = project
             .config
             .notify
             .iter()
-            .filter(|w| w.on.contains(&on))
             .filter(|w| w.environments.is_empty() || w.environments.iter().any(|e| e == env))
             .map(|w| {
-                let url = self
-                    .project
+                let target = project
                     .expand(&w.url, "notify url")
-                    .map_err(|e| format!("could not notify {}: {e}", shown(&w.url)))?;
-                Ok(Target {
-                    url,
-                    email: w
-                        .from
-                        .clone()
-                        .filter(|_| !w.to.is_empty())
-                        .map(|f| (f, w.to.clone())),
-                    timeout: w.timeout.unwrap_or(Duration::from_secs(5)),
-                    retries: w.retries,
-                })
+                    .map_err(|e| format!("could not notify {}: {e}", redact_endpoint(&w.url)))
+                    .map(|url| Target {
+                        url,
+                        email: w
+                            .from
+                            .clone()
+                            .filter(|_| !w.to.is_empty())
+                            .map(|f| (f, w.to.clone())),
+                        timeout: w.timeout.unwrap_or(Duration::from_secs(5)),
+                        retries: w.retries,
+                    });
+                (w.on.clone(), target)
             })
-            .collect()
+            .collect();
+        Notifier {
+            targets,
+            environment: env_name.map(str::to_string),
+            database,
+        }
     }
 
-    /// Sends `notice` to every target that wants it; returns the
-    /// deliveries, to be awaited with [`delivered`].
-    pub(crate) fn notify(
-        &self,
-        notice: &Notice<'_>,
-    ) -> Vec<tokio::task::JoinHandle<Result<(), String>>> {
-        let targets = self.targets(notice.on);
+    /// Sends `notice` to every target that wants it.
+    pub(crate) fn send(&self, notice: &Notice<'_>) -> Deliveries {
+        let targets: Vec<&Result<Target, String>> = self
+            .targets
+            .iter()
+            .filter(|(on, _)| on.contains(&notice.on))
+            .map(|(_, t)| t)
+            .collect();
         if targets.is_empty() || notice.dry_run {
-            return Vec::new();
+            return Deliveries(Vec::new());
         }
         let message = std::sync::Arc::new(self.message(notice));
-        targets
-            .into_iter()
-            .map(|t| {
-                let message = message.clone();
-                tokio::task::spawn_blocking(move || {
-                    let t = t?;
-                    match &t.email {
-                        Some((from, to)) => mail(&t, from, to, &message),
-                        None => post(&t, &message.json),
-                    }
+        Deliveries(
+            targets
+                .into_iter()
+                .map(|t| {
+                    let message = message.clone();
+                    let t = t.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let t = t?;
+                        match &t.email {
+                            Some((from, to)) => mail(&t, from, to, &message),
+                            None => post(&t, &message.json),
+                        }
+                    })
                 })
-            })
-            .collect()
+                .collect(),
+        )
     }
 
     fn message(&self, n: &Notice<'_>) -> Message {
-        let env = self.env_name.clone();
+        let env = self.environment.clone();
         let place = match &env {
-            Some(e) => format!("{e} ({})", self.database_display()),
-            None => self.database_display(),
+            Some(e) => format!("{e} ({})", self.database),
+            None => self.database.clone(),
         };
         let (applied, reverted) = n.report.map_or((0, 0), |r| (r.applied, r.reverted));
         let text = match n.on {
@@ -127,7 +147,7 @@ impl Engine {
             "event": n.on.as_str(),
             "command": n.command,
             "environment": env,
-            "database": self.database_display(),
+            "database": self.database,
             "plan_hash": n.plan_hash,
             "steps": n.steps,
             "applied": applied,
@@ -157,15 +177,14 @@ impl Engine {
     }
 }
 
-/// Waits for deliveries; each one that failed is a warning.
-pub(crate) async fn delivered(
-    sends: Vec<tokio::task::JoinHandle<Result<(), String>>>,
-    reporter: &dyn Reporter,
-) {
-    for send in sends {
-        let outcome = send.await.unwrap_or_else(|e| Err(e.to_string()));
-        if let Err(message) = outcome {
-            reporter.event(&Event::Warning { message });
+impl Deliveries {
+    /// Waits for the deliveries; each one that failed is a warning.
+    pub(crate) async fn delivered(self, reporter: &dyn Reporter) {
+        for send in self.0 {
+            let outcome = send.await.unwrap_or_else(|e| Err(e.to_string()));
+            if let Err(message) = outcome {
+                reporter.event(&Event::Warning { message });
+            }
         }
     }
 }
@@ -178,7 +197,7 @@ fn mail(t: &Target, from: &str, to: &[String], message: &Message) -> Result<(), 
         format!(
             "could not email {} through {}: {why} (the migration's result is not affected)",
             to.join(", "),
-            shown(&t.url),
+            redact_endpoint(&t.url),
         )
     };
     let mailbox = |address: &str| {
@@ -236,35 +255,7 @@ fn post(t: &Target, body: &str) -> Result<(), String> {
     }
     Err(format!(
         "could not notify the webhook at {} after {} attempt(s): {last} (the migration's result is not affected)",
-        shown(&t.url),
+        redact_endpoint(&t.url),
         t.retries + 1
     ))
-}
-
-/// A URL without its credentials, path and query, which often hold the
-/// secret.
-pub(crate) fn shown(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let host = rest.split(['/', '?']).next().unwrap_or(rest);
-            let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
-            format!("{scheme}://{host}/…")
-        }
-        None => "(not a URL)".into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn webhook_urls_are_shown_without_their_secret() {
-        assert_eq!(
-            super::shown("https://hooks.slack.com/services/T0/B0/XYZ"),
-            "https://hooks.slack.com/…"
-        );
-        assert_eq!(
-            super::shown("http://u:p@127.0.0.1:9/x?token=1"),
-            "http://127.0.0.1:9/…"
-        );
-    }
 }

@@ -6,8 +6,7 @@
 //! stopped after the source's timeout, and its output's tail is kept,
 //! with the database password hidden.
 
-use crate::Engine;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -67,36 +66,50 @@ pub fn application_name(id: &MigrationId) -> String {
     format!("strata-script {id}")
 }
 
+/// What a script runs with: the project's directory, the database and
+/// environment it is told of, and how long it may take.
+pub(crate) struct ScriptEnv {
+    pub root: PathBuf,
+    /// The database URL (`DATABASE_URL`), or why there is none.
+    pub url: Result<String, String>,
+    pub env: String,
+    pub timeout: Duration,
+}
+
 /// Runs `step`'s script with `action`; the tail of its output on success,
 /// or why it failed.
-pub async fn run(engine: &Engine, step: &Step, action: &str) -> Result<Option<String>, String> {
+pub(crate) async fn run(
+    script: &ScriptEnv,
+    step: &Step,
+    action: &str,
+) -> Result<Option<String>, String> {
     let rel = step.path.as_deref().ok_or("the script's file is gone")?;
     let text = step
         .script
         .as_ref()
         .map(|b| b.sql.as_str())
         .unwrap_or_default();
-    run_file(engine, &step.id, rel, text, action).await
+    run_file(script, &step.id, rel, text, action).await
 }
 
 /// Runs the script at `rel` (relative to the project) with `action`.
-pub async fn run_file(
-    engine: &Engine,
+pub(crate) async fn run_file(
+    script: &ScriptEnv,
     id: &MigrationId,
     rel: &Path,
     text: &str,
     action: &str,
 ) -> Result<Option<String>, String> {
-    let path = engine.root().join(rel);
+    let path = script.root.join(rel);
     let mut command = command_for(&path, text, action)?;
-    let url = engine.database().map_err(|e| e.to_string())?.url();
+    let url = script.url.clone()?;
     command
         .env("DATABASE_URL", &url)
-        .env("STRATA_ENV", engine.env_name.as_deref().unwrap_or(""))
+        .env("STRATA_ENV", &script.env)
         .env("STRATA_MIGRATION", id.to_string())
         .env("STRATA_ACTION", action)
         .env("PGAPPNAME", application_name(id))
-        .current_dir(engine.root())
+        .current_dir(&script.root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -113,7 +126,7 @@ pub async fn run_file(
         child.stdout.take().expect("piped"),
         child.stderr.take().expect("piped"),
     );
-    let timeout = engine.script_timeout(&id.source);
+    let timeout = script.timeout;
     let (mut o, mut e) = (Vec::new(), Vec::new());
     RUNNING.fetch_add(1, Ordering::SeqCst);
     let stopped = {
@@ -147,7 +160,7 @@ pub async fn run_file(
         }
     };
     let (stdout, stderr) = (o, e);
-    let output = redact(&tail(&stdout, &stderr), &url);
+    let output = strata_driver::redact_in(&tail(&stdout, &stderr), &url);
     match status {
         Ok(s) if s.success() => Ok((!output.is_empty()).then(|| format!("output: {output}"))),
         Ok(s) => Err(format!(
@@ -253,40 +266,12 @@ fn tail(stdout: &[u8], stderr: &[u8]) -> String {
     }
 }
 
-/// Hides the database URL and its password (as written, decoded, or as a
-/// `password=` parameter) wherever a script printed them.
-pub(crate) fn redact(text: &str, url: &str) -> String {
-    let mut out = text.to_string();
-    if !url.is_empty() {
-        out = out.replace(url, &strata_driver::redact_url(url));
-    }
-    for secret in strata_driver::password_forms(url) {
-        if secret.len() >= 3 {
-            out = out.replace(&secret, "***");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn output_tail_hides_the_password() {
-        let out = redact(
-            "connecting to postgres://u:s3cret@h/db with s3cret",
-            "postgres://u:s3cret@h/db",
-        );
-        assert!(!out.contains("s3cret"), "{out}");
-        let out = redact(
-            "p@ssword and q1w2e3",
-            "postgres://u:p%40ssword@h/db?password=q1w2e3",
-        );
-        assert!(
-            !out.contains("p@ssword") && !out.contains("q1w2e3"),
-            "{out}"
-        );
+    fn output_tail_is_cut() {
         let long = "x".repeat(5000);
         assert!(tail(long.as_bytes(), b"").len() <= TAIL + 4);
     }

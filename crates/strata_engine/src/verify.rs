@@ -40,9 +40,15 @@ impl Engine {
                 continue;
             };
             let message = if m.kind == MigrationKind::Script {
-                crate::script::run_file(self, &m.id, &m.path, &verify.sql, "verify")
-                    .await
-                    .err()
+                crate::script::run_file(
+                    &self.script_env(&m.id.source),
+                    &m.id,
+                    &m.path,
+                    &verify.sql,
+                    "verify",
+                )
+                .await
+                .err()
             } else {
                 let statements = strata_sql::split(&verify.sql, driver.capabilities().dialect);
                 driver.verify(&statements).await?

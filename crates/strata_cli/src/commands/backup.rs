@@ -97,6 +97,7 @@ pub async fn restore(
     id: &str,
     approve: Option<&str>,
     yes: bool,
+    terminate: Option<bool>,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
     if let Some(a) = approve
@@ -105,7 +106,10 @@ pub async fn restore(
         anyhow::bail!("--approve names backup `{a}`, but the backup to restore is `{id}`");
     }
     let approved = !engine.env.protected || (yes && (approve.is_some() || confirm(engine, id)));
-    let (m, before) = engine.restore(id, approved).await?;
+    let reporter = printer.reporter();
+    let (m, before) = engine
+        .restore(id, approved, terminate, reporter.as_ref())
+        .await?;
     if printer.is_json() {
         printer.json(&serde_json::json!({ "restored": m, "backed_up_first": before }));
     } else {

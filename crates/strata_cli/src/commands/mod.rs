@@ -54,8 +54,15 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
             action: Some(BackupAction::Verify { id }),
         } => backup::verify(&load(g)?, id, printer).await,
         Command::Backups => backup::list(&load(g)?, printer),
-        Command::Restore { id, approve, yes } => {
-            backup::restore(&load(g)?, id, approve.as_deref(), *yes, printer).await
+        Command::Restore {
+            id,
+            approve,
+            yes,
+            locking,
+        } => {
+            let engine = load_locking(g, Some(locking))?;
+            let terminate = locking.terminate_stale.then_some(*yes);
+            backup::restore(&engine, id, approve.as_deref(), *yes, terminate, printer).await
         }
         Command::Doctor => doctor::run(&load(g)?, printer).await,
         Command::Adopt {

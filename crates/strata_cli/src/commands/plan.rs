@@ -1,7 +1,7 @@
 use crate::args::UpArgs;
 use crate::printer::{DIM, Printer, human::action_word};
 use std::process::ExitCode;
-use strata_engine::{Engine, Request, UpOptions, run::RequestKind};
+use strata_engine::{Engine, Request, RequestKind, UpOptions};
 
 pub fn up_options(args: &UpArgs) -> UpOptions {
     UpOptions {

@@ -3,7 +3,7 @@ use crate::commands::plan::up_options;
 use crate::printer::Printer;
 use std::process::ExitCode;
 use strata_engine::RepairOptions;
-use strata_engine::{DownTarget, EngineError, Request, run::RequestKind};
+use strata_engine::{DownTarget, EngineError, Request, RequestKind};
 
 /// Commands that change the database: up, down, redo, repair, baseline,
 /// fresh. They all run through the engine's one executor.

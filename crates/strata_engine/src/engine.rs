@@ -1,0 +1,615 @@
+//! The engine: a project loaded and bound to one database, with what every
+//! command needs from it (its sources and migrations, the connection, the
+//! history, the services configured for its environment). Each command adds
+//! its methods to [`Engine`] from a module of its own.
+
+use crate::EngineError;
+use crate::audit::{AuditLog, Audited};
+use crate::config::{self, CONFIG_FILE, EnvConfig, Project};
+use crate::events::{Event, Reporter, StepInfo};
+use crate::hooks::Hooks;
+use crate::notify::Notifier;
+use crate::report::Request;
+use crate::script::ScriptEnv;
+use crate::target::DatabaseTarget;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use strata_discover::{Diagnostic, DiscoverError, Found, SourceSpec};
+use strata_driver::{Capabilities, Driver, LockMode, TableName, TxSettings};
+use strata_model::{HistoryRow, LogEntry};
+use strata_plan::{Plan, StatusEntry, Step};
+
+/// How to find the project and the database.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `--config`; default: `strata.toml` searched upward from `cwd`.
+    pub config: Option<PathBuf>,
+    /// Where relative paths and the config search start (default: the
+    /// process's current directory).
+    pub cwd: Option<PathBuf>,
+    pub env: Option<String>,
+    /// `--database-url`; wins over the environment's `url`.
+    pub database_url: Option<String>,
+    /// Only this source (`--source`).
+    pub source: Option<String>,
+    /// `--lock-timeout`: how long to wait for the migration lock.
+    pub lock_wait: Option<Duration>,
+    /// `--lock-mode lease`.
+    pub lease_lock: bool,
+}
+
+/// A loaded project bound to one database.
+pub struct Engine {
+    pub project: Project,
+    pub env_name: Option<String>,
+    pub env: EnvConfig,
+    /// The database, or why there is none (said when one is needed).
+    pub(crate) database: Result<DatabaseTarget, String>,
+    pub(crate) sources: Vec<SourceSpec>,
+    /// Sources left out of work on the database because they are written
+    /// for another engine than its: a warning each where they are left out
+    /// (static commands such as `lint` and `list` still read them).
+    skipped: Vec<(String, Diagnostic)>,
+    /// `--source`, when given.
+    pub(crate) only_source: Option<String>,
+    table: TableName,
+    pub(crate) lock_wait: Duration,
+    pub(crate) lock_mode: LockMode,
+    pub(crate) hooks: Hooks,
+    pub(crate) notifier: Notifier,
+}
+
+impl Engine {
+    /// Finds and reads the project and resolves which database to use.
+    pub fn load(opts: &LoadOptions) -> Result<Engine, EngineError> {
+        let cwd = match &opts.cwd {
+            Some(c) => c.clone(),
+            None => std::env::current_dir().map_err(|e| EngineError::Io {
+                what: "cannot read the current directory".into(),
+                source: e,
+            })?,
+        };
+        let found = Project::discover(opts.config.as_deref(), &cwd)?;
+        let explicit_url = opts.database_url.clone().filter(|u| !u.is_empty());
+        let project = match found {
+            Some(p) => p,
+            None => Project::implicit(&cwd)?,
+        };
+        let env_name = project.env_name(opts.env.as_deref())?;
+        let env = env_name
+            .as_ref()
+            .map(|n| project.config.env[n].clone())
+            .unwrap_or_default();
+        // Resolved now, reported when a database is needed: `list` and
+        // `new` work without one.
+        let database = resolve_database(&project, env_name.as_deref(), &env, explicit_url, &cwd)
+            .map_err(|e| e.to_string());
+        let table = TableName::parse(
+            project
+                .config
+                .project
+                .history_table
+                .as_deref()
+                .unwrap_or("strata_history"),
+        )
+        .map_err(EngineError::Url)?;
+
+        let mut sources = Vec::new();
+        let mut skipped = Vec::new();
+        let confine = (!project.config.project.follow_symlinks).then(|| {
+            project
+                .root
+                .canonicalize()
+                .unwrap_or_else(|_| project.root.clone())
+        });
+        let db_engine = database.as_ref().ok().map(DatabaseTarget::engine);
+        for s in &project.config.sources {
+            if opts.source.as_ref().is_some_and(|only| only != &s.name)
+                || (!s.enabled && opts.source.is_none())
+            {
+                continue;
+            }
+            // A repository that ships its migrations once per engine
+            // (migrations/postgres, migrations/mysql): the database's own
+            // run, the others are skipped and said so. Named with --source,
+            // a source of another engine is refused instead (connect).
+            let wants = s.engine.as_deref().and_then(strata_discover::engine_name);
+            if let (Some(wants), Some(engine), None) = (&wants, db_engine, &opts.source)
+                && wants != engine
+            {
+                skipped.push((
+                    s.name.clone(),
+                    Diagnostic {
+                        path: s.path.clone(),
+                        line: None,
+                        message: format!(
+                            "skipped: source `{}` is written for {wants}, and the database is {engine}",
+                            s.name
+                        ),
+                        help: format!("it runs when an environment points at a {wants} database"),
+                    },
+                ));
+            }
+            sources.push(SourceSpec {
+                name: s.name.clone(),
+                path: project.root.join(&s.path),
+                format: s.format.clone(),
+                confine: confine.clone(),
+            });
+        }
+        if let Some(only) = &opts.source
+            && sources.is_empty()
+        {
+            let known: Vec<&str> = project
+                .config
+                .sources
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
+            return Err(EngineError::Config {
+                path: project
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
+                message: format!("there is no source named `{only}`"),
+                help: format!("known sources: {}", known.join(", ")),
+            });
+        }
+        let lock_mode = if opts.lease_lock || env.lock_mode == Some(config::LockModeConfig::Lease) {
+            LockMode::Lease
+        } else {
+            LockMode::Native
+        };
+        let hooks = Hooks::new(&project, env_name.as_deref(), &env, database.as_ref().ok())?;
+        let notifier = Notifier::new(
+            &project,
+            env_name.as_deref(),
+            database
+                .as_ref()
+                .map_or_else(|_| "(no database)".into(), DatabaseTarget::display),
+        );
+        Ok(Engine {
+            lock_wait: opts
+                .lock_wait
+                .or(env.lock_wait)
+                .unwrap_or(Duration::from_secs(60)),
+            lock_mode,
+            project,
+            env_name,
+            env,
+            database,
+            sources,
+            skipped,
+            only_source: opts.source.clone(),
+            table,
+            hooks,
+            notifier,
+        })
+    }
+
+    /// The database this engine works on.
+    pub fn database(&self) -> Result<&DatabaseTarget, EngineError> {
+        self.database
+            .as_ref()
+            .map_err(|e| EngineError::NoDatabase(e.clone()))
+    }
+
+    /// How long a script of `source` may run.
+    pub fn script_timeout(&self, source: &str) -> Duration {
+        self.project
+            .config
+            .sources
+            .iter()
+            .find(|s| s.name == source)
+            .and_then(|s| s.timeout)
+            .unwrap_or(crate::script::DEFAULT_TIMEOUT)
+    }
+
+    /// The database URL with any password hidden.
+    pub fn database_display(&self) -> String {
+        self.database
+            .as_ref()
+            .map_or_else(|_| "(no database)".into(), DatabaseTarget::display)
+    }
+
+    /// The project's root directory.
+    pub fn root(&self) -> &Path {
+        &self.project.root
+    }
+
+    /// `--source`, when given.
+    pub fn only_source(&self) -> Option<&str> {
+        self.only_source.as_deref()
+    }
+
+    /// The sources this engine works on (after `--source`).
+    pub fn sources(&self) -> &[SourceSpec] {
+        &self.sources
+    }
+
+    /// Reads every migration of the selected sources, with the warnings
+    /// found on the way.
+    pub fn migrations(&self) -> Result<Found, EngineError> {
+        self.check_project()?;
+        discover(&self.sources, &self.ordering(false))
+    }
+
+    /// Whether `source` is worked on against the database: selected, and
+    /// not written for another engine.
+    pub(crate) fn on_database(&self, source: &str) -> bool {
+        self.selects(source) && !self.skipped.iter().any(|(n, _)| n == source)
+    }
+
+    /// Without a strata.toml, strata reads `migrations/` of the current
+    /// directory; when there is none either, there is no project here.
+    pub(crate) fn check_project(&self) -> Result<(), EngineError> {
+        if self.project.path.is_none() && !self.project.root.join("migrations").is_dir() {
+            return Err(EngineError::NoProject(self.project.root.clone()));
+        }
+        Ok(())
+    }
+
+    /// How to order the selected sources' migrations; `on_database`: only
+    /// those worked on against the database, saying which were skipped.
+    fn ordering(&self, on_database: bool) -> Ordering {
+        let config = &self.project.config.sources;
+        let keep = |name: &str| {
+            if on_database {
+                self.on_database(name)
+            } else {
+                self.selects(name)
+            }
+        };
+        Ordering {
+            root: self.project.root.clone(),
+            sources: config
+                .iter()
+                .filter(|s| keep(&s.name))
+                .map(|s| strata_plan::SourceOrder {
+                    name: s.name.clone(),
+                    priority: s.priority,
+                    requires: s.requires.clone(),
+                })
+                .collect(),
+            known: config.iter().map(|s| s.name.clone()).collect(),
+            skipped: if on_database {
+                self.skipped.iter().map(|(_, d)| d.clone()).collect()
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Starts reading the migrations on another thread, so a large
+    /// directory is read while a connection to a server is being set up.
+    /// An embedded database is opened (and so created) only after the files
+    /// have been read, so bad files leave it untouched.
+    pub(crate) fn migrations_in_background(&self) -> Pending {
+        if let Err(e) = self.check_project() {
+            return Pending::Done(Err(e));
+        }
+        let sources: Vec<SourceSpec> = self
+            .sources
+            .iter()
+            .filter(|s| self.on_database(&s.name))
+            .cloned()
+            .collect();
+        let ordering = self.ordering(true);
+        let read = move || discover(&sources, &ordering);
+        match &self.database {
+            Ok(d) if d.is_server() => Pending::Running(std::thread::spawn(read)),
+            _ => Pending::Done(read()),
+        }
+    }
+
+    /// Connects, refusing a database of another engine than a selected
+    /// source is written for.
+    pub async fn connect(&self) -> Result<Box<dyn Driver>, EngineError> {
+        let database = self.database()?;
+        let engine = database.engine();
+        for s in self
+            .project
+            .config
+            .sources
+            .iter()
+            .filter(|s| self.on_database(&s.name))
+        {
+            let wants = s.engine.as_deref().and_then(strata_discover::engine_name);
+            if let Some(wants) = wants.filter(|w| w != engine) {
+                return Err(EngineError::EngineMismatch {
+                    source_name: s.name.clone(),
+                    wants,
+                    database: database.display(),
+                });
+            }
+        }
+        database.connect(self.table.clone()).await
+    }
+
+    /// History rows of the selected sources.
+    pub async fn history_rows(
+        &self,
+        driver: &mut dyn Driver,
+    ) -> Result<Vec<HistoryRow>, EngineError> {
+        let rows = driver.read_history().await?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| self.selects(&r.id.source))
+            .collect())
+    }
+
+    pub(crate) fn selects(&self, source: &str) -> bool {
+        self.sources.iter().any(|s| s.name == source)
+    }
+
+    /// Every migration's state, and the warnings reading them gave.
+    pub async fn status(&self) -> Result<(Vec<StatusEntry>, Vec<Diagnostic>), EngineError> {
+        let (found, history, _) = self.read_state().await?;
+        Ok((
+            strata_plan::status(&found.migrations, &history),
+            found.warnings,
+        ))
+    }
+
+    /// The timeline of the selected sources, oldest first.
+    pub async fn history(&self) -> Result<Vec<LogEntry>, EngineError> {
+        let mut driver = self.connect().await?;
+        let log = driver.read_log().await?;
+        Ok(log
+            .into_iter()
+            .filter(|e| self.selects(&e.id.source))
+            .collect())
+    }
+
+    /// The plan `request` would run now (read-only; takes no lock).
+    pub async fn plan(&self, request: &Request) -> Result<Plan, EngineError> {
+        let (found, history, caps) = self.read_state().await?;
+        let mut plan = request
+            .kind
+            .plan(&found.migrations, &history, &self.plan_target(&caps))?;
+        // Said before the run refuses them.
+        if !self.env.allow_destructive {
+            for (id, path, line, why) in strata_plan::destructive_statements(&plan, caps.dialect) {
+                plan.warnings.push(format!(
+                    "{}:{line}: {id} {why}; environment `{}` has allow_destructive = false, so running this plan needs --allow-destructive and approval",
+                    self.display_path(&path),
+                    self.env_name.as_deref().unwrap_or_default()
+                ));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The migrations on disk, the history rows and what the database can
+    /// do, without a lock.
+    pub(crate) async fn read_state(
+        &self,
+    ) -> Result<(Found, Vec<HistoryRow>, Capabilities), EngineError> {
+        let migrations = self.migrations_in_background().ready()?;
+        let mut driver = self.connect().await?;
+        let history = self.history_rows(driver.as_mut()).await?;
+        Ok((migrations.join()?, history, driver.capabilities()))
+    }
+
+    /// What planning needs to know of this database and project.
+    pub(crate) fn plan_target(&self, caps: &Capabilities) -> strata_plan::Target {
+        strata_plan::Target {
+            dialect: caps.dialect,
+            transactional_ddl: caps.transactional_ddl,
+            ignore_missing: self.project.config.project.ignore_missing,
+        }
+    }
+
+    /// Runs `work` with its line in the audit log, when one is configured:
+    /// the log is opened first, so a command that could not be audited does
+    /// not run; a line that cannot be written afterwards is a warning (what
+    /// the command did stands). Dry runs change nothing and are not
+    /// audited.
+    pub(crate) async fn audited<T: Audited>(
+        &self,
+        command: &str,
+        dry_run: bool,
+        reporter: &dyn Reporter,
+        work: impl Future<Output = Result<T, EngineError>>,
+    ) -> Result<T, EngineError> {
+        let path = self
+            .env
+            .audit_log
+            .as_ref()
+            .or(self.project.config.project.audit_log.as_ref())
+            .filter(|_| !dry_run)
+            .map(|rel| self.project.root.join(rel));
+        let audit = path.map(AuditLog::open).transpose()?;
+        let result = work.await;
+        if let Some(audit) = audit {
+            let written = audit.record(
+                self.env_name.as_deref(),
+                &self.database_display(),
+                command,
+                &result,
+            );
+            if let Err(message) = written {
+                reporter.event(&Event::Warning { message });
+            }
+        }
+        result
+    }
+
+    /// What a script of `source` runs with.
+    pub(crate) fn script_env(&self, source: &str) -> ScriptEnv {
+        ScriptEnv {
+            root: self.project.root.clone(),
+            url: self
+                .database()
+                .map(DatabaseTarget::url)
+                .map_err(|e| e.to_string()),
+            env: self.env_name.clone().unwrap_or_default(),
+            timeout: self.script_timeout(source),
+        }
+    }
+
+    /// A path as the user knows it: relative to the project when inside it.
+    pub fn display_path(&self, path: &Path) -> String {
+        path.strip_prefix(&self.project.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+
+    pub(crate) fn step_info(&self, step: &Step) -> StepInfo {
+        let mut info = StepInfo::from(step);
+        info.path = step.path.as_deref().map(|p| self.display_path(p));
+        info
+    }
+
+    pub(crate) fn tx_settings(&self) -> TxSettings {
+        TxSettings {
+            lock_timeout: self.env.lock_timeout,
+            statement_timeout: self.env.statement_timeout,
+        }
+    }
+}
+
+/// Which database to use: `--database-url`; else the chosen environment's
+/// `url` (an environment without one is an error, not a fallback); else,
+/// when strata.toml defines no environment, `DATABASE_URL`. Relative SQLite
+/// paths start from where the URL was written: the project for strata.toml
+/// and `.env`, the current directory for the command line and the process
+/// environment.
+fn resolve_database(
+    project: &Project,
+    env_name: Option<&str>,
+    env: &EnvConfig,
+    explicit_url: Option<String>,
+    cwd: &Path,
+) -> Result<DatabaseTarget, EngineError> {
+    let config_path = || {
+        project
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(CONFIG_FILE))
+    };
+    let (url, base) = match (explicit_url, env_name) {
+        (Some(url), _) => (url, cwd.to_path_buf()),
+        (None, Some(name)) => match &env.url {
+            Some(url) => (
+                project.expand(url, &format!("env.{name}.url"))?,
+                project.root.clone(),
+            ),
+            None => {
+                return Err(EngineError::Config {
+                    path: config_path(),
+                    message: format!("[env.{name}] has no url"),
+                    help: "add url = \"...\" (\"${DATABASE_URL}\" reads the variable), or pass --database-url".into(),
+                });
+            }
+        },
+        (None, None) if !project.config.env.is_empty() => {
+            // Falling back to DATABASE_URL here could send a command meant
+            // for one environment to another, unprotected.
+            let known: Vec<&str> = project.config.env.keys().map(String::as_str).collect();
+            return Err(EngineError::Config {
+                path: config_path(),
+                message: format!(
+                    "several environments ({}) and none chosen",
+                    known.join(", ")
+                ),
+                help: "pass --env NAME, or set default_env in [project]".into(),
+            });
+        }
+        (None, None) => match std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(url) => (url, cwd.to_path_buf()),
+            None => match project.dotenv.get("DATABASE_URL").filter(|u| !u.is_empty()) {
+                Some(url) => (url.clone(), project.root.clone()),
+                None => {
+                    return Err(EngineError::NoDatabase(match &project.path {
+                        None => format!(
+                            "no {CONFIG_FILE} was found in {} or above, and no database URL was given; run `strata init` to create a project (it uses a SQLite file), or pass --database-url / set DATABASE_URL",
+                            cwd.display()
+                        ),
+                        Some(p) => format!(
+                            "{} has no environment; add [env.development] url = \"sqlite://strata.db\", or pass --database-url / set DATABASE_URL",
+                            p.display()
+                        ),
+                    }));
+                }
+            },
+        },
+    };
+    DatabaseTarget::parse(&url, &base)
+}
+
+/// Reads the migrations. Their paths, and the paths problems name, are
+/// relative to the project, as the user knows them (join them to the
+/// project root to open them).
+fn discover(sources: &[SourceSpec], order: &Ordering) -> Result<Found, EngineError> {
+    let mut found = read_files(sources, &order.root)?;
+    found.migrations = strata_plan::order(found.migrations, &order.sources, &order.known)?;
+    found.warnings.extend(order.skipped.iter().cloned());
+    Ok(found)
+}
+
+/// What ordering the migrations needs from the configuration.
+#[derive(Clone)]
+struct Ordering {
+    root: PathBuf,
+    sources: Vec<strata_plan::SourceOrder>,
+    known: Vec<String>,
+    skipped: Vec<Diagnostic>,
+}
+
+fn read_files(sources: &[SourceSpec], root: &Path) -> Result<Found, DiscoverError> {
+    let relative = |p: &mut PathBuf| {
+        if let Ok(rel) = p.strip_prefix(root) {
+            *p = rel.to_path_buf();
+        }
+    };
+    match strata_discover::discover_all(sources) {
+        Ok(mut found) => {
+            found
+                .warnings
+                .iter_mut()
+                .for_each(|d| relative(&mut d.path));
+            for m in &mut found.migrations {
+                relative(&mut m.path);
+                for body in [Some(&mut m.up), m.down.as_mut(), m.verify.as_mut()]
+                    .into_iter()
+                    .flatten()
+                {
+                    relative(&mut body.path);
+                }
+            }
+            Ok(found)
+        }
+        Err(DiscoverError::Invalid(mut diags)) => {
+            diags.iter_mut().for_each(|d| relative(&mut d.path));
+            Err(DiscoverError::Invalid(diags))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Migrations being read on another thread, or already read.
+pub(crate) enum Pending {
+    Running(std::thread::JoinHandle<Result<Found, EngineError>>),
+    Done(Result<Found, EngineError>),
+}
+
+impl Pending {
+    /// Fails now if the migrations were read already and are invalid.
+    pub(crate) fn ready(self) -> Result<Self, EngineError> {
+        match self {
+            Pending::Done(Err(e)) => Err(e),
+            other => Ok(other),
+        }
+    }
+
+    pub(crate) fn join(self) -> Result<Found, EngineError> {
+        match self {
+            Pending::Running(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Pending::Done(result) => result,
+        }
+    }
+}

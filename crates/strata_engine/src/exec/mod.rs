@@ -1,0 +1,201 @@
+//! The executor: lock, read history, plan, check approval, then run each
+//! step of that same plan with an honest history row, and release the lock
+//! on every path.
+//!
+//! - [`policy`]: the environment's rules (protected, destructive, approval);
+//! - [`lifecycle`]: hooks, backups and notifications around a run;
+//! - [`steps`]: the step loop (retries, verify-after, dry-run skips);
+//! - [`apply`]: one step's SQL or script, in or outside a transaction;
+//! - [`resume`]: where an interrupted apply starts again;
+//! - [`bookkeeping`]: the history rows and log entries each step writes;
+//! - [`failure`]: what a failed step says;
+//! - [`blockers`]: who a waiting statement waits for.
+
+mod apply;
+mod blockers;
+mod bookkeeping;
+mod failure;
+mod lifecycle;
+mod policy;
+mod resume;
+mod steps;
+
+use crate::config::NotifyOn;
+use crate::events::{Event, Reporter};
+use crate::notify::Notice;
+use crate::report::{Report, Request, RequestKind};
+use crate::{Engine, EngineError};
+use std::time::{Duration, Instant};
+use strata_driver::Driver;
+use strata_model::{HistoryRow, Migration};
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+impl Engine {
+    /// Runs `request` against the database, reporting as it goes, and
+    /// appends its line to the audit log when one is configured (dry runs
+    /// change nothing and are not audited).
+    pub async fn run(
+        &self,
+        request: &Request,
+        reporter: &dyn Reporter,
+    ) -> Result<Report, EngineError> {
+        let work = async {
+            let result = self.run_unaudited(request, reporter).await;
+            // Every failure is told, a refusal before anything ran (drift,
+            // a missing file, no connection, no approval) as much as a
+            // failed migration.
+            if let Err(error) = &result {
+                let report = error.report();
+                let notice = Notice {
+                    on: NotifyOn::Failure,
+                    command: request.command(),
+                    plan_hash: report.map_or("", |r| r.plan_hash.as_str()),
+                    steps: report.map_or(0, Report::steps),
+                    dry_run: request.dry_run,
+                    report,
+                    error: Some(error.to_string()),
+                };
+                self.notifier.send(&notice).delivered(reporter).await;
+            }
+            result
+        };
+        self.audited(request.command(), request.dry_run, reporter, work)
+            .await
+    }
+
+    async fn run_unaudited(
+        &self,
+        request: &Request,
+        reporter: &dyn Reporter,
+    ) -> Result<Report, EngineError> {
+        let started = Instant::now();
+        let migrations = self.migrations_in_background().ready()?;
+        let terminate = request.terminate_stale.then_some(request.yes);
+        let mut session = self.locked(reporter, terminate).await?;
+        let result = match migrations.join() {
+            Ok(found) => {
+                for warning in &found.warnings {
+                    reporter.event(&Event::Warning {
+                        message: warning.to_string(),
+                    });
+                }
+                self.run_locked(
+                    session.driver(),
+                    request,
+                    &found.migrations,
+                    reporter,
+                    started,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        session.release(result).await
+    }
+
+    async fn run_locked(
+        &self,
+        driver: &mut dyn Driver,
+        request: &Request,
+        migrations: &[Migration],
+        reporter: &dyn Reporter,
+        started: Instant,
+    ) -> Result<Report, EngineError> {
+        if let (RequestKind::Fresh, Some(only)) = (&request.kind, &self.only_source) {
+            return Err(EngineError::FreshOneSource(only.clone()));
+        }
+        // Another tool's history is kept in the transaction that applies
+        // the migration; an engine that commits DDL as it runs has none.
+        if !driver.capabilities().transactional_ddl
+            && let Some(s) = self
+                .project
+                .config
+                .sources
+                .iter()
+                .find(|s| s.keep_foreign_history && self.selects(&s.name))
+        {
+            return Err(EngineError::Refused(format!(
+                "source `{}` has keep_foreign_history, which strata does not do on MySQL or MariaDB: remove it from strata.toml (strata's own history is kept either way)",
+                s.name
+            )));
+        }
+        let all_history = driver.read_history().await?;
+        let history: Vec<HistoryRow> = all_history
+            .iter()
+            .filter(|r| self.selects(&r.id.source))
+            .cloned()
+            .collect();
+        let plan = request.kind.plan(
+            migrations,
+            &history,
+            &self.plan_target(&driver.capabilities()),
+        )?;
+        if let Some(approved) = &request.approve
+            && approved != &plan.hash
+        {
+            return Err(EngineError::PlanMismatch {
+                approved: approved.clone(),
+                actual: plan.hash.clone(),
+            });
+        }
+        if !request.dry_run && !plan.is_empty() {
+            self.check_policies(request, &plan, driver.capabilities().dialect, reporter)?;
+        }
+        for message in &plan.warnings {
+            reporter.event(&Event::Warning {
+                message: message.clone(),
+            });
+        }
+        reporter.event(&Event::Started {
+            command: request.command().into(),
+            database: self.database_display(),
+            environment: self.env_name.clone(),
+            plan_hash: plan.hash.clone(),
+            steps: plan.steps.len(),
+        });
+        let mut report = Report {
+            command: request.command().into(),
+            plan_hash: plan.hash.clone(),
+            ..Report::default()
+        };
+        report.dry_run = request.dry_run;
+        if !plan.is_empty() {
+            if request.dry_run {
+                if plan.reset_first {
+                    return Err(EngineError::Refused(
+                        "`strata fresh` has no dry run: it drops the schema; try `strata up --dry-run` on a copy".into(),
+                    ));
+                }
+                driver.dry_run(true).await?;
+            }
+            let result = self
+                .execute_hooked(
+                    driver,
+                    &plan,
+                    (&all_history, &history),
+                    reporter,
+                    started,
+                    &mut report,
+                    request,
+                    migrations,
+                )
+                .await;
+            if request.dry_run {
+                // Roll everything back, whatever happened.
+                let ended = driver.dry_run(false).await;
+                result?;
+                for message in ended? {
+                    reporter.event(&Event::Warning { message });
+                }
+            } else {
+                result?;
+            }
+        }
+        report.duration_ms = ms(started.elapsed());
+        reporter.event(&report.finished());
+        Ok(report)
+    }
+}

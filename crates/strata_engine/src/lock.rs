@@ -1,0 +1,115 @@
+//! The migration lock as a type: every command that writes history (`up`,
+//! `down`, `redo`, `repair`, `baseline`, `fresh`, `adopt`, `restore`) gets
+//! its connection as a [`Locked`] session, so none can write without
+//! holding the lock.
+
+use crate::events::{Event, Reporter};
+use crate::{Engine, EngineError};
+use std::time::{Duration, Instant};
+use strata_driver::{Driver, LockAttempt};
+
+/// A connection holding the migration lock. Dropping it releases the lock
+/// too (the connection ends); [`Locked::release`] is the polite way.
+pub(crate) struct Locked {
+    driver: Box<dyn Driver>,
+}
+
+impl Locked {
+    pub(crate) fn driver(&mut self) -> &mut dyn Driver {
+        self.driver.as_mut()
+    }
+
+    /// Releases the lock; `result` (the work done under it) wins over a
+    /// failure to release.
+    pub(crate) async fn release<T>(
+        mut self,
+        result: Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        let released = self.driver.unlock().await;
+        let value = result?;
+        released?;
+        Ok(value)
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+impl Engine {
+    /// Takes the migration lock, waiting up to the lock timeout and saying
+    /// who holds it. With `terminate` (`--terminate-stale`; `Some(yes)`),
+    /// a holder is ended instead, once confirmed (or with --yes): a killed
+    /// run's session the server keeps running.
+    pub(crate) async fn locked(
+        &self,
+        reporter: &dyn Reporter,
+        terminate: Option<bool>,
+    ) -> Result<Locked, EngineError> {
+        let mut driver = self.connect().await?;
+        self.take_lock(driver.as_mut(), reporter, terminate).await?;
+        Ok(Locked { driver })
+    }
+
+    async fn take_lock(
+        &self,
+        driver: &mut dyn Driver,
+        reporter: &dyn Reporter,
+        terminate: Option<bool>,
+    ) -> Result<(), EngineError> {
+        let since = Instant::now();
+        let mut last: Option<strata_driver::LockHolder> = None;
+        loop {
+            match driver.try_lock(self.lock_mode).await? {
+                LockAttempt::Held(holder)
+                    if terminate.is_some()
+                        && holder.pid.is_some()
+                        && last.as_ref() != Some(&holder) =>
+                {
+                    let pid = holder.pid.expect("checked");
+                    if !(terminate == Some(true) || reporter.confirm_terminate(&holder)) {
+                        return Err(EngineError::Refused(format!(
+                            "the migration lock is held by {holder}; ending it was not confirmed: confirm at a terminal, or pass --yes with --terminate-stale"
+                        )));
+                    }
+                    let ended = driver.terminate_holder(pid).await?;
+                    reporter.event(&Event::Warning {
+                        message: if ended {
+                            format!("ended the session holding the migration lock: {holder}")
+                        } else {
+                            format!("could not end the session holding the migration lock ({holder}); waiting for it")
+                        },
+                    });
+                    last = Some(holder);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                LockAttempt::Acquired => {
+                    if last.is_some() {
+                        reporter.event(&Event::LockAcquired {
+                            waited_ms: ms(since.elapsed()),
+                        });
+                    }
+                    return Ok(());
+                }
+                LockAttempt::Held(holder) => {
+                    let waited = since.elapsed();
+                    if waited >= self.lock_wait {
+                        return Err(EngineError::LockTimeout {
+                            table: driver.history_table(),
+                            holder: Box::new(holder),
+                            waited,
+                        });
+                    }
+                    if last.as_ref() != Some(&holder) {
+                        reporter.event(&Event::LockWaiting {
+                            holder: holder.clone(),
+                        });
+                        last = Some(holder);
+                    }
+                    let pause = Duration::from_millis(200).min(self.lock_wait - waited);
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+    }
+}
