@@ -965,6 +965,52 @@ fn validate_finds_problems_without_running_anything() {
     assert_eq!(doc["findings"][0]["kind"], "drift", "{doc}");
 }
 
+/// `validate` with a database plans as `up` does: a plan `up` refuses (a
+/// psql meta-command, a transaction statement inside the transaction strata
+/// wraps a migration in) is a finding, not a pass.
+#[test]
+fn validate_with_a_database_refuses_what_up_refuses() {
+    let p = TempProject::new();
+    p.write("migrations/1_a.sql", &table("a", "1"));
+    p.write(
+        "migrations/2_b.sql",
+        "\\i other.sql\nbegin;\ncreate table b (id int);\ncommit;\n",
+    );
+    let url = format!("sqlite://{}", p.path("v.db").display());
+    let up = strata_at(&p, &["up", "--database-url", &url]);
+    assert_eq!(up.code, 2, "{}", up.all());
+    let online = strata_at(
+        &p,
+        &["validate", "--database-url", &url, "--format", "json"],
+    );
+    assert_eq!(online.code, 1, "{}", online.all());
+    let doc: serde_json::Value = serde_json::from_str(&online.stdout).unwrap();
+    let findings: Vec<(String, String)> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(findings.len(), 1, "{doc}");
+    assert_eq!(findings[0].0, "plan");
+    // The same refusal, word for word, as `up` gave.
+    assert!(
+        up.stderr.contains(&findings[0].1),
+        "up said:\n{}\nvalidate said:\n{}",
+        up.stderr,
+        findings[0].1
+    );
+    // Nothing ran, nothing was recorded.
+    let status = strata_at(&p, &["status", "--database-url", &url, "--format", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(doc["counts"]["pending"], 2, "{doc}");
+}
+
 /// What a dry run must leave exactly as it was: on PostgreSQL the whole
 /// pg_dump (schema, data, sequence positions); on SQLite the schema and
 /// every column of the history and its log.

@@ -407,3 +407,40 @@ fn a_failed_concurrent_index_build_is_cleaned_up_before_the_retry() {
         vec!["t"]
     );
 }
+
+/// `restore` replaces the data a running migration works on: it waits for
+/// the migration lock like `up` does, and gives up (restoring nothing)
+/// when it cannot have it.
+#[test]
+fn restore_waits_for_the_migration_lock() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    p.write("migrations/1_a.sql", "create table a (id int);\n");
+    assert_eq!(strata(&p, &db, &["up"]).code, 0);
+    let made = strata(&p, &db, &["backup", "--format", "json"]);
+    assert_eq!(made.code, 0, "{}", made.all());
+    let made: serde_json::Value = serde_json::from_str(&made.stdout).unwrap();
+    let id = made["id"].as_str().unwrap().to_string();
+
+    p.write("migrations/2_slow.sql", "create table b (id int);\nselect pg_sleep(4);\n");
+    let first = spawn(&p, &db, &["up"]);
+    wait_for("the run to hold the lock", || {
+        db.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            == vec!["1"]
+    });
+    let refused = strata(&p, &db, &["restore", &id, "--lock-timeout", "1s"]);
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(
+        refused.all().contains("gave up after 1s waiting for the migration lock"),
+        "{}",
+        refused.all()
+    );
+    let first = Run::from_output(first.wait_with_output().unwrap());
+    assert_eq!(first.code, 0, "{}", first.all());
+    assert!(db.has_table("b"), "the run was not disturbed");
+
+    // Once the run is done, the restore goes through.
+    let restored = strata(&p, &db, &["restore", &id]);
+    assert_eq!(restored.code, 0, "{}", restored.all());
+    assert_eq!(states(&p, &db)["migrations"][1]["state"], "pending");
+}

@@ -391,6 +391,27 @@ impl Engine {
         Ok((migrations.join()?, history, driver.capabilities()))
     }
 
+    /// What the configuration asks that this database cannot do (refused
+    /// by `up` and `validate --env` alike).
+    pub(crate) fn check_database(&self, caps: &Capabilities) -> Result<(), EngineError> {
+        // Another tool's history is kept in the transaction that applies
+        // the migration; an engine that commits DDL as it runs has none.
+        if !caps.transactional_ddl
+            && let Some(s) = self
+                .project
+                .config
+                .sources
+                .iter()
+                .find(|s| s.keep_foreign_history && self.selects(&s.name))
+        {
+            return Err(EngineError::Refused(format!(
+                "source `{}` has keep_foreign_history, which strata does not do on MySQL or MariaDB: remove it from strata.toml (strata's own history is kept either way)",
+                s.name
+            )));
+        }
+        Ok(())
+    }
+
     /// What planning needs to know of this database and project.
     pub(crate) fn plan_target(&self, caps: &Capabilities) -> strata_plan::Target {
         strata_plan::Target {

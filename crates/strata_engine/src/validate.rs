@@ -6,7 +6,7 @@
 use crate::{Engine, EngineError};
 use strata_discover::DiscoverError;
 use strata_model::{Migration, MigrationKind};
-use strata_plan::{PlanError, UpOptions};
+use strata_plan::{PlanError, RequestKind, UpOptions};
 use strata_sql::Dialect;
 
 /// One problem `validate` found.
@@ -84,12 +84,17 @@ impl Engine {
         }
         let mut driver = self.connect().await?;
         let history = self.history_rows(driver.as_mut()).await?;
-        let opts = UpOptions {
-            ignore_missing: self.project.config.project.ignore_missing,
-            ..UpOptions::default()
-        };
+        let caps = driver.capabilities();
+        if let Err(e) = self.check_database(&caps) {
+            return Ok(vec![Finding {
+                kind: "plan",
+                message: e.to_string(),
+            }]);
+        }
+        // Planned as `up` plans, so what `up` would refuse is found here.
+        let up = RequestKind::Up(UpOptions::default());
         Ok(
-            match strata_plan::plan_up(&found.migrations, &history, &opts) {
+            match up.plan(&found.migrations, &history, &self.plan_target(&caps)) {
                 Ok(_) => Vec::new(),
                 Err(PlanError::Blocked(problems)) => problems
                     .iter()

@@ -107,21 +107,7 @@ impl Engine {
         if let (RequestKind::Fresh, Some(only)) = (&request.kind, &self.only_source) {
             return Err(EngineError::FreshOneSource(only.clone()));
         }
-        // Another tool's history is kept in the transaction that applies
-        // the migration; an engine that commits DDL as it runs has none.
-        if !driver.capabilities().transactional_ddl
-            && let Some(s) = self
-                .project
-                .config
-                .sources
-                .iter()
-                .find(|s| s.keep_foreign_history && self.selects(&s.name))
-        {
-            return Err(EngineError::Refused(format!(
-                "source `{}` has keep_foreign_history, which strata does not do on MySQL or MariaDB: remove it from strata.toml (strata's own history is kept either way)",
-                s.name
-            )));
-        }
+        self.check_database(&driver.capabilities())?;
         let all_history = driver.read_history().await?;
         let history: Vec<HistoryRow> = all_history
             .iter()
