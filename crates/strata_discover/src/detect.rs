@@ -44,15 +44,7 @@ struct Hints {
 
 /// Normalises an engine name from a tool's configuration.
 pub fn engine_name(raw: &str) -> Option<String> {
-    Some(
-        match raw.to_ascii_lowercase().as_str() {
-            "postgresql" | "postgres" | "pg" | "cockroachdb" => "postgres",
-            "sqlite" | "turso" | "libsql" => "sqlite",
-            "mysql" | "mariadb" | "singlestore" => "mysql",
-            _ => return None,
-        }
-        .to_string(),
-    )
+    strata_sql::EngineKind::parse(raw).map(|k| k.name().to_string())
 }
 
 /// The engine a directory's name says its migrations are for, as in

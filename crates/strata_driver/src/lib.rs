@@ -3,6 +3,7 @@
 //! the migration lock). Ordering, validation and bookkeeping live once, in
 //! the engine, which asks [`Capabilities`] rather than which database it has.
 
+pub mod backup;
 mod ident;
 pub mod rows;
 mod url;
@@ -13,7 +14,9 @@ use std::time::Duration;
 use strata_model::{HistoryRow, LogEntry, MigrationId, Progress};
 use strata_sql::{Dialect, Statement};
 
+pub use backup::Backup;
 pub use ident::{TableName, quote_ident, quote_ident_for};
+pub use strata_sql::EngineKind;
 pub use url::{password_forms, redact_endpoint, redact_in, redact_url, split_password};
 
 /// Something a statement creates or drops, to look up in the catalog when
@@ -50,14 +53,11 @@ pub fn connect_timed_out(timeout: std::time::Duration) -> String {
 /// the engine's name.
 #[derive(Debug, Clone, Copy)]
 pub struct Capabilities {
-    /// `postgres`, `sqlite`, ... for messages and JSON only.
-    pub engine: &'static str,
+    pub engine: strata_sql::EngineKind,
     pub dialect: Dialect,
     /// DDL can be rolled back, so a migration and its history row commit
     /// together.
     pub transactional_ddl: bool,
-    /// `lock_timeout`/`statement_timeout` can be set per migration.
-    pub timeouts: bool,
 }
 
 /// Per-migration limits from the environment.
@@ -178,13 +178,31 @@ pub enum LockAttempt {
     Held(LockHolder),
 }
 
+/// What kind of failure a rejected statement was, as far as the engine
+/// tells: the engine decides on these, never on an engine's error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErrorKind {
+    /// It gave up waiting for a lock (PostgreSQL's `lock_not_available`,
+    /// MySQL's lock wait timeout): worth retrying.
+    LockTimeout,
+    /// A table it names does not exist.
+    MissingTable,
+    /// The database chose it as a deadlock's victim.
+    Deadlock,
+    /// It was cancelled (a statement timeout, a cancel request).
+    Cancelled,
+    #[default]
+    Other,
+}
+
 /// A statement the database rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementError {
     /// Index of the failing statement in the slice that was run.
     pub index: usize,
     pub message: String,
-    /// SQLSTATE or the engine's error code.
+    pub kind: ErrorKind,
+    /// SQLSTATE or the engine's error code, for messages.
     pub code: Option<String>,
     /// 1-based character position within the statement, when reported.
     pub position: Option<usize>,
@@ -198,7 +216,7 @@ pub enum DriverError {
     #[error("cannot connect to {url}: {message}")]
     Connect { url: String, message: String },
     #[error("{}", .0.message)]
-    Statement(StatementError),
+    Statement(Box<StatementError>),
     #[error(
         "history table {table}, row {row}: {message}; fix or delete that row (it was not written by this version of strata)"
     )]

@@ -149,8 +149,8 @@ impl Engine {
         migrations: &[Migration],
         dry_run: bool,
     ) -> Result<AdoptReport, EngineError> {
-        let sqlite = driver.capabilities().engine == "sqlite";
-        let rows = driver.query_text(tool.query(sqlite)).await?.ok_or_else(|| {
+        let dialect = driver.capabilities().dialect;
+        let rows = driver.query_text(tool.query(dialect)).await?.ok_or_else(|| {
             EngineError::Adopt(format!(
                 "{} has no {} history table here; nothing to adopt (check --env / --database-url)",
                 self.database_display(),

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use strata_model::Timestamp;
+use strata_sql::EngineKind;
 
 /// What is known about one backup (its `.json` file).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -142,11 +142,8 @@ impl Engine {
         create_private_dir(&dir)?;
         let env = self.env_name.clone();
         let stem = env.as_deref().unwrap_or("database");
-        let extension = match &database {
-            DatabaseTarget::Postgres { .. } => "dump",
-            DatabaseTarget::Sqlite { .. } => "sqlite",
-            DatabaseTarget::Mysql { .. } => "sql",
-        };
+        let backup = database.backup();
+        let extension = backup.extension();
         let now = Timestamp::now();
         let mut id = format!("{stem}-{}", now.compact());
         let mut n = 1;
@@ -156,19 +153,18 @@ impl Engine {
         }
         let file_name = format!("{id}.{extension}");
         let path = dir.join(&file_name);
-        let result = self.write_backup(&database, &path).await;
-        let tool = match result {
+        let tool = match backup.write(&path).await {
             Ok(tool) => tool,
             Err(e) => {
                 let _ = std::fs::remove_file(&path);
-                return Err(e);
+                return Err(fail(e));
             }
         };
         let (size, sha256) = digest(&path)?;
         let manifest = BackupManifest {
             id: id.clone(),
             environment: env,
-            engine: database.engine().to_string(),
+            engine: database.engine().name().to_string(),
             database: database.display(),
             created_at: now.rfc3339(),
             reason: reason.to_string(),
@@ -182,89 +178,6 @@ impl Engine {
         write_private(&dir.join(format!("{id}.json")), text.as_bytes())?;
         self.prune(&manifest, spare)?;
         Ok(manifest)
-    }
-
-    /// Writes the backup file; returns the tool that wrote it.
-    async fn write_backup(
-        &self,
-        database: &DatabaseTarget,
-        path: &Path,
-    ) -> Result<String, EngineError> {
-        match database {
-            DatabaseTarget::Sqlite { path: db, .. } => {
-                if db == ":memory:" {
-                    return Err(fail("an in-memory SQLite database cannot be backed up"));
-                }
-                if !Path::new(db).exists() {
-                    return Err(fail(format!("{db} does not exist: nothing to back up")));
-                }
-                create_private(path)?;
-                strata_sqlite::backup_to(db, path).map_err(|e| fail(e.to_string()))?;
-                Ok("sqlite online backup API".into())
-            }
-            DatabaseTarget::Postgres { url } => {
-                let (pg_dump, version) = self.pg_program("pg_dump").await?;
-                let (url, password) = strata_driver::split_password(url);
-                let mut cmd = tokio::process::Command::new(&pg_dump);
-                cmd.args(["--format=custom", "--no-password"])
-                    .arg(format!("--dbname={url}"));
-                if let Some(p) = password {
-                    cmd.env("PGPASSWORD", p);
-                }
-                run_into(cmd, path, "pg_dump").await?;
-                Ok(version)
-            }
-            DatabaseTarget::Mysql { url } => {
-                let (args, password) = mysql_args(url)?;
-                let dump = program(&["mariadb-dump", "mysqldump"])
-                    .ok_or_else(|| fail("neither mysqldump nor mariadb-dump is installed; install the MySQL or MariaDB client (Debian: mariadb-client)"))?;
-                let mut cmd = tokio::process::Command::new(&dump);
-                cmd.args([
-                    "--single-transaction",
-                    "--routines",
-                    "--triggers",
-                    "--events",
-                    "--hex-blob",
-                    "--add-drop-table",
-                ])
-                .args(&args);
-                if let Some(p) = password {
-                    cmd.env("MYSQL_PWD", p);
-                }
-                run_into(cmd, path, &dump.display().to_string()).await?;
-                Ok(tool_version(&dump)
-                    .await
-                    .unwrap_or_else(|| dump.display().to_string()))
-            }
-        }
-    }
-
-    /// The newest `pg_dump`/`pg_restore` there is, which must be at least
-    /// as new as the server; with its `--version` line.
-    async fn pg_program(&self, name: &str) -> Result<(PathBuf, String), EngineError> {
-        let (program, version) = newest_pg_program(name).await.ok_or_else(|| {
-            fail(format!(
-                "{name} is not installed (or does not run); install the PostgreSQL client (Debian: postgresql-client)"
-            ))
-        })?;
-        let mut driver = self.connect().await?;
-        let server = driver.server_version().await?;
-        if let (Some(tool_major), Some(server_major)) = (
-            major_after(&version, ")"),
-            major_after(&server, "PostgreSQL"),
-        ) && tool_major < server_major
-        {
-            return Err(fail(format!(
-                "{name} {tool_major} ({}) is older than the server (PostgreSQL {server_major}) and cannot {} it; install the PostgreSQL {server_major} client (Debian: postgresql-client-{server_major}) or put its bin directory on PATH",
-                program.display(),
-                if name == "pg_dump" {
-                    "dump"
-                } else {
-                    "restore into"
-                }
-            )));
-        }
-        Ok((program, version))
     }
 
     /// Every backup in the directory, newest first.
@@ -325,40 +238,12 @@ impl Engine {
             }
         }
         if problems.is_empty() {
-            match m.engine.as_str() {
-                "sqlite" => {
-                    if let Some(p) = strata_sqlite::integrity_problem(&path) {
-                        problems.push(format!("SQLite integrity check: {p}"));
-                    }
-                }
-                "postgres" => {
-                    let pg_restore = newest_pg_program("pg_restore")
-                        .await
-                        .map_or_else(|| PathBuf::from("pg_restore"), |(p, _)| p);
-                    let out = tokio::process::Command::new(pg_restore)
-                        .arg("--list")
-                        .arg(&path)
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::piped())
-                        .output()
-                        .await;
-                    match out {
-                        Ok(o) if o.status.success() => {}
-                        Ok(o) => problems.push(format!(
-                            "pg_restore cannot read it: {}",
-                            String::from_utf8_lossy(&o.stderr).trim()
-                        )),
-                        Err(e) => problems.push(format!("cannot run pg_restore to read it: {e}")),
-                    }
-                }
-                _ => {
-                    let text = std::fs::read(&path).unwrap_or_default();
-                    let tail = String::from_utf8_lossy(&text[text.len().saturating_sub(200)..])
-                        .into_owned();
-                    if !tail.contains("Dump completed") {
-                        problems.push("the dump does not end with mysqldump's `Dump completed` line: it was cut short".into());
-                    }
-                }
+            match EngineKind::parse(&m.engine) {
+                Some(kind) => problems.extend(DatabaseTarget::check_backup(kind, &path).await),
+                None => problems.push(format!(
+                    "the manifest names engine `{}`, which strata does not know",
+                    m.engine
+                )),
             }
         }
         Ok(BackupCheck {
@@ -390,7 +275,7 @@ impl Engine {
                 self.env_name.clone().unwrap_or_default()
             )));
         }
-        if m.engine != database.engine() {
+        if m.engine != database.engine().name() {
             return Err(fail(format!(
                 "backup {id} is of a {} database and {} is {}",
                 m.engine,
@@ -417,57 +302,13 @@ impl Engine {
                 } else {
                     None
                 };
-                self.restore_file(&database, &path).await?;
+                database.backup().restore(&path).await.map_err(fail)?;
                 Ok((m, before))
             }
             .await;
             session.release(result).await
         };
         self.audited("restore", false, reporter, work).await
-    }
-
-    async fn restore_file(
-        &self,
-        database: &DatabaseTarget,
-        path: &Path,
-    ) -> Result<(), EngineError> {
-        match database {
-            DatabaseTarget::Sqlite { path: db, .. } => {
-                strata_sqlite::restore_from(db, path).map_err(|e| fail(e.to_string()))
-            }
-            DatabaseTarget::Postgres { url } => {
-                let (pg_restore, _) = self.pg_program("pg_restore").await?;
-                let (url, password) = strata_driver::split_password(url);
-                let mut cmd = tokio::process::Command::new(&pg_restore);
-                cmd.args([
-                    "--clean",
-                    "--if-exists",
-                    "--no-owner",
-                    "--single-transaction",
-                    "--exit-on-error",
-                    "--no-password",
-                ])
-                .arg(format!("--dbname={url}"))
-                .arg(path);
-                if let Some(p) = password {
-                    cmd.env("PGPASSWORD", p);
-                }
-                run_checked(cmd, "pg_restore").await
-            }
-            DatabaseTarget::Mysql { url } => {
-                let (args, password) = mysql_args(url)?;
-                let client = program(&["mariadb", "mysql"])
-                    .ok_or_else(|| fail("neither mysql nor mariadb (the client) is installed; install the MySQL or MariaDB client"))?;
-                let file = std::fs::File::open(path)
-                    .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
-                let mut cmd = tokio::process::Command::new(&client);
-                cmd.args(&args).stdin(Stdio::from(file));
-                if let Some(p) = password {
-                    cmd.env("MYSQL_PWD", p);
-                }
-                run_checked(cmd, "mysql").await
-            }
-        }
     }
 
     /// Retention: keeps the newest `keep` backups of the environment and
@@ -501,110 +342,6 @@ impl Engine {
     }
 }
 
-fn mysql_args(url: &str) -> Result<(Vec<String>, Option<String>), EngineError> {
-    let options = strata_mysql::ConnectOptions::parse(url).map_err(|e| fail(e.to_string()))?;
-    Ok(options.client_args())
-}
-
-/// The newest build of a PostgreSQL program, by the version it reports:
-/// Debian keeps one per major version in /usr/lib/postgresql/N/bin, and
-/// PATH may hold another (a newer client can read and restore into every
-/// older server, not the reverse). With its `--version` line.
-async fn newest_pg_program(name: &str) -> Option<(PathBuf, String)> {
-    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path().join("bin").join(name))
-        .filter(|p| p.exists())
-        .collect();
-    candidates.extend(program(&[name]));
-    let mut newest: Option<(u32, PathBuf, String)> = None;
-    for path in candidates {
-        let Some(version) = tool_version(&path).await else {
-            continue;
-        };
-        let major = major_after(&version, ")").unwrap_or(0);
-        if newest.as_ref().is_none_or(|(m, _, _)| major > *m) {
-            newest = Some((major, path, version));
-        }
-    }
-    newest.map(|(_, path, version)| (path, version))
-}
-
-/// The first of `names` found on PATH.
-fn program(names: &[&str]) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    names.iter().find_map(|n| {
-        std::env::split_paths(&path)
-            .map(|d| d.join(n))
-            .find(|p| p.is_file())
-    })
-}
-
-async fn tool_version(program: &Path) -> Option<String> {
-    let out = tokio::process::Command::new(program)
-        .arg("--version")
-        .output()
-        .await
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// The major version number after `marker` in `text` (`pg_dump (PostgreSQL)
-/// 15.10` after `)`, `PostgreSQL 18.1` after `PostgreSQL`).
-fn major_after(text: &str, marker: &str) -> Option<u32> {
-    let rest = &text[text.find(marker)? + marker.len()..];
-    rest.trim_start()
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// Runs `cmd` with its standard output into a new 0600 file at `path`.
-async fn run_into(
-    cmd: tokio::process::Command,
-    path: &Path,
-    what: &str,
-) -> Result<(), EngineError> {
-    let file = create_private(path)?;
-    run_to(cmd, Stdio::from(file), what).await
-}
-
-async fn run_checked(cmd: tokio::process::Command, what: &str) -> Result<(), EngineError> {
-    run_to(cmd, Stdio::null(), what).await
-}
-
-/// Runs `cmd` with its standard output to `stdout`; a failure carries its
-/// standard error (URLs in it redacted).
-async fn run_to(
-    mut cmd: tokio::process::Command,
-    stdout: Stdio,
-    what: &str,
-) -> Result<(), EngineError> {
-    let out = cmd
-        .stdout(stdout)
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| fail(format!("cannot run {what}: {e}")))?
-        .wait_with_output()
-        .await
-        .map_err(|e| fail(format!("{what} did not finish: {e}")))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    Err(fail(format!(
-        "{what} failed ({}): {}",
-        out.status,
-        strata_driver::redact_url(stderr.trim())
-    )))
-}
-
 fn create_private_dir(dir: &Path) -> Result<(), EngineError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -618,19 +355,10 @@ fn create_private_dir(dir: &Path) -> Result<(), EngineError> {
     })
 }
 
-fn create_private(path: &Path) -> Result<std::fs::File, EngineError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .map_err(|e| fail(format!("cannot create {}: {e}", path.display())))
-}
-
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), EngineError> {
     use std::io::Write;
-    create_private(path)?
+    strata_driver::backup::create_private(path)
+        .map_err(fail)?
         .write_all(bytes)
         .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))
 }
@@ -653,19 +381,4 @@ fn digest(path: &Path) -> Result<(u64, String), EngineError> {
         hasher.update(&buf[..n]);
     }
     Ok((size, strata_model::hex(&hasher.finalize())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_major_versions() {
-        assert_eq!(
-            major_after("pg_dump (PostgreSQL) 15.10 (Debian 15.10-0+deb12u1)", ")"),
-            Some(15)
-        );
-        assert_eq!(major_after("PostgreSQL 18.1", "PostgreSQL"), Some(18));
-        assert_eq!(major_after("nothing", ")"), None);
-    }
 }

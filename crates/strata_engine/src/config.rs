@@ -7,6 +7,7 @@ use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use strata_sql::EngineKind;
 
 pub const CONFIG_FILE: &str = "strata.toml";
 
@@ -383,7 +384,7 @@ impl Project {
                 ));
             }
             if let Some(engine) = &s.engine
-                && strata_discover::engine_name(engine).is_none()
+                && EngineKind::parse(engine).is_none()
             {
                 return Err(self.config_error(
                     format!(
@@ -696,24 +697,18 @@ pub fn initial_database(
             ),
         });
     }
-    let mut servers: Vec<&str> = engines
+    let mut kinds: Vec<EngineKind> = engines
         .iter()
-        .map(String::as_str)
-        .filter(|e| *e != "sqlite")
+        .filter_map(|e| EngineKind::parse(e))
         .collect();
-    servers.sort_unstable();
-    servers.dedup();
-    let sqlite_bound = engines.iter().any(|e| e == "sqlite");
-    Ok(match servers.as_slice() {
-        [one] if !sqlite_bound => InitialDatabase {
+    kinds.sort_unstable();
+    kinds.dedup();
+    Ok(match kinds.as_slice() {
+        [one] if one.is_server() => InitialDatabase {
             url: "${DATABASE_URL}".into(),
             note: format!(
                 "The migrations are written for {one}: set DATABASE_URL to your {one} database (e.g. {}) in the environment or in .env.",
-                if *one == "mysql" {
-                    "mysql://app@localhost:3306/app"
-                } else {
-                    "postgres://app@localhost:5432/app"
-                }
+                one.example_url()
             ),
         },
         _ => InitialDatabase {

@@ -18,6 +18,7 @@ use strata_discover::{Diagnostic, DiscoverError, Found, SourceSpec};
 use strata_driver::{Capabilities, Driver, LockMode, TableName, TxSettings};
 use strata_model::{HistoryRow, LogEntry};
 use strata_plan::{Plan, StatusEntry, Step};
+use strata_sql::EngineKind;
 
 /// How to find the project and the database.
 #[derive(Debug, Clone, Default)]
@@ -113,8 +114,8 @@ impl Engine {
             // (migrations/postgres, migrations/mysql): the database's own
             // run, the others are skipped and said so. Named with --source,
             // a source of another engine is refused instead (connect).
-            let wants = s.engine.as_deref().and_then(strata_discover::engine_name);
-            if let (Some(wants), Some(engine), None) = (&wants, db_engine, &opts.source)
+            let wants = s.engine.as_deref().and_then(EngineKind::parse);
+            if let (Some(wants), Some(engine), None) = (wants, db_engine, &opts.source)
                 && wants != engine
             {
                 skipped.push((
@@ -314,11 +315,11 @@ impl Engine {
             .iter()
             .filter(|s| self.on_database(&s.name))
         {
-            let wants = s.engine.as_deref().and_then(strata_discover::engine_name);
-            if let Some(wants) = wants.filter(|w| w != engine) {
+            let wants = s.engine.as_deref().and_then(EngineKind::parse);
+            if let Some(wants) = wants.filter(|w| *w != engine) {
                 return Err(EngineError::EngineMismatch {
                     source_name: s.name.clone(),
-                    wants,
+                    wants: wants.to_string(),
                     database: database.display(),
                 });
             }

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256, Sha384};
 use strata_driver::ForeignWrite;
 use strata_model::{Timestamp, Version, hex};
 use strata_plan::{Step, StepAction};
+use strata_sql::Dialect;
 
 /// The tools whose tables strata can keep up to date. Flyway is not among
 /// them: it checks a CRC32 of every script it recorded.
@@ -24,7 +25,9 @@ fn write(sql: &str, params: Vec<Option<String>>) -> ForeignWrite {
 
 /// What the writes need to know besides the step.
 pub struct Context<'a> {
-    pub sqlite: bool,
+    /// The SQL of the database the table is in (on SQLite, tables have
+    /// no schema).
+    pub dialect: Dialect,
     /// The version a golang-migrate table holds afterwards (it keeps one
     /// row).
     pub current: Option<&'a Version>,
@@ -81,13 +84,13 @@ fn create(tool: Tool, sqlite: bool) -> Vec<ForeignWrite> {
 /// The statements that record `step` in `tool`'s table, creating the
 /// table first where it is missing.
 pub fn writes(tool: Tool, step: &Step, cx: &Context<'_>) -> Vec<ForeignWrite> {
-    let mut all = create(tool, cx.sqlite);
+    let mut all = create(tool, cx.dialect == Dialect::Sqlite);
     all.extend(rows(tool, step, cx));
     all
 }
 
 fn rows(tool: Tool, step: &Step, cx: &Context<'_>) -> Vec<ForeignWrite> {
-    let (sqlite, current, raw) = (cx.sqlite, cx.current, cx.raw);
+    let (sqlite, current, raw) = (cx.dialect == Dialect::Sqlite, cx.current, cx.raw);
     let applying = matches!(step.action, StepAction::Apply | StepAction::Baseline);
     let version = step.id.version.to_string();
     let v = || Some(version.clone());

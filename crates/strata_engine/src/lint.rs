@@ -2,11 +2,12 @@
 //! rule levels.
 
 use crate::config::CONFIG_FILE;
+use crate::target::DatabaseTarget;
 use crate::{Engine, EngineError};
 use std::path::{Path, PathBuf};
 use strata_lint::{Finding, LintConfig, Linter};
 use strata_plan::MigrationState;
-use strata_sql::Dialect;
+use strata_sql::{Dialect, EngineKind};
 
 /// What `strata lint` found.
 #[derive(Debug, serde::Serialize)]
@@ -116,13 +117,10 @@ impl Engine {
             .iter()
             .find(|s| s.name == source)
             .and_then(|s| s.engine.as_deref())
-            .and_then(strata_discover::engine_name);
-        let engine = declared.or_else(|| self.database().ok().map(|d| d.engine().to_string()));
-        match engine.as_deref() {
-            Some("sqlite") => Dialect::Sqlite,
-            Some("mysql") => Dialect::Mysql,
-            _ => Dialect::Postgres,
-        }
+            .and_then(EngineKind::parse);
+        declared
+            .or_else(|| self.database().ok().map(DatabaseTarget::engine))
+            .map_or(Dialect::Postgres, EngineKind::dialect)
     }
 }
 

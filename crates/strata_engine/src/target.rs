@@ -2,7 +2,8 @@
 
 use crate::EngineError;
 use std::path::Path;
-use strata_driver::{Driver, TableName, redact_url};
+use strata_driver::{Backup, Driver, TableName, redact_url};
+use strata_sql::EngineKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatabaseTarget {
@@ -24,12 +25,12 @@ impl DatabaseTarget {
     /// Parses a database URL; a relative SQLite path is taken from `base`.
     pub fn parse(url: &str, base: &Path) -> Result<Self, EngineError> {
         let url = url.trim();
-        let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
-        match scheme.as_deref() {
-            Some("postgres" | "postgresql") => Ok(DatabaseTarget::Postgres {
+        let scheme = url.split_once(':').map(|(s, _)| s);
+        match scheme.and_then(EngineKind::from_scheme) {
+            Some(EngineKind::Postgres) => Ok(DatabaseTarget::Postgres {
                 url: url.to_string(),
             }),
-            Some("sqlite") => {
+            Some(EngineKind::Sqlite) => {
                 let rest = &url["sqlite:".len()..];
                 let rest = rest.strip_prefix("//").unwrap_or(rest);
                 let rest = rest.split('?').next().unwrap_or(rest);
@@ -48,7 +49,7 @@ impl DatabaseTarget {
                     display: url.to_string(),
                 })
             }
-            Some("mysql" | "mariadb") => Ok(DatabaseTarget::Mysql {
+            Some(EngineKind::Mysql) => Ok(DatabaseTarget::Mysql {
                 url: url.to_string(),
             }),
             // Not echoed: a string that is not a URL may hold a password
@@ -62,7 +63,7 @@ impl DatabaseTarget {
     /// Whether connecting means a network round trip (worth overlapping
     /// with reading the migration files) rather than opening a file.
     pub fn is_server(&self) -> bool {
-        !matches!(self, DatabaseTarget::Sqlite { .. })
+        self.engine().is_server()
     }
 
     /// The URL as given (with its password: only for a script's
@@ -76,12 +77,11 @@ impl DatabaseTarget {
         }
     }
 
-    /// The engine, as source configurations name it.
-    pub fn engine(&self) -> &'static str {
+    pub fn engine(&self) -> EngineKind {
         match self {
-            DatabaseTarget::Postgres { .. } => "postgres",
-            DatabaseTarget::Mysql { .. } => "mysql",
-            DatabaseTarget::Sqlite { .. } => "sqlite",
+            DatabaseTarget::Postgres { .. } => EngineKind::Postgres,
+            DatabaseTarget::Mysql { .. } => EngineKind::Mysql,
+            DatabaseTarget::Sqlite { .. } => EngineKind::Sqlite,
         }
     }
 
@@ -90,6 +90,30 @@ impl DatabaseTarget {
         match self {
             DatabaseTarget::Postgres { url } | DatabaseTarget::Mysql { url } => redact_url(url),
             DatabaseTarget::Sqlite { display, .. } => display.clone(),
+        }
+    }
+
+    /// How this database's engine backs it up and restores it.
+    pub fn backup(&self) -> Box<dyn Backup> {
+        match self {
+            DatabaseTarget::Postgres { url } => {
+                Box::new(strata_postgres::PgBackup { url: url.clone() })
+            }
+            DatabaseTarget::Mysql { url } => {
+                Box::new(strata_mysql::MysqlBackup { url: url.clone() })
+            }
+            DatabaseTarget::Sqlite { path, .. } => {
+                Box::new(strata_sqlite::SqliteBackup { path: path.clone() })
+            }
+        }
+    }
+
+    /// What keeps `kind`'s own tool from reading the backup file at `path`.
+    pub async fn check_backup(kind: EngineKind, path: &Path) -> Vec<String> {
+        match kind {
+            EngineKind::Postgres => strata_postgres::check_backup(path).await,
+            EngineKind::Mysql => strata_mysql::check_backup(path),
+            EngineKind::Sqlite => strata_sqlite::check_backup(path),
         }
     }
 

@@ -2,6 +2,7 @@
 //! history of (`keep_foreign_history`).
 
 use strata_model::{Lane, Version};
+use strata_sql::Dialect;
 
 /// A tool whose history strata can adopt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,9 +63,9 @@ impl Tool {
     }
 
     /// The query that reads the tool's history, as its documentation
-    /// describes the table; `sqlite` where the table has no schema there.
-    pub(crate) fn query(self, sqlite: bool) -> &'static str {
-        match (self, sqlite) {
+    /// describes the table (on SQLite, tables have no schema).
+    pub(crate) fn query(self, dialect: Dialect) -> &'static str {
+        match (self, dialect == Dialect::Sqlite) {
             (Tool::Supabase, _) => "SELECT version FROM supabase_migrations.schema_migrations",
             (Tool::Prisma, _) => {
                 "SELECT migration_name, CASE WHEN finished_at IS NOT NULL AND rolled_back_at IS NULL THEN 'applied' ELSE 'not applied' END FROM _prisma_migrations ORDER BY started_at"

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use strata_model::{Body, Migration, MigrationKind};
 use strata_sql::{Dialect, LineIndex, Statement};
 
-pub use rules::RuleInfo;
 pub use squawk::syntax_errors;
 
 /// How much a rule's findings matter: `error` makes `strata lint` exit 1.
@@ -111,20 +110,20 @@ impl std::fmt::Display for UnknownRule {
 
 /// Every rule: strata's own, then squawk's.
 pub fn rules() -> Vec<RuleInfo> {
-    rules::all()
+    all_rules()
 }
 
 /// The documentation of `rule`: what it catches, what it blocks, the safe
 /// way.
 pub fn explain(rule: &str) -> Result<RuleInfo, UnknownRule> {
-    rules::all()
+    all_rules()
         .into_iter()
         .find(|r| r.name == rule)
         .ok_or_else(|| unknown(rule))
 }
 
 fn unknown(name: &str) -> UnknownRule {
-    let suggestion = rules::all()
+    let suggestion = all_rules()
         .into_iter()
         .map(|r| r.name)
         .find(|r| r.contains(name) || name.contains(r.as_str()));
@@ -182,7 +181,7 @@ impl Context<'_> {
 impl Linter {
     /// A linter with `config`'s levels; an unknown rule name is an error.
     pub fn new(config: &LintConfig) -> Result<Linter, String> {
-        let mut levels: BTreeMap<String, Level> = rules::all()
+        let mut levels: BTreeMap<String, Level> = all_rules()
             .into_iter()
             .map(|r| (r.name, r.default_level))
             .collect();
@@ -351,7 +350,7 @@ fn allowed(
                 if name == "--" {
                     break; // a reason follows
                 }
-                if !rules::all().iter().any(|r| r.name == name) {
+                if !all_rules().iter().any(|r| r.name == name) {
                     return Err((pos..pos + line.trim_end().len(), name.to_string()));
                 }
                 names.push(name.to_string());
@@ -360,6 +359,46 @@ fn allowed(
         pos += line.len();
     }
     Ok(names)
+}
+
+/// A rule as listed and explained.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RuleInfo {
+    pub name: String,
+    /// `strata` or `squawk`.
+    pub origin: &'static str,
+    pub default_level: Level,
+    pub summary: String,
+    pub doc: String,
+}
+
+/// The catalogue of every rule (strata's and squawk's), for configuration
+/// and `--explain`.
+pub(crate) fn all_rules() -> Vec<RuleInfo> {
+    let mut out: Vec<RuleInfo> = rules::STRATA
+        .iter()
+        .map(|r| RuleInfo {
+            name: r.name.into(),
+            origin: "strata",
+            default_level: r.default_level,
+            summary: r.summary.into(),
+            doc: r.doc.trim().into(),
+        })
+        .collect();
+    out.extend(squawk::rules());
+    out.push(RuleInfo {
+        name: "syntax-error".into(),
+        origin: "squawk",
+        default_level: Level::Error,
+        summary: "A statement PostgreSQL's grammar (as squawk's parser knows it) does not accept."
+            .into(),
+        doc: "The file does not parse as PostgreSQL: the server would refuse the statement, \
+              and the other rules cannot look inside it. Fix the statement; if squawk's parser \
+              is wrong about valid SQL, turn the rule off for this migration with \
+              `-- strata:allow syntax-error`."
+            .into(),
+    });
+    out
 }
 
 #[cfg(test)]
@@ -405,7 +444,7 @@ pub(crate) mod testing {
         dialect: Dialect,
     ) -> String {
         let mut config = LintConfig::default();
-        for r in rules::all() {
+        for r in all_rules() {
             let level = if only.contains(&r.name.as_str()) {
                 r.default_level.max(Level::Warning)
             } else {

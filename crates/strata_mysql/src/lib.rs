@@ -5,14 +5,16 @@
 //! are InnoDB transactions. The migration lock is `GET_LOCK`, held by this
 //! connection and released when it ends.
 
+mod backup;
 mod url;
 
 use async_trait::async_trait;
+pub use backup::{MysqlBackup, check_backup};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params, Row, Value};
 use strata_driver::{
-    Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder,
-    LockMode, Result, StatementError, TableName, TxSettings, verify_says_missing,
+    Capabilities, CatalogObject, Driver, DriverError, ErrorKind, HistoryWrite, LockAttempt,
+    LockHolder, LockMode, Result, StatementError, TableName, TxSettings, verify_says_missing,
 };
 use strata_model::{Checksum, HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
 use strata_sql::{Dialect, Statement};
@@ -85,17 +87,26 @@ fn db_err(e: mysql_async::Error) -> DriverError {
 
 fn statement_error(index: usize, e: mysql_async::Error) -> DriverError {
     match e {
-        mysql_async::Error::Server(s) => DriverError::Statement(StatementError {
+        mysql_async::Error::Server(s) => DriverError::Statement(Box::new(StatementError {
             index,
             message: format!(
                 "{} (MySQL error {}, SQLSTATE {})",
                 s.message, s.code, s.state
             ),
+            kind: match s.code {
+                1205 => ErrorKind::LockTimeout,
+                NO_SUCH_TABLE => ErrorKind::MissingTable,
+                1213 => ErrorKind::Deadlock,
+                // Query execution interrupted; maximum statement execution
+                // time exceeded.
+                1317 | 3024 => ErrorKind::Cancelled,
+                _ => ErrorKind::Other,
+            },
             code: Some(s.code.to_string()),
             position: None,
             detail: None,
             hint: None,
-        }),
+        })),
         other => DriverError::database(other),
     }
 }
@@ -346,10 +357,9 @@ impl MysqlDriver {
 impl Driver for MysqlDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            engine: "mysql",
+            engine: strata_sql::EngineKind::Mysql,
             dialect: Dialect::Mysql,
             transactional_ddl: false,
-            timeouts: true,
         }
     }
 

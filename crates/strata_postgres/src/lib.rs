@@ -6,9 +6,11 @@
 //! The migration lock is a session advisory lock keyed by the history
 //! table's identity, or a lease row for transaction-mode poolers.
 
+mod backup;
 mod tls;
 
 use async_trait::async_trait;
+pub use backup::{PgBackup, check_backup};
 use futures_util::SinkExt;
 use futures_util::future::{BoxFuture, FutureExt, join_all};
 use sha2::{Digest, Sha256};
@@ -16,9 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use strata_driver::{
-    BlockerProbe, BlockingSession, Capabilities, CatalogObject, Driver, DriverError, HistoryWrite,
-    LockAttempt, LockHolder, LockMode, Result, StatementError, TableName, TxSettings, quote_ident,
-    redact_url,
+    BlockerProbe, BlockingSession, Capabilities, CatalogObject, Driver, DriverError, ErrorKind,
+    HistoryWrite, LockAttempt, LockHolder, LockMode, Result, StatementError, TableName, TxSettings,
+    quote_ident, redact_url,
 };
 use strata_model::{HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
 use strata_sql::{Dialect, Statement};
@@ -302,6 +304,13 @@ fn statement_error(index: usize, e: &tokio_postgres::Error) -> StatementError {
     StatementError {
         index,
         message: pg_message(e),
+        kind: match db.map(|d| d.code().code()) {
+            Some("55P03") => ErrorKind::LockTimeout,
+            Some("42P01") => ErrorKind::MissingTable,
+            Some("40P01") => ErrorKind::Deadlock,
+            Some("57014") => ErrorKind::Cancelled,
+            _ => ErrorKind::Other,
+        },
         code: db.map(|d| d.code().code().to_string()),
         position: db.and_then(|d| match d.position() {
             Some(tokio_postgres::error::ErrorPosition::Original(p)) => Some(*p as usize),
@@ -842,10 +851,9 @@ fn text_rows(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<Option<String>>> {
 impl Driver for PgDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            engine: "postgres",
+            engine: strata_sql::EngineKind::Postgres,
             dialect: Dialect::Postgres,
             transactional_ddl: true,
-            timeouts: true,
         }
     }
 
@@ -984,10 +992,13 @@ impl Driver for PgDriver {
                 let _ = client.batch_execute(rollback).await;
                 return Err(match (first, i) {
                     (true, 0) => db_err_ref(e),
-                    (true, i) => {
-                        DriverError::Statement(statement_error(window * PIPELINE + i - 1, e))
+                    (true, i) => DriverError::Statement(Box::new(statement_error(
+                        window * PIPELINE + i - 1,
+                        e,
+                    ))),
+                    (false, i) => {
+                        DriverError::Statement(Box::new(statement_error(window * PIPELINE + i, e)))
                     }
-                    (false, i) => DriverError::Statement(statement_error(window * PIPELINE + i, e)),
                 });
             }
         }
@@ -1120,7 +1131,7 @@ impl Driver for PgDriver {
         client.batch_execute(&begin).await.map_err(db_err)?;
         if let Err(e) = run_statement(client, statement).await {
             let _ = client.batch_execute("ROLLBACK").await;
-            return Err(DriverError::Statement(statement_error(0, &e)));
+            return Err(DriverError::Statement(Box::new(statement_error(0, &e))));
         }
         // The statement's effect and the record of it commit together.
         let (recorded, committed) = tokio::join!(
@@ -1197,7 +1208,7 @@ impl Driver for PgDriver {
         let mut result = Ok(());
         for (i, st) in statements.iter().enumerate() {
             if let Err(e) = run_statement(&self.client, st).await {
-                result = Err(DriverError::Statement(statement_error(i, &e)));
+                result = Err(DriverError::Statement(Box::new(statement_error(i, &e))));
                 break;
             }
         }

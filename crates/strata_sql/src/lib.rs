@@ -9,9 +9,11 @@
 //! (`BEGIN ATOMIC`) and SQLite triggers, `COPY ... FROM STDIN` data and psql
 //! meta-commands.
 
+mod engine;
 mod mysql;
 mod objects;
 
+pub use engine::EngineKind;
 pub use objects::{Change, Guard, Irreversible, ObjectKind, ObjectName, changes, inverse, reverse};
 
 /// The SQL dialect a script is written in; it decides which quotes exist.

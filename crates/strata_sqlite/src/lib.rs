@@ -4,12 +4,15 @@
 //! IMMEDIATE` with a busy timeout); a holder that died on this host (and in
 //! this PID namespace) is recognised by its process id and replaced.
 
+mod backup;
+
 use async_trait::async_trait;
+pub use backup::{SqliteBackup, check_backup};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::time::Duration;
 use strata_driver::{
-    Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder,
-    LockMode, Result, StatementError, TableName, TxSettings,
+    Capabilities, CatalogObject, Driver, DriverError, ErrorKind, HistoryWrite, LockAttempt,
+    LockHolder, LockMode, Result, StatementError, TableName, TxSettings,
 };
 use strata_model::{
     Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind, Progress,
@@ -37,42 +40,6 @@ pub struct SqliteDriver {
     dry_run: bool,
 }
 
-/// Copies the database at `path` into `dest` (which may exist, e.g. created
-/// with the right permissions) through SQLite's online backup API: a
-/// consistent copy even while others write.
-pub fn backup_to(path: &str, dest: &std::path::Path) -> Result<()> {
-    let src = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| DriverError::Database(format!("cannot open {path}: {e}")))?;
-    src.backup(rusqlite::DatabaseName::Main, dest, None)
-        .map_err(|e| DriverError::Database(format!("backing up {path} failed: {e}")))
-}
-
-/// Replaces the database at `path` with the copy in `src`.
-pub fn restore_from(path: &str, src: &std::path::Path) -> Result<()> {
-    let mut db = Connection::open(path)
-        .map_err(|e| DriverError::Database(format!("cannot open {path}: {e}")))?;
-    db.restore(
-        rusqlite::DatabaseName::Main,
-        src,
-        None::<fn(rusqlite::backup::Progress)>,
-    )
-    .map_err(|e| DriverError::Database(format!("restoring {path} failed: {e}")))
-}
-
-/// `PRAGMA integrity_check` of the database file at `path`: `None` when it
-/// is sound, else what SQLite says.
-pub fn integrity_problem(path: &std::path::Path) -> Option<String> {
-    let check = || -> rusqlite::Result<String> {
-        let db = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        db.query_row("PRAGMA integrity_check", [], |r| r.get(0))
-    };
-    match check() {
-        Ok(ok) if ok == "ok" => None,
-        Ok(other) => Some(other),
-        Err(e) => Some(e.to_string()),
-    }
-}
-
 /// Opens (creating if needed) the database at `path` (`:memory:` for an
 /// in-memory one). `display` is how the database is named in messages.
 pub fn connect(path: &str, table: TableName, display: String) -> Result<SqliteDriver> {
@@ -95,18 +62,29 @@ fn db_err(e: rusqlite::Error) -> DriverError {
 }
 
 fn statement_error(index: usize, e: rusqlite::Error) -> DriverError {
-    let code = match &e {
-        rusqlite::Error::SqliteFailure(f, _) => Some(format!("{:?}", f.code)),
-        _ => None,
+    let (code, kind) = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => (
+            Some(format!("{:?}", f.code)),
+            match f.code {
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                    ErrorKind::LockTimeout
+                }
+                rusqlite::ErrorCode::OperationInterrupted => ErrorKind::Cancelled,
+                _ if is_missing_table(&e) => ErrorKind::MissingTable,
+                _ => ErrorKind::Other,
+            },
+        ),
+        _ => (None, ErrorKind::Other),
     };
-    DriverError::Statement(StatementError {
+    DriverError::Statement(Box::new(StatementError {
         index,
         message: e.to_string(),
+        kind,
         code,
         position: None,
         detail: None,
         hint: None,
-    })
+    }))
 }
 
 fn is_missing_table(e: &rusqlite::Error) -> bool {
@@ -309,10 +287,9 @@ fn parse_time(value: Option<String>, what: &str) -> std::result::Result<Option<T
 impl Driver for SqliteDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            engine: "sqlite",
+            engine: strata_sql::EngineKind::Sqlite,
             dialect: Dialect::Sqlite,
             transactional_ddl: true,
-            timeouts: false,
         }
     }
 

@@ -2,34 +2,16 @@
 //! transaction statement by statement (recording progress as it goes), or
 //! its script.
 
+use super::Run;
 use super::failure::Failure;
-use crate::Engine;
-use crate::events::{Event, Reporter};
-use std::collections::{BTreeSet, HashMap};
+use crate::events::Event;
 use std::time::Instant;
-use strata_driver::{Driver, DriverError, HistoryWrite};
+use strata_driver::{DriverError, HistoryWrite};
 use strata_model::{
-    Body, HistoryRow, HistoryStatus, LogAction, MigrationKind, Progress, ProgressTracker,
-    Timestamp, TxMode, Version,
+    Body, HistoryStatus, LogAction, MigrationKind, ProgressTracker, Timestamp, TxMode,
 };
 use strata_plan::{Step, StepAction};
 use strata_sql::Statement;
-
-/// One run's state while executing a plan.
-pub(super) struct Run<'a> {
-    pub(super) engine: &'a Engine,
-    pub(super) driver: &'a mut dyn Driver,
-    pub(super) reporter: &'a dyn Reporter,
-    pub(super) batch: i64,
-    pub(super) history: &'a [HistoryRow],
-    /// Applied versions per source as the run goes (for a foreign history
-    /// that keeps only the current version).
-    pub(super) applied: HashMap<String, BTreeSet<Version>>,
-    pub(super) restart: bool,
-    /// The statements of the current statement-by-statement apply that
-    /// completed, kept in its history row if it fails.
-    pub(super) progress: Option<Progress>,
-}
 
 impl Run<'_> {
     pub(super) async fn step(&mut self, step: &Step) -> Result<(), Failure> {

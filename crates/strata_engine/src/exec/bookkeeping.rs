@@ -1,7 +1,7 @@
 //! The history rows and log entries each step writes, another tool's
 //! history kept alongside, and the honest record of a failed step.
 
-use super::apply::Run;
+use super::Run;
 use super::failure::Failure;
 use crate::EngineError;
 use crate::events::Event;
@@ -90,7 +90,7 @@ impl Run<'_> {
             .and_then(|p| std::fs::read(p).ok())
             .unwrap_or_else(|| text.into_bytes());
         let cx = crate::foreign::Context {
-            sqlite: self.driver.capabilities().engine == "sqlite",
+            dialect: self.driver.capabilities().dialect,
             current: versions.last(),
             raw: &raw,
             journal_when: file.as_deref().and_then(journal_when),

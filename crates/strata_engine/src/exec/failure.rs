@@ -1,8 +1,8 @@
 //! What a failed step says: the migration, the file and line of the failing
 //! statement, what was kept and what to do next.
 
-use super::apply::Run;
-use strata_driver::{DriverError, StatementError};
+use super::Run;
+use strata_driver::{DriverError, ErrorKind, StatementError};
 use strata_model::Body;
 use strata_plan::{Step, StepAction};
 use strata_sql::Statement;
@@ -106,10 +106,9 @@ impl Run<'_> {
         } else {
             message.push_str("\nthe migration ran without a transaction, so the statements before the failing one stayed applied; check the database before running it again");
         }
-        // PostgreSQL's lock_not_available, MySQL's lock wait timeout.
         let lock_timeout = matches!(
             error,
-            DriverError::Statement(e) if matches!(e.code.as_deref(), Some("55P03" | "1205"))
+            DriverError::Statement(e) if e.kind == ErrorKind::LockTimeout
         );
         Failure {
             message,
@@ -148,6 +147,7 @@ mod tests {
         let err = |position| StatementError {
             index: 1,
             message: String::new(),
+            kind: ErrorKind::Other,
             code: None,
             position,
             detail: None,

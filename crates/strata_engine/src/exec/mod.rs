@@ -25,9 +25,26 @@ use crate::events::{Event, Reporter};
 use crate::notify::Notice;
 use crate::report::{Report, Request, RequestKind};
 use crate::{Engine, EngineError};
+use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 use strata_driver::Driver;
-use strata_model::{HistoryRow, Migration};
+use strata_model::{HistoryRow, Migration, Progress, Version};
+
+/// One run's state while executing a plan.
+pub(super) struct Run<'a> {
+    pub(super) engine: &'a Engine,
+    pub(super) driver: &'a mut dyn Driver,
+    pub(super) reporter: &'a dyn Reporter,
+    pub(super) batch: i64,
+    pub(super) history: &'a [HistoryRow],
+    /// Applied versions per source as the run goes (for a foreign history
+    /// that keeps only the current version).
+    pub(super) applied: HashMap<String, BTreeSet<Version>>,
+    pub(super) restart: bool,
+    /// The statements of the current statement-by-statement apply that
+    /// completed, kept in its history row if it fails.
+    pub(super) progress: Option<Progress>,
+}
 
 fn ms(d: Duration) -> u64 {
     d.as_millis() as u64

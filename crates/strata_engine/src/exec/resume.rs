@@ -1,7 +1,8 @@
 //! Where an interrupted or failed statement-by-statement apply starts
 //! again, judging the statement that was in doubt.
 
-use super::apply::{Run, own_transactions};
+use super::Run;
+use super::apply::own_transactions;
 use super::failure::Failure;
 use crate::events::Event;
 use crate::in_doubt::Verdict;

@@ -2,7 +2,7 @@
 //! each step, per-migration hooks, retries after a lock timeout, the
 //! verify section after an apply, and the events the user sees.
 
-use super::apply::Run;
+use super::Run;
 use super::blockers::watch_blockers;
 use super::failure::Failure;
 use super::ms;

@@ -5,7 +5,7 @@ use strata_test_support::{
     Run, TempProject, TestDb, engine_test, run_in, transactional_test, wait_for,
 };
 
-const BIN: &str = env!("CARGO_BIN_EXE_strata");
+use crate::BIN;
 
 /// A project directory bound to one test database.
 struct Env<'a> {

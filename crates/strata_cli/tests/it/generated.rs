@@ -5,7 +5,7 @@
 use std::path::Path;
 use strata_test_support::{Run, TempProject, TestDb, engine_test, run_in};
 
-const BIN: &str = env!("CARGO_BIN_EXE_strata");
+use crate::BIN;
 
 const UP: &str = "CREATE TABLE items (id integer PRIMARY KEY, label varchar(50));\nCREATE INDEX items_label ON items (label);\nALTER TABLE items ADD COLUMN price integer;\n";
 

@@ -5,7 +5,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use strata_test_support::{Run, TempProject, TestDb, engine_test, run_in};
 
-const BIN: &str = env!("CARGO_BIN_EXE_strata");
+use crate::BIN;
 
 fn project(db: &TestDb, env_extra: &str) -> TempProject {
     let p = TempProject::new();

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use strata_test_support::{Run, TempProject, TestDb, spawn_in, wait_for};
 
-const BIN: &str = env!("CARGO_BIN_EXE_strata");
+use crate::BIN;
 
 fn strata(p: &TempProject, db: &TestDb, args: &[&str]) -> Run {
     db.run(Path::new(BIN), &p.dir, args)

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use strata_test_support::{Run, TempProject, TestDb, run_in};
 
-const BIN: &str = env!("CARGO_BIN_EXE_strata");
+use crate::BIN;
 
 /// Where scripts/start-pg18.sh put the PostgreSQL 18 programs.
 fn pg18_bin() -> PathBuf {

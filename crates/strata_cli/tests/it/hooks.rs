@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use strata_test_support::{Run, TempProject, TestDb, run_in, transactional_test};
 
-const BIN: &str = env!("CARGO_BIN_EXE_strata");
+use crate::BIN;
 
 const LOG_SH: &str = "#!/bin/sh\necho \"$1 $STRATA_HOOK $STRATA_COMMAND $STRATA_MIGRATION $STRATA_ACTION $STRATA_ENV applied=$STRATA_APPLIED\" >> hooks.log\n";
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 use strata_test_support::{Run, TempProject, TestDb, run_in};
 
-const BIN: &str = env!("CARGO_BIN_EXE_strata");
+use crate::BIN;
 
 /// Copies a fixture folder of strata_discover into the project.
 fn copy_fixture(from: &str, p: &TempProject, to: &str) {

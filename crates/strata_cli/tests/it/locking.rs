@@ -8,7 +8,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 use strata_test_support::{Run, TempProject, TestDb, run_in, spawn_in, wait_for};
 
-const BIN: &str = env!("CARGO_BIN_EXE_strata");
+use crate::BIN;
 
 fn strata(p: &TempProject, db: &TestDb, args: &[&str]) -> Run {
     db.run(Path::new(BIN), &p.dir, args)
@@ -422,7 +422,10 @@ fn restore_waits_for_the_migration_lock() {
     let made: serde_json::Value = serde_json::from_str(&made.stdout).unwrap();
     let id = made["id"].as_str().unwrap().to_string();
 
-    p.write("migrations/2_slow.sql", "create table b (id int);\nselect pg_sleep(4);\n");
+    p.write(
+        "migrations/2_slow.sql",
+        "create table b (id int);\nselect pg_sleep(4);\n",
+    );
     let first = spawn(&p, &db, &["up"]);
     wait_for("the run to hold the lock", || {
         db.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
@@ -431,7 +434,9 @@ fn restore_waits_for_the_migration_lock() {
     let refused = strata(&p, &db, &["restore", &id, "--lock-timeout", "1s"]);
     assert_eq!(refused.code, 2, "{}", refused.all());
     assert!(
-        refused.all().contains("gave up after 1s waiting for the migration lock"),
+        refused
+            .all()
+            .contains("gave up after 1s waiting for the migration lock"),
         "{}",
         refused.all()
     );

@@ -5,7 +5,7 @@
 use std::path::Path;
 use strata_test_support::{Run, TempProject, run_in};
 
-const BIN: &str = env!("CARGO_BIN_EXE_strata");
+use crate::BIN;
 
 fn strata(p: &TempProject, args: &[&str]) -> Run {
     run_in(Path::new(BIN), &p.dir, args, &[])

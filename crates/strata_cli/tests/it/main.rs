@@ -1,0 +1,21 @@
+//! The `strata` binary end to end, in one test binary (the database
+//! clients are linked once): each module is one area of behaviour, run on
+//! SQLite and on real PostgreSQL and MariaDB servers, each test in a
+//! database of its own.
+
+mod architecture;
+mod backup;
+mod cli;
+mod compat;
+mod crash;
+mod formats;
+mod generated;
+mod hooks;
+mod lint;
+mod locking;
+mod mysql;
+mod scripts;
+mod trust;
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_strata");
