@@ -4,6 +4,7 @@
 //! the engine, which asks [`Capabilities`] rather than which database it has.
 
 pub mod backup;
+pub mod history;
 mod ident;
 pub mod rows;
 mod url;

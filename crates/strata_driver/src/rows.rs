@@ -1,6 +1,6 @@
-//! History and log rows read back as text columns (how the PostgreSQL and
-//! MySQL drivers query them), parsed once for both. Times are Unix
-//! milliseconds.
+//! History and log rows read back as text columns (as every driver reads
+//! [`crate::history::HistorySql::select`]), parsed once for all. Times are
+//! Unix milliseconds, or RFC 3339 text.
 
 use crate::DriverError;
 use strata_model::{
@@ -30,6 +30,20 @@ impl Cols {
     fn int(&mut self, what: &str) -> Parsed<i64> {
         self.opt_int(what)?.ok_or_else(|| format!("{what} is NULL"))
     }
+    /// A time: Unix milliseconds, or RFC 3339 text (as SQLite keeps it).
+    fn opt_time(&mut self, what: &str) -> Parsed<Option<Timestamp>> {
+        self.opt()
+            .map(|t| match t.parse::<i64>() {
+                Ok(ms) => Ok(Timestamp::from_unix_millis(ms)),
+                Err(_) => Timestamp::parse_rfc3339(&t)
+                    .ok_or_else(|| format!("{what} `{t}` is not a time")),
+            })
+            .transpose()
+    }
+    fn time(&mut self, what: &str) -> Parsed<Timestamp> {
+        self.opt_time(what)?
+            .ok_or_else(|| format!("{what} is NULL"))
+    }
     fn word<T>(&mut self, what: &str, parse: impl Fn(&str) -> Option<T>) -> Parsed<T> {
         let t = self.text(what)?;
         parse(&t).ok_or_else(|| format!("unknown {what} `{t}`"))
@@ -58,8 +72,8 @@ fn history_row(row: Vec<Option<String>>) -> Parsed<HistoryRow> {
         },
         status: c.word("status", HistoryStatus::parse)?,
         batch: c.int("batch")?,
-        started_at: Timestamp::from_unix_millis(c.int("started_at")?),
-        finished_at: c.opt_int("finished_at")?.map(Timestamp::from_unix_millis),
+        started_at: c.time("started_at")?,
+        finished_at: c.opt_time("finished_at")?,
         duration_ms: c.opt_int("duration_ms")?,
         applied_by: c.text("applied_by")?,
         strata_version: c.text("strata_version")?,
@@ -94,7 +108,7 @@ fn log_entry(row: Vec<Option<String>>) -> Parsed<LogEntry> {
             })
         },
         batch: c.int("batch")?,
-        at: Timestamp::from_unix_millis(c.int("at")?),
+        at: c.time("at")?,
         duration_ms: c.opt_int("duration_ms")?,
         applied_by: c.text("applied_by")?,
         strata_version: c.text("strata_version")?,

@@ -12,6 +12,9 @@ use async_trait::async_trait;
 pub use backup::{MysqlBackup, check_backup};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params, Row, Value};
+use strata_driver::history::{
+    HistorySql, Param, delete_params, log_params, progress_params, upsert_params,
+};
 use strata_driver::{
     Capabilities, CatalogObject, Driver, DriverError, ErrorKind, HistoryWrite, LockAttempt,
     LockHolder, LockMode, Result, StatementError, TableName, TxSettings, verify_says_missing,
@@ -33,6 +36,7 @@ pub struct MysqlDriver {
     display: String,
     /// Qualified with its database once connected.
     table: TableName,
+    sql: HistorySql,
     /// The database of the URL, which every migration starts in.
     database: Option<String>,
     mariadb: bool,
@@ -63,6 +67,7 @@ pub async fn connect(url: &str, table: TableName) -> Result<MysqlDriver> {
     Ok(MysqlDriver {
         conn,
         display,
+        sql: HistorySql::new(Dialect::Mysql, &table),
         table,
         database,
         mariadb,
@@ -159,26 +164,25 @@ fn positional(sql: &str, params: &[Option<String>]) -> (String, Vec<Value>) {
 
 impl MysqlDriver {
     async fn progress_write(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
-        let sql = format!(
-            "UPDATE {} SET statements_done = ?, statements_hash = ? WHERE source = ? AND version = ?",
-            self.quoted(&self.table)
-        );
-        self.conn
-            .exec_drop(
-                sql,
-                (
-                    progress.statements,
-                    progress.hash.clone(),
-                    id.source.clone(),
-                    id.version.to_string(),
-                ),
-            )
-            .await
-            .map_err(db_err)
+        let sql = self.sql.progress.clone();
+        self.exec(&sql, progress_params(id, progress)).await
     }
 
-    fn quoted(&self, t: &TableName) -> String {
-        t.quoted_for(Dialect::Mysql)
+    /// Runs one of the history statements with its values.
+    async fn exec(&mut self, sql: &str, values: Vec<Param>) -> Result<()> {
+        let values = values
+            .into_iter()
+            .map(|p| match p {
+                Param::Text(t) => t.into(),
+                Param::Int(n) => n.into(),
+                Param::Bool(b) => b.into(),
+                Param::Time(t) => t.map(|t| t.unix_millis()).into(),
+            })
+            .collect();
+        self.conn
+            .exec_drop(sql, Params::Positional(values))
+            .await
+            .map_err(db_err)
     }
 
     fn log_table(&self) -> TableName {
@@ -246,75 +250,14 @@ impl MysqlDriver {
     }
 
     async fn write(&mut self, w: &HistoryWrite) -> Result<()> {
+        let sql = self.sql.clone();
         if let Some(r) = &w.upsert {
-            let sql = format!(
-                "INSERT INTO {} (source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order, statements_done, statements_hash)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(? / 1000), FROM_UNIXTIME(? / 1000), ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON DUPLICATE KEY UPDATE name = VALUES(name), kind = VALUES(kind), checksum = VALUES(checksum), checksum_algorithm = VALUES(checksum_algorithm), status = VALUES(status), batch = VALUES(batch), started_at = VALUES(started_at), finished_at = VALUES(finished_at), duration_ms = VALUES(duration_ms), applied_by = VALUES(applied_by), strata_version = VALUES(strata_version), environment = VALUES(environment), error = VALUES(error), down_sql = VALUES(down_sql), out_of_order = VALUES(out_of_order), statements_done = VALUES(statements_done), statements_hash = VALUES(statements_hash)",
-                self.quoted(&self.table)
-            );
-            let params: Vec<Value> = vec![
-                r.id.source.clone().into(),
-                r.id.version.to_string().into(),
-                r.name.clone().into(),
-                r.kind.as_str().into(),
-                r.checksum.hex.clone().into(),
-                r.checksum.algorithm.clone().into(),
-                r.status.as_str().into(),
-                r.batch.into(),
-                r.started_at.unix_millis().into(),
-                r.finished_at.map(Timestamp::unix_millis).into(),
-                r.duration_ms.into(),
-                r.applied_by.clone().into(),
-                r.strata_version.clone().into(),
-                r.environment.clone().into(),
-                r.error.clone().into(),
-                r.down_sql.clone().into(),
-                r.out_of_order.into(),
-                r.progress.as_ref().map(|p| p.statements).into(),
-                r.progress.as_ref().map(|p| p.hash.clone()).into(),
-            ];
-            self.conn
-                .exec_drop(sql, Params::Positional(params))
-                .await
-                .map_err(db_err)?;
+            self.exec(&sql.upsert, upsert_params(r)).await?;
         }
         if let Some(id) = &w.delete {
-            let sql = format!(
-                "DELETE FROM {} WHERE source = ? AND version = ?",
-                self.quoted(&self.table)
-            );
-            self.conn
-                .exec_drop(sql, (id.source.clone(), id.version.to_string()))
-                .await
-                .map_err(db_err)?;
+            self.exec(&sql.delete, delete_params(id)).await?;
         }
-        let l = &w.log;
-        let sql = format!(
-            "INSERT INTO {} (source, version, name, action, status, checksum, checksum_algorithm, batch, at, duration_ms, applied_by, strata_version, environment, detail)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, FROM_UNIXTIME(? / 1000), ?, ?, ?, ?, ?)",
-            self.quoted(&self.log_table())
-        );
-        let params: Vec<Value> = vec![
-            l.id.source.clone().into(),
-            l.id.version.to_string().into(),
-            l.name.clone().into(),
-            l.action.as_str().into(),
-            l.status.as_str().into(),
-            l.checksum.as_ref().map(|c| c.hex.clone()).into(),
-            l.checksum.as_ref().map(|c| c.algorithm.clone()).into(),
-            l.batch.into(),
-            l.at.unix_millis().into(),
-            l.duration_ms.into(),
-            l.applied_by.clone().into(),
-            l.strata_version.clone().into(),
-            l.environment.clone().into(),
-            l.detail.clone().into(),
-        ];
-        self.conn
-            .exec_drop(sql, Params::Positional(params))
-            .await
-            .map_err(db_err)?;
+        self.exec(&sql.log, log_params(&w.log)).await?;
         for f in &w.foreign {
             let (sql, params) = positional(&f.sql, &f.params);
             self.conn
@@ -376,81 +319,20 @@ impl Driver for MysqlDriver {
         if self.dry_run {
             return Ok(());
         }
-        let history = format!(
-            "CREATE TABLE IF NOT EXISTS {} (
-                source VARCHAR(191) NOT NULL,
-                version VARCHAR(191) NOT NULL,
-                name VARCHAR(1024) NOT NULL,
-                kind VARCHAR(32) NOT NULL,
-                checksum VARCHAR(128) NOT NULL,
-                checksum_algorithm VARCHAR(32) NOT NULL,
-                status VARCHAR(16) NOT NULL,
-                batch BIGINT NOT NULL,
-                started_at DATETIME(3) NOT NULL,
-                finished_at DATETIME(3) NULL,
-                duration_ms BIGINT NULL,
-                applied_by VARCHAR(255) NOT NULL,
-                strata_version VARCHAR(64) NOT NULL,
-                environment VARCHAR(255) NULL,
-                error TEXT NULL,
-                down_sql LONGTEXT NULL,
-                out_of_order BOOLEAN NOT NULL DEFAULT FALSE,
-                statements_done BIGINT NULL,
-                statements_hash VARCHAR(64) NULL,
-                PRIMARY KEY (source, version),
-                CHECK (status IN ('applied', 'failed', 'reverted', 'running'))
-            ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin",
-            self.quoted(&self.table)
-        );
-        let log = format!(
-            "CREATE TABLE IF NOT EXISTS {} (
-                seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-                source VARCHAR(191) NOT NULL,
-                version VARCHAR(191) NOT NULL,
-                name VARCHAR(1024) NOT NULL,
-                action VARCHAR(16) NOT NULL,
-                status VARCHAR(16) NOT NULL,
-                checksum VARCHAR(128) NULL,
-                checksum_algorithm VARCHAR(32) NULL,
-                batch BIGINT NOT NULL,
-                at DATETIME(3) NOT NULL,
-                duration_ms BIGINT NULL,
-                applied_by VARCHAR(255) NOT NULL,
-                strata_version VARCHAR(64) NOT NULL,
-                environment VARCHAR(255) NULL,
-                detail TEXT NULL
-            ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin",
-            self.quoted(&self.log_table())
-        );
+        let [history, log] = self.sql.create.clone();
         self.conn.query_drop(history).await.map_err(db_err)?;
         self.conn.query_drop(log).await.map_err(db_err)
     }
 
     async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
-        let sql = format!(
-            "SELECT source, version, name, kind, checksum, checksum_algorithm, status, batch,
-                    CAST(UNIX_TIMESTAMP(started_at) * 1000 AS SIGNED), CAST(UNIX_TIMESTAMP(finished_at) * 1000 AS SIGNED),
-                    duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order,
-                    statements_done, statements_hash
-               FROM {}",
-            self.quoted(&self.table)
-        );
-        let Some(rows) = self.rows(&sql).await? else {
-            return Ok(Vec::new());
-        };
+        let sql = self.sql.select.clone();
+        let rows = self.rows(&sql).await?.unwrap_or_default();
         strata_driver::rows::history_rows(&self.table.to_string(), rows)
     }
 
     async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
-        let sql = format!(
-            "SELECT seq, source, version, name, action, status, checksum, checksum_algorithm, batch,
-                    CAST(UNIX_TIMESTAMP(at) * 1000 AS SIGNED), duration_ms, applied_by, strata_version, environment, detail
-               FROM {} ORDER BY seq",
-            self.quoted(&self.log_table())
-        );
-        let Some(rows) = self.rows(&sql).await? else {
-            return Ok(Vec::new());
-        };
+        let sql = self.sql.select_log.clone();
+        let rows = self.rows(&sql).await?.unwrap_or_default();
         strata_driver::rows::log_entries(&self.log_table().to_string(), rows)
     }
 

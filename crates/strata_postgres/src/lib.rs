@@ -7,16 +7,19 @@
 //! table's identity, or a lease row for transaction-mode poolers.
 
 mod backup;
+mod history;
 mod tls;
 
 use async_trait::async_trait;
 pub use backup::{PgBackup, check_backup};
 use futures_util::SinkExt;
 use futures_util::future::{BoxFuture, FutureExt, join_all};
+use history::{Bound, Writes};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use strata_driver::history::HistorySql;
 use strata_driver::{
     BlockerProbe, BlockingSession, Capabilities, CatalogObject, Driver, DriverError, ErrorKind,
     HistoryWrite, LockAttempt, LockHolder, LockMode, Result, StatementError, TableName, TxSettings,
@@ -24,7 +27,7 @@ use strata_driver::{
 };
 use strata_model::{HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
 use strata_sql::{Dialect, Statement};
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 pub use tls::SslMode;
@@ -55,7 +58,7 @@ pub struct PgDriver {
     table: TableName,
     /// Whether the configuration named the schema (strata then creates it).
     named_schema: bool,
-    writes: WriteSql,
+    writes: Writes,
     lock: Option<HeldLock>,
     lease_client: Option<Arc<Client>>,
     /// In a dry run: transactions become savepoints of one that is rolled
@@ -69,48 +72,6 @@ pub struct PgDriver {
 /// A sequence (`schema.name`, quoted as needed) and where it stands: its
 /// last value (`None` before its first use) and its start value.
 type SequencePosition = (String, Option<String>, String);
-
-/// The statements that write history: upsert, delete, log. On a session
-/// that stays ours (the advisory-lock mode) they are prepared once, which
-/// saves the server planning them for every migration; in lease mode,
-/// where a transaction-mode pooler may hand each transaction to another
-/// server session, they go as unnamed statements with their types.
-struct WriteSql {
-    text: [String; 3],
-    prepared: Option<[tokio_postgres::Statement; 3]>,
-}
-
-impl WriteSql {
-    fn new(table: &TableName) -> Self {
-        let upsert = format!(
-                "INSERT INTO {} (source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order, statements_done, statements_hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::int8::float8 / 1000), to_timestamp($10::int8::float8 / 1000), $11, $12, $13, $14, $15, $16, $17, $18, $19)
-                 ON CONFLICT (source, version) DO UPDATE SET statements_done = EXCLUDED.statements_done, statements_hash = EXCLUDED.statements_hash, name = EXCLUDED.name, kind = EXCLUDED.kind, checksum = EXCLUDED.checksum, checksum_algorithm = EXCLUDED.checksum_algorithm, status = EXCLUDED.status, batch = EXCLUDED.batch, started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, applied_by = EXCLUDED.applied_by, strata_version = EXCLUDED.strata_version, environment = EXCLUDED.environment, error = EXCLUDED.error, down_sql = EXCLUDED.down_sql, out_of_order = EXCLUDED.out_of_order",
-                table.quoted()
-            );
-        let delete = format!(
-            "DELETE FROM {} WHERE source = $1 AND version = $2",
-            table.quoted()
-        );
-        let log = format!(
-                "INSERT INTO {} (source, version, name, action, status, checksum, checksum_algorithm, batch, at, duration_ms, applied_by, strata_version, environment, detail)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::int8::float8 / 1000), $10, $11, $12, $13, $14)",
-                table.with_suffix("_log").quoted()
-            );
-        WriteSql {
-            text: [upsert, delete, log],
-            prepared: None,
-        }
-    }
-
-    async fn prepare(&mut self, client: &Client) -> Result<()> {
-        let [u, d, l] = &self.text;
-        let (u, d, l) = tokio::try_join!(client.prepare(u), client.prepare(d), client.prepare(l))
-            .map_err(db_err)?;
-        self.prepared = Some([u, d, l]);
-        Ok(())
-    }
-}
 
 enum HeldLock {
     Advisory(i64),
@@ -168,7 +129,7 @@ pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
     Ok(PgDriver {
         client,
         target,
-        writes: WriteSql::new(&table),
+        writes: Writes::new(HistorySql::new(Dialect::Postgres, &table)),
         table,
         named_schema,
         lock: None,
@@ -353,13 +314,6 @@ fn settings_sql(settings: &TxSettings, local: bool) -> String {
 }
 
 impl PgDriver {
-    fn progress_sql(&self) -> String {
-        format!(
-            "UPDATE {} SET statements_done = $1, statements_hash = $2 WHERE source = $3 AND version = $4",
-            self.table.quoted()
-        )
-    }
-
     fn log_table(&self) -> TableName {
         self.table.with_suffix("_log")
     }
@@ -383,40 +337,6 @@ impl PgDriver {
         let schema = self.schema()?;
         let digest = Sha256::digest(format!("strata:{schema}.{}", self.table.table).as_bytes());
         Ok(i64::from_be_bytes(digest[..8].try_into().expect("8 bytes")))
-    }
-
-    /// The futures that write `w`, to be pipelined with others.
-    fn history_ops<'a>(
-        client: &'a Client,
-        sql: &'a WriteSql,
-        w: &'a HistoryWrite,
-        params: &'a WriteParams<'a>,
-    ) -> Vec<BoxFuture<'a, std::result::Result<(), tokio_postgres::Error>>> {
-        let mut ops: Vec<BoxFuture<'a, _>> = Vec::new();
-        let mut run =
-            |which: usize, typed: &'a [Typed<'a>], plain: &'a [&'a (dyn ToSql + Sync)]| {
-                let op = match &sql.prepared {
-                    Some(p) => client.execute(&p[which], plain).boxed(),
-                    None => client.execute_typed(&sql.text[which], typed).boxed(),
-                };
-                ops.push(op.map(|r| r.map(drop)).boxed());
-            };
-        if w.upsert.is_some() {
-            run(0, &params.upsert, &params.plain[0]);
-        }
-        if w.delete.is_some() {
-            run(1, &params.delete, &params.plain[1]);
-        }
-        run(2, &params.log, &params.plain[2]);
-        for (f, typed) in w.foreign.iter().zip(&params.foreign) {
-            ops.push(
-                client
-                    .execute_typed(&f.sql, typed)
-                    .map(|r| r.map(drop))
-                    .boxed(),
-            );
-        }
-        ops
     }
 
     /// Opens a migration's transaction (a savepoint in a dry run).
@@ -691,149 +611,6 @@ impl Drop for PgDriver {
     }
 }
 
-/// The parameters of one history write, owned so the futures can borrow
-/// them while pipelined.
-type Typed<'a> = (&'a (dyn ToSql + Sync), Type);
-
-struct WriteParams<'a> {
-    upsert: Vec<Typed<'a>>,
-    delete: Vec<Typed<'a>>,
-    log: Vec<Typed<'a>>,
-    /// The same values without their types, for prepared statements.
-    plain: [Vec<&'a (dyn ToSql + Sync)>; 3],
-    /// Another tool's history rows: every value text.
-    foreign: Vec<Vec<Typed<'a>>>,
-}
-
-/// Pairs each value with its type: `T` text, `I` int8, `B` boolean.
-fn typed<'a>(values: Vec<&'a (dyn ToSql + Sync)>, types: &str) -> Vec<Typed<'a>> {
-    values
-        .into_iter()
-        .zip(types.chars())
-        .map(|(v, t)| {
-            let ty = match t {
-                'I' => Type::INT8,
-                'B' => Type::BOOL,
-                _ => Type::TEXT,
-            };
-            (v, ty)
-        })
-        .collect()
-}
-
-/// Values that need converting before they can be borrowed as parameters.
-struct Converted {
-    version: String,
-    kind: &'static str,
-    status: &'static str,
-    started: i64,
-    finished: Option<i64>,
-    delete_version: String,
-    log_version: String,
-    log_action: &'static str,
-    log_status: &'static str,
-    log_checksum: Option<String>,
-    log_algorithm: Option<String>,
-    log_at: i64,
-    done: Option<i64>,
-    done_hash: Option<String>,
-}
-
-impl Converted {
-    fn new(w: &HistoryWrite) -> Self {
-        let r = w.upsert.as_ref();
-        Converted {
-            version: r.map(|r| r.id.version.to_string()).unwrap_or_default(),
-            kind: r.map_or("", |r| r.kind.as_str()),
-            status: r.map_or("", |r| r.status.as_str()),
-            started: r.map_or(0, |r| r.started_at.unix_millis()),
-            finished: r.and_then(|r| r.finished_at.map(Timestamp::unix_millis)),
-            delete_version: w
-                .delete
-                .as_ref()
-                .map(|d| d.version.to_string())
-                .unwrap_or_default(),
-            log_version: w.log.id.version.to_string(),
-            log_action: w.log.action.as_str(),
-            log_status: w.log.status.as_str(),
-            log_checksum: w.log.checksum.as_ref().map(|c| c.hex.clone()),
-            log_algorithm: w.log.checksum.as_ref().map(|c| c.algorithm.clone()),
-            log_at: w.log.at.unix_millis(),
-            done: r.and_then(|r| r.progress.as_ref()).map(|p| p.statements),
-            done_hash: r.and_then(|r| r.progress.as_ref()).map(|p| p.hash.clone()),
-        }
-    }
-
-    fn params<'a>(&'a self, w: &'a HistoryWrite) -> WriteParams<'a> {
-        let upsert: Vec<&(dyn ToSql + Sync)> = match &w.upsert {
-            Some(r) => vec![
-                &r.id.source,
-                &self.version,
-                &r.name,
-                &self.kind,
-                &r.checksum.hex,
-                &r.checksum.algorithm,
-                &self.status,
-                &r.batch,
-                &self.started,
-                &self.finished,
-                &r.duration_ms,
-                &r.applied_by,
-                &r.strata_version,
-                &r.environment,
-                &r.error,
-                &r.down_sql,
-                &r.out_of_order,
-                &self.done,
-                &self.done_hash,
-            ],
-            None => Vec::new(),
-        };
-        let upsert = typed(upsert, "TTTTTTTIIIITTTTTBIT");
-        let delete: Vec<&(dyn ToSql + Sync)> = match &w.delete {
-            Some(id) => vec![&id.source, &self.delete_version],
-            None => Vec::new(),
-        };
-        let delete = typed(delete, "TT");
-        let l = &w.log;
-        let log: Vec<&(dyn ToSql + Sync)> = vec![
-            &l.id.source,
-            &self.log_version,
-            &l.name,
-            &self.log_action,
-            &self.log_status,
-            &self.log_checksum,
-            &self.log_algorithm,
-            &l.batch,
-            &self.log_at,
-            &l.duration_ms,
-            &l.applied_by,
-            &l.strata_version,
-            &l.environment,
-            &l.detail,
-        ];
-        let log = typed(log, "TTTTTTTIIITTTT");
-        let plain = |t: &[Typed<'a>]| t.iter().map(|(v, _)| *v).collect::<Vec<_>>();
-        let foreign = w
-            .foreign
-            .iter()
-            .map(|f| {
-                f.params
-                    .iter()
-                    .map(|p| (p as &(dyn ToSql + Sync), Type::TEXT))
-                    .collect()
-            })
-            .collect();
-        WriteParams {
-            foreign,
-            plain: [plain(&upsert), plain(&delete), plain(&log)],
-            upsert,
-            delete,
-            log,
-        }
-    }
-}
-
 /// Reads the text columns of a simple-query result.
 fn text_rows(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<Option<String>>> {
     messages
@@ -872,92 +649,33 @@ impl Driver for PgDriver {
             }
             _ => String::new(),
         };
-        let sql = format!(
-            "{schema}
-            CREATE TABLE IF NOT EXISTS {t} (
-                source text NOT NULL,
-                version text NOT NULL,
-                name text NOT NULL,
-                kind text NOT NULL,
-                checksum text NOT NULL,
-                checksum_algorithm text NOT NULL,
-                status text NOT NULL CHECK (status IN ('applied', 'failed', 'reverted', 'running')),
-                batch int8 NOT NULL,
-                started_at timestamptz NOT NULL,
-                finished_at timestamptz,
-                duration_ms int8,
-                applied_by text NOT NULL,
-                strata_version text NOT NULL,
-                environment text,
-                error text,
-                down_sql text,
-                out_of_order boolean NOT NULL DEFAULT false,
-                statements_done int8,
-                statements_hash text,
-                PRIMARY KEY (source, version)
-            );
-            CREATE TABLE IF NOT EXISTS {l} (
-                seq int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-                source text NOT NULL,
-                version text NOT NULL,
-                name text NOT NULL,
-                action text NOT NULL,
-                status text NOT NULL,
-                checksum text,
-                checksum_algorithm text,
-                batch int8 NOT NULL,
-                at timestamptz NOT NULL,
-                duration_ms int8,
-                applied_by text NOT NULL,
-                strata_version text NOT NULL,
-                environment text,
-                detail text
-            );",
-            t = self.table.quoted(),
-            l = self.log_table().quoted()
-        );
-        self.client.batch_execute(&sql).await.map_err(db_err)?;
-        if matches!(self.lock, Some(HeldLock::Advisory(_))) && self.writes.prepared.is_none() {
+        let [history, log] = &self.writes.sql.create;
+        self.client
+            .batch_execute(&format!("{schema}{history};{log};"))
+            .await
+            .map_err(db_err)?;
+        if matches!(self.lock, Some(HeldLock::Advisory(_))) && !self.writes.is_prepared() {
             self.writes.prepare(&self.client).await?;
         }
         Ok(())
     }
 
     async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
-        let sql = format!(
-            "SELECT source, version, name, kind, checksum, checksum_algorithm, status, batch,
-                    (extract(epoch FROM started_at) * 1000)::int8, (extract(epoch FROM finished_at) * 1000)::int8,
-                    duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order,
-                    statements_done, statements_hash
-               FROM {}",
-            self.table.quoted()
-        );
-        let Some(rows) = self.table_rows(&sql).await? else {
-            return Ok(Vec::new());
-        };
-        strata_driver::rows::history_rows(&self.table.to_string(), rows)
+        let rows = self.table_rows(&self.writes.sql.select).await?;
+        strata_driver::rows::history_rows(&self.table.to_string(), rows.unwrap_or_default())
     }
 
     async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
-        let sql = format!(
-            "SELECT seq, source, version, name, action, status, checksum, checksum_algorithm, batch,
-                    (extract(epoch FROM at) * 1000)::int8, duration_ms, applied_by, strata_version, environment, detail
-               FROM {} ORDER BY seq",
-            self.log_table().quoted()
-        );
-        let Some(rows) = self.table_rows(&sql).await? else {
-            return Ok(Vec::new());
-        };
-        strata_driver::rows::log_entries(&self.log_table().to_string(), rows)
+        let rows = self.table_rows(&self.writes.sql.select_log).await?;
+        strata_driver::rows::log_entries(&self.log_table().to_string(), rows.unwrap_or_default())
     }
 
     async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
-        let converted = Converted::new(write);
-        let params = converted.params(write);
+        let bound = Bound::new(write);
         let (begin, commit, rollback) = (self.begin_sql(), self.commit_sql(), self.rollback_sql());
         let client = &self.client;
         let mut ops = vec![client.batch_execute(begin).boxed()];
-        ops.extend(Self::history_ops(client, &self.writes, write, &params));
+        ops.extend(bound.ops(client, &self.writes));
         ops.push(client.batch_execute(commit).boxed());
         let results = join_all(ops).await;
         if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
@@ -1012,12 +730,11 @@ impl Driver for PgDriver {
             return Err(lease_lost_error("this migration was rolled back"));
         }
         let record = record.finished(started);
-        let converted = Converted::new(&record);
-        let params = converted.params(&record);
+        let bound = Bound::new(&record);
         // What the migration SET stays with it: the bookkeeping (and the
         // next migration) see the session as it was.
         let mut ops = vec![client.batch_execute("RESET ALL").boxed()];
-        ops.extend(Self::history_ops(client, &self.writes, &record, &params));
+        ops.extend(bound.ops(client, &self.writes));
         ops.push(client.batch_execute(commit).boxed());
         let results = join_all(ops).await;
         if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
@@ -1094,15 +811,7 @@ impl Driver for PgDriver {
     }
 
     async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
-        let version = id.version.to_string();
-        self.client
-            .execute_typed(
-                &self.progress_sql(),
-                &typed(
-                    vec![&progress.statements, &progress.hash, &id.source, &version],
-                    "ITTT",
-                ),
-            )
+        history::record_progress(&self.client, &self.writes, id, progress)
             .await
             .map(drop)
             .map_err(db_err)
@@ -1121,12 +830,6 @@ impl Driver for PgDriver {
         progress: &Progress,
     ) -> Result<()> {
         let begin = format!("BEGIN;{}", settings_sql(settings, true));
-        let sql = self.progress_sql();
-        let version = id.version.to_string();
-        let params = typed(
-            vec![&progress.statements, &progress.hash, &id.source, &version],
-            "ITTT",
-        );
         let client = &self.client;
         client.batch_execute(&begin).await.map_err(db_err)?;
         if let Err(e) = run_statement(client, statement).await {
@@ -1135,7 +838,7 @@ impl Driver for PgDriver {
         }
         // The statement's effect and the record of it commit together.
         let (recorded, committed) = tokio::join!(
-            client.execute_typed(&sql, &params),
+            history::record_progress(client, &self.writes, id, progress),
             client.batch_execute("COMMIT")
         );
         if let Err(e) = recorded.map(drop).and(committed) {
@@ -1479,9 +1182,7 @@ impl Driver for PgDriver {
                 client.batch_execute(&drops.join("; ")).await?;
             }
             for write in history {
-                let converted = Converted::new(write);
-                let params = converted.params(write);
-                for op in Self::history_ops(client, &self.writes, write, &params) {
+                for op in Bound::new(write).ops(client, &self.writes) {
                     op.await?;
                 }
             }

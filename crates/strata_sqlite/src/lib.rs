@@ -8,16 +8,17 @@ mod backup;
 
 use async_trait::async_trait;
 pub use backup::{SqliteBackup, check_backup};
+use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::time::Duration;
+use strata_driver::history::{
+    HistorySql, Param, delete_params, log_params, progress_params, upsert_params,
+};
 use strata_driver::{
     Capabilities, CatalogObject, Driver, DriverError, ErrorKind, HistoryWrite, LockAttempt,
     LockHolder, LockMode, Result, StatementError, TableName, TxSettings,
 };
-use strata_model::{
-    Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind, Progress,
-    Timestamp, Version,
-};
+use strata_model::{HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
 use strata_sql::{Dialect, Statement};
 
 /// How long a lease lasts, renewed before each step, before another process
@@ -34,6 +35,7 @@ pub struct SqliteDriver {
     conn: Connection,
     display: String,
     table: TableName,
+    sql: HistorySql,
     holder: Option<String>,
     /// In a dry run: transactions become savepoints of one that is rolled
     /// back.
@@ -51,6 +53,7 @@ pub fn connect(path: &str, table: TableName, display: String) -> Result<SqliteDr
     Ok(SqliteDriver {
         conn,
         display,
+        sql: HistorySql::new(Dialect::Sqlite, &table),
         table,
         holder: None,
         dry_run: false,
@@ -87,6 +90,17 @@ fn statement_error(index: usize, e: rusqlite::Error) -> DriverError {
     }))
 }
 
+/// A value as text, as strata reads history rows, other tools' tables and
+/// verify results.
+fn text(v: ValueRef<'_>) -> Option<String> {
+    match v {
+        ValueRef::Null => None,
+        ValueRef::Integer(n) => Some(n.to_string()),
+        ValueRef::Real(f) => Some(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    }
+}
+
 fn is_missing_table(e: &rusqlite::Error) -> bool {
     let m = e.to_string();
     m.contains("no such table") || m.contains("unknown database")
@@ -94,22 +108,43 @@ fn is_missing_table(e: &rusqlite::Error) -> bool {
 
 impl SqliteDriver {
     fn write_progress(&self, id: &MigrationId, progress: &Progress) -> Result<()> {
-        let sql = format!(
-            "UPDATE {} SET statements_done = ?1, statements_hash = ?2 WHERE source = ?3 AND version = ?4",
-            self.table.quoted()
-        );
+        self.exec(&self.sql.progress, progress_params(id, progress))
+    }
+
+    /// Runs one of the history statements with its values.
+    fn exec(&self, sql: &str, values: Vec<Param>) -> Result<()> {
+        let values = values.into_iter().map(|p| match p {
+            Param::Text(t) => t.map_or(Value::Null, Value::Text),
+            Param::Int(n) => n.map_or(Value::Null, Value::Integer),
+            Param::Bool(b) => Value::Integer(i64::from(b)),
+            Param::Time(t) => Param::rfc3339(&t).map_or(Value::Null, Value::Text),
+        });
         self.conn
-            .prepare_cached(&sql)
-            .and_then(|mut st| {
-                st.execute(params![
-                    progress.statements,
-                    progress.hash,
-                    id.source,
-                    id.version.as_str()
-                ])
-            })
+            .prepare_cached(sql)
+            .and_then(|mut st| st.execute(rusqlite::params_from_iter(values)))
             .map(drop)
             .map_err(db_err)
+    }
+
+    /// The rows of `sql` with every column as text, or `None` when a table
+    /// it reads does not exist.
+    fn text_rows(&self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
+        let mut st = match self.conn.prepare(sql) {
+            Ok(st) => st,
+            Err(e) if is_missing_table(&e) => return Ok(None),
+            Err(e) => return Err(db_err(e)),
+        };
+        let columns = st.column_count();
+        let rows = st
+            .query_map([], |r| {
+                (0..columns)
+                    .map(|i| r.get_ref(i).map(text))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(db_err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db_err)?;
+        Ok(Some(rows))
     }
 
     fn log_table(&self) -> TableName {
@@ -131,76 +166,12 @@ impl SqliteDriver {
 
     fn write(&self, w: &HistoryWrite) -> Result<()> {
         if let Some(r) = &w.upsert {
-            let sql = format!(
-                "INSERT INTO {} (source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order, statements_done, statements_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-                 ON CONFLICT (source, version) DO UPDATE SET statements_done = excluded.statements_done, statements_hash = excluded.statements_hash, name = excluded.name, kind = excluded.kind, checksum = excluded.checksum, checksum_algorithm = excluded.checksum_algorithm, status = excluded.status, batch = excluded.batch, started_at = excluded.started_at, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms, applied_by = excluded.applied_by, strata_version = excluded.strata_version, environment = excluded.environment, error = excluded.error, down_sql = excluded.down_sql, out_of_order = excluded.out_of_order",
-                self.table.quoted()
-            );
-            self.conn
-                .prepare_cached(&sql)
-                .and_then(|mut st| {
-                    st.execute(params![
-                        r.id.source,
-                        r.id.version.as_str(),
-                        r.name,
-                        r.kind.as_str(),
-                        r.checksum.hex,
-                        r.checksum.algorithm,
-                        r.status.as_str(),
-                        r.batch,
-                        r.started_at.rfc3339(),
-                        r.finished_at.map(Timestamp::rfc3339),
-                        r.duration_ms,
-                        r.applied_by,
-                        r.strata_version,
-                        r.environment,
-                        r.error,
-                        r.down_sql,
-                        r.out_of_order,
-                        r.progress.as_ref().map(|p| p.statements),
-                        r.progress.as_ref().map(|p| p.hash.as_str()),
-                    ])
-                })
-                .map_err(db_err)?;
+            self.exec(&self.sql.upsert, upsert_params(r))?;
         }
         if let Some(id) = &w.delete {
-            let sql = format!(
-                "DELETE FROM {} WHERE source = ?1 AND version = ?2",
-                self.table.quoted()
-            );
-            self.conn
-                .prepare_cached(&sql)
-                .and_then(|mut st| st.execute(params![id.source, id.version.as_str()]))
-                .map_err(db_err)?;
+            self.exec(&self.sql.delete, delete_params(id))?;
         }
-        let l = &w.log;
-        let sql = format!(
-            "INSERT INTO {} (source, version, name, action, status, checksum, checksum_algorithm, batch, at, duration_ms, applied_by, strata_version, environment, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            self.log_table().quoted()
-        );
-        self.conn
-            .prepare_cached(&sql)
-            .and_then(|mut st| {
-                st.execute(params![
-                    l.id.source,
-                    l.id.version.as_str(),
-                    l.name,
-                    l.action.as_str(),
-                    l.status.as_str(),
-                    l.checksum.as_ref().map(|c| c.hex.as_str()),
-                    l.checksum.as_ref().map(|c| c.algorithm.as_str()),
-                    l.batch,
-                    l.at.rfc3339(),
-                    l.duration_ms,
-                    l.applied_by,
-                    l.strata_version,
-                    l.environment,
-                    l.detail,
-                ])
-            })
-            .map_err(db_err)?;
+        self.exec(&self.sql.log, log_params(&w.log))?;
         for f in &w.foreign {
             self.conn
                 .execute(&f.sql, rusqlite::params_from_iter(f.params.iter()))
@@ -235,14 +206,6 @@ impl SqliteDriver {
         }
     }
 
-    fn bad_row(&self, row: String, message: String) -> DriverError {
-        DriverError::BadHistory {
-            table: self.table.to_string(),
-            row,
-            message,
-        }
-    }
-
     fn release_lease(&mut self) -> Result<()> {
         if let Some(holder) = self.holder.take() {
             self.conn
@@ -266,23 +229,6 @@ impl Drop for SqliteDriver {
 }
 
 /// Reads a text column that holds one of a fixed set of words.
-fn parse_word<T>(
-    value: String,
-    what: &str,
-    parse: impl Fn(&str) -> Option<T>,
-) -> std::result::Result<T, String> {
-    parse(&value).ok_or_else(|| format!("unknown {what} `{value}`"))
-}
-
-fn parse_time(value: Option<String>, what: &str) -> std::result::Result<Option<Timestamp>, String> {
-    value
-        .map(|v| {
-            Timestamp::parse_rfc3339(&v)
-                .ok_or_else(|| format!("{what} `{v}` is not an RFC 3339 time"))
-        })
-        .transpose()
-}
-
 #[async_trait]
 impl Driver for SqliteDriver {
     fn capabilities(&self) -> Capabilities {
@@ -302,239 +248,20 @@ impl Driver for SqliteDriver {
     }
 
     async fn ensure_history(&mut self) -> Result<()> {
-        let sql = format!(
-            "CREATE TABLE IF NOT EXISTS {t} (
-                source TEXT NOT NULL,
-                version TEXT NOT NULL,
-                name TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                checksum TEXT NOT NULL,
-                checksum_algorithm TEXT NOT NULL,
-                status TEXT NOT NULL CHECK (status IN ('applied', 'failed', 'reverted', 'running')),
-                batch INTEGER NOT NULL,
-                started_at TEXT NOT NULL,
-                finished_at TEXT,
-                duration_ms INTEGER,
-                applied_by TEXT NOT NULL,
-                strata_version TEXT NOT NULL,
-                environment TEXT,
-                error TEXT,
-                down_sql TEXT,
-                out_of_order INTEGER NOT NULL DEFAULT 0,
-                statements_done INTEGER,
-                statements_hash TEXT,
-                PRIMARY KEY (source, version)
-            );
-            CREATE TABLE IF NOT EXISTS {l} (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                source TEXT NOT NULL,
-                version TEXT NOT NULL,
-                name TEXT NOT NULL,
-                action TEXT NOT NULL,
-                status TEXT NOT NULL,
-                checksum TEXT,
-                checksum_algorithm TEXT,
-                batch INTEGER NOT NULL,
-                at TEXT NOT NULL,
-                duration_ms INTEGER,
-                applied_by TEXT NOT NULL,
-                strata_version TEXT NOT NULL,
-                environment TEXT,
-                detail TEXT
-            );",
-            t = self.table.quoted(),
-            l = self.log_table().quoted()
-        );
-        self.conn.execute_batch(&sql).map_err(db_err)
+        let [history, log] = &self.sql.create;
+        self.conn
+            .execute_batch(&format!("{history};\n{log};"))
+            .map_err(db_err)
     }
 
     async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
-        let sql = format!(
-            "SELECT source, version, name, kind, checksum, checksum_algorithm, status, batch, started_at, finished_at, duration_ms, applied_by, strata_version, environment, error, down_sql, out_of_order, statements_done, statements_hash FROM {}",
-            self.table.quoted()
-        );
-        let mut st = match self.conn.prepare(&sql) {
-            Ok(st) => st,
-            Err(e) if is_missing_table(&e) => return Ok(Vec::new()),
-            Err(e) => return Err(db_err(e)),
-        };
-        let raw = st
-            .query_map([], |r| {
-                Ok((
-                    (
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ),
-                    (
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, String>(5)?,
-                    ),
-                    (
-                        r.get::<_, String>(6)?,
-                        r.get::<_, i64>(7)?,
-                        r.get::<_, String>(8)?,
-                    ),
-                    (
-                        r.get::<_, Option<String>>(9)?,
-                        r.get::<_, Option<i64>>(10)?,
-                        r.get::<_, String>(11)?,
-                    ),
-                    (
-                        r.get::<_, String>(12)?,
-                        r.get::<_, Option<String>>(13)?,
-                        r.get::<_, Option<String>>(14)?,
-                    ),
-                    (
-                        r.get::<_, Option<String>>(15)?,
-                        r.get::<_, bool>(16)?,
-                        r.get::<_, Option<i64>>(17)?,
-                        r.get::<_, Option<String>>(18)?,
-                    ),
-                ))
-            })
-            .map_err(db_err)?
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(db_err)?;
-        let mut rows = Vec::with_capacity(raw.len());
-        for (
-            (source, version, name),
-            (kind, hex, algorithm),
-            (status, batch, started),
-            (finished, duration_ms, applied_by),
-            (strata_version, environment, error),
-            (down_sql, out_of_order, done, done_hash),
-        ) in raw
-        {
-            let label = format!("{source}/{version}");
-            let parsed = (|| {
-                Ok::<_, String>(HistoryRow {
-                    id: MigrationId::new(
-                        source,
-                        Version::parse_any(&version).map_err(|e| e.to_string())?,
-                    ),
-                    name,
-                    kind: parse_word(kind, "kind", MigrationKind::parse)?,
-                    checksum: Checksum { algorithm, hex },
-                    status: parse_word(status, "status", HistoryStatus::parse)?,
-                    batch,
-                    started_at: parse_time(Some(started), "started_at")?.expect("some"),
-                    finished_at: parse_time(finished, "finished_at")?,
-                    duration_ms,
-                    applied_by,
-                    strata_version,
-                    environment,
-                    error,
-                    down_sql,
-                    out_of_order,
-                    progress: done.map(|statements| Progress {
-                        statements,
-                        hash: done_hash.unwrap_or_default(),
-                    }),
-                })
-            })();
-            rows.push(parsed.map_err(|m| self.bad_row(label, m))?);
-        }
-        Ok(rows)
+        let rows = self.text_rows(&self.sql.select)?.unwrap_or_default();
+        strata_driver::rows::history_rows(&self.table.to_string(), rows)
     }
 
     async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
-        let sql = format!(
-            "SELECT seq, source, version, name, action, status, checksum, checksum_algorithm, batch, at, duration_ms, applied_by, strata_version, environment, detail FROM {} ORDER BY seq",
-            self.log_table().quoted()
-        );
-        let mut st = match self.conn.prepare(&sql) {
-            Ok(st) => st,
-            Err(e) if is_missing_table(&e) => return Ok(Vec::new()),
-            Err(e) => return Err(db_err(e)),
-        };
-        type Raw = (
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            i64,
-            String,
-            Option<i64>,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-        );
-        let raw: Vec<Raw> = st
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                    r.get(12)?,
-                    r.get(13)?,
-                    r.get(14)?,
-                ))
-            })
-            .map_err(db_err)?
-            .collect::<std::result::Result<_, _>>()
-            .map_err(db_err)?;
-        let mut out = Vec::with_capacity(raw.len());
-        for (
-            seq,
-            source,
-            version,
-            name,
-            action,
-            status,
-            hex,
-            algorithm,
-            batch,
-            at,
-            duration_ms,
-            applied_by,
-            strata_version,
-            environment,
-            detail,
-        ) in raw
-        {
-            let label = format!("{source}/{version} (log entry {seq})");
-            let parsed = (|| {
-                Ok::<_, String>(LogEntry {
-                    seq,
-                    id: MigrationId::new(
-                        source,
-                        Version::parse_any(&version).map_err(|e| e.to_string())?,
-                    ),
-                    name,
-                    action: parse_word(action, "action", LogAction::parse)?,
-                    status: parse_word(status, "status", HistoryStatus::parse)?,
-                    checksum: hex.map(|hex| Checksum {
-                        algorithm: algorithm.unwrap_or_default(),
-                        hex,
-                    }),
-                    batch,
-                    at: parse_time(Some(at), "at")?.expect("some"),
-                    duration_ms,
-                    applied_by,
-                    strata_version,
-                    environment,
-                    detail,
-                })
-            })();
-            out.push(parsed.map_err(|m| self.bad_row(label, m))?);
-        }
-        Ok(out)
+        let rows = self.text_rows(&self.sql.select_log)?.unwrap_or_default();
+        strata_driver::rows::log_entries(&self.log_table().to_string(), rows)
     }
 
     async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
@@ -717,15 +444,7 @@ impl Driver for SqliteDriver {
                     let mut rows = prepared.query([])?;
                     let first = match rows.next()? {
                         None => None,
-                        Some(row) => Some(match row.get_ref(0)? {
-                            rusqlite::types::ValueRef::Null => None,
-                            rusqlite::types::ValueRef::Integer(n) => Some(n.to_string()),
-                            rusqlite::types::ValueRef::Real(f) => Some(f.to_string()),
-                            rusqlite::types::ValueRef::Text(t)
-                            | rusqlite::types::ValueRef::Blob(t) => {
-                                Some(String::from_utf8_lossy(t).into_owned())
-                            }
-                        }),
+                        Some(row) => Some(text(row.get_ref(0)?)),
                     };
                     Ok(strata_driver::verify_says_missing(
                         st.sql,
@@ -761,32 +480,7 @@ impl Driver for SqliteDriver {
     }
 
     async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
-        let mut st = match self.conn.prepare(sql) {
-            Ok(st) => st,
-            Err(e) if is_missing_table(&e) => return Ok(None),
-            Err(e) => return Err(db_err(e)),
-        };
-        let columns = st.column_count();
-        let rows = st
-            .query_map([], |r| {
-                (0..columns)
-                    .map(|i| {
-                        Ok(match r.get_ref(i)? {
-                            rusqlite::types::ValueRef::Null => None,
-                            rusqlite::types::ValueRef::Integer(n) => Some(n.to_string()),
-                            rusqlite::types::ValueRef::Real(f) => Some(f.to_string()),
-                            rusqlite::types::ValueRef::Text(t)
-                            | rusqlite::types::ValueRef::Blob(t) => {
-                                Some(String::from_utf8_lossy(t).into_owned())
-                            }
-                        })
-                    })
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(db_err)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(db_err)?;
-        Ok(Some(rows))
+        self.text_rows(sql)
     }
 
     async fn check_lock(&mut self) -> Result<()> {
