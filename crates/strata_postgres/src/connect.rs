@@ -1,0 +1,197 @@
+//! Connecting: the URL read the way libpq reads it (`sslmode`,
+//! `sslrootcert`, the local socket when no host is given), TLS through
+//! rustls, and a bounded connect time.
+
+use crate::history::Writes;
+use crate::tls::{self, SslMode};
+use crate::{PgDriver, db_err, pg_message};
+use strata_driver::history::HistorySql;
+use strata_driver::{DriverError, Result, TableName, redact_url};
+use strata_sql::Dialect;
+use tokio_postgres::{Client, NoTls};
+
+/// Everything needed to open (another) connection.
+#[derive(Clone)]
+pub(crate) struct Target {
+    pub config: tokio_postgres::Config,
+    pub ssl: SslMode,
+    pub root_cert: Option<String>,
+    pub display: String,
+}
+
+/// Connects to `url` (`postgres://` or `postgresql://`, with `sslmode` and
+/// `sslrootcert` understood as libpq does).
+pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
+    let display = redact_url(url);
+    let fail = |message: String| DriverError::Connect {
+        url: display.clone(),
+        message,
+    };
+    let (rest, ssl, root_cert) = split_tls_params(url).map_err(&fail)?;
+    let mut config: tokio_postgres::Config = rest
+        .parse()
+        .map_err(|e: tokio_postgres::Error| fail(format!("the URL is not valid: {e}")))?;
+    if config.get_application_name().is_none() {
+        config.application_name("strata");
+    }
+    // No host: the local server's Unix socket, as libpq does.
+    if config.get_hosts().is_empty() {
+        let dir = ["/var/run/postgresql", "/tmp"]
+            .into_iter()
+            .find(|d| std::path::Path::new(d).is_dir())
+            .unwrap_or("/tmp");
+        config.host_path(dir);
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(strata_driver::CONNECT_TIMEOUT);
+    }
+    let target = Target {
+        config,
+        ssl,
+        root_cert,
+        display,
+    };
+    let client = open(&target).await?;
+    let named_schema = table.schema.is_some();
+    let mut table = table;
+    if !named_schema {
+        table.schema = client
+            .query_one("SELECT current_schema()", &[])
+            .await
+            .map_err(db_err)?
+            .get(0);
+    }
+    Ok(PgDriver {
+        client,
+        target,
+        writes: Writes::new(HistorySql::new(Dialect::Postgres, &table)),
+        table,
+        named_schema,
+        lock: None,
+        lease_client: None,
+        dry_run: false,
+        sequences_before: Vec::new(),
+    })
+}
+
+/// Removes `sslmode`/`sslrootcert` (which tokio-postgres does not read the
+/// libpq way) from the URL's query.
+fn split_tls_params(url: &str) -> std::result::Result<(String, SslMode, Option<String>), String> {
+    // Parameters start after the host: a password may hold a `?`.
+    let host_start = url.find('@').map_or(0, |a| a + 1);
+    let (base, query) = match url[host_start..].find('?') {
+        Some(q) => (&url[..host_start + q], &url[host_start + q + 1..]),
+        None => (url, ""),
+    };
+    let mut ssl = SslMode::Prefer;
+    let mut root = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "sslmode" => ssl = SslMode::parse(v)?,
+            "sslrootcert" => root = Some(percent_decode(v)),
+            _ => kept.push(pair),
+        }
+    }
+    let rest = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((rest, ssl, root))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(b) = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| u8::from_str_radix(&s[i + 1..i + 3], 16).ok())
+            .flatten()
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Connects, the whole of it (TCP, TLS, authentication) bounded by the
+/// connect timeout: tokio-postgres bounds only the TCP connect, and a
+/// server that accepts and never answers would hang strata.
+pub(crate) async fn open(target: &Target) -> Result<Client> {
+    let timeout = target
+        .config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(strata_driver::CONNECT_TIMEOUT);
+    tokio::time::timeout(timeout, open_unbounded(target))
+        .await
+        .unwrap_or_else(|_| {
+            Err(DriverError::Connect {
+                url: target.display.clone(),
+                message: strata_driver::connect_timed_out(timeout),
+            })
+        })
+}
+
+async fn open_unbounded(target: &Target) -> Result<Client> {
+    let fail = |e: String| DriverError::Connect {
+        url: target.display.clone(),
+        message: e,
+    };
+    let mut config = target.config.clone();
+    // As libpq does, TLS is never used over a Unix socket, whatever sslmode.
+    let unix_only = config
+        .get_hosts()
+        .iter()
+        .all(|h| matches!(h, tokio_postgres::config::Host::Unix(_)));
+    if target.ssl == SslMode::Disable || unix_only {
+        let (client, conn) = config
+            .connect(NoTls)
+            .await
+            .map_err(|e| fail(pg_message(&e)))?;
+        tokio::spawn(conn);
+        return Ok(client);
+    }
+    config.ssl_mode(match target.ssl {
+        SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+        _ => tokio_postgres::config::SslMode::Require,
+    });
+    let tls = tls::client_config(target.ssl, target.root_cert.as_deref()).map_err(&fail)?;
+    let (client, conn) = config
+        .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+        .await
+        .map_err(|e| fail(pg_message(&e)))?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_parameters_are_taken_out_of_the_url() {
+        let (rest, mode, root) = split_tls_params(
+            "postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&connect_timeout=3",
+        )
+        .unwrap();
+        assert_eq!(rest, "postgres://u@h/db?connect_timeout=3");
+        assert_eq!(mode, SslMode::VerifyFull);
+        assert_eq!(root.as_deref(), Some("/tmp/ca.pem"));
+        let (rest, mode, _) = split_tls_params("postgres://h/db").unwrap();
+        assert_eq!((rest.as_str(), mode), ("postgres://h/db", SslMode::Prefer));
+        assert!(split_tls_params("postgres://h/db?sslmode=sometimes").is_err());
+        let (rest, mode, _) = split_tls_params("postgres://u:a?b@h/db?sslmode=require").unwrap();
+        assert_eq!(
+            (rest.as_str(), mode),
+            ("postgres://u:a?b@h/db", SslMode::Require)
+        );
+    }
+}

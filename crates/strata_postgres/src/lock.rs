@@ -1,0 +1,263 @@
+//! The migration lock: a session advisory lock keyed by the history
+//! table's identity, or (for transaction-mode poolers, where session locks
+//! do not work) a lease row in a table of its own, renewed from a
+//! connection of its own while the run goes on.
+
+use crate::connect::open;
+use crate::{PgDriver, db_err, is_missing_relation, text_rows};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use strata_driver::{DriverError, LockAttempt, LockHolder, Result};
+use strata_model::Timestamp;
+use tokio_postgres::Client;
+use tokio_postgres::types::Type;
+
+/// How long a lease lasts without renewal, and how often it is renewed.
+const LEASE_TTL: Duration = Duration::from_secs(30);
+const LEASE_RENEW: Duration = Duration::from_secs(10);
+
+pub(crate) enum HeldLock {
+    Advisory(i64),
+    Lease {
+        client: Arc<Client>,
+        holder: String,
+        renew: tokio::task::JoinHandle<()>,
+        /// Set by the renewing task when the lease could not be renewed.
+        lost: Arc<AtomicBool>,
+    },
+}
+
+pub(crate) fn lease_lost_error(what_happened: &str) -> DriverError {
+    DriverError::Database(format!(
+        "the migration lock's lease could not be renewed, so another run may hold it now: {what_happened}; check `strata status`, then run again"
+    ))
+}
+
+impl PgDriver {
+    /// The advisory lock key: a hash of the history table's identity, so
+    /// projects with different history tables do not block each other.
+    pub(crate) async fn lock_key(&mut self) -> Result<i64> {
+        let schema = self.schema()?;
+        let digest = Sha256::digest(format!("strata:{schema}.{}", self.table.table).as_bytes());
+        Ok(i64::from_be_bytes(digest[..8].try_into().expect("8 bytes")))
+    }
+
+    pub(crate) async fn release(&mut self) -> Result<()> {
+        match self.lock.take() {
+            None => Ok(()),
+            Some(HeldLock::Advisory(key)) => self
+                .client
+                .execute("SELECT pg_advisory_unlock($1)", &[&key])
+                .await
+                .map(drop)
+                .map_err(db_err),
+            Some(HeldLock::Lease {
+                client,
+                holder,
+                renew,
+                ..
+            }) => {
+                renew.abort();
+                let sql = format!(
+                    "DELETE FROM {} WHERE holder = $1",
+                    self.lock_table().quoted()
+                );
+                client
+                    .execute(&sql, &[&holder])
+                    .await
+                    .map(drop)
+                    .map_err(db_err)
+            }
+        }
+    }
+
+    pub(crate) async fn advisory_holder(&mut self, key: i64) -> Result<LockHolder> {
+        let classid = ((key as u64) >> 32) as u32;
+        let objid = key as u64 as u32;
+        let rows = self
+            .client
+            .query(
+                "SELECT a.pid::int8, a.application_name, coalesce(host(a.client_addr), 'local socket'), to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                        CASE WHEN a.state = 'active' THEN 'running since ' || to_char(a.query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') || ': ' || rtrim(left(regexp_replace(a.query, '\\s+', ' ', 'g'), 200), '; ') ELSE a.state END
+                   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                  WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1
+                    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+                &[&classid, &objid],
+            )
+            .await
+            .map_err(db_err)?;
+        Ok(rows
+            .first()
+            .map_or_else(LockHolder::default, |r| LockHolder {
+                pid: r.get(0),
+                application_name: r.get(1),
+                client: r.get(2),
+                since: r.get(3),
+                doing: r.get(4),
+            }))
+    }
+
+    /// The connection that manages the lease, opened once: lease queries
+    /// must not run inside a migration's transaction.
+    pub(crate) async fn lease_client(&mut self) -> Result<Arc<Client>> {
+        if let Some(c) = &self.lease_client {
+            return Ok(c.clone());
+        }
+        let client = Arc::new(open(&self.target).await?);
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, holder text NOT NULL, pid int8 NOT NULL, host text NOT NULL, acquired_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL)",
+            self.lock_table().quoted()
+        );
+        // Two processes creating the table at once: the loser fails on the
+        // catalog (a unique violation, or "relation"/"type ... already
+        // exists") once the winner has committed, so a second try finds
+        // the table and succeeds.
+        let mut tries = 0;
+        while let Err(e) = client.batch_execute(&create).await {
+            let raced = e
+                .as_db_error()
+                .is_some_and(|d| matches!(d.code().code(), "23505" | "42P07" | "42710"));
+            tries += 1;
+            if !raced || tries == 3 {
+                return Err(db_err(e));
+            }
+        }
+        self.lease_client = Some(client.clone());
+        Ok(client)
+    }
+
+    /// The holder of an unexpired lease, if any.
+    pub(crate) async fn lease_holder(&self, client: &Client) -> Result<Option<LockHolder>> {
+        let sql = format!(
+            "SELECT pid::text, holder, host, to_char(acquired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM {} WHERE name = 'migrate' AND expires_at > now()",
+            self.lock_table().quoted()
+        );
+        let rows = match client.simple_query(&sql).await {
+            Ok(m) => text_rows(m),
+            Err(e) if is_missing_relation(&e) => return Ok(None),
+            Err(e) => return Err(db_err(e)),
+        };
+        Ok(rows.into_iter().next().map(|r| LockHolder {
+            pid: r[0].as_deref().and_then(|p| p.parse().ok()),
+            application_name: Some("strata (lease)".into()),
+            client: Some(format!(
+                "{} on {}",
+                r[1].as_deref().unwrap_or("?"),
+                r[2].as_deref().unwrap_or("?")
+            )),
+            since: r[3].clone(),
+            doing: None,
+        }))
+    }
+
+    pub(crate) async fn try_lease(&mut self) -> Result<LockAttempt> {
+        let key = self.lock_key().await?;
+        let client = self.lease_client().await?;
+        // A run holding the session lock (native mode) excludes a lease: a
+        // transaction-level try, released as the statement ends, tells.
+        let free: bool = client
+            .query_typed_one(
+                "SELECT pg_try_advisory_xact_lock($1)",
+                &[(&key, Type::INT8)],
+            )
+            .await
+            .map_err(db_err)?
+            .get(0);
+        if !free {
+            return Ok(LockAttempt::Held(self.advisory_holder(key).await?));
+        }
+        let lock = self.lock_table().quoted();
+        let holder = format!(
+            "{} pid {} ({})",
+            strata_driver::os_identity(),
+            std::process::id(),
+            Timestamp::now().unix_millis()
+        );
+        let ttl = LEASE_TTL.as_millis() as i64;
+        let pid = i64::from(std::process::id());
+        let host = strata_driver::host_name();
+        let take = format!(
+            "INSERT INTO {lock} AS l (name, holder, pid, host, expires_at) VALUES ('migrate', $1, $2, $3, now() + $4 * interval '1 millisecond')
+             ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, pid = EXCLUDED.pid, host = EXCLUDED.host, acquired_at = now(), expires_at = EXCLUDED.expires_at
+             WHERE l.expires_at < now() RETURNING holder"
+        );
+        let got = client
+            .query_typed_opt(
+                &take,
+                &[
+                    (&holder, Type::TEXT),
+                    (&pid, Type::INT8),
+                    (&host, Type::TEXT),
+                    (&ttl, Type::INT8),
+                ],
+            )
+            .await
+            .map_err(db_err)?;
+        if got.is_none() {
+            let holder = self.lease_holder(&client).await?.unwrap_or_default();
+            return Ok(LockAttempt::Held(holder));
+        }
+        let renew_sql = format!(
+            "UPDATE {lock} SET expires_at = now() + $2 * interval '1 millisecond' WHERE name = 'migrate' AND holder = $1"
+        );
+        let lost = Arc::new(AtomicBool::new(false));
+        let (renew_client, renew_holder, renew_lost) =
+            (client.clone(), holder.clone(), lost.clone());
+        let renew = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(LEASE_RENEW).await;
+                let renewed = renew_client
+                    .execute_typed(
+                        &renew_sql,
+                        &[(&renew_holder, Type::TEXT), (&ttl, Type::INT8)],
+                    )
+                    .await;
+                // An error or no row: the lease is no longer ours.
+                if !matches!(renewed, Ok(1)) {
+                    renew_lost.store(true, Ordering::SeqCst);
+                    return;
+                }
+            }
+        });
+        self.lock = Some(HeldLock::Lease {
+            client,
+            holder,
+            renew,
+            lost,
+        });
+        Ok(LockAttempt::Acquired)
+    }
+
+    /// Whether a lease this driver took has been lost (renewal failed).
+    pub(crate) fn lease_lost(&self) -> bool {
+        matches!(&self.lock, Some(HeldLock::Lease { lost, .. }) if lost.load(Ordering::SeqCst))
+    }
+}
+
+impl Drop for PgDriver {
+    fn drop(&mut self) {
+        // An advisory lock ends with the session, which ends with `client`.
+        // A lease is deleted if the runtime is still there to do it, and
+        // otherwise expires within LEASE_TTL.
+        if let Some(HeldLock::Lease {
+            client,
+            holder,
+            renew,
+            ..
+        }) = self.lock.take()
+        {
+            renew.abort();
+            let sql = format!(
+                "DELETE FROM {} WHERE holder = $1",
+                self.lock_table().quoted()
+            );
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = client.execute(&sql, &[&holder]).await;
+                });
+            }
+        }
+    }
+}
