@@ -2,9 +2,12 @@
 //! name, reading a file into a body, building a [`Migration`], and the
 //! wording of problems.
 
+use crate::read_text;
 use crate::{Diagnostic, SourceSpec};
 use std::path::{Path, PathBuf};
-use strata_model::{Body, Checksum, Migration, MigrationId, MigrationKind, TxMode, Version};
+use strata_model::{
+    Body, Checksum, Migration, MigrationId, MigrationKind, TxMode, Version, normalize_text,
+};
 
 /// `20240101_create_users` -> (20240101, "create_users"); `seps` are the
 /// characters allowed between the digit groups of the version.
@@ -138,4 +141,9 @@ pub(crate) fn sql_files(source: &SourceSpec) -> Result<Vec<(PathBuf, String)>, V
             Some((path, stem))
         })
         .collect())
+}
+
+/// A whole file as one body, starting on line 1.
+pub(crate) fn read_body(path: &Path) -> Result<Body, Diagnostic> {
+    read_text(path).map(|t| body(normalize_text(&t).into_owned(), 1, path))
 }

@@ -3,6 +3,7 @@
 //! holds which tool's migrations, and which look like migrations but match
 //! no layout strata reads.
 
+use crate::formats::{self, DirView, Evidence, Hints, name};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -31,15 +32,6 @@ pub struct Unclassified {
 pub struct Scan {
     pub detected: Vec<Detected>,
     pub unclassified: Vec<Unclassified>,
-}
-
-/// What the repository says about the tools it uses.
-#[derive(Default)]
-struct Hints {
-    /// A Cargo.toml names sqlx.
-    sqlx: bool,
-    /// A go.mod names golang-migrate.
-    golang_migrate: bool,
 }
 
 /// Normalises an engine name from a tool's configuration.
@@ -84,13 +76,9 @@ pub fn scan(root: &Path) -> Scan {
         }
         let rel = dir.strip_prefix(root).unwrap_or(&dir).to_path_buf();
         match classify(&dir, &hints) {
-            Ok(Some((format, engine))) => {
+            Ok(Some((format, engine, note))) => {
                 taken.push(dir.clone());
                 let engine = engine.or_else(|| engine_in_path(&rel));
-                // sqlx and golang-migrate write the same up/down pairs.
-                let note = (format == "golang-migrate" && !hints.golang_migrate).then(|| {
-                    "`.up.sql`/`.down.sql` pairs are both golang-migrate's and sqlx's layout, and no go.mod or Cargo.toml says which: read as golang-migrate (each file one command, outside strata's transaction); if sqlx writes them, set format = \"sqlx\" (a transaction each)".to_string()
-                });
                 scan.detected.push(Detected {
                     path: rel,
                     format,
@@ -116,109 +104,62 @@ fn children(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn name(p: &Path) -> &str {
-    p.file_name().and_then(|n| n.to_str()).unwrap_or_default()
-}
-
-fn versioned(file_name: &str) -> bool {
-    file_name
-        .split_once('_')
-        .is_some_and(|(v, _)| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '-'))
-}
-
-/// `Ok(Some(format))` for a migration directory, `Ok(None)` for any other
-/// directory, `Err(why)` for one that looks like migrations but fits none.
-fn classify(dir: &Path, hints: &Hints) -> Result<Option<(&'static str, Option<String>)>, String> {
-    let journal = dir.join("meta").join("_journal.json");
-    if journal.is_file() {
-        let dialect = fs::read_to_string(&journal).ok().and_then(|t| {
-            serde_json::from_str::<serde_json::Value>(&t)
-                .ok()?
-                .get("dialect")?
-                .as_str()
-                .and_then(engine_name)
-        });
-        return Ok(Some(("drizzle", dialect)));
-    }
+/// `Ok(Some((format, engine, note)))` for a migration directory, `Ok(None)`
+/// for any other directory, `Err(why)` for one that looks like migrations
+/// but fits none. The formats are asked in registry order: the first
+/// certain one wins, else (when the files are versioned) the first likely
+/// one, else strata's own layout.
+fn classify(dir: &Path, hints: &Hints) -> Result<Option<Classified>, String> {
     let entries = children(dir);
-    let subdirs: Vec<&PathBuf> = entries.iter().filter(|p| p.is_dir()).collect();
-    if dir.join("migration_lock.toml").is_file()
-        || subdirs
-            .iter()
-            .any(|d| d.join("migration.sql").is_file() && versioned(name(d)))
-    {
-        let provider = crate::prisma_provider(dir).and_then(|p| engine_name(&p));
-        return Ok(Some(("prisma", provider)));
-    }
-    if subdirs
-        .iter()
-        .any(|d| d.join("up.sql").is_file() && versioned(name(d)))
-    {
-        return Ok(Some(("diesel", None)));
-    }
-    let sql: Vec<&PathBuf> = entries
+    let sql = entries
         .iter()
         .filter(|p| p.is_file() && name(p).ends_with(".sql"))
+        .map(|p| {
+            (
+                name(p).to_string(),
+                fs::read_to_string(p).unwrap_or_default(),
+            )
+        })
         .collect();
-    let go_goose = entries.iter().any(|p| {
-        name(p).ends_with(".go")
-            && versioned(name(p))
-            && fs::read_to_string(p).is_ok_and(|t| t.contains("goose"))
-    });
-    if sql.is_empty() && !go_goose {
+    let view = DirView {
+        dir,
+        entries,
+        sql,
+        hints,
+    };
+    let evidence: Vec<(&str, Evidence)> = formats::all()
+        .iter()
+        .filter_map(|f| Some((f.name(), f.detect(&view)?)))
+        .collect();
+    if let Some((format, Evidence::Certain { engine })) = evidence
+        .iter()
+        .find(|(_, e)| matches!(e, Evidence::Certain { .. }))
+    {
+        return Ok(Some((format, engine.map(|e| e.name().to_string()), None)));
+    }
+    if view.sql.is_empty() {
         return Ok(None);
     }
-    let texts: Vec<String> = sql
-        .iter()
-        .filter_map(|p| fs::read_to_string(p).ok())
-        .collect();
-    let any_line = |marker: &str| {
-        texts
-            .iter()
-            .any(|t| t.lines().any(|l| l.trim_start().starts_with(marker)))
-    };
-    if go_goose || any_line("-- +goose") {
-        return Ok(Some(("goose", None)));
-    }
-    if any_line("-- migrate:up") {
-        return Ok(Some(("dbmate", None)));
-    }
-    if any_line("-- strata:") {
-        return Ok(Some(("strata", None)));
-    }
-    let names: Vec<&str> = sql.iter().map(|p| name(p)).collect();
-    if names.iter().any(|n| n.starts_with('V') && n.contains("__"))
-        || names.iter().any(|n| n.starts_with("R__"))
-    {
-        return Ok(Some(("flyway", None)));
-    }
-    let versioned_count = names.iter().filter(|n| versioned(n)).count();
-    if versioned_count == 0 {
+    if view.versioned() == 0 {
         let looks_like = name(dir).to_ascii_lowercase().contains("migrat");
         return if looks_like {
             Err(format!(
                 "{} .sql files, none named `<version>_<name>.sql`",
-                names.len()
+                view.sql.len()
             ))
         } else {
             Ok(None)
         };
     }
-    if names.iter().any(|n| n.ends_with(".up.sql")) {
-        // Both tools write up/down pairs; `sqlx migrate add -r` names them
-        // with timestamps, golang-migrate often with small numbers.
-        let timestamps = names
-            .iter()
-            .filter(|n| versioned(n))
-            .all(|n| n.split('_').next().is_some_and(|v| v.len() == 14));
-        let sqlx = hints.sqlx && (timestamps || !hints.golang_migrate);
-        return Ok(Some((if sqlx { "sqlx" } else { "golang-migrate" }, None)));
-    }
-    if dir.ends_with("supabase/migrations") {
-        return Ok(Some(("supabase", Some("postgres".into()))));
-    }
-    Ok(Some((if hints.sqlx { "sqlx" } else { "strata" }, None)))
+    Ok(Some(match evidence.into_iter().next() {
+        Some((format, Evidence::Likely { note })) => (format, None, note),
+        _ => ("strata", None, None),
+    }))
 }
+
+/// A directory's format, the engine its layout names, and a note when the
+/// choice was a guess.
+type Classified = (&'static str, Option<String>, Option<String>);
 
 #[cfg(test)]
 mod tests {

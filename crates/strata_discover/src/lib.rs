@@ -1,30 +1,21 @@
-//! Finds migrations on disk. Each file format is one module implementing
-//! [`Format`]; everything they find becomes the same [`Migration`] type, and
+//! Finds migrations on disk. Each tool's format is one folder of
+//! [`formats`] implementing [`Format`]; everything they find becomes the same [`Migration`] type, and
 //! everything wrong with a file becomes a [`Diagnostic`] that names the file,
 //! the line and the fix.
 
 mod common;
 mod detect;
-mod flyway;
-mod generated;
-mod marked;
-mod native;
-mod paired;
-mod scripts;
-mod whole_file;
+pub mod formats;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use strata_model::Migration;
 
 pub use detect::{Detected, Scan, Unclassified, engine_name, scan};
-pub use flyway::FlywayFormat;
-pub use generated::{DrizzleFormat, PrismaFormat, prisma_provider};
-pub use marked::{DbmateFormat, GooseFormat};
-pub use native::NativeFormat;
-pub use paired::{DieselFormat, GolangMigrateFormat};
-pub use scripts::{ScriptFormat, python_functions};
-pub use whole_file::{SqlxFormat, SupabaseFormat};
+pub use formats::{
+    Change, Format, Recorded, ToolHistory, ToolWrite, format, keepable, prisma_provider,
+    python_functions, tools,
+};
 
 /// One configured directory of migrations.
 #[derive(Debug, Clone)]
@@ -113,31 +104,6 @@ impl From<Vec<Migration>> for Found {
     }
 }
 
-/// A migration file layout.
-pub trait Format: Sync {
-    /// The name used in `format = "..."`.
-    fn name(&self) -> &'static str;
-    /// Reads every migration of `source`, or every problem found.
-    fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>>;
-}
-
-/// Every format strata reads.
-pub fn formats() -> &'static [&'static dyn Format] {
-    &[
-        &NativeFormat,
-        &SupabaseFormat,
-        &PrismaFormat,
-        &DrizzleFormat,
-        &SqlxFormat,
-        &DbmateFormat,
-        &GooseFormat,
-        &GolangMigrateFormat,
-        &DieselFormat,
-        &FlywayFormat,
-        &ScriptFormat,
-    ]
-}
-
 /// Reads all migrations of all `sources`, each source in version order
 /// (the order across sources is the planner's: `strata_plan::order`).
 /// Problems in every source are collected before failing.
@@ -145,18 +111,15 @@ pub fn discover_all(sources: &[SourceSpec]) -> Result<Found, DiscoverError> {
     let mut all = Found::default();
     let mut problems = Vec::new();
     for source in sources {
-        let format = formats()
-            .iter()
-            .find(|f| f.name() == source.format)
-            .ok_or_else(|| DiscoverError::UnknownFormat {
-                source_name: source.name.clone(),
-                format: source.format.clone(),
-                known: formats()
-                    .iter()
-                    .map(|f| f.name())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })?;
+        let format = format(&source.format).ok_or_else(|| DiscoverError::UnknownFormat {
+            source_name: source.name.clone(),
+            format: source.format.clone(),
+            known: formats::all()
+                .iter()
+                .map(|f| f.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
         match format.discover(source) {
             Ok(found) => {
                 all.migrations.extend(found.migrations);

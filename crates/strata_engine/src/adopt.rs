@@ -4,14 +4,13 @@
 
 use crate::audit::{Audited, Outcome};
 use crate::events::Reporter;
-use crate::tool::{Tool, digits};
 use crate::{Engine, EngineError};
 use std::collections::HashMap;
-use strata_discover::SourceSpec;
+use strata_discover::{Format, SourceSpec, ToolHistory};
 use strata_driver::{Driver, HistoryWrite};
 use strata_model::{
     HistoryRow, HistoryStatus, Lane, LogAction, LogEntry, Migration, MigrationKind, STRATA_VERSION,
-    Timestamp, Version,
+    Timestamp,
 };
 
 /// What `adopt` found and did.
@@ -40,8 +39,22 @@ impl Audited for AdoptReport {
     }
 }
 
-fn truthy(v: Option<&str>) -> bool {
-    matches!(v, Some("t" | "true" | "1" | "TRUE"))
+/// A migration tool whose history strata can adopt: a format of the
+/// registry ([`strata_discover::formats`]) with a history table.
+pub type Tool = &'static dyn Format;
+
+/// The tool named `name`, when strata can adopt its history.
+pub fn tool(name: &str) -> Option<Tool> {
+    strata_discover::format(name).filter(|f| f.history().is_some())
+}
+
+/// The names of the tools whose history strata can adopt.
+pub fn tool_names() -> Vec<&'static str> {
+    strata_discover::tools().map(|f| f.name()).collect()
+}
+
+fn history_of(tool: Tool) -> &'static dyn ToolHistory {
+    tool.history().expect("a tool has a history table")
 }
 
 impl Engine {
@@ -70,7 +83,7 @@ impl Engine {
         tool: Tool,
         reporter: &dyn Reporter,
     ) -> Result<AdoptReport, EngineError> {
-        if !crate::foreign::supported(tool.name()) {
+        if !history_of(tool).keepable() {
             return Err(EngineError::Adopt(format!(
                 "strata cannot keep {}'s history (it checks a checksum strata does not compute); adopt without --keep-foreign-history",
                 tool.name()
@@ -124,7 +137,7 @@ impl Engine {
                 .collect()
         };
         let mut candidates = named(&|s| s.format == tool.name());
-        if candidates.is_empty() && matches!(tool, Tool::Sqlx | Tool::GolangMigrate) {
+        if candidates.is_empty() && history_of(tool).shares_strata_layout() {
             candidates = named(&|s| s.format == "strata");
         }
         match candidates.as_slice() {
@@ -150,171 +163,28 @@ impl Engine {
         dry_run: bool,
     ) -> Result<AdoptReport, EngineError> {
         let dialect = driver.capabilities().dialect;
-        let rows = driver.query_text(tool.query(dialect)).await?.ok_or_else(|| {
+        let table = history_of(tool);
+        let rows = driver.query_text(table.query(dialect)).await?.ok_or_else(|| {
             EngineError::Adopt(format!(
                 "{} has no {} history table here; nothing to adopt (check --env / --database-url)",
                 self.database_display(),
                 tool.name()
             ))
         })?;
+        // The versions the tool says are applied, in its own words.
+        let said = table.read(&rows, migrations, source);
+        let applied = said.applied;
         let mut report = AdoptReport {
             tool: tool.name().into(),
             source: source.into(),
             dry_run,
+            dirty: said.dirty,
+            foreign_only: said.foreign_only,
             ..AdoptReport::default()
         };
-        // The versions the tool says are applied, in its own words.
-        let mut applied: Vec<String> = Vec::new();
-        let col = |r: &Vec<Option<String>>, i: usize| r.get(i).cloned().flatten();
-        match tool {
-            Tool::Prisma => {
-                for r in &rows {
-                    let name = col(r, 0).unwrap_or_default();
-                    let version = name.split('_').next().unwrap_or_default().to_string();
-                    if col(r, 1).as_deref() == Some("applied") {
-                        applied.push(version);
-                    } else {
-                        report
-                            .dirty
-                            .push(format!("{name} (unfinished or rolled back)"));
-                    }
-                }
-            }
-            Tool::Sqlx => {
-                for r in &rows {
-                    let v = col(r, 0).unwrap_or_default();
-                    if truthy(col(r, 1).as_deref()) {
-                        applied.push(v);
-                    } else {
-                        report.dirty.push(format!("{v} (failed)"));
-                    }
-                }
-            }
-            Tool::GolangMigrate => {
-                // One row: the current version; every file up to it ran.
-                if let Some(r) = rows.first() {
-                    let current = col(r, 0).unwrap_or_default();
-                    let dirty = truthy(col(r, 1).as_deref());
-                    let current_digits = digits(&current);
-                    for m in migrations {
-                        let v = digits(m.id.version.as_str());
-                        let below = (v.len(), &v) < (current_digits.len(), &current_digits);
-                        if below || (v == current_digits && !dirty) {
-                            applied.push(m.id.version.to_string());
-                        }
-                    }
-                    if dirty {
-                        report
-                            .dirty
-                            .push(format!("{current} (dirty: golang-migrate stopped in it)"));
-                    } else if !migrations
-                        .iter()
-                        .any(|m| digits(m.id.version.as_str()) == current_digits)
-                    {
-                        // Applied by golang-migrate, but no file here.
-                        applied.push(current);
-                    }
-                }
-            }
-            Tool::Goose => {
-                // The latest row of each version says whether it is applied.
-                let mut latest: HashMap<String, bool> = HashMap::new();
-                let mut seen = Vec::new();
-                for r in &rows {
-                    let v = col(r, 0).unwrap_or_default();
-                    if digits(&v).is_empty() {
-                        continue; // goose's own version 0 row
-                    }
-                    if !latest.contains_key(&v) {
-                        seen.push(v.clone());
-                    }
-                    latest.insert(v, truthy(col(r, 1).as_deref()));
-                }
-                applied.extend(seen.into_iter().filter(|v| latest[v]));
-            }
-            Tool::Drizzle => {
-                // Drizzle applies in journal order: the first N files ran.
-                applied.extend(
-                    migrations
-                        .iter()
-                        .take(rows.len())
-                        .map(|m| m.id.version.to_string()),
-                );
-                if rows.len() > migrations.len() {
-                    for r in &rows[migrations.len()..] {
-                        report
-                            .foreign_only
-                            .push(format!("hash {}", col(r, 0).unwrap_or_default()));
-                    }
-                }
-            }
-            Tool::Flyway => {
-                // Matched by script file name. A `flyway baseline` marker
-                // stands for every version up to its own; a later undo
-                // takes a version back; a repeatable is left to strata to
-                // run (Flyway's CRC32 cannot tell whether it changed since).
-                let file_of = |m: &Migration| {
-                    m.path
-                        .file_name()
-                        .and_then(|n| n.to_str())
-                        .map(str::to_string)
-                };
-                let mut state: Vec<(String, bool)> = Vec::new();
-                for r in rows.iter().filter(|r| truthy(col(r, 2).as_deref())) {
-                    let script = col(r, 0).unwrap_or_default();
-                    let kind = col(r, 1).unwrap_or_default();
-                    let version = col(r, 3);
-                    if kind == "BASELINE" {
-                        if let Some(marker) = version.and_then(|v| Version::parse_any(&v).ok()) {
-                            for m in migrations.iter().filter(|m| {
-                                m.id.version.lane() == Lane::Numbered && m.id.version <= marker
-                            }) {
-                                state.push((m.id.version.to_string(), true));
-                            }
-                        }
-                        continue;
-                    }
-                    if kind.starts_with("UNDO") {
-                        if let Some(v) = version.and_then(|v| Version::parse_any(&v).ok()) {
-                            state.push((v.to_string(), false));
-                        }
-                        continue;
-                    }
-                    match migrations
-                        .iter()
-                        .find(|m| file_of(m).as_deref() == Some(script.as_str()))
-                    {
-                        Some(m) if m.id.version.lane() == Lane::Repeatable => {}
-                        Some(m) => {
-                            state.push((m.id.version.to_string(), true));
-                            if m.id.version.lane() == Lane::Baseline {
-                                for c in migrations
-                                    .iter()
-                                    .filter(|c| m.id.version.covers(&c.id.version))
-                                {
-                                    state.push((c.id.version.to_string(), true));
-                                }
-                            }
-                        }
-                        None => report.foreign_only.push(format!("{source}/{script}")),
-                    }
-                }
-                // The last word on each version counts.
-                let mut last: Vec<(String, bool)> = Vec::new();
-                for (v, applied_now) in state {
-                    let k = tool.key(&v);
-                    last.retain(|(x, _)| tool.key(x) != k);
-                    last.push((v, applied_now));
-                }
-                applied.extend(last.into_iter().filter(|(_, a)| *a).map(|(v, _)| v));
-            }
-            Tool::Supabase | Tool::Dbmate | Tool::Diesel => {
-                applied.extend(rows.iter().filter_map(|r| col(r, 0)));
-            }
-        }
 
         let history = self.history_rows(driver).await?;
-        let key = |v: &str| tool.key(v);
+        let key = |v: &str| table.key(v);
         let recorded: HashMap<String, &HistoryRow> = history
             .iter()
             .filter(|r| r.id.source == source && r.status == HistoryStatus::Applied)

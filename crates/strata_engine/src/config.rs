@@ -394,10 +394,18 @@ impl Project {
                     "write postgres, sqlite or mysql",
                 ));
             }
-            if s.keep_foreign_history && !crate::foreign::supported(&s.format) {
+            if s.keep_foreign_history && !strata_discover::keepable().any(|f| f.name() == s.format)
+            {
+                let tools: Vec<&str> = strata_discover::keepable().map(|f| f.name()).collect();
                 return Err(self.config_error(
-                    format!("source `{}` has keep_foreign_history, but strata cannot keep {}'s history", s.name, s.format),
-                    "remove keep_foreign_history: it works for supabase, prisma, drizzle, sqlx, golang-migrate, dbmate, goose and diesel",
+                    format!(
+                        "source `{}` has keep_foreign_history, but strata cannot keep {}'s history",
+                        s.name, s.format
+                    ),
+                    &format!(
+                        "remove keep_foreign_history: it works for {}",
+                        and_list(&tools)
+                    ),
                 ));
             }
             if !seen.insert(&s.name) {
@@ -741,6 +749,15 @@ url = {url}
 "#,
         blocks.join("\n")
     )
+}
+
+/// `a, b and c`.
+fn and_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 #[cfg(test)]

@@ -14,16 +14,14 @@
 //! ```
 
 // Layers, each using only those below it (docs/architecture.md):
-// types: error, report, config, events, tool, target
+// types: error, report, config, events, target
 mod config;
 mod error;
 mod events;
 mod report;
 mod target;
-mod tool;
 // services that take data, not the engine
 mod audit;
-mod foreign;
 mod hooks;
 mod in_doubt;
 mod notify;
@@ -40,7 +38,7 @@ mod lint;
 mod validate;
 mod verify;
 
-pub use adopt::AdoptReport;
+pub use adopt::{AdoptReport, Tool, tool, tool_names};
 pub use backup::{BackupCheck, BackupManifest};
 pub use config::{
     CONFIG_FILE, Config, EnvConfig, InitialDatabase, NewSource, Project, SourceConfig,
@@ -56,6 +54,5 @@ pub use strata_discover::{Diagnostic, Found, Scan, scan};
 pub use strata_lint::{Finding as LintFinding, Level as LintLevel, RuleInfo};
 pub use strata_plan::{DownTarget, MigrationState, RepairOptions, UpOptions};
 pub use target::DatabaseTarget;
-pub use tool::Tool;
 pub use validate::Finding;
 pub use verify::Verified;

@@ -1,7 +1,7 @@
 use crate::printer::{DIM, GREEN, Printer, YELLOW};
 use anyhow::bail;
 use std::process::ExitCode;
-use strata_engine::{Engine, Tool};
+use strata_engine::Engine;
 
 pub async fn run(
     engine: &Engine,
@@ -10,11 +10,10 @@ pub async fn run(
     keep: bool,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
-    let Some(tool) = Tool::parse(from) else {
-        let known: Vec<&str> = Tool::ALL.iter().map(|t| t.name()).collect();
+    let Some(tool) = strata_engine::tool(from) else {
         bail!(
             "strata cannot adopt from `{from}`; it knows {}",
-            known.join(", ")
+            strata_engine::tool_names().join(", ")
         );
     };
     let reporter = printer.reporter();

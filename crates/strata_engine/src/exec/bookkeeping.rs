@@ -5,9 +5,9 @@ use super::Run;
 use super::failure::Failure;
 use crate::EngineError;
 use crate::events::Event;
-use std::path::Path;
 use std::time::Instant;
-use strata_driver::{DriverError, HistoryWrite};
+use strata_discover::Change;
+use strata_driver::{DriverError, ForeignWrite, HistoryWrite};
 use strata_model::{
     HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationKind, ProgressTracker, STRATA_VERSION,
     Timestamp,
@@ -55,7 +55,7 @@ impl Run<'_> {
 
     /// The rows another tool's history needs for `step`, when its source
     /// keeps that history.
-    pub(super) fn foreign(&self, step: &Step) -> Vec<strata_driver::ForeignWrite> {
+    pub(super) fn foreign(&self, step: &Step) -> Vec<ForeignWrite> {
         let Some(source) = self
             .engine
             .project
@@ -66,7 +66,8 @@ impl Run<'_> {
         else {
             return Vec::new();
         };
-        let Some(tool) = crate::tool::Tool::parse(&source.format) else {
+        let Some(history) = strata_discover::format(&source.format).and_then(|f| f.history())
+        else {
             return Vec::new();
         };
         let mut versions = self
@@ -74,7 +75,8 @@ impl Run<'_> {
             .get(&step.id.source)
             .cloned()
             .unwrap_or_default();
-        if matches!(step.action, StepAction::Apply | StepAction::Baseline) {
+        let applying = matches!(step.action, StepAction::Apply | StepAction::Baseline);
+        if applying {
             versions.insert(step.id.version.clone());
         } else {
             versions.remove(&step.id.version);
@@ -89,13 +91,23 @@ impl Run<'_> {
             .as_deref()
             .and_then(|p| std::fs::read(p).ok())
             .unwrap_or_else(|| text.into_bytes());
-        let cx = crate::foreign::Context {
-            dialect: self.driver.capabilities().dialect,
-            current: versions.last(),
+        let change = Change {
+            applying,
+            id: &step.id,
+            name: &step.name,
             raw: &raw,
-            journal_when: file.as_deref().and_then(journal_when),
+            path: file.as_deref(),
+            current: versions.last(),
+            dialect: self.driver.capabilities().dialect,
         };
-        crate::foreign::writes(tool, step, &cx)
+        history
+            .record(&change)
+            .into_iter()
+            .map(|w| ForeignWrite {
+                sql: w.sql,
+                params: w.params,
+            })
+            .collect()
     }
 
     /// Notes a step's effect on the applied versions.
@@ -388,18 +400,4 @@ impl Run<'_> {
         }
         Err(failure)
     }
-}
-
-/// Drizzle's journal `when` for the migration file at `path`.
-fn journal_when(path: &Path) -> Option<i64> {
-    let tag = path.file_stem()?.to_str()?;
-    let journal =
-        std::fs::read_to_string(path.parent()?.join("meta").join("_journal.json")).ok()?;
-    let doc: serde_json::Value = serde_json::from_str(&journal).ok()?;
-    doc.get("entries")?
-        .as_array()?
-        .iter()
-        .find(|e| e.get("tag").and_then(|t| t.as_str()) == Some(tag))?
-        .get("when")?
-        .as_i64()
 }

@@ -8,7 +8,8 @@
 //! only (a setup or maintenance script must not be run again as a "down").
 
 use crate::common::{body, finish, problem, read_normalized, version_and_name};
-use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted};
+use crate::formats::Format;
+use crate::{Diagnostic, Found, SourceSpec, files_sorted};
 use std::path::Path;
 use strata_model::{Checksum, Migration, MigrationId, MigrationKind, TxMode};
 

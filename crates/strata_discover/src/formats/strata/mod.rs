@@ -2,7 +2,8 @@
 //! `-- strata:down` and `-- strata:verify` sections (a file without section
 //! lines is all up), or a `<version>_<name>.up.sql` + `.down.sql` pair.
 
-use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted, read_text};
+use crate::formats::{DirView, Evidence, Format};
+use crate::{Diagnostic, Found, SourceSpec, files_sorted, read_text};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use strata_model::{
@@ -47,6 +48,11 @@ struct Parsed {
 impl Format for NativeFormat {
     fn name(&self) -> &'static str {
         "strata"
+    }
+
+    fn detect(&self, dir: &DirView) -> Option<Evidence> {
+        dir.any_line("-- strata:")
+            .then_some(Evidence::Certain { engine: None })
     }
 
     fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>> {

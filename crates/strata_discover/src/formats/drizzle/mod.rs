@@ -1,76 +1,15 @@
-//! Layouts written by ORMs: Prisma (`prisma/migrations/<dir>/migration.sql`
-//! with `migration_lock.toml`) and Drizzle (`<NNNN>_<name>.sql` listed in
-//! `meta/_journal.json`). Neither has a down.
+//! Drizzle: `<NNNN>_<name>.sql` files listed in `meta/_journal.json`; no
+//! down.
+
+mod history;
+mod journal;
 
 use crate::common::{Parts, body, finish, line_of, problem, version_and_name};
-use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted, read_text};
+use crate::formats::{DirView, Evidence, Format, ToolHistory};
+use crate::{Diagnostic, Found, SourceSpec, files_sorted, read_text};
 use std::collections::HashSet;
 use strata_model::{TxMode, normalize_text};
-
-/// Prisma: the directory name is version and name (`20240101120000_init`,
-/// or a short number such as `0_init` for a baseline); Prisma sends the
-/// file as one command, and so does strata.
-pub struct PrismaFormat;
-
-/// The `provider` of a Prisma `migration_lock.toml`, if there is one.
-pub fn prisma_provider(dir: &std::path::Path) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Lock {
-        provider: String,
-    }
-    let text = std::fs::read_to_string(dir.join("migration_lock.toml")).ok()?;
-    toml::from_str::<Lock>(&text).ok().map(|l| l.provider)
-}
-
-impl Format for PrismaFormat {
-    fn name(&self) -> &'static str {
-        "prisma"
-    }
-
-    fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>> {
-        let mut problems = Vec::new();
-        let mut warnings = Vec::new();
-        let mut migrations = Vec::new();
-        for dir in crate::dirs_sorted(source)? {
-            let sql = dir.join("migration.sql");
-            if !sql.is_file() {
-                warnings.push(problem(
-                    &dir,
-                    0,
-                    "skipped: the directory has no migration.sql",
-                    "Prisma would stop here; add the file or remove the directory",
-                ));
-                continue;
-            }
-            let dir_name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            let Some((version, name)) = version_and_name(dir_name, &[]) else {
-                problems.push(problem(
-                    &dir,
-                    0,
-                    "the directory name is not `<version>_<name>`",
-                    "rename it as `prisma migrate dev` would, e.g. 20240101120000_init",
-                ));
-                continue;
-            };
-            match read_text(&sql) {
-                Ok(text) => migrations.push(
-                    Parts {
-                        version,
-                        name,
-                        up: body(normalize_text(&text).into_owned(), 1, &sql),
-                        down: None,
-                        tx_mode: TxMode::OneCommand,
-                        unsupported: None,
-                        path: sql,
-                    }
-                    .build(source),
-                ),
-                Err(d) => problems.push(d),
-            }
-        }
-        finish(migrations, problems, warnings)
-    }
-}
+use strata_sql::EngineKind;
 
 /// Drizzle: the journal decides which files are migrations and in what
 /// order; a `.sql` file missing from it is reported and never run.
@@ -78,29 +17,30 @@ impl Format for PrismaFormat {
 /// the splitter treats as the comments they are.
 pub struct DrizzleFormat;
 
-#[derive(serde::Deserialize)]
-struct Journal {
-    entries: Vec<JournalEntry>,
-}
-
-#[derive(serde::Deserialize)]
-struct JournalEntry {
-    idx: u64,
-    tag: String,
-}
-
 impl Format for DrizzleFormat {
     fn name(&self) -> &'static str {
         "drizzle"
     }
 
+    fn detect(&self, dir: &DirView) -> Option<Evidence> {
+        journal::path(dir.dir).is_file().then(|| Evidence::Certain {
+            engine: journal::read(dir.dir)
+                .and_then(|j| j.dialect)
+                .and_then(|d| EngineKind::parse(&d)),
+        })
+    }
+
+    fn history(&self) -> Option<&dyn ToolHistory> {
+        Some(&history::DrizzleHistory)
+    }
+
     fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>> {
-        let journal_path = source.path.join("meta").join("_journal.json");
+        let journal_path = journal::path(&source.path);
         let text = read_text(&journal_path).map_err(|mut d| {
             d.help = "drizzle-kit writes meta/_journal.json beside the migrations; point `path` at drizzle's `out` directory".into();
             vec![d]
         })?;
-        let journal: Journal = serde_json::from_str(&text).map_err(|e| {
+        let journal = journal::parse(&text).map_err(|e| {
             vec![problem(
                 &journal_path,
                 e.line(),

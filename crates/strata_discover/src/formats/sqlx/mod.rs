@@ -1,57 +1,15 @@
-//! Layouts where each file is one migration, its whole text the up body:
-//! Supabase (`supabase/migrations/<timestamp>_<name>.sql`) and sqlx
-//! (`<version>_<name>.sql`, or reversible `.up.sql` + `.down.sql`, with
-//! `-- no-transaction` as the first line to run outside a transaction).
+//! sqlx: `<version>_<name>.sql` files, or reversible `.up.sql` +
+//! `.down.sql` pairs, with `-- no-transaction` as the first line to run
+//! outside a transaction.
 
-use crate::common::{Parts, body, finish, problem, sql_files, version_and_name};
-use crate::{Diagnostic, Format, Found, SourceSpec, files_sorted, read_text};
+mod history;
+
+use crate::common::{Parts, body, finish, problem, version_and_name};
+use crate::formats::{DirView, Evidence, Format, ToolHistory, versioned};
+use crate::{Diagnostic, Found, SourceSpec, files_sorted, read_text};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use strata_model::{TxMode, normalize_text};
-
-/// Supabase: the whole file is up, there is no down, each file runs in a
-/// transaction. Like the Supabase CLI, a `.sql` file whose name does not
-/// start with a timestamp is skipped, with a warning.
-pub struct SupabaseFormat;
-
-impl Format for SupabaseFormat {
-    fn name(&self) -> &'static str {
-        "supabase"
-    }
-
-    fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>> {
-        let mut migrations = Vec::new();
-        let mut problems = Vec::new();
-        let mut warnings = Vec::new();
-        for (path, stem) in sql_files(source)? {
-            let Some((version, name)) = version_and_name(&stem, &[]) else {
-                warnings.push(problem(
-                    &path,
-                    0,
-                    "skipped: the name is not `<timestamp>_<name>.sql`, so the Supabase CLI does not run it either",
-                    "rename it (e.g. 20240101120000_add_users.sql) to make it a migration",
-                ));
-                continue;
-            };
-            match read_text(&path) {
-                Ok(text) => migrations.push(
-                    Parts {
-                        version,
-                        name,
-                        up: body(normalize_text(&text).into_owned(), 1, &path),
-                        down: None,
-                        tx_mode: TxMode::Transaction,
-                        unsupported: None,
-                        path,
-                    }
-                    .build(source),
-                ),
-                Err(d) => problems.push(d),
-            }
-        }
-        finish(migrations, problems, warnings)
-    }
-}
 
 /// sqlx: simple `<version>_<desc>.sql` files or reversible pairs, not both
 /// in one directory (sqlx refuses that too).
@@ -62,6 +20,24 @@ const SQLX_NO_TX: &str = "-- no-transaction";
 impl Format for SqlxFormat {
     fn name(&self) -> &'static str {
         "sqlx"
+    }
+
+    /// Plain versioned files or up/down pairs, in a repository whose
+    /// Cargo.toml names sqlx. Pairs are golang-migrate's too: `sqlx
+    /// migrate add -r` names them with timestamps, golang-migrate often
+    /// with small numbers, so a go.mod naming golang-migrate wins unless
+    /// every version is a timestamp.
+    fn detect(&self, dir: &DirView) -> Option<Evidence> {
+        let timestamps = dir
+            .sql_names()
+            .filter(|n| versioned(n))
+            .all(|n| n.split('_').next().is_some_and(|v| v.len() == 14));
+        let ours = dir.hints.sqlx && (!dir.pairs() || timestamps || !dir.hints.golang_migrate);
+        (dir.versioned() > 0 && ours).then_some(Evidence::Likely { note: None })
+    }
+
+    fn history(&self) -> Option<&dyn ToolHistory> {
+        Some(&history::SqlxHistory)
     }
 
     fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>> {

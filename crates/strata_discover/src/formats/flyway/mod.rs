@@ -6,8 +6,11 @@
 //! migration up to their version). Like Flyway, a script holding a
 //! statement that cannot run in a transaction runs outside one.
 
+mod history;
+
 use crate::common::{body, finish, problem, read_normalized, sql_files};
-use crate::{Diagnostic, Format, Found, SourceSpec};
+use crate::formats::{DirView, Evidence, Format, ToolHistory};
+use crate::{Diagnostic, Found, SourceSpec};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use strata_model::{Migration, MigrationId, MigrationKind, TxMode, Version};
@@ -61,6 +64,16 @@ fn mode(path: &Path, text: &str) -> (TxMode, Option<Diagnostic>) {
 impl Format for FlywayFormat {
     fn name(&self) -> &'static str {
         "flyway"
+    }
+
+    fn detect(&self, dir: &DirView) -> Option<Evidence> {
+        dir.sql_names()
+            .any(|n| (n.starts_with('V') && n.contains("__")) || n.starts_with("R__"))
+            .then_some(Evidence::Certain { engine: None })
+    }
+
+    fn history(&self) -> Option<&dyn ToolHistory> {
+        Some(&history::FlywayHistory)
     }
 
     fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>> {

@@ -1,0 +1,39 @@
+//! `schema_migrations` as dbmate keeps it: one row per applied version.
+
+use crate::formats::{Change, Recorded, ToolHistory, ToolWrite, col};
+use strata_model::Migration;
+use strata_sql::Dialect;
+
+pub(crate) struct DbmateHistory;
+
+impl ToolHistory for DbmateHistory {
+    fn query(&self, _: Dialect) -> &'static str {
+        "SELECT version FROM schema_migrations ORDER BY version"
+    }
+
+    fn read(&self, rows: &[Vec<Option<String>>], _: &[Migration], _: &str) -> Recorded {
+        Recorded {
+            applied: rows.iter().filter_map(|r| col(r, 0)).collect(),
+            ..Recorded::default()
+        }
+    }
+
+    fn record(&self, change: &Change<'_>) -> Vec<ToolWrite> {
+        let mut writes = ToolWrite::create(&[
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) NOT NULL PRIMARY KEY)",
+        ]);
+        let version = Some(change.id.version.to_string());
+        writes.push(if change.applying {
+            ToolWrite::new(
+                "INSERT INTO schema_migrations (version) VALUES ($1)",
+                vec![version],
+            )
+        } else {
+            ToolWrite::new(
+                "DELETE FROM schema_migrations WHERE version = $1",
+                vec![version],
+            )
+        });
+        writes
+    }
+}
