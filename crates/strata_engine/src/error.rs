@@ -123,7 +123,114 @@ pub enum EngineError {
     },
 }
 
+/// What kind of error a command failed with: a stable name for each, in
+/// `--format json` (`{"error": {"kind": ...}}`) and for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Config,
+    NoDatabase,
+    NoProject,
+    Url,
+    InvalidMigration,
+    Plan,
+    Database,
+    LockTimeout,
+    PlanMismatch,
+    Protected,
+    ApprovalRequired,
+    Destructive,
+    MigrationFailed,
+    LockLost,
+    EngineMismatch,
+    Adopt,
+    Refused,
+    Hook,
+    Backup,
+    Io,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 20] = [
+        ErrorKind::Config,
+        ErrorKind::NoDatabase,
+        ErrorKind::NoProject,
+        ErrorKind::Url,
+        ErrorKind::InvalidMigration,
+        ErrorKind::Plan,
+        ErrorKind::Database,
+        ErrorKind::LockTimeout,
+        ErrorKind::PlanMismatch,
+        ErrorKind::Protected,
+        ErrorKind::ApprovalRequired,
+        ErrorKind::Destructive,
+        ErrorKind::MigrationFailed,
+        ErrorKind::LockLost,
+        ErrorKind::EngineMismatch,
+        ErrorKind::Adopt,
+        ErrorKind::Refused,
+        ErrorKind::Hook,
+        ErrorKind::Backup,
+        ErrorKind::Io,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Config => "config",
+            ErrorKind::NoDatabase => "no_database",
+            ErrorKind::NoProject => "no_project",
+            ErrorKind::Url => "url",
+            ErrorKind::InvalidMigration => "invalid_migration",
+            ErrorKind::Plan => "plan",
+            ErrorKind::Database => "database",
+            ErrorKind::LockTimeout => "lock_timeout",
+            ErrorKind::PlanMismatch => "plan_mismatch",
+            ErrorKind::Protected => "protected",
+            ErrorKind::ApprovalRequired => "approval_required",
+            ErrorKind::Destructive => "destructive",
+            ErrorKind::MigrationFailed => "migration_failed",
+            ErrorKind::LockLost => "lock_lost",
+            ErrorKind::EngineMismatch => "engine_mismatch",
+            ErrorKind::Adopt => "adopt",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Hook => "hook",
+            ErrorKind::Backup => "backup",
+            ErrorKind::Io => "io",
+        }
+    }
+}
+
 impl EngineError {
+    /// Its kind (exhaustive: a new error names its kind here).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            EngineError::Config { .. } => ErrorKind::Config,
+            EngineError::NoDatabase(_) => ErrorKind::NoDatabase,
+            EngineError::NoProject(_) => ErrorKind::NoProject,
+            EngineError::Url(_) => ErrorKind::Url,
+            EngineError::Discover(_) => ErrorKind::InvalidMigration,
+            EngineError::Plan(_) => ErrorKind::Plan,
+            EngineError::Driver(_) => ErrorKind::Database,
+            EngineError::LockTimeout { .. } => ErrorKind::LockTimeout,
+            EngineError::PlanMismatch { .. } => ErrorKind::PlanMismatch,
+            EngineError::Protected { .. } | EngineError::NotConfirmed { .. } => {
+                ErrorKind::Protected
+            }
+            EngineError::ApprovalRequired { .. }
+            | EngineError::GeneratedDown { .. }
+            | EngineError::WideBaseline { .. } => ErrorKind::ApprovalRequired,
+            EngineError::Destructive { .. } => ErrorKind::Destructive,
+            EngineError::MigrationFailed { .. } => ErrorKind::MigrationFailed,
+            EngineError::LockLost { .. } => ErrorKind::LockLost,
+            EngineError::EngineMismatch { .. } => ErrorKind::EngineMismatch,
+            EngineError::Adopt(_) => ErrorKind::Adopt,
+            EngineError::Refused(_) | EngineError::FreshOneSource(_) => ErrorKind::Refused,
+            EngineError::Hook(_) => ErrorKind::Hook,
+            EngineError::Backup(_) => ErrorKind::Backup,
+            EngineError::Io { .. } => ErrorKind::Io,
+        }
+    }
+
     /// What the run did before it stopped, when it got that far.
     pub fn report(&self) -> Option<&Report> {
         match self {

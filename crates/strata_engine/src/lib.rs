@@ -45,12 +45,13 @@ pub use config::{
     initial_config, initial_database,
 };
 pub use engine::{Engine, LoadOptions};
-pub use error::EngineError;
+pub use error::{EngineError, ErrorKind};
 pub use events::{Event, Reporter, Silent, StepInfo};
 pub use lint::LintReport;
 pub use report::{Report, Request, RequestKind};
 pub use script::interrupt_scripts;
 pub use strata_discover::{Diagnostic, Found, Scan, scan};
+pub use strata_driver::LockHolder;
 pub use strata_lint::{Finding as LintFinding, Level as LintLevel, RuleInfo};
 pub use strata_plan::{DownTarget, MigrationState, RepairOptions, UpOptions};
 pub use target::DatabaseTarget;

@@ -1,3 +1,4 @@
+use crate::output;
 use crate::printer::{DIM, GREEN, Printer, RED, interactive};
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -28,7 +29,7 @@ pub async fn create(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCo
 pub fn list(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
     let all = engine.backups()?;
     if printer.is_json() {
-        printer.json(&serde_json::json!({ "backups": all }));
+        printer.json(&output::Backups { backups: all });
         return Ok(ExitCode::SUCCESS);
     }
     if all.is_empty() {
@@ -111,7 +112,10 @@ pub async fn restore(
         .restore(id, approved, terminate, reporter.as_ref())
         .await?;
     if printer.is_json() {
-        printer.json(&serde_json::json!({ "restored": m, "backed_up_first": before }));
+        printer.json(&output::Restored {
+            restored: m,
+            backed_up_first: before,
+        });
     } else {
         if let Some(b) = &before {
             printer.summary(format!(

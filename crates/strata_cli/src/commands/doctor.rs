@@ -1,3 +1,4 @@
+use crate::output;
 use crate::printer::{DIM, GREEN, Printer, RED, YELLOW};
 use std::process::ExitCode;
 use strata_engine::Engine;
@@ -12,7 +13,7 @@ pub async fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode>
         ExitCode::SUCCESS
     };
     if printer.is_json() {
-        printer.json(&serde_json::json!({ "checks": checks, "problems": problems }));
+        printer.json(&output::Doctor { problems, checks });
         return Ok(code);
     }
     for c in &checks {

@@ -1,3 +1,4 @@
+use crate::output;
 use crate::printer::{DIM, GREEN, Printer, RED, YELLOW};
 use std::process::ExitCode;
 use strata_engine::Engine;
@@ -14,29 +15,10 @@ pub async fn run(
         entries.drain(..skip);
     }
     if printer.is_json() {
-        let items: Vec<_> = entries
-            .iter()
-            .map(|e| {
-                serde_json::json!({
-                    "seq": e.seq,
-                    "at": e.at,
-                    "action": e.action.as_str(),
-                    "source": e.id.source,
-                    "version": e.id.version,
-                    "name": e.name,
-                    "status": e.status.as_str(),
-                    "batch": e.batch,
-                    "duration_ms": e.duration_ms,
-                    "checksum": e.checksum.as_ref().map(|c| &c.hex),
-                    "applied_by": e.applied_by,
-                    "environment": e.environment,
-                    "strata_version": e.strata_version,
-                    "detail": e.detail,
-                })
-            })
-            .collect();
-        printer
-            .json(&serde_json::json!({ "database": engine.database_display(), "entries": items }));
+        printer.json(&output::History {
+            database: engine.database_display(),
+            entries: entries.iter().map(output::HistoryItem::from).collect(),
+        });
         return Ok(ExitCode::SUCCESS);
     }
     if entries.is_empty() {

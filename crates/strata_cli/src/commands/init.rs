@@ -1,3 +1,4 @@
+use crate::output;
 use crate::printer::{DIM, Printer, YELLOW};
 use anyhow::Context;
 use std::path::Path;
@@ -99,23 +100,23 @@ pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<Exit
     }
 
     if printer.is_json() {
-        let unclassified: Vec<_> = scan
-            .unclassified
-            .iter()
-            .map(
-                |u| serde_json::json!({ "path": u.path.display().to_string(), "reason": u.reason }),
-            )
-            .collect();
-        printer.json(&serde_json::json!({
-            "created": created,
-            "database": existing.is_none().then_some(&database.url),
-            "notes": notes
+        printer.json(&output::Init {
+            created,
+            database: existing.is_none().then_some(database.url.as_str()),
+            notes: notes
                 .iter()
-                .map(|(source, note)| serde_json::json!({ "source": source, "note": note }))
-                .collect::<Vec<_>>(),
-            "added_sources": added,
-            "unclassified": unclassified,
-        }));
+                .map(|(source, note)| output::Note { source, note })
+                .collect(),
+            added_sources: &added,
+            unclassified: scan
+                .unclassified
+                .iter()
+                .map(|u| output::Unclassified {
+                    path: u.path.display().to_string(),
+                    reason: u.reason.clone(),
+                })
+                .collect(),
+        });
         return Ok(ExitCode::SUCCESS);
     }
     for c in &created {

@@ -1,6 +1,8 @@
 use crate::args::Format;
+use crate::output;
+use crate::printer::Annotated;
 use crate::printer::{BOLD, DIM, Printer};
-use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
+use annotate_snippets::{Level, Renderer};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +13,7 @@ pub fn explain(rule: Option<&str>, printer: &Printer) -> anyhow::Result<ExitCode
     let Some(rule) = rule else {
         let rules = strata_lint::rules();
         if printer.is_json() {
-            printer.json(&serde_json::json!({ "rules": rules }));
+            printer.json(&output::Rules { rules });
         } else {
             for r in &rules {
                 printer.summary(format!(
@@ -69,11 +71,7 @@ pub async fn run(
             }
         }
         Format::Human => {
-            let renderer = if anstream::stdout().current_choice() == anstream::ColorChoice::Never {
-                Renderer::plain()
-            } else {
-                Renderer::styled()
-            };
+            let renderer = crate::printer::renderer(anstream::stdout().current_choice());
             let mut out = anstream::stdout().lock();
             for f in &report.findings {
                 let _ = writeln!(out, "{}\n", human(f, &renderer));
@@ -107,24 +105,21 @@ pub async fn run(
 
 /// One finding as an annotated snippet of its file.
 fn human(f: &LintFinding, renderer: &Renderer) -> String {
-    let level = match f.level {
-        LintLevel::Error => Level::ERROR,
-        _ => Level::WARNING,
-    };
-    let path = f.path.display().to_string();
-    let snippet = Snippet::source(&*f.snippet.text)
-        .line_start(f.snippet.first_line)
-        .path(path.as_str())
-        .fold(true)
-        .annotation(AnnotationKind::Primary.span(f.snippet.span.clone()));
-    let mut group = level
-        .primary_title(f.message.as_str())
-        .id(f.rule.as_str())
-        .element(snippet);
-    if let Some(help) = &f.help {
-        group = group.element(Level::HELP.message(help.as_str()));
+    Annotated {
+        level: match f.level {
+            LintLevel::Error => Level::ERROR,
+            _ => Level::WARNING,
+        },
+        title: &f.message,
+        rule: Some(&f.rule),
+        path: &f.path.display().to_string(),
+        text: &f.snippet.text,
+        first_line: f.snippet.first_line,
+        span: f.snippet.span.clone(),
+        help: f.help.as_deref(),
+        context: false,
     }
-    renderer.render(&[group])
+    .render(renderer)
 }
 
 /// One finding as a GitHub Actions workflow command.

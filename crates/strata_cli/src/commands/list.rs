@@ -1,3 +1,4 @@
+use crate::output;
 use crate::printer::{DIM, Printer};
 use std::process::ExitCode;
 use strata_engine::Engine;
@@ -6,27 +7,13 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
     let found = engine.migrations()?;
     let migrations = &found.migrations;
     if printer.is_json() {
-        let items: Vec<_> = migrations
-            .iter()
-            .map(|m| {
-                serde_json::json!({
-                    "source": m.id.source,
-                    "version": m.id.version,
-                    "name": m.name,
-                    "kind": m.kind.as_str(),
-                    "path": engine.display_path(&m.path),
-                    "has_down": m.down.is_some(),
-                    "has_verify": m.verify.is_some(),
-                    "transactional": m.tx_mode.is_transactional(),
-                    "tx_mode": m.tx_mode.as_str(),
-                    "runnable": m.unsupported.is_none(),
-                    "unsupported": m.unsupported,
-                    "checksum": m.checksum.hex,
-                })
-            })
-            .collect();
-        let warnings: Vec<String> = found.warnings.iter().map(ToString::to_string).collect();
-        printer.json(&serde_json::json!({ "migrations": items, "warnings": warnings }));
+        printer.json(&output::List {
+            migrations: migrations
+                .iter()
+                .map(|m| output::ListItem::new(engine, m))
+                .collect(),
+            warnings: found.warnings.iter().map(ToString::to_string).collect(),
+        });
         return Ok(ExitCode::SUCCESS);
     }
     printer.warnings(&found.warnings);

@@ -1,3 +1,4 @@
+use crate::output;
 use crate::printer::Printer;
 use anyhow::{Context, bail};
 use std::io::Read;
@@ -64,7 +65,12 @@ pub fn run(
     std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     let shown = engine.display_path(&path);
     if printer.is_json() {
-        printer.json(&serde_json::json!({ "created": shown, "source": source.name, "version": at.compact(), "name": slug }));
+        printer.json(&output::New {
+            created: shown,
+            source: source.name.clone(),
+            version: at.compact(),
+            name: slug,
+        });
     } else {
         printer.summary(format!("created {shown}"));
     }

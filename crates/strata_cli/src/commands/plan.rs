@@ -1,4 +1,5 @@
 use crate::args::UpArgs;
+use crate::output;
 use crate::printer::{DIM, Printer, human::action_word};
 use std::process::ExitCode;
 use strata_engine::{Engine, Request, RequestKind, UpOptions};
@@ -16,30 +17,7 @@ pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::R
         .plan(&Request::new(RequestKind::Up(up_options(args))))
         .await?;
     if printer.is_json() {
-        let steps: Vec<_> = plan
-            .steps
-            .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "action": s.action,
-                    "source": s.id.source,
-                    "version": s.id.version,
-                    "name": s.name,
-                    "path": s.path.as_deref().map(|p| engine.display_path(p)),
-                    "checksum": s.checksum.hex,
-                    "transactional": s.tx_mode.is_transactional(),
-                    "out_of_order": s.out_of_order,
-                    "retry": s.retry,
-                })
-            })
-            .collect();
-        printer.json(&serde_json::json!({
-            "database": engine.database_display(),
-            "environment": engine.env_name,
-            "plan_hash": plan.hash,
-            "steps": steps,
-            "warnings": plan.warnings,
-        }));
+        printer.json(&output::PlanDoc::new(engine, &plan));
         return Ok(ExitCode::SUCCESS);
     }
     if plan.steps.is_empty() {

@@ -1,3 +1,4 @@
+use crate::output;
 use crate::printer::{DIM, GREEN, Printer, RED, YELLOW};
 use anstyle::Style;
 use std::process::ExitCode;
@@ -21,38 +22,8 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
         ExitCode::SUCCESS
     };
     if printer.is_json() {
-        // Every state, zeros included, so a reader need not guess.
-        let counts: serde_json::Map<String, serde_json::Value> = MigrationState::ALL
-            .iter()
-            .map(|s| {
-                let n = entries.iter().filter(|e| e.state == *s).count();
-                (s.as_str().to_string(), serde_json::json!(n))
-            })
-            .collect();
-        let items: Vec<_> = entries
-            .iter()
-            .map(|e| {
-                serde_json::json!({
-                    "source": e.id.source,
-                    "version": e.id.version,
-                    "name": e.name,
-                    "state": e.state,
-                    "path": e.path.as_deref().map(|p| engine.display_path(p)),
-                    "checksum": e.file_checksum.as_ref().map(|c| &c.hex),
-                    "recorded_checksum": e.recorded_checksum.as_ref().map(|c| &c.hex),
-                    "batch": e.batch,
-                    "applied_at": e.applied_at,
-                    "detail": e.detail,
-                })
-            })
-            .collect();
-        printer.json(&serde_json::json!({
-            "database": engine.database_display(),
-            "environment": engine.env_name,
-            "migrations": items,
-            "counts": counts,
-            "warnings": warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        }));
+        let warnings = warnings.iter().map(ToString::to_string).collect();
+        printer.json(&output::Status::new(engine, &entries, warnings));
         return Ok(code);
     }
     printer.warnings(&warnings);

@@ -1,3 +1,4 @@
+use crate::output;
 use crate::printer::{Printer, RED};
 use std::process::ExitCode;
 use strata_engine::Engine;
@@ -14,8 +15,10 @@ pub async fn run(
         ExitCode::from(1)
     };
     if printer.is_json() {
-        printer
-            .json(&serde_json::json!({ "findings": findings, "database_checked": with_database }));
+        printer.json(&output::Validate {
+            database_checked: with_database,
+            findings,
+        });
         return Ok(code);
     }
     for f in &findings {

@@ -1,3 +1,4 @@
+use crate::output;
 use crate::printer::{DIM, GREEN, Printer, RED};
 use std::process::ExitCode;
 use strata_engine::Engine;
@@ -15,7 +16,7 @@ pub async fn run(
         ExitCode::SUCCESS
     };
     if printer.is_json() {
-        printer.json(&serde_json::json!({ "results": results, "failed": failed }));
+        printer.json(&output::Verify { failed, results });
         return Ok(code);
     }
     for r in &results {

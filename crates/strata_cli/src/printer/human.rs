@@ -283,7 +283,7 @@ impl Reporter for HumanReporter<'_> {
         }
     }
 
-    fn confirm_terminate(&self, holder: &strata_driver::LockHolder) -> bool {
+    fn confirm_terminate(&self, holder: &strata_engine::LockHolder) -> bool {
         if !interactive() {
             return false;
         }

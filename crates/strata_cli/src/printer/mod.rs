@@ -8,6 +8,8 @@
 pub mod human;
 
 use crate::args::{Format, Global};
+use crate::output::{ErrorBody, ErrorDoc};
+use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
 use anstyle::{AnsiColor, Style};
 use std::io::{IsTerminal, Write};
 use strata_engine::{EngineError, Event, Reporter};
@@ -90,16 +92,12 @@ impl Printer {
 
     /// Prints an error: `error: ...` on stderr, or `{"error": {...}}`.
     pub fn error(&self, e: &anyhow::Error) {
-        let kind = e.downcast_ref::<EngineError>().map_or("error", error_kind);
         if self.is_json() {
-            let mut doc = serde_json::json!({ "kind": kind, "message": format!("{e:#}") });
-            if let Some(EngineError::MigrationFailed { location, id, .. }) =
-                e.downcast_ref::<EngineError>()
-            {
-                doc["location"] = serde_json::json!(location);
-                doc["migration"] = serde_json::json!(id.to_string());
-            }
-            self.json(&serde_json::json!({ "error": doc }));
+            let engine = e.downcast_ref::<EngineError>();
+            // Not the engine's: the command line refused what it was given.
+            let kind = engine.map_or("error", |e| e.kind().as_str());
+            let error = ErrorBody::new(kind, format!("{e:#}"), engine);
+            self.json(&ErrorDoc { error });
             return;
         }
         let mut err = anstream::stderr().lock();
@@ -111,7 +109,8 @@ impl Printer {
         );
     }
 
-    /// The lines of a file around `line`, marked, for a failure.
+    /// The lines of a file around `line`, the failing one marked, for a
+    /// failed migration (on stderr; the error itself follows).
     pub fn snippet(&self, path: &std::path::Path, shown: &str, line: usize) {
         if self.is_json() {
             return;
@@ -119,29 +118,31 @@ impl Printer {
         let Ok(text) = std::fs::read_to_string(path) else {
             return;
         };
-        let mut err = anstream::stderr().lock();
-        let _ = writeln!(
-            err,
-            "  {}--> {shown}:{line}{}",
-            DIM.render(),
-            DIM.render_reset()
-        );
         let first = line.saturating_sub(2).max(1);
-        for (i, l) in text
+        let lines: Vec<&str> = text
             .lines()
-            .enumerate()
             .skip(first - 1)
             .take(line - first + 2)
-        {
-            let n = i + 1;
-            let style = if n == line { RED } else { DIM };
-            let _ = writeln!(
-                err,
-                "  {}{n:>4} |{} {l}",
-                style.render(),
-                style.render_reset()
-            );
-        }
+            .collect();
+        let before: usize = lines[..(line - first).min(lines.len())]
+            .iter()
+            .map(|l| l.len() + 1)
+            .sum();
+        let failing = lines.get(line - first).map_or(0, |l| l.len());
+        let region = lines.join("\n");
+        let annotated = Annotated {
+            level: Level::NOTE,
+            title: "the statement that failed",
+            rule: None,
+            path: shown,
+            text: &region,
+            first_line: first,
+            span: before..before + failing,
+            help: None,
+            context: true,
+        };
+        let renderer = renderer(anstream::stderr().current_choice());
+        let _ = writeln!(anstream::stderr().lock(), "{}", annotated.render(&renderer));
     }
 
     /// The reporter for a command that does work.
@@ -153,37 +154,56 @@ impl Printer {
     }
 }
 
-/// A command-line usage error as a JSON error line.
-pub fn usage_error_json(message: &str) {
-    let doc = serde_json::json!({ "error": { "kind": "usage", "message": message.trim() } });
-    let _ = writeln!(std::io::stdout().lock(), "{doc}");
+/// A stretch of a file with a span marked, as lint findings and failed
+/// migrations show it (one renderer for both).
+pub struct Annotated<'a> {
+    pub level: Level<'static>,
+    pub title: &'a str,
+    /// The lint rule, shown as `error[rule]`.
+    pub rule: Option<&'a str>,
+    pub path: &'a str,
+    pub text: &'a str,
+    /// The file line `text` starts on.
+    pub first_line: usize,
+    pub span: std::ops::Range<usize>,
+    pub help: Option<&'a str>,
+    /// Show every line of `text`, not only the marked ones.
+    pub context: bool,
 }
 
-/// A stable name for each kind of error, for JSON output.
-pub fn error_kind(e: &EngineError) -> &'static str {
-    match e {
-        EngineError::Config { .. } => "config",
-        EngineError::NoDatabase(_) => "no_database",
-        EngineError::Url(_) => "url",
-        EngineError::Discover(_) => "invalid_migration",
-        EngineError::Plan(_) => "plan",
-        EngineError::Driver(_) => "database",
-        EngineError::LockTimeout { .. } => "lock_timeout",
-        EngineError::PlanMismatch { .. } => "plan_mismatch",
-        EngineError::Protected { .. } | EngineError::NotConfirmed { .. } => "protected",
-        EngineError::ApprovalRequired { .. } | EngineError::GeneratedDown { .. } => {
-            "approval_required"
+impl Annotated<'_> {
+    pub fn render(&self, renderer: &Renderer) -> String {
+        let snippet = Snippet::source(self.text)
+            .line_start(self.first_line)
+            .path(self.path)
+            .fold(!self.context)
+            .annotation(AnnotationKind::Primary.span(self.span.clone()));
+        let mut group = self.level.clone().primary_title(self.title);
+        if let Some(rule) = self.rule {
+            group = group.id(rule);
         }
-        EngineError::Destructive { .. } => "destructive",
-        EngineError::MigrationFailed { .. } => "migration_failed",
-        EngineError::LockLost { .. } => "lock_lost",
-        EngineError::Adopt(_) => "adopt",
-        EngineError::Refused(_) => "refused",
-        EngineError::Hook(_) => "hook",
-        EngineError::Backup(_) => "backup",
-        EngineError::EngineMismatch { .. } => "engine_mismatch",
-        _ => "error",
+        let mut group = group.element(snippet);
+        if let Some(help) = self.help {
+            group = group.element(Level::HELP.message(help));
+        }
+        renderer.render(&[group])
     }
+}
+
+/// Plain or colored, as the stream the text goes to is.
+pub fn renderer(choice: anstream::ColorChoice) -> Renderer {
+    if choice == anstream::ColorChoice::Never {
+        Renderer::plain()
+    } else {
+        Renderer::styled()
+    }
+}
+
+/// A command-line usage error as a JSON error line.
+pub fn usage_error_json(message: &str) {
+    let error = ErrorBody::new("usage", message.trim().to_string(), None);
+    let text = serde_json::to_string(&ErrorDoc { error }).expect("an error serializes");
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
 }
 
 /// Newline-delimited JSON events.

@@ -14,6 +14,7 @@ mod hooks;
 mod lint;
 mod locking;
 mod mysql;
+mod output;
 mod scripts;
 mod trust;
 
