@@ -10,6 +10,9 @@ log="$(mktemp)"
 # Tests that miss a server or tool write why here (strata_test_support::skipped).
 export STRATA_SKIP_LOG="$(mktemp)"
 trap 'rm -f "$log" "$STRATA_SKIP_LOG"' EXIT
+# Most tests wait on a server or a strata process rather than compute, so
+# more of them than there are cores run at once.
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
 cargo test --workspace "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 if [ -s "$STRATA_SKIP_LOG" ]; then

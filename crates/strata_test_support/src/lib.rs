@@ -439,6 +439,49 @@ impl TestDb {
         }
     }
 
+    /// Takes a lock in a session of the test's own that a migration can
+    /// wait on ([`TestDb::gate_sql`]): the migration then runs exactly as
+    /// long as the test holds the gate, however slow the machine is.
+    pub fn gate(&self) -> Gate {
+        let rt = runtime();
+        match self {
+            TestDb::Postgres { url, .. } => {
+                let client = rt.block_on(async {
+                    let client = pg_client(url).await.expect("connect");
+                    client
+                        .batch_execute("SELECT pg_advisory_lock(7, 7)")
+                        .await
+                        .expect("take the gate");
+                    client
+                });
+                Gate::Postgres(rt, client)
+            }
+            TestDb::Mysql { name, url, .. } => {
+                let conn = rt.block_on(async {
+                    use mysql_async::prelude::Queryable;
+                    let mut conn = my_conn(url).await.expect("connect");
+                    conn.query_drop(format!("SELECT GET_LOCK('{name}_gate', 10)"))
+                        .await
+                        .expect("take the gate");
+                    conn
+                });
+                Gate::Mysql(rt, Some(conn))
+            }
+            TestDb::Sqlite { .. } => panic!("SQLite has no lock a statement can wait on"),
+        }
+    }
+
+    /// SQL that waits until the test opens the gate ([`TestDb::gate`]).
+    pub fn gate_sql(&self) -> String {
+        match self {
+            TestDb::Mysql { name, .. } => format!(
+                "SELECT GET_LOCK('{name}_gate', 60);\nSELECT RELEASE_LOCK('{name}_gate');\n"
+            ),
+            // Bounded, so a test that goes wrong fails instead of hanging.
+            _ => "SET lock_timeout = '60s';\nSELECT pg_advisory_lock(7, 7);\nSELECT pg_advisory_unlock(7, 7);\nRESET lock_timeout;\n".into(),
+        }
+    }
+
     /// Whether `table` exists.
     pub fn has_table(&self, table: &str) -> bool {
         let sql = match self {
@@ -453,6 +496,34 @@ impl TestDb {
             ),
         };
         self.query(&sql) == vec!["1".to_string()]
+    }
+}
+
+/// A lock the test holds ([`TestDb::gate`]); dropping it (or
+/// [`Gate::open`]) lets what waits on it go on.
+pub enum Gate {
+    Postgres(tokio::runtime::Runtime, tokio_postgres::Client),
+    Mysql(tokio::runtime::Runtime, Option<mysql_async::Conn>),
+}
+
+impl Gate {
+    /// Lets what waits on the gate go on.
+    pub fn open(self) {}
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        match self {
+            Gate::Postgres(rt, client) => {
+                let _ = rt.block_on(client.batch_execute("SELECT pg_advisory_unlock_all()"));
+            }
+            Gate::Mysql(rt, conn) => {
+                // Ending the session releases its lock.
+                if let Some(conn) = conn.take() {
+                    let _ = rt.block_on(conn.disconnect());
+                }
+            }
+        }
     }
 }
 

@@ -1455,7 +1455,7 @@ fn blocking_sessions_are_reported_while_a_statement_waits() {
         .spawn()
         .expect("psql runs");
     wait_for("the blocking session", || {
-        !db.query("SELECT pid FROM pg_stat_activity WHERE application_name = 'report-job' AND wait_event = 'PgSleep'").is_empty()
+        !db.query("SELECT pid FROM pg_stat_activity WHERE application_name = 'report-job' AND wait_event = 'PgSleep' AND datname = current_database()").is_empty()
     });
     let run = env.ok(&["up"]);
     blocker.wait().unwrap();

@@ -134,7 +134,7 @@ fn an_in_doubt_index_build_is_resolved_from_the_catalog() {
         &p,
         &db,
         blocker,
-        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock'",
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%CREATE INDEX CONCURRENTLY%' AND wait_event_type = 'Lock' AND datname = current_database()",
     );
     let status = strata(&p, &db, &["status"]);
     assert!(
@@ -277,7 +277,7 @@ fn a_stale_backend_is_named_and_can_be_ended() {
     let url = db.url();
     let mut child = spawn_in(Path::new(BIN), &p.dir, &["up", "--database-url", &url]);
     wait_for("the sleep", || {
-        db.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%SELECT pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()") == ["1"]
+        db.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%SELECT pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid() AND datname = current_database()") == ["1"]
     });
     child.kill().unwrap();
     child.wait().unwrap();

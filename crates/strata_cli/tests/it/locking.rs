@@ -21,6 +21,13 @@ fn spawn(p: &TempProject, db: &TestDb, args: &[&str]) -> Child {
     spawn_in(Path::new(BIN), &p.dir, &all)
 }
 
+/// Whether a session holds strata's migration lock (a session advisory
+/// lock on one bigint key; the tests' gates use two int keys).
+fn holds_lock(db: &TestDb) -> bool {
+    db.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+        == vec!["1"]
+}
+
 fn states(p: &TempProject, db: &TestDb) -> serde_json::Value {
     let run = strata(p, db, &["status", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.all());
@@ -42,14 +49,14 @@ fn killed_non_transactional_run_leaves_an_honest_row() {
             && db.query("SELECT count(*) FROM strata_history WHERE status = 'running'") == vec!["1"]
     });
     wait_for("the sleep", || {
-        db.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep(60)%'")
+        db.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep(60)%' AND datname = current_database()")
             == vec!["1"]
     });
     child.kill().unwrap();
     child.wait().unwrap();
     // The server runs the killed client's statement to its end (and holds
     // its lock meanwhile); end that session as a DBA would.
-    db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep(60)%'");
+    db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep(60)%' AND datname = current_database()");
 
     let status = states(&p, &db);
     let slow = &status["migrations"][1];
@@ -77,17 +84,15 @@ fn killed_non_transactional_run_leaves_an_honest_row() {
 fn a_waiting_run_names_the_holder_and_gives_up() {
     let Some(db) = TestDb::postgres() else { return };
     let p = TempProject::new();
-    p.write("migrations/1_slow.sql", "select pg_sleep(4);\n");
+    p.write("migrations/1_slow.sql", &db.gate_sql());
+    let gate = db.gate();
     let first = spawn(&p, &db, &["up"]);
-    wait_for("the first run to hold the lock", || {
-        db.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
-            == vec!["1"]
-    });
+    wait_for("the first run to hold the lock", || holds_lock(&db));
     let started = Instant::now();
     let second = strata(&p, &db, &["up", "--lock-timeout", "1s"]);
     assert_eq!(second.code, 2, "{}", second.all());
     assert!(
-        started.elapsed() < Duration::from_secs(4),
+        started.elapsed() < Duration::from_secs(10),
         "gave up after the timeout"
     );
     let text = second.all();
@@ -97,6 +102,7 @@ fn a_waiting_run_names_the_holder_and_gives_up() {
     );
     assert!(text.contains("application strata"), "{text}");
     assert!(text.contains("gave up after 1s"), "{text}");
+    gate.open();
     let first = Run::from_output(first.wait_with_output().unwrap());
     assert_eq!(first.code, 0, "{}", first.all());
     let json = strata(&p, &db, &["up", "--format", "json"]);
@@ -261,7 +267,8 @@ fn tls_modes_follow_libpq() {
 fn lease_and_native_runs_exclude_each_other() {
     let Some(db) = TestDb::postgres() else { return };
     let p = TempProject::new();
-    p.write("migrations/1_slow.sql", "select pg_sleep(3);\n");
+    p.write("migrations/1_slow.sql", &db.gate_sql());
+    let gate = db.gate();
     let lease = spawn(&p, &db, &["up", "--lock-mode", "lease"]);
     wait_for("the lease", || {
         db.has_table("strata_history_lock")
@@ -270,15 +277,14 @@ fn lease_and_native_runs_exclude_each_other() {
     let native = strata(&p, &db, &["up", "--lock-timeout", "1s"]);
     assert_eq!(native.code, 2, "{}", native.all());
     assert!(native.all().contains("strata (lease)"), "{}", native.all());
+    gate.open();
     let lease = Run::from_output(lease.wait_with_output().unwrap());
     assert_eq!(lease.code, 0, "{}", lease.all());
 
-    p.write("migrations/2_slow.sql", "select pg_sleep(3);\n");
+    p.write("migrations/2_slow.sql", &db.gate_sql());
+    let gate = db.gate();
     let native = spawn(&p, &db, &["up"]);
-    wait_for("the session lock", || {
-        db.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
-            == vec!["1"]
-    });
+    wait_for("the session lock", || holds_lock(&db));
     let leased = strata(
         &p,
         &db,
@@ -290,6 +296,7 @@ fn lease_and_native_runs_exclude_each_other() {
         "{}",
         leased.all()
     );
+    gate.open();
     let native = Run::from_output(native.wait_with_output().unwrap());
     assert_eq!(native.code, 0, "{}", native.all());
 }
@@ -328,12 +335,12 @@ fn a_killed_statement_by_statement_run_resumes_at_the_next_statement() {
             && db.query("SELECT statements_done FROM strata_history") == vec!["1"]
     });
     wait_for("the sleep", || {
-        db.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep(60)%'")
+        db.query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep(60)%' AND datname = current_database()")
             == vec!["1"]
     });
     child.kill().unwrap();
     child.wait().unwrap();
-    db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep(60)%'");
+    db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'select pg_sleep(60)%' AND datname = current_database()");
 
     let status = states(&p, &db);
     let detail = status["migrations"][0]["detail"].as_str().unwrap();
@@ -424,13 +431,11 @@ fn restore_waits_for_the_migration_lock() {
 
     p.write(
         "migrations/2_slow.sql",
-        "create table b (id int);\nselect pg_sleep(4);\n",
+        &format!("create table b (id int);\n{}", db.gate_sql()),
     );
+    let gate = db.gate();
     let first = spawn(&p, &db, &["up"]);
-    wait_for("the run to hold the lock", || {
-        db.query("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
-            == vec!["1"]
-    });
+    wait_for("the run to hold the lock", || holds_lock(&db));
     let refused = strata(&p, &db, &["restore", &id, "--lock-timeout", "1s"]);
     assert_eq!(refused.code, 2, "{}", refused.all());
     assert!(
@@ -440,6 +445,7 @@ fn restore_waits_for_the_migration_lock() {
         "{}",
         refused.all()
     );
+    gate.open();
     let first = Run::from_output(first.wait_with_output().unwrap());
     assert_eq!(first.code, 0, "{}", first.all());
     assert!(db.has_table("b"), "the run was not disturbed");

@@ -240,10 +240,15 @@ fn ten_concurrent_runs_apply_each_migration_once() {
 fn a_held_lock_names_its_holder_and_a_killed_run_resumes() {
     let Some(db) = TestDb::mysql() else { return };
     let p = TempProject::new();
+    // Statements 3 and 4 wait until the test opens its gate.
     p.write(
         "migrations/1_slow.sql",
-        "-- strata:up\nCREATE TABLE s1 (id INT);\nCREATE TABLE s2 (id INT);\nSELECT SLEEP(3);\nCREATE TABLE s3 (id INT);\n",
+        &format!(
+            "-- strata:up\nCREATE TABLE s1 (id INT);\nCREATE TABLE s2 (id INT);\n{}CREATE TABLE s3 (id INT);\n",
+            db.gate_sql()
+        ),
     );
+    let gate = db.gate();
     let url = db.url();
     let mut child = spawn_in(Path::new(BIN), &p.dir, &["up", "--database-url", &url]);
     wait_for("two statements to complete", || {
@@ -260,8 +265,9 @@ fn a_held_lock_names_its_holder_and_a_killed_run_resumes() {
     );
     child.kill().unwrap();
     child.wait().unwrap();
+    gate.open();
 
-    // The killed run's connection ends once its SLEEP does, and its lock
+    // The killed run's connection ends once its wait does, and its lock
     // with it; the next run waits for that, then resumes at statement 3.
     let row = state(&p, &db, "1");
     assert_eq!(row["state"], "failed");
@@ -271,7 +277,7 @@ fn a_held_lock_names_its_holder_and_a_killed_run_resumes() {
     );
     let resumed = ok(&p, &db, &["up", "--lock-timeout", "30s"]);
     assert!(
-        resumed.all().contains("statements 1-2 of 4 completed"),
+        resumed.all().contains("statements 1-2 of 5 completed"),
         "{}",
         resumed.all()
     );
