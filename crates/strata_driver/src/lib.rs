@@ -6,6 +6,7 @@
 pub mod backup;
 pub mod history;
 mod ident;
+pub mod lease;
 pub mod rows;
 mod url;
 

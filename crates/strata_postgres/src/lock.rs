@@ -5,14 +5,16 @@
 
 use crate::connect::open;
 use crate::{PgDriver, db_err, is_missing_relation, text_rows};
+use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use strata_driver::lease::{self, Claimant, Lease, LeaseStore};
 use strata_driver::{DriverError, LockAttempt, LockHolder, Result};
-use strata_model::Timestamp;
+use strata_sql::Dialect;
 use tokio_postgres::Client;
-use tokio_postgres::types::Type;
+use tokio_postgres::types::{ToSql, Type};
 
 /// How long a lease lasts without renewal, and how often it is renewed.
 const LEASE_TTL: Duration = Duration::from_secs(30);
@@ -106,10 +108,7 @@ impl PgDriver {
             return Ok(c.clone());
         }
         let client = Arc::new(open(&self.target).await?);
-        let create = format!(
-            "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, holder text NOT NULL, pid int8 NOT NULL, host text NOT NULL, acquired_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL)",
-            self.lock_table().quoted()
-        );
+        let create = lease::create_table(Dialect::Postgres, &self.lock_table().quoted());
         // Two processes creating the table at once: the loser fails on the
         // catalog (a unique violation, or "relation"/"type ... already
         // exists") once the winner has committed, so a second try finds
@@ -128,28 +127,17 @@ impl PgDriver {
         Ok(client)
     }
 
-    /// The holder of an unexpired lease, if any.
+    /// The holder of a lease that still holds, if any.
     pub(crate) async fn lease_holder(&self, client: &Client) -> Result<Option<LockHolder>> {
-        let sql = format!(
-            "SELECT pid::text, holder, host, to_char(acquired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM {} WHERE name = 'migrate' AND expires_at > now()",
-            self.lock_table().quoted()
-        );
-        let rows = match client.simple_query(&sql).await {
-            Ok(m) => text_rows(m),
-            Err(e) if is_missing_relation(&e) => return Ok(None),
-            Err(e) => return Err(db_err(e)),
+        let mut store = PgLeases {
+            client,
+            table: self.lock_table().quoted(),
         };
-        Ok(rows.into_iter().next().map(|r| LockHolder {
-            pid: r[0].as_deref().and_then(|p| p.parse().ok()),
-            application_name: Some("strata (lease)".into()),
-            client: Some(format!(
-                "{} on {}",
-                r[1].as_deref().unwrap_or("?"),
-                r[2].as_deref().unwrap_or("?")
-            )),
-            since: r[3].clone(),
-            doing: None,
-        }))
+        Ok(store
+            .current()
+            .await?
+            .filter(Lease::holds)
+            .map(|l| l.holder()))
     }
 
     pub(crate) async fn try_lease(&mut self) -> Result<LockAttempt> {
@@ -169,36 +157,15 @@ impl PgDriver {
             return Ok(LockAttempt::Held(self.advisory_holder(key).await?));
         }
         let lock = self.lock_table().quoted();
-        let holder = format!(
-            "{} pid {} ({})",
-            strata_driver::os_identity(),
-            std::process::id(),
-            Timestamp::now().unix_millis()
-        );
-        let ttl = LEASE_TTL.as_millis() as i64;
-        let pid = i64::from(std::process::id());
-        let host = strata_driver::host_name();
-        let take = format!(
-            "INSERT INTO {lock} AS l (name, holder, pid, host, expires_at) VALUES ('migrate', $1, $2, $3, now() + $4 * interval '1 millisecond')
-             ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, pid = EXCLUDED.pid, host = EXCLUDED.host, acquired_at = now(), expires_at = EXCLUDED.expires_at
-             WHERE l.expires_at < now() RETURNING holder"
-        );
-        let got = client
-            .query_typed_opt(
-                &take,
-                &[
-                    (&holder, Type::TEXT),
-                    (&pid, Type::INT8),
-                    (&host, Type::TEXT),
-                    (&ttl, Type::INT8),
-                ],
-            )
-            .await
-            .map_err(db_err)?;
-        if got.is_none() {
-            let holder = self.lease_holder(&client).await?.unwrap_or_default();
+        let me = Claimant::me();
+        let mut store = PgLeases {
+            client: &client,
+            table: lock.clone(),
+        };
+        if let LockAttempt::Held(holder) = lease::try_take(&mut store, &me, LEASE_TTL).await? {
             return Ok(LockAttempt::Held(holder));
         }
+        let (holder, ttl) = (me.holder, LEASE_TTL.as_millis() as i64);
         let renew_sql = format!(
             "UPDATE {lock} SET expires_at = now() + $2 * interval '1 millisecond' WHERE name = 'migrate' AND holder = $1"
         );
@@ -233,6 +200,72 @@ impl PgDriver {
     /// Whether a lease this driver took has been lost (renewal failed).
     pub(crate) fn lease_lost(&self) -> bool {
         matches!(&self.lock, Some(HeldLock::Lease { lost, .. }) if lost.load(Ordering::SeqCst))
+    }
+}
+
+/// The lease row, kept through a connection of its own (outside any
+/// migration's transaction); PostgreSQL's clock decides expiry.
+struct PgLeases<'a> {
+    client: &'a Client,
+    /// The lock table, quoted.
+    table: String,
+}
+
+#[async_trait]
+impl LeaseStore for PgLeases<'_> {
+    async fn current(&mut self) -> Result<Option<Lease>> {
+        let sql = format!(
+            "SELECT holder, pid::text, host, to_char(acquired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), (expires_at <= now())::text FROM {} WHERE name = 'migrate'",
+            self.table
+        );
+        let rows = match self.client.simple_query(&sql).await {
+            Ok(m) => text_rows(m),
+            Err(e) if is_missing_relation(&e) => return Ok(None),
+            Err(e) => return Err(db_err(e)),
+        };
+        Ok(rows.into_iter().next().map(|mut r| {
+            let mut col = |i: usize| r.get_mut(i).and_then(Option::take);
+            Lease {
+                holder: col(0).unwrap_or_default(),
+                pid: col(1).and_then(|p| p.parse().ok()).unwrap_or_default(),
+                scope: col(2).unwrap_or_default(),
+                since: col(3),
+                expired: col(4).as_deref() == Some("true"),
+            }
+        }))
+    }
+
+    async fn take(
+        &mut self,
+        me: &Claimant,
+        ttl: Duration,
+        replacing: Option<&str>,
+    ) -> Result<bool> {
+        let ttl = ttl.as_millis() as i64;
+        let t = &self.table;
+        let values: [(&(dyn ToSql + Sync), Type); 4] = [
+            (&me.holder, Type::TEXT),
+            (&me.pid, Type::INT8),
+            (&me.scope, Type::TEXT),
+            (&ttl, Type::INT8),
+        ];
+        let row = match replacing {
+            None => {
+                let sql = format!(
+                    "INSERT INTO {t} (name, holder, pid, host, acquired_at, expires_at) VALUES ('migrate', $1, $2, $3, now(), now() + $4 * interval '1 millisecond') ON CONFLICT (name) DO NOTHING RETURNING holder"
+                );
+                self.client.query_typed_opt(&sql, &values).await
+            }
+            Some(old) => {
+                let sql = format!(
+                    "UPDATE {t} SET holder = $1, pid = $2, host = $3, acquired_at = now(), expires_at = now() + $4 * interval '1 millisecond' WHERE name = 'migrate' AND holder = $5 RETURNING holder"
+                );
+                let mut all = values.to_vec();
+                all.push((&old, Type::TEXT));
+                self.client.query_typed_opt(&sql, &all).await
+            }
+        };
+        Ok(row.map_err(db_err)?.is_some())
     }
 }
 

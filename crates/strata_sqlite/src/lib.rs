@@ -14,6 +14,7 @@ use std::time::Duration;
 use strata_driver::history::{
     HistorySql, Param, delete_params, log_params, progress_params, upsert_params,
 };
+use strata_driver::lease::{self, Claimant, Lease, LeaseStore};
 use strata_driver::{
     Capabilities, CatalogObject, Driver, DriverError, ErrorKind, HistoryWrite, LockAttempt,
     LockHolder, LockMode, Result, StatementError, TableName, TxSettings,
@@ -229,6 +230,60 @@ impl Drop for SqliteDriver {
 }
 
 /// Reads a text column that holds one of a fixed set of words.
+/// The lease row, in the database itself; this process's clock decides
+/// expiry (Unix milliseconds in `expires_at`).
+#[async_trait]
+impl LeaseStore for SqliteDriver {
+    async fn current(&mut self) -> Result<Option<Lease>> {
+        let sql = format!(
+            "SELECT holder, pid, host, acquired_at, expires_at FROM {} WHERE name = 'migrate'",
+            self.lock_table().quoted()
+        );
+        let now = Timestamp::now().unix_millis();
+        self.conn
+            .query_row(&sql, [], |r| {
+                Ok(Lease {
+                    holder: r.get(0)?,
+                    pid: r.get(1)?,
+                    scope: r.get(2)?,
+                    since: r.get(3)?,
+                    expired: r.get::<_, i64>(4)? <= now,
+                })
+            })
+            .optional()
+            .or_else(|e| {
+                if is_missing_table(&e) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(db_err)
+    }
+
+    async fn take(
+        &mut self,
+        me: &Claimant,
+        ttl: Duration,
+        replacing: Option<&str>,
+    ) -> Result<bool> {
+        let lock = self.lock_table().quoted();
+        let now = Timestamp::now();
+        let expires = now.unix_millis() + ttl.as_millis() as i64;
+        let changed = match replacing {
+            None => self.conn.execute(
+                &format!("INSERT OR IGNORE INTO {lock} (name, holder, pid, host, acquired_at, expires_at) VALUES ('migrate', ?1, ?2, ?3, ?4, ?5)"),
+                params![me.holder, me.pid, me.scope, now.rfc3339(), expires],
+            ),
+            Some(old) => self.conn.execute(
+                &format!("UPDATE {lock} SET holder = ?1, pid = ?2, host = ?3, acquired_at = ?4, expires_at = ?5 WHERE name = 'migrate' AND holder = ?6"),
+                params![me.holder, me.pid, me.scope, now.rfc3339(), expires, old],
+            ),
+        };
+        Ok(changed.map_err(db_err)? == 1)
+    }
+}
+
 #[async_trait]
 impl Driver for SqliteDriver {
     fn capabilities(&self) -> Capabilities {
@@ -370,48 +425,14 @@ impl Driver for SqliteDriver {
         // Wait only briefly for the write lock here: the engine's loop does
         // the waiting, says who holds it and honours --lock-timeout.
         self.conn.busy_timeout(LOCK_BUSY).map_err(db_err)?;
-        let created = self.conn.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS {lock} (name TEXT PRIMARY KEY, holder TEXT NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL, acquired_at TEXT NOT NULL, expires_at INTEGER NOT NULL)"
-        ));
-        // The time makes the holder unique even if a process id is reused.
-        let me = format!(
-            "{} pid {} ({})",
-            strata_driver::os_identity(),
-            std::process::id(),
-            Timestamp::now().unix_millis()
-        );
-        let host = strata_driver::process_scope();
-        let now = Timestamp::now();
-        let attempt = created.map_err(db_err).and_then(|()| self.in_write_transaction(|| {
-            let current: Option<(String, i64, String, String, i64)> = self
-                .conn
-                .query_row(
-                    &format!("SELECT holder, pid, host, acquired_at, expires_at FROM {lock} WHERE name = 'migrate'"),
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-                )
-                .optional()
-                .map_err(db_err)?;
-            if let Some((holder, pid, their_host, since, expires)) = current {
-                let dead = their_host == host && !strata_driver::process_alive(pid);
-                if !dead && expires > now.unix_millis() {
-                    return Ok(LockAttempt::Held(LockHolder {
-                        pid: Some(pid),
-                        application_name: Some("strata".into()),
-                        client: Some(holder),
-                        since: Some(since),
-                        doing: None,
-                    }));
-                }
-            }
-            self.conn
-                .execute(
-                    &format!("INSERT OR REPLACE INTO {lock} (name, holder, pid, host, acquired_at, expires_at) VALUES ('migrate', ?1, ?2, ?3, ?4, ?5)"),
-                    params![me, std::process::id(), host, now.rfc3339(), now.unix_millis() + LEASE.as_millis() as i64],
-                )
-                .map_err(db_err)?;
-            Ok(LockAttempt::Acquired)
-        }));
+        let me = Claimant::me();
+        let attempt = match self
+            .conn
+            .execute_batch(&lease::create_table(Dialect::Sqlite, &lock))
+        {
+            Ok(()) => lease::try_take(self, &me, LEASE).await,
+            Err(e) => Err(db_err(e)),
+        };
         self.conn.busy_timeout(BUSY).map_err(db_err)?;
         let attempt = match attempt {
             Err(DriverError::Database(m)) if m.contains("database is locked") => {
@@ -423,7 +444,7 @@ impl Driver for SqliteDriver {
             other => other?,
         };
         if attempt == LockAttempt::Acquired {
-            self.holder = Some(me);
+            self.holder = Some(me.holder);
         }
         Ok(attempt)
     }
