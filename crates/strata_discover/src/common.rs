@@ -125,7 +125,7 @@ pub(crate) fn line_of(text: &str, offset: usize) -> usize {
 
 /// A file's text with a BOM removed and line endings made LF.
 pub(crate) fn read_normalized(path: &Path) -> Result<String, Diagnostic> {
-    crate::read_text(path).map(|t| strata_model::normalize_text(&t).into_owned())
+    read_text(path).map(|t| normalize_text(&t).into_owned())
 }
 
 /// The `.sql` files of a source with their names less `.sql`.
@@ -145,5 +145,5 @@ pub(crate) fn sql_files(source: &SourceSpec) -> Result<Vec<(PathBuf, String)>, V
 
 /// A whole file as one body, starting on line 1.
 pub(crate) fn read_body(path: &Path) -> Result<Body, Diagnostic> {
-    read_text(path).map(|t| body(normalize_text(&t).into_owned(), 1, path))
+    read_normalized(path).map(|t| body(t, 1, path))
 }

@@ -3,7 +3,8 @@
 //! `verify` action) and says which changes are not there.
 
 use crate::{Engine, EngineError};
-use strata_model::{HistoryStatus, MigrationKind};
+use strata_driver::Driver;
+use strata_model::{Body, HistoryStatus, Migration, MigrationKind};
 
 /// One migration's verify result.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -19,6 +20,29 @@ pub struct Verified {
 }
 
 impl Engine {
+    /// Runs `m`'s verify section: `None` when the change is there, or why
+    /// not (for `strata verify`, and after each apply with `verify_after`).
+    pub(crate) async fn missing_change(
+        &self,
+        driver: &mut dyn Driver,
+        m: &Migration,
+        verify: &Body,
+    ) -> Result<Option<String>, EngineError> {
+        if m.kind == MigrationKind::Script {
+            return Ok(crate::script::run_file(
+                &self.script_env(&m.id.source),
+                &m.id,
+                &m.path,
+                &verify.sql,
+                "verify",
+            )
+            .await
+            .err());
+        }
+        let statements = strata_sql::split(&verify.sql, driver.capabilities().dialect);
+        Ok(driver.verify(&statements).await?)
+    }
+
     /// Verifies every applied migration that has a verify section (or only
     /// `only`, `V` or `source/V`).
     pub async fn verify(&self, only: Option<&str>) -> Result<Vec<Verified>, EngineError> {
@@ -39,20 +63,7 @@ impl Engine {
             let (Some(verify), true) = (&m.verify, applied) else {
                 continue;
             };
-            let message = if m.kind == MigrationKind::Script {
-                crate::script::run_file(
-                    &self.script_env(&m.id.source),
-                    &m.id,
-                    &m.path,
-                    &verify.sql,
-                    "verify",
-                )
-                .await
-                .err()
-            } else {
-                let statements = strata_sql::split(&verify.sql, driver.capabilities().dialect);
-                driver.verify(&statements).await?
-            };
+            let message = self.missing_change(driver.as_mut(), m, verify).await?;
             results.push(Verified {
                 source: m.id.source.clone(),
                 version: m.id.version.to_string(),

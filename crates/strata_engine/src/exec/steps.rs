@@ -236,20 +236,7 @@ impl Engine {
         else {
             return Ok(Ok(()));
         };
-        let missing = if m.kind == MigrationKind::Script {
-            crate::script::run_file(
-                &self.script_env(&m.id.source),
-                &m.id,
-                &m.path,
-                &verify.sql,
-                "verify",
-            )
-            .await
-            .err()
-        } else {
-            let statements = strata_sql::split(&verify.sql, driver.capabilities().dialect);
-            driver.verify(&statements).await?
-        };
+        let missing = self.missing_change(driver, m, verify).await?;
         let location = format!("{}:{}", self.display_path(&verify.path), verify.line);
         Ok(match missing {
             None => Ok(()),

@@ -4,11 +4,11 @@
 mod history;
 mod journal;
 
-use crate::common::{Parts, body, finish, line_of, problem, version_and_name};
+use crate::common::{Parts, finish, line_of, problem, read_body, version_and_name};
 use crate::formats::{DirView, Evidence, Format, ToolHistory};
 use crate::{Diagnostic, Found, SourceSpec, files_sorted, read_text};
 use std::collections::HashSet;
-use strata_model::{TxMode, normalize_text};
+use strata_model::TxMode;
 use strata_sql::EngineKind;
 
 /// Drizzle: the journal decides which files are migrations and in what
@@ -102,12 +102,12 @@ impl Format for DrizzleFormat {
                 ));
                 continue;
             }
-            match read_text(&sql) {
-                Ok(t) => migrations.push(
+            match read_body(&sql) {
+                Ok(up) => migrations.push(
                     Parts {
                         version,
                         name,
-                        up: body(normalize_text(&t).into_owned(), 1, &sql),
+                        up,
                         down: None,
                         tx_mode: TxMode::Transaction,
                         unsupported: None,

@@ -3,10 +3,10 @@
 
 mod history;
 
-use crate::common::{Parts, body, finish, problem, version_and_name};
+use crate::common::{Parts, finish, problem, read_body, version_and_name};
 use crate::formats::{DirView, Evidence, Format, ToolHistory, name, versioned};
-use crate::{Diagnostic, Found, SourceSpec, read_text};
-use strata_model::{TxMode, normalize_text};
+use crate::{Diagnostic, Found, SourceSpec};
+use strata_model::TxMode;
 use strata_sql::EngineKind;
 
 /// Prisma: the directory name is version and name (`20240101120000_init`,
@@ -68,12 +68,12 @@ impl Format for PrismaFormat {
                 ));
                 continue;
             };
-            match read_text(&sql) {
-                Ok(text) => migrations.push(
+            match read_body(&sql) {
+                Ok(up) => migrations.push(
                     Parts {
                         version,
                         name,
-                        up: body(normalize_text(&text).into_owned(), 1, &sql),
+                        up,
                         down: None,
                         tx_mode: TxMode::OneCommand,
                         unsupported: None,

@@ -4,12 +4,12 @@
 
 mod history;
 
-use crate::common::{Parts, body, finish, problem, version_and_name};
+use crate::common::{Parts, body, finish, problem, read_normalized, version_and_name};
 use crate::formats::{DirView, Evidence, Format, ToolHistory, versioned};
-use crate::{Diagnostic, Found, SourceSpec, files_sorted, read_text};
+use crate::{Diagnostic, Found, SourceSpec, files_sorted};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use strata_model::{TxMode, normalize_text};
+use strata_model::TxMode;
 
 /// sqlx: simple `<version>_<desc>.sql` files or reversible pairs, not both
 /// in one directory (sqlx refuses that too).
@@ -107,7 +107,7 @@ impl Format for SqlxFormat {
                 ));
                 continue;
             };
-            let read = |p: &PathBuf| read_text(p).map(|t| normalize_text(&t).into_owned());
+            let read = |p: &PathBuf| read_normalized(p);
             let (up_text, down_text) = match (read(&up), down.as_ref().map(read).transpose()) {
                 (Ok(u), Ok(d)) => (u, d),
                 (Err(e), _) | (_, Err(e)) => {

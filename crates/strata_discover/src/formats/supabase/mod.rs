@@ -3,10 +3,10 @@
 
 mod history;
 
-use crate::common::{Parts, body, finish, problem, sql_files, version_and_name};
+use crate::common::{Parts, finish, problem, read_body, sql_files, version_and_name};
 use crate::formats::{DirView, Evidence, Format, ToolHistory};
-use crate::{Diagnostic, Found, SourceSpec, read_text};
-use strata_model::{TxMode, normalize_text};
+use crate::{Diagnostic, Found, SourceSpec};
+use strata_model::TxMode;
 use strata_sql::EngineKind;
 
 /// Supabase: the whole file is up, there is no down, each file runs in a
@@ -45,12 +45,12 @@ impl Format for SupabaseFormat {
                 ));
                 continue;
             };
-            match read_text(&path) {
-                Ok(text) => migrations.push(
+            match read_body(&path) {
+                Ok(up) => migrations.push(
                     Parts {
                         version,
                         name,
-                        up: body(normalize_text(&text).into_owned(), 1, &path),
+                        up,
                         down: None,
                         tx_mode: TxMode::Transaction,
                         unsupported: None,
