@@ -226,6 +226,16 @@ pub struct Recorded {
     pub foreign_only: Vec<String>,
 }
 
+impl Recorded {
+    /// A table of applied versions, one a row in its first column.
+    pub fn versions(rows: &[Vec<Option<String>>]) -> Recorded {
+        Recorded {
+            applied: rows.iter().filter_map(|r| col(r, 0)).collect(),
+            ..Recorded::default()
+        }
+    }
+}
+
 /// A migration strata applied or reverted, as another tool's history
 /// records it.
 pub struct Change<'a> {

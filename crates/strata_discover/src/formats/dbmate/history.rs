@@ -1,6 +1,6 @@
 //! `schema_migrations` as dbmate keeps it: one row per applied version.
 
-use crate::formats::{Change, Recorded, ToolHistory, ToolWrite, col};
+use crate::formats::{Change, Recorded, ToolHistory, ToolWrite};
 use strata_model::Migration;
 use strata_sql::Dialect;
 
@@ -12,10 +12,7 @@ impl ToolHistory for DbmateHistory {
     }
 
     fn read(&self, rows: &[Vec<Option<String>>], _: &[Migration], _: &str) -> Recorded {
-        Recorded {
-            applied: rows.iter().filter_map(|r| col(r, 0)).collect(),
-            ..Recorded::default()
-        }
+        Recorded::versions(rows)
     }
 
     fn record(&self, change: &Change<'_>) -> Vec<ToolWrite> {

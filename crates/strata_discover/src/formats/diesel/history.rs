@@ -1,7 +1,7 @@
 //! `__diesel_schema_migrations`: one row per applied migration, by its
 //! directory's version without the dashes.
 
-use crate::formats::{Change, Recorded, ToolHistory, ToolWrite, col, digits};
+use crate::formats::{Change, Recorded, ToolHistory, ToolWrite, digits};
 use strata_model::{Lane, Migration, Version};
 use strata_sql::Dialect;
 
@@ -13,10 +13,7 @@ impl ToolHistory for DieselHistory {
     }
 
     fn read(&self, rows: &[Vec<Option<String>>], _: &[Migration], _: &str) -> Recorded {
-        Recorded {
-            applied: rows.iter().filter_map(|r| col(r, 0)).collect(),
-            ..Recorded::default()
-        }
+        Recorded::versions(rows)
     }
 
     /// Diesel records its directory's version without the dashes: matched
