@@ -216,6 +216,10 @@ pub struct EnvConfig {
     /// for a lock (`lock_timeout`), with a growing pause between tries.
     #[serde(default)]
     pub lock_retries: u32,
+    /// The pause before the first retry (default 2s); each retry after
+    /// waits twice as long as the one before, up to 16 times this.
+    #[serde(default, with = "opt_duration")]
+    pub lock_retry_wait: Option<Duration>,
     /// Lint settings for this environment, over `[lint]`.
     pub lint: Option<strata_lint::LintConfig>,
     /// `"before"`: a backup before every `up` with work to do.
@@ -239,6 +243,7 @@ impl Default for EnvConfig {
             allow_destructive: true,
             verify_after: false,
             lock_retries: 0,
+            lock_retry_wait: None,
             lint: None,
             backup: None,
             hooks: None,

@@ -1356,7 +1356,7 @@ fn a_migration_that_times_out_on_a_lock_is_retried() {
     db.execute("create table busy (id int)");
     p.write(
         "strata.toml",
-        "[env.ci]\nurl = \"${TEST_URL}\"\nlock_timeout = \"200ms\"\nlock_retries = 4\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n",
+        "[env.ci]\nurl = \"${TEST_URL}\"\nlock_timeout = \"200ms\"\nlock_retries = 4\nlock_retry_wait = \"300ms\"\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n",
     );
     p.write(
         "migrations/1_a.sql",
@@ -1367,11 +1367,15 @@ fn a_migration_that_times_out_on_a_lock_is_retried() {
         .args([
             db.url().as_str(),
             "-qc",
-            "BEGIN; LOCK TABLE busy; SELECT pg_sleep(2.5); COMMIT;",
+            "BEGIN; LOCK TABLE busy; SELECT pg_sleep(1); COMMIT;",
         ])
+        .stdout(std::process::Stdio::null())
         .spawn()
         .expect("psql");
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    wait_for("the table to be locked", || {
+        db.query("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'busy' AND l.mode = 'AccessExclusiveLock' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())")
+            == vec!["1"]
+    });
     let url = db.url();
     let up = run_in(
         std::path::Path::new(BIN),
@@ -1382,8 +1386,9 @@ fn a_migration_that_times_out_on_a_lock_is_retried() {
     let _ = holder.wait_with_output();
     assert_eq!(up.code, 0, "{}", up.all());
     assert!(
-        up.all()
-            .contains("app/1 gave up waiting for a lock and was rolled back; retry 1 of 4"),
+        up.all().contains(
+            "app/1 gave up waiting for a lock and was rolled back; retry 1 of 4 in 300ms"
+        ),
         "{}",
         up.all()
     );

@@ -135,14 +135,15 @@ impl Engine {
                             && step.tx_mode.is_transactional()
                             && !report.dry_run =>
                     {
+                        let first = self.env.lock_retry_wait.unwrap_or(Duration::from_secs(2));
+                        let pause = first * (1 << attempt.min(4));
                         attempt += 1;
-                        let pause = Duration::from_secs(1 << attempt.min(5));
                         reporter.event(&Event::Warning {
                             message: format!(
-                                "{} gave up waiting for a lock and was rolled back; retry {attempt} of {} in {}s",
+                                "{} gave up waiting for a lock and was rolled back; retry {attempt} of {} in {}",
                                 step.id,
                                 self.env.lock_retries,
-                                pause.as_secs()
+                                humantime::format_duration(pause)
                             ),
                         });
                         tokio::time::sleep(pause).await;
