@@ -6,6 +6,7 @@
 use crate::formats::{self, DirView, Evidence, Hints, name};
 use std::fs;
 use std::path::{Path, PathBuf};
+use strata_sql::EngineKind;
 
 /// A directory recognised as one format's migrations.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +35,6 @@ pub struct Scan {
     pub unclassified: Vec<Unclassified>,
 }
 
-/// Normalises an engine name from a tool's configuration.
-pub fn engine_name(raw: &str) -> Option<String> {
-    strata_sql::EngineKind::parse(raw).map(|k| k.name().to_string())
-}
-
 /// The engine a directory's name says its migrations are for, as in
 /// Flyway's `db/migration/mysql` or a goose `migrations/postgres` folder
 /// beside a `migrations/mysql` one (the nearest such name wins).
@@ -46,7 +42,7 @@ fn engine_in_path(rel: &Path) -> Option<String> {
     rel.components()
         .rev()
         .filter_map(|c| c.as_os_str().to_str())
-        .find_map(engine_name)
+        .find_map(|c| EngineKind::parse(c).map(|k| k.name().to_string()))
 }
 
 pub fn scan(root: &Path) -> Scan {

@@ -11,9 +11,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use strata_model::Migration;
 
-pub use detect::{Detected, Scan, Unclassified, engine_name, scan};
+pub use detect::{Detected, Scan, Unclassified, scan};
 pub use formats::{
-    Change, Format, Recorded, ToolHistory, ToolWrite, format, keepable, prisma_provider,
+    Change, ForeignWrite, Format, Recorded, ToolHistory, format, keepable, prisma_provider,
     python_functions, tools,
 };
 
@@ -114,11 +114,11 @@ pub fn discover_all(sources: &[SourceSpec]) -> Result<Found, DiscoverError> {
         let format = format(&source.format).ok_or_else(|| DiscoverError::UnknownFormat {
             source_name: source.name.clone(),
             format: source.format.clone(),
-            known: formats::all()
-                .iter()
-                .map(|f| f.name())
-                .collect::<Vec<_>>()
-                .join(", "),
+            known: {
+                let mut names: Vec<&str> = formats::all().iter().map(|f| f.name()).collect();
+                names.sort_unstable();
+                names.join(", ")
+            },
         })?;
         match format.discover(source) {
             Ok(found) => {

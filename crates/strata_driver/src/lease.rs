@@ -59,9 +59,12 @@ impl Lease {
         !self.expired && (self.scope != process_scope() || process_alive(self.pid))
     }
 
+    /// The holder as a lock holder. Its process id is not a database
+    /// session's (`--terminate-stale` cannot end it); the holder text names
+    /// it.
     pub fn holder(&self) -> LockHolder {
         LockHolder {
-            pid: Some(self.pid),
+            pid: None,
             application_name: Some("strata (lease)".into()),
             client: Some(format!("{} on {}", self.holder, self.scope)),
             since: self.since.clone(),
@@ -76,11 +79,17 @@ pub trait LeaseStore: Send {
     /// The lease, if there is a row (none when the table does not exist).
     async fn current(&mut self) -> Result<Option<Lease>>;
 
-    /// Writes `me`'s lease, lasting `ttl`, if the row is still the one read
-    /// (`replacing`: its holder; `None`: there was no row), in one atomic
-    /// statement; whether it was written.
-    async fn take(&mut self, me: &Claimant, ttl: Duration, replacing: Option<&str>)
-    -> Result<bool>;
+    /// Writes `me`'s lease, lasting `ttl`, in one atomic statement, if the
+    /// row is still as read: `None`, there was no row; else the same holder
+    /// and, when the lease was taken over because it had
+    /// [`Lease::expired`], still expired (its holder may have renewed it
+    /// since). Whether it was written.
+    async fn take(
+        &mut self,
+        me: &Claimant,
+        ttl: Duration,
+        replacing: Option<&Lease>,
+    ) -> Result<bool>;
 }
 
 /// One attempt to take the lease for `me`.
@@ -93,8 +102,7 @@ pub async fn try_take(
     if let Some(lease) = current.as_ref().filter(|l| l.holds()) {
         return Ok(LockAttempt::Held(lease.holder()));
     }
-    let replacing = current.as_ref().map(|l| l.holder.as_str());
-    if store.take(me, ttl, replacing).await? {
+    if store.take(me, ttl, current.as_ref()).await? {
         return Ok(LockAttempt::Acquired);
     }
     // Another run took it between the read and the write.

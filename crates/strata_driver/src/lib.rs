@@ -13,13 +13,14 @@ mod url;
 use async_trait::async_trait;
 use std::fmt;
 use std::time::Duration;
+pub use strata_model::ForeignWrite;
 use strata_model::{HistoryRow, LogEntry, MigrationId, Progress};
 use strata_sql::{Dialect, Statement};
 
 pub use backup::Backup;
 pub use ident::{TableName, quote_ident, quote_ident_for};
 pub use strata_sql::EngineKind;
-pub use url::{password_forms, redact_endpoint, redact_in, redact_url, split_password};
+pub use url::{redact_endpoint, redact_in, redact_url, split_password};
 
 /// Something a statement creates or drops, to look up in the catalog when
 /// whether the statement completed is in doubt.
@@ -55,7 +56,6 @@ pub fn connect_timed_out(timeout: std::time::Duration) -> String {
 /// the engine's name.
 #[derive(Debug, Clone, Copy)]
 pub struct Capabilities {
-    pub engine: strata_sql::EngineKind,
     pub dialect: Dialect,
     /// DDL can be rolled back, so a migration and its history row commit
     /// together.
@@ -79,14 +79,6 @@ pub struct HistoryWrite {
     /// Rows of another tool's history table, kept up to date in the same
     /// transaction (`keep_foreign_history`).
     pub foreign: Vec<ForeignWrite>,
-}
-
-/// One statement that writes another tool's history: SQL with `$1`, `$2`
-/// ... placeholders and text values (cast in the SQL where needed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ForeignWrite {
-    pub sql: String,
-    pub params: Vec<Option<String>>,
 }
 
 /// How the migration lock is held.
@@ -183,7 +175,7 @@ pub enum LockAttempt {
 /// What kind of failure a rejected statement was, as far as the engine
 /// tells: the engine decides on these, never on an engine's error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ErrorKind {
+pub enum SqlErrorKind {
     /// It gave up waiting for a lock (PostgreSQL's `lock_not_available`,
     /// MySQL's lock wait timeout): worth retrying.
     LockTimeout,
@@ -203,7 +195,7 @@ pub struct StatementError {
     /// Index of the failing statement in the slice that was run.
     pub index: usize,
     pub message: String,
-    pub kind: ErrorKind,
+    pub kind: SqlErrorKind,
     /// SQLSTATE or the engine's error code, for messages.
     pub code: Option<String>,
     /// 1-based character position within the statement, when reported.

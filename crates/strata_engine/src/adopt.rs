@@ -48,9 +48,11 @@ pub fn tool(name: &str) -> Option<Tool> {
     strata_discover::format(name).filter(|f| f.history().is_some())
 }
 
-/// The names of the tools whose history strata can adopt.
+/// The names of the tools whose history strata can adopt, sorted.
 pub fn tool_names() -> Vec<&'static str> {
-    strata_discover::tools().map(|f| f.name()).collect()
+    let mut names: Vec<&str> = strata_discover::tools().map(|f| f.name()).collect();
+    names.sort_unstable();
+    names
 }
 
 fn history_of(tool: Tool) -> &'static dyn ToolHistory {
@@ -164,7 +166,7 @@ impl Engine {
     ) -> Result<AdoptReport, EngineError> {
         let dialect = driver.capabilities().dialect;
         let table = history_of(tool);
-        let rows = driver.query_text(table.query(dialect)).await?.ok_or_else(|| {
+        let rows = driver.query_text(&table.query(dialect)).await?.ok_or_else(|| {
             EngineError::Adopt(format!(
                 "{} has no {} history table here; nothing to adopt (check --env / --database-url)",
                 self.database_display(),

@@ -401,7 +401,8 @@ impl Project {
             }
             if s.keep_foreign_history && !strata_discover::keepable().any(|f| f.name() == s.format)
             {
-                let tools: Vec<&str> = strata_discover::keepable().map(|f| f.name()).collect();
+                let mut tools: Vec<&str> = strata_discover::keepable().map(|f| f.name()).collect();
+                tools.sort_unstable();
                 return Err(self.config_error(
                     format!(
                         "source `{}` has keep_foreign_history, but strata cannot keep {}'s history",

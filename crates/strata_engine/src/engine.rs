@@ -165,9 +165,7 @@ impl Engine {
         let notifier = Notifier::new(
             &project,
             env_name.as_deref(),
-            database
-                .as_ref()
-                .map_or_else(|_| "(no database)".into(), DatabaseTarget::display),
+            DatabaseTarget::shown(database.as_ref().ok()),
         );
         Ok(Engine {
             lock_wait: opts
@@ -208,9 +206,7 @@ impl Engine {
 
     /// The database URL with any password hidden.
     pub fn database_display(&self) -> String {
-        self.database
-            .as_ref()
-            .map_or_else(|_| "(no database)".into(), DatabaseTarget::display)
+        DatabaseTarget::shown(self.database.as_ref().ok())
     }
 
     /// The project's root directory.
@@ -365,6 +361,7 @@ impl Engine {
     /// The plan `request` would run now (read-only; takes no lock).
     pub async fn plan(&self, request: &Request) -> Result<Plan, EngineError> {
         let (found, history, caps) = self.read_state().await?;
+        self.check_database(&caps)?;
         let mut plan = request
             .kind
             .plan(&found.migrations, &history, &self.plan_target(&caps))?;

@@ -116,7 +116,7 @@ impl Hooks {
             env: env.hooks.clone(),
             root: project.root.clone(),
             environment: env_name.unwrap_or_default().to_string(),
-            database: database.map_or_else(|| "(no database)".into(), DatabaseTarget::display),
+            database: DatabaseTarget::shown(database),
             url: database.map(DatabaseTarget::url),
         })
     }

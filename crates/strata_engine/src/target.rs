@@ -85,6 +85,11 @@ impl DatabaseTarget {
         }
     }
 
+    /// How messages name `database`, or its absence.
+    pub(crate) fn shown(database: Option<&DatabaseTarget>) -> String {
+        database.map_or_else(|| "(no database)".into(), DatabaseTarget::display)
+    }
+
     /// The URL with any password hidden.
     pub fn display(&self) -> String {
         match self {

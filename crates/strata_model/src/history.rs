@@ -167,3 +167,27 @@ pub struct LogEntry {
     /// Error text, or a note such as "out of order" or "checksum accepted".
     pub detail: Option<String>,
 }
+
+/// One statement that writes another tool's history table: SQL with `$1`,
+/// `$2` ... placeholders and text values (cast in the SQL where needed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignWrite {
+    pub sql: String,
+    pub params: Vec<Option<String>>,
+}
+
+impl ForeignWrite {
+    pub fn new(sql: &str, params: Vec<Option<String>>) -> ForeignWrite {
+        ForeignWrite {
+            sql: sql.to_string(),
+            params,
+        }
+    }
+
+    /// The statements that create the tool's table as the tool does.
+    pub fn create(ddl: &[&str]) -> Vec<ForeignWrite> {
+        ddl.iter()
+            .map(|sql| ForeignWrite::new(sql, Vec::new()))
+            .collect()
+    }
+}

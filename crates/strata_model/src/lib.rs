@@ -12,7 +12,9 @@ mod time;
 mod version;
 
 pub use checksum::{CHECKSUM_ALGORITHM, Checksum, hex, normalize_text};
-pub use history::{HistoryRow, HistoryStatus, LogAction, LogEntry, Progress, ProgressTracker};
+pub use history::{
+    ForeignWrite, HistoryRow, HistoryStatus, LogAction, LogEntry, Progress, ProgressTracker,
+};
 pub use migration::{Body, Migration, MigrationId, MigrationKind, TxMode};
 pub use time::Timestamp;
 pub use version::{Lane, Version, VersionError};

@@ -16,8 +16,8 @@ use strata_driver::history::{
     HistorySql, Param, delete_params, log_params, progress_params, upsert_params,
 };
 use strata_driver::{
-    Capabilities, CatalogObject, Driver, DriverError, ErrorKind, HistoryWrite, LockAttempt,
-    LockHolder, LockMode, Result, StatementError, TableName, TxSettings, verify_says_missing,
+    Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder,
+    LockMode, Result, SqlErrorKind, StatementError, TableName, TxSettings, verify_says_missing,
 };
 use strata_model::{Checksum, HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
 use strata_sql::{Dialect, Statement};
@@ -36,7 +36,7 @@ pub struct MysqlDriver {
     display: String,
     /// Qualified with its database once connected.
     table: TableName,
-    sql: HistorySql,
+    sql: std::sync::Arc<HistorySql>,
     /// The database of the URL, which every migration starts in.
     database: Option<String>,
     mariadb: bool,
@@ -67,7 +67,7 @@ pub async fn connect(url: &str, table: TableName) -> Result<MysqlDriver> {
     Ok(MysqlDriver {
         conn,
         display,
-        sql: HistorySql::new(Dialect::Mysql, &table),
+        sql: std::sync::Arc::new(HistorySql::new(Dialect::Mysql, &table)),
         table,
         database,
         mariadb,
@@ -99,13 +99,13 @@ fn statement_error(index: usize, e: mysql_async::Error) -> DriverError {
                 s.message, s.code, s.state
             ),
             kind: match s.code {
-                1205 => ErrorKind::LockTimeout,
-                NO_SUCH_TABLE => ErrorKind::MissingTable,
-                1213 => ErrorKind::Deadlock,
+                1205 => SqlErrorKind::LockTimeout,
+                NO_SUCH_TABLE => SqlErrorKind::MissingTable,
+                1213 => SqlErrorKind::Deadlock,
                 // Query execution interrupted; maximum statement execution
                 // time exceeded.
-                1317 | 3024 => ErrorKind::Cancelled,
-                _ => ErrorKind::Other,
+                1317 | 3024 => SqlErrorKind::Cancelled,
+                _ => SqlErrorKind::Other,
             },
             code: Some(s.code.to_string()),
             position: None,
@@ -164,8 +164,9 @@ fn positional(sql: &str, params: &[Option<String>]) -> (String, Vec<Value>) {
 
 impl MysqlDriver {
     async fn progress_write(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
-        let sql = self.sql.progress.clone();
-        self.exec(&sql, progress_params(id, progress)).await
+        let sql = self.sql.clone();
+        self.exec(&sql.progress, progress_params(id, progress))
+            .await
     }
 
     /// Runs one of the history statements with its values.
@@ -300,7 +301,6 @@ impl MysqlDriver {
 impl Driver for MysqlDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            engine: strata_sql::EngineKind::Mysql,
             dialect: Dialect::Mysql,
             transactional_ddl: false,
         }
@@ -325,14 +325,14 @@ impl Driver for MysqlDriver {
     }
 
     async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
-        let sql = self.sql.select.clone();
-        let rows = self.rows(&sql).await?.unwrap_or_default();
+        let sql = self.sql.clone();
+        let rows = self.rows(&sql.select).await?.unwrap_or_default();
         strata_driver::rows::history_rows(&self.table.to_string(), rows)
     }
 
     async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
-        let sql = self.sql.select_log.clone();
-        let rows = self.rows(&sql).await?.unwrap_or_default();
+        let sql = self.sql.clone();
+        let rows = self.rows(&sql.select_log).await?.unwrap_or_default();
         strata_driver::rows::log_entries(&self.log_table().to_string(), rows)
     }
 

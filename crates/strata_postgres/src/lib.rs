@@ -27,8 +27,8 @@ use probe::PgBlockerProbe;
 use std::sync::Arc;
 use std::time::Duration;
 use strata_driver::{
-    BlockerProbe, Capabilities, CatalogObject, Driver, DriverError, ErrorKind, HistoryWrite,
-    LockAttempt, LockMode, Result, StatementError, TableName, TxSettings, quote_ident,
+    BlockerProbe, Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt,
+    LockMode, Result, SqlErrorKind, StatementError, TableName, TxSettings, quote_ident,
 };
 use strata_model::{HistoryRow, LogEntry, MigrationId, Progress};
 use strata_sql::{Dialect, Statement};
@@ -89,11 +89,11 @@ pub(crate) fn statement_error(index: usize, e: &tokio_postgres::Error) -> Statem
         index,
         message: pg_message(e),
         kind: match db.map(|d| d.code().code()) {
-            Some("55P03") => ErrorKind::LockTimeout,
-            Some("42P01") => ErrorKind::MissingTable,
-            Some("40P01") => ErrorKind::Deadlock,
-            Some("57014") => ErrorKind::Cancelled,
-            _ => ErrorKind::Other,
+            Some("55P03") => SqlErrorKind::LockTimeout,
+            Some("42P01") => SqlErrorKind::MissingTable,
+            Some("40P01") => SqlErrorKind::Deadlock,
+            Some("57014") => SqlErrorKind::Cancelled,
+            _ => SqlErrorKind::Other,
         },
         code: db.map(|d| d.code().code().to_string()),
         position: db.and_then(|d| match d.position() {
@@ -201,7 +201,6 @@ pub(crate) fn text_rows(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<Option<Str
 impl Driver for PgDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            engine: strata_sql::EngineKind::Postgres,
             dialect: Dialect::Postgres,
             transactional_ddl: true,
         }

@@ -62,10 +62,7 @@ impl PgDriver {
                 ..
             }) => {
                 renew.abort();
-                let sql = format!(
-                    "DELETE FROM {} WHERE holder = $1",
-                    self.lock_table().quoted()
-                );
+                let sql = self.give_back_sql();
                 client
                     .execute(&sql, &[&holder])
                     .await
@@ -197,6 +194,14 @@ impl PgDriver {
         Ok(LockAttempt::Acquired)
     }
 
+    /// Deletes the lease of holder `$1`.
+    fn give_back_sql(&self) -> String {
+        format!(
+            "DELETE FROM {} WHERE holder = $1",
+            self.lock_table().quoted()
+        )
+    }
+
     /// Whether a lease this driver took has been lost (renewal failed).
     pub(crate) fn lease_lost(&self) -> bool {
         matches!(&self.lock, Some(HeldLock::Lease { lost, .. }) if lost.load(Ordering::SeqCst))
@@ -239,7 +244,7 @@ impl LeaseStore for PgLeases<'_> {
         &mut self,
         me: &Claimant,
         ttl: Duration,
-        replacing: Option<&str>,
+        replacing: Option<&Lease>,
     ) -> Result<bool> {
         let ttl = ttl.as_millis() as i64;
         let t = &self.table;
@@ -257,11 +262,16 @@ impl LeaseStore for PgLeases<'_> {
                 self.client.query_typed_opt(&sql, &values).await
             }
             Some(old) => {
+                let expired = if old.expired {
+                    " AND expires_at <= now()"
+                } else {
+                    ""
+                };
                 let sql = format!(
-                    "UPDATE {t} SET holder = $1, pid = $2, host = $3, acquired_at = now(), expires_at = now() + $4 * interval '1 millisecond' WHERE name = 'migrate' AND holder = $5 RETURNING holder"
+                    "UPDATE {t} SET holder = $1, pid = $2, host = $3, acquired_at = now(), expires_at = now() + $4 * interval '1 millisecond' WHERE name = 'migrate' AND holder = $5{expired} RETURNING holder"
                 );
                 let mut all = values.to_vec();
-                all.push((&old, Type::TEXT));
+                all.push((&old.holder, Type::TEXT));
                 self.client.query_typed_opt(&sql, &all).await
             }
         };
@@ -282,10 +292,7 @@ impl Drop for PgDriver {
         }) = self.lock.take()
         {
             renew.abort();
-            let sql = format!(
-                "DELETE FROM {} WHERE holder = $1",
-                self.lock_table().quoted()
-            );
+            let sql = self.give_back_sql();
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
                 rt.spawn(async move {
                     let _ = client.execute(&sql, &[&holder]).await;

@@ -1,8 +1,8 @@
 //! SQLite behind the [`Driver`] trait. SQLite rolls DDL back, so every
 //! migration commits atomically with its history row. The migration lock is
-//! a lease row written under the database's own write lock (`BEGIN
-//! IMMEDIATE` with a busy timeout); a holder that died on this host (and in
-//! this PID namespace) is recognised by its process id and replaced.
+//! a lease row ([`strata_driver::lease`]) in the database itself; a holder
+//! that died on this host (and in this PID namespace) is recognised by its
+//! process id and replaced.
 
 mod backup;
 
@@ -16,8 +16,8 @@ use strata_driver::history::{
 };
 use strata_driver::lease::{self, Claimant, Lease, LeaseStore};
 use strata_driver::{
-    Capabilities, CatalogObject, Driver, DriverError, ErrorKind, HistoryWrite, LockAttempt,
-    LockHolder, LockMode, Result, StatementError, TableName, TxSettings,
+    Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder,
+    LockMode, Result, SqlErrorKind, StatementError, TableName, TxSettings,
 };
 use strata_model::{HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
 use strata_sql::{Dialect, Statement};
@@ -71,14 +71,14 @@ fn statement_error(index: usize, e: rusqlite::Error) -> DriverError {
             Some(format!("{:?}", f.code)),
             match f.code {
                 rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
-                    ErrorKind::LockTimeout
+                    SqlErrorKind::LockTimeout
                 }
-                rusqlite::ErrorCode::OperationInterrupted => ErrorKind::Cancelled,
-                _ if is_missing_table(&e) => ErrorKind::MissingTable,
-                _ => ErrorKind::Other,
+                rusqlite::ErrorCode::OperationInterrupted => SqlErrorKind::Cancelled,
+                _ if is_missing_table(&e) => SqlErrorKind::MissingTable,
+                _ => SqlErrorKind::Other,
             },
         ),
-        _ => (None, ErrorKind::Other),
+        _ => (None, SqlErrorKind::Other),
     };
     DriverError::Statement(Box::new(StatementError {
         index,
@@ -229,7 +229,6 @@ impl Drop for SqliteDriver {
     }
 }
 
-/// Reads a text column that holds one of a fixed set of words.
 /// The lease row, in the database itself; this process's clock decides
 /// expiry (Unix milliseconds in `expires_at`).
 #[async_trait]
@@ -265,7 +264,7 @@ impl LeaseStore for SqliteDriver {
         &mut self,
         me: &Claimant,
         ttl: Duration,
-        replacing: Option<&str>,
+        replacing: Option<&Lease>,
     ) -> Result<bool> {
         let lock = self.lock_table().quoted();
         let now = Timestamp::now();
@@ -275,10 +274,14 @@ impl LeaseStore for SqliteDriver {
                 &format!("INSERT OR IGNORE INTO {lock} (name, holder, pid, host, acquired_at, expires_at) VALUES ('migrate', ?1, ?2, ?3, ?4, ?5)"),
                 params![me.holder, me.pid, me.scope, now.rfc3339(), expires],
             ),
-            Some(old) => self.conn.execute(
-                &format!("UPDATE {lock} SET holder = ?1, pid = ?2, host = ?3, acquired_at = ?4, expires_at = ?5 WHERE name = 'migrate' AND holder = ?6"),
-                params![me.holder, me.pid, me.scope, now.rfc3339(), expires, old],
-            ),
+            Some(old) => {
+                // An expired lease its holder renewed since is not taken.
+                let renewed_since = if old.expired { now.unix_millis() } else { i64::MAX };
+                self.conn.execute(
+                    &format!("UPDATE {lock} SET holder = ?1, pid = ?2, host = ?3, acquired_at = ?4, expires_at = ?5 WHERE name = 'migrate' AND holder = ?6 AND expires_at <= ?7"),
+                    params![me.holder, me.pid, me.scope, now.rfc3339(), expires, old.holder, renewed_since],
+                )
+            }
         };
         Ok(changed.map_err(db_err)? == 1)
     }
@@ -288,7 +291,6 @@ impl LeaseStore for SqliteDriver {
 impl Driver for SqliteDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            engine: strata_sql::EngineKind::Sqlite,
             dialect: Dialect::Sqlite,
             transactional_ddl: true,
         }

@@ -124,12 +124,15 @@ impl Printer {
             .skip(first - 1)
             .take(line - first + 2)
             .collect();
-        let before: usize = lines[..(line - first).min(lines.len())]
+        let region = lines.join("\n");
+        // A line past the end (an error at the end of the input) marks the
+        // end of the text.
+        let before = lines[..(line - first).min(lines.len())]
             .iter()
             .map(|l| l.len() + 1)
-            .sum();
+            .sum::<usize>()
+            .min(region.len());
         let failing = lines.get(line - first).map_or(0, |l| l.len());
-        let region = lines.join("\n");
         let annotated = Annotated {
             level: Level::NOTE,
             title: "the statement that failed",

@@ -1,8 +1,6 @@
-//! Layouts that mark up and down sections inside one file: dbmate
-//! (`-- migrate:up` / `-- migrate:down`, with options such as
-//! `transaction:false`) and goose (`-- +goose Up` / `Down`,
-//! `StatementBegin`/`End`, `NO TRANSACTION`; Go migrations are listed but
-//! cannot be run by strata).
+//! The section splitter of the layouts that mark up and down sections
+//! inside one file, dbmate's (`-- migrate:up`) and goose's (`-- +goose
+//! Up`): each reads its own markers and options through it.
 
 use crate::Diagnostic;
 use crate::common::{body, problem};

@@ -3,9 +3,9 @@
 //! for `strata init`), how to read its migrations ([`Format::discover`]),
 //! and, when the tool keeps a history table, how to read that table for
 //! `strata adopt` and keep it up to date for `keep_foreign_history`
-//! ([`Format::history`]). `scan`, `discover_all`, `adopt` and the foreign
-//! history writes are loops over [`all`]; adding a tool is adding a folder
-//! and a line to [`all`].
+//! ([`Format::history`]). Detection and discovery loop over [`all`], and
+//! `adopt` and the foreign-history writes find a tool in it by name: adding
+//! a tool is adding a folder and a line to [`all`].
 
 pub(crate) mod marked;
 
@@ -23,6 +23,7 @@ mod supabase;
 
 use crate::{Diagnostic, Found, SourceSpec};
 use std::path::{Path, PathBuf};
+pub use strata_model::ForeignWrite;
 use strata_model::{Migration, MigrationId, Version};
 use strata_sql::{Dialect, EngineKind};
 
@@ -84,7 +85,8 @@ pub fn format(name: &str) -> Option<&'static dyn Format> {
     all().iter().copied().find(|f| f.name() == name)
 }
 
-/// The formats whose tool keeps a history table (for `adopt --from`).
+/// The formats whose tool keeps a history table (for `adopt --from`), in
+/// registry order.
 pub fn tools() -> impl Iterator<Item = &'static dyn Format> {
     all().iter().copied().filter(|f| f.history().is_some())
 }
@@ -103,12 +105,6 @@ pub enum Evidence {
     Certain { engine: Option<EngineKind> },
     /// A layout several tools share, chosen by the repository's hints.
     Likely { note: Option<String> },
-}
-
-impl Evidence {
-    pub fn certain() -> Option<Evidence> {
-        Some(Evidence::Certain { engine: None })
-    }
 }
 
 /// What detection sees of one directory.
@@ -174,7 +170,7 @@ pub(crate) fn name(p: &Path) -> &str {
 pub trait ToolHistory: Sync {
     /// The query that reads the table, as the tool's documentation
     /// describes it.
-    fn query(&self, dialect: Dialect) -> &'static str;
+    fn query(&self, dialect: Dialect) -> String;
 
     /// What the rows of [`ToolHistory::query`] say of `migrations` (the
     /// source's, in order).
@@ -211,7 +207,7 @@ pub trait ToolHistory: Sync {
 
     /// The table as the tool creates it, and the rows that record
     /// `change` (nothing when it is not [`ToolHistory::keepable`]).
-    fn record(&self, change: &Change<'_>) -> Vec<ToolWrite>;
+    fn record(&self, change: &Change<'_>) -> Vec<ForeignWrite>;
 }
 
 /// What another tool's history says.
@@ -251,30 +247,6 @@ pub struct Change<'a> {
     /// keeps one row holds it).
     pub current: Option<&'a Version>,
     pub dialect: Dialect,
-}
-
-/// One statement that writes another tool's history: SQL with `$1`, `$2`
-/// ... placeholders and text values (cast in the SQL where needed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToolWrite {
-    pub sql: String,
-    pub params: Vec<Option<String>>,
-}
-
-impl ToolWrite {
-    pub fn new(sql: &str, params: Vec<Option<String>>) -> ToolWrite {
-        ToolWrite {
-            sql: sql.to_string(),
-            params,
-        }
-    }
-
-    /// The tool's table as the tool creates it.
-    pub fn create(ddl: &[&str]) -> Vec<ToolWrite> {
-        ddl.iter()
-            .map(|sql| ToolWrite::new(sql, Vec::new()))
-            .collect()
-    }
 }
 
 /// Whether a history value reads as true.

@@ -100,14 +100,7 @@ impl Run<'_> {
             current: versions.last(),
             dialect: self.driver.capabilities().dialect,
         };
-        history
-            .record(&change)
-            .into_iter()
-            .map(|w| ForeignWrite {
-                sql: w.sql,
-                params: w.params,
-            })
-            .collect()
+        history.record(&change)
     }
 
     /// Notes a step's effect on the applied versions.

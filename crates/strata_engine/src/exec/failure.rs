@@ -2,7 +2,7 @@
 //! statement, what was kept and what to do next.
 
 use super::Run;
-use strata_driver::{DriverError, ErrorKind, StatementError};
+use strata_driver::{DriverError, SqlErrorKind, StatementError};
 use strata_model::Body;
 use strata_plan::{Step, StepAction};
 use strata_sql::Statement;
@@ -108,7 +108,7 @@ impl Run<'_> {
         }
         let lock_timeout = matches!(
             error,
-            DriverError::Statement(e) if e.kind == ErrorKind::LockTimeout
+            DriverError::Statement(e) if e.kind == SqlErrorKind::LockTimeout
         );
         Failure {
             message,
@@ -147,7 +147,7 @@ mod tests {
         let err = |position| StatementError {
             index: 1,
             message: String::new(),
-            kind: ErrorKind::Other,
+            kind: SqlErrorKind::Other,
             code: None,
             position,
             detail: None,

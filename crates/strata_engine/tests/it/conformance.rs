@@ -6,7 +6,7 @@
 //! missing table is not an error.
 
 use strata_driver::{
-    Driver, DriverError, ErrorKind, HistoryWrite, LockAttempt, LockMode, TableName, TxSettings,
+    Driver, DriverError, HistoryWrite, LockAttempt, LockMode, SqlErrorKind, TableName, TxSettings,
 };
 use strata_engine::DatabaseTarget;
 use strata_model::{
@@ -191,7 +191,7 @@ transactional_test!(
             let DriverError::Statement(e) = err else {
                 panic!("a statement error: {err}")
             };
-            assert_eq!((e.index, e.kind), (1, ErrorKind::MissingTable), "{e:?}");
+            assert_eq!((e.index, e.kind), (1, SqlErrorKind::MissingTable), "{e:?}");
             assert!(d.read_history().await.unwrap().is_empty());
         });
         assert!(!db.has_table("kept"));
@@ -210,7 +210,7 @@ engine_test!(failed_statements_say_their_kind, |db: &TestDb| block_on(
         let DriverError::Statement(e) = err else {
             panic!("a statement error: {err}")
         };
-        assert_eq!(e.kind, ErrorKind::MissingTable, "{e:?}");
+        assert_eq!(e.kind, SqlErrorKind::MissingTable, "{e:?}");
     }
 ));
 

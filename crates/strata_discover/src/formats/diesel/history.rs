@@ -1,15 +1,15 @@
 //! `__diesel_schema_migrations`: one row per applied migration, by its
 //! directory's version without the dashes.
 
-use crate::formats::{Change, Recorded, ToolHistory, ToolWrite, digits};
+use crate::formats::{Change, ForeignWrite, Recorded, ToolHistory, digits};
 use strata_model::{Lane, Migration, Version};
 use strata_sql::Dialect;
 
 pub(crate) struct DieselHistory;
 
 impl ToolHistory for DieselHistory {
-    fn query(&self, _: Dialect) -> &'static str {
-        "SELECT version FROM __diesel_schema_migrations ORDER BY version"
+    fn query(&self, _: Dialect) -> String {
+        "SELECT version FROM __diesel_schema_migrations ORDER BY version".into()
     }
 
     fn read(&self, rows: &[Vec<Option<String>>], _: &[Migration], _: &str) -> Recorded {
@@ -25,8 +25,8 @@ impl ToolHistory for DieselHistory {
         }
     }
 
-    fn record(&self, change: &Change<'_>) -> Vec<ToolWrite> {
-        let mut writes = ToolWrite::create(&[
+    fn record(&self, change: &Change<'_>) -> Vec<ForeignWrite> {
+        let mut writes = ForeignWrite::create(&[
             "CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)",
         ]);
         let version: String = change
@@ -37,12 +37,12 @@ impl ToolHistory for DieselHistory {
             .filter(char::is_ascii_digit)
             .collect();
         writes.push(if change.applying {
-            ToolWrite::new(
+            ForeignWrite::new(
                 "INSERT INTO __diesel_schema_migrations (version) VALUES ($1)",
                 vec![Some(version)],
             )
         } else {
-            ToolWrite::new(
+            ForeignWrite::new(
                 "DELETE FROM __diesel_schema_migrations WHERE version = $1",
                 vec![Some(version)],
             )

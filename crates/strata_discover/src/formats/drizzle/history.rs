@@ -2,7 +2,7 @@
 //! applied file, by the SHA-256 of its text, with the journal's `when`.
 
 use super::journal;
-use crate::formats::{Change, Recorded, ToolHistory, ToolWrite, col};
+use crate::formats::{Change, ForeignWrite, Recorded, ToolHistory, col};
 use sha2::{Digest, Sha256};
 use strata_model::{Migration, Timestamp, hex};
 use strata_sql::Dialect;
@@ -18,13 +18,11 @@ fn table(dialect: Dialect) -> &'static str {
 }
 
 impl ToolHistory for DrizzleHistory {
-    fn query(&self, dialect: Dialect) -> &'static str {
-        match dialect {
-            Dialect::Postgres => {
-                "SELECT hash, created_at FROM drizzle.__drizzle_migrations ORDER BY created_at, id"
-            }
-            _ => "SELECT hash, created_at FROM __drizzle_migrations ORDER BY created_at, id",
-        }
+    fn query(&self, dialect: Dialect) -> String {
+        format!(
+            "SELECT hash, created_at FROM {} ORDER BY created_at, id",
+            table(dialect)
+        )
     }
 
     fn read(&self, rows: &[Vec<Option<String>>], migrations: &[Migration], _: &str) -> Recorded {
@@ -45,8 +43,8 @@ impl ToolHistory for DrizzleHistory {
         recorded
     }
 
-    fn record(&self, change: &Change<'_>) -> Vec<ToolWrite> {
-        let mut writes = ToolWrite::create(match change.dialect {
+    fn record(&self, change: &Change<'_>) -> Vec<ForeignWrite> {
+        let mut writes = ForeignWrite::create(match change.dialect {
             Dialect::Postgres => &[
                 "CREATE SCHEMA IF NOT EXISTS drizzle",
                 "CREATE TABLE IF NOT EXISTS drizzle.__drizzle_migrations (id SERIAL PRIMARY KEY, hash text NOT NULL, created_at bigint)",
@@ -64,12 +62,12 @@ impl ToolHistory for DrizzleHistory {
                 .path
                 .and_then(journal::when)
                 .unwrap_or_else(|| Timestamp::now().unix_millis());
-            ToolWrite::new(
+            ForeignWrite::new(
                 &format!("INSERT INTO {table} (hash, created_at) VALUES ($1, CAST($2 AS BIGINT))"),
                 vec![hash, Some(when.to_string())],
             )
         } else {
-            ToolWrite::new(&format!("DELETE FROM {table} WHERE hash = $1"), vec![hash])
+            ForeignWrite::new(&format!("DELETE FROM {table} WHERE hash = $1"), vec![hash])
         });
         writes
     }

@@ -2,15 +2,16 @@
 //! baseline markers and undo rows. strata reads it for `adopt`, but cannot
 //! keep it: Flyway checks a CRC32 of every script it recorded.
 
-use crate::formats::{Change, Recorded, ToolHistory, ToolWrite, col, truthy};
+use crate::formats::{Change, ForeignWrite, Recorded, ToolHistory, col, truthy};
 use strata_model::{Lane, Migration, Version};
 use strata_sql::Dialect;
 
 pub(crate) struct FlywayHistory;
 
 impl ToolHistory for FlywayHistory {
-    fn query(&self, _: Dialect) -> &'static str {
+    fn query(&self, _: Dialect) -> String {
         "SELECT script, type, success, version FROM flyway_schema_history ORDER BY installed_rank"
+            .into()
     }
 
     /// Matched by script file name. A `flyway baseline` marker stands for
@@ -88,7 +89,7 @@ impl ToolHistory for FlywayHistory {
         false
     }
 
-    fn record(&self, _: &Change<'_>) -> Vec<ToolWrite> {
+    fn record(&self, _: &Change<'_>) -> Vec<ForeignWrite> {
         Vec::new()
     }
 }

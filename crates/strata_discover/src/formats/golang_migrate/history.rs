@@ -1,15 +1,15 @@
 //! `schema_migrations` as golang-migrate keeps it: one row, the current
 //! version and whether it is dirty (stopped in it).
 
-use crate::formats::{Change, Recorded, ToolHistory, ToolWrite, col, digits, truthy};
+use crate::formats::{Change, ForeignWrite, Recorded, ToolHistory, col, digits, truthy};
 use strata_model::Migration;
 use strata_sql::Dialect;
 
 pub(crate) struct GolangMigrateHistory;
 
 impl ToolHistory for GolangMigrateHistory {
-    fn query(&self, _: Dialect) -> &'static str {
-        "SELECT version, dirty FROM schema_migrations"
+    fn query(&self, _: Dialect) -> String {
+        "SELECT version, dirty FROM schema_migrations".into()
     }
 
     fn read(&self, rows: &[Vec<Option<String>>], migrations: &[Migration], _: &str) -> Recorded {
@@ -46,13 +46,16 @@ impl ToolHistory for GolangMigrateHistory {
         true
     }
 
-    fn record(&self, change: &Change<'_>) -> Vec<ToolWrite> {
-        let mut writes = ToolWrite::create(&[
+    fn record(&self, change: &Change<'_>) -> Vec<ForeignWrite> {
+        let mut writes = ForeignWrite::create(&[
             "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL)",
         ]);
-        writes.push(ToolWrite::new("DELETE FROM schema_migrations", Vec::new()));
+        writes.push(ForeignWrite::new(
+            "DELETE FROM schema_migrations",
+            Vec::new(),
+        ));
         if let Some(current) = change.current {
-            writes.push(ToolWrite::new(
+            writes.push(ForeignWrite::new(
                 "INSERT INTO schema_migrations (version, dirty) VALUES (CAST($1 AS BIGINT), FALSE)",
                 vec![Some(current.canonical())],
             ));

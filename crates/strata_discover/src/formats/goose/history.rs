@@ -1,7 +1,7 @@
 //! `goose_db_version`: a row per apply (and, in older goose, per revert);
 //! the latest row of a version says whether it is applied.
 
-use crate::formats::{Change, Recorded, ToolHistory, ToolWrite, col, digits, truthy};
+use crate::formats::{Change, ForeignWrite, Recorded, ToolHistory, col, digits, truthy};
 use std::collections::HashMap;
 use strata_model::Migration;
 use strata_sql::Dialect;
@@ -9,8 +9,8 @@ use strata_sql::Dialect;
 pub(crate) struct GooseHistory;
 
 impl ToolHistory for GooseHistory {
-    fn query(&self, _: Dialect) -> &'static str {
-        "SELECT version_id, is_applied FROM goose_db_version ORDER BY id"
+    fn query(&self, _: Dialect) -> String {
+        "SELECT version_id, is_applied FROM goose_db_version ORDER BY id".into()
     }
 
     fn read(&self, rows: &[Vec<Option<String>>], _: &[Migration], _: &str) -> Recorded {
@@ -32,8 +32,8 @@ impl ToolHistory for GooseHistory {
         }
     }
 
-    fn record(&self, change: &Change<'_>) -> Vec<ToolWrite> {
-        let mut writes = ToolWrite::create(&[if change.dialect == Dialect::Sqlite {
+    fn record(&self, change: &Change<'_>) -> Vec<ForeignWrite> {
+        let mut writes = ForeignWrite::create(&[if change.dialect == Dialect::Sqlite {
             "CREATE TABLE IF NOT EXISTS goose_db_version (id INTEGER PRIMARY KEY AUTOINCREMENT, version_id INTEGER NOT NULL, is_applied INTEGER NOT NULL, tstamp TIMESTAMP DEFAULT (datetime('now')))"
         } else {
             "CREATE TABLE IF NOT EXISTS goose_db_version (id serial NOT NULL PRIMARY KEY, version_id bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp NULL DEFAULT now())"
@@ -41,12 +41,12 @@ impl ToolHistory for GooseHistory {
         let version = Some(change.id.version.canonical());
         // Current goose deletes a version's rows on down.
         writes.push(if change.applying {
-            ToolWrite::new(
+            ForeignWrite::new(
                 "INSERT INTO goose_db_version (version_id, is_applied) VALUES (CAST($1 AS BIGINT), TRUE)",
                 vec![version],
             )
         } else {
-            ToolWrite::new(
+            ForeignWrite::new(
                 "DELETE FROM goose_db_version WHERE version_id = CAST($1 AS BIGINT)",
                 vec![version],
             )

@@ -1,7 +1,7 @@
 //! `_prisma_migrations`: one row per attempt, by directory name, with a
 //! SHA-256 checksum of the file; a rolled-back row stays, marked.
 
-use crate::formats::{Change, Recorded, ToolHistory, ToolWrite, col};
+use crate::formats::{Change, ForeignWrite, Recorded, ToolHistory, col};
 use sha2::{Digest, Sha256};
 use strata_model::{Migration, Timestamp, hex};
 use strata_sql::Dialect;
@@ -9,8 +9,8 @@ use strata_sql::Dialect;
 pub(crate) struct PrismaHistory;
 
 impl ToolHistory for PrismaHistory {
-    fn query(&self, _: Dialect) -> &'static str {
-        "SELECT migration_name, CASE WHEN finished_at IS NOT NULL AND rolled_back_at IS NULL THEN 'applied' ELSE 'not applied' END FROM _prisma_migrations ORDER BY started_at"
+    fn query(&self, _: Dialect) -> String {
+        "SELECT migration_name, CASE WHEN finished_at IS NOT NULL AND rolled_back_at IS NULL THEN 'applied' ELSE 'not applied' END FROM _prisma_migrations ORDER BY started_at".into()
     }
 
     fn read(&self, rows: &[Vec<Option<String>>], _: &[Migration], _: &str) -> Recorded {
@@ -29,8 +29,8 @@ impl ToolHistory for PrismaHistory {
         recorded
     }
 
-    fn record(&self, change: &Change<'_>) -> Vec<ToolWrite> {
-        let mut writes = ToolWrite::create(&[
+    fn record(&self, change: &Change<'_>) -> Vec<ForeignWrite> {
+        let mut writes = ForeignWrite::create(&[
             "CREATE TABLE IF NOT EXISTS _prisma_migrations (id VARCHAR(36) PRIMARY KEY NOT NULL, checksum VARCHAR(64) NOT NULL, finished_at TIMESTAMP, migration_name VARCHAR(255) NOT NULL, logs TEXT, rolled_back_at TIMESTAMP, started_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, applied_steps_count INTEGER NOT NULL DEFAULT 0)",
         ]);
         let migration_name = format!("{}_{}", change.id.version, change.name);
@@ -47,12 +47,12 @@ impl ToolHistory for PrismaHistory {
                 &seed[17..20],
                 &seed[20..32]
             );
-            ToolWrite::new(
+            ForeignWrite::new(
                 "INSERT INTO _prisma_migrations (id, checksum, finished_at, migration_name, started_at, applied_steps_count) VALUES ($1, $2, CURRENT_TIMESTAMP, $3, CURRENT_TIMESTAMP, 1)",
                 vec![Some(id), Some(checksum), Some(migration_name)],
             )
         } else {
-            ToolWrite::new(
+            ForeignWrite::new(
                 "UPDATE _prisma_migrations SET rolled_back_at = CURRENT_TIMESTAMP WHERE migration_name = $1 AND rolled_back_at IS NULL",
                 vec![Some(migration_name)],
             )

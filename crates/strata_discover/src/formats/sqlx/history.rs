@@ -1,7 +1,7 @@
 //! `_sqlx_migrations`: one row per version, with a SHA-384 checksum of the
 //! file and whether it succeeded.
 
-use crate::formats::{Change, Recorded, ToolHistory, ToolWrite, col, truthy};
+use crate::formats::{Change, ForeignWrite, Recorded, ToolHistory, col, truthy};
 use sha2::{Digest, Sha384};
 use strata_model::{Migration, hex};
 use strata_sql::Dialect;
@@ -9,8 +9,8 @@ use strata_sql::Dialect;
 pub(crate) struct SqlxHistory;
 
 impl ToolHistory for SqlxHistory {
-    fn query(&self, _: Dialect) -> &'static str {
-        "SELECT version, success FROM _sqlx_migrations ORDER BY version"
+    fn query(&self, _: Dialect) -> String {
+        "SELECT version, success FROM _sqlx_migrations ORDER BY version".into()
     }
 
     fn read(&self, rows: &[Vec<Option<String>>], _: &[Migration], _: &str) -> Recorded {
@@ -30,9 +30,9 @@ impl ToolHistory for SqlxHistory {
         true
     }
 
-    fn record(&self, change: &Change<'_>) -> Vec<ToolWrite> {
+    fn record(&self, change: &Change<'_>) -> Vec<ForeignWrite> {
         let sqlite = change.dialect == Dialect::Sqlite;
-        let mut writes = ToolWrite::create(&[if sqlite {
+        let mut writes = ForeignWrite::create(&[if sqlite {
             "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, checksum BLOB NOT NULL, execution_time BIGINT NOT NULL)"
         } else {
             "CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA NOT NULL, execution_time BIGINT NOT NULL)"
@@ -44,7 +44,7 @@ impl ToolHistory for SqlxHistory {
             } else {
                 "decode($3, 'hex')"
             };
-            ToolWrite::new(
+            ForeignWrite::new(
                 &format!(
                     "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (CAST($1 AS BIGINT), $2, TRUE, {decode}, 0)"
                 ),
@@ -55,7 +55,7 @@ impl ToolHistory for SqlxHistory {
                 ],
             )
         } else {
-            ToolWrite::new(
+            ForeignWrite::new(
                 "DELETE FROM _sqlx_migrations WHERE version = CAST($1 AS BIGINT)",
                 vec![version],
             )
