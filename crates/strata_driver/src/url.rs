@@ -108,7 +108,42 @@ pub fn split_password(url: &str) -> (String, Option<String>) {
     (format!("{}{}", &url[..colon], &url[at..]), Some(password))
 }
 
-fn percent_decode(text: &str) -> String {
+/// The TLS a connection asks for, as libpq's `sslmode` spells it (MySQL's
+/// `ssl-mode` words, `DISABLED` ... `VERIFY_IDENTITY`, mean the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    /// TLS when the server offers it, without checking its certificate.
+    Prefer,
+    /// TLS or no connection; the certificate is not checked.
+    Require,
+    /// TLS with a certificate signed by a trusted authority, any host name.
+    VerifyCa,
+    /// TLS with a trusted certificate for the host connected to.
+    VerifyFull,
+}
+
+impl SslMode {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        Ok(
+            match value.to_ascii_lowercase().replace('_', "-").as_str() {
+                "disable" | "disabled" => SslMode::Disable,
+                "allow" | "prefer" | "preferred" => SslMode::Prefer,
+                "require" | "required" => SslMode::Require,
+                "verify-ca" => SslMode::VerifyCa,
+                "verify-full" | "verify-identity" => SslMode::VerifyFull,
+                _ => {
+                    return Err(format!(
+                        "sslmode `{value}` is not one of disable, prefer, require, verify-ca, verify-full"
+                    ));
+                }
+            },
+        )
+    }
+}
+
+/// `%xx` sequences decoded (as URLs write reserved characters).
+pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

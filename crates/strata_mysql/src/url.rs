@@ -4,35 +4,7 @@
 
 use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
 use std::path::PathBuf;
-use strata_driver::{DriverError, Result, redact_url};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SslMode {
-    Disable,
-    /// TLS when the server offers it, without checking its certificate.
-    Prefer,
-    /// TLS or no connection; the certificate is not checked.
-    Require,
-    /// TLS with a certificate signed by a trusted authority, any host name.
-    VerifyCa,
-    /// TLS with a trusted certificate for the host connected to.
-    VerifyFull,
-}
-
-impl SslMode {
-    fn parse(value: &str) -> Option<Self> {
-        Some(
-            match value.to_ascii_lowercase().replace('_', "-").as_str() {
-                "disable" | "disabled" => SslMode::Disable,
-                "prefer" | "preferred" => SslMode::Prefer,
-                "require" | "required" => SslMode::Require,
-                "verify-ca" => SslMode::VerifyCa,
-                "verify-full" | "verify-identity" => SslMode::VerifyFull,
-                _ => return None,
-            },
-        )
-    }
-}
+use strata_driver::{DriverError, Result, SslMode, redact_url};
 
 /// How to reach one MySQL or MariaDB database.
 pub struct ConnectOptions {
@@ -66,11 +38,7 @@ impl ConnectOptions {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             match key {
                 "sslmode" | "ssl-mode" | "ssl_mode" => {
-                    ssl = SslMode::parse(value).ok_or_else(|| {
-                        fail(format!(
-                            "sslmode `{value}` is not one of disable, prefer, require, verify-ca, verify-full"
-                        ))
-                    })?;
+                    ssl = SslMode::parse(value).map_err(fail)?;
                 }
                 "sslrootcert" | "ssl-ca" | "ssl_ca" => root_cert = Some(PathBuf::from(value)),
                 "connect_timeout" | "connect-timeout" => {

@@ -3,10 +3,10 @@
 //! rustls, and a bounded connect time.
 
 use crate::history::Writes;
-use crate::tls::{self, SslMode};
+use crate::tls;
 use crate::{PgDriver, db_err, pg_message};
 use strata_driver::history::HistorySql;
-use strata_driver::{DriverError, Result, TableName, redact_url};
+use strata_driver::{DriverError, Result, SslMode, TableName, percent_decode, redact_url};
 use strata_sql::Dialect;
 use tokio_postgres::{Client, NoTls};
 
@@ -100,25 +100,6 @@ fn split_tls_params(url: &str) -> std::result::Result<(String, SslMode, Option<S
         format!("{base}?{}", kept.join("&"))
     };
     Ok((rest, ssl, root))
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if let Some(b) = (bytes[i] == b'%' && i + 2 < bytes.len())
-            .then(|| u8::from_str_radix(&s[i + 1..i + 3], 16).ok())
-            .flatten()
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Connects, the whole of it (TCP, TLS, authentication) bounded by the

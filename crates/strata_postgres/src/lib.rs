@@ -34,8 +34,6 @@ use strata_model::{HistoryRow, LogEntry, MigrationId, Progress};
 use strata_sql::{Dialect, Statement};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
-pub use tls::SslMode;
-
 /// How many statements of a migration are in flight at once.
 const PIPELINE: usize = 512;
 
