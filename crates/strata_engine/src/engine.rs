@@ -410,6 +410,11 @@ impl Engine {
         Ok(())
     }
 
+    /// The table of the lease lock, beside the history table.
+    pub(crate) fn lock_table(&self) -> TableName {
+        self.table.with_suffix("_lock")
+    }
+
     /// What planning needs to know of this database and project.
     pub(crate) fn plan_target(&self, caps: &Capabilities) -> strata_plan::Target {
         strata_plan::Target {

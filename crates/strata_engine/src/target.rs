@@ -98,18 +98,22 @@ impl DatabaseTarget {
         }
     }
 
-    /// How this database's engine backs it up and restores it.
-    pub fn backup(&self) -> Box<dyn Backup> {
+    /// How this database's engine backs it up and restores it; a backup
+    /// leaves out the rows of `lock_table` (a lease held while it was
+    /// taken must not come back with a restore).
+    pub fn backup(&self, lock_table: &TableName) -> Box<dyn Backup> {
         match self {
-            DatabaseTarget::Postgres { url } => {
-                Box::new(strata_postgres::PgBackup { url: url.clone() })
-            }
+            DatabaseTarget::Postgres { url } => Box::new(strata_postgres::PgBackup {
+                url: url.clone(),
+                lock_table: lock_table.clone(),
+            }),
             DatabaseTarget::Mysql { url } => {
                 Box::new(strata_mysql::MysqlBackup { url: url.clone() })
             }
-            DatabaseTarget::Sqlite { path, .. } => {
-                Box::new(strata_sqlite::SqliteBackup { path: path.clone() })
-            }
+            DatabaseTarget::Sqlite { path, .. } => Box::new(strata_sqlite::SqliteBackup {
+                path: path.clone(),
+                lock_table: lock_table.clone(),
+            }),
         }
     }
 

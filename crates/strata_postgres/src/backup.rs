@@ -7,9 +7,11 @@ use std::process::Stdio;
 use strata_driver::backup::{program, run_into, run_to, tool_version};
 use strata_driver::{Backup, Driver, TableName};
 
-/// The backups of the PostgreSQL database at `url`.
+/// The backups of the PostgreSQL database at `url`, without the rows of
+/// `lock_table`.
 pub struct PgBackup {
     pub url: String,
+    pub lock_table: TableName,
 }
 
 #[async_trait]
@@ -23,6 +25,7 @@ impl Backup for PgBackup {
         let (url, password) = strata_driver::split_password(&self.url);
         let mut cmd = tokio::process::Command::new(&pg_dump);
         cmd.args(["--format=custom", "--no-password"])
+            .arg(format!("--exclude-table-data={}", self.lock_table))
             .arg(format!("--dbname={url}"));
         if let Some(p) = password {
             cmd.env("PGPASSWORD", p);

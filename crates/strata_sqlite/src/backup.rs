@@ -4,12 +4,14 @@
 use async_trait::async_trait;
 use rusqlite::Connection;
 use std::path::Path;
-use strata_driver::Backup;
 use strata_driver::backup::create_private;
+use strata_driver::{Backup, TableName};
 
-/// The backups of the SQLite database file at `path`.
+/// The backups of the SQLite database file at `path`, without the rows of
+/// `lock_table`.
 pub struct SqliteBackup {
     pub path: String,
+    pub lock_table: TableName,
 }
 
 #[async_trait]
@@ -31,6 +33,15 @@ impl Backup for SqliteBackup {
             .map_err(|e| format!("cannot open {db}: {e}"))?;
         src.backup(rusqlite::DatabaseName::Main, dest, None)
             .map_err(|e| format!("backing up {db} failed: {e}"))?;
+        // The lease of the run that may be taking this backup stays out.
+        let copy =
+            Connection::open(dest).map_err(|e| format!("cannot open {}: {e}", dest.display()))?;
+        let leases = format!("DELETE FROM {}", self.lock_table.quoted());
+        match copy.execute_batch(&leases) {
+            Ok(()) => {}
+            Err(e) if e.to_string().contains("no such table") => {}
+            Err(e) => return Err(format!("cannot clear the lock table of the backup: {e}")),
+        }
         Ok("sqlite online backup API".into())
     }
 

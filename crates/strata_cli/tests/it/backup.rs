@@ -197,3 +197,30 @@ engine_test!(
         assert_eq!(backups(&p).len(), 5);
     }
 );
+
+/// A backup leaves out the lease of the run that may be taking it (with
+/// `backup = "before"` it is taken under the lock): restoring it must not
+/// bring back a lease that blocks the next run.
+#[test]
+fn a_backup_carries_no_lease() {
+    let db = TestDb::sqlite().expect("sqlite");
+    let p = project(&db, "");
+    ok(&p, &["up"]);
+    // Another host's run holds the lock for an hour.
+    db.execute(
+        "INSERT INTO strata_history_lock VALUES ('migrate', 'ci@other pid 7 (1)', 7, 'other-host', '2026-01-01T00:00:00Z', 99999999999999)",
+    );
+    let made: serde_json::Value =
+        serde_json::from_str(&ok(&p, &["backup", "--format", "json"]).stdout).unwrap();
+    let id = made["id"].as_str().unwrap().to_string();
+    let file = p.path("backups").join(made["file"].as_str().unwrap());
+    let copy = rusqlite::Connection::open(&file).unwrap();
+    let leases: i64 = copy
+        .query_row("SELECT count(*) FROM strata_history_lock", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(leases, 0, "the backup holds no lease");
+    ok(&p, &["backup", "verify", &id]);
+    db.execute("DELETE FROM strata_history_lock");
+    ok(&p, &["restore", &id]);
+    assert_eq!(db.query("SELECT count(*) FROM strata_history_lock"), ["0"]);
+}
