@@ -13,7 +13,7 @@ use strata_model::Migration;
 
 pub use detect::{Detected, Scan, Unclassified, scan};
 pub use formats::{
-    Change, ForeignWrite, Format, Recorded, ToolHistory, format, keepable, prisma_provider,
+    Change, ForeignWrite, Format, Recorded, ToolHistory, format, keepable, names, prisma_provider,
     python_functions, tools,
 };
 
@@ -114,11 +114,7 @@ pub fn discover_all(sources: &[SourceSpec]) -> Result<Found, DiscoverError> {
         let format = format(&source.format).ok_or_else(|| DiscoverError::UnknownFormat {
             source_name: source.name.clone(),
             format: source.format.clone(),
-            known: {
-                let mut names: Vec<&str> = formats::all().iter().map(|f| f.name()).collect();
-                names.sort_unstable();
-                names.join(", ")
-            },
+            known: formats::names(formats::all().iter().copied()).join(", "),
         })?;
         match format.discover(source) {
             Ok(found) => {

@@ -19,7 +19,6 @@ use strata_sql::{Dialect, Statement};
 
 pub use backup::Backup;
 pub use ident::{TableName, quote_ident, quote_ident_for};
-pub use strata_sql::EngineKind;
 pub use url::{SslMode, percent_decode, redact_endpoint, redact_in, redact_url, split_password};
 
 /// Something a statement creates or drops, to look up in the catalog when

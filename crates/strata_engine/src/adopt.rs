@@ -50,9 +50,7 @@ pub fn tool(name: &str) -> Option<Tool> {
 
 /// The names of the tools whose history strata can adopt, sorted.
 pub fn tool_names() -> Vec<&'static str> {
-    let mut names: Vec<&str> = strata_discover::tools().map(|f| f.name()).collect();
-    names.sort_unstable();
-    names
+    strata_discover::names(strata_discover::tools())
 }
 
 fn history_of(tool: Tool) -> &'static dyn ToolHistory {

@@ -28,11 +28,6 @@ pub(crate) enum Outcome<'a> {
 /// What a command returns, as its audit line tells it.
 pub(crate) trait Audited {
     fn outcome(&self) -> Outcome<'_>;
-
-    /// What the command did before it failed with `error`.
-    fn partial(error: &EngineError) -> Option<&Report> {
-        error.report()
-    }
 }
 
 impl Audited for Report {
@@ -83,14 +78,14 @@ impl AuditLog {
             "database": database,
             "command": command,
             "strata_version": STRATA_VERSION,
-            "duration_ms": self.started.elapsed().as_millis() as u64,
+            "duration_ms": crate::report::ms(self.started.elapsed()),
         });
         let fields = line.as_object_mut().expect("an object");
         let outcome = result.as_ref().map(Audited::outcome);
         let report = match &outcome {
             Ok(Outcome::Ran(r)) => Some(*r),
             Ok(_) => None,
-            Err(error) => T::partial(error),
+            Err(error) => error.report(),
         };
         if let Some(r) = report {
             fields.insert("plan_hash".into(), r.plan_hash.clone().into());

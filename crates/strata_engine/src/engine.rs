@@ -361,10 +361,9 @@ impl Engine {
     /// The plan `request` would run now (read-only; takes no lock).
     pub async fn plan(&self, request: &Request) -> Result<Plan, EngineError> {
         let (found, history, caps) = self.read_state().await?;
-        self.check_database(&caps)?;
         let mut plan = request
             .kind
-            .plan(&found.migrations, &history, &self.plan_target(&caps))?;
+            .plan(&found.migrations, &history, &self.plan_target(&caps)?)?;
         // Said before the run refuses them.
         if !self.env.allow_destructive {
             for (id, path, line, why) in strata_plan::destructive_statements(&plan, caps.dialect) {
@@ -389,9 +388,13 @@ impl Engine {
         Ok((migrations.join()?, history, driver.capabilities()))
     }
 
-    /// What the configuration asks that this database cannot do (refused
-    /// by `up` and `validate --env` alike).
-    pub(crate) fn check_database(&self, caps: &Capabilities) -> Result<(), EngineError> {
+    /// What planning needs to know of this database and project, or what
+    /// the configuration asks that this database cannot do (so `plan`,
+    /// `up` and `validate --env` refuse it alike).
+    pub(crate) fn plan_target(
+        &self,
+        caps: &Capabilities,
+    ) -> Result<strata_plan::Target, EngineError> {
         // Another tool's history is kept in the transaction that applies
         // the migration; an engine that commits DDL as it runs has none.
         if !caps.transactional_ddl
@@ -407,21 +410,16 @@ impl Engine {
                 s.name
             )));
         }
-        Ok(())
+        Ok(strata_plan::Target {
+            dialect: caps.dialect,
+            transactional_ddl: caps.transactional_ddl,
+            ignore_missing: self.project.config.project.ignore_missing,
+        })
     }
 
     /// The table of the lease lock, beside the history table.
     pub(crate) fn lock_table(&self) -> TableName {
         self.table.with_suffix("_lock")
-    }
-
-    /// What planning needs to know of this database and project.
-    pub(crate) fn plan_target(&self, caps: &Capabilities) -> strata_plan::Target {
-        strata_plan::Target {
-            dialect: caps.dialect,
-            transactional_ddl: caps.transactional_ddl,
-            ignore_missing: self.project.config.project.ignore_missing,
-        }
     }
 
     /// Runs `work` with its line in the audit log, when one is configured:

@@ -150,7 +150,7 @@ impl Hooks {
             reporter.event(&Event::HookFinished {
                 hook: point.name().into(),
                 run: hook.describe(),
-                duration_ms: started.elapsed().as_millis() as u64,
+                duration_ms: crate::report::ms(started.elapsed()),
             });
         }
         result.map_err(|why| {

@@ -4,6 +4,7 @@
 //! holding the lock.
 
 use crate::events::{Event, Reporter};
+use crate::report::ms;
 use crate::{Engine, EngineError};
 use std::time::{Duration, Instant};
 use strata_driver::{Driver, LockAttempt};
@@ -30,10 +31,6 @@ impl Locked {
         released?;
         Ok(value)
     }
-}
-
-fn ms(d: Duration) -> u64 {
-    d.as_millis() as u64
 }
 
 impl Engine {

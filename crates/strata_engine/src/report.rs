@@ -48,6 +48,11 @@ impl Request {
     }
 }
 
+/// A duration in whole milliseconds, as reports and events give them.
+pub(crate) fn ms(d: std::time::Duration) -> u64 {
+    d.as_millis() as u64
+}
+
 /// What a run did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Report {

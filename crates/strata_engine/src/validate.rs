@@ -85,33 +85,34 @@ impl Engine {
         let mut driver = self.connect().await?;
         let history = self.history_rows(driver.as_mut()).await?;
         let caps = driver.capabilities();
-        if let Err(e) = self.check_database(&caps) {
-            return Ok(vec![Finding {
-                kind: "plan",
-                message: e.to_string(),
-            }]);
-        }
-        // Planned as `up` plans, so what `up` would refuse is found here.
-        let up = RequestKind::Up(UpOptions::default());
-        Ok(
-            match up.plan(&found.migrations, &history, &self.plan_target(&caps)) {
-                Ok(_) => Vec::new(),
-                Err(PlanError::Blocked(problems)) => problems
-                    .iter()
-                    .map(|p| Finding {
-                        kind: match p {
-                            strata_plan::Problem::Drifted { .. } => "drift",
-                            strata_plan::Problem::Missing { .. } => "missing",
-                            strata_plan::Problem::OutOfOrder { .. } => "out_of_order",
-                        },
-                        message: p.to_string(),
-                    })
-                    .collect(),
-                Err(e) => vec![Finding {
+        let target = match self.plan_target(&caps) {
+            Ok(target) => target,
+            Err(e) => {
+                return Ok(vec![Finding {
                     kind: "plan",
                     message: e.to_string(),
-                }],
-            },
-        )
+                }]);
+            }
+        };
+        // Planned as `up` plans, so what `up` would refuse is found here.
+        let up = RequestKind::Up(UpOptions::default());
+        Ok(match up.plan(&found.migrations, &history, &target) {
+            Ok(_) => Vec::new(),
+            Err(PlanError::Blocked(problems)) => problems
+                .iter()
+                .map(|p| Finding {
+                    kind: match p {
+                        strata_plan::Problem::Drifted { .. } => "drift",
+                        strata_plan::Problem::Missing { .. } => "missing",
+                        strata_plan::Problem::OutOfOrder { .. } => "out_of_order",
+                    },
+                    message: p.to_string(),
+                })
+                .collect(),
+            Err(e) => vec![Finding {
+                kind: "plan",
+                message: e.to_string(),
+            }],
+        })
     }
 }

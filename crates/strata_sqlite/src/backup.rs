@@ -39,7 +39,7 @@ impl Backup for SqliteBackup {
         let leases = format!("DELETE FROM {}", self.lock_table.quoted());
         match copy.execute_batch(&leases) {
             Ok(()) => {}
-            Err(e) if e.to_string().contains("no such table") => {}
+            Err(e) if crate::is_missing_table(&e) => {}
             Err(e) => return Err(format!("cannot clear the lock table of the backup: {e}")),
         }
         Ok("sqlite online backup API".into())

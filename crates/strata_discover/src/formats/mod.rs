@@ -91,6 +91,13 @@ pub fn tools() -> impl Iterator<Item = &'static dyn Format> {
     all().iter().copied().filter(|f| f.history().is_some())
 }
 
+/// The names of `formats`, sorted, for messages.
+pub fn names(formats: impl Iterator<Item = &'static dyn Format>) -> Vec<&'static str> {
+    let mut names: Vec<&str> = formats.map(|f| f.name()).collect();
+    names.sort_unstable();
+    names
+}
+
 /// The formats whose tool's history strata can keep
 /// (`keep_foreign_history`).
 pub fn keepable() -> impl Iterator<Item = &'static dyn Format> {

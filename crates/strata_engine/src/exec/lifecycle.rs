@@ -2,11 +2,11 @@
 //! hooks, the backup taken first, and the notifications of its start and
 //! outcome.
 
-use super::ms;
 use crate::config::NotifyOn;
 use crate::events::{Event, Reporter};
 use crate::hooks::{HookContext, HookPoint};
 use crate::notify::Notice;
+use crate::report::ms;
 use crate::report::{Report, Request};
 use crate::{Engine, EngineError};
 use std::time::Instant;

@@ -23,10 +23,10 @@ mod steps;
 use crate::config::NotifyOn;
 use crate::events::{Event, Reporter};
 use crate::notify::Notice;
-use crate::report::{Report, Request, RequestKind};
+use crate::report::{Report, Request, RequestKind, ms};
 use crate::{Engine, EngineError};
 use std::collections::{BTreeSet, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use strata_driver::Driver;
 use strata_model::{HistoryRow, Migration, Progress, Version};
 
@@ -44,10 +44,6 @@ pub(super) struct Run<'a> {
     /// The statements of the current statement-by-statement apply that
     /// completed, kept in its history row if it fails.
     pub(super) progress: Option<Progress>,
-}
-
-fn ms(d: Duration) -> u64 {
-    d.as_millis() as u64
 }
 
 impl Engine {
@@ -124,18 +120,14 @@ impl Engine {
         if let (RequestKind::Fresh, Some(only)) = (&request.kind, &self.only_source) {
             return Err(EngineError::FreshOneSource(only.clone()));
         }
-        self.check_database(&driver.capabilities())?;
+        let target = self.plan_target(&driver.capabilities())?;
         let all_history = driver.read_history().await?;
         let history: Vec<HistoryRow> = all_history
             .iter()
             .filter(|r| self.selects(&r.id.source))
             .cloned()
             .collect();
-        let plan = request.kind.plan(
-            migrations,
-            &history,
-            &self.plan_target(&driver.capabilities()),
-        )?;
+        let plan = request.kind.plan(migrations, &history, &target)?;
         if let Some(approved) = &request.approve
             && approved != &plan.hash
         {

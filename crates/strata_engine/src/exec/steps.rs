@@ -5,9 +5,9 @@
 use super::Run;
 use super::blockers::watch_blockers;
 use super::failure::Failure;
-use super::ms;
 use crate::events::{Event, Reporter};
 use crate::hooks::{HookContext, HookPoint};
+use crate::report::ms;
 use crate::report::{Report, Request};
 use crate::{Engine, EngineError};
 use std::collections::{BTreeSet, HashMap};
