@@ -227,18 +227,7 @@ impl Run<'_> {
                     step.checksum.short(),
                     previous.checksum.short()
                 );
-                HistoryWrite {
-                    upsert: Some(row),
-                    delete: None,
-                    log: self.log(
-                        step,
-                        LogAction::Repair,
-                        HistoryStatus::Applied,
-                        now,
-                        Some(detail),
-                    ),
-                    foreign: Vec::new(),
-                }
+                self.repair(step, Some(row), HistoryStatus::Applied, now, detail)
             }
             StepAction::ResolveStatement { statement, done } => {
                 let mut row = previous
@@ -265,34 +254,15 @@ impl Run<'_> {
                     "{detail}; `strata up` resumes at statement {}",
                     completed + 1
                 ));
-                HistoryWrite {
-                    upsert: Some(row),
-                    delete: None,
-                    log: self.log(
-                        step,
-                        LogAction::Repair,
-                        HistoryStatus::Failed,
-                        now,
-                        Some(detail),
-                    ),
-                    foreign: Vec::new(),
-                }
+                self.repair(step, Some(row), HistoryStatus::Failed, now, detail)
             }
-            StepAction::Forget => HistoryWrite {
-                upsert: None,
-                delete: Some(step.id.clone()),
-                log: self.log(
-                    step,
-                    LogAction::Repair,
-                    HistoryStatus::Applied,
-                    now,
-                    Some(
-                        "forgotten: its file was deleted; what it changed stays in the database"
-                            .into(),
-                    ),
-                ),
-                foreign: Vec::new(),
-            },
+            StepAction::Forget => self.repair(
+                step,
+                None,
+                HistoryStatus::Applied,
+                now,
+                "forgotten: its file was deleted; what it changed stays in the database".into(),
+            ),
             // A revert that failed outside a transaction: the migration
             // stays applied; the user has checked the database.
             _ if previous.is_some_and(|p| p.status == HistoryStatus::Applied) => {
@@ -300,18 +270,7 @@ impl Run<'_> {
                 row.error = None;
                 let detail =
                     "cleared the failed revert's error; the migration stays applied".to_string();
-                HistoryWrite {
-                    upsert: Some(row),
-                    delete: None,
-                    log: self.log(
-                        step,
-                        LogAction::Repair,
-                        HistoryStatus::Applied,
-                        now,
-                        Some(detail),
-                    ),
-                    foreign: Vec::new(),
-                }
+                self.repair(step, Some(row), HistoryStatus::Applied, now, detail)
             }
             _ => {
                 let status = previous.map_or(HistoryStatus::Failed, |p| p.status);
@@ -319,15 +278,28 @@ impl Run<'_> {
                     "cleared the {} attempt; the migration is pending again",
                     status.as_str()
                 );
-                HistoryWrite {
-                    upsert: None,
-                    delete: Some(step.id.clone()),
-                    log: self.log(step, LogAction::Repair, status, now, Some(detail)),
-                    foreign: Vec::new(),
-                }
+                self.repair(step, None, status, now, detail)
             }
         };
         self.driver.write_history(&write).await
+    }
+
+    /// A repair of `step`'s row: `row` written in its place, or (`None`)
+    /// the row deleted; logged with `detail`.
+    fn repair(
+        &self,
+        step: &Step,
+        row: Option<HistoryRow>,
+        status: HistoryStatus,
+        now: Timestamp,
+        detail: String,
+    ) -> HistoryWrite {
+        HistoryWrite {
+            delete: row.is_none().then(|| step.id.clone()),
+            upsert: row,
+            log: self.log(step, LogAction::Repair, status, now, Some(detail)),
+            foreign: Vec::new(),
+        }
     }
 
     /// Records a failed step honestly and returns the failure.
