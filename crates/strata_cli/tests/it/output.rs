@@ -118,27 +118,25 @@ fn mask_runs(text: &str, at: impl Fn(&str) -> Option<(usize, &'static str)>) -> 
 
 /// Durations, waits, file sizes and backup digests in JSON.
 fn mask_json_numbers(text: &str) -> String {
-    let mut out = mask_runs(text, |s| {
-        let digest = s.strip_prefix("\"sha256\":\"")?;
-        let n = digest.bytes().take_while(u8::is_ascii_hexdigit).count();
-        (n == 64).then_some((10 + n, "\"sha256\":\"[sha256]"))
-    });
-    for key in ["\"duration_ms\":", "\"waited_ms\":", "\"size\":"] {
-        let mut masked = String::new();
-        let mut rest = out.as_str();
-        while let Some(i) = rest.find(key) {
-            masked.push_str(&rest[..i + key.len()]);
-            rest = &rest[i + key.len()..];
-            let n = rest.bytes().take_while(u8::is_ascii_digit).count();
-            if n > 0 {
-                masked.push_str("[n]");
-                rest = &rest[n..];
-            }
+    const NUMBERS: [(&str, &str); 3] = [
+        ("\"duration_ms\":", "\"duration_ms\":[n]"),
+        ("\"waited_ms\":", "\"waited_ms\":[n]"),
+        ("\"size\":", "\"size\":[n]"),
+    ];
+    mask_runs(text, |s| {
+        if let Some(digest) = s.strip_prefix("\"sha256\":\"") {
+            let n = digest.bytes().take_while(u8::is_ascii_hexdigit).count();
+            return (n == 64).then_some((10 + n, "\"sha256\":\"[sha256]"));
         }
-        masked.push_str(rest);
-        out = masked;
-    }
-    out
+        NUMBERS.iter().find_map(|(key, masked)| {
+            let n = s
+                .strip_prefix(key)?
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            (n > 0).then_some((key.len() + n, *masked))
+        })
+    })
 }
 
 /// Every key, `event` and error `kind` in the JSON lines of `stdout`.
