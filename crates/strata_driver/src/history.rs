@@ -109,6 +109,9 @@ impl Param {
 /// history table.
 #[derive(Debug, Clone)]
 pub struct HistorySql {
+    /// The history table and its log, as messages name them.
+    pub table: String,
+    pub log_table: String,
     /// Creates both tables if they do not exist: one statement each.
     pub create: [String; 2],
     /// Every history row, its columns in table order, times as Unix
@@ -175,6 +178,8 @@ impl HistorySql {
             )
         };
         HistorySql {
+            table: table.to_string(),
+            log_table: table.with_suffix("_log").to_string(),
             create: [
                 create(dialect, &t, None, &HISTORY, "PRIMARY KEY (source, version)"),
                 create(dialect, &l, Some(seq(dialect)), &LOG, ""),

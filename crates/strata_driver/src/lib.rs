@@ -8,6 +8,7 @@ pub mod history;
 mod ident;
 pub mod lease;
 pub mod rows;
+pub mod session;
 mod url;
 
 use async_trait::async_trait;
@@ -19,6 +20,7 @@ use strata_sql::{Dialect, Statement};
 
 pub use backup::Backup;
 pub use ident::{TableName, quote_ident, quote_ident_for};
+pub use session::{Rows, Session, Transaction};
 pub use url::{SslMode, percent_decode, redact_endpoint, redact_in, redact_url, split_password};
 
 /// Something a statement creates or drops, to look up in the catalog when
@@ -230,32 +232,47 @@ impl DriverError {
 
 pub type Result<T, E = DriverError> = std::result::Result<T, E>;
 
-/// One open connection to a database, able to run migrations on it.
+/// One open connection to a database, able to run migrations on it. What
+/// every engine does alike is written once, as the defaults here over the
+/// connection's [`Session`] primitives; a driver writes what its engine
+/// does differently.
 ///
 /// A driver that holds the migration lock releases it when dropped (a
 /// PostgreSQL session lock ends with its connection; a lease row is deleted
 /// or expires), so every error path lets go of the lock.
 #[async_trait]
-pub trait Driver: Send {
+pub trait Driver: Session {
     fn capabilities(&self) -> Capabilities;
 
     /// The connection, with any password redacted, for messages.
     fn describe(&self) -> String;
 
-    /// The history table, quoted, for messages.
-    fn history_table(&self) -> String;
+    /// The history table, for messages.
+    fn history_table(&self) -> String {
+        self.history_sql().table.clone()
+    }
 
     /// Creates the history and log tables if they do not exist.
-    async fn ensure_history(&mut self) -> Result<()>;
+    async fn ensure_history(&mut self) -> Result<()> {
+        let [history, log] = self.history_sql().create.clone();
+        self.batch(&history).await?;
+        self.batch(&log).await
+    }
 
     /// Every history row; empty when the table does not exist yet.
-    async fn read_history(&mut self) -> Result<Vec<HistoryRow>>;
+    async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
+        session::read_history(self).await
+    }
 
     /// The timeline, oldest first; empty when the table does not exist yet.
-    async fn read_log(&mut self) -> Result<Vec<LogEntry>>;
+    async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
+        session::read_log(self).await
+    }
 
     /// Writes a history change on its own (atomically).
-    async fn write_history(&mut self, write: &HistoryWrite) -> Result<()>;
+    async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
+        session::write_history(self, write).await
+    }
 
     /// Runs `statements` and writes `record` in one transaction: both happen
     /// or neither does. On failure the transaction is rolled back. The
@@ -266,12 +283,16 @@ pub trait Driver: Send {
         statements: &[Statement<'_>],
         settings: &TxSettings,
         record: &HistoryWrite,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        session::apply(self, statements, settings, record).await
+    }
 
     /// Records that the first `progress.statements` statements of the
     /// running migration `id` completed (one small write after each
     /// statement of a statement-by-statement run).
-    async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()>;
+    async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
+        session::record_progress(self, id, progress).await
+    }
 
     /// Whether this engine runs `statement` (of `script`) and a history
     /// write in one transaction, so a crash can never leave it done but
@@ -293,9 +314,7 @@ pub trait Driver: Send {
         id: &MigrationId,
         progress: &Progress,
     ) -> Result<()> {
-        self.execute_each(std::slice::from_ref(statement), settings)
-            .await?;
-        self.record_progress(id, progress).await
+        session::execute_recorded(self, statement, settings, id, progress).await
     }
 
     /// Whether the catalog shows `object`: `Some(true)` or `Some(false)`,
@@ -327,7 +346,9 @@ pub trait Driver: Send {
         &mut self,
         statements: &[Statement<'_>],
         settings: &TxSettings,
-    ) -> Result<()>;
+    ) -> Result<()> {
+        session::execute_each(self, statements, settings).await
+    }
 
     /// One attempt to take the migration lock, without waiting.
     async fn try_lock(&mut self, mode: LockMode) -> Result<LockAttempt>;
@@ -351,12 +372,16 @@ pub trait Driver: Send {
     /// Runs a verify section in a transaction that is rolled back: `None`
     /// when the change is there, or why not (a statement failed, or the
     /// last query returned no rows or a false/0 first value).
-    async fn verify(&mut self, statements: &[Statement<'_>]) -> Result<Option<String>>;
+    async fn verify(&mut self, statements: &[Statement<'_>]) -> Result<Option<String>> {
+        session::verify(self, statements).await
+    }
 
     /// The rows of `sql` with every column as text (NULL as `None`), or
     /// `None` when a table it reads does not exist: for reading another
     /// tool's history table.
-    async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>>;
+    async fn query_text(&mut self, sql: &str) -> Result<Option<Rows>> {
+        session::rows_if_exists(self, sql).await
+    }
 
     /// Starts (`true`) or ends (`false`) a dry run: everything between
     /// runs in one transaction that is rolled back at the end, each

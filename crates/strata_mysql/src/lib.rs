@@ -12,14 +12,14 @@ use async_trait::async_trait;
 pub use backup::{MysqlBackup, check_backup};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params, Row, Value};
-use strata_driver::history::{
-    HistorySql, Param, delete_params, log_params, progress_params, upsert_params,
-};
+use std::sync::Arc;
+use strata_driver::history::{HistorySql, Param};
 use strata_driver::{
     Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder,
-    LockMode, Result, SqlErrorKind, StatementError, TableName, TxSettings, verify_says_missing,
+    LockMode, Result, Rows, Session, SqlErrorKind, StatementError, TableName, Transaction,
+    TxSettings,
 };
-use strata_model::{Checksum, HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
+use strata_model::{Checksum, Timestamp};
 use strata_sql::{Dialect, Statement};
 
 pub use url::ConnectOptions;
@@ -36,7 +36,7 @@ pub struct MysqlDriver {
     display: String,
     /// Qualified with its database once connected.
     table: TableName,
-    sql: std::sync::Arc<HistorySql>,
+    sql: Arc<HistorySql>,
     /// The database of the URL, which every migration starts in.
     database: Option<String>,
     mariadb: bool,
@@ -67,7 +67,7 @@ pub async fn connect(url: &str, table: TableName) -> Result<MysqlDriver> {
     Ok(MysqlDriver {
         conn,
         display,
-        sql: std::sync::Arc::new(HistorySql::new(Dialect::Mysql, &table)),
+        sql: Arc::new(HistorySql::new(Dialect::Mysql, &table)),
         table,
         database,
         mariadb,
@@ -90,10 +90,10 @@ fn db_err(e: mysql_async::Error) -> DriverError {
     DriverError::database(e)
 }
 
-fn statement_error(index: usize, e: mysql_async::Error) -> DriverError {
+fn statement_error(e: mysql_async::Error) -> DriverError {
     match e {
         mysql_async::Error::Server(s) => DriverError::Statement(Box::new(StatementError {
-            index,
+            index: 0,
             message: format!(
                 "{} (MySQL error {}, SQLSTATE {})",
                 s.message, s.code, s.state
@@ -116,10 +116,6 @@ fn statement_error(index: usize, e: mysql_async::Error) -> DriverError {
     }
 }
 
-fn is_missing_table(e: &mysql_async::Error) -> bool {
-    matches!(e, mysql_async::Error::Server(s) if s.code == NO_SUCH_TABLE)
-}
-
 /// A value as text, as the engine reads foreign tables and verify results.
 fn text(v: &Value) -> Option<String> {
     match v {
@@ -135,7 +131,7 @@ fn text(v: &Value) -> Option<String> {
 
 /// `$1`, `$2` ... placeholders (as the engine writes foreign history SQL)
 /// become MySQL's `?`, with the parameters in the order they appear.
-fn positional(sql: &str, params: &[Option<String>]) -> (String, Vec<Value>) {
+fn positional(sql: &str, params: &[Param]) -> (String, Vec<Value>) {
     let mut out = String::with_capacity(sql.len());
     let mut values = Vec::new();
     let mut chars = sql.char_indices().peekable();
@@ -150,42 +146,29 @@ fn positional(sql: &str, params: &[Option<String>]) -> (String, Vec<Value>) {
                     chars.next();
                 }
                 out.push('?');
-                values.push(match params.get(n - 1).cloned().flatten() {
-                    Some(s) => Value::from(s),
-                    None => Value::NULL,
-                });
+                values.push(params.get(n - 1).map_or(Value::NULL, value));
                 continue;
             }
         }
         out.push(c);
     }
+    // The history statements bind in order, with `?` already.
+    if values.is_empty() {
+        values = params.iter().map(value).collect();
+    }
     (out, values)
 }
 
+fn value(p: &Param) -> Value {
+    match p.clone() {
+        Param::Text(t) => t.into(),
+        Param::Int(n) => n.into(),
+        Param::Bool(b) => b.into(),
+        Param::Time(t) => t.map(|t| t.unix_millis()).into(),
+    }
+}
+
 impl MysqlDriver {
-    async fn progress_write(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
-        let sql = self.sql.clone();
-        self.exec(&sql.progress, progress_params(id, progress))
-            .await
-    }
-
-    /// Runs one of the history statements with its values.
-    async fn exec(&mut self, sql: &str, values: Vec<Param>) -> Result<()> {
-        let values = values
-            .into_iter()
-            .map(|p| match p {
-                Param::Text(t) => t.into(),
-                Param::Int(n) => n.into(),
-                Param::Bool(b) => b.into(),
-                Param::Time(t) => t.map(|t| t.unix_millis()).into(),
-            })
-            .collect();
-        self.conn
-            .exec_drop(sql, Params::Positional(values))
-            .await
-            .map_err(db_err)
-    }
-
     fn log_table(&self) -> TableName {
         self.table.with_suffix("_log")
     }
@@ -231,8 +214,24 @@ impl MysqlDriver {
             doing: get(4).map(|q| format!("running: {}", one_line(&q))),
         })
     }
+}
 
-    fn settings_sql(&self, settings: &TxSettings) -> Vec<String> {
+#[async_trait]
+impl Session for MysqlDriver {
+    fn history_sql(&self) -> Arc<HistorySql> {
+        self.sql.clone()
+    }
+
+    fn transaction(&self) -> Transaction {
+        Transaction {
+            begin: "START TRANSACTION",
+            ..Transaction::PLAIN
+        }
+    }
+
+    /// Session settings either way (MySQL has no transaction-local ones);
+    /// the next migration sets its own.
+    fn limits(&self, settings: &TxSettings, _local: bool) -> Vec<String> {
         let mut out = Vec::new();
         if let Some(t) = settings.lock_timeout {
             out.push(format!(
@@ -250,50 +249,34 @@ impl MysqlDriver {
         out
     }
 
-    async fn write(&mut self, w: &HistoryWrite) -> Result<()> {
-        let sql = self.sql.clone();
-        if let Some(r) = &w.upsert {
-            self.exec(&sql.upsert, upsert_params(r)).await?;
-        }
-        if let Some(id) = &w.delete {
-            self.exec(&sql.delete, delete_params(id)).await?;
-        }
-        self.exec(&sql.log, log_params(&w.log)).await?;
-        for f in &w.foreign {
-            let (sql, params) = positional(&f.sql, &f.params);
-            self.conn
-                .exec_drop(sql, Params::Positional(params))
-                .await
-                .map_err(db_err)?;
-        }
-        Ok(())
+    async fn batch(&mut self, sql: &str) -> Result<()> {
+        self.conn.query_drop(sql).await.map_err(db_err)
     }
 
-    /// Runs `f` in an InnoDB transaction (DML only: DDL would commit it).
-    async fn in_transaction(&mut self, w: &HistoryWrite) -> Result<()> {
+    async fn exec(&mut self, sql: &str, params: Vec<Param>) -> Result<()> {
+        let (sql, values) = positional(sql, &params);
         self.conn
-            .query_drop("START TRANSACTION")
+            .exec_drop(sql, Params::Positional(values))
             .await
-            .map_err(db_err)?;
-        match self.write(w).await {
-            Ok(()) => self.conn.query_drop("COMMIT").await.map_err(db_err),
-            Err(e) => {
-                let _ = self.conn.query_drop("ROLLBACK").await;
-                Err(e)
-            }
-        }
+            .map_err(db_err)
     }
 
-    async fn rows(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
-        match self.conn.query::<Row, _>(sql).await {
-            Ok(rows) => Ok(Some(
-                rows.iter()
-                    .map(|r| (0..r.len()).map(|i| r.as_ref(i).and_then(text)).collect())
-                    .collect(),
-            )),
-            Err(e) if is_missing_table(&e) => Ok(None),
-            Err(e) => Err(db_err(e)),
-        }
+    async fn run(&mut self, statement: &Statement<'_>) -> Result<()> {
+        self.conn
+            .query_drop(statement.sql)
+            .await
+            .map_err(statement_error)
+    }
+
+    async fn query(&mut self, sql: &str) -> Result<Option<Rows>> {
+        let result = self.conn.query_iter(sql).await.map_err(statement_error)?;
+        let query = !result.columns_ref().is_empty();
+        let rows: Vec<Row> = result.collect_and_drop().await.map_err(statement_error)?;
+        Ok(query.then(|| {
+            rows.iter()
+                .map(|r| (0..r.len()).map(|i| r.as_ref(i).and_then(text)).collect())
+                .collect()
+        }))
     }
 }
 
@@ -310,10 +293,6 @@ impl Driver for MysqlDriver {
         self.display.clone()
     }
 
-    fn history_table(&self) -> String {
-        self.table.to_string()
-    }
-
     async fn ensure_history(&mut self) -> Result<()> {
         // A dry run executes nothing here: creating a table would commit.
         if self.dry_run {
@@ -322,22 +301,6 @@ impl Driver for MysqlDriver {
         let [history, log] = self.sql.create.clone();
         self.conn.query_drop(history).await.map_err(db_err)?;
         self.conn.query_drop(log).await.map_err(db_err)
-    }
-
-    async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
-        let sql = self.sql.clone();
-        let rows = self.rows(&sql.select).await?.unwrap_or_default();
-        strata_driver::rows::history_rows(&self.table.to_string(), rows)
-    }
-
-    async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
-        let sql = self.sql.clone();
-        let rows = self.rows(&sql.select_log).await?.unwrap_or_default();
-        strata_driver::rows::log_entries(&self.log_table().to_string(), rows)
-    }
-
-    async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
-        self.in_transaction(write).await
     }
 
     async fn server_version(&mut self) -> Result<String> {
@@ -376,10 +339,6 @@ impl Driver for MysqlDriver {
         }
     }
 
-    async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
-        self.progress_write(id, progress).await
-    }
-
     fn records_atomically(&self, statement: &Statement<'_>, script: &str) -> bool {
         // MySQL commits any DDL (and LOCK TABLES, GRANT, CALL of a routine
         // that does, ...) by itself: only plain data changes and queries
@@ -389,33 +348,6 @@ impl Driver for MysqlDriver {
             first.as_str(),
             "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "SELECT" | "WITH" | "DO" | "VALUES"
         )
-    }
-
-    async fn execute_recorded(
-        &mut self,
-        statement: &Statement<'_>,
-        settings: &TxSettings,
-        id: &MigrationId,
-        progress: &Progress,
-    ) -> Result<()> {
-        for set in self.settings_sql(settings) {
-            self.conn.query_drop(set).await.map_err(db_err)?;
-        }
-        self.conn
-            .query_drop("START TRANSACTION")
-            .await
-            .map_err(db_err)?;
-        if let Err(e) = self.conn.query_drop(statement.sql).await {
-            let _ = self.conn.query_drop("ROLLBACK").await;
-            return Err(statement_error(0, e));
-        }
-        match self.progress_write(id, progress).await {
-            Ok(()) => self.conn.query_drop("COMMIT").await.map_err(db_err),
-            Err(e) => {
-                let _ = self.conn.query_drop("ROLLBACK").await;
-                Err(e)
-            }
-        }
     }
 
     async fn catalog_has(&mut self, object: &CatalogObject<'_>) -> Result<Option<bool>> {
@@ -463,54 +395,6 @@ impl Driver for MysqlDriver {
         };
         let n: Option<i64> = self.conn.exec_first(sql, params).await.map_err(db_err)?;
         Ok(Some(n.unwrap_or(0) > 0))
-    }
-
-    /// Only for steps the engine knows to be free of DDL: MySQL commits
-    /// any DDL statement, and the transaction with it.
-    async fn apply_in_transaction(
-        &mut self,
-        statements: &[Statement<'_>],
-        settings: &TxSettings,
-        record: &HistoryWrite,
-    ) -> Result<()> {
-        let started = std::time::Instant::now();
-        for set in self.settings_sql(settings) {
-            self.conn.query_drop(set).await.map_err(db_err)?;
-        }
-        self.conn
-            .query_drop("START TRANSACTION")
-            .await
-            .map_err(db_err)?;
-        for (i, st) in statements.iter().enumerate() {
-            if let Err(e) = self.conn.query_drop(st.sql).await {
-                let _ = self.conn.query_drop("ROLLBACK").await;
-                return Err(statement_error(i, e));
-            }
-        }
-        match self.write(&record.finished(started)).await {
-            Ok(()) => self.conn.query_drop("COMMIT").await.map_err(db_err),
-            Err(e) => {
-                let _ = self.conn.query_drop("ROLLBACK").await;
-                Err(e)
-            }
-        }
-    }
-
-    async fn execute_each(
-        &mut self,
-        statements: &[Statement<'_>],
-        settings: &TxSettings,
-    ) -> Result<()> {
-        for set in self.settings_sql(settings) {
-            self.conn.query_drop(set).await.map_err(db_err)?;
-        }
-        for (i, st) in statements.iter().enumerate() {
-            self.conn
-                .query_drop(st.sql)
-                .await
-                .map_err(|e| statement_error(i, e))?;
-        }
-        Ok(())
     }
 
     async fn try_lock(&mut self, mode: LockMode) -> Result<LockAttempt> {
@@ -579,34 +463,6 @@ impl Driver for MysqlDriver {
         Ok(())
     }
 
-    async fn verify(&mut self, statements: &[Statement<'_>]) -> Result<Option<String>> {
-        self.conn
-            .query_drop("START TRANSACTION")
-            .await
-            .map_err(db_err)?;
-        let mut first: Option<Option<String>> = None;
-        let mut failed = None;
-        let last = statements.last().map_or("", |st| st.sql);
-        for st in statements {
-            match self.conn.query::<Row, _>(st.sql).await {
-                Ok(rows) => first = rows.first().map(|r| r.as_ref(0).and_then(text)),
-                Err(e) => {
-                    failed = Some(e.to_string());
-                    break;
-                }
-            }
-        }
-        let _ = self.conn.query_drop("ROLLBACK").await;
-        Ok(match failed {
-            Some(e) => Some(e),
-            None => verify_says_missing(last, first.as_ref().map(Option::as_deref)),
-        })
-    }
-
-    async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
-        self.rows(sql).await
-    }
-
     async fn dry_run(&mut self, on: bool) -> Result<Vec<String>> {
         // Nothing is executed in a MySQL dry run (DDL commits): the engine
         // shows each step's SQL instead.
@@ -629,26 +485,24 @@ impl Driver for MysqlDriver {
             .await
             .map_err(db_err)?;
         let mut dropped = Vec::new();
-        self.conn
-            .query_drop("SET FOREIGN_KEY_CHECKS = 0")
-            .await
-            .map_err(db_err)?;
+        self.batch("SET FOREIGN_KEY_CHECKS = 0").await?;
         let mut result = Ok(());
         for (kind, name) in objects.iter().filter(|(_, n)| !own.contains(n)) {
-            let sql = format!(
-                "DROP {kind} IF EXISTS {}",
-                strata_driver::quote_ident_for(Dialect::Mysql, name)
-            );
-            if let Err(e) = self.conn.query_drop(sql).await {
-                result = Err(db_err(e));
+            let name_sql = strata_driver::quote_ident_for(Dialect::Mysql, name);
+            result = self
+                .batch(&format!("DROP {kind} IF EXISTS {name_sql}"))
+                .await;
+            if result.is_err() {
                 break;
             }
             dropped.push(format!("{} {name}", kind.to_ascii_lowercase()));
         }
-        let _ = self.conn.query_drop("SET FOREIGN_KEY_CHECKS = 1").await;
+        let _ = self.batch("SET FOREIGN_KEY_CHECKS = 1").await;
         result?;
+        // DDL commits by itself here: each history change is its own
+        // transaction.
         for w in history {
-            self.in_transaction(w).await?;
+            strata_driver::session::write_history(self, w).await?;
         }
         Ok(dropped)
     }
@@ -662,7 +516,7 @@ mod tests {
     fn dollar_placeholders_become_positional() {
         let (sql, values) = positional(
             "INSERT INTO t (a, b) VALUES ($2, $1) -- $x",
-            &[Some("one".into()), None],
+            &[Param::Text(Some("one".into())), Param::Text(None)],
         );
         assert_eq!(sql, "INSERT INTO t (a, b) VALUES (?, ?) -- $x");
         assert_eq!(values, vec![Value::NULL, Value::from("one")]);

@@ -3,7 +3,7 @@
 //! positions) is said.
 
 use crate::{PgDriver, db_err};
-use strata_driver::Result;
+use strata_driver::{Result, Session};
 
 /// A sequence (`schema.name`, quoted as needed) and where it stands: its
 /// last value (`None` before its first use) and its start value.
@@ -12,9 +12,9 @@ pub(crate) type SequencePosition = (String, Option<String>, String);
 impl PgDriver {
     /// Every sequence and where it stands (the last value reads as NULL
     /// where this user may not see it).
-    async fn sequence_positions(&self) -> Result<Vec<SequencePosition>> {
+    async fn sequence_positions(&mut self) -> Result<Vec<SequencePosition>> {
         let rows = self
-            .table_rows(
+            .query(
                 "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename), last_value::text, start_value::text FROM pg_sequences",
             )
             .await?

@@ -5,17 +5,14 @@
 //! server session, they go as unnamed statements with their types.
 
 use futures_util::future::{BoxFuture, FutureExt};
-use strata_driver::history::{
-    HistorySql, Param, delete_params, log_params, progress_params, upsert_params,
-};
+use strata_driver::history::{HistorySql, Param, delete_params, log_params, upsert_params};
 use strata_driver::{HistoryWrite, Result};
-use strata_model::{MigrationId, Progress};
 use tokio_postgres::Client;
 use tokio_postgres::types::{ToSql, Type};
 
 /// The history statements, prepared once the session is known to be ours.
 pub(crate) struct Writes {
-    pub sql: HistorySql,
+    pub sql: std::sync::Arc<HistorySql>,
     /// `upsert`, `delete`, `log`, prepared.
     prepared: Option<[tokio_postgres::Statement; 3]>,
 }
@@ -31,7 +28,7 @@ enum Which {
 impl Writes {
     pub fn new(sql: HistorySql) -> Self {
         Writes {
-            sql,
+            sql: std::sync::Arc::new(sql),
             prepared: None,
         }
     }
@@ -63,7 +60,7 @@ impl Writes {
 /// A value, owned, with the type PostgreSQL is told.
 type Owned = (Box<dyn ToSql + Sync + Send>, Type);
 
-fn owned(params: Vec<Param>) -> Vec<Owned> {
+pub(crate) fn owned(params: Vec<Param>) -> Vec<Owned> {
     params
         .into_iter()
         .map(|p| -> Owned {
@@ -124,16 +121,12 @@ impl Bound {
                         values.iter().map(|(v, _)| as_sql(v.as_ref())),
                     )
                     .boxed(),
-                None => execute_typed(client, writes.text(*which), values).boxed(),
+                None => execute(client, writes.text(*which), values).boxed(),
             };
             ops.push(op.map(|r| r.map(drop)).boxed());
         }
         for (sql, values) in &self.foreign {
-            ops.push(
-                execute_typed(client, sql, values)
-                    .map(|r| r.map(drop))
-                    .boxed(),
-            );
+            ops.push(execute(client, sql, values).map(|r| r.map(drop)).boxed());
         }
         ops
     }
@@ -143,7 +136,7 @@ fn as_sql(v: &(dyn ToSql + Sync + Send)) -> &(dyn ToSql + Sync) {
     v
 }
 
-async fn execute_typed(
+pub(crate) async fn execute(
     client: &Client,
     sql: &str,
     values: &[Owned],
@@ -153,19 +146,4 @@ async fn execute_typed(
         .map(|(v, t)| (as_sql(v.as_ref()), t.clone()))
         .collect();
     client.execute_typed(sql, &typed).await
-}
-
-/// Records a running migration's completed statements.
-pub(crate) async fn record_progress(
-    client: &Client,
-    writes: &Writes,
-    id: &MigrationId,
-    progress: &Progress,
-) -> std::result::Result<u64, tokio_postgres::Error> {
-    execute_typed(
-        client,
-        &writes.sql.progress,
-        &owned(progress_params(id, progress)),
-    )
-    .await
 }

@@ -26,11 +26,12 @@ use lock::{HeldLock, lease_lost_error};
 use probe::PgBlockerProbe;
 use std::sync::Arc;
 use std::time::Duration;
+use strata_driver::history::{HistorySql, Param};
 use strata_driver::{
     BlockerProbe, Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt,
-    LockMode, Result, SqlErrorKind, StatementError, TableName, TxSettings, quote_ident,
+    LockMode, Result, Rows, Session, SqlErrorKind, StatementError, TableName, Transaction,
+    TxSettings, quote_ident,
 };
-use strata_model::{HistoryRow, LogEntry, MigrationId, Progress};
 use strata_sql::{Dialect, Statement};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
@@ -81,14 +82,15 @@ pub(crate) fn db_err_ref(e: &tokio_postgres::Error) -> DriverError {
     DriverError::Database(pg_message(e))
 }
 
-pub(crate) fn statement_error(index: usize, e: &tokio_postgres::Error) -> StatementError {
+/// A statement the server rejected, as the `index`th of those sent.
+pub(crate) fn statement_error(index: usize, e: &tokio_postgres::Error) -> DriverError {
     let db = e.as_db_error();
-    StatementError {
+    DriverError::Statement(Box::new(StatementError {
         index,
         message: pg_message(e),
         kind: match db.map(|d| d.code().code()) {
             Some("55P03") => SqlErrorKind::LockTimeout,
-            Some("42P01") => SqlErrorKind::MissingTable,
+            Some("42P01" | "3F000") => SqlErrorKind::MissingTable,
             Some("40P01") => SqlErrorKind::Deadlock,
             Some("57014") => SqlErrorKind::Cancelled,
             _ => SqlErrorKind::Other,
@@ -100,7 +102,7 @@ pub(crate) fn statement_error(index: usize, e: &tokio_postgres::Error) -> Statem
         }),
         detail: db.and_then(|d| d.detail().map(str::to_string)),
         hint: db.and_then(|d| d.hint().map(str::to_string)),
-    }
+    }))
 }
 
 pub(crate) fn is_missing_relation(e: &tokio_postgres::Error) -> bool {
@@ -110,22 +112,6 @@ pub(crate) fn is_missing_relation(e: &tokio_postgres::Error) -> bool {
 
 fn millis(d: Duration) -> u128 {
     d.as_millis().max(1)
-}
-
-/// `SET [LOCAL]` statements for the per-migration limits.
-fn settings_sql(settings: &TxSettings, local: bool) -> String {
-    let scope = if local { "LOCAL " } else { "" };
-    let mut sql = String::new();
-    if let Some(d) = settings.lock_timeout {
-        sql.push_str(&format!("SET {scope}lock_timeout = '{}ms';", millis(d)));
-    }
-    if let Some(d) = settings.statement_timeout {
-        sql.push_str(&format!(
-            "SET {scope}statement_timeout = '{}ms';",
-            millis(d)
-        ));
-    }
-    sql
 }
 
 impl PgDriver {
@@ -145,41 +131,6 @@ impl PgDriver {
             )
         })
     }
-
-    /// Opens a migration's transaction (a savepoint in a dry run).
-    fn begin_sql(&self) -> &'static str {
-        if self.dry_run {
-            "SAVEPOINT strata_step"
-        } else {
-            "BEGIN"
-        }
-    }
-
-    fn commit_sql(&self) -> &'static str {
-        if self.dry_run {
-            "RELEASE SAVEPOINT strata_step"
-        } else {
-            "COMMIT"
-        }
-    }
-
-    fn rollback_sql(&self) -> &'static str {
-        if self.dry_run {
-            "ROLLBACK TO SAVEPOINT strata_step; RELEASE SAVEPOINT strata_step"
-        } else {
-            "ROLLBACK"
-        }
-    }
-
-    /// The rows of `sql` as text, or `None` when its table does not exist
-    /// (yet): one round trip, no statement to prepare.
-    async fn table_rows(&self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
-        match self.client.simple_query(sql).await {
-            Ok(m) => Ok(Some(text_rows(m))),
-            Err(e) if is_missing_relation(&e) => Ok(None),
-            Err(e) => Err(db_err(e)),
-        }
-    }
 }
 
 /// Reads the text columns of a simple-query result.
@@ -196,6 +147,65 @@ pub(crate) fn text_rows(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<Option<Str
 }
 
 #[async_trait]
+impl Session for PgDriver {
+    fn history_sql(&self) -> Arc<HistorySql> {
+        self.writes.sql.clone()
+    }
+
+    fn transaction(&self) -> Transaction {
+        if self.dry_run {
+            Transaction::SAVEPOINT
+        } else {
+            Transaction::PLAIN
+        }
+    }
+
+    fn limits(&self, settings: &TxSettings, local: bool) -> Vec<String> {
+        let scope = if local { "LOCAL " } else { "" };
+        let set = |name: &str, d: Option<Duration>| {
+            d.map(|d| format!("SET {scope}{name} = '{}ms'", millis(d)))
+        };
+        set("lock_timeout", settings.lock_timeout)
+            .into_iter()
+            .chain(set("statement_timeout", settings.statement_timeout))
+            .collect()
+    }
+
+    fn reset_limits(&self) -> Option<&'static str> {
+        Some("RESET lock_timeout; RESET statement_timeout")
+    }
+
+    async fn batch(&mut self, sql: &str) -> Result<()> {
+        self.client.batch_execute(sql).await.map_err(db_err)
+    }
+
+    async fn exec(&mut self, sql: &str, params: Vec<Param>) -> Result<()> {
+        history::execute(&self.client, sql, &history::owned(params))
+            .await
+            .map(drop)
+            .map_err(db_err)
+    }
+
+    async fn run(&mut self, statement: &Statement<'_>) -> Result<()> {
+        run_statement(&self.client, statement)
+            .await
+            .map_err(|e| statement_error(0, &e))
+    }
+
+    async fn query(&mut self, sql: &str) -> Result<Option<Rows>> {
+        let messages = self
+            .client
+            .simple_query(sql)
+            .await
+            .map_err(|e| statement_error(0, &e))?;
+        let query = messages
+            .iter()
+            .any(|m| matches!(m, SimpleQueryMessage::RowDescription(_)));
+        Ok(query.then(|| text_rows(messages)))
+    }
+}
+
+#[async_trait]
 impl Driver for PgDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
@@ -206,10 +216,6 @@ impl Driver for PgDriver {
 
     fn describe(&self) -> String {
         self.target.display.clone()
-    }
-
-    fn history_table(&self) -> String {
-        self.table.to_string()
     }
 
     async fn ensure_history(&mut self) -> Result<()> {
@@ -230,26 +236,16 @@ impl Driver for PgDriver {
         Ok(())
     }
 
-    async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
-        let rows = self.table_rows(&self.writes.sql.select).await?;
-        strata_driver::rows::history_rows(&self.table.to_string(), rows.unwrap_or_default())
-    }
-
-    async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
-        let rows = self.table_rows(&self.writes.sql.select_log).await?;
-        strata_driver::rows::log_entries(&self.log_table().to_string(), rows.unwrap_or_default())
-    }
-
     async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
         let bound = Bound::new(write);
-        let (begin, commit, rollback) = (self.begin_sql(), self.commit_sql(), self.rollback_sql());
+        let tx = self.transaction();
         let client = &self.client;
-        let mut ops = vec![client.batch_execute(begin).boxed()];
+        let mut ops = vec![client.batch_execute(tx.begin).boxed()];
         ops.extend(bound.ops(client, &self.writes));
-        ops.push(client.batch_execute(commit).boxed());
+        ops.push(client.batch_execute(tx.commit).boxed());
         let results = join_all(ops).await;
         if let Some(Err(e)) = results.into_iter().find(Result::is_err) {
-            let _ = client.batch_execute(rollback).await;
+            let _ = client.batch_execute(tx.rollback).await;
             return Err(db_err(e));
         }
         Ok(())
@@ -261,8 +257,13 @@ impl Driver for PgDriver {
         settings: &TxSettings,
         record: &HistoryWrite,
     ) -> Result<()> {
-        let begin = format!("{};{}", self.begin_sql(), settings_sql(settings, true));
-        let (commit, rollback) = (self.commit_sql(), self.rollback_sql());
+        let tx = self.transaction();
+        let begin = [tx.begin.to_string()]
+            .into_iter()
+            .chain(self.limits(settings, true))
+            .collect::<Vec<_>>()
+            .join(";");
+        let (commit, rollback) = (tx.commit, tx.rollback);
         let started = std::time::Instant::now();
         let client = &self.client;
         // The statements go out pipelined, a window at a time (a file of
@@ -280,13 +281,8 @@ impl Driver for PgDriver {
                 let _ = client.batch_execute(rollback).await;
                 return Err(match (first, i) {
                     (true, 0) => db_err_ref(e),
-                    (true, i) => DriverError::Statement(Box::new(statement_error(
-                        window * PIPELINE + i - 1,
-                        e,
-                    ))),
-                    (false, i) => {
-                        DriverError::Statement(Box::new(statement_error(window * PIPELINE + i, e)))
-                    }
+                    (true, i) => statement_error(window * PIPELINE + i - 1, e),
+                    (false, i) => statement_error(window * PIPELINE + i, e),
                 });
             }
         }
@@ -380,71 +376,13 @@ impl Driver for PgDriver {
         Ok(Some(format!("{schema}.{index}")))
     }
 
-    async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
-        history::record_progress(&self.client, &self.writes, id, progress)
-            .await
-            .map(drop)
-            .map_err(db_err)
-    }
-
     fn records_atomically(&self, statement: &Statement<'_>, script: &str) -> bool {
         !strata_sql::cannot_run_in_transaction(statement, script)
             && !strata_sql::is_transaction_control(statement, script)
     }
 
-    async fn execute_recorded(
-        &mut self,
-        statement: &Statement<'_>,
-        settings: &TxSettings,
-        id: &MigrationId,
-        progress: &Progress,
-    ) -> Result<()> {
-        let begin = format!("BEGIN;{}", settings_sql(settings, true));
-        let client = &self.client;
-        client.batch_execute(&begin).await.map_err(db_err)?;
-        if let Err(e) = run_statement(client, statement).await {
-            let _ = client.batch_execute("ROLLBACK").await;
-            return Err(DriverError::Statement(Box::new(statement_error(0, &e))));
-        }
-        // The statement's effect and the record of it commit together.
-        let (recorded, committed) = tokio::join!(
-            history::record_progress(client, &self.writes, id, progress),
-            client.batch_execute("COMMIT")
-        );
-        if let Err(e) = recorded.map(drop).and(committed) {
-            let _ = client.batch_execute("ROLLBACK").await;
-            return Err(db_err(e));
-        }
-        Ok(())
-    }
-
     async fn catalog_has(&mut self, object: &CatalogObject<'_>) -> Result<Option<bool>> {
         self.lookup(object).await
-    }
-
-    async fn execute_each(
-        &mut self,
-        statements: &[Statement<'_>],
-        settings: &TxSettings,
-    ) -> Result<()> {
-        let set = settings_sql(settings, false);
-        if !set.is_empty() {
-            self.client.batch_execute(&set).await.map_err(db_err)?;
-        }
-        let mut result = Ok(());
-        for (i, st) in statements.iter().enumerate() {
-            if let Err(e) = run_statement(&self.client, st).await {
-                result = Err(DriverError::Statement(Box::new(statement_error(i, &e))));
-                break;
-            }
-        }
-        if !set.is_empty() {
-            let _ = self
-                .client
-                .batch_execute("RESET lock_timeout; RESET statement_timeout")
-                .await;
-        }
-        result
     }
 
     async fn try_lock(&mut self, mode: LockMode) -> Result<LockAttempt> {
@@ -476,44 +414,6 @@ impl Driver for PgDriver {
         self.release().await
     }
 
-    async fn verify(&mut self, statements: &[Statement<'_>]) -> Result<Option<String>> {
-        self.client.batch_execute("BEGIN").await.map_err(db_err)?;
-        let mut verdict = None;
-        for (i, st) in statements.iter().enumerate() {
-            match self.client.simple_query(st.sql).await {
-                Ok(messages) if i + 1 == statements.len() => {
-                    let rows = text_rows(messages);
-                    let first = rows.first().map(|r| r.first().and_then(|v| v.as_deref()));
-                    // A last statement that returns nothing (not a query)
-                    // has no verdict to give.
-                    if !rows.is_empty()
-                        || st
-                            .sql
-                            .trim_start()
-                            .to_ascii_lowercase()
-                            .starts_with("select")
-                    {
-                        verdict = strata_driver::verify_says_missing(st.sql, first);
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    verdict = Some(pg_message(&e));
-                    break;
-                }
-            }
-        }
-        self.client
-            .batch_execute("ROLLBACK")
-            .await
-            .map_err(db_err)?;
-        Ok(verdict)
-    }
-
-    async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
-        self.table_rows(sql).await
-    }
-
     async fn dry_run(&mut self, on: bool) -> Result<Vec<String>> {
         self.set_dry_run(on).await
     }
@@ -522,7 +422,7 @@ impl Driver for PgDriver {
         // The migration's relations, not the catalogs, TOAST tables or
         // strata's own history tables.
         let rows = self
-            .table_rows(
+            .query(
                 "SELECT c.relname || ' ' || l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
                   WHERE l.pid = pg_backend_pid() AND l.granted
                     AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace, 'pg_toast'::regnamespace)
@@ -649,24 +549,7 @@ impl Driver for PgDriver {
             .iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, String>(1)))
             .unzip();
-        let client = &self.client;
-        let result = async {
-            client.batch_execute("BEGIN").await?;
-            if !drops.is_empty() {
-                client.batch_execute(&drops.join("; ")).await?;
-            }
-            for write in history {
-                for op in Bound::new(write).ops(client, &self.writes) {
-                    op.await?;
-                }
-            }
-            client.batch_execute("COMMIT").await
-        }
-        .await;
-        if let Err(e) = result {
-            let _ = client.batch_execute("ROLLBACK").await;
-            return Err(db_err(e));
-        }
+        strata_driver::session::reset(self, &drops, history).await?;
         Ok(names)
     }
 }

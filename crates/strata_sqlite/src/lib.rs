@@ -10,16 +10,15 @@ use async_trait::async_trait;
 pub use backup::{SqliteBackup, check_backup};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::sync::Arc;
 use std::time::Duration;
-use strata_driver::history::{
-    HistorySql, Param, delete_params, log_params, progress_params, upsert_params,
-};
+use strata_driver::history::{HistorySql, Param};
 use strata_driver::lease::{self, Claimant, Lease, LeaseStore};
 use strata_driver::{
     Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder,
-    LockMode, Result, SqlErrorKind, StatementError, TableName, TxSettings,
+    LockMode, Result, Rows, Session, SqlErrorKind, StatementError, TableName, Transaction,
 };
-use strata_model::{HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
+use strata_model::Timestamp;
 use strata_sql::{Dialect, Statement};
 
 /// How long a lease lasts, renewed before each step, before another process
@@ -36,7 +35,7 @@ pub struct SqliteDriver {
     conn: Connection,
     display: String,
     table: TableName,
-    sql: HistorySql,
+    sql: Arc<HistorySql>,
     holder: Option<String>,
     /// In a dry run: transactions become savepoints of one that is rolled
     /// back.
@@ -54,7 +53,7 @@ pub fn connect(path: &str, table: TableName, display: String) -> Result<SqliteDr
     Ok(SqliteDriver {
         conn,
         display,
-        sql: HistorySql::new(Dialect::Sqlite, &table),
+        sql: Arc::new(HistorySql::new(Dialect::Sqlite, &table)),
         table,
         holder: None,
         dry_run: false,
@@ -65,7 +64,7 @@ fn db_err(e: rusqlite::Error) -> DriverError {
     DriverError::database(e)
 }
 
-fn statement_error(index: usize, e: rusqlite::Error) -> DriverError {
+fn statement_error(e: rusqlite::Error) -> DriverError {
     let (code, kind) = match &e {
         rusqlite::Error::SqliteFailure(f, _) => (
             Some(format!("{:?}", f.code)),
@@ -81,7 +80,7 @@ fn statement_error(index: usize, e: rusqlite::Error) -> DriverError {
         _ => (None, SqlErrorKind::Other),
     };
     DriverError::Statement(Box::new(StatementError {
-        index,
+        index: 0,
         message: e.to_string(),
         kind,
         code,
@@ -108,103 +107,12 @@ fn is_missing_table(e: &rusqlite::Error) -> bool {
 }
 
 impl SqliteDriver {
-    fn write_progress(&self, id: &MigrationId, progress: &Progress) -> Result<()> {
-        self.exec(&self.sql.progress, progress_params(id, progress))
-    }
-
-    /// Runs one of the history statements with its values.
-    fn exec(&self, sql: &str, values: Vec<Param>) -> Result<()> {
-        let values = values.into_iter().map(|p| match p {
-            Param::Text(t) => t.map_or(Value::Null, Value::Text),
-            Param::Int(n) => n.map_or(Value::Null, Value::Integer),
-            Param::Bool(b) => Value::Integer(i64::from(b)),
-            Param::Time(t) => Param::rfc3339(&t).map_or(Value::Null, Value::Text),
-        });
-        self.conn
-            .prepare_cached(sql)
-            .and_then(|mut st| st.execute(rusqlite::params_from_iter(values)))
-            .map(drop)
-            .map_err(db_err)
-    }
-
-    /// The rows of `sql` with every column as text, or `None` when a table
-    /// it reads does not exist.
-    fn text_rows(&self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
-        let mut st = match self.conn.prepare(sql) {
-            Ok(st) => st,
-            Err(e) if is_missing_table(&e) => return Ok(None),
-            Err(e) => return Err(db_err(e)),
-        };
-        let columns = st.column_count();
-        let rows = st
-            .query_map([], |r| {
-                (0..columns)
-                    .map(|i| r.get_ref(i).map(text))
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(db_err)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(db_err)?;
-        Ok(Some(rows))
-    }
-
     fn log_table(&self) -> TableName {
         self.table.with_suffix("_log")
     }
 
     fn lock_table(&self) -> TableName {
         self.table.with_suffix("_lock")
-    }
-
-    fn run_statements(&self, statements: &[Statement<'_>]) -> Result<()> {
-        for (i, st) in statements.iter().enumerate() {
-            self.conn
-                .execute_batch(st.sql)
-                .map_err(|e| statement_error(i, e))?;
-        }
-        Ok(())
-    }
-
-    fn write(&self, w: &HistoryWrite) -> Result<()> {
-        if let Some(r) = &w.upsert {
-            self.exec(&self.sql.upsert, upsert_params(r))?;
-        }
-        if let Some(id) = &w.delete {
-            self.exec(&self.sql.delete, delete_params(id))?;
-        }
-        self.exec(&self.sql.log, log_params(&w.log))?;
-        for f in &w.foreign {
-            self.conn
-                .execute(&f.sql, rusqlite::params_from_iter(f.params.iter()))
-                .map_err(db_err)?;
-        }
-        Ok(())
-    }
-
-    fn in_write_transaction<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        let (begin, commit, rollback) = if self.dry_run {
-            (
-                "SAVEPOINT strata_step",
-                "RELEASE strata_step",
-                "ROLLBACK TO strata_step; RELEASE strata_step",
-            )
-        } else {
-            ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK")
-        };
-        self.conn.execute_batch(begin).map_err(db_err)?;
-        match f() {
-            Ok(v) => {
-                if let Err(e) = self.conn.execute_batch(commit) {
-                    let _ = self.conn.execute_batch(rollback);
-                    return Err(db_err(e));
-                }
-                Ok(v)
-            }
-            Err(e) => {
-                let _ = self.conn.execute_batch(rollback);
-                Err(e)
-            }
-        }
     }
 
     fn release_lease(&mut self) -> Result<()> {
@@ -288,6 +196,65 @@ impl LeaseStore for SqliteDriver {
 }
 
 #[async_trait]
+impl Session for SqliteDriver {
+    fn history_sql(&self) -> Arc<HistorySql> {
+        self.sql.clone()
+    }
+
+    fn transaction(&self) -> Transaction {
+        if self.dry_run {
+            Transaction::SAVEPOINT
+        } else {
+            Transaction {
+                begin: "BEGIN IMMEDIATE",
+                ..Transaction::PLAIN
+            }
+        }
+    }
+
+    async fn batch(&mut self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(db_err)
+    }
+
+    async fn exec(&mut self, sql: &str, params: Vec<Param>) -> Result<()> {
+        let values = params.into_iter().map(|p| match p {
+            Param::Text(t) => t.map_or(Value::Null, Value::Text),
+            Param::Int(n) => n.map_or(Value::Null, Value::Integer),
+            Param::Bool(b) => Value::Integer(i64::from(b)),
+            Param::Time(t) => Param::rfc3339(&t).map_or(Value::Null, Value::Text),
+        });
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut st| st.execute(rusqlite::params_from_iter(values)))
+            .map(drop)
+            .map_err(db_err)
+    }
+
+    async fn run(&mut self, statement: &Statement<'_>) -> Result<()> {
+        self.conn
+            .execute_batch(statement.sql)
+            .map_err(statement_error)
+    }
+
+    async fn query(&mut self, sql: &str) -> Result<Option<Rows>> {
+        let mut st = self.conn.prepare(sql).map_err(statement_error)?;
+        let columns = st.column_count();
+        if columns == 0 {
+            return st.execute([]).map(|_| None).map_err(statement_error);
+        }
+        let rows = st
+            .query_map([], |r| {
+                (0..columns)
+                    .map(|i| r.get_ref(i).map(text))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .and_then(Iterator::collect)
+            .map_err(statement_error)?;
+        Ok(Some(rows))
+    }
+}
+
+#[async_trait]
 impl Driver for SqliteDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
@@ -298,31 +265,6 @@ impl Driver for SqliteDriver {
 
     fn describe(&self) -> String {
         self.display.clone()
-    }
-
-    fn history_table(&self) -> String {
-        self.table.to_string()
-    }
-
-    async fn ensure_history(&mut self) -> Result<()> {
-        let [history, log] = &self.sql.create;
-        self.conn
-            .execute_batch(&format!("{history};\n{log};"))
-            .map_err(db_err)
-    }
-
-    async fn read_history(&mut self) -> Result<Vec<HistoryRow>> {
-        let rows = self.text_rows(&self.sql.select)?.unwrap_or_default();
-        strata_driver::rows::history_rows(&self.table.to_string(), rows)
-    }
-
-    async fn read_log(&mut self) -> Result<Vec<LogEntry>> {
-        let rows = self.text_rows(&self.sql.select_log)?.unwrap_or_default();
-        strata_driver::rows::log_entries(&self.log_table().to_string(), rows)
-    }
-
-    async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
-        self.in_write_transaction(|| self.write(write))
     }
 
     async fn server_version(&mut self) -> Result<String> {
@@ -344,29 +286,11 @@ impl Driver for SqliteDriver {
         Ok(probe.is_ok())
     }
 
-    async fn record_progress(&mut self, id: &MigrationId, progress: &Progress) -> Result<()> {
-        self.write_progress(id, progress)
-    }
-
     fn records_atomically(&self, statement: &Statement<'_>, script: &str) -> bool {
         // What SQLite refuses, or ignores, inside a transaction.
         let first = strata_sql::first_word(statement, script);
         !matches!(first.as_str(), "PRAGMA" | "VACUUM" | "ATTACH" | "DETACH")
             && !strata_sql::is_transaction_control(statement, script)
-    }
-
-    async fn execute_recorded(
-        &mut self,
-        statement: &Statement<'_>,
-        settings: &TxSettings,
-        id: &MigrationId,
-        progress: &Progress,
-    ) -> Result<()> {
-        let _ = settings;
-        self.in_write_transaction(|| {
-            self.run_statements(std::slice::from_ref(statement))?;
-            self.write_progress(id, progress)
-        })
     }
 
     async fn catalog_has(&mut self, object: &CatalogObject<'_>) -> Result<Option<bool>> {
@@ -399,27 +323,6 @@ impl Driver for SqliteDriver {
             ),
             CatalogObject::Constraint { .. } => Ok(None),
         }
-    }
-
-    async fn apply_in_transaction(
-        &mut self,
-        statements: &[Statement<'_>],
-        _settings: &TxSettings,
-        record: &HistoryWrite,
-    ) -> Result<()> {
-        let started = std::time::Instant::now();
-        self.in_write_transaction(|| {
-            self.run_statements(statements)?;
-            self.write(&record.finished(started))
-        })
-    }
-
-    async fn execute_each(
-        &mut self,
-        statements: &[Statement<'_>],
-        _settings: &TxSettings,
-    ) -> Result<()> {
-        self.run_statements(statements)
     }
 
     async fn try_lock(&mut self, _mode: LockMode) -> Result<LockAttempt> {
@@ -455,44 +358,6 @@ impl Driver for SqliteDriver {
         self.release_lease()
     }
 
-    async fn verify(&mut self, statements: &[Statement<'_>]) -> Result<Option<String>> {
-        self.conn.execute_batch("BEGIN").map_err(db_err)?;
-        let mut verdict = None;
-        for (i, st) in statements.iter().enumerate() {
-            let outcome = if i + 1 == statements.len() {
-                self.conn.prepare(st.sql).and_then(|mut prepared| {
-                    if prepared.column_count() == 0 {
-                        return prepared.execute([]).map(|_| None);
-                    }
-                    let mut rows = prepared.query([])?;
-                    let first = match rows.next()? {
-                        None => None,
-                        Some(row) => Some(text(row.get_ref(0)?)),
-                    };
-                    Ok(strata_driver::verify_says_missing(
-                        st.sql,
-                        first.as_ref().map(|v| v.as_deref()),
-                    ))
-                })
-            } else {
-                self.conn.execute_batch(st.sql).map(|()| None)
-            };
-            match outcome {
-                Ok(None) => {}
-                Ok(missing) => {
-                    verdict = missing;
-                    break;
-                }
-                Err(e) => {
-                    verdict = Some(e.to_string());
-                    break;
-                }
-            }
-        }
-        self.conn.execute_batch("ROLLBACK").map_err(db_err)?;
-        Ok(verdict)
-    }
-
     async fn dry_run(&mut self, on: bool) -> Result<Vec<String>> {
         // AUTOINCREMENT counters live in sqlite_sequence, which rolls back
         // with everything else.
@@ -500,10 +365,6 @@ impl Driver for SqliteDriver {
         self.conn.execute_batch(sql).map_err(db_err)?;
         self.dry_run = on;
         Ok(Vec::new())
-    }
-
-    async fn query_text(&mut self, sql: &str) -> Result<Option<Vec<Vec<Option<String>>>>> {
-        self.text_rows(sql)
     }
 
     async fn check_lock(&mut self) -> Result<()> {
@@ -538,43 +399,32 @@ impl Driver for SqliteDriver {
             self.log_table().table,
             self.lock_table().table,
         ];
-        let objects: Vec<(String, String)> = {
-            let mut st = self
-                .conn
-                .prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND type IN ('view', 'trigger', 'table') ORDER BY CASE type WHEN 'trigger' THEN 0 WHEN 'view' THEN 1 ELSE 2 END, name")
-                .map_err(db_err)?;
-            st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(db_err)?
-                .collect::<std::result::Result<_, _>>()
-                .map_err(db_err)?
-        };
-        let objects: Vec<_> = objects
+        let objects: Vec<(String, String)> = self
+            .query("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND type IN ('view', 'trigger', 'table') ORDER BY CASE type WHEN 'trigger' THEN 0 WHEN 'view' THEN 1 ELSE 2 END, name")
+            .await?
+            .unwrap_or_default()
             .into_iter()
+            .filter_map(|r| Some((r.first()?.clone()?, r.get(1)?.clone()?)))
             .filter(|(_, n)| !ours.contains(n))
+            .collect();
+        let drops: Vec<String> = objects
+            .iter()
+            .map(|(kind, name)| {
+                format!(
+                    "DROP {} IF EXISTS {}",
+                    kind.to_uppercase(),
+                    strata_driver::quote_ident(name)
+                )
+            })
             .collect();
         let foreign_keys: bool = self
             .conn
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .map_err(db_err)?;
-        self.conn
-            .execute_batch("PRAGMA foreign_keys = OFF")
-            .map_err(db_err)?;
-        let result = self.in_write_transaction(|| {
-            for (kind, name) in &objects {
-                self.conn
-                    .execute_batch(&format!(
-                        "DROP {} IF EXISTS {}",
-                        kind.to_uppercase(),
-                        strata_driver::quote_ident(name)
-                    ))
-                    .map_err(db_err)?;
-            }
-            history.iter().try_for_each(|w| self.write(w))
-        });
+        self.batch("PRAGMA foreign_keys = OFF").await?;
+        let result = strata_driver::session::reset(self, &drops, history).await;
         if foreign_keys {
-            self.conn
-                .execute_batch("PRAGMA foreign_keys = ON")
-                .map_err(db_err)?;
+            self.batch("PRAGMA foreign_keys = ON").await?;
         }
         result?;
         Ok(objects
