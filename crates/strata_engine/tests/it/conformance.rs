@@ -257,5 +257,24 @@ engine_test!(
         let missing = strata_sql::split("SELECT 0;", dialect);
         assert_eq!(d.verify(&there).await.unwrap(), None);
         assert!(d.verify(&missing).await.unwrap().is_some());
+        // The last statement's result set is read, whatever its first word.
+        let none = strata_sql::split(
+            "CREATE TABLE v (id int);\nWITH x AS (SELECT id FROM v) SELECT id FROM x;",
+            dialect,
+        );
+        assert_eq!(
+            d.verify(&none).await.unwrap().as_deref(),
+            Some("the verify query returned no rows")
+        );
+        // A last statement that is not a query gives no verdict.
+        let write = strata_sql::split("CREATE TABLE w (id int);\nDELETE FROM w;", dialect);
+        assert_eq!(d.verify(&write).await.unwrap(), None);
+        // A failing statement is the verdict, and nothing stays (where DDL
+        // is transactional).
+        let failing =
+            strata_sql::split("CREATE TABLE u (id int);\nSELECT * FROM nowhere;", dialect);
+        assert!(d.verify(&failing).await.unwrap().is_some());
+        let kept = d.query_text("SELECT * FROM u").await.unwrap().is_some();
+        assert_eq!(kept, !d.capabilities().transactional_ddl);
     })
 );
