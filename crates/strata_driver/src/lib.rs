@@ -21,7 +21,9 @@ use strata_sql::{Dialect, Statement};
 pub use backup::Backup;
 pub use ident::{TableName, quote_ident, quote_ident_for};
 pub use session::{Rows, Session, Transaction};
-pub use url::{SslMode, percent_decode, redact_endpoint, redact_in, redact_url, split_password};
+pub use url::{
+    ConnectParams, SslMode, percent_decode, redact_endpoint, redact_in, redact_url, split_password,
+};
 
 /// Something a statement creates or drops, to look up in the catalog when
 /// whether the statement completed is in doubt.

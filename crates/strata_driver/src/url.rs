@@ -142,6 +142,57 @@ impl SslMode {
     }
 }
 
+/// What strata reads itself from a connection URL's query, where the
+/// client libraries do not read it the libpq way: TLS as libpq spells it
+/// (`sslmode`, `sslrootcert`) or as the MySQL client does (`ssl-mode`,
+/// `ssl-ca`), and `connect_timeout` in seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectParams {
+    /// The URL without them, for the client library.
+    pub rest: String,
+    pub ssl: SslMode,
+    pub root_cert: Option<String>,
+    /// `None` when not given (or 0): [`crate::CONNECT_TIMEOUT`].
+    pub timeout: Option<std::time::Duration>,
+}
+
+impl ConnectParams {
+    pub fn split(url: &str) -> Result<ConnectParams, String> {
+        // Parameters start after the host: a password may hold a `?`.
+        let host_start = url.find('@').map_or(0, |a| a + 1);
+        let (base, query) = match url[host_start..].find('?') {
+            Some(q) => (&url[..host_start + q], &url[host_start + q + 1..]),
+            None => (url, ""),
+        };
+        let mut params = ConnectParams {
+            rest: base.to_string(),
+            ssl: SslMode::Prefer,
+            root_cert: None,
+            timeout: None,
+        };
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key.replace('_', "-").as_str() {
+                "sslmode" | "ssl-mode" => params.ssl = SslMode::parse(value)?,
+                "sslrootcert" | "ssl-ca" => params.root_cert = Some(percent_decode(value)),
+                "connect-timeout" => {
+                    let seconds: u64 = value.parse().map_err(|_| {
+                        format!("connect_timeout `{value}` is not a whole number of seconds")
+                    })?;
+                    params.timeout =
+                        Some(std::time::Duration::from_secs(seconds)).filter(|t| !t.is_zero());
+                }
+                _ => kept.push(pair),
+            }
+        }
+        if !kept.is_empty() {
+            params.rest = format!("{base}?{}", kept.join("&"));
+        }
+        Ok(params)
+    }
+}
+
 /// `%xx` sequences decoded (as URLs write reserved characters).
 pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
@@ -198,6 +249,40 @@ pub fn redact_endpoint(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connect_parameters_are_taken_out_of_the_url() {
+        let p = ConnectParams::split(
+            "postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&connect_timeout=3&application_name=x",
+        )
+        .unwrap();
+        assert_eq!(p.rest, "postgres://u@h/db?application_name=x");
+        assert_eq!(p.ssl, SslMode::VerifyFull);
+        assert_eq!(p.root_cert.as_deref(), Some("/tmp/ca.pem"));
+        assert_eq!(p.timeout, Some(std::time::Duration::from_secs(3)));
+        let p = ConnectParams::split("postgres://h/db").unwrap();
+        assert_eq!(
+            (p.rest.as_str(), p.ssl, p.timeout),
+            ("postgres://h/db", SslMode::Prefer, None)
+        );
+        assert!(ConnectParams::split("postgres://h/db?sslmode=sometimes").is_err());
+        assert!(ConnectParams::split("mysql://h/db?connect_timeout=soon").is_err());
+        // A `?` in the password is not the query.
+        let p = ConnectParams::split("postgres://u:a?b@h/db?sslmode=require").unwrap();
+        assert_eq!(
+            (p.rest.as_str(), p.ssl),
+            ("postgres://u:a?b@h/db", SslMode::Require)
+        );
+        // The MySQL client's spellings.
+        let p = ConnectParams::split(
+            "mysql://h/db?ssl-mode=VERIFY_IDENTITY&ssl_ca=ca.pem&connect-timeout=0",
+        )
+        .unwrap();
+        assert_eq!(
+            (p.ssl, p.root_cert.as_deref(), p.timeout),
+            (SslMode::VerifyFull, Some("ca.pem"), None)
+        );
+    }
 
     #[test]
     fn splits_the_password_out() {

@@ -4,7 +4,7 @@
 
 use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
 use std::path::PathBuf;
-use strata_driver::{DriverError, Result, SslMode, redact_url};
+use strata_driver::{ConnectParams, DriverError, Result, SslMode, redact_url};
 
 /// How to reach one MySQL or MariaDB database.
 pub struct ConnectOptions {
@@ -25,45 +25,27 @@ impl ConnectOptions {
             url: display.clone(),
             message,
         };
-        let rest = url
-            .split_once("://")
-            .map(|(_, rest)| rest)
-            .ok_or_else(|| fail("write mysql://user:password@host:3306/database".into()))?;
-        let (base, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let mut ssl = SslMode::Prefer;
-        let mut root_cert = None;
-        let mut timeout = strata_driver::CONNECT_TIMEOUT;
-        let mut kept = Vec::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            match key {
-                "sslmode" | "ssl-mode" | "ssl_mode" => {
-                    ssl = SslMode::parse(value).map_err(fail)?;
-                }
-                "sslrootcert" | "ssl-ca" | "ssl_ca" => root_cert = Some(PathBuf::from(value)),
-                "connect_timeout" | "connect-timeout" => {
-                    timeout = value
-                        .parse::<u64>()
-                        .ok()
-                        .filter(|s| *s > 0)
-                        .map(std::time::Duration::from_secs)
-                        .ok_or_else(|| {
-                            fail(format!(
-                                "connect_timeout `{value}` is not a whole number of seconds"
-                            ))
-                        })?;
-                }
-                _ => kept.push(pair),
-            }
+        if !url.contains("://") {
+            return Err(fail(
+                "write mysql://user:password@host:3306/database".into(),
+            ));
         }
-        if base.rsplit_once('@').map_or(base, |(_, h)| h).is_empty() {
+        let params = ConnectParams::split(url).map_err(fail)?;
+        let base = params.rest.split_once("://").map_or("", |(_, rest)| rest);
+        let before_query = base.split('?').next().unwrap_or_default();
+        if before_query
+            .rsplit_once('@')
+            .map_or(before_query, |(_, h)| h)
+            .is_empty()
+        {
             return Err(fail("the URL names no host".into()));
         }
-        let mut normal = format!("mysql://{base}");
-        if !kept.is_empty() {
-            normal.push('?');
-            normal.push_str(&kept.join("&"));
-        }
+        let normal = format!("mysql://{base}");
+        let (ssl, timeout) = (
+            params.ssl,
+            params.timeout.unwrap_or(strata_driver::CONNECT_TIMEOUT),
+        );
+        let root_cert = params.root_cert.map(PathBuf::from);
         let opts =
             Opts::from_url(&normal).map_err(|e| fail(format!("the URL is not valid: {e}")))?;
         if matches!(ssl, SslMode::VerifyCa | SslMode::VerifyFull)

@@ -6,7 +6,7 @@ use crate::history::Writes;
 use crate::tls;
 use crate::{PgDriver, db_err, pg_message};
 use strata_driver::history::HistorySql;
-use strata_driver::{DriverError, Result, SslMode, TableName, percent_decode, redact_url};
+use strata_driver::{ConnectParams, DriverError, Result, SslMode, TableName, redact_url};
 use strata_sql::Dialect;
 use tokio_postgres::{Client, NoTls};
 
@@ -27,8 +27,9 @@ pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
         url: display.clone(),
         message,
     };
-    let (rest, ssl, root_cert) = split_tls_params(url).map_err(&fail)?;
-    let mut config: tokio_postgres::Config = rest
+    let params = ConnectParams::split(url).map_err(&fail)?;
+    let mut config: tokio_postgres::Config = params
+        .rest
         .parse()
         .map_err(|e: tokio_postgres::Error| fail(format!("the URL is not valid: {e}")))?;
     if config.get_application_name().is_none() {
@@ -42,9 +43,8 @@ pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
             .unwrap_or("/tmp");
         config.host_path(dir);
     }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(strata_driver::CONNECT_TIMEOUT);
-    }
+    config.connect_timeout(params.timeout.unwrap_or(strata_driver::CONNECT_TIMEOUT));
+    let (ssl, root_cert) = (params.ssl, params.root_cert);
     let target = Target {
         config,
         ssl,
@@ -72,34 +72,6 @@ pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
         dry_run: false,
         sequences_before: Vec::new(),
     })
-}
-
-/// Removes `sslmode`/`sslrootcert` (which tokio-postgres does not read the
-/// libpq way) from the URL's query.
-fn split_tls_params(url: &str) -> std::result::Result<(String, SslMode, Option<String>), String> {
-    // Parameters start after the host: a password may hold a `?`.
-    let host_start = url.find('@').map_or(0, |a| a + 1);
-    let (base, query) = match url[host_start..].find('?') {
-        Some(q) => (&url[..host_start + q], &url[host_start + q + 1..]),
-        None => (url, ""),
-    };
-    let mut ssl = SslMode::Prefer;
-    let mut root = None;
-    let mut kept = Vec::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        match k {
-            "sslmode" => ssl = SslMode::parse(v)?,
-            "sslrootcert" => root = Some(percent_decode(v)),
-            _ => kept.push(pair),
-        }
-    }
-    let rest = if kept.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", kept.join("&"))
-    };
-    Ok((rest, ssl, root))
 }
 
 /// Connects, the whole of it (TCP, TLS, authentication) bounded by the
@@ -151,28 +123,4 @@ async fn open_unbounded(target: &Target) -> Result<Client> {
         .map_err(|e| fail(pg_message(&e)))?;
     tokio::spawn(conn);
     Ok(client)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tls_parameters_are_taken_out_of_the_url() {
-        let (rest, mode, root) = split_tls_params(
-            "postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Ftmp%2Fca.pem&connect_timeout=3",
-        )
-        .unwrap();
-        assert_eq!(rest, "postgres://u@h/db?connect_timeout=3");
-        assert_eq!(mode, SslMode::VerifyFull);
-        assert_eq!(root.as_deref(), Some("/tmp/ca.pem"));
-        let (rest, mode, _) = split_tls_params("postgres://h/db").unwrap();
-        assert_eq!((rest.as_str(), mode), ("postgres://h/db", SslMode::Prefer));
-        assert!(split_tls_params("postgres://h/db?sslmode=sometimes").is_err());
-        let (rest, mode, _) = split_tls_params("postgres://u:a?b@h/db?sslmode=require").unwrap();
-        assert_eq!(
-            (rest.as_str(), mode),
-            ("postgres://u:a?b@h/db", SslMode::Require)
-        );
-    }
 }

@@ -33,6 +33,7 @@ use strata_driver::{
     TxSettings, quote_ident,
 };
 use strata_sql::{Dialect, Statement};
+use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
 /// How many statements of a migration are in flight at once.
@@ -115,6 +116,16 @@ fn millis(d: Duration) -> u128 {
 }
 
 impl PgDriver {
+    /// The first column of the one row `sql` returns.
+    async fn value<T: for<'a> FromSql<'a>>(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<T> {
+        let row = self.client.query_one(sql, params).await.map_err(db_err)?;
+        Ok(row.get(0))
+    }
+
     fn log_table(&self) -> TableName {
         self.table.with_suffix("_log")
     }
@@ -314,27 +325,19 @@ impl Driver for PgDriver {
     }
 
     async fn server_version(&mut self) -> Result<String> {
-        let row = self
-            .client
-            .query_one(
-                "SELECT 'PostgreSQL ' || current_setting('server_version')",
-                &[],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(row.get(0))
+        self.value(
+            "SELECT 'PostgreSQL ' || current_setting('server_version')",
+            &[],
+        )
+        .await
     }
 
     async fn can_create(&mut self) -> Result<bool> {
-        let row = self
-            .client
-            .query_one(
-                "SELECT coalesce(has_schema_privilege(current_schema(), 'CREATE'), false)",
-                &[],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(row.get(0))
+        self.value(
+            "SELECT coalesce(has_schema_privilege(current_schema(), 'CREATE'), false)",
+            &[],
+        )
+        .await
     }
 
     async fn invalid_indexes(&mut self) -> Result<Vec<String>> {
@@ -390,12 +393,10 @@ impl Driver for PgDriver {
             return self.try_lease().await;
         }
         let key = self.lock_key().await?;
-        let row = self
-            .client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-            .await
-            .map_err(db_err)?;
-        if !row.get::<_, bool>(0) {
+        let taken: bool = self
+            .value("SELECT pg_try_advisory_lock($1)", &[&key])
+            .await?;
+        if !taken {
             return Ok(LockAttempt::Held(self.advisory_holder(key).await?));
         }
         // A run in lease mode excludes this one too.
@@ -439,32 +440,25 @@ impl Driver for PgDriver {
     }
 
     async fn end_sessions(&mut self, application_name: &str) -> Result<usize> {
-        let row = self
-            .client
-            .query_one(
+        let ended: i64 = self
+            .value(
                 "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
                   WHERE application_name = $1 AND pid <> pg_backend_pid()",
                 &[&application_name],
             )
-            .await
-            .map_err(db_err)?;
-        let ended: i64 = row.get(0);
+            .await?;
         Ok(usize::try_from(ended).unwrap_or(0))
     }
 
     async fn terminate_holder(&mut self, pid: i64) -> Result<bool> {
         let pid = i32::try_from(pid)
             .map_err(|_| DriverError::Database(format!("{pid} is not a PostgreSQL backend pid")))?;
-        let row = self
-            .client
-            // Only a session of this database (the lock is per database).
-            .query_one(
-                "SELECT coalesce(bool_or(pg_terminate_backend(pid)), false) FROM pg_stat_activity WHERE pid = $1 AND datname = current_database()",
-                &[&pid],
-            )
-            .await
-            .map_err(db_err)?;
-        Ok(row.get(0))
+        // Only a session of this database (the lock is per database).
+        self.value(
+            "SELECT coalesce(bool_or(pg_terminate_backend(pid)), false) FROM pg_stat_activity WHERE pid = $1 AND datname = current_database()",
+            &[&pid],
+        )
+        .await
     }
 
     async fn reset_session(&mut self) -> Result<()> {
@@ -479,14 +473,9 @@ impl Driver for PgDriver {
     }
 
     async fn blocker_probe(&mut self) -> Result<Option<Box<dyn BlockerProbe>>> {
-        let row = self
-            .client
-            .query_one("SELECT pg_backend_pid()", &[])
-            .await
-            .map_err(db_err)?;
         Ok(Some(Box::new(PgBlockerProbe {
             target: self.target.clone(),
-            pid: row.get(0),
+            pid: self.value("SELECT pg_backend_pid()", &[]).await?,
             client: None,
         })))
     }
@@ -494,12 +483,7 @@ impl Driver for PgDriver {
     async fn reset_schema(&mut self, history: &[HistoryWrite]) -> Result<Vec<String>> {
         // The migrations' objects live in the current schema, which is not
         // necessarily where the history table is.
-        let schema: Option<String> = self
-            .client
-            .query_one("SELECT current_schema()", &[])
-            .await
-            .map_err(db_err)?
-            .get(0);
+        let schema: Option<String> = self.value("SELECT current_schema()", &[]).await?;
         let schema = schema.ok_or_else(|| {
             DriverError::Database("the connection has no current schema; set search_path".into())
         })?;
