@@ -75,6 +75,7 @@ impl Parts {
             tx_mode: self.tx_mode,
             unsupported: self.unsupported,
             requires: Vec::new(),
+            description: None,
         }
     }
 }
@@ -146,4 +147,146 @@ pub(crate) fn sql_files(source: &SourceSpec) -> Result<Vec<(PathBuf, String)>, V
 /// A whole file as one body, starting on line 1.
 pub(crate) fn read_body(path: &Path) -> Result<Body, Diagnostic> {
     read_normalized(path).map(|t| body(t, 1, path))
+}
+
+/// A source's order of migrations without a version in their name: `order`
+/// in strata.toml, else the folder's `ORDER` file (one name per line, `#`
+/// comments). A name is a file's name with or without its extension.
+pub(crate) struct Manifest {
+    names: Vec<String>,
+    /// Where it is written, and the line of each name (0 in strata.toml).
+    path: PathBuf,
+    lines: Vec<usize>,
+}
+
+/// The manifest file of a folder.
+pub const ORDER_FILE: &str = "ORDER";
+
+impl Manifest {
+    pub(crate) fn read(source: &SourceSpec) -> Result<Option<Manifest>, Vec<Diagnostic>> {
+        let (names, path, lines) = match &source.order {
+            Some(names) => (names.clone(), source.path.clone(), vec![0; names.len()]),
+            None => {
+                let path = source.path.join(ORDER_FILE);
+                if !path.is_file() {
+                    return Ok(None);
+                }
+                let text = read_normalized(&path).map_err(|d| vec![d])?;
+                let (lines, names): (Vec<usize>, Vec<String>) = text
+                    .lines()
+                    .enumerate()
+                    .map(|(i, l)| (i + 1, l.split('#').next().unwrap_or_default().trim()))
+                    .filter(|(_, l)| !l.is_empty())
+                    .map(|(i, l)| (i, l.to_string()))
+                    .unzip();
+                (names, path, lines)
+            }
+        };
+        let mut problems = Vec::new();
+        for (i, name) in names.iter().enumerate() {
+            if let Some(first) = names[..i].iter().position(|n| n == name) {
+                problems.push(problem(
+                    &path,
+                    lines[i],
+                    format!("`{name}` is listed twice (first at position {})", first + 1),
+                    "list each migration once, where it should run",
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        Ok(Some(Manifest { names, path, lines }))
+    }
+
+    /// The place of the file `file` (its stem `stem`) in the order.
+    pub(crate) fn position(&self, file: &str, stem: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == file || n == stem)
+    }
+
+    /// A problem for every name that no file of `files` (name, stem) has.
+    pub(crate) fn unmatched(&self, files: &[(String, String)]) -> Vec<Diagnostic> {
+        self.names
+            .iter()
+            .zip(&self.lines)
+            .filter(|(n, _)| !files.iter().any(|(f, s)| f == *n || s == *n))
+            .map(|(n, line)| {
+                problem(
+                    &self.path,
+                    *line,
+                    format!("the order names `{n}`, which is not a migration of this folder"),
+                    "remove it from the order, or restore the file",
+                )
+            })
+            .collect()
+    }
+}
+
+/// A script's version and name: `<version>_<name>` from its stem, else its
+/// place in the source's order (the stem is then its name and identity).
+pub(crate) fn script_version(
+    path: &Path,
+    file: &str,
+    stem: &str,
+    manifest: Option<&Manifest>,
+) -> Result<(Version, String), Diagnostic> {
+    if let Some(placed) = manifest.and_then(|m| m.position(file, stem)) {
+        return Ok((Version::named(stem, placed), stem.to_string()));
+    }
+    if let Some(versioned) = version_and_name(stem, &[]) {
+        return Ok(versioned);
+    }
+    Err(match manifest {
+        Some(m) => problem(
+            path,
+            0,
+            format!(
+                "{file} has no version in its name and is not in the order ({})",
+                m.path.display()
+            ),
+            "add it to the order where it should run (strata never guesses)",
+        ),
+        None => problem(
+            path,
+            0,
+            format!("{file} has no version in its name, and the source has no order"),
+            format!(
+                "list the migrations in the order they run in an {ORDER_FILE} file in the folder (or `order = [...]` in strata.toml); `strata init` writes one"
+            ),
+        ),
+    })
+}
+
+/// `source/version` or `source/name` as a requirement names it.
+pub(crate) fn requirement(args: &str) -> Option<MigrationId> {
+    let (source, version) = args.trim().rsplit_once('/')?;
+    if source.is_empty() || version.is_empty() || version.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(MigrationId::new(
+        source,
+        Version::parse_recorded(version).ok()?,
+    ))
+}
+
+/// The requirements a script declares in comment lines
+/// (`# strata:requires supabase/20240101000000`), or the line of one it
+/// cannot read.
+pub(crate) fn script_requires(text: &str) -> Result<Vec<MigrationId>, (usize, String)> {
+    let mut found = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim_start();
+        let Some(args) = ["#", "//", "--"]
+            .iter()
+            .find_map(|c| t.strip_prefix(c))
+            .map(str::trim_start)
+            .and_then(|r| r.strip_prefix("strata:requires"))
+        else {
+            continue;
+        };
+        for arg in args.split([' ', ',', '\t']).filter(|a| !a.is_empty()) {
+            found.push(requirement(arg).ok_or((i + 1, arg.to_string()))?);
+        }
+    }
+    Ok(found)
 }

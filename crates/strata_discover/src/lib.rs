@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use strata_model::Migration;
 
+pub use common::ORDER_FILE;
 pub use detect::{Detected, Scan, Unclassified, scan};
 pub use formats::{
     Change, ForeignWrite, Format, Recorded, ToolHistory, format, keepable, names, prisma_provider,
@@ -18,7 +19,7 @@ pub use formats::{
 };
 
 /// One configured directory of migrations.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct SourceSpec {
     pub name: String,
     /// Absolute (or already resolved) directory.
@@ -28,6 +29,11 @@ pub struct SourceSpec {
     /// through a symbolic link must stay inside; `None` follows links
     /// anywhere (`follow_symlinks = true`).
     pub confine: Option<PathBuf>,
+    /// The order of migrations without a version in their name (`order`
+    /// in strata.toml); `None` reads the folder's `ORDER` file, if any.
+    pub order: Option<Vec<String>>,
+    /// Files of the folder that are not migrations (globs on their names).
+    pub exclude: Vec<String>,
 }
 
 impl SourceSpec {
@@ -127,14 +133,62 @@ pub fn discover_all(sources: &[SourceSpec]) -> Result<Found, DiscoverError> {
     if !problems.is_empty() {
         return Err(DiscoverError::Invalid(problems));
     }
+    place_requirements(&mut all.migrations);
     Ok(all)
 }
 
+/// A requirement naming a named migration (`backend/create_stores_table`)
+/// gets the place that migration has in its source's order.
+fn place_requirements(migrations: &mut [Migration]) {
+    let placed: std::collections::HashMap<(String, String), strata_model::Version> = migrations
+        .iter()
+        .filter(|m| m.id.version.lane() == strata_model::Lane::Named)
+        .map(|m| {
+            let key = (m.id.source.clone(), m.id.version.as_str().to_string());
+            (key, m.id.version.clone())
+        })
+        .collect();
+    for m in migrations.iter_mut() {
+        for req in &mut m.requires {
+            let key = (req.source.clone(), req.version.as_str().to_string());
+            if let Some(v) = placed.get(&key).and_then(|v| req.version.placed_as(v)) {
+                req.version = v;
+            }
+        }
+    }
+}
+
+/// The source's `exclude` globs, matched on file names.
+fn excluded(source: &SourceSpec) -> Result<globset::GlobSet, Vec<Diagnostic>> {
+    let mut set = globset::GlobSetBuilder::new();
+    for pattern in &source.exclude {
+        let glob = globset::Glob::new(pattern).map_err(|e| {
+            vec![Diagnostic {
+                path: source.path.clone(),
+                line: None,
+                message: format!("`exclude` of source `{}`: {e}", source.name),
+                help: "write globs on file names, e.g. \"_*.py\" or \"check_*\"".into(),
+            }]
+        })?;
+        set.add(glob);
+    }
+    set.build().map_err(|e| {
+        vec![Diagnostic {
+            path: source.path.clone(),
+            line: None,
+            message: format!("`exclude` of source `{}`: {e}", source.name),
+            help: String::new(),
+        }]
+    })
+}
+
 /// Lists the regular files (and symlinks to them) of a source directory,
-/// sorted by name, or a diagnostic when it cannot be read. The file type
+/// sorted by name, or a diagnostic when it cannot be read; the source's
+/// `exclude` globs and its order manifest are left out. The file type
 /// comes from the directory listing, so large directories cost no extra
 /// stat per entry.
 pub(crate) fn files_sorted(source: &SourceSpec) -> Result<Vec<PathBuf>, Vec<Diagnostic>> {
+    let exclude = excluded(source)?;
     let entries = std::fs::read_dir(&source.path).map_err(|e| {
         vec![Diagnostic {
             path: source.path.clone(),
@@ -149,6 +203,7 @@ pub(crate) fn files_sorted(source: &SourceSpec) -> Result<Vec<PathBuf>, Vec<Diag
             e.file_type()
                 .is_ok_and(|t| t.is_file() || (t.is_symlink() && e.path().is_file()))
         })
+        .filter(|e| e.file_name() != common::ORDER_FILE && !exclude.is_match(e.file_name()))
         .map(|e| (e.file_name(), e.path()))
         .collect();
     files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -160,6 +215,31 @@ pub(crate) fn files_sorted(source: &SourceSpec) -> Result<Vec<PathBuf>, Vec<Diag
         return Err(outside);
     }
     Ok(files.into_iter().map(|(_, p)| p).collect())
+}
+
+/// The migrations of a Python or script source that have no version in
+/// their name, which the source's order must place (`strata init` writes
+/// it); none for other formats.
+pub fn unversioned(source: &SourceSpec) -> Vec<PathBuf> {
+    let Ok(files) = files_sorted(source) else {
+        return Vec::new();
+    };
+    files
+        .into_iter()
+        .filter(|p| {
+            let file = formats::name(p);
+            let stem = file.rsplit_once('.').map_or(file, |(s, _)| s);
+            if common::version_and_name(stem, &[]).is_some() || file.starts_with('.') {
+                return false;
+            }
+            let text = std::fs::read_to_string(p).unwrap_or_default();
+            match source.format.as_str() {
+                "python" => file.ends_with(".py") && python_functions(&text)[0],
+                "script" => formats::is_script(p, &text),
+                _ => false,
+            }
+        })
+        .collect()
 }
 
 /// Maps `items` on every core, keeping their order: reading and hashing a
@@ -201,8 +281,10 @@ pub(crate) fn dirs_sorted(source: &SourceSpec) -> Result<Vec<PathBuf>, Vec<Diagn
             help: "create the directory or fix `path` of this [[source]] in strata.toml".into(),
         }]
     })?;
+    let exclude = excluded(source)?;
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
+        .filter(|e| !exclude.is_match(e.file_name()))
         .map(|e| e.path())
         .filter(|p| p.is_dir())
         .collect();

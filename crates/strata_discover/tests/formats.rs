@@ -14,6 +14,7 @@ fn spec(format: &str, dir: &str) -> SourceSpec {
             .join(dir),
         format: format.to_string(),
         confine: None,
+        ..Default::default()
     }
 }
 
@@ -217,6 +218,7 @@ fn malformed_files_name_the_file_and_line() {
             path: dir.join(format),
             format: format.into(),
             confine: None,
+            ..Default::default()
         };
         discover_all(&[s]).unwrap_err().to_string()
     };
@@ -316,6 +318,7 @@ fn every_format_ignores_line_endings_and_a_bom_in_checksums_and_bodies() {
             path: copy.clone(),
             format: format.into(),
             confine: None,
+            ..Default::default()
         }])
         .unwrap_or_else(|e| panic!("{format}: {e}"));
         let _ = std::fs::remove_dir_all(&copy);

@@ -50,7 +50,7 @@ impl Cols {
     }
     fn id(&mut self) -> Parsed<MigrationId> {
         let source = self.text("source")?;
-        let version = Version::parse_any(&self.text("version")?).map_err(|e| e.to_string())?;
+        let version = Version::parse_recorded(&self.text("version")?).map_err(|e| e.to_string())?;
         Ok(MigrationId::new(source, version))
     }
 }

@@ -183,7 +183,7 @@ impl Engine {
             ..AdoptReport::default()
         };
 
-        let history = self.history_rows(driver).await?;
+        let history = self.history_rows(driver, migrations).await?;
         let key = |v: &str| table.key(v);
         let recorded: HashMap<String, &HistoryRow> = history
             .iter()

@@ -171,6 +171,15 @@ pub struct SourceConfig {
     /// How long a script migration may run (script sources; default 10m).
     #[serde(default, with = "opt_duration")]
     pub timeout: Option<Duration>,
+    /// The order of migrations without a version in their name; without
+    /// it, the folder's `ORDER` file (one name per line).
+    pub order: Option<Vec<String>>,
+    /// Files of the folder that are not migrations (globs on their names).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    /// The Python interpreter the source's scripts run with (relative to
+    /// the project, or a command on PATH; default `python3`).
+    pub python: Option<String>,
 }
 
 fn default_format() -> String {
@@ -354,6 +363,9 @@ impl Project {
                     engine: None,
                     timeout: None,
                     keep_foreign_history: false,
+                    order: None,
+                    exclude: Vec::new(),
+                    python: None,
                 }],
                 ..Config::default()
             },

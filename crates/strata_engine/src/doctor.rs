@@ -109,7 +109,8 @@ impl Engine {
             Err(e) => check("privileges", Level::Warning, format!("could not tell: {e}"), None),
         });
         out.push(lock_check(driver.as_mut(), self).await);
-        let history = match self.history_rows(driver.as_mut()).await {
+        let on_disk = found.as_ref().map_or(&[][..], |f| &f.migrations[..]);
+        let history = match self.history_rows(driver.as_mut(), on_disk).await {
             Ok(h) => h,
             Err(e) => {
                 out.push(check(

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use strata_discover::{Diagnostic, DiscoverError, Found, SourceSpec};
 use strata_driver::{Capabilities, Driver, LockMode, TableName, TxSettings};
-use strata_model::{HistoryRow, LogEntry};
+use strata_model::{HistoryRow, LogEntry, Migration};
 use strata_plan::{Plan, StatusEntry, Step};
 use strata_sql::EngineKind;
 
@@ -136,6 +136,8 @@ impl Engine {
                 path: project.root.join(&s.path),
                 format: s.format.clone(),
                 confine: confine.clone(),
+                order: s.order.clone(),
+                exclude: s.exclude.clone(),
             });
         }
         if let Some(only) = &opts.source
@@ -195,13 +197,28 @@ impl Engine {
 
     /// How long a script of `source` may run.
     pub fn script_timeout(&self, source: &str) -> Duration {
+        self.source_config(source)
+            .and_then(|s| s.timeout)
+            .unwrap_or(crate::script::DEFAULT_TIMEOUT)
+    }
+
+    fn source_config(&self, source: &str) -> Option<&config::SourceConfig> {
         self.project
             .config
             .sources
             .iter()
             .find(|s| s.name == source)
-            .and_then(|s| s.timeout)
-            .unwrap_or(crate::script::DEFAULT_TIMEOUT)
+    }
+
+    /// The Python a source's scripts run with: its `python` (a path
+    /// relative to the project, or a command), else `STRATA_PYTHON`, else
+    /// `python3`.
+    fn python(&self, source: &str) -> String {
+        match self.source_config(source).and_then(|s| s.python.as_deref()) {
+            Some(p) if p.contains('/') => self.project.root.join(p).display().to_string(),
+            Some(p) => p.to_string(),
+            None => std::env::var("STRATA_PYTHON").unwrap_or_else(|_| "python3".into()),
+        }
     }
 
     /// The database URL with any password hidden.
@@ -323,16 +340,17 @@ impl Engine {
         database.connect(self.table.clone()).await
     }
 
-    /// History rows of the selected sources.
+    /// History rows of the selected sources, placed in the order of
+    /// `migrations` ([`strata_plan::place`]).
     pub async fn history_rows(
         &self,
         driver: &mut dyn Driver,
+        migrations: &[Migration],
     ) -> Result<Vec<HistoryRow>, EngineError> {
-        let rows = driver.read_history().await?;
-        Ok(rows
-            .into_iter()
-            .filter(|r| self.selects(&r.id.source))
-            .collect())
+        let mut rows = driver.read_history().await?;
+        rows.retain(|r| self.selects(&r.id.source));
+        strata_plan::place(&mut rows, migrations);
+        Ok(rows)
     }
 
     pub(crate) fn selects(&self, source: &str) -> bool {
@@ -384,8 +402,12 @@ impl Engine {
     ) -> Result<(Found, Vec<HistoryRow>, Capabilities), EngineError> {
         let migrations = self.migrations_in_background().ready()?;
         let mut driver = self.connect().await?;
-        let history = self.history_rows(driver.as_mut()).await?;
-        Ok((migrations.join()?, history, driver.capabilities()))
+        let rows = driver.read_history().await;
+        let found = migrations.join()?;
+        let mut history = rows?;
+        history.retain(|r| self.selects(&r.id.source));
+        strata_plan::place(&mut history, &found.migrations);
+        Ok((found, history, driver.capabilities()))
     }
 
     /// What planning needs to know of this database and project, or what
@@ -467,6 +489,7 @@ impl Engine {
                 .map_err(|e| e.to_string()),
             env: self.env_name.clone().unwrap_or_default(),
             timeout: self.script_timeout(source),
+            python: self.python(source),
         }
     }
 

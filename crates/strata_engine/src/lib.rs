@@ -50,7 +50,7 @@ pub use events::{Event, Reporter, Silent, StepInfo};
 pub use lint::LintReport;
 pub use report::{Report, Request, RequestKind};
 pub use script::interrupt_scripts;
-pub use strata_discover::{Diagnostic, Found, Scan, scan};
+pub use strata_discover::{Diagnostic, Found, ORDER_FILE, Scan, SourceSpec, scan, unversioned};
 pub use strata_driver::LockHolder;
 pub use strata_lint::{Finding as LintFinding, Level as LintLevel, RuleInfo};
 pub use strata_plan::{DownTarget, MigrationState, RepairOptions, UpOptions};

@@ -18,14 +18,16 @@ use tokio::sync::Notify;
 /// How much of a script's output history keeps.
 const TAIL: usize = 2000;
 
-/// The launcher for Python migration modules: imports the file and calls
-/// the function for the action; a verify that returns False fails.
+/// The launcher for Python migration modules: imports the module under its
+/// own name with its folder on the path (so it imports its neighbours, as
+/// `python -m` would let it) and calls the function for the action; a
+/// verify that returns False fails.
 const PYTHON_LAUNCHER: &str = r#"
-import importlib.util, sys
+import importlib, os, sys
 path, action = sys.argv[1], sys.argv[2]
-spec = importlib.util.spec_from_file_location("strata_migration", path)
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
+folder, file = os.path.split(os.path.abspath(path))
+sys.path.insert(0, folder)
+module = importlib.import_module(os.path.splitext(file)[0])
 name = {"up": "run_migration", "down": "rollback_migration", "verify": "verify_migration"}[action]
 function = getattr(module, name, None)
 if function is None:
@@ -74,6 +76,8 @@ pub(crate) struct ScriptEnv {
     pub url: Result<String, String>,
     pub env: String,
     pub timeout: Duration,
+    /// The interpreter of Python scripts.
+    pub python: String,
 }
 
 /// Runs `step`'s script with `action`; the tail of its output on success,
@@ -101,7 +105,7 @@ pub(crate) async fn run_file(
     action: &str,
 ) -> Result<Option<String>, String> {
     let path = script.root.join(rel);
-    let mut command = command_for(&path, text, action)?;
+    let mut command = command_for(&path, text, action, &script.python)?;
     let url = script.url.clone()?;
     command
         .env("DATABASE_URL", &url)
@@ -208,12 +212,16 @@ async fn end_group(group: Option<u32>, child: &mut tokio::process::Child) -> Str
 /// How to start the script at `path`: a Python module through the
 /// launcher, a file with a known extension through its interpreter, an
 /// executable directly.
-fn command_for(path: &Path, text: &str, action: &str) -> Result<tokio::process::Command, String> {
+fn command_for(
+    path: &Path,
+    text: &str,
+    action: &str,
+    python: &str,
+) -> Result<tokio::process::Command, String> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or_default();
-    let python = std::env::var("STRATA_PYTHON").unwrap_or_else(|_| "python3".into());
     let mut command = if ext == "py" && strata_discover::python_functions(text)[0] {
         let mut c = tokio::process::Command::new(python);
         c.arg("-c").arg(PYTHON_LAUNCHER).arg(path);
@@ -227,7 +235,7 @@ fn command_for(path: &Path, text: &str, action: &str) -> Result<tokio::process::
         let interpreter = match ext {
             "sh" => "sh",
             "bash" => "bash",
-            "py" => python.as_str(),
+            "py" => python,
             "js" | "mjs" => "node",
             "rb" => "ruby",
             "pl" => "perl",

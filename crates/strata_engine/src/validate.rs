@@ -83,7 +83,9 @@ impl Engine {
             return Ok(syntax);
         }
         let mut driver = self.connect().await?;
-        let history = self.history_rows(driver.as_mut()).await?;
+        let history = self
+            .history_rows(driver.as_mut(), &found.migrations)
+            .await?;
         let caps = driver.capabilities();
         let target = match self.plan_target(&caps) {
             Ok(target) => target,

@@ -432,6 +432,7 @@ pub(crate) mod testing {
             checksum: Checksum::of_body(up),
             unsupported: None,
             requires: Vec::new(),
+            description: None,
         }
     }
 

@@ -133,6 +133,9 @@ pub struct Migration {
     /// Migrations (of any source) that must be applied before this one
     /// (`-- strata:requires <source>/<version>`).
     pub requires: Vec<MigrationId>,
+    /// What it does, in its author's words (a Python module's docstring's
+    /// first line), for `list`.
+    pub description: Option<String>,
 }
 
 impl Migration {

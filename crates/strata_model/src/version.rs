@@ -14,6 +14,9 @@ pub struct Version {
     /// repeatable migration, its description.
     parts: Vec<String>,
     lane: Lane,
+    /// A named migration's place in its source's order (`usize::MAX` until
+    /// it is known: a history row whose file is gone).
+    position: usize,
 }
 
 /// Which kind of migration a version names; lanes sort in this order.
@@ -24,6 +27,9 @@ pub enum Lane {
     /// A Flyway baseline (`B<version>__`): sorts after the numbered
     /// migration of the same number, which it stands in for.
     Baseline,
+    /// A migration without a number in its name (`create_stores_table`),
+    /// placed by its source's order manifest; its name is its identity.
+    Named,
     /// A repeatable migration (`R__<description>`): after every numbered
     /// one, ordered by description, re-run when it changes.
     Repeatable,
@@ -68,7 +74,36 @@ impl Version {
             raw: raw.to_string(),
             parts,
             lane: Lane::Numbered,
+            position: 0,
         })
+    }
+
+    /// A named migration's identity: its name, at `position` in its
+    /// source's order.
+    pub fn named(name: &str, position: usize) -> Self {
+        Version {
+            raw: name.to_string(),
+            parts: vec![name.to_string()],
+            lane: Lane::Named,
+            position,
+        }
+    }
+
+    /// A version as strata's history records it: any version
+    /// [`Version::parse_any`] reads, else a migration's name (placed once
+    /// matched with its file: [`Version::placed_as`]).
+    pub fn parse_recorded(raw: &str) -> Result<Self, VersionError> {
+        match Self::parse_any(raw) {
+            Err(VersionError::NotNumeric(_)) => Ok(Version::named(raw, usize::MAX)),
+            other => other,
+        }
+    }
+
+    /// This version with the place `other` has, when both name the same
+    /// named migration (a history row and its file).
+    pub fn placed_as(&self, other: &Version) -> Option<Version> {
+        (self.lane == Lane::Named && other.lane == Lane::Named && self.raw == other.raw)
+            .then(|| other.clone())
     }
 
     /// Parses a version written by any format strata reads (digit groups
@@ -99,6 +134,7 @@ impl Version {
             raw: format!("{REPEATABLE_PREFIX}{description}"),
             parts: vec![description.to_string()],
             lane: Lane::Repeatable,
+            position: 0,
         }
     }
 
@@ -125,6 +161,18 @@ impl Version {
         self.lane
     }
 
+    /// A named version whose place is not known (a history row whose file
+    /// is gone).
+    pub fn is_unplaced(&self) -> bool {
+        self.lane == Lane::Named && self.position == usize::MAX
+    }
+
+    /// Whether it runs once, in its source's order (a numbered or named
+    /// migration), so that one below an applied one is out of order.
+    pub fn is_sequential(&self) -> bool {
+        matches!(self.lane, Lane::Numbered | Lane::Named)
+    }
+
     /// Whether a baseline at `self` covers the numbered version `other`.
     pub fn covers(&self, other: &Version) -> bool {
         self.lane == Lane::Baseline
@@ -143,8 +191,13 @@ fn cmp_digits(a: &str, b: &str) -> Ordering {
 
 impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
-        if self.lane == Lane::Repeatable || other.lane == Lane::Repeatable {
-            return (self.lane, &self.parts).cmp(&(other.lane, &other.parts));
+        let numbered = |l: Lane| matches!(l, Lane::Numbered | Lane::Baseline);
+        if !numbered(self.lane) || !numbered(other.lane) {
+            return (self.lane, self.position, &self.parts).cmp(&(
+                other.lane,
+                other.position,
+                &other.parts,
+            ));
         }
         compare_parts(&self.parts, &other.parts).then(self.lane.cmp(&other.lane))
     }
@@ -185,6 +238,7 @@ impl Eq for Version {}
 impl Hash for Version {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.lane.hash(state);
+        self.position.hash(state);
         // Consistent with Eq: trailing zero parts do not count.
         let significant = self
             .parts
@@ -245,6 +299,24 @@ mod tests {
         assert_eq!(b2.to_string(), "B2");
         assert!(b2.covers(&any("1")) && b2.covers(&any("2")) && !b2.covers(&any("3")));
         assert_ne!(any("2"), b2);
+    }
+
+    #[test]
+    fn named_versions_sort_by_their_place_and_match_by_name() {
+        let stores = Version::named("create_stores_table", 0);
+        let users = Version::named("add_users", 1);
+        assert!(stores < users, "the order manifest, not the alphabet");
+        assert!(Version::parse_any("99999").unwrap() < stores);
+        assert!(users < Version::repeatable("views"));
+        let recorded = Version::parse_recorded("create_stores_table").unwrap();
+        assert_ne!(recorded, stores, "unplaced until matched");
+        assert_eq!(recorded.placed_as(&stores), Some(stores.clone()));
+        assert_eq!(recorded.placed_as(&users), None);
+        assert_eq!(
+            Version::parse_recorded("0042").unwrap(),
+            Version::parse("42").unwrap()
+        );
+        assert_eq!(stores.to_string(), "create_stores_table");
     }
 
     #[test]

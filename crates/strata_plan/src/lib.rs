@@ -210,22 +210,33 @@ impl<'a> Ctx<'a> {
         self.position.get(id).map(|&i| &self.migrations[i])
     }
 
-    /// Resolves `V` or `source/V` against files and history.
+    /// Resolves `V`, `NAME`, `source/V` or `source/NAME` against files and
+    /// history.
     fn resolve(&self, target: &str) -> Result<MigrationId, PlanError> {
-        let (source, version) = match target.rsplit_once('/') {
+        let (source, key) = match target.rsplit_once('/') {
             Some((s, v)) => (Some(s), v),
             None => (None, target),
         };
-        let version = Version::parse_any(version).map_err(|e| PlanError::BadTarget {
-            target: target.to_string(),
-            reason: e.to_string(),
-        })?;
+        if key.is_empty() {
+            return Err(PlanError::BadTarget {
+                target: target.to_string(),
+                reason: "it names no version or migration".into(),
+            });
+        }
+        let version = Version::parse_any(key).ok();
+        let names = |id: &MigrationId, name: &str| {
+            source.is_none_or(|s| s == id.source)
+                && (version.as_ref() == Some(&id.version)
+                    || id.version.as_str() == key
+                    || name == key)
+        };
         let mut found: Vec<&MigrationId> = self
             .migrations
             .iter()
-            .map(|m| &m.id)
-            .chain(self.rows.iter().map(|r| &r.id))
-            .filter(|id| id.version == version && source.is_none_or(|s| s == id.source))
+            .map(|m| (&m.id, m.name.as_str()))
+            .chain(self.rows.iter().map(|r| (&r.id, r.name.as_str())))
+            .filter(|(id, name)| names(id, name))
+            .map(|(id, _)| id)
             .collect();
         found.sort();
         found.dedup();
@@ -344,7 +355,25 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Resolves `V` or `source/V` to a migration of `migrations` or `history`.
+/// Gives the history rows of named migrations the place their files have in
+/// their source's order (a row is read knowing only the name); a row whose
+/// file is gone keeps none.
+pub fn place(history: &mut [HistoryRow], migrations: &[Migration]) {
+    let named: HashMap<(&str, &str), &Version> = migrations
+        .iter()
+        .filter(|m| m.id.version.lane() == Lane::Named)
+        .map(|m| ((m.id.source.as_str(), m.id.version.as_str()), &m.id.version))
+        .collect();
+    for row in history.iter_mut() {
+        let key = (row.id.source.as_str(), row.id.version.as_str());
+        if let Some(placed) = named.get(&key).and_then(|v| row.id.version.placed_as(v)) {
+            row.id.version = placed;
+        }
+    }
+}
+
+/// Resolves `V`, `NAME`, `source/V` or `source/NAME` to a migration of
+/// `migrations` or `history`.
 pub fn resolve(
     migrations: &[Migration],
     history: &[HistoryRow],
@@ -388,7 +417,8 @@ pub fn plan_up(
     let mut highest: HashMap<&str, &Version> = HashMap::new();
     for row in history
         .iter()
-        .filter(|r| r.status == HistoryStatus::Applied && r.id.version.lane() == Lane::Numbered)
+        .filter(|r| r.status == HistoryStatus::Applied && r.id.version.is_sequential())
+        .filter(|r| !r.id.version.is_unplaced())
     {
         let h = highest
             .entry(row.id.source.as_str())
@@ -437,7 +467,7 @@ pub fn plan_up(
             Lane::Baseline => baselines
                 .get(m.id.source.as_str())
                 .is_some_and(|b| b.id == m.id),
-            Lane::Numbered => row.is_none_or(|r| r.status != HistoryStatus::Applied),
+            Lane::Numbered | Lane::Named => row.is_none_or(|r| r.status != HistoryStatus::Applied),
         };
         if !pending {
             continue;
@@ -459,7 +489,7 @@ pub fn plan_up(
             }
             continue;
         }
-        let out_of_order = m.id.version.lane() == Lane::Numbered
+        let out_of_order = m.id.version.is_sequential()
             && highest
                 .get(m.id.source.as_str())
                 .is_some_and(|h| **h > m.id.version);

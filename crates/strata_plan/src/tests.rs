@@ -20,6 +20,7 @@ fn mig(source: &str, version: &str, name: &str, up: &str, down: Option<&str>) ->
         checksum: Checksum::of_body(up),
         unsupported: None,
         requires: Vec::new(),
+        description: None,
     }
 }
 

@@ -50,7 +50,7 @@ pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<Exit
         let per_engine = new.iter().filter(|o| o.format == d.format).count() > 1;
         let base = match &d.engine {
             Some(engine) if per_engine => format!("{}-{engine}", d.format),
-            _ => d.format.to_string(),
+            _ => category(d.format, &d.path),
         };
         let name = unique_name(&base, &d.path, &names);
         names.push(name.clone());
@@ -67,6 +67,11 @@ pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<Exit
     }
 
     let mut created = Vec::new();
+    for s in &added {
+        if let Some(order) = write_order(&cwd, s)? {
+            created.push(order);
+        }
+    }
     let engines: Vec<String> = added.iter().filter_map(|s| s.engine.clone()).collect();
     let database = strata_engine::initial_database(database_url, &cwd, &engines)?;
     match &existing {
@@ -174,6 +179,105 @@ pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<Exit
         printer.line("  strata up                  # apply what is pending");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a source is named after: a folder of Python migrations after the
+/// part of the repository it belongs to (`backend/database/migrations`:
+/// `backend`), a folder of scripts after itself (`scripts/deployment`:
+/// `deployment`), any other after its tool.
+fn category(format: &str, path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .filter_map(|c| c.as_os_str().to_str().map(str::to_string))
+        .collect();
+    let generic = [
+        "migrations",
+        "migration",
+        "db",
+        "database",
+        "src",
+        "scripts",
+    ];
+    match format {
+        "python" => parts
+            .iter()
+            .find(|p| !generic.contains(&p.as_str()))
+            .cloned()
+            .unwrap_or_else(|| "python".into()),
+        "script" => parts.last().cloned().unwrap_or_else(|| "scripts".into()),
+        _ => format.to_string(),
+    }
+}
+
+/// Writes the `ORDER` file of a new Python or script source whose
+/// migrations have no version in their names: in the order git first saw
+/// each file (its name for files git does not know), for the user to
+/// review. Nothing when the folder has one already or needs none.
+fn write_order(root: &Path, source: &NewSource) -> anyhow::Result<Option<String>> {
+    let dir = root.join(&source.path);
+    let spec = strata_engine::SourceSpec {
+        name: source.name.clone(),
+        path: dir.clone(),
+        format: source.format.clone(),
+        ..Default::default()
+    };
+    let files = strata_engine::unversioned(&spec);
+    let path = dir.join(strata_engine::ORDER_FILE);
+    if files.is_empty() || path.exists() {
+        return Ok(None);
+    }
+    let added = git_added(root, &dir);
+    let mut dated: Vec<(usize, String)> = files
+        .iter()
+        .map(|f| {
+            let rel = f.strip_prefix(root).unwrap_or(f);
+            let file = f.file_name().unwrap_or_default().to_string_lossy();
+            let stem = file.rsplit_once('.').map_or(&*file, |(s, _)| s).to_string();
+            let seen = added.iter().position(|a| Path::new(a) == rel);
+            (seen.unwrap_or(usize::MAX), stem)
+        })
+        .collect();
+    dated.sort();
+    let mut text = String::from(
+        "# The order these migrations run in, one name per line (written by\n# `strata init` from when git first saw each file; edit it to change\n# the order, and add each new migration where it should run).\n",
+    );
+    for (_, name) in &dated {
+        text.push_str(name);
+        text.push('\n');
+    }
+    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(Some(format!(
+        "{}/{}",
+        source.path,
+        strata_engine::ORDER_FILE
+    )))
+}
+
+/// The files git added under `dir`, oldest commit first (paths relative
+/// to `root`); empty outside a repository.
+fn git_added(root: &Path, dir: &Path) -> Vec<String> {
+    let out = std::process::Command::new("git")
+        .args([
+            "log",
+            "--reverse",
+            "--diff-filter=A",
+            "--name-only",
+            "--relative",
+            "--format=",
+        ])
+        .arg("--")
+        .arg(dir)
+        .current_dir(root)
+        .stderr(std::process::Stdio::null())
+        .output();
+    let Some(out) = out.ok().filter(|o| o.status.success()) else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// `base` (the format's name, or format-engine), or the directory's path

@@ -16,6 +16,7 @@ mod flyway;
 mod golang_migrate;
 mod goose;
 mod prisma;
+mod python;
 mod script;
 mod sqlx;
 mod strata;
@@ -34,6 +35,8 @@ pub use flyway::FlywayFormat;
 pub use golang_migrate::GolangMigrateFormat;
 pub use goose::GooseFormat;
 pub use prisma::{PrismaFormat, prisma_provider};
+pub use python::{PythonFormat, docstring};
+pub(crate) use script::is_script;
 pub use script::{ScriptFormat, python_functions};
 pub use sqlx::SqlxFormat;
 pub use strata::NativeFormat;
@@ -76,6 +79,7 @@ pub fn all() -> &'static [&'static dyn Format] {
         &SupabaseFormat,
         &SqlxFormat,
         &GolangMigrateFormat,
+        &PythonFormat,
         &ScriptFormat,
     ]
 }

@@ -121,7 +121,8 @@ impl Engine {
             return Err(EngineError::FreshOneSource(only.clone()));
         }
         let target = self.plan_target(&driver.capabilities())?;
-        let all_history = driver.read_history().await?;
+        let mut all_history = driver.read_history().await?;
+        strata_plan::place(&mut all_history, migrations);
         let history: Vec<HistoryRow> = all_history
             .iter()
             .filter(|r| self.selects(&r.id.source))

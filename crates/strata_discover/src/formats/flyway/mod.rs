@@ -145,6 +145,7 @@ impl Format for FlywayFormat {
                 tx_mode,
                 unsupported: None,
                 requires: Vec::new(),
+                description: None,
                 path,
             });
         }

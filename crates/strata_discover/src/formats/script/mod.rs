@@ -7,8 +7,11 @@
 //! such as `# strata: handles up down verify`; otherwise it runs for up
 //! only (a setup or maintenance script must not be run again as a "down").
 
-use crate::common::{body, finish, problem, read_normalized, version_and_name};
-use crate::formats::Format;
+use crate::common::{
+    Manifest, body, finish, problem, read_normalized, script_requires, script_version,
+    version_and_name,
+};
+use crate::formats::{DirView, Evidence, Format, name};
 use crate::{Diagnostic, Found, SourceSpec, files_sorted};
 use std::path::Path;
 use strata_model::{Checksum, Migration, MigrationId, MigrationKind, TxMode};
@@ -77,12 +80,43 @@ fn executable(_: &Path) -> bool {
     false
 }
 
+/// Whether `path` is a script strata can run (by extension, `#!` line or
+/// executable bit), not a Python migration module nor a document.
+pub(crate) fn is_script(path: &Path, text: &str) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default();
+    let module = ext == "py" && python_functions(text)[0];
+    !module && (RUNNABLE.contains(&ext) || text.starts_with("#!") || executable(path))
+}
+
+/// Folder names that say their scripts change the database as part of a
+/// deployment or migration (and are not, say, a repository's dev tools).
+const SCRIPT_FOLDERS: &[&str] = &["deploy", "migrat", "setup"];
+
 impl Format for ScriptFormat {
     fn name(&self) -> &'static str {
         "script"
     }
 
+    fn detect(&self, dir: &DirView) -> Option<Evidence> {
+        let named = name(dir.dir).to_ascii_lowercase();
+        if !SCRIPT_FOLDERS.iter().any(|f| named.contains(f)) || !dir.sql.is_empty() {
+            return None;
+        }
+        let scripts = dir
+            .entries
+            .iter()
+            .filter(|p| p.is_file() && !name(p).starts_with(['.', '_']))
+            .filter(|p| std::fs::read_to_string(p).is_ok_and(|t| is_script(p, &t)))
+            .count();
+        (scripts > 0).then_some(Evidence::Certain { engine: None })
+    }
+
     fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>> {
+        let manifest = Manifest::read(source)?;
+        let mut files = Vec::new();
         let mut migrations = Vec::new();
         let mut problems = Vec::new();
         let mut warnings = Vec::new();
@@ -101,14 +135,28 @@ impl Format for ScriptFormat {
                 Some((s, e)) => (s, e),
                 None => (file.as_str(), ""),
             };
-            let Some((version, name)) = version_and_name(stem, &[]) else {
-                warnings.push(problem(
-                    &path,
-                    0,
-                    "skipped: the name is not `<version>_<name>.<ext>`",
-                    "rename it to make it a migration",
-                ));
-                continue;
+            files.push((file.clone(), stem.to_string()));
+            // Without an order, a file without a version is not one of the
+            // migrations; with one, it must be in it.
+            let placed = match (&manifest, version_and_name(stem, &[])) {
+                (None, None) => {
+                    warnings.push(problem(
+                        &path,
+                        0,
+                        "skipped: the name is not `<version>_<name>.<ext>`",
+                        "rename it, or list the folder's scripts in an ORDER file",
+                    ));
+                    continue;
+                }
+                (None, Some(versioned)) => Ok(versioned),
+                (Some(m), _) => script_version(&path, &file, stem, Some(m)),
+            };
+            let (version, name) = match placed {
+                Ok(v) => v,
+                Err(d) => {
+                    problems.push(d);
+                    continue;
+                }
             };
             let text = match read_normalized(&path) {
                 Ok(t) => t,
@@ -139,6 +187,18 @@ impl Format for ScriptFormat {
                 }
             };
             debug_assert!(up);
+            let requires = match script_requires(&text) {
+                Ok(r) => r,
+                Err((line, arg)) => {
+                    problems.push(problem(
+                        &path,
+                        line,
+                        format!("`strata:requires {arg}` does not name a migration"),
+                        "write `# strata:requires <source>/<version or name>`",
+                    ));
+                    continue;
+                }
+            };
             let whole = || Some(body(text.clone(), 1, &path));
             migrations.push(Migration {
                 id: MigrationId::new(source.name.clone(), version),
@@ -150,9 +210,13 @@ impl Format for ScriptFormat {
                 verify: if verify { whole() } else { None },
                 tx_mode: TxMode::NoTransaction,
                 unsupported: None,
-                requires: Vec::new(),
+                requires,
+                description: (ext == "py").then(|| super::docstring(&text)).flatten(),
                 path,
             });
+        }
+        if let Some(m) = &manifest {
+            problems.extend(m.unmatched(&files));
         }
         finish(migrations, problems, warnings)
     }

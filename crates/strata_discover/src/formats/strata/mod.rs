@@ -187,6 +187,7 @@ impl Entry {
             checksum: checksum(&up, parsed.no_transaction),
             unsupported,
             requires: parsed.requires,
+            description: None,
             up,
             down: parsed.down,
             verify: parsed.verify.filter(|b| !b.is_blank()),
@@ -267,12 +268,8 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
                     None
                 }
                 "requires" => {
-                    match args
-                        .rsplit_once('/')
-                        .and_then(|(s, v)| Some((s, Version::parse_any(v).ok()?)))
-                        .filter(|(s, _)| !s.is_empty())
-                    {
-                        Some((source, version)) => parsed.requires.push(MigrationId::new(source, version)),
+                    match crate::common::requirement(args) {
+                        Some(id) => parsed.requires.push(id),
                         None => problems.push(diag(
                             lineno,
                             format!("`-- strata:requires {args}` does not name a migration"),
@@ -406,6 +403,7 @@ mod tests {
             path: path.clone(),
             format: "strata".into(),
             confine: None,
+            ..Default::default()
         };
         (Dir(path), spec)
     }
