@@ -12,7 +12,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct Global {
     /// The config file (default: strata.toml, searched upward).
     #[arg(long, global = true, value_name = "PATH")]
@@ -87,8 +87,11 @@ pub enum Command {
         #[arg(long, value_enum, value_name = "MODE", requires = "up")]
         down: Option<DownMode>,
     },
-    /// Every migration: source, version, name, down?, transactional?
-    List,
+    /// Every migration, by source: version, description, down?, verify?, how it runs.
+    List {
+        /// Only this source (the same as --source).
+        source: Option<String>,
+    },
     /// Applied / pending / failed / drifted / missing, per migration.
     Status {
         /// Exit 1 if anything is pending or wrong.

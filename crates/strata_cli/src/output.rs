@@ -55,8 +55,31 @@ pub struct Status {
     pub environment: Option<String>,
     /// Every state, zeros included, so a reader need not guess.
     pub counts: BTreeMap<&'static str, usize>,
+    /// The same counts per selected source, in configuration order.
+    pub sources: Vec<SourceCounts>,
     pub migrations: Vec<StatusItem>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct SourceCounts {
+    pub name: String,
+    pub counts: BTreeMap<&'static str, usize>,
+}
+
+/// How many of `entries` are in each state, zeros included.
+pub fn counts<'a>(
+    entries: impl Iterator<Item = &'a StatusEntry> + Clone,
+) -> BTreeMap<&'static str, usize> {
+    MigrationState::ALL
+        .iter()
+        .map(|s| {
+            (
+                s.as_str(),
+                entries.clone().filter(|e| e.state == *s).count(),
+            )
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -78,9 +101,14 @@ impl Status {
         Status {
             database: engine.database_display(),
             environment: engine.env_name.clone(),
-            counts: MigrationState::ALL
+            counts: counts(entries.iter()),
+            sources: engine
+                .sources()
                 .iter()
-                .map(|s| (s.as_str(), entries.iter().filter(|e| e.state == *s).count()))
+                .map(|s| SourceCounts {
+                    name: s.name.clone(),
+                    counts: counts(entries.iter().filter(|e| e.id.source == s.name)),
+                })
                 .collect(),
             migrations: entries
                 .iter()
@@ -105,8 +133,19 @@ impl Status {
 /// `strata list`.
 #[derive(Serialize)]
 pub struct List {
+    /// The selected sources, in configuration order, with how many
+    /// migrations each has.
+    pub sources: Vec<ListSource>,
     pub migrations: Vec<ListItem>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct ListSource {
+    pub name: String,
+    pub format: String,
+    pub path: String,
+    pub migrations: usize,
 }
 
 #[derive(Serialize)]
@@ -114,6 +153,7 @@ pub struct ListItem {
     pub source: String,
     pub version: Version,
     pub name: String,
+    pub description: Option<String>,
     pub kind: &'static str,
     pub path: String,
     pub has_down: bool,
@@ -131,6 +171,7 @@ impl ListItem {
             source: m.id.source.clone(),
             version: m.id.version.clone(),
             name: m.name.clone(),
+            description: m.description.clone(),
             kind: m.kind.as_str(),
             path: engine.display_path(&m.path),
             has_down: m.down.is_some(),

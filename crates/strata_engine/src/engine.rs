@@ -349,8 +349,37 @@ impl Engine {
     ) -> Result<Vec<HistoryRow>, EngineError> {
         let mut rows = driver.read_history().await?;
         rows.retain(|r| self.selects(&r.id.source));
-        strata_plan::place(&mut rows, migrations);
+        self.place(&mut rows, migrations, &driver.history_table())?;
         Ok(rows)
+    }
+
+    /// Places history rows of named migrations ([`strata_plan::place`]);
+    /// a name in a source whose format has no named migrations is a
+    /// damaged row, not a migration.
+    pub(crate) fn place(
+        &self,
+        rows: &mut [HistoryRow],
+        migrations: &[Migration],
+        table: &str,
+    ) -> Result<(), EngineError> {
+        strata_plan::place(rows, migrations);
+        let named = |source: &str| {
+            self.sources.iter().any(|s| {
+                s.name == source
+                    && strata_discover::format(&s.format).is_some_and(|f| f.has_named_migrations())
+            })
+        };
+        match rows.iter().find(|r| {
+            r.id.version.is_unplaced() && self.selects(&r.id.source) && !named(&r.id.source)
+        }) {
+            Some(r) => Err(strata_driver::DriverError::BadHistory {
+                table: table.to_string(),
+                row: r.id.to_string(),
+                message: format!("version `{}` is not a version", r.id.version),
+            }
+            .into()),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn selects(&self, source: &str) -> bool {
@@ -406,7 +435,7 @@ impl Engine {
         let found = migrations.join()?;
         let mut history = rows?;
         history.retain(|r| self.selects(&r.id.source));
-        strata_plan::place(&mut history, &found.migrations);
+        self.place(&mut history, &found.migrations, &driver.history_table())?;
         Ok((found, history, driver.capabilities()))
     }
 

@@ -1,13 +1,24 @@
 use crate::output;
-use crate::printer::{DIM, Printer};
+use crate::printer::{BOLD, DIM, Printer};
 use std::process::ExitCode;
 use strata_engine::Engine;
+use strata_model::Migration;
 
 pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
     let found = engine.migrations()?;
     let migrations = &found.migrations;
+    let groups = groups(engine, migrations);
     if printer.is_json() {
         printer.json(&output::List {
+            sources: groups
+                .iter()
+                .map(|(s, ms)| output::ListSource {
+                    name: s.name.clone(),
+                    format: s.format.clone(),
+                    path: engine.display_path(&s.path),
+                    migrations: ms.len(),
+                })
+                .collect(),
             migrations: migrations
                 .iter()
                 .map(|m| output::ListItem::new(engine, m))
@@ -27,40 +38,76 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
         .max()
         .unwrap_or(0)
         .max(9);
+    let described = |m: &Migration| m.description.clone().unwrap_or_else(|| m.name.clone());
     let names = migrations
         .iter()
-        .map(|m| m.name.chars().count())
+        .map(|m| described(m).chars().count())
         .max()
         .unwrap_or(0)
-        .max(30);
-    printer.line(format!(
-        "{:<width$}  {:<names$} {:<5} {:<7} {:<15} PATH",
-        "MIGRATION", "NAME", "DOWN", "VERIFY", "RUNS"
-    ));
-    for m in migrations {
-        let runs = match &m.unsupported {
-            Some(_) => "not by strata",
-            None => m.tx_mode.as_str(),
-        };
+        .clamp(11, 50);
+    for (i, (source, ms)) in groups.iter().enumerate() {
+        if i > 0 {
+            printer.line("");
+        }
         printer.line(format!(
-            "{:<width$}  {:<names$} {:<5} {:<7} {:<15} {}{}{}",
-            m.id.to_string(),
-            m.name,
-            if m.down.is_some() { "yes" } else { "no" },
-            if m.verify.is_some() { "yes" } else { "no" },
-            runs,
+            "{}{} ({}){}  {}{}, {}{}",
+            BOLD.render(),
+            source.name,
+            ms.len(),
+            BOLD.render_reset(),
             DIM.render(),
-            engine.display_path(&m.path),
+            source.format,
+            engine.display_path(&source.path),
             DIM.render_reset()
         ));
-        if let Some(reason) = &m.unsupported {
+        printer.line(format!(
+            "  {:<width$}  {:<names$}  {:<5} {:<7} {:<15} PATH",
+            "MIGRATION", "DESCRIPTION", "DOWN", "VERIFY", "RUNS"
+        ));
+        for m in ms {
+            let runs = match &m.unsupported {
+                Some(_) => "not by strata",
+                None => m.tx_mode.as_str(),
+            };
             printer.line(format!(
-                "{:<width$}  {}{reason}{}",
-                "",
+                "  {:<width$}  {:<names$}  {:<5} {:<7} {:<15} {}{}{}",
+                m.id.to_string(),
+                described(m),
+                if m.down.is_some() { "yes" } else { "no" },
+                if m.verify.is_some() { "yes" } else { "no" },
+                runs,
                 DIM.render(),
+                engine.display_path(&m.path),
                 DIM.render_reset()
             ));
+            if let Some(reason) = &m.unsupported {
+                printer.line(format!(
+                    "  {:<width$}  {}{reason}{}",
+                    "",
+                    DIM.render(),
+                    DIM.render_reset()
+                ));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The selected sources in configuration order, each with its migrations
+/// in the order they run.
+fn groups<'a>(
+    engine: &'a Engine,
+    migrations: &'a [Migration],
+) -> Vec<(&'a strata_engine::SourceSpec, Vec<&'a Migration>)> {
+    engine
+        .sources()
+        .iter()
+        .map(|s| {
+            let ms = migrations
+                .iter()
+                .filter(|m| m.id.source == s.name)
+                .collect();
+            (s, ms)
+        })
+        .collect()
 }

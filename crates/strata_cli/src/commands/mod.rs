@@ -30,7 +30,11 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         Command::New { name, up, down } => {
             new::run(&load(g)?, name, up.as_deref(), down.is_some(), printer)
         }
-        Command::List => list::run(&load(g)?, printer),
+        Command::List { source } => {
+            let mut g = g.clone();
+            g.source = source.clone().or(g.source);
+            list::run(&load(&g)?, printer)
+        }
         Command::Status { check } => status::run(&load(g)?, *check, printer).await,
         Command::Plan(args) => plan::run(&load(g)?, args, printer).await,
         Command::History { limit } => history::run(&load(g)?, *limit, printer).await,

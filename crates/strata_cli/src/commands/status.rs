@@ -71,6 +71,24 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
         |states: &[MigrationState]| entries.iter().filter(|e| states.contains(&e.state)).count();
     let pending = count(&[MigrationState::Pending, MigrationState::Reverted]);
     printer.line("");
+    if engine.sources().len() > 1 {
+        for source in engine.sources() {
+            let of = |wanted: &dyn Fn(MigrationState) -> bool| {
+                entries
+                    .iter()
+                    .filter(|e| e.id.source == source.name && wanted(e.state))
+                    .count()
+            };
+            let pending = |s| matches!(s, MigrationState::Pending | MigrationState::Reverted);
+            printer.line(format!(
+                "{:<20} {} applied, {} pending, {} need attention",
+                format!("{} ({}):", source.name, of(&|_| true)),
+                of(&|s| s == MigrationState::Applied),
+                of(&pending),
+                of(&|s| s.needs_attention() && !pending(s)),
+            ));
+        }
+    }
     printer.summary(format!(
         "{}: {} applied, {pending} pending, {} need attention ({})",
         crate::printer::plural(entries.len(), "migration"),

@@ -60,6 +60,12 @@ pub trait Format: Sync {
         None
     }
 
+    /// Whether its migrations may go without a version in their names,
+    /// placed by the source's order ([`crate::ORDER_FILE`]).
+    fn has_named_migrations(&self) -> bool {
+        false
+    }
+
     /// The tool's own history table, when it keeps one.
     fn history(&self) -> Option<&dyn ToolHistory> {
         None

@@ -122,7 +122,7 @@ impl Engine {
         }
         let target = self.plan_target(&driver.capabilities())?;
         let mut all_history = driver.read_history().await?;
-        strata_plan::place(&mut all_history, migrations);
+        self.place(&mut all_history, migrations, &driver.history_table())?;
         let history: Vec<HistoryRow> = all_history
             .iter()
             .filter(|r| self.selects(&r.id.source))

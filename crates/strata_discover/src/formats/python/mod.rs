@@ -48,6 +48,10 @@ impl Format for PythonFormat {
         "python"
     }
 
+    fn has_named_migrations(&self) -> bool {
+        true
+    }
+
     fn detect(&self, dir: &DirView) -> Option<Evidence> {
         let modules = dir
             .entries

@@ -66,6 +66,18 @@ pub fn declared_actions(text: &str) -> Result<Option<[bool; 3]>, (usize, String)
     Ok(None)
 }
 
+/// The first comment line of a script after its `#!` line (not a
+/// `strata:` directive), as what it does.
+fn comment_description(text: &str) -> Option<String> {
+    text.lines()
+        .skip_while(|l| l.starts_with("#!"))
+        .map(str::trim)
+        .take_while(|l| l.is_empty() || l.starts_with('#') || l.starts_with("//"))
+        .map(|l| l.trim_start_matches(['#', '/', ' ']).trim())
+        .find(|l| !l.is_empty() && !l.starts_with("strata:") && !l.starts_with("-*-"))
+        .map(str::to_string)
+}
+
 /// Extensions strata knows how to run.
 const RUNNABLE: &[&str] = &["sh", "bash", "py", "js", "mjs", "rb", "pl"];
 
@@ -98,6 +110,10 @@ const SCRIPT_FOLDERS: &[&str] = &["deploy", "migrat", "setup"];
 impl Format for ScriptFormat {
     fn name(&self) -> &'static str {
         "script"
+    }
+
+    fn has_named_migrations(&self) -> bool {
+        true
     }
 
     fn detect(&self, dir: &DirView) -> Option<Evidence> {
@@ -211,7 +227,11 @@ impl Format for ScriptFormat {
                 tx_mode: TxMode::NoTransaction,
                 unsupported: None,
                 requires,
-                description: (ext == "py").then(|| super::docstring(&text)).flatten(),
+                description: if ext == "py" {
+                    super::docstring(&text)
+                } else {
+                    comment_description(&text)
+                },
                 path,
             });
         }
