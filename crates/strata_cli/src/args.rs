@@ -126,9 +126,14 @@ pub enum Command {
         /// Run the reverts in a transaction and roll them back.
         #[arg(long)]
         dry_run: bool,
+        /// With a MIGRATION: also revert the applied migrations that depend on it, newest first.
+        #[arg(long, requires = "migration")]
+        cascade: bool,
     },
-    /// Revert and re-apply the last migration.
+    /// Revert and re-apply the last migration (or the one named, when nothing applied depends on it).
     Redo {
+        /// `V`, `NAME`, `SOURCE/V` or `SOURCE/NAME` (default: the last applied).
+        migration: Option<String>,
         #[command(flatten)]
         approval: Approval,
         #[command(flatten)]
@@ -266,9 +271,12 @@ pub struct Approval {
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
-    /// Stop after this version (`V` or `SOURCE/V`).
-    #[arg(long, value_name = "VERSION")]
+    /// Stop after this migration (`V`, `NAME`, `SOURCE/V` or `SOURCE/NAME`).
+    #[arg(long, value_name = "MIGRATION")]
     pub to: Option<String>,
+    /// Apply just this migration (refused while one it requires is not applied).
+    #[arg(long, value_name = "MIGRATION", conflicts_with = "to")]
+    pub only: Option<String>,
     /// Apply a pending migration below an already applied version.
     #[arg(long)]
     pub allow_out_of_order: bool,
@@ -280,6 +288,9 @@ pub struct UpArgs {
 #[derive(Debug, Args)]
 #[group(multiple = false)]
 pub struct DownArgs {
+    /// Revert just this migration (`V`, `NAME`, `SOURCE/V` or `SOURCE/NAME`), refused while applied migrations depend on it.
+    #[arg(value_name = "MIGRATION")]
+    pub migration: Option<String>,
     /// Revert the last N migrations.
     #[arg(long, value_name = "N")]
     pub steps: Option<usize>,

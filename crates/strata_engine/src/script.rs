@@ -28,12 +28,12 @@ path, action = sys.argv[1], sys.argv[2]
 folder, file = os.path.split(os.path.abspath(path))
 sys.path.insert(0, folder)
 module = importlib.import_module(os.path.splitext(file)[0])
-name = {"up": "run_migration", "down": "rollback_migration", "verify": "verify_migration"}[action]
+name = {"up": "run_migration", "dry-run": "run_migration", "down": "rollback_migration", "verify": "verify_migration"}[action]
 function = getattr(module, name, None)
 if function is None:
     print(f"{path} defines no {name}()", file=sys.stderr)
     sys.exit(3)
-result = function()
+result = function(dry_run=True) if action == "dry-run" else function()
 if action == "verify" and result is False:
     print(f"{name}() returned False", file=sys.stderr)
     sys.exit(1)

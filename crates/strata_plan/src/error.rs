@@ -27,6 +27,17 @@ pub enum Problem {
     },
 }
 
+impl Problem {
+    /// The migration it is about.
+    pub fn id(&self) -> &MigrationId {
+        match self {
+            Problem::Drifted { id, .. }
+            | Problem::Missing { id, .. }
+            | Problem::OutOfOrder { id, .. } => id,
+        }
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -69,8 +80,20 @@ pub enum PlanError {
     Blocked(Vec<Problem>),
     #[error("{}", irreversible_message(.0))]
     Irreversible(Vec<NoDown>),
-    #[error("no migration has version `{0}`; `strata list` shows the versions")]
+    #[error("no migration is named `{0}` (by version or name); `strata list` shows them")]
     UnknownTarget(String),
+    #[error("{migration} requires {}, which {} not applied: apply {} first (`strata up --only ...`), or run `strata up`", .missing.join(", "), if .missing.len() == 1 { "is" } else { "are" }, if .missing.len() == 1 { "it" } else { "them" })]
+    RequirementsNotApplied {
+        migration: String,
+        missing: Vec<String>,
+    },
+    #[error("{0} is not applied, so there is nothing to revert; `strata status` shows what is")]
+    NotApplied(String),
+    #[error("{migration} cannot be reverted alone: applied migrations depend on it ({}), being later in its source or requiring it; revert them first, or pass --cascade to revert them and it, newest first", .dependents.join(", "))]
+    HasDependents {
+        migration: String,
+        dependents: Vec<String>,
+    },
     #[error("version `{target}` exists in several sources ({}); name one as <source>/<version>", .candidates.join(", "))]
     AmbiguousTarget {
         target: String,

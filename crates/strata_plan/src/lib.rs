@@ -166,6 +166,8 @@ impl Plan {
 pub struct UpOptions {
     /// Apply up to and including this version (`V` or `source/V`).
     pub to: Option<String>,
+    /// Apply just this migration (`V`, `NAME`, `source/V`, `source/NAME`).
+    pub only: Option<String>,
     pub allow_out_of_order: bool,
     pub ignore_missing: bool,
 }
@@ -182,6 +184,12 @@ pub enum DownTarget {
     Batch(i64),
     /// Every applied migration.
     All,
+    /// Just this migration; with `cascade`, the applied migrations that
+    /// depend on it first.
+    Only {
+        target: String,
+        cascade: bool,
+    },
 }
 
 /// Everything the planner looks at, indexed once.
@@ -256,6 +264,36 @@ impl<'a> Ctx<'a> {
             (Some(pa), Some(pb)) if a.source != b.source => pa > pb,
             _ => (&a.version, &a.source) > (&b.version, &b.source),
         }
+    }
+
+    /// The applied migrations (of `applied`) that depend on `id`: later
+    /// ones of its source, and those that require it or a dependent, in
+    /// revert order.
+    fn dependents(&self, id: &MigrationId, applied: &[&HistoryRow]) -> Vec<MigrationId> {
+        let mut found: Vec<MigrationId> = Vec::new();
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for r in applied {
+                if r.id == *id || found.contains(&r.id) {
+                    continue;
+                }
+                let requires = |of: &MigrationId| {
+                    self.migration(&r.id)
+                        .is_some_and(|m| m.requires.contains(of))
+                };
+                let later = r.id.source == id.source && self.after(&r.id, id);
+                if later || requires(id) || found.clone().iter().any(requires) {
+                    found.push(r.id.clone());
+                    changed = true;
+                }
+            }
+        }
+        applied
+            .iter()
+            .filter(|r| found.contains(&r.id))
+            .map(|r| r.id.clone())
+            .collect()
     }
 
     /// Applied rows, most recently applied first: the order to revert in.
@@ -390,6 +428,7 @@ pub fn plan_up(
 ) -> Result<Plan, PlanError> {
     let ctx = Ctx::new(migrations, history);
     let limit = opts.to.as_deref().map(|t| ctx.resolve(t)).transpose()?;
+    let only = opts.only.as_deref().map(|t| ctx.resolve(t)).transpose()?;
     let mut problems = Vec::new();
 
     for entry in status(migrations, history) {
@@ -503,6 +542,31 @@ pub fn plan_up(
         }
         steps.push(ctx.apply_step(m, out_of_order));
     }
+    if let Some(id) = &only {
+        // Only what stands in the way of this one counts.
+        problems.retain(|p| p.id() == id && !matches!(p, Problem::OutOfOrder { .. }));
+        steps.retain(|s| &s.id == id);
+        let m = ctx
+            .migration(id)
+            .ok_or_else(|| PlanError::UnknownTarget(id.to_string()))?;
+        let applied = |r: &MigrationId| {
+            ctx.history
+                .get(r)
+                .is_some_and(|row| row.status == HistoryStatus::Applied)
+        };
+        let missing: Vec<String> = m
+            .requires
+            .iter()
+            .filter(|r| !applied(r))
+            .map(ToString::to_string)
+            .collect();
+        if !missing.is_empty() && !steps.is_empty() {
+            return Err(PlanError::RequirementsNotApplied {
+                migration: id.to_string(),
+                missing,
+            });
+        }
+    }
     if !problems.is_empty() {
         return Err(PlanError::Blocked(problems));
     }
@@ -533,6 +597,23 @@ pub fn plan_down(
             applied.into_iter().filter(|r| r.batch == *b).collect()
         }
         DownTarget::All => applied,
+        DownTarget::Only { target, cascade } => {
+            let id = ctx.resolve(target)?;
+            if !applied.iter().any(|r| r.id == id) {
+                return Err(PlanError::NotApplied(id.to_string()));
+            }
+            let dependents = ctx.dependents(&id, &applied);
+            if !dependents.is_empty() && !cascade {
+                return Err(PlanError::HasDependents {
+                    migration: id.to_string(),
+                    dependents: dependents.iter().map(ToString::to_string).collect(),
+                });
+            }
+            applied
+                .into_iter()
+                .filter(|r| r.id == id || dependents.contains(&r.id))
+                .collect()
+        }
         DownTarget::To(t) if t.bytes().all(|b| b == b'0') && ctx.resolve(t).is_err() => applied,
         DownTarget::To(t) => {
             let to = ctx.resolve(t)?;
@@ -554,9 +635,31 @@ pub fn plan_down(
 /// `strata redo`: revert the most recently applied migration and apply it
 /// again from its file (an edited file is what redo is for, so drift is
 /// accepted here).
-pub fn plan_redo(migrations: &[Migration], history: &[HistoryRow]) -> Result<Plan, PlanError> {
+pub fn plan_redo(
+    migrations: &[Migration],
+    history: &[HistoryRow],
+    target: Option<&str>,
+) -> Result<Plan, PlanError> {
     let ctx = Ctx::new(migrations, history);
-    let Some(last) = ctx.applied_newest_first().first().copied() else {
+    let applied = ctx.applied_newest_first();
+    let last = match target {
+        None => applied.first().copied(),
+        Some(t) => {
+            let id = ctx.resolve(t)?;
+            let Some(row) = applied.iter().find(|r| r.id == id).copied() else {
+                return Err(PlanError::NotApplied(id.to_string()));
+            };
+            let dependents = ctx.dependents(&id, &applied);
+            if !dependents.is_empty() {
+                return Err(PlanError::HasDependents {
+                    migration: id.to_string(),
+                    dependents: dependents.iter().map(ToString::to_string).collect(),
+                });
+            }
+            Some(row)
+        }
+    };
+    let Some(last) = last else {
         return Ok(Plan::new(false, Vec::new()));
     };
     let m = ctx
@@ -713,9 +816,9 @@ pub fn plan_repair(
 /// as `up` would on an empty database (so baselines stand in as there).
 pub fn plan_fresh(migrations: &[Migration]) -> Result<Plan, PlanError> {
     let opts = UpOptions {
-        to: None,
         allow_out_of_order: true,
         ignore_missing: true,
+        ..UpOptions::default()
     };
     Ok(Plan::new(true, plan_up(migrations, &[], &opts)?.steps))
 }

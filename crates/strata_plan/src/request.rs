@@ -15,7 +15,8 @@ use strata_sql::Dialect;
 pub enum RequestKind {
     Up(UpOptions),
     Down(DownTarget),
-    Redo,
+    /// The last applied migration, or the one named.
+    Redo(Option<String>),
     /// `strata baseline [SOURCE/]VERSION [--all-sources]`.
     Baseline {
         to: String,
@@ -42,7 +43,7 @@ impl RequestKind {
         match self {
             RequestKind::Up(_) => "up",
             RequestKind::Down(_) => "down",
-            RequestKind::Redo => "redo",
+            RequestKind::Redo(_) => "redo",
             RequestKind::Baseline { .. } => "baseline",
             RequestKind::Repair(_) => "repair",
             RequestKind::Fresh => "fresh",
@@ -54,7 +55,7 @@ impl RequestKind {
     pub fn undoes(&self) -> bool {
         matches!(
             self,
-            RequestKind::Down(_) | RequestKind::Redo | RequestKind::Fresh
+            RequestKind::Down(_) | RequestKind::Redo(_) | RequestKind::Fresh
         )
     }
 
@@ -72,7 +73,7 @@ impl RequestKind {
         target: &Target,
     ) -> Result<Plan, PlanError> {
         let derived;
-        let migrations = if matches!(self, RequestKind::Down(_) | RequestKind::Redo) {
+        let migrations = if matches!(self, RequestKind::Down(_) | RequestKind::Redo(_)) {
             derived = with_generated_downs(migrations, history, target.dialect);
             &derived
         } else {
@@ -129,7 +130,7 @@ impl RequestKind {
                 crate::plan_up(migrations, history, &opts)
             }
             RequestKind::Down(target) => crate::plan_down(migrations, history, target),
-            RequestKind::Redo => crate::plan_redo(migrations, history),
+            RequestKind::Redo(target) => crate::plan_redo(migrations, history, target.as_deref()),
             RequestKind::Baseline { to, all_sources } => {
                 crate::plan_baseline(migrations, history, to, *all_sources)
             }

@@ -231,7 +231,7 @@ fn redo_reverts_and_reapplies_the_last_migration_even_when_edited() {
     let ms = three();
     let mut r = row(&ms[1], HistoryStatus::Applied, 1, 0);
     r.checksum = Checksum::of_body("old text");
-    let plan = plan_redo(&ms, &[row(&ms[0], HistoryStatus::Applied, 1, 0), r]).unwrap();
+    let plan = plan_redo(&ms, &[row(&ms[0], HistoryStatus::Applied, 1, 0), r], None).unwrap();
     assert_eq!(ids(&plan), vec!["revert app/2", "apply app/2"]);
     assert_eq!(plan.steps[1].checksum, ms[1].checksum);
 }

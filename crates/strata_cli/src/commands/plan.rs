@@ -7,6 +7,7 @@ use strata_engine::{Engine, Request, RequestKind, UpOptions};
 pub fn up_options(args: &UpArgs) -> UpOptions {
     UpOptions {
         to: args.to.clone(),
+        only: args.only.clone(),
         allow_out_of_order: args.allow_out_of_order,
         ignore_missing: args.ignore_missing,
     }

@@ -23,9 +23,15 @@ pub async fn run(
             target,
             approval,
             locking,
+            cascade,
             ..
         } => {
-            let t = if let Some(n) = target.steps {
+            let t = if let Some(m) = &target.migration {
+                DownTarget::Only {
+                    target: m.clone(),
+                    cascade: *cascade,
+                }
+            } else if let Some(n) = target.steps {
                 DownTarget::Steps(n)
             } else if let Some(v) = &target.to {
                 DownTarget::To(v.clone())
@@ -38,7 +44,11 @@ pub async fn run(
             };
             (RequestKind::Down(t), approval, locking)
         }
-        Command::Redo { approval, locking } => (RequestKind::Redo, approval, locking),
+        Command::Redo {
+            migration,
+            approval,
+            locking,
+        } => (RequestKind::Redo(migration.clone()), approval, locking),
         Command::Repair {
             migration,
             forget,

@@ -37,7 +37,7 @@ pub use goose::GooseFormat;
 pub use prisma::{PrismaFormat, prisma_provider};
 pub use python::{PythonFormat, docstring};
 pub(crate) use script::is_script;
-pub use script::{ScriptFormat, python_functions};
+pub use script::{ScriptFormat, dry_runnable, python_functions};
 pub use sqlx::SqlxFormat;
 pub use strata::NativeFormat;
 pub use supabase::SupabaseFormat;

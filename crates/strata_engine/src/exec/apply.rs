@@ -40,6 +40,13 @@ impl Run<'_> {
             .as_ref()
             .expect("apply and revert steps have a script");
         let is_script = step.kind == MigrationKind::Script;
+        if is_script && self.dry_run {
+            // A script that says it can: run with dry_run, nothing recorded.
+            return crate::script::run(&self.engine.script_env(&step.id.source), step, "dry-run")
+                .await
+                .map(drop)
+                .map_err(|m| self.script_failure(step, &m));
+        }
         let statements = match step.tx_mode {
             _ if is_script => Vec::new(),
             TxMode::OneCommand => strata_sql::whole(&script.sql),

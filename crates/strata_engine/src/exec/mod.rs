@@ -41,6 +41,9 @@ pub(super) struct Run<'a> {
     /// that keeps only the current version).
     pub(super) applied: HashMap<String, BTreeSet<Version>>,
     pub(super) restart: bool,
+    /// A dry run: scripts that can run without changing anything do so,
+    /// and nothing is recorded of them.
+    pub(super) dry_run: bool,
     /// The statements of the current statement-by-statement apply that
     /// completed, kept in its history row if it fails.
     pub(super) progress: Option<Progress>,

@@ -51,6 +51,7 @@ impl Engine {
             history,
             applied,
             restart: request.restart,
+            dry_run: report.dry_run,
             progress: None,
         };
         if plan.reset_first {
@@ -78,7 +79,13 @@ impl Engine {
             let info = self.step_info(step);
             let runs_outside = step.action.runs_sql()
                 && (!step.tx_mode.is_transactional() || step.kind == MigrationKind::Script);
-            if report.dry_run && runs_outside {
+            let tries_itself = step.kind == MigrationKind::Script
+                && step.action == StepAction::Apply
+                && step
+                    .script
+                    .as_ref()
+                    .is_some_and(|b| strata_discover::dry_runnable(&b.sql));
+            if report.dry_run && runs_outside && !tries_itself {
                 report.skipped += 1;
                 let (reason, sql) = if run.driver.capabilities().transactional_ddl {
                     (

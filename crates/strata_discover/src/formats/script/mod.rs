@@ -55,7 +55,7 @@ pub fn declared_actions(text: &str) -> Result<Option<[bool; 3]>, (usize, String)
         let mut actions = [true, false, false];
         for word in words.split([' ', ',', '\t']).filter(|w| !w.is_empty()) {
             match word {
-                "up" => {}
+                "up" | "dry-run" => {}
                 "down" => actions[1] = true,
                 "verify" => actions[2] = true,
                 other => return Err((index + 1, other.to_string())),
@@ -76,6 +76,25 @@ fn comment_description(text: &str) -> Option<String> {
         .map(|l| l.trim_start_matches(['#', '/', ' ']).trim())
         .find(|l| !l.is_empty() && !l.starts_with("strata:") && !l.starts_with("-*-"))
         .map(str::to_string)
+}
+
+/// Whether a script takes part in `--dry-run` (applying): a Python module
+/// whose `run_migration` takes a `dry_run` argument, or a script whose
+/// `strata: handles` comment names `dry-run` (it then gets `dry-run` as its
+/// first argument and must change nothing).
+pub fn dry_runnable(text: &str) -> bool {
+    let module = text
+        .lines()
+        .map(str::trim_start)
+        .find(|l| l.starts_with("def run_migration("));
+    match module {
+        Some(def) => def.contains("dry_run"),
+        None => text.lines().take(30).any(|l| {
+            l.contains("strata:")
+                && l.contains("handles")
+                && l.split([' ', ',', '\t']).any(|w| w == "dry-run")
+        }),
+    }
 }
 
 /// Extensions strata knows how to run.
