@@ -178,6 +178,7 @@ mod tests {
             ("golang_migrate", "golang-migrate"),
             ("goose", "goose"),
             ("prisma", "prisma"),
+            ("python", "python"),
             ("sqlx", "strata"),
             ("sqlx_reversible", "golang-migrate"),
             ("supabase", "strata"),

@@ -344,3 +344,73 @@ fn every_format_ignores_line_endings_and_a_bom_in_checksums_and_bodies() {
         }
     }
 }
+
+#[test]
+fn python_modules_are_ordered_by_their_folders_order_and_helpers_are_not_migrations() {
+    let found = read("python", "python");
+    assert_eq!(versions(&found), vec!["create_stores_table", "add_regions"]);
+    assert!(found.warnings.is_empty(), "{:?}", found.warnings);
+    let stores = by_name(&found, "create_stores_table");
+    assert_eq!(
+        stores.description.as_deref(),
+        Some("Create the stores table.")
+    );
+    assert!(stores.down.is_some() && stores.verify.is_some());
+    let regions = by_name(&found, "add_regions");
+    assert_eq!(
+        regions.description.as_deref(),
+        Some("Add a region to every store.")
+    );
+    assert!(regions.down.is_none() && regions.verify.is_none());
+    assert_eq!(regions.requires[0].to_string(), "supabase/20240101000000");
+    assert!(strata_discover::dry_runnable(&regions.up.sql));
+    assert!(!strata_discover::dry_runnable(&stores.up.sql));
+}
+
+#[test]
+fn an_order_and_its_folder_must_agree() {
+    let dir = std::env::temp_dir().join(format!("strata_order_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let module = "def run_migration():\n    pass\n";
+    std::fs::write(dir.join("a.py"), module).unwrap();
+    std::fs::write(dir.join("b.py"), module).unwrap();
+    let spec = |order: Option<Vec<&str>>| SourceSpec {
+        name: "backend".into(),
+        path: dir.clone(),
+        format: "python".into(),
+        order: order.map(|o| o.into_iter().map(String::from).collect()),
+        ..Default::default()
+    };
+    let err = |order| discover_all(&[spec(order)]).unwrap_err().to_string();
+    let none = err(None);
+    assert!(
+        none.contains("a.py has no version in its name, and the source has no order"),
+        "{none}"
+    );
+    let partial = err(Some(vec!["b"]));
+    assert!(
+        partial.contains("a.py has no version in its name and is not in the order"),
+        "{partial}"
+    );
+    let stale = err(Some(vec!["b", "a", "gone"]));
+    assert!(
+        stale.contains("the order names `gone`, which is not a migration of this folder"),
+        "{stale}"
+    );
+    let twice = err(Some(vec!["a", "b", "a"]));
+    assert!(twice.contains("`a` is listed twice"), "{twice}");
+    let found = discover_all(&[spec(Some(vec!["b", "a"]))]).unwrap();
+    assert_eq!(versions(&found), vec!["b", "a"]);
+    // Excluded files are not read at all.
+    std::fs::write(dir.join("c.py"), module).unwrap();
+    let excluded = SourceSpec {
+        exclude: vec!["c.*".into()],
+        ..spec(Some(vec!["b", "a"]))
+    };
+    assert_eq!(
+        versions(&discover_all(&[excluded]).unwrap()),
+        vec!["b", "a"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -568,3 +568,109 @@ fn repeatables_rerun_when_changed_are_not_drift_and_are_not_reverted() {
         vec!["revert fw/1"]
     );
 }
+
+/// `backend/stores`, `backend/regions` (named, in that order) and
+/// `supabase/1`, which `backend/regions` requires.
+fn named() -> Vec<Migration> {
+    let mut stores = mig("backend", "1", "stores", "up", Some("down"));
+    stores.id.version = Version::named("stores", 0);
+    let mut regions = mig("backend", "1", "regions", "up 2", Some("down 2"));
+    regions.id.version = Version::named("regions", 1);
+    let supa = mig(
+        "supabase",
+        "1",
+        "users",
+        "create table u();",
+        Some("drop table u;"),
+    );
+    regions.requires = vec![supa.id.clone()];
+    vec![stores, regions, supa]
+}
+
+#[test]
+fn one_migration_is_applied_by_name_once_what_it_requires_is() {
+    let ms = named();
+    let only = |t: &str, history: &[HistoryRow]| {
+        let opts = UpOptions {
+            only: Some(t.into()),
+            ..Default::default()
+        };
+        plan_up(&ms, history, &opts).map(|p| ids(&p))
+    };
+    assert_eq!(
+        only("backend/stores", &[]).unwrap(),
+        vec!["apply backend/stores"]
+    );
+    assert_eq!(only("stores", &[]).unwrap(), vec!["apply backend/stores"]);
+    let refused = only("regions", &[]).unwrap_err().to_string();
+    assert!(
+        refused.contains("requires supabase/1, which is not applied"),
+        "{refused}"
+    );
+    let history = vec![row(&ms[2], HistoryStatus::Applied, 1, 0)];
+    assert_eq!(
+        only("backend/regions", &history).unwrap(),
+        vec!["apply backend/regions"]
+    );
+    assert!(matches!(
+        only("nowhere", &[]),
+        Err(PlanError::UnknownTarget(_))
+    ));
+    // A history row is read by name only: placed, it matches its file.
+    let mut read = row(&ms[0], HistoryStatus::Applied, 1, 0);
+    read.id.version = Version::parse_recorded("stores").unwrap();
+    let mut rows = vec![read];
+    place(&mut rows, &ms);
+    assert_eq!(only("stores", &rows).unwrap(), Vec::<String>::new());
+}
+
+#[test]
+fn one_migration_is_reverted_alone_only_when_nothing_depends_on_it() {
+    let ms = named();
+    let history = vec![
+        row(&ms[2], HistoryStatus::Applied, 1, 0),
+        row(&ms[0], HistoryStatus::Applied, 1, 1),
+        row(&ms[1], HistoryStatus::Applied, 1, 2),
+    ];
+    let down = |target: &str, cascade: bool| {
+        let t = DownTarget::Only {
+            target: target.into(),
+            cascade,
+        };
+        plan_down(&ms, &history, &t).map(|p| ids(&p))
+    };
+    // Later in its source.
+    let refused = down("backend/stores", false).unwrap_err().to_string();
+    assert!(
+        refused.contains("depend on it (backend/regions)"),
+        "{refused}"
+    );
+    // Required by it.
+    let refused = down("supabase/users", false).unwrap_err().to_string();
+    assert!(refused.contains("(backend/regions)"), "{refused}");
+    assert_eq!(
+        down("supabase/1", true).unwrap(),
+        vec!["revert backend/regions", "revert supabase/1"]
+    );
+    assert_eq!(
+        down("regions", false).unwrap(),
+        vec!["revert backend/regions"]
+    );
+    let redo = plan_redo(&ms, &history, Some("stores"))
+        .unwrap_err()
+        .to_string();
+    assert!(redo.contains("cannot be reverted alone"), "{redo}");
+    assert_eq!(
+        ids(&plan_redo(&ms, &history, Some("regions")).unwrap()),
+        vec!["revert backend/regions", "apply backend/regions"]
+    );
+    let not = plan_down(
+        &ms,
+        &history[..1],
+        &DownTarget::Only {
+            target: "stores".into(),
+            cascade: false,
+        },
+    );
+    assert!(matches!(not, Err(PlanError::NotApplied(_))));
+}
