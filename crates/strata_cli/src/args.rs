@@ -231,6 +231,24 @@ pub enum Command {
         #[command(flatten)]
         locking: Locking,
     },
+    /// The maintenance tasks (sources with kind = "task") and their last run here.
+    Tasks,
+    /// Run a maintenance task (`NAME` or `SOURCE/NAME`), recorded in history; arguments after `--` go to it. Exit 0 when it exits 0, 1 when it exits 1 (a check's findings), 2 otherwise.
+    Run {
+        /// The task: `NAME` or `SOURCE/NAME` (`strata tasks` lists them).
+        task: String,
+        /// Arguments for the task.
+        #[arg(last = true)]
+        args: Vec<String>,
+        /// Approve running it where the environment requires approval (the hash its refusal shows: this task, as its file is now, with these arguments).
+        #[arg(long, value_name = "HASH")]
+        approve: Option<String>,
+        /// Accept running it on a protected environment (still approved).
+        #[arg(long, short = 'y')]
+        yes: bool,
+        #[command(flatten)]
+        locking: Locking,
+    },
     /// Drop everything in the schema and apply every migration again.
     Fresh {
         #[command(flatten)]

@@ -351,3 +351,87 @@ pub struct Restored {
     pub restored: BackupManifest,
     pub backed_up_first: Option<BackupManifest>,
 }
+
+/// `strata tasks`.
+#[derive(Serialize)]
+pub struct Tasks {
+    pub tasks: Vec<TaskItem>,
+}
+
+#[derive(Serialize)]
+pub struct TaskItem {
+    pub source: String,
+    pub name: String,
+    pub path: String,
+    pub readonly: bool,
+    pub description: Option<String>,
+    pub runs: usize,
+    pub last_run: Option<TaskRunItem>,
+}
+
+#[derive(Serialize)]
+pub struct TaskRunItem {
+    pub run_id: String,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub duration_ms: Option<i64>,
+    pub exit_status: Option<i64>,
+    pub ok: bool,
+    pub args: String,
+    pub output: Option<String>,
+    pub run_by: String,
+    pub environment: Option<String>,
+}
+
+impl From<&strata_model::TaskRun> for TaskRunItem {
+    fn from(r: &strata_model::TaskRun) -> Self {
+        TaskRunItem {
+            run_id: r.run_id.clone(),
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            duration_ms: r.duration_ms,
+            exit_status: r.exit_status,
+            ok: r.ok,
+            args: r.args.clone(),
+            output: r.output.clone(),
+            run_by: r.run_by.clone(),
+            environment: r.environment.clone(),
+        }
+    }
+}
+
+impl TaskItem {
+    pub fn new(engine: &Engine, t: &strata_engine::TaskInfo) -> Self {
+        TaskItem {
+            source: t.task.source.clone(),
+            name: t.task.name.clone(),
+            path: engine.display_path(&t.task.path),
+            readonly: t.task.readonly,
+            description: t.task.description.clone(),
+            runs: t.runs,
+            last_run: t.last.as_ref().map(TaskRunItem::from),
+        }
+    }
+}
+
+/// `strata run`.
+#[derive(Serialize)]
+pub struct TaskRunDoc {
+    pub source: String,
+    pub task: String,
+    #[serde(flatten)]
+    pub run: TaskRunItem,
+    /// Everything it printed (the run's `output` keeps the tail).
+    pub printed: String,
+}
+
+impl TaskRunDoc {
+    pub fn new(r: &strata_engine::TaskReport) -> Self {
+        TaskRunDoc {
+            source: r.task.source.clone(),
+            task: r.task.name.clone(),
+            run: TaskRunItem::from(&r.run),
+            printed: r.output.clone(),
+        }
+    }
+}

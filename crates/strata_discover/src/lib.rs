@@ -6,6 +6,7 @@
 mod common;
 mod detect;
 pub mod formats;
+mod tasks;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ pub use formats::{
     Change, ForeignWrite, Format, Recorded, ToolHistory, dry_runnable, format, keepable, names,
     prisma_provider, python_functions, tools,
 };
+pub use tasks::{Task, tasks};
 
 /// One configured directory of migrations.
 #[derive(Debug, Clone, Default)]

@@ -4,7 +4,7 @@
 //! statements and binds [`Param`]s the way its client does.
 
 use crate::TableName;
-use strata_model::{HistoryRow, LogEntry, MigrationId, Progress, Timestamp};
+use strata_model::{HistoryRow, LogEntry, MigrationId, Progress, TaskRun, Timestamp};
 use strata_sql::Dialect;
 
 /// What a column holds.
@@ -80,6 +80,27 @@ const LOG: [Column; 14] = [
     col("detail", Text, true, "TEXT"),
 ];
 
+/// The task runs: one row per `strata run`, keyed by its run id.
+const TASK_RUNS: [Column; 14] = [
+    col("run_id", Text, false, "VARCHAR(191)"),
+    col("source", Text, false, "VARCHAR(191)"),
+    col("task", Text, false, "VARCHAR(1024)"),
+    col("checksum", Text, false, "VARCHAR(128)"),
+    col("args", Text, false, "TEXT"),
+    col("started_at", Time, false, "DATETIME(3)"),
+    col("finished_at", Time, true, "DATETIME(3)"),
+    col("duration_ms", Int, true, "BIGINT"),
+    col("exit_status", Int, true, "BIGINT"),
+    col("ok", Bool, false, "BOOLEAN"),
+    col("output", Text, true, "TEXT"),
+    col("run_by", Text, false, "VARCHAR(255)"),
+    col("strata_version", Text, false, "VARCHAR(64)"),
+    col("environment", Text, true, "VARCHAR(255)"),
+];
+
+/// The columns a finished run fills in (after the run id).
+const TASK_FINISH: [&str; 5] = ["finished_at", "duration_ms", "exit_status", "ok", "output"];
+
 const STATUSES: &str = "CHECK (status IN ('applied', 'failed', 'reverted', 'running'))";
 
 /// A value a history statement binds.
@@ -109,11 +130,13 @@ impl Param {
 /// history table.
 #[derive(Debug, Clone)]
 pub struct HistorySql {
-    /// The history table and its log, as messages name them.
+    /// The history table, its log and its task runs, as messages name them.
     pub table: String,
     pub log_table: String,
-    /// Creates both tables if they do not exist: one statement each.
-    pub create: [String; 2],
+    pub task_table: String,
+    /// Creates the history table, the log and the task runs if they do
+    /// not exist: one statement each.
+    pub create: [String; 3],
     /// Every history row, its columns in table order, times as Unix
     /// milliseconds (or RFC 3339 text) as [`crate::rows`] reads them.
     pub select: String,
@@ -128,6 +151,12 @@ pub struct HistorySql {
     /// Records a running migration's completed statements: binds
     /// [`progress_params`].
     pub progress: String,
+    /// Every task run, oldest first.
+    pub select_task_runs: String,
+    /// Records a task run as it starts: binds [`task_params`].
+    pub task_start: String,
+    /// Completes it: binds [`task_finish_params`].
+    pub task_finish: String,
 }
 
 impl HistorySql {
@@ -135,6 +164,7 @@ impl HistorySql {
     pub fn new(dialect: Dialect, table: &TableName) -> HistorySql {
         let t = table.quoted_for(dialect);
         let l = table.with_suffix("_log").quoted_for(dialect);
+        let r = table.with_suffix("_task_runs").quoted_for(dialect);
         let names = |cols: &[Column]| cols.iter().map(|c| c.name).collect::<Vec<_>>().join(", ");
         let selected = |cols: &[Column]| {
             cols.iter()
@@ -177,13 +207,40 @@ impl HistorySql {
                 placeholder(dialect, from + 1)
             )
         };
+        let finish = TASK_FINISH
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let p = placeholder(dialect, i + 1);
+                match *name {
+                    "finished_at" => format!("{name} = {}", write_time(dialect, &p)),
+                    _ => format!("{name} = {p}"),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         HistorySql {
             table: table.to_string(),
             log_table: table.with_suffix("_log").to_string(),
+            task_table: table.with_suffix("_task_runs").to_string(),
             create: [
                 create(dialect, &t, None, &HISTORY, "PRIMARY KEY (source, version)"),
                 create(dialect, &l, Some(seq(dialect)), &LOG, ""),
+                create(dialect, &r, None, &TASK_RUNS, "PRIMARY KEY (run_id)"),
             ],
+            select_task_runs: format!(
+                "SELECT {} FROM {r} ORDER BY started_at, run_id",
+                selected(&TASK_RUNS)
+            ),
+            task_start: format!(
+                "INSERT INTO {r} ({}) VALUES ({})",
+                names(&TASK_RUNS),
+                values(&TASK_RUNS)
+            ),
+            task_finish: format!(
+                "UPDATE {r} SET {finish} WHERE run_id = {}",
+                placeholder(dialect, TASK_FINISH.len() + 1)
+            ),
             select: format!("SELECT {} FROM {t}", selected(&HISTORY)),
             select_log: format!("SELECT seq, {} FROM {l} ORDER BY seq", selected(&LOG)),
             upsert: format!(
@@ -278,7 +335,7 @@ fn create(dialect: Dialect, table: &str, seq: Option<&str>, cols: &[Column], key
     if !key.is_empty() {
         lines.push(key.to_string());
     }
-    if dialect == Dialect::Mysql && seq.is_none() {
+    if dialect == Dialect::Mysql && cols.iter().any(|c| c.name == "status") && seq.is_none() {
         lines.push(STATUSES.to_string());
     }
     let options = match dialect {
@@ -351,6 +408,38 @@ pub fn progress_params(id: &MigrationId, progress: &Progress) -> Vec<Param> {
     ]
 }
 
+/// The values [`HistorySql::task_start`] binds for `r`.
+pub fn task_params(r: &TaskRun) -> Vec<Param> {
+    vec![
+        Param::text(&r.run_id),
+        Param::text(&r.source),
+        Param::text(&r.task),
+        Param::text(&r.checksum),
+        Param::text(&r.args),
+        Param::Time(Some(r.started_at)),
+        Param::Time(r.finished_at),
+        Param::Int(r.duration_ms),
+        Param::Int(r.exit_status),
+        Param::Bool(r.ok),
+        Param::Text(r.output.clone()),
+        Param::text(&r.run_by),
+        Param::text(&r.strata_version),
+        Param::Text(r.environment.clone()),
+    ]
+}
+
+/// The values [`HistorySql::task_finish`] binds for `r`.
+pub fn task_finish_params(r: &TaskRun) -> Vec<Param> {
+    vec![
+        Param::Time(r.finished_at),
+        Param::Int(r.duration_ms),
+        Param::Int(r.exit_status),
+        Param::Bool(r.ok),
+        Param::Text(r.output.clone()),
+        Param::text(&r.run_id),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,6 +458,8 @@ mod tests {
             assert_eq!(binds(&sql.log), LOG.len(), "{dialect:?}");
             assert_eq!(binds(&sql.delete), 2);
             assert_eq!(binds(&sql.progress), 4);
+            assert_eq!(binds(&sql.task_start), TASK_RUNS.len());
+            assert_eq!(binds(&sql.task_finish), TASK_FINISH.len() + 1);
             assert!(sql.create[0].contains("PRIMARY KEY (source, version)"));
             assert!(sql.create[1].contains("seq"));
         }

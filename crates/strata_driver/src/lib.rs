@@ -256,9 +256,10 @@ pub trait Driver: Session {
 
     /// Creates the history and log tables if they do not exist.
     async fn ensure_history(&mut self) -> Result<()> {
-        let [history, log] = self.history_sql().create.clone();
-        self.batch(&history).await?;
-        self.batch(&log).await
+        for table in self.history_sql().create.clone() {
+            self.batch(&table).await?;
+        }
+        Ok(())
     }
 
     /// Every history row; empty when the table does not exist yet.
@@ -274,6 +275,21 @@ pub trait Driver: Session {
     /// Writes a history change on its own (atomically).
     async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
         session::write_history(self, write).await
+    }
+
+    /// Every maintenance task run, oldest first.
+    async fn read_task_runs(&mut self) -> Result<Vec<strata_model::TaskRun>> {
+        session::read_task_runs(self).await
+    }
+
+    /// Records a task run as it starts (so a killed run stays visible).
+    async fn start_task(&mut self, run: &strata_model::TaskRun) -> Result<()> {
+        session::start_task(self, run).await
+    }
+
+    /// Completes a task run's record, with its timeline entry.
+    async fn finish_task(&mut self, run: &strata_model::TaskRun, log: &LogEntry) -> Result<()> {
+        session::finish_task(self, run, log).await
     }
 
     /// Runs `statements` and writes `record` in one transaction: both happen

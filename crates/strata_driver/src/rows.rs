@@ -5,7 +5,7 @@
 use crate::DriverError;
 use strata_model::{
     Checksum, HistoryRow, HistoryStatus, LogAction, LogEntry, MigrationId, MigrationKind, Progress,
-    Timestamp, Version,
+    TaskRun, Timestamp, Version,
 };
 
 struct Cols(std::vec::IntoIter<Option<String>>);
@@ -115,6 +115,37 @@ fn log_entry(row: Vec<Option<String>>) -> Parsed<LogEntry> {
         environment: c.opt(),
         detail: c.opt(),
     })
+}
+
+/// A task run from its columns as text, in table order.
+fn task_run(row: Vec<Option<String>>) -> Parsed<TaskRun> {
+    let mut c = Cols(row.into_iter());
+    Ok(TaskRun {
+        run_id: c.text("run_id")?,
+        source: c.text("source")?,
+        task: c.text("task")?,
+        checksum: c.text("checksum")?,
+        args: c.text("args")?,
+        started_at: c.time("started_at")?,
+        finished_at: c.opt_time("finished_at")?,
+        duration_ms: c.opt_int("duration_ms")?,
+        exit_status: c.opt_int("exit_status")?,
+        ok: matches!(c.opt().as_deref(), Some("t" | "true" | "1")),
+        output: c.opt(),
+        run_by: c.text("run_by")?,
+        strata_version: c.text("strata_version")?,
+        environment: c.opt(),
+    })
+}
+
+/// Every task run of `table`, or the first that does not parse, named.
+pub fn task_runs(table: &str, rows: Vec<Vec<Option<String>>>) -> Result<Vec<TaskRun>, DriverError> {
+    rows.into_iter()
+        .map(|row| {
+            let label = format!("run {}", row[0].as_deref().unwrap_or("?"));
+            task_run(row).map_err(|message| bad(table, label, message))
+        })
+        .collect()
 }
 
 /// Every history row of `table`, or the first that does not parse, named.

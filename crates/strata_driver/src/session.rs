@@ -6,12 +6,13 @@
 //! one only where it does better (PostgreSQL pipelines a migration).
 
 use crate::history::{
-    HistorySql, Param, delete_params, log_params, progress_params, upsert_params,
+    HistorySql, Param, delete_params, log_params, progress_params, task_finish_params, task_params,
+    upsert_params,
 };
 use crate::{DriverError, HistoryWrite, Result, SqlErrorKind, TxSettings};
 use async_trait::async_trait;
 use std::sync::Arc;
-use strata_model::{HistoryRow, LogEntry, MigrationId, Progress};
+use strata_model::{HistoryRow, LogEntry, MigrationId, Progress, TaskRun};
 use strata_sql::Statement;
 
 /// Rows with every column as text (NULL as `None`).
@@ -292,5 +293,34 @@ pub async fn reset<S: Session + ?Sized>(
             result = write(s, w).await;
         }
     }
+    end(s, tx, result).await
+}
+
+/// Every task run, oldest first; none when the table does not exist yet.
+pub async fn read_task_runs<S: Session + ?Sized>(s: &mut S) -> Result<Vec<TaskRun>> {
+    let sql = s.history_sql();
+    let rows = rows_if_exists(s, &sql.select_task_runs).await?;
+    crate::rows::task_runs(&sql.task_table, rows.unwrap_or_default())
+}
+
+/// Records a task run as it starts, on its own.
+pub async fn start_task<S: Session + ?Sized>(s: &mut S, run: &TaskRun) -> Result<()> {
+    let sql = s.history_sql();
+    s.exec(&sql.task_start, task_params(run)).await
+}
+
+/// Completes a task run's record and adds `log` to the timeline, together.
+pub async fn finish_task<S: Session + ?Sized>(
+    s: &mut S,
+    run: &TaskRun,
+    log: &LogEntry,
+) -> Result<()> {
+    let sql = s.history_sql();
+    let tx = s.transaction();
+    s.batch(tx.begin).await?;
+    let result = match s.exec(&sql.task_finish, task_finish_params(run)).await {
+        Ok(()) => s.exec(&sql.log, log_params(log)).await,
+        failed => failed,
+    };
     end(s, tx, result).await
 }

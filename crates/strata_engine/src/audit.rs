@@ -21,8 +21,17 @@ pub(crate) struct AuditLog {
 /// How a command that succeeded ended, for its audit line.
 pub(crate) enum Outcome<'a> {
     Ran(&'a Report),
-    Adopted { adopted: usize },
-    Restored { backup: &'a str },
+    Adopted {
+        adopted: usize,
+    },
+    Restored {
+        backup: &'a str,
+    },
+    /// A maintenance task ran (`ok`: it exited 0).
+    Task {
+        task: &'a str,
+        ok: bool,
+    },
 }
 
 /// What a command returns, as its audit line tells it.
@@ -106,6 +115,10 @@ impl AuditLog {
             Ok(Outcome::Restored { backup }) => {
                 fields.insert("result".into(), "ok".into());
                 fields.insert("backup".into(), backup.into());
+            }
+            Ok(Outcome::Task { task, ok }) => {
+                fields.insert("result".into(), if ok { "ok" } else { "failed" }.into());
+                fields.insert("task".into(), task.into());
             }
             Err(error) => {
                 fields.insert("result".into(), "error".into());

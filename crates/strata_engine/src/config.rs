@@ -180,6 +180,19 @@ pub struct SourceConfig {
     /// The Python interpreter the source's scripts run with (relative to
     /// the project, or a command on PATH; default `python3`).
     pub python: Option<String>,
+    /// `migrations` (schema changes, applied once) or `task` (maintenance
+    /// scripts run by name with `strata run`, never pending).
+    #[serde(default)]
+    pub kind: SourceKind,
+}
+
+/// What a source holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    #[default]
+    Migrations,
+    Task,
 }
 
 fn default_format() -> String {
@@ -366,6 +379,7 @@ impl Project {
                     order: None,
                     exclude: Vec::new(),
                     python: None,
+                    kind: SourceKind::Migrations,
                 }],
                 ..Config::default()
             },

@@ -47,6 +47,8 @@ pub struct Engine {
     /// The database, or why there is none (said when one is needed).
     pub(crate) database: Result<DatabaseTarget, String>,
     pub(crate) sources: Vec<SourceSpec>,
+    /// The selected task sources (`kind = "task"`): never migrations.
+    pub(crate) task_sources: Vec<SourceSpec>,
     /// Sources left out of work on the database because they are written
     /// for another engine than its: a warning each where they are left out
     /// (static commands such as `lint` and `list` still read them).
@@ -96,6 +98,7 @@ impl Engine {
         .map_err(EngineError::Url)?;
 
         let mut sources = Vec::new();
+        let mut task_sources = Vec::new();
         let mut skipped = Vec::new();
         let confine = (!project.config.project.follow_symlinks).then(|| {
             project
@@ -131,17 +134,22 @@ impl Engine {
                     },
                 ));
             }
-            sources.push(SourceSpec {
+            let spec = SourceSpec {
                 name: s.name.clone(),
                 path: project.root.join(&s.path),
                 format: s.format.clone(),
                 confine: confine.clone(),
                 order: s.order.clone(),
                 exclude: s.exclude.clone(),
-            });
+            };
+            match s.kind {
+                config::SourceKind::Migrations => sources.push(spec),
+                config::SourceKind::Task => task_sources.push(spec),
+            }
         }
         if let Some(only) = &opts.source
             && sources.is_empty()
+            && task_sources.is_empty()
         {
             let known: Vec<&str> = project
                 .config
@@ -180,6 +188,7 @@ impl Engine {
             env,
             database,
             sources,
+            task_sources,
             skipped,
             only_source: opts.source.clone(),
             table,
@@ -399,9 +408,11 @@ impl Engine {
     pub async fn history(&self) -> Result<Vec<LogEntry>, EngineError> {
         let mut driver = self.connect().await?;
         let log = driver.read_log().await?;
+        // Task runs are in the timeline too.
+        let tasks = |source: &str| self.task_sources.iter().any(|s| s.name == source);
         Ok(log
             .into_iter()
-            .filter(|e| self.selects(&e.id.source))
+            .filter(|e| self.selects(&e.id.source) || tasks(&e.id.source))
             .collect())
     }
 

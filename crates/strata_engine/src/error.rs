@@ -63,6 +63,16 @@ pub enum EngineError {
     )]
     ApprovalRequired { env: String, hash: String },
     #[error(
+        "environment `{env}` requires approval to run task {task} (it does not say `strata: readonly`): pass --approve {hash} (this task, as its file is now, with these arguments), or confirm at a terminal"
+    )]
+    TaskApproval {
+        env: String,
+        task: String,
+        hash: String,
+    },
+    #[error("{0}")]
+    UnknownTask(String),
+    #[error(
         "nothing was reverted: {down}\ncheck it, then run the same command with --approve {hash} (or confirm at a terminal), or write a `-- strata:down` section"
     )]
     GeneratedDown { down: String, hash: String },
@@ -217,6 +227,7 @@ impl EngineError {
                 ErrorKind::Protected
             }
             EngineError::ApprovalRequired { .. }
+            | EngineError::TaskApproval { .. }
             | EngineError::GeneratedDown { .. }
             | EngineError::WideBaseline { .. } => ErrorKind::ApprovalRequired,
             EngineError::Destructive { .. } => ErrorKind::Destructive,
@@ -225,6 +236,7 @@ impl EngineError {
             EngineError::EngineMismatch { .. } => ErrorKind::EngineMismatch,
             EngineError::Adopt(_) => ErrorKind::Adopt,
             EngineError::Refused(_) | EngineError::FreshOneSource(_) => ErrorKind::Refused,
+            EngineError::UnknownTask(_) => ErrorKind::Plan,
             EngineError::Hook(_) => ErrorKind::Hook,
             EngineError::Backup(_) => ErrorKind::Backup,
             EngineError::Io { .. } => ErrorKind::Io,

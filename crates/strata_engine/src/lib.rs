@@ -35,6 +35,7 @@ mod backup;
 pub mod doctor;
 mod exec;
 mod lint;
+mod tasks;
 mod validate;
 mod verify;
 
@@ -50,10 +51,13 @@ pub use events::{Event, Reporter, Silent, StepInfo};
 pub use lint::LintReport;
 pub use report::{Report, Request, RequestKind};
 pub use script::interrupt_scripts;
-pub use strata_discover::{Diagnostic, Found, ORDER_FILE, Scan, SourceSpec, scan, unversioned};
+pub use strata_discover::{
+    Diagnostic, Found, ORDER_FILE, Scan, SourceSpec, Task, scan, unversioned,
+};
 pub use strata_driver::LockHolder;
 pub use strata_lint::{Finding as LintFinding, Level as LintLevel, RuleInfo};
 pub use strata_plan::{DownTarget, MigrationState, RepairOptions, UpOptions};
 pub use target::DatabaseTarget;
+pub use tasks::{TaskInfo, TaskReport, TaskRequest};
 pub use validate::Finding;
 pub use verify::Verified;

@@ -64,8 +64,8 @@ pub fn interrupt_scripts() -> bool {
 
 /// The `application_name` a script's PostgreSQL sessions get (through
 /// `PGAPPNAME`), so that strata can end them when it stops the script.
-pub fn application_name(id: &MigrationId) -> String {
-    format!("strata-script {id}")
+pub fn application_name(what: impl std::fmt::Display) -> String {
+    format!("strata-script {what}")
 }
 
 /// What a script runs with: the project's directory, the database and
@@ -105,14 +105,75 @@ pub(crate) async fn run_file(
     action: &str,
 ) -> Result<Option<String>, String> {
     let path = script.root.join(rel);
-    let mut command = command_for(&path, text, action, &script.python)?;
+    let mut command = command_for(&path, text, Some(action), &script.python)?;
+    command
+        .env("STRATA_MIGRATION", id.to_string())
+        .env("STRATA_ACTION", action);
+    let done = wait(script, &id.to_string(), rel, command).await?;
+    let output = done.tail();
+    match done.code {
+        Some(0) => Ok((!output.is_empty()).then(|| format!("output: {output}"))),
+        code => Err(format!(
+            "{} exited with {}{}",
+            rel.display(),
+            code.map_or("a signal".to_string(), |c| format!("status {c}")),
+            if output.is_empty() {
+                String::new()
+            } else {
+                format!("; output: {output}")
+            }
+        )),
+    }
+}
+
+/// A script that ran to its end.
+pub(crate) struct Finished {
+    /// Its exit status (`None`: ended by a signal).
+    pub code: Option<i32>,
+    /// What it printed (stdout, then stderr), the database password hidden.
+    pub output: String,
+}
+
+impl Finished {
+    /// The last part of what it printed, as history keeps it.
+    pub fn tail(&self) -> String {
+        let text = self.output.trim();
+        match text.char_indices().rev().nth(TAIL) {
+            Some((i, _)) => format!("...{}", &text[i..]),
+            None => text.to_string(),
+        }
+    }
+}
+
+/// Runs the maintenance task at `rel` with `args` (a Python file as a
+/// program, not a migration module).
+pub(crate) async fn run_task(
+    script: &ScriptEnv,
+    id: &str,
+    rel: &Path,
+    text: &str,
+    args: &[String],
+) -> Result<Finished, String> {
+    let path = script.root.join(rel);
+    let mut command = command_for(&path, text, None, &script.python)?;
+    command.args(args).env("STRATA_TASK", id);
+    wait(script, id, rel, command).await
+}
+
+/// Starts `command` for the script `rel` (`what` names it to the
+/// database) and waits for it within the timeout; why not when it could
+/// not start or was stopped.
+async fn wait(
+    script: &ScriptEnv,
+    what: &str,
+    rel: &Path,
+    mut command: tokio::process::Command,
+) -> Result<Finished, String> {
     let url = script.url.clone()?;
     command
         .env("DATABASE_URL", &url)
         .env("STRATA_ENV", &script.env)
-        .env("STRATA_MIGRATION", id.to_string())
-        .env("STRATA_ACTION", action)
-        .env("PGAPPNAME", application_name(id))
+        .env("PGAPPNAME", application_name(what))
         .current_dir(&script.root)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -163,23 +224,16 @@ pub(crate) async fn run_file(
             ));
         }
     };
-    let (stdout, stderr) = (o, e);
-    let output = strata_driver::redact_in(&tail(&stdout, &stderr), &url);
-    match status {
-        Ok(s) if s.success() => Ok((!output.is_empty()).then(|| format!("output: {output}"))),
-        Ok(s) => Err(format!(
-            "{} exited with {}{}",
-            rel.display(),
-            s.code()
-                .map_or("a signal".to_string(), |c| format!("status {c}")),
-            if output.is_empty() {
-                String::new()
-            } else {
-                format!("; output: {output}")
-            }
-        )),
-        Err(e) => Err(format!("waiting for {}: {e}", rel.display())),
-    }
+    let status = status.map_err(|e| format!("waiting for {}: {e}", rel.display()))?;
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o),
+        String::from_utf8_lossy(&e)
+    );
+    Ok(Finished {
+        code: status.code(),
+        output: strata_driver::redact_in(&printed, &url),
+    })
 }
 
 /// Ends a stopped script's whole process group: SIGTERM, then SIGKILL to
@@ -215,14 +269,15 @@ async fn end_group(group: Option<u32>, child: &mut tokio::process::Child) -> Str
 fn command_for(
     path: &Path,
     text: &str,
-    action: &str,
+    action: Option<&str>,
     python: &str,
 ) -> Result<tokio::process::Command, String> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or_default();
-    let mut command = if ext == "py" && strata_discover::python_functions(text)[0] {
+    let module = action.is_some() && ext == "py" && strata_discover::python_functions(text)[0];
+    let mut command = if module {
         let mut c = tokio::process::Command::new(python);
         c.arg("-c").arg(PYTHON_LAUNCHER).arg(path);
         c
@@ -239,39 +294,21 @@ fn command_for(
             "js" | "mjs" => "node",
             "rb" => "ruby",
             "pl" => "perl",
-            _ => return Ok(direct(path, action)),
+            _ => path.as_os_str().to_str().unwrap_or_default(),
         };
         let mut c = tokio::process::Command::new(interpreter);
-        c.arg(path);
+        if interpreter != path.as_os_str() {
+            c.arg(path);
+        }
         c
     };
-    command.arg(action);
+    command.args(action);
     Ok(command)
-}
-
-fn direct(path: &Path, action: &str) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new(path);
-    c.arg(action);
-    c
 }
 
 /// The interpreter of a `#!` line.
 fn shebang(text: &str) -> Option<&str> {
     text.lines().next()?.strip_prefix("#!").map(str::trim)
-}
-
-/// The last part of what a script printed (stdout, then stderr).
-fn tail(stdout: &[u8], stderr: &[u8]) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(stdout),
-        String::from_utf8_lossy(stderr)
-    );
-    let text = text.trim();
-    match text.char_indices().rev().nth(TAIL) {
-        Some((i, _)) => format!("...{}", &text[i..]),
-        None => text.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -280,7 +317,10 @@ mod tests {
 
     #[test]
     fn output_tail_is_cut() {
-        let long = "x".repeat(5000);
-        assert!(tail(long.as_bytes(), b"").len() <= TAIL + 4);
+        let done = Finished {
+            code: Some(0),
+            output: "x".repeat(5000),
+        };
+        assert!(done.tail().len() <= TAIL + 4);
     }
 }

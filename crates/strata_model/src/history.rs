@@ -116,6 +116,8 @@ pub enum LogAction {
     Baseline,
     Reset,
     Adopt,
+    /// A maintenance task ran (`strata run`).
+    Task,
 }
 
 impl LogAction {
@@ -129,6 +131,7 @@ impl LogAction {
             LogAction::Baseline => "baseline",
             LogAction::Reset => "reset",
             LogAction::Adopt => "adopt",
+            LogAction::Task => "task",
         }
     }
 
@@ -142,6 +145,7 @@ impl LogAction {
             "baseline" => LogAction::Baseline,
             "reset" => LogAction::Reset,
             "adopt" => LogAction::Adopt,
+            "task" => LogAction::Task,
             _ => return None,
         })
     }
@@ -190,4 +194,32 @@ impl ForeignWrite {
             .map(|sql| ForeignWrite::new(sql, Vec::new()))
             .collect()
     }
+}
+
+/// One run of a maintenance task (`strata run`), as its table keeps it:
+/// written when it starts (`finished_at` empty while it runs, so a run
+/// that was killed stays visible) and completed when it ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRun {
+    /// Unique per run.
+    pub run_id: String,
+    pub source: String,
+    pub task: String,
+    /// The script's checksum (hex) when it ran.
+    pub checksum: String,
+    /// The arguments it was given, as one line.
+    pub args: String,
+    pub started_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    pub duration_ms: Option<i64>,
+    /// The exit status; `None` while running, or when it was stopped by a
+    /// signal or the timeout.
+    pub exit_status: Option<i64>,
+    /// Finished with status 0.
+    pub ok: bool,
+    /// The last part of what it printed, with the database password hidden.
+    pub output: Option<String>,
+    pub run_by: String,
+    pub strata_version: String,
+    pub environment: Option<String>,
 }

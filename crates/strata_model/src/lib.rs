@@ -14,6 +14,7 @@ mod version;
 pub use checksum::{CHECKSUM_ALGORITHM, Checksum, hex, normalize_text};
 pub use history::{
     ForeignWrite, HistoryRow, HistoryStatus, LogAction, LogEntry, Progress, ProgressTracker,
+    TaskRun,
 };
 pub use migration::{Body, Migration, MigrationId, MigrationKind, TxMode};
 pub use time::Timestamp;

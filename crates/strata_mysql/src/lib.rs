@@ -298,9 +298,10 @@ impl Driver for MysqlDriver {
         if self.dry_run {
             return Ok(());
         }
-        let [history, log] = self.sql.create.clone();
-        self.conn.query_drop(history).await.map_err(db_err)?;
-        self.conn.query_drop(log).await.map_err(db_err)
+        for table in self.sql.create.clone() {
+            self.batch(&table).await?;
+        }
+        Ok(())
     }
 
     async fn server_version(&mut self) -> Result<String> {

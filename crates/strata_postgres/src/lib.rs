@@ -236,9 +236,9 @@ impl Driver for PgDriver {
             }
             _ => String::new(),
         };
-        let [history, log] = &self.writes.sql.create;
+        let tables = self.writes.sql.create.join(";");
         self.client
-            .batch_execute(&format!("{schema}{history};{log};"))
+            .batch_execute(&format!("{schema}{tables}"))
             .await
             .map_err(db_err)?;
         if matches!(self.lock, Some(HeldLock::Advisory(_))) && !self.writes.is_prepared() {

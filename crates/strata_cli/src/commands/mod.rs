@@ -11,6 +11,7 @@ mod list;
 mod new;
 mod plan;
 mod status;
+mod tasks;
 mod validate;
 mod verify;
 mod work;
@@ -69,6 +70,24 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
             backup::restore(&engine, id, approve.as_deref(), *yes, terminate, printer).await
         }
         Command::Doctor => doctor::run(&load(g)?, printer).await,
+        Command::Tasks => tasks::list(&load(g)?, printer).await,
+        Command::Run {
+            task,
+            args,
+            approve,
+            yes,
+            locking,
+        } => {
+            let engine = load_locking(g, Some(locking))?;
+            let request = strata_engine::TaskRequest {
+                task: task.clone(),
+                args: args.clone(),
+                approve: approve.clone(),
+                yes: *yes,
+                terminate: locking.terminate_stale.then_some(*yes),
+            };
+            tasks::run(&engine, &request, printer).await
+        }
         Command::Adopt {
             from,
             dry_run,

@@ -66,18 +66,6 @@ pub fn declared_actions(text: &str) -> Result<Option<[bool; 3]>, (usize, String)
     Ok(None)
 }
 
-/// The first comment line of a script after its `#!` line (not a
-/// `strata:` directive), as what it does.
-fn comment_description(text: &str) -> Option<String> {
-    text.lines()
-        .skip_while(|l| l.starts_with("#!"))
-        .map(str::trim)
-        .take_while(|l| l.is_empty() || l.starts_with('#') || l.starts_with("//"))
-        .map(|l| l.trim_start_matches(['#', '/', ' ']).trim())
-        .find(|l| !l.is_empty() && !l.starts_with("strata:") && !l.starts_with("-*-"))
-        .map(str::to_string)
-}
-
 /// Whether a script takes part in `--dry-run` (applying): a Python module
 /// whose `run_migration` takes a `dry_run` argument, or a script whose
 /// `strata: handles` comment names `dry-run` (it then gets `dry-run` as its
@@ -249,7 +237,7 @@ impl Format for ScriptFormat {
                 description: if ext == "py" {
                     super::docstring(&text)
                 } else {
-                    comment_description(&text)
+                    crate::tasks::first_comment(&text)
                 },
                 path,
             });
