@@ -290,3 +290,66 @@ pub(crate) fn script_requires(text: &str) -> Result<Vec<MigrationId>, (usize, St
     }
     Ok(found)
 }
+
+/// The version of a new file of `new`'s folder: the next number when the
+/// folder numbers its files in sequence (`0001_...`, kept as wide), else
+/// the time stamp.
+pub(crate) fn next_version(new: &crate::NewMigration) -> String {
+    let numbers: Vec<String> = std::fs::read_dir(&new.source.path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let digits = name.split(['_', '.']).next()?.to_string();
+            (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+        })
+        .collect();
+    let sequential = !numbers.is_empty() && numbers.iter().all(|n| n.len() < 8);
+    if !sequential {
+        return new.stamp();
+    }
+    let width = numbers.iter().map(|n| n.len()).max().unwrap_or(1);
+    let next = numbers
+        .iter()
+        .filter_map(|n| n.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    format!("{next:0width$}")
+}
+
+/// A new script or module: named by its name and appended to the folder's
+/// order when the source has one, else `<version>_<name>.<ext>`.
+pub(crate) fn named_or_versioned(
+    new: &crate::NewMigration,
+    ext: &str,
+    text: String,
+) -> crate::Scaffold {
+    let order = new.source.path.join(ORDER_FILE);
+    if order.is_file() {
+        let mut listed = std::fs::read_to_string(&order).unwrap_or_default();
+        if !listed.is_empty() && !listed.ends_with('\n') {
+            listed.push('\n');
+        }
+        listed.push_str(new.slug);
+        listed.push('\n');
+        return crate::Scaffold {
+            files: vec![
+                (PathBuf::from(format!("{}.{ext}", new.slug)), text),
+                (PathBuf::from(ORDER_FILE), listed),
+            ],
+            note: Some(format!("added {} to the end of {ORDER_FILE}", new.slug)),
+        };
+    }
+    if new.source.order.is_some() {
+        return crate::Scaffold {
+            files: vec![(PathBuf::from(format!("{}.{ext}", new.slug)), text)],
+            note: Some(format!(
+                "add \"{}\" to `order` of source {} in strata.toml, where it should run",
+                new.slug, new.source.name
+            )),
+        };
+    }
+    crate::Scaffold::file(format!("{}_{}.{ext}", next_version(new), new.slug), text)
+}

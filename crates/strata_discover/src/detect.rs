@@ -20,6 +20,8 @@ pub struct Detected {
     /// When the layout fits more than one tool and nothing in the
     /// repository says which: the choice made and how to change it.
     pub note: Option<String>,
+    /// A folder of maintenance scripts (`kind = "task"`), run by name.
+    pub task: bool,
 }
 
 /// A directory that looks like migrations but matches no layout.
@@ -71,6 +73,22 @@ pub fn scan(root: &Path) -> Scan {
             continue;
         }
         let rel = dir.strip_prefix(root).unwrap_or(&dir).to_path_buf();
+        if let Some(modules) = task_folder(&dir) {
+            taken.push(dir.clone());
+            let found = |format, task| Detected {
+                path: rel.clone(),
+                format,
+                engine: None,
+                note: None,
+                task,
+            };
+            scan.detected.push(found("script", true));
+            // One-off fixes written as migration modules stay migrations.
+            if modules {
+                scan.detected.push(found("python", false));
+            }
+            continue;
+        }
         match classify(&dir, &hints) {
             Ok(Some((format, engine, note))) => {
                 taken.push(dir.clone());
@@ -80,6 +98,7 @@ pub fn scan(root: &Path) -> Scan {
                     format,
                     engine,
                     note,
+                    task: false,
                 });
             }
             Ok(None) => {}
@@ -90,6 +109,36 @@ pub fn scan(root: &Path) -> Scan {
         }
     }
     scan
+}
+
+/// Folder names that hold maintenance scripts (and `scripts/database`,
+/// `scripts/db`).
+const TASK_FOLDERS: &[&str] = &["maintenance", "tasks", "ops", "admin", "jobs"];
+
+/// Whether `dir` is a folder of maintenance scripts: named so, with at
+/// least one script that is not a migration module; `Some(true)` when it
+/// also holds migration modules (one-off fixes).
+fn task_folder(dir: &Path) -> Option<bool> {
+    let named = name(dir).to_ascii_lowercase();
+    let parent = dir.parent().map(|p| name(p).to_ascii_lowercase());
+    let database_scripts =
+        matches!(named.as_str(), "database" | "db") && parent.as_deref() == Some("scripts");
+    if !TASK_FOLDERS.contains(&named.as_str()) && !database_scripts {
+        return None;
+    }
+    let (mut scripts, mut modules) = (0, 0);
+    for p in children(dir)
+        .iter()
+        .filter(|p| p.is_file() && !name(p).starts_with(['.', '_']))
+    {
+        let text = fs::read_to_string(p).unwrap_or_default();
+        if name(p).ends_with(".py") && formats::python_functions(&text)[0] {
+            modules += 1;
+        } else if formats::is_script(p, &text) {
+            scripts += 1;
+        }
+    }
+    (scripts > 0).then_some(modules > 0)
 }
 
 fn children(dir: &Path) -> Vec<PathBuf> {

@@ -414,3 +414,107 @@ fn an_order_and_its_folder_must_agree() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_new_migration_is_written_in_each_formats_own_layout_and_read_back() {
+    let root = std::env::temp_dir().join(format!("strata_scaffold_{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let at = strata_model::Timestamp::from_unix_millis(1_700_000_000_000);
+    let expected = [
+        ("strata", "20231114221320_add_hours.sql"),
+        ("supabase", "20231114221320_add_hours.sql"),
+        ("prisma", "20231114221320_add_hours/migration.sql"),
+        ("dbmate", "20231114221320_add_hours.sql"),
+        ("goose", "20231114221320_add_hours.sql"),
+        ("golang-migrate", "20231114221320_add_hours.up.sql"),
+        ("sqlx", "20231114221320_add_hours.sql"),
+        ("flyway", "V1__add_hours.sql"),
+        ("diesel", "2023-11-14-221320_add_hours/up.sql"),
+        ("python", "20231114221320_add_hours.py"),
+        ("script", "20231114221320_add_hours.sh"),
+    ];
+    for (format, first) in expected {
+        let dir = root.join(format);
+        std::fs::create_dir_all(&dir).unwrap();
+        let spec = SourceSpec {
+            name: format.into(),
+            path: dir.clone(),
+            format: format.into(),
+            ..Default::default()
+        };
+        let new = strata_discover::NewMigration {
+            source: &spec,
+            slug: "add_hours",
+            at,
+        };
+        let scaffold = strata_discover::format(format)
+            .unwrap()
+            .scaffold(&new)
+            .unwrap_or_else(|e| panic!("{format}: {e}"));
+        assert_eq!(scaffold.files[0].0, PathBuf::from(first), "{format}");
+        for (rel, text) in &scaffold.files {
+            std::fs::create_dir_all(dir.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(dir.join(rel), text).unwrap();
+        }
+        let found = discover_all(&[spec]).unwrap_or_else(|e| panic!("{format}: {e}"));
+        assert_eq!(found.migrations.len(), 1, "{format}: {:?}", found.warnings);
+        assert_eq!(found.migrations[0].name, "add_hours", "{format}");
+    }
+    // A folder with an order gets a named module, added at its end.
+    let dir = root.join("ordered");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ORDER"), "first\n").unwrap();
+    std::fs::write(dir.join("first.py"), "def run_migration():\n    pass\n").unwrap();
+    let spec = SourceSpec {
+        name: "backend".into(),
+        path: dir.clone(),
+        format: "python".into(),
+        ..Default::default()
+    };
+    let new = strata_discover::NewMigration {
+        source: &spec,
+        slug: "add_hours",
+        at,
+    };
+    let scaffold = strata_discover::format("python")
+        .unwrap()
+        .scaffold(&new)
+        .unwrap();
+    for (rel, text) in &scaffold.files {
+        std::fs::write(dir.join(rel), text).unwrap();
+    }
+    let found = discover_all(&[spec]).unwrap();
+    assert_eq!(versions(&found), vec!["first", "add_hours"]);
+    assert_eq!(
+        found.migrations[1].description.as_deref(),
+        Some("Add hours.")
+    );
+    // A sequentially numbered folder keeps counting.
+    let dir = root.join("sequential");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("0007_x.up.sql"), "select 1;\n").unwrap();
+    std::fs::write(dir.join("0007_x.down.sql"), "select 1;\n").unwrap();
+    let spec = SourceSpec {
+        name: "gm".into(),
+        path: dir.clone(),
+        format: "golang-migrate".into(),
+        ..Default::default()
+    };
+    let new = strata_discover::NewMigration {
+        source: &spec,
+        slug: "add_hours",
+        at,
+    };
+    let scaffold = strata_discover::format("golang-migrate")
+        .unwrap()
+        .scaffold(&new)
+        .unwrap();
+    assert_eq!(scaffold.files[0].0, PathBuf::from("0008_add_hours.up.sql"));
+    assert!(
+        strata_discover::format("drizzle")
+            .unwrap()
+            .scaffold(&new)
+            .is_err()
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}

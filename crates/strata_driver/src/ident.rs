@@ -50,6 +50,16 @@ impl TableName {
     }
 
     /// The same schema with `suffix` added to the table name.
+    /// The names (unqualified) of strata's own tables beside this history
+    /// table: it, its log, its lock and its task runs, which resetting a
+    /// schema keeps.
+    pub fn own_tables(&self) -> Vec<String> {
+        ["", "_log", "_lock", "_task_runs"]
+            .iter()
+            .map(|s| self.with_suffix(s).table)
+            .collect()
+    }
+
     pub fn with_suffix(&self, suffix: &str) -> Self {
         TableName {
             schema: self.schema.clone(),

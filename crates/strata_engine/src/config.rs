@@ -663,6 +663,9 @@ pub struct NewSource {
     pub format: String,
     pub priority: i64,
     pub engine: Option<String>,
+    /// A folder of maintenance tasks (`kind = "task"`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub task: bool,
 }
 
 impl NewSource {
@@ -678,6 +681,9 @@ impl NewSource {
         );
         if let Some(engine) = &self.engine {
             block.push_str(&format!("engine = {}\n", quote(engine)));
+        }
+        if self.task {
+            block.push_str("kind = \"task\"\n");
         }
         block
     }

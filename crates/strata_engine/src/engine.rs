@@ -250,6 +250,11 @@ impl Engine {
         &self.sources
     }
 
+    /// The selected task sources (`kind = "task"`).
+    pub fn task_sources(&self) -> &[SourceSpec] {
+        &self.task_sources
+    }
+
     /// Reads every migration of the selected sources, with the warnings
     /// found on the way.
     pub fn migrations(&self) -> Result<Found, EngineError> {

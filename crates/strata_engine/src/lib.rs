@@ -52,7 +52,8 @@ pub use lint::LintReport;
 pub use report::{Report, Request, RequestKind};
 pub use script::interrupt_scripts;
 pub use strata_discover::{
-    Diagnostic, Found, ORDER_FILE, Scan, SourceSpec, Task, scan, unversioned,
+    Diagnostic, Found, NewMigration, ORDER_FILE, Scaffold, Scan, SourceSpec, Task, format, scan,
+    unversioned,
 };
 pub use strata_driver::LockHolder;
 pub use strata_lint::{Finding as LintFinding, Level as LintLevel, RuleInfo};

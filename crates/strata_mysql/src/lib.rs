@@ -169,10 +169,6 @@ fn value(p: &Param) -> Value {
 }
 
 impl MysqlDriver {
-    fn log_table(&self) -> TableName {
-        self.table.with_suffix("_log")
-    }
-
     /// The `GET_LOCK` name for this history table in this database (at
     /// most 64 characters, as MySQL requires).
     async fn lock_name(&mut self) -> Result<String> {
@@ -472,7 +468,7 @@ impl Driver for MysqlDriver {
     }
 
     async fn reset_schema(&mut self, history: &[HistoryWrite]) -> Result<Vec<String>> {
-        let own = [self.table.table.clone(), self.log_table().table];
+        let own = self.table.own_tables();
         let objects: Vec<(String, String)> = self
             .conn
             .query(

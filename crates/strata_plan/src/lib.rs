@@ -3,6 +3,7 @@
 //! not. `status`, `plan`, `up`, `down` and every later consumer (dry-run, the
 //! dashboard) use these same functions, so what is shown is what runs.
 
+mod down;
 mod error;
 mod order;
 mod request;
@@ -17,6 +18,7 @@ use strata_model::{
 };
 use strata_sql::Dialect;
 
+pub use down::{plan_down, plan_redo};
 pub use error::{NoDown, PlanError, Problem};
 pub use order::{SourceOrder, order};
 pub use request::{RequestKind, Target, destructive_statements, statement_problems};
@@ -264,36 +266,6 @@ impl<'a> Ctx<'a> {
             (Some(pa), Some(pb)) if a.source != b.source => pa > pb,
             _ => (&a.version, &a.source) > (&b.version, &b.source),
         }
-    }
-
-    /// The applied migrations (of `applied`) that depend on `id`: later
-    /// ones of its source, and those that require it or a dependent, in
-    /// revert order.
-    fn dependents(&self, id: &MigrationId, applied: &[&HistoryRow]) -> Vec<MigrationId> {
-        let mut found: Vec<MigrationId> = Vec::new();
-        let mut changed = true;
-        while changed {
-            changed = false;
-            for r in applied {
-                if r.id == *id || found.contains(&r.id) {
-                    continue;
-                }
-                let requires = |of: &MigrationId| {
-                    self.migration(&r.id)
-                        .is_some_and(|m| m.requires.contains(of))
-                };
-                let later = r.id.source == id.source && self.after(&r.id, id);
-                if later || requires(id) || found.clone().iter().any(requires) {
-                    found.push(r.id.clone());
-                    changed = true;
-                }
-            }
-        }
-        applied
-            .iter()
-            .filter(|r| found.contains(&r.id))
-            .map(|r| r.id.clone())
-            .collect()
     }
 
     /// Applied rows, most recently applied first: the order to revert in.
@@ -570,104 +542,6 @@ pub fn plan_up(
     if !problems.is_empty() {
         return Err(PlanError::Blocked(problems));
     }
-    Ok(Plan::new(false, steps))
-}
-
-/// The steps `strata down` runs.
-pub fn plan_down(
-    migrations: &[Migration],
-    history: &[HistoryRow],
-    target: &DownTarget,
-) -> Result<Plan, PlanError> {
-    let ctx = Ctx::new(migrations, history);
-    let applied = ctx.applied_newest_first();
-    let chosen: Vec<&HistoryRow> = match target {
-        DownTarget::LastBatch => {
-            let last = applied.first().map(|r| r.batch);
-            applied
-                .into_iter()
-                .filter(|r| Some(r.batch) == last)
-                .collect()
-        }
-        DownTarget::Steps(n) => applied.into_iter().take(*n).collect(),
-        DownTarget::Batch(b) => {
-            if !history.iter().any(|r| r.batch == *b) {
-                return Err(PlanError::UnknownBatch(*b));
-            }
-            applied.into_iter().filter(|r| r.batch == *b).collect()
-        }
-        DownTarget::All => applied,
-        DownTarget::Only { target, cascade } => {
-            let id = ctx.resolve(target)?;
-            if !applied.iter().any(|r| r.id == id) {
-                return Err(PlanError::NotApplied(id.to_string()));
-            }
-            let dependents = ctx.dependents(&id, &applied);
-            if !dependents.is_empty() && !cascade {
-                return Err(PlanError::HasDependents {
-                    migration: id.to_string(),
-                    dependents: dependents.iter().map(ToString::to_string).collect(),
-                });
-            }
-            applied
-                .into_iter()
-                .filter(|r| r.id == id || dependents.contains(&r.id))
-                .collect()
-        }
-        DownTarget::To(t) if t.bytes().all(|b| b == b'0') && ctx.resolve(t).is_err() => applied,
-        DownTarget::To(t) => {
-            let to = ctx.resolve(t)?;
-            // A baseline at or below the target stands for migrations the
-            // target keeps.
-            applied
-                .into_iter()
-                .filter(|r| ctx.after(&r.id, &to))
-                .filter(|r| {
-                    r.id.version.lane() != Lane::Baseline
-                        || r.id.version.number_cmp(&to.version) == std::cmp::Ordering::Greater
-                })
-                .collect()
-        }
-    };
-    Ok(Plan::new(false, ctx.revert_steps(&chosen)?))
-}
-
-/// `strata redo`: revert the most recently applied migration and apply it
-/// again from its file (an edited file is what redo is for, so drift is
-/// accepted here).
-pub fn plan_redo(
-    migrations: &[Migration],
-    history: &[HistoryRow],
-    target: Option<&str>,
-) -> Result<Plan, PlanError> {
-    let ctx = Ctx::new(migrations, history);
-    let applied = ctx.applied_newest_first();
-    let last = match target {
-        None => applied.first().copied(),
-        Some(t) => {
-            let id = ctx.resolve(t)?;
-            let Some(row) = applied.iter().find(|r| r.id == id).copied() else {
-                return Err(PlanError::NotApplied(id.to_string()));
-            };
-            let dependents = ctx.dependents(&id, &applied);
-            if !dependents.is_empty() {
-                return Err(PlanError::HasDependents {
-                    migration: id.to_string(),
-                    dependents: dependents.iter().map(ToString::to_string).collect(),
-                });
-            }
-            Some(row)
-        }
-    };
-    let Some(last) = last else {
-        return Ok(Plan::new(false, Vec::new()));
-    };
-    let m = ctx
-        .migration(&last.id)
-        .ok_or_else(|| PlanError::FileMissing(last.id.clone()))?;
-    runnable(m)?;
-    let mut steps = ctx.revert_steps(&[last])?;
-    steps.push(ctx.apply_step(m, false));
     Ok(Plan::new(false, steps))
 }
 

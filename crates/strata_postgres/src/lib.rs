@@ -487,11 +487,7 @@ impl Driver for PgDriver {
         let schema = schema.ok_or_else(|| {
             DriverError::Database("the connection has no current schema; set search_path".into())
         })?;
-        let ours = vec![
-            self.table.table.clone(),
-            self.log_table().table,
-            self.lock_table().table,
-        ];
+        let ours = self.table.own_tables();
         let not_extension_member = |classid: &str, oid: &str| {
             format!(
                 "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '{classid}'::regclass AND d.objid = {oid} AND d.deptype = 'e')"

@@ -107,10 +107,6 @@ fn is_missing_table(e: &rusqlite::Error) -> bool {
 }
 
 impl SqliteDriver {
-    fn log_table(&self) -> TableName {
-        self.table.with_suffix("_log")
-    }
-
     fn lock_table(&self) -> TableName {
         self.table.with_suffix("_lock")
     }
@@ -394,11 +390,7 @@ impl Driver for SqliteDriver {
     }
 
     async fn reset_schema(&mut self, history: &[HistoryWrite]) -> Result<Vec<String>> {
-        let ours = [
-            self.table.table.clone(),
-            self.log_table().table,
-            self.lock_table().table,
-        ];
+        let ours = self.table.own_tables();
         let objects: Vec<(String, String)> = self
             .query("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND type IN ('view', 'trigger', 'table') ORDER BY CASE type WHEN 'trigger' THEN 0 WHEN 'view' THEN 1 ELSE 2 END, name")
             .await?

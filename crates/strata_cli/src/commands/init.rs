@@ -50,6 +50,9 @@ pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<Exit
         let per_engine = new.iter().filter(|o| o.format == d.format).count() > 1;
         let base = match &d.engine {
             Some(engine) if per_engine => format!("{}-{engine}", d.format),
+            _ if d.task => "maintenance".to_string(),
+            // Migration modules in a folder of tasks: its one-off fixes.
+            _ if new.iter().any(|o| o.task && o.path == d.path) => "maintenance-fixes".to_string(),
             _ => category(d.format, &d.path),
         };
         let name = unique_name(&base, &d.path, &names);
@@ -63,11 +66,12 @@ pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<Exit
             format: d.format.to_string(),
             priority: first_priority + 10 * i as i64,
             engine: d.engine.clone(),
+            task: d.task,
         });
     }
 
     let mut created = Vec::new();
-    for s in &added {
+    for s in added.iter().filter(|s| !s.task) {
         if let Some(order) = write_order(&cwd, s)? {
             created.push(order);
         }
@@ -96,6 +100,7 @@ pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<Exit
                     format: "strata".into(),
                     priority: 0,
                     engine: None,
+                    task: false,
                 });
             }
             std::fs::write(&config, initial_config(&added, &database.url))
@@ -143,7 +148,7 @@ pub fn run(database_url: Option<&str>, printer: &Printer) -> anyhow::Result<Exit
             printer.line(format!(
                 "{:<20} {:<15} {:<9} {:<9} {}",
                 s.name,
-                s.format,
+                if s.task { "script (tasks)" } else { &s.format },
                 s.priority,
                 s.engine.as_deref().unwrap_or("-"),
                 s.path

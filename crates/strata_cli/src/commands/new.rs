@@ -7,13 +7,10 @@ use std::process::ExitCode;
 use strata_engine::Engine;
 use strata_model::Timestamp;
 
-/// A new migration. It has no down section until one is written: a down
-/// left empty would revert by running nothing, while a migration without
-/// one gets a derived down (shown, and approved) or is refused.
-const TEMPLATE: &str = "-- strata:up\n\n\n-- To make it revertible, add a `-- strata:down` line followed by the statements that undo the up.\n\n-- strata:verify\n\n";
-
-/// Writes `<UTC yyyymmddhhmmss>_<name>.sql` into the first strata-format
-/// source (or `--source`).
+/// Writes a new migration into the first strata-format source, or into
+/// `--source S` in that source's own layout (a Supabase timestamped file, a
+/// Prisma folder, a Python module added to its ORDER, ...); a task source
+/// gets a new task script.
 pub fn run(
     engine: &Engine,
     name: &str,
@@ -36,43 +33,100 @@ pub fn run(
             "`{name}` has no letters or digits to name a migration with; try e.g. `strata new create_users`"
         );
     }
-    let Some(source) = engine.sources().iter().find(|s| s.format == "strata") else {
+    let task = engine
+        .task_sources()
+        .first()
+        .filter(|_| engine.sources().is_empty());
+    let source = match (engine.only_source(), task) {
+        (Some(_), Some(task)) => task,
+        (Some(_), None) => &engine.sources()[0],
+        (None, _) => match engine.sources().iter().find(|s| s.format == "strata") {
+            Some(s) => s,
+            None => bail!(
+                "no source of format `strata` to write into; name one with --source ({}), or add a [[source]] with format = \"strata\" to strata.toml",
+                engine
+                    .sources()
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    };
+    if up.is_some() && source.format != "strata" {
         bail!(
-            "no source of format `strata` to write into; add a [[source]] with format = \"strata\" to strata.toml"
+            "--up writes strata-format migrations; source {} is `{}`: write the SQL into the new file instead",
+            source.name,
+            source.format
         );
-    };
-    let text = match up {
-        None => TEMPLATE.to_string(),
-        Some(file) => with_up(engine, &source.name, file, auto_down)?,
-    };
-    std::fs::create_dir_all(&source.path)
-        .with_context(|| format!("cannot create {}", source.path.display()))?;
-    let taken: Vec<String> = std::fs::read_dir(&source.path)?
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.split('_').next())
-                .map(str::to_string)
-        })
-        .collect();
-    // Two files made within one second get consecutive versions.
-    let mut at = Timestamp::now();
-    while taken.contains(&at.compact()) {
-        at = Timestamp::from_unix_millis(at.unix_millis() + 1000);
     }
-    let path = source.path.join(format!("{}_{slug}.sql", at.compact()));
-    std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    let shown = engine.display_path(&path);
+    let format = strata_engine::format(&source.format)
+        .with_context(|| format!("source {} has an unknown format", source.name))?;
+    // Two migrations made within one second get consecutive versions.
+    let mut at = Timestamp::now();
+    let scaffold = loop {
+        let new = strata_engine::NewMigration {
+            source,
+            slug: &slug,
+            at,
+        };
+        let mut scaffold = if task.is_some_and(|t| t.name == source.name) {
+            strata_engine::Scaffold::file(
+                format!("{slug}.sh"),
+                format!(
+                    "#!/bin/sh\n# {}\n# strata: readonly (keep this line only if it changes nothing)\nset -eu\n\n",
+                    slug.replace('_', " ")
+                ),
+            )
+        } else {
+            format.scaffold(&new).map_err(anyhow::Error::msg)?
+        };
+        if let (Some(file), Some(first)) = (up, scaffold.files.first_mut()) {
+            first.1 = with_up(engine, &source.name, file, auto_down)?;
+        }
+        let first = source.path.join(&scaffold.files[0].0);
+        if !first.exists() {
+            break scaffold;
+        }
+        if at.unix_millis() - Timestamp::now().unix_millis() > 120_000 {
+            bail!(
+                "{} exists already; choose another name",
+                engine.display_path(&first)
+            );
+        }
+        at = Timestamp::from_unix_millis(at.unix_millis() + 1000);
+    };
+    for (rel, text) in &scaffold.files {
+        let path = source.path.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let created = source.path.join(&scaffold.files[0].0);
+    let shown = engine.display_path(&created);
     if printer.is_json() {
+        // The version its file name gives it (its name, when it has none).
+        let first = scaffold.files[0].0.iter().next().unwrap_or_default();
+        let first = first.to_string_lossy();
+        let version = first
+            .split_once(&format!("_{slug}"))
+            .map(|(v, _)| v.trim_end_matches('_'))
+            .filter(|v| !v.is_empty() && *v != slug)
+            .unwrap_or(&slug)
+            .to_string();
         printer.json(&output::New {
             created: shown,
             source: source.name.clone(),
-            version: at.compact(),
+            version,
             name: slug,
         });
     } else {
         printer.summary(format!("created {shown}"));
+        if let Some(note) = &scaffold.note {
+            printer.line(note);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

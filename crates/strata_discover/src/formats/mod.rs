@@ -60,6 +60,16 @@ pub trait Format: Sync {
         None
     }
 
+    /// A new migration in this tool's own layout ([`Scaffold`]), or why
+    /// strata does not write one.
+    fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        let _ = new;
+        Err(format!(
+            "strata does not write new {} migrations; create it with the tool's own command",
+            self.name()
+        ))
+    }
+
     /// Whether its migrations may go without a version in their names,
     /// placed by the source's order ([`crate::ORDER_FILE`]).
     fn has_named_migrations(&self) -> bool {
@@ -69,6 +79,44 @@ pub trait Format: Sync {
     /// The tool's own history table, when it keeps one.
     fn history(&self) -> Option<&dyn ToolHistory> {
         None
+    }
+}
+
+/// What `strata new NAME --source S` asks of a format.
+pub struct NewMigration<'a> {
+    pub source: &'a SourceSpec,
+    /// The name in snake_case (`create_users`).
+    pub slug: &'a str,
+    /// When it is made: versions are taken from it.
+    pub at: strata_model::Timestamp,
+}
+
+impl NewMigration<'_> {
+    /// `yyyymmddhhmmss`, as most tools version their files.
+    pub fn stamp(&self) -> String {
+        self.at.compact()
+    }
+
+    /// The words of the name, for a description (`create users`).
+    pub fn words(&self) -> String {
+        self.slug.replace('_', " ")
+    }
+}
+
+/// The files of a new migration (paths relative to the source folder, with
+/// their text), and what the user should know.
+#[derive(Debug, Default)]
+pub struct Scaffold {
+    pub files: Vec<(PathBuf, String)>,
+    pub note: Option<String>,
+}
+
+impl Scaffold {
+    pub fn file(path: impl Into<PathBuf>, text: impl Into<String>) -> Scaffold {
+        Scaffold {
+            files: vec![(path.into(), text.into())],
+            note: None,
+        }
     }
 }
 

@@ -22,6 +22,7 @@ fn the_initial_config_loads() {
         format: "strata".into(),
         priority: 0,
         engine: None,
+        task: false,
     };
     let p = project(&initial_config(&[app], "sqlite://strata.db")).unwrap();
     assert_eq!(p.config.sources[0].name, "app");

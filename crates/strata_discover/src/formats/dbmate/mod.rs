@@ -4,7 +4,7 @@
 mod history;
 
 use crate::common::{Parts, finish, problem, read_normalized, sql_files, version_and_name};
-use crate::formats::{DirView, Evidence, Format, ToolHistory};
+use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold, ToolHistory};
 use crate::{Diagnostic, Found, SourceSpec};
 use strata_model::TxMode;
 
@@ -17,6 +17,13 @@ pub struct DbmateFormat;
 impl Format for DbmateFormat {
     fn name(&self) -> &'static str {
         "dbmate"
+    }
+
+    fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        Ok(Scaffold::file(
+            format!("{}_{}.sql", new.stamp(), new.slug),
+            "-- migrate:up\n\n\n-- migrate:down\n\n",
+        ))
     }
 
     fn detect(&self, dir: &DirView) -> Option<Evidence> {

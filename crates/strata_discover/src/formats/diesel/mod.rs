@@ -4,7 +4,9 @@
 mod history;
 
 use crate::common::{Parts, finish, problem, version_and_name};
-use crate::formats::{DirView, Evidence, Format, ToolHistory, name, versioned};
+use crate::formats::{
+    DirView, Evidence, Format, NewMigration, Scaffold, ToolHistory, name, versioned,
+};
 use crate::{Diagnostic, Found, SourceSpec, read_text};
 use strata_model::TxMode;
 
@@ -27,6 +29,31 @@ fn yes() -> bool {
 impl Format for DieselFormat {
     fn name(&self) -> &'static str {
         "diesel"
+    }
+
+    fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        let s = new.stamp();
+        let dir = format!(
+            "{}-{}-{}-{}_{}",
+            &s[..4],
+            &s[4..6],
+            &s[6..8],
+            &s[8..14],
+            new.slug
+        );
+        Ok(Scaffold {
+            files: vec![
+                (
+                    format!("{dir}/up.sql").into(),
+                    format!("-- {}\n", new.words()),
+                ),
+                (
+                    format!("{dir}/down.sql").into(),
+                    "-- This file should undo anything in `up.sql`\n".into(),
+                ),
+            ],
+            note: None,
+        })
     }
 
     fn detect(&self, dir: &DirView) -> Option<Evidence> {

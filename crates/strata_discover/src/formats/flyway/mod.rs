@@ -9,7 +9,7 @@
 mod history;
 
 use crate::common::{body, finish, problem, read_normalized, sql_files};
-use crate::formats::{DirView, Evidence, Format, ToolHistory};
+use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold, ToolHistory};
 use crate::{Diagnostic, Found, SourceSpec};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -64,6 +64,25 @@ fn mode(path: &Path, text: &str) -> (TxMode, Option<Diagnostic>) {
 impl Format for FlywayFormat {
     fn name(&self) -> &'static str {
         "flyway"
+    }
+
+    fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        let next = std::fs::read_dir(&new.source.path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let version = name.strip_prefix('V')?.split("__").next()?.to_string();
+                version.split(['.', '_']).next()?.parse::<u64>().ok()
+            })
+            .max()
+            .unwrap_or(0)
+            + 1;
+        Ok(Scaffold::file(
+            format!("V{next}__{}.sql", new.slug),
+            format!("-- {}\n", new.words()),
+        ))
     }
 
     fn detect(&self, dir: &DirView) -> Option<Evidence> {

@@ -4,7 +4,7 @@
 mod history;
 
 use crate::common::{Parts, finish, problem, version_and_name};
-use crate::formats::{DirView, Evidence, Format, ToolHistory};
+use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold, ToolHistory};
 use crate::{Diagnostic, Found, SourceSpec, files_sorted};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,6 +21,17 @@ pub struct GolangMigrateFormat;
 impl Format for GolangMigrateFormat {
     fn name(&self) -> &'static str {
         "golang-migrate"
+    }
+
+    fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        let base = format!("{}_{}", crate::common::next_version(new), new.slug);
+        Ok(Scaffold {
+            files: vec![
+                (format!("{base}.up.sql").into(), String::new()),
+                (format!("{base}.down.sql").into(), String::new()),
+            ],
+            note: None,
+        })
     }
 
     fn detect(&self, dir: &DirView) -> Option<Evidence> {

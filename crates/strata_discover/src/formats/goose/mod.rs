@@ -4,7 +4,9 @@
 mod history;
 
 use crate::common::{Parts, body, finish, problem, read_normalized, version_and_name};
-use crate::formats::{DirView, Evidence, Format, ToolHistory, name, versioned};
+use crate::formats::{
+    DirView, Evidence, Format, NewMigration, Scaffold, ToolHistory, name, versioned,
+};
 use crate::{Diagnostic, Found, SourceSpec, files_sorted};
 use strata_model::TxMode;
 
@@ -17,6 +19,13 @@ pub struct GooseFormat;
 impl Format for GooseFormat {
     fn name(&self) -> &'static str {
         "goose"
+    }
+
+    fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        Ok(Scaffold::file(
+            format!("{}_{}.sql", crate::common::next_version(new), new.slug),
+            "-- +goose Up\n-- +goose StatementBegin\n\n-- +goose StatementEnd\n\n-- +goose Down\n-- +goose StatementBegin\n\n-- +goose StatementEnd\n",
+        ))
     }
 
     fn detect(&self, dir: &DirView) -> Option<Evidence> {

@@ -4,7 +4,9 @@
 mod history;
 
 use crate::common::{Parts, finish, problem, read_body, version_and_name};
-use crate::formats::{DirView, Evidence, Format, ToolHistory, name, versioned};
+use crate::formats::{
+    DirView, Evidence, Format, NewMigration, Scaffold, ToolHistory, name, versioned,
+};
 use crate::{Diagnostic, Found, SourceSpec};
 use strata_model::TxMode;
 use strata_sql::EngineKind;
@@ -27,6 +29,13 @@ pub fn prisma_provider(dir: &std::path::Path) -> Option<String> {
 impl Format for PrismaFormat {
     fn name(&self) -> &'static str {
         "prisma"
+    }
+
+    fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        Ok(Scaffold::file(
+            format!("{}_{}/migration.sql", new.stamp(), new.slug),
+            format!("-- {}\n", new.words()),
+        ))
     }
 
     fn detect(&self, dir: &DirView) -> Option<Evidence> {

@@ -11,7 +11,7 @@ use crate::common::{
     Manifest, body, finish, problem, read_normalized, script_requires, script_version,
 };
 use crate::formats::script::python_functions;
-use crate::formats::{DirView, Evidence, Format, name};
+use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold, name};
 use crate::{Diagnostic, Found, SourceSpec, files_sorted};
 use strata_model::{Checksum, Migration, MigrationId, MigrationKind, TxMode};
 
@@ -46,6 +46,17 @@ fn is_migration(text: &str) -> bool {
 impl Format for PythonFormat {
     fn name(&self) -> &'static str {
         "python"
+    }
+
+    fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        let mut words = new.words();
+        if let Some(first) = words.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        let text = format!(
+            "\"\"\"{words}.\"\"\"\n\n\ndef run_migration():\n    \"\"\"Make the change.\"\"\"\n    raise NotImplementedError\n\n\ndef rollback_migration():\n    \"\"\"Undo it.\"\"\"\n    raise NotImplementedError\n\n\ndef verify_migration():\n    \"\"\"Return False when the change is not there.\"\"\"\n    return True\n"
+        );
+        Ok(crate::common::named_or_versioned(new, "py", text))
     }
 
     fn has_named_migrations(&self) -> bool {

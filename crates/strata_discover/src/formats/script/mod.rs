@@ -11,7 +11,7 @@ use crate::common::{
     Manifest, body, finish, problem, read_normalized, script_requires, script_version,
     version_and_name,
 };
-use crate::formats::{DirView, Evidence, Format, name};
+use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold, name};
 use crate::{Diagnostic, Found, SourceSpec, files_sorted};
 use std::path::Path;
 use strata_model::{Checksum, Migration, MigrationId, MigrationKind, TxMode};
@@ -117,6 +117,14 @@ const SCRIPT_FOLDERS: &[&str] = &["deploy", "migrat", "setup"];
 impl Format for ScriptFormat {
     fn name(&self) -> &'static str {
         "script"
+    }
+
+    fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        let text = format!(
+            "#!/bin/sh\n# {}\n# strata: handles up\n# (add `down` and `verify` above when it handles them as its first argument)\nset -eu\n\n",
+            new.words()
+        );
+        Ok(crate::common::named_or_versioned(new, "sh", text))
     }
 
     fn has_named_migrations(&self) -> bool {

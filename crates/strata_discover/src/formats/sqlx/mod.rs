@@ -5,7 +5,7 @@
 mod history;
 
 use crate::common::{Parts, body, finish, problem, read_normalized, version_and_name};
-use crate::formats::{DirView, Evidence, Format, ToolHistory, versioned};
+use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold, ToolHistory, versioned};
 use crate::{Diagnostic, Found, SourceSpec, files_sorted};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -20,6 +20,29 @@ const SQLX_NO_TX: &str = "-- no-transaction";
 impl Format for SqlxFormat {
     fn name(&self) -> &'static str {
         "sqlx"
+    }
+
+    fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        let base = format!("{}_{}", new.stamp(), new.slug);
+        let reversible = std::fs::read_dir(&new.source.path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().ends_with(".up.sql"));
+        Ok(if reversible {
+            Scaffold {
+                files: vec![
+                    (
+                        format!("{base}.up.sql").into(),
+                        format!("-- {}\n", new.words()),
+                    ),
+                    (format!("{base}.down.sql").into(), String::new()),
+                ],
+                note: None,
+            }
+        } else {
+            Scaffold::file(format!("{base}.sql"), format!("-- {}\n", new.words()))
+        })
     }
 
     /// Plain versioned files or up/down pairs, in a repository whose

@@ -2,7 +2,7 @@
 //! `-- strata:down` and `-- strata:verify` sections (a file without section
 //! lines is all up), or a `<version>_<name>.up.sql` + `.down.sql` pair.
 
-use crate::formats::{DirView, Evidence, Format};
+use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold};
 use crate::{Diagnostic, Found, SourceSpec, files_sorted, read_text};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,9 +45,22 @@ struct Parsed {
     requires: Vec<MigrationId>,
 }
 
+/// A new strata migration: sections to fill. It has no down section until
+/// one is written: a down left empty would revert by running nothing,
+/// while a migration without one gets a derived down (shown, and
+/// approved) or is refused.
+pub const TEMPLATE: &str = "-- strata:up\n\n\n-- To make it revertible, add a `-- strata:down` line followed by the statements that undo the up.\n\n-- strata:verify\n\n";
+
 impl Format for NativeFormat {
     fn name(&self) -> &'static str {
         "strata"
+    }
+
+    fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        Ok(Scaffold::file(
+            format!("{}_{}.sql", new.stamp(), new.slug),
+            format!("-- {}\n{TEMPLATE}", new.words()),
+        ))
     }
 
     fn detect(&self, dir: &DirView) -> Option<Evidence> {

@@ -4,7 +4,7 @@
 mod history;
 
 use crate::common::{Parts, finish, problem, read_body, sql_files, version_and_name};
-use crate::formats::{DirView, Evidence, Format, ToolHistory};
+use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold, ToolHistory};
 use crate::{Diagnostic, Found, SourceSpec};
 use strata_model::TxMode;
 use strata_sql::EngineKind;
@@ -17,6 +17,13 @@ pub struct SupabaseFormat;
 impl Format for SupabaseFormat {
     fn name(&self) -> &'static str {
         "supabase"
+    }
+
+    fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        Ok(Scaffold::file(
+            format!("{}_{}.sql", new.stamp(), new.slug),
+            format!("-- {}\n", new.words()),
+        ))
     }
 
     fn detect(&self, dir: &DirView) -> Option<Evidence> {
