@@ -23,6 +23,9 @@ pub struct Global {
     /// The database, overriding the environment's url (DATABASE_URL, also from .env, is used when no environment has one).
     #[arg(long, global = true, value_name = "URL")]
     pub database_url: Option<String>,
+    /// Which of the environment's databases (`[env.NAME.databases]`); commands that read or apply run on each in turn without it.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub database: Option<String>,
     /// Only this source.
     #[arg(long, global = true, value_name = "NAME")]
     pub source: Option<String>,

@@ -184,6 +184,8 @@ pub struct SourceConfig {
     /// scripts run by name with `strata run`, never pending).
     #[serde(default)]
     pub kind: SourceKind,
+    /// Which of an environment's `databases` it goes to (default `main`).
+    pub database: Option<String>,
 }
 
 /// What a source holds.
@@ -207,6 +209,11 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct EnvConfig {
     pub url: Option<String>,
+    /// Several databases (`[env.NAME.databases] main = "...", auth =
+    /// "..."`): each source goes to its `database` (default `main`, which
+    /// `url` also names), with its own history and lock.
+    #[serde(default)]
+    pub databases: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     pub protected: bool,
     /// The database's own `lock_timeout`, set for each migration.
@@ -255,6 +262,7 @@ impl Default for EnvConfig {
     fn default() -> Self {
         EnvConfig {
             url: None,
+            databases: Default::default(),
             protected: false,
             lock_timeout: None,
             statement_timeout: None,
@@ -270,6 +278,42 @@ impl Default for EnvConfig {
             backup: None,
             hooks: None,
         }
+    }
+}
+
+/// The database a source goes to when it names none.
+pub const MAIN_DATABASE: &str = "main";
+
+impl EnvConfig {
+    /// Whether it names several databases.
+    pub fn is_multi(&self) -> bool {
+        !self.databases.is_empty()
+    }
+
+    /// The URL (as written) of database `name`: `url` stands for `main`.
+    pub fn url_of(&self, name: &str) -> Option<&String> {
+        match self.databases.get(name) {
+            Some(url) => Some(url),
+            None if name == MAIN_DATABASE => self.url.as_ref(),
+            None => None,
+        }
+    }
+
+    /// Every database it names, `main` first.
+    pub fn database_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.databases.keys().cloned().collect();
+        if self.url.is_some() && self.is_multi() {
+            names.push(MAIN_DATABASE.to_string());
+        }
+        names.sort_by_key(|n| (n != MAIN_DATABASE, n.clone()));
+        names
+    }
+}
+
+impl SourceConfig {
+    /// The database it goes to in an environment with several.
+    pub fn database_name(&self) -> &str {
+        self.database.as_deref().unwrap_or(MAIN_DATABASE)
     }
 }
 
@@ -380,6 +424,7 @@ impl Project {
                     exclude: Vec::new(),
                     python: None,
                     kind: SourceKind::Migrations,
+                    database: None,
                 }],
                 ..Config::default()
             },
@@ -444,6 +489,31 @@ impl Project {
                     format!("two [[source]] entries are named `{}`", s.name),
                     "give every source its own name",
                 ));
+            }
+        }
+        for (name, env) in &self.config.env {
+            if env.url.is_some() && env.databases.contains_key(MAIN_DATABASE) {
+                return Err(self.config_error(
+                    format!("[env.{name}] has both url and databases.{MAIN_DATABASE}"),
+                    "url names the main database: keep one of them",
+                ));
+            }
+            if env.databases.is_empty() {
+                continue;
+            }
+            for s in &self.config.sources {
+                let db = s.database.as_deref().unwrap_or(MAIN_DATABASE);
+                if !env.databases.contains_key(db) && !(db == MAIN_DATABASE && env.url.is_some()) {
+                    let known: Vec<&str> = env.databases.keys().map(String::as_str).collect();
+                    return Err(self.config_error(
+                        format!(
+                            "source `{}` goes to database `{db}`, which [env.{name}.databases] does not name (it has {})",
+                            s.name,
+                            known.join(", ")
+                        ),
+                        "set database = \"...\" on the source, or add the database to the environment",
+                    ));
+                }
             }
         }
         if let Some(d) = &self.config.project.default_env

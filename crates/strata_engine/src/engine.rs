@@ -37,6 +37,9 @@ pub struct LoadOptions {
     pub lock_wait: Option<Duration>,
     /// `--lock-mode lease`.
     pub lease_lock: bool,
+    /// `--database NAME`: which of the environment's `databases` (default
+    /// `main`); only its sources are selected.
+    pub database: Option<String>,
 }
 
 /// A loaded project bound to one database.
@@ -44,6 +47,8 @@ pub struct Engine {
     pub project: Project,
     pub env_name: Option<String>,
     pub env: EnvConfig,
+    /// Which of the environment's several databases this is bound to.
+    pub database_name: Option<String>,
     /// The database, or why there is none (said when one is needed).
     pub(crate) database: Result<DatabaseTarget, String>,
     pub(crate) sources: Vec<SourceSpec>,
@@ -79,14 +84,65 @@ impl Engine {
             None => Project::implicit(&cwd)?,
         };
         let env_name = project.env_name(opts.env.as_deref())?;
-        let env = env_name
+        let mut env = env_name
             .as_ref()
             .map(|n| project.config.env[n].clone())
             .unwrap_or_default();
+        // With several databases, a source names its own; without a
+        // database or a source, no database is bound (the static commands
+        // read every source; the others run once per database).
+        let database_name = if env.is_multi() {
+            opts.database.clone().or_else(|| {
+                let source = opts.source.as_ref()?;
+                let s = project.config.sources.iter().find(|s| &s.name == source)?;
+                Some(s.database_name().to_string())
+            })
+        } else {
+            None
+        };
+        let unbound = env.is_multi() && database_name.is_none();
+        if let Some(name) = &database_name {
+            let Some(url) = env.url_of(name).cloned() else {
+                return Err(EngineError::Config {
+                    path: project
+                        .path
+                        .clone()
+                        .unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
+                    message: format!(
+                        "[env.{}] has no database `{name}` (it has {})",
+                        env_name.as_deref().unwrap_or_default(),
+                        env.database_names().join(", ")
+                    ),
+                    help: "pass --database with one of those".into(),
+                });
+            };
+            // From here on the environment's url is this database's.
+            env.url = Some(url);
+        } else if let Some(name) = &opts.database {
+            return Err(EngineError::Config {
+                path: project
+                    .path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
+                message: format!(
+                    "--database {name}: this environment has one database (no [env.{}.databases])",
+                    env_name.as_deref().unwrap_or_default()
+                ),
+                help: "leave out --database".into(),
+            });
+        }
         // Resolved now, reported when a database is needed: `list` and
         // `new` work without one.
-        let database = resolve_database(&project, env_name.as_deref(), &env, explicit_url, &cwd)
-            .map_err(|e| e.to_string());
+        let database = if unbound {
+            Err(format!(
+                "environment `{}` has several databases ({}): pass --database NAME (or --source), or name the migration as SOURCE/NAME",
+                env_name.as_deref().unwrap_or_default(),
+                env.database_names().join(", ")
+            ))
+        } else {
+            resolve_database(&project, env_name.as_deref(), &env, explicit_url, &cwd)
+                .map_err(|e| e.to_string())
+        };
         let table = TableName::parse(
             project
                 .config
@@ -110,6 +166,9 @@ impl Engine {
         for s in &project.config.sources {
             if opts.source.as_ref().is_some_and(|only| only != &s.name)
                 || (!s.enabled && opts.source.is_none())
+                || database_name
+                    .as_deref()
+                    .is_some_and(|db| db != s.database_name())
             {
                 continue;
             }
@@ -186,6 +245,7 @@ impl Engine {
             project,
             env_name,
             env,
+            database_name,
             database,
             sources,
             task_sources,
@@ -701,5 +761,80 @@ impl Pending {
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             Pending::Done(result) => result,
         }
+    }
+}
+
+impl Engine {
+    /// The database (of several) that `named` is in: a migration or task
+    /// named `SOURCE/NAME`, or a bare name only one source has.
+    pub fn database_of(&self, named: &str) -> Option<String> {
+        let source = match named.rsplit_once('/') {
+            Some((source, _)) => source.to_string(),
+            None => match self.task(named) {
+                Ok(task) => task.source,
+                Err(_) => {
+                    let found = self.migrations().ok()?;
+                    let mut sources: Vec<&str> = found
+                        .migrations
+                        .iter()
+                        .filter(|m| m.name == named || m.id.version.as_str() == named)
+                        .map(|m| m.id.source.as_str())
+                        .collect();
+                    sources.dedup();
+                    match sources.as_slice() {
+                        [one] => one.to_string(),
+                        _ => return None,
+                    }
+                }
+            },
+        };
+        self.source_config(&source)
+            .map(|s| s.database_name().to_string())
+    }
+
+    /// The environment's databases in the order to work on them: one whose
+    /// sources (or migrations) require another's comes after it; `main`
+    /// first otherwise.
+    pub fn database_order(&self) -> Result<Vec<String>, EngineError> {
+        let names = self.env.database_names();
+        let db_of = |source: &str| {
+            self.source_config(source)
+                .map(|s| s.database_name().to_string())
+        };
+        let mut edges: Vec<(String, String)> = Vec::new();
+        for s in &self.project.config.sources {
+            for r in &s.requires {
+                if let Some(before) = db_of(r) {
+                    edges.push((before, s.database_name().to_string()));
+                }
+            }
+        }
+        for m in self.migrations()?.migrations {
+            for r in &m.requires {
+                if let (Some(before), Some(after)) = (db_of(&r.source), db_of(&m.id.source)) {
+                    edges.push((before, after));
+                }
+            }
+        }
+        edges.retain(|(a, b)| a != b);
+        let mut order = Vec::new();
+        let mut left = names.clone();
+        while !left.is_empty() {
+            let Some(i) = left
+                .iter()
+                .position(|n| !edges.iter().any(|(a, b)| b == n && left.contains(a)))
+            else {
+                return Err(EngineError::Config {
+                    path: self.project.path.clone().unwrap_or_default(),
+                    message: format!(
+                        "the databases {} require each other (through their sources' requires)",
+                        left.join(", ")
+                    ),
+                    help: "a database's migrations may require another's, not both ways".into(),
+                });
+            };
+            order.push(left.remove(i));
+        }
+        Ok(order)
     }
 }

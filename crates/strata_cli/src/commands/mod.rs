@@ -17,7 +17,7 @@ mod verify;
 mod work;
 
 use crate::args::{BackupAction, Cli, Command, Format, Global, LockModeArg, Locking};
-use crate::printer::Printer;
+use crate::printer::{BOLD, Printer};
 use std::process::ExitCode;
 use strata_engine::{Engine, LoadOptions};
 
@@ -26,14 +26,104 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
     if g.format == Format::Github && !matches!(cli.command, Command::Lint { .. }) {
         anyhow::bail!("--format github is for `strata lint`; use human or json here");
     }
-    match &cli.command {
+    match databases(cli)? {
+        Databases::One(None) => dispatch(&cli.command, g, printer).await,
+        Databases::One(Some(db)) => {
+            let g = Global {
+                database: Some(db),
+                ..g.clone()
+            };
+            dispatch(&cli.command, &g, printer).await
+        }
+        Databases::Each(names) => {
+            // One database after another, in order; a failure stops the
+            // rest (a later database may depend on it).
+            let mut code = ExitCode::SUCCESS;
+            for (i, name) in names.iter().enumerate() {
+                if !printer.is_json() {
+                    if i > 0 {
+                        printer.line("");
+                    }
+                    printer.line(format!(
+                        "{}database {name}{}",
+                        BOLD.render(),
+                        BOLD.render_reset()
+                    ));
+                }
+                let g = Global {
+                    database: Some(name.clone()),
+                    ..g.clone()
+                };
+                let done = Box::pin(dispatch(&cli.command, &g, printer)).await?;
+                if done != ExitCode::SUCCESS {
+                    code = done;
+                }
+            }
+            Ok(code)
+        }
+    }
+}
+
+/// Which databases a command runs on, in an environment with several.
+enum Databases {
+    /// One: `--database`, the one a named source or migration is in, or
+    /// none to choose (a single-database environment).
+    One(Option<String>),
+    /// Each in turn, in dependency order.
+    Each(Vec<String>),
+}
+
+fn databases(cli: &Cli) -> anyhow::Result<Databases> {
+    let g = &cli.global;
+    if g.database.is_some() || g.source.is_some() {
+        return Ok(Databases::One(None));
+    }
+    // A migration or task named `SOURCE/NAME` is in its source's database.
+    let named = match &cli.command {
+        Command::Down { target, .. } => target.migration.as_deref(),
+        Command::Redo { migration, .. }
+        | Command::Repair { migration, .. }
+        | Command::Verify { migration, .. } => migration.as_deref(),
+        Command::Baseline { target, .. } => Some(target.as_str()),
+        Command::Up { up, .. } | Command::Plan(up) => up.only.as_deref().or(up.to.as_deref()),
+        Command::Run { task, .. } => Some(task.as_str()),
+        _ => None,
+    };
+    let each = matches!(
+        cli.command,
+        Command::Status { .. }
+            | Command::Plan(_)
+            | Command::Up { .. }
+            | Command::History { .. }
+            | Command::Verify { .. }
+            | Command::Doctor
+            | Command::Tasks
+            | Command::Backup { action: None }
+    ) || matches!(cli.command, Command::Validate | Command::Lint { .. } if g.env.is_some());
+    if named.is_none() && !each {
+        return Ok(Databases::One(None));
+    }
+    let engine = load(g)?;
+    if !engine.env.is_multi() {
+        return Ok(Databases::One(None));
+    }
+    if let Some(named) = named {
+        return Ok(Databases::One(engine.database_of(named)));
+    }
+    Ok(Databases::Each(engine.database_order()?))
+}
+
+async fn dispatch(command: &Command, g: &Global, printer: &Printer) -> anyhow::Result<ExitCode> {
+    match command {
         Command::Init => init::run(g.database_url.as_deref(), printer),
         Command::New { name, up, down } => {
             new::run(&load(g)?, name, up.as_deref(), down.is_some(), printer)
         }
         Command::List { source } => {
-            let mut g = g.clone();
-            g.source = source.clone().or(g.source);
+            let g = Global {
+                source: source.clone().or(g.source.clone()),
+                ..g.clone()
+            };
             list::run(&load(&g)?, printer)
         }
         Command::Status { check } => status::run(&load(g)?, *check, printer).await,
@@ -116,5 +206,6 @@ pub(crate) fn load_locking(g: &Global, locking: Option<&Locking>) -> anyhow::Res
         source: g.source.clone(),
         lock_wait: locking.and_then(|l| l.lock_timeout),
         lease_lock: locking.is_some_and(|l| l.lock_mode == Some(LockModeArg::Lease)),
+        database: g.database.clone(),
     })?)
 }

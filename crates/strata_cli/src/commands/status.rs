@@ -72,6 +72,16 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
     let pending = count(&[MigrationState::Pending, MigrationState::Reverted]);
     printer.line("");
     if engine.sources().len() > 1 {
+        let label = |name: &str| {
+            let n = entries.iter().filter(|e| e.id.source == name).count();
+            format!("{name} ({n}):")
+        };
+        let width = engine
+            .sources()
+            .iter()
+            .map(|s| label(&s.name).len())
+            .max()
+            .unwrap_or(0);
         for source in engine.sources() {
             let of = |wanted: &dyn Fn(MigrationState) -> bool| {
                 entries
@@ -81,8 +91,8 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
             };
             let pending = |s| matches!(s, MigrationState::Pending | MigrationState::Reverted);
             printer.line(format!(
-                "{:<20} {} applied, {} pending, {} need attention",
-                format!("{} ({}):", source.name, of(&|_| true)),
+                "{:<width$} {} applied, {} pending, {} need attention",
+                label(&source.name),
                 of(&|s| s == MigrationState::Applied),
                 of(&pending),
                 of(&|s| s.needs_attention() && !pending(s)),
