@@ -503,7 +503,7 @@ impl Project {
             }
             for s in &self.config.sources {
                 let db = s.database.as_deref().unwrap_or(MAIN_DATABASE);
-                if !env.databases.contains_key(db) && !(db == MAIN_DATABASE && env.url.is_some()) {
+                if env.url_of(db).is_none() {
                     let known: Vec<&str> = env.databases.keys().map(String::as_str).collect();
                     return Err(self.config_error(
                         format!(
