@@ -38,13 +38,20 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
         .max()
         .unwrap_or(0)
         .max(9);
-    let described = |m: &Migration| m.description.clone().unwrap_or_else(|| m.name.clone());
     let names = migrations
         .iter()
-        .map(|m| described(m).chars().count())
+        .map(|m| m.description.as_ref().unwrap_or(&m.name).chars().count())
         .max()
         .unwrap_or(0)
         .clamp(11, 50);
+    // What it does, cut to the column.
+    let described = |m: &Migration| {
+        let text = m.description.as_ref().unwrap_or(&m.name);
+        match text.char_indices().nth(names - 1) {
+            Some((i, _)) if text.chars().count() > names => format!("{}…", &text[..i]),
+            _ => text.clone(),
+        }
+    };
     for (i, (source, ms)) in groups.iter().enumerate() {
         if i > 0 {
             printer.line("");

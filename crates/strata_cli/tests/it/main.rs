@@ -13,6 +13,7 @@ mod generated;
 mod hooks;
 mod lint;
 mod locking;
+mod monorepo;
 mod mysql;
 mod output;
 mod scripts;

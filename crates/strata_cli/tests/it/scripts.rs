@@ -324,3 +324,36 @@ fn a_stopped_scripts_server_query_is_ended() {
     );
     assert_eq!(left, ["0"]);
 }
+
+/// A Python migration that hangs is stopped at its source's timeout with
+/// the processes it started, and history says so.
+#[test]
+fn a_hanging_python_migration_is_stopped_with_its_children() {
+    let p = project();
+    p.write(
+        "db/jobs/4_hangs.py",
+        "\"\"\"Waits forever on a child.\"\"\"\nimport subprocess\nimport time\n\n\ndef run_migration():\n    subprocess.Popen([\"sh\", \"-c\", \"echo $$ > child.pid; exec sleep 60\"])\n    time.sleep(60)\n",
+    );
+    let started = Instant::now();
+    let run = strata(&p, &["up"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    gone(child_pid(&p));
+    let conn = rusqlite::Connection::open(p.path("s.db")).unwrap();
+    let (status, error): (String, String) = conn
+        .query_row(
+            "select status, error from strata_history where version = '4'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(status, "failed");
+    assert!(
+        error.contains("stopped after 2s") && error.contains("process group"),
+        "{error}"
+    );
+}

@@ -1,0 +1,17 @@
+"""Helpers for the maintenance scripts: SQL through psql."""
+import os
+import subprocess
+
+
+def rows(sql):
+    out = subprocess.run(
+        ["psql", os.environ["DATABASE_URL"], "-X", "-q", "-t", "-A", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return [line.split("\t") for line in out.stdout.splitlines() if line]
+
+
+def execute(sql):
+    subprocess.run(["psql", os.environ["DATABASE_URL"], "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True)
