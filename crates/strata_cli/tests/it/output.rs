@@ -15,7 +15,11 @@ fn fixture() -> TempProject {
     let p = TempProject::new();
     p.write(
         "strata.toml",
-        "[project]\ndefault_env = \"dev\"\n\n[env.dev]\nurl = \"sqlite://app.db\"\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n",
+        "[project]\ndefault_env = \"dev\"\n\n[env.dev]\nurl = \"sqlite://app.db\"\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[[source]]\nname = \"ops\"\npath = \"ops\"\nformat = \"script\"\nkind = \"task\"\n",
+    );
+    p.write(
+        "ops/count_users.sh",
+        "#!/bin/sh\n# Say how many users there are.\n# strata: readonly\necho \"users: 0 $*\"\n",
     );
     p.write(
         "migrations/1_users.sql",
@@ -124,6 +128,10 @@ fn mask_json_numbers(text: &str) -> String {
         ("\"size\":", "\"size\":[n]"),
     ];
     mask_runs(text, |s| {
+        if let Some(id) = s.strip_prefix("\"run_id\":\"") {
+            let n = id.bytes().take_while(|b| b.is_ascii_digit() || *b == b'-').count();
+            return (n > 0).then_some((10 + n, "\"run_id\":\"[run]"));
+        }
         if let Some(digest) = s.strip_prefix("\"sha256\":\"") {
             let n = digest.bytes().take_while(u8::is_ascii_hexdigit).count();
             return (n == 64).then_some((10 + n, "\"sha256\":\"[sha256]"));
@@ -198,6 +206,8 @@ fn life(json: bool, names: &mut BTreeSet<String>) {
     step("history", &["history"], &[]);
     step("verify", &["verify"], &[]);
     step("doctor", &["doctor"], &[]);
+    step("tasks", &["tasks"], &[]);
+    step("run", &["run", "count_users"], &[]);
     step("down", &["down", "--steps", "1"], &[]);
     step("redo", &["redo"], &[]);
     step("backup", &["backup"], &[]);
