@@ -32,6 +32,7 @@ mod lock;
 // commands, each adding its methods to the engine
 mod adopt;
 mod backup;
+mod databases;
 pub mod doctor;
 mod exec;
 mod lint;

@@ -305,8 +305,9 @@ fn several_databases_each_keep_their_own_history() {
     let auth_at = up.stdout.find("database auth").unwrap();
     let main_at = up.stdout.find("database main").unwrap();
     assert!(auth_at < main_at, "{}", up.stdout);
-    let rows =
-        |db: &TestDb| db.query("SELECT concat(source, '/', version) FROM strata_history ORDER BY 1");
+    let rows = |db: &TestDb| {
+        db.query("SELECT concat(source, '/', version) FROM strata_history ORDER BY 1")
+    };
     assert_eq!(rows(&main), vec!["app/1", "app/2"]);
     assert_eq!(rows(&auth), vec!["auth/1"]);
     assert_eq!(rows(&events), vec!["events/1"]);

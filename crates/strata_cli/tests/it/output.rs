@@ -129,7 +129,10 @@ fn mask_json_numbers(text: &str) -> String {
     ];
     mask_runs(text, |s| {
         if let Some(id) = s.strip_prefix("\"run_id\":\"") {
-            let n = id.bytes().take_while(|b| b.is_ascii_digit() || *b == b'-').count();
+            let n = id
+                .bytes()
+                .take_while(|b| b.is_ascii_digit() || *b == b'-')
+                .count();
             return (n > 0).then_some((10 + n, "\"run_id\":\"[run]"));
         }
         if let Some(digest) = s.strip_prefix("\"sha256\":\"") {
