@@ -236,7 +236,7 @@ pub enum Command {
     },
     /// The maintenance tasks (sources with kind = "task") and their last run here.
     Tasks,
-    /// Run a maintenance task (`NAME` or `SOURCE/NAME`), recorded in history; arguments after `--` go to it. Exit 0 when it exits 0, 1 when it exits 1 (a check's findings), 2 otherwise.
+    /// Run a maintenance task (`NAME` or `SOURCE/NAME`), recorded in history; arguments after `--` go to it. Exit 0 when it exits 0, 1 when a readonly task exits 1 (a check's findings), 2 otherwise.
     Run {
         /// The task: `NAME` or `SOURCE/NAME` (`strata tasks` lists them).
         task: String,

@@ -31,6 +31,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(async {
         tokio::spawn(on_ctrl_c());
+        #[cfg(unix)]
+        tokio::spawn(on_sigterm());
         commands::run(&cli, &printer).await
     }) {
         Ok(code) => code,
@@ -47,8 +49,23 @@ fn main() -> ExitCode {
 /// the group and records the migration as failed before stopping.
 async fn on_ctrl_c() {
     while tokio::signal::ctrl_c().await.is_ok() {
-        if !strata_engine::interrupt_scripts() {
+        if !strata_engine::interrupt_scripts("Ctrl-C") {
             std::process::exit(130);
+        }
+    }
+}
+
+/// SIGTERM (a CI job cancelled, a service stopped) is treated as Ctrl-C:
+/// a running script is not left behind unwatched.
+#[cfg(unix)]
+async fn on_sigterm() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return;
+    };
+    while term.recv().await.is_some() {
+        if !strata_engine::interrupt_scripts("SIGTERM") {
+            std::process::exit(143);
         }
     }
 }

@@ -154,18 +154,37 @@ pub(crate) fn read_body(path: &Path) -> Result<Body, Diagnostic> {
 /// comments). A name is a file's name with or without its extension.
 pub(crate) struct Manifest {
     names: Vec<String>,
-    /// Where it is written, and the line of each name (0 in strata.toml).
+    /// Where it is written, for messages (the ORDER file, or the source's
+    /// folder for `order` in strata.toml), and the line of each name (0 in
+    /// strata.toml).
     path: PathBuf,
     lines: Vec<usize>,
+    /// How messages name it.
+    origin: String,
 }
 
 /// The manifest file of a folder.
 pub const ORDER_FILE: &str = "ORDER";
 
+/// A name of an order without its extension, as files are matched.
+fn bare(name: &str) -> &str {
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && ext.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            stem
+        }
+        _ => name,
+    }
+}
+
 impl Manifest {
     pub(crate) fn read(source: &SourceSpec) -> Result<Option<Manifest>, Vec<Diagnostic>> {
-        let (names, path, lines) = match &source.order {
-            Some(names) => (names.clone(), source.path.clone(), vec![0; names.len()]),
+        let (names, path, lines, origin) = match &source.order {
+            Some(names) => (
+                names.clone(),
+                source.path.clone(),
+                vec![0; names.len()],
+                format!("`order` of source {} in strata.toml", source.name),
+            ),
             None => {
                 let path = source.path.join(ORDER_FILE);
                 if !path.is_file() {
@@ -179,16 +198,21 @@ impl Manifest {
                     .filter(|(_, l)| !l.is_empty())
                     .map(|(i, l)| (i, l.to_string()))
                     .unzip();
-                (names, path, lines)
+                (names, path, lines, ORDER_FILE.to_string())
             }
         };
         let mut problems = Vec::new();
         for (i, name) in names.iter().enumerate() {
-            if let Some(first) = names[..i].iter().position(|n| n == name) {
+            if let Some(first) = names[..i].iter().position(|n| bare(n) == bare(name)) {
+                let at = if lines[first] > 0 {
+                    format!("line {}", lines[first])
+                } else {
+                    format!("position {}", first + 1)
+                };
                 problems.push(problem(
                     &path,
                     lines[i],
-                    format!("`{name}` is listed twice (first at position {})", first + 1),
+                    format!("`{name}` is listed twice in the {origin} (first at {at})"),
                     "list each migration once, where it should run",
                 ));
             }
@@ -196,25 +220,33 @@ impl Manifest {
         if !problems.is_empty() {
             return Err(problems);
         }
-        Ok(Some(Manifest { names, path, lines }))
+        Ok(Some(Manifest {
+            names,
+            path,
+            lines,
+            origin,
+        }))
     }
 
-    /// The place of the file `file` (its stem `stem`) in the order.
-    pub(crate) fn position(&self, file: &str, stem: &str) -> Option<usize> {
-        self.names.iter().position(|n| n == file || n == stem)
+    /// The place of the file whose stem is `stem` in the order.
+    fn position(&self, stem: &str) -> Option<usize> {
+        self.names.iter().position(|n| bare(n) == stem)
     }
 
-    /// A problem for every name that no file of `files` (name, stem) has.
-    pub(crate) fn unmatched(&self, files: &[(String, String)]) -> Vec<Diagnostic> {
+    /// A problem for every name that no file of `stems` has.
+    pub(crate) fn unmatched(&self, stems: &[String]) -> Vec<Diagnostic> {
         self.names
             .iter()
             .zip(&self.lines)
-            .filter(|(n, _)| !files.iter().any(|(f, s)| f == *n || s == *n))
+            .filter(|(n, _)| !stems.iter().any(|s| s == bare(n)))
             .map(|(n, line)| {
                 problem(
                     &self.path,
                     *line,
-                    format!("the order names `{n}`, which is not a migration of this folder"),
+                    format!(
+                        "the {} names `{n}`, which is not a migration of this folder",
+                        self.origin
+                    ),
                     "remove it from the order, or restore the file",
                 )
             })
@@ -222,27 +254,49 @@ impl Manifest {
     }
 }
 
-/// A script's version and name: `<version>_<name>` from its stem, else its
-/// place in the source's order (the stem is then its name and identity).
+/// A script's version and name: `<version>_<name>` from its stem (a
+/// version in the name always wins, so a file's identity never changes
+/// with the order), else its place in the source's order (the stem is then
+/// its name and identity).
 pub(crate) fn script_version(
     path: &Path,
     file: &str,
     stem: &str,
     manifest: Option<&Manifest>,
 ) -> Result<(Version, String), Diagnostic> {
-    if let Some(placed) = manifest.and_then(|m| m.position(file, stem)) {
-        return Ok((Version::named(stem, placed), stem.to_string()));
-    }
+    let placed = manifest.and_then(|m| Some((m, m.position(stem)?)));
     if let Some(versioned) = version_and_name(stem, &[]) {
-        return Ok(versioned);
+        return match placed {
+            Some((m, i)) => Err(problem(
+                &m.path,
+                m.lines[i],
+                format!(
+                    "the {} lists {file}, which has a version in its name: it runs in version order, before the named migrations",
+                    m.origin
+                ),
+                "remove it from the order",
+            )),
+            None => Ok(versioned),
+        };
+    }
+    if Version::parse_any(stem).is_ok() {
+        return Err(problem(
+            path,
+            0,
+            format!("{file}: `{stem}` reads as a version, not a name"),
+            "name it <version>_<name> (e.g. 20240101120000_add_users), or give its name letters",
+        ));
+    }
+    if let Some((_, i)) = placed {
+        return Ok((Version::named(stem, i), stem.to_string()));
     }
     Err(match manifest {
         Some(m) => problem(
             path,
             0,
             format!(
-                "{file} has no version in its name and is not in the order ({})",
-                m.path.display()
+                "{file} has no version in its name and is not in the {}",
+                m.origin
             ),
             "add it to the order where it should run (strata never guesses)",
         ),
@@ -275,13 +329,7 @@ pub(crate) fn requirement(args: &str) -> Option<MigrationId> {
 pub(crate) fn script_requires(text: &str) -> Result<Vec<MigrationId>, (usize, String)> {
     let mut found = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let t = line.trim_start();
-        let Some(args) = ["#", "//", "--"]
-            .iter()
-            .find_map(|c| t.strip_prefix(c))
-            .map(str::trim_start)
-            .and_then(|r| r.strip_prefix("strata:requires"))
-        else {
+        let Some(args) = directive(line).and_then(|d| d.strip_prefix("requires")) else {
             continue;
         };
         for arg in args.split([' ', ',', '\t']).filter(|a| !a.is_empty()) {
@@ -319,37 +367,63 @@ pub(crate) fn next_version(new: &crate::NewMigration) -> String {
     format!("{next:0width$}")
 }
 
-/// A new script or module: named by its name and appended to the folder's
-/// order when the source has one, else `<version>_<name>.<ext>`.
+/// A new script or module: named by its name and added at the end of the
+/// source's order when it has one, else `<version>_<name>.<ext>`.
 pub(crate) fn named_or_versioned(
     new: &crate::NewMigration,
     ext: &str,
     text: String,
-) -> crate::Scaffold {
-    let order = new.source.path.join(ORDER_FILE);
-    if order.is_file() {
-        let mut listed = std::fs::read_to_string(&order).unwrap_or_default();
-        if !listed.is_empty() && !listed.ends_with('\n') {
-            listed.push('\n');
-        }
-        listed.push_str(new.slug);
-        listed.push('\n');
-        return crate::Scaffold {
-            files: vec![
-                (PathBuf::from(format!("{}.{ext}", new.slug)), text),
-                (PathBuf::from(ORDER_FILE), listed),
-            ],
-            note: Some(format!("added {} to the end of {ORDER_FILE}", new.slug)),
-        };
+) -> Result<crate::Scaffold, String> {
+    let file = PathBuf::from(format!("{}.{ext}", new.slug));
+    let Some(order) = Manifest::read(new.source).map_err(|d| {
+        d.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?
+    else {
+        return Ok(crate::Scaffold::file(
+            format!("{}_{}.{ext}", next_version(new), new.slug),
+            text,
+        ));
+    };
+    if order.position(new.slug).is_some() {
+        return Err(format!(
+            "the {} already lists `{}`; choose another name",
+            order.origin, new.slug
+        ));
     }
     if new.source.order.is_some() {
-        return crate::Scaffold {
-            files: vec![(PathBuf::from(format!("{}.{ext}", new.slug)), text)],
+        return Ok(crate::Scaffold {
+            files: vec![(file, text)],
             note: Some(format!(
                 "add \"{}\" to `order` of source {} in strata.toml, where it should run",
                 new.slug, new.source.name
             )),
-        };
+        });
     }
-    crate::Scaffold::file(format!("{}_{}.{ext}", next_version(new), new.slug), text)
+    let mut listed = std::fs::read_to_string(&order.path)
+        .map_err(|e| format!("cannot read {}: {e}", order.path.display()))?;
+    if !listed.is_empty() && !listed.ends_with('\n') {
+        listed.push('\n');
+    }
+    listed.push_str(new.slug);
+    listed.push('\n');
+    Ok(crate::Scaffold {
+        files: vec![(file, text), (PathBuf::from(ORDER_FILE), listed)],
+        note: Some(format!("added {} to the end of {ORDER_FILE}", new.slug)),
+    })
+}
+
+/// The words after `strata:` on a comment line (`#`, `//`, `--` or `;`):
+/// how scripts say what they handle, need or are (`handles up down`,
+/// `requires supabase/1`, `readonly`).
+pub(crate) fn directive(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    let rest = ["#", "//", "--", ";"]
+        .iter()
+        .find_map(|c| t.strip_prefix(c))?;
+    rest.trim_start_matches(['#', '/', '-', ';', ' ', '\t'])
+        .strip_prefix("strata:")
+        .map(str::trim)
 }

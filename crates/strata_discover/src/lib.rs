@@ -18,7 +18,7 @@ pub use formats::{
     Change, ForeignWrite, Format, NewMigration, Recorded, Scaffold, ToolHistory, dry_runnable,
     format, keepable, names, prisma_provider, python_functions, tools,
 };
-pub use tasks::{Task, tasks};
+pub use tasks::{Task, task_scaffold, tasks};
 
 /// One configured directory of migrations.
 #[derive(Debug, Clone, Default)]

@@ -6,7 +6,7 @@
 //! changes, which belong to a migration source, and helpers (`_db.py`,
 //! `__init__.py`) are not tasks.
 
-use crate::common::read_normalized;
+use crate::common::{directive, read_normalized};
 use crate::formats::{docstring, is_script, name, python_functions};
 use crate::{Diagnostic, SourceSpec, files_sorted};
 use std::path::PathBuf;
@@ -36,10 +36,8 @@ impl Task {
 /// readonly`.
 fn says_readonly(text: &str) -> bool {
     text.lines().take(30).any(|l| {
-        let t = l.trim_start().trim_start_matches(['#', '/', '-', ';', ' ']);
-        l.trim_start().starts_with(['#', '/', '-', ';'])
-            && t.strip_prefix("strata:")
-                .is_some_and(|r| r.trim() == "readonly")
+        directive(l)
+            .is_some_and(|d| matches!(d.to_ascii_lowercase().as_str(), "readonly" | "read-only"))
     })
 }
 
@@ -52,6 +50,17 @@ pub(crate) fn first_comment(text: &str) -> Option<String> {
         .map(|l| l.trim_start_matches(['#', '/', ' ']).trim())
         .find(|l| !l.is_empty() && !l.starts_with("strata:") && !l.starts_with("-*-"))
         .map(str::to_string)
+}
+
+/// A new task script named `slug` (`strata new NAME --source TASKS`).
+pub fn task_scaffold(slug: &str) -> crate::Scaffold {
+    crate::Scaffold::file(
+        format!("{slug}.sh"),
+        format!(
+            "#!/bin/sh\n# {}\n# (if it changes nothing, add a line `# strata: readonly`: it then runs without approval)\nset -eu\n\n",
+            slug.replace('_', " ")
+        ),
+    )
 }
 
 /// The tasks of `source`, by name.
@@ -91,6 +100,20 @@ pub fn tasks(source: &SourceSpec) -> Result<Vec<Task>, Vec<Diagnostic>> {
             path,
         });
     }
+    for (i, t) in tasks.iter().enumerate() {
+        if let Some(first) = tasks[..i].iter().find(|o| o.name == t.name) {
+            problems.push(crate::Diagnostic {
+                path: t.path.clone(),
+                line: None,
+                message: format!(
+                    "task `{}` is also {}: a task is named by its file name without the extension",
+                    t.name,
+                    first.path.display()
+                ),
+                help: "rename one of them".into(),
+            });
+        }
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -109,6 +132,8 @@ mod tests {
         assert!(says_readonly("-- strata:readonly\n"));
         assert!(!says_readonly("#!/bin/sh\necho strata: readonly\n"));
         assert!(!says_readonly("# strata: readonly please\n"));
+        assert!(says_readonly("# strata: READONLY\n"));
+        assert!(says_readonly("# strata: read-only\n"));
         assert_eq!(
             first_comment("#!/bin/sh\n# strata: readonly\n# Count duplicate stores.\necho\n")
                 .as_deref(),

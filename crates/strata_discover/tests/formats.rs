@@ -390,12 +390,12 @@ fn an_order_and_its_folder_must_agree() {
     );
     let partial = err(Some(vec!["b"]));
     assert!(
-        partial.contains("a.py has no version in its name and is not in the order"),
+        partial.contains("a.py has no version in its name and is not in the `order` of source backend in strata.toml"),
         "{partial}"
     );
     let stale = err(Some(vec!["b", "a", "gone"]));
     assert!(
-        stale.contains("the order names `gone`, which is not a migration of this folder"),
+        stale.contains("names `gone`, which is not a migration of this folder"),
         "{stale}"
     );
     let twice = err(Some(vec!["a", "b", "a"]));

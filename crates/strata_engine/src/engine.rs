@@ -595,6 +595,10 @@ impl Engine {
             env: self.env_name.clone().unwrap_or_default(),
             timeout: self.script_timeout(source),
             python: self.python(source),
+            client_env: self
+                .database()
+                .map(DatabaseTarget::client_env)
+                .unwrap_or_default(),
         }
     }
 

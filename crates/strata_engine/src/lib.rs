@@ -54,7 +54,7 @@ pub use report::{Report, Request, RequestKind};
 pub use script::interrupt_scripts;
 pub use strata_discover::{
     Diagnostic, Found, NewMigration, ORDER_FILE, Scaffold, Scan, SourceSpec, Task, format, scan,
-    unversioned,
+    task_scaffold, unversioned,
 };
 pub use strata_driver::LockHolder;
 pub use strata_lint::{Finding as LintFinding, Level as LintLevel, RuleInfo};

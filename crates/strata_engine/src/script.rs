@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use strata_model::MigrationId;
 use strata_plan::Step;
-use tokio::io::AsyncReadExt;
+use tokio::io::AsyncBufReadExt;
 use tokio::sync::Notify;
 
 /// How much of a script's output history keeps.
@@ -23,11 +23,15 @@ const TAIL: usize = 2000;
 /// `python -m` would let it) and calls the function for the action; a
 /// verify that returns False fails.
 const PYTHON_LAUNCHER: &str = r#"
-import importlib, os, sys
+import importlib.util, os, sys
 path, action = sys.argv[1], sys.argv[2]
 folder, file = os.path.split(os.path.abspath(path))
 sys.path.insert(0, folder)
-module = importlib.import_module(os.path.splitext(file)[0])
+name = os.path.splitext(file)[0]
+spec = importlib.util.spec_from_file_location(name, path)
+module = importlib.util.module_from_spec(spec)
+sys.modules[name] = module
+spec.loader.exec_module(module)
 name = {"up": "run_migration", "dry-run": "run_migration", "down": "rollback_migration", "verify": "verify_migration"}[action]
 function = getattr(module, name, None)
 if function is None:
@@ -49,14 +53,23 @@ const GRACE: Duration = Duration::from_secs(5);
 /// Scripts running now, and how to tell them to stop.
 static RUNNING: AtomicUsize = AtomicUsize::new(0);
 static INTERRUPT: Notify = Notify::const_new();
+static INTERRUPTED_BY: std::sync::Mutex<&str> = std::sync::Mutex::new("Ctrl-C");
 
-/// Asks every running script to stop, as Ctrl-C does (a script runs in a
-/// process group of its own, so the terminal's Ctrl-C does not reach it):
-/// its whole process group is ended and its migration recorded as failed.
-/// `false` when no script is running (the caller then stops as usual).
-pub fn interrupt_scripts() -> bool {
+fn interrupted_by() -> &'static str {
+    INTERRUPTED_BY.lock().map_or("a signal", |w| *w)
+}
+
+/// Asks every running script to stop, on Ctrl-C or SIGTERM (`why`; a
+/// script runs in a process group of its own, so the terminal's Ctrl-C does
+/// not reach it): its whole process group is ended and its migration
+/// recorded as failed. `false` when no script is running (the caller then
+/// stops as usual).
+pub fn interrupt_scripts(why: &'static str) -> bool {
     if RUNNING.load(Ordering::SeqCst) == 0 {
         return false;
+    }
+    if let Ok(mut by) = INTERRUPTED_BY.lock() {
+        *by = why;
     }
     INTERRUPT.notify_waiters();
     true
@@ -78,6 +91,8 @@ pub(crate) struct ScriptEnv {
     pub timeout: Duration,
     /// The interpreter of Python scripts.
     pub python: String,
+    /// The engine client's own variables for the database (`PGHOST`...).
+    pub client_env: Vec<(&'static str, String)>,
 }
 
 /// Runs `step`'s script with `action`; the tail of its output on success,
@@ -109,8 +124,15 @@ pub(crate) async fn run_file(
     command
         .env("STRATA_MIGRATION", id.to_string())
         .env("STRATA_ACTION", action);
-    let done = wait(script, &id.to_string(), rel, command).await?;
+    let done = wait(script, &id.to_string(), rel, command, false).await?;
     let output = done.tail();
+    if let Some(why) = done.stopped {
+        return Err(if output.is_empty() {
+            why
+        } else {
+            format!("{why}; output: {output}")
+        });
+    }
     match done.code {
         Some(0) => Ok((!output.is_empty()).then(|| format!("output: {output}"))),
         code => Err(format!(
@@ -132,6 +154,9 @@ pub(crate) struct Finished {
     pub code: Option<i32>,
     /// What it printed (stdout, then stderr), the database password hidden.
     pub output: String,
+    /// Why it was stopped before its end (timeout, Ctrl-C, SIGTERM), and
+    /// what was done about it.
+    pub stopped: Option<String>,
 }
 
 impl Finished {
@@ -153,26 +178,30 @@ pub(crate) async fn run_task(
     rel: &Path,
     text: &str,
     args: &[String],
+    live: bool,
 ) -> Result<Finished, String> {
     let path = script.root.join(rel);
     let mut command = command_for(&path, text, None, &script.python)?;
     command.args(args).env("STRATA_TASK", id);
-    wait(script, id, rel, command).await
+    wait(script, id, rel, command, live).await
 }
 
 /// Starts `command` for the script `rel` (`what` names it to the
-/// database) and waits for it within the timeout; why not when it could
-/// not start or was stopped.
+/// database) and waits for it within the timeout, copying what it prints
+/// to strata's own output as it comes when `live`; why not when it could
+/// not start.
 async fn wait(
     script: &ScriptEnv,
     what: &str,
     rel: &Path,
     mut command: tokio::process::Command,
+    live: bool,
 ) -> Result<Finished, String> {
     let url = script.url.clone()?;
     command
         .env("DATABASE_URL", &url)
         .env("STRATA_ENV", &script.env)
+        .envs(script.client_env.iter().map(|(k, v)| (*k, v)))
         .env("PGAPPNAME", application_name(what))
         .current_dir(&script.root)
         .stdin(Stdio::null())
@@ -187,7 +216,7 @@ async fn wait(
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", rel.display()))?;
     let group = child.id();
-    let (mut out, mut err) = (
+    let (out, err) = (
         child.stdout.take().expect("piped"),
         child.stderr.take().expect("piped"),
     );
@@ -197,8 +226,8 @@ async fn wait(
     let stopped = {
         let run = async {
             tokio::join!(
-                out.read_to_end(&mut o),
-                err.read_to_end(&mut e),
+                collect(out, &mut o, live.then_some(Stream::Out), &url),
+                collect(err, &mut e, live.then_some(Stream::Err), &url),
                 child.wait()
             )
             .2
@@ -211,29 +240,70 @@ async fn wait(
                     timeout.as_secs()
                 )),
             },
-            () = INTERRUPT.notified() => Err("stopped by Ctrl-C".to_string()),
+            () = INTERRUPT.notified() => Err(format!("stopped by {}", interrupted_by())),
         }
     };
     RUNNING.fetch_sub(1, Ordering::SeqCst);
-    let status = match stopped {
-        Ok(status) => status,
-        Err(why) => {
-            let how = end_group(group, &mut child).await;
-            return Err(format!(
-                "{why}; {how}; what it changed before that stays, so check the database before running it again"
-            ));
-        }
-    };
-    let status = status.map_err(|e| format!("waiting for {}: {e}", rel.display()))?;
+    // What it printed, up to its end or its stop.
     let printed = format!(
         "{}{}",
         String::from_utf8_lossy(&o),
         String::from_utf8_lossy(&e)
     );
-    Ok(Finished {
-        code: status.code(),
-        output: strata_driver::redact_in(&printed, &url),
-    })
+    let output = strata_driver::redact_in(&printed, &url);
+    match stopped {
+        Ok(status) => {
+            let status = status.map_err(|e| format!("waiting for {}: {e}", rel.display()))?;
+            Ok(Finished {
+                code: status.code(),
+                output,
+                stopped: None,
+            })
+        }
+        Err(why) => {
+            let how = end_group(group, &mut child).await;
+            Ok(Finished {
+                code: None,
+                output,
+                stopped: Some(format!(
+                    "{why}; {how}; what it changed before that stays, so check the database before running it again"
+                )),
+            })
+        }
+    }
+}
+
+/// Where a running script's output is copied to, as it comes.
+#[derive(Clone, Copy)]
+enum Stream {
+    Out,
+    Err,
+}
+
+/// Reads `from` to its end into `into`, copying each line (password
+/// hidden) to `live` as it comes.
+async fn collect(
+    from: impl tokio::io::AsyncRead + Unpin,
+    into: &mut Vec<u8>,
+    live: Option<Stream>,
+    url: &str,
+) {
+    use std::io::Write;
+    let mut lines = tokio::io::BufReader::new(from);
+    loop {
+        let start = into.len();
+        match lines.read_until(b'\n', into).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let Some(stream) = live else { continue };
+                let line = strata_driver::redact_in(&String::from_utf8_lossy(&into[start..]), url);
+                let _ = match stream {
+                    Stream::Out => std::io::stdout().write_all(line.as_bytes()),
+                    Stream::Err => std::io::stderr().write_all(line.as_bytes()),
+                };
+            }
+        }
+    }
 }
 
 /// Ends a stopped script's whole process group: SIGTERM, then SIGKILL to
@@ -320,6 +390,7 @@ mod tests {
         let done = Finished {
             code: Some(0),
             output: "x".repeat(5000),
+            stopped: None,
         };
         assert!(done.tail().len() <= TAIL + 4);
     }

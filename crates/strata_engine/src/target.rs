@@ -77,6 +77,15 @@ impl DatabaseTarget {
         }
     }
 
+    /// What a script needs besides `DATABASE_URL` to reach the database
+    /// with the engine's own client (`psql` reads `PGHOST` ... `PGPASSWORD`).
+    pub fn client_env(&self) -> Vec<(&'static str, String)> {
+        match self {
+            DatabaseTarget::Postgres { url } => strata_postgres::client_env(url),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn engine(&self) -> EngineKind {
         match self {
             DatabaseTarget::Postgres { .. } => EngineKind::Postgres,

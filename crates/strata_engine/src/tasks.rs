@@ -26,6 +26,8 @@ pub struct TaskRequest {
     pub yes: bool,
     /// `--terminate-stale` (`Some(yes)`), for the migration lock.
     pub terminate: Option<bool>,
+    /// Copy what the task prints to strata's own output as it comes.
+    pub live: bool,
 }
 
 /// A task as `strata tasks` shows it.
@@ -185,14 +187,24 @@ impl Engine {
         task: &Task,
         request: &TaskRequest,
     ) -> Result<TaskReport, EngineError> {
+        // Read first: a run is recorded only once it can start.
+        let text = std::fs::read_to_string(&task.path).map_err(|e| EngineError::Io {
+            what: format!("cannot read {}", task.path.display()),
+            source: e,
+        })?;
+        let env = self.script_env(&task.source);
+        let hidden = |text: &str| match &env.url {
+            Ok(url) => strata_driver::redact_in(text, url),
+            Err(_) => text.to_string(),
+        };
         driver.ensure_history().await?;
         let started = Timestamp::now();
         let mut run = TaskRun {
             run_id: format!("{}-{}", started.unix_millis(), std::process::id()),
             source: task.source.clone(),
             task: task.name.clone(),
-            checksum: task.checksum.hex.clone(),
-            args: request.args.join(" "),
+            checksum: strata_model::Checksum::of_body(&text).hex,
+            args: hidden(&request.args.join(" ")),
             started_at: started,
             finished_at: None,
             duration_ms: None,
@@ -208,34 +220,38 @@ impl Engine {
             .path
             .strip_prefix(&self.project.root)
             .unwrap_or(&task.path);
-        let text = std::fs::read_to_string(&task.path).map_err(|e| EngineError::Io {
-            what: format!("cannot read {}", task.path.display()),
-            source: e,
-        })?;
         let t0 = Instant::now();
-        let env = self.script_env(&task.source);
-        let outcome = crate::script::run_task(&env, &task.id(), rel, &text, &request.args).await;
-        if outcome.is_err() {
-            // Queries it left running on the server go too.
-            let _ = driver
-                .end_sessions(&crate::script::application_name(task.id()))
+        let outcome =
+            crate::script::run_task(&env, &task.id(), rel, &text, &request.args, request.live)
                 .await;
-        }
         let (output, detail) = match &outcome {
             Ok(done) => {
                 run.exit_status = done.code.map(i64::from);
                 run.ok = done.code == Some(0);
-                run.output = Some(done.tail()).filter(|t| !t.is_empty());
-                let status = done
-                    .code
-                    .map_or("ended by a signal".into(), |c| format!("exit status {c}"));
-                (done.output.clone(), status)
+                let tail = done.tail();
+                let detail = match (&done.stopped, done.code) {
+                    (Some(why), _) => why.clone(),
+                    (None, Some(c)) => format!("exit status {c}"),
+                    (None, None) => "ended by a signal".into(),
+                };
+                run.output = match &done.stopped {
+                    Some(why) if tail.is_empty() => Some(why.clone()),
+                    Some(why) => Some(format!("{why}; output: {tail}")),
+                    None => Some(tail).filter(|t| !t.is_empty()),
+                };
+                (done.output.clone(), detail)
             }
             Err(why) => {
                 run.output = Some(why.clone());
                 (String::new(), why.clone())
             }
         };
+        if outcome.as_ref().map_or(true, |done| done.stopped.is_some()) {
+            // Queries it left running on the server go too.
+            let _ = driver
+                .end_sessions(&crate::script::application_name(task.id()))
+                .await;
+        }
         let duration = ms(t0.elapsed());
         run.finished_at = Some(Timestamp::now());
         run.duration_ms = Some(duration as i64);
@@ -249,7 +265,7 @@ impl Engine {
             } else {
                 HistoryStatus::Failed
             },
-            checksum: Some(task.checksum.clone()),
+            checksum: Some(strata_model::Checksum::of_body(&text)),
             batch: 0,
             at: started,
             duration_ms: Some(duration as i64),
@@ -262,7 +278,18 @@ impl Engine {
                 format!("{detail}; arguments: {}", run.args)
             }),
         };
-        driver.finish_task(&run, &log).await?;
+        // A long task may outlive its connection: finish the record on a
+        // new one rather than lose it.
+        if driver.finish_task(&run, &log).await.is_err() {
+            let mut fresh = self.connect().await?;
+            fresh.finish_task(&run, &log).await.map_err(|e| {
+                EngineError::Refused(format!(
+                    "task {} ran ({}), but its run could not be recorded: {e}; its row stays unfinished",
+                    task.id(),
+                    log.detail.as_deref().unwrap_or_default()
+                ))
+            })?;
+        }
         Ok(TaskReport {
             task: task.clone(),
             run,

@@ -10,28 +10,31 @@ impl Ctx<'_> {
     /// ones of its source, and those that require it or a dependent, in
     /// revert order.
     fn dependents(&self, id: &MigrationId, applied: &[&HistoryRow]) -> Vec<MigrationId> {
-        let mut found: Vec<MigrationId> = Vec::new();
-        let mut changed = true;
-        while changed {
-            changed = false;
+        // The target and what depends on it so far; grown until nothing
+        // more depends on any of them.
+        let mut closed = vec![id.clone()];
+        loop {
+            let before = closed.len();
             for r in applied {
-                if r.id == *id || found.contains(&r.id) {
+                if closed.contains(&r.id) {
                     continue;
                 }
-                let requires = |of: &MigrationId| {
-                    self.migration(&r.id)
-                        .is_some_and(|m| m.requires.contains(of))
-                };
-                let later = r.id.source == id.source && self.after(&r.id, id);
-                if later || requires(id) || found.clone().iter().any(requires) {
-                    found.push(r.id.clone());
-                    changed = true;
+                let requires = self.migration(&r.id).map(|m| &m.requires);
+                let depends = closed.iter().any(|d| {
+                    (r.id.source == d.source && self.after(&r.id, d))
+                        || requires.is_some_and(|req| req.contains(d))
+                });
+                if depends {
+                    closed.push(r.id.clone());
                 }
+            }
+            if closed.len() == before {
+                break;
             }
         }
         applied
             .iter()
-            .filter(|r| found.contains(&r.id))
+            .filter(|r| r.id != *id && closed.contains(&r.id))
             .map(|r| r.id.clone())
             .collect()
     }
@@ -71,6 +74,7 @@ pub fn plan_down(
                 return Err(PlanError::HasDependents {
                     migration: id.to_string(),
                     dependents: dependents.iter().map(ToString::to_string).collect(),
+                    cascade: true,
                 });
             }
             applied
@@ -118,6 +122,7 @@ pub fn plan_redo(
                 return Err(PlanError::HasDependents {
                     migration: id.to_string(),
                     dependents: dependents.iter().map(ToString::to_string).collect(),
+                    cascade: false,
                 });
             }
             Some(row)

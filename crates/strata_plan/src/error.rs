@@ -82,17 +82,24 @@ pub enum PlanError {
     Irreversible(Vec<NoDown>),
     #[error("no migration is named `{0}` (by version or name); `strata list` shows them")]
     UnknownTarget(String),
-    #[error("{migration} requires {}, which {} not applied: apply {} first (`strata up --only ...`), or run `strata up`", .missing.join(", "), if .missing.len() == 1 { "is" } else { "are" }, if .missing.len() == 1 { "it" } else { "them" })]
+    #[error("{migration} requires {}, which {} not applied: apply {} first (`strata up --only {}`), or run `strata up`", .missing.join(", "), if .missing.len() == 1 { "is" } else { "are" }, if .missing.len() == 1 { "it" } else { "them" }, .missing[0])]
     RequirementsNotApplied {
         migration: String,
         missing: Vec<String>,
     },
+    #[error("{migration} comes after {} of its source, still pending: apply {} first (`strata up --to {migration}` applies all up to it), or pass --allow-out-of-order to apply it alone", .earlier.join(", "), if .earlier.len() == 1 { "it" } else { "them" })]
+    EarlierPending {
+        migration: String,
+        earlier: Vec<String>,
+    },
     #[error("{0} is not applied, so there is nothing to revert; `strata status` shows what is")]
     NotApplied(String),
-    #[error("{migration} cannot be reverted alone: applied migrations depend on it ({}), being later in its source or requiring it; revert them first, or pass --cascade to revert them and it, newest first", .dependents.join(", "))]
+    #[error("{migration} cannot be reverted alone: applied migrations depend on it ({}), being later in its source or requiring it; revert them first{}", .dependents.join(", "), if *.cascade { ", or pass --cascade to revert them and it, newest first" } else { "" })]
     HasDependents {
         migration: String,
         dependents: Vec<String>,
+        /// The command can revert them too (`down --cascade`).
+        cascade: bool,
     },
     #[error("version `{target}` exists in several sources ({}); name one as <source>/<version>", .candidates.join(", "))]
     AmbiguousTarget {

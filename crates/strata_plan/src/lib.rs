@@ -517,7 +517,24 @@ pub fn plan_up(
     if let Some(id) = &only {
         // Only what stands in the way of this one counts.
         problems.retain(|p| p.id() == id && !matches!(p, Problem::OutOfOrder { .. }));
+        // The pending ones before it in its source come first, unless
+        // out-of-order is what is asked for.
+        let mine = steps.iter().position(|s| &s.id == id);
+        let earlier: Vec<String> = steps[..mine.unwrap_or(0)]
+            .iter()
+            .filter(|s| s.id.source == id.source && s.action == StepAction::Apply)
+            .map(|s| s.id.to_string())
+            .collect();
+        if !earlier.is_empty() && !opts.allow_out_of_order {
+            return Err(PlanError::EarlierPending {
+                migration: id.to_string(),
+                earlier,
+            });
+        }
         steps.retain(|s| &s.id == id);
+        if let Some(step) = steps.first_mut() {
+            step.out_of_order |= !earlier.is_empty();
+        }
         let m = ctx
             .migration(id)
             .ok_or_else(|| PlanError::UnknownTarget(id.to_string()))?;
@@ -526,10 +543,13 @@ pub fn plan_up(
                 .get(r)
                 .is_some_and(|row| row.status == HistoryStatus::Applied)
         };
+        // A requirement in a source not selected here (another database,
+        // or --source) is that source's own runs' to check.
+        let selected = |r: &MigrationId| ctx.migrations.iter().any(|m| m.id.source == r.source);
         let missing: Vec<String> = m
             .requires
             .iter()
-            .filter(|r| !applied(r))
+            .filter(|r| selected(r) && !applied(r))
             .map(ToString::to_string)
             .collect();
         if !missing.is_empty() && !steps.is_empty() {

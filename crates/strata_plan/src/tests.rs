@@ -602,16 +602,32 @@ fn one_migration_is_applied_by_name_once_what_it_requires_is() {
         vec!["apply backend/stores"]
     );
     assert_eq!(only("stores", &[]).unwrap(), vec!["apply backend/stores"]);
+    // Not before the pending ones of its source.
     let refused = only("regions", &[]).unwrap_err().to_string();
+    assert!(
+        refused.contains("comes after backend/stores of its source, still pending"),
+        "{refused}"
+    );
+    let stores = vec![row(&ms[0], HistoryStatus::Applied, 1, 0)];
+    let refused = only("regions", &stores).unwrap_err().to_string();
     assert!(
         refused.contains("requires supabase/1, which is not applied"),
         "{refused}"
     );
-    let history = vec![row(&ms[2], HistoryStatus::Applied, 1, 0)];
+    let history = vec![stores[0].clone(), row(&ms[2], HistoryStatus::Applied, 1, 0)];
     assert_eq!(
         only("backend/regions", &history).unwrap(),
         vec!["apply backend/regions"]
     );
+    // Out of order when asked for, and said so.
+    let opts = UpOptions {
+        only: Some("regions".into()),
+        allow_out_of_order: true,
+        ..Default::default()
+    };
+    let plan = plan_up(&ms, &[row(&ms[2], HistoryStatus::Applied, 1, 0)], &opts).unwrap();
+    assert_eq!(ids(&plan), vec!["apply backend/regions"]);
+    assert!(plan.steps[0].out_of_order);
     assert!(matches!(
         only("nowhere", &[]),
         Err(PlanError::UnknownTarget(_))
@@ -673,4 +689,27 @@ fn one_migration_is_reverted_alone_only_when_nothing_depends_on_it() {
         },
     );
     assert!(matches!(not, Err(PlanError::NotApplied(_))));
+}
+
+#[test]
+fn a_cascade_takes_what_depends_on_what_it_takes() {
+    // s2/b requires s1/a; s2/c comes after s2/b.
+    let a = mig("s1", "1", "a", "create table a();", Some("drop table a;"));
+    let mut b = mig("s2", "1", "b", "create table b();", Some("drop table b;"));
+    b.requires = vec![a.id.clone()];
+    let c = mig("s2", "2", "c", "create table c();", Some("drop table c;"));
+    let ms = vec![a, b, c];
+    let history = vec![
+        row(&ms[0], HistoryStatus::Applied, 1, 0),
+        row(&ms[1], HistoryStatus::Applied, 1, 1),
+        row(&ms[2], HistoryStatus::Applied, 1, 2),
+    ];
+    let t = DownTarget::Only {
+        target: "s1/1".into(),
+        cascade: true,
+    };
+    assert_eq!(
+        ids(&plan_down(&ms, &history, &t).unwrap()),
+        vec!["revert s2/2", "revert s2/1", "revert s1/1"]
+    );
 }

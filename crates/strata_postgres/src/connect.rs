@@ -124,3 +124,53 @@ async fn open_unbounded(target: &Target) -> Result<Client> {
     tokio::spawn(conn);
     Ok(client)
 }
+
+/// The libpq environment (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
+/// `PGDATABASE`, `PGSSLMODE`, `PGSSLROOTCERT`) that connects to `url`, for
+/// scripts: `psql` with no arguments then reaches the database, and the
+/// password never goes on a command line. Empty for a URL that does not
+/// parse.
+pub fn client_env(url: &str) -> Vec<(&'static str, String)> {
+    let Ok(params) = ConnectParams::split(url) else {
+        return Vec::new();
+    };
+    let Ok(config) = params.rest.parse::<tokio_postgres::Config>() else {
+        return Vec::new();
+    };
+    let mut env = Vec::new();
+    match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(host)) => env.push(("PGHOST", host.clone())),
+        #[cfg(unix)]
+        Some(tokio_postgres::config::Host::Unix(dir)) => {
+            env.push(("PGHOST", dir.display().to_string()))
+        }
+        None => {}
+    }
+    if let Some(port) = config.get_ports().first() {
+        env.push(("PGPORT", port.to_string()));
+    }
+    if let Some(user) = config.get_user() {
+        env.push(("PGUSER", user.to_string()));
+    }
+    if let Some(password) = config.get_password() {
+        env.push(("PGPASSWORD", String::from_utf8_lossy(password).into_owned()));
+    }
+    if let Some(db) = config.get_dbname() {
+        env.push(("PGDATABASE", db.to_string()));
+    }
+    env.push((
+        "PGSSLMODE",
+        match params.ssl {
+            SslMode::Disable => "disable",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+        .to_string(),
+    ));
+    if let Some(root) = params.root_cert {
+        env.push(("PGSSLROOTCERT", root));
+    }
+    env
+}

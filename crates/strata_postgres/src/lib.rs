@@ -18,7 +18,7 @@ mod tls;
 use async_trait::async_trait;
 pub use backup::{PgBackup, check_backup};
 use connect::Target;
-pub use connect::connect;
+pub use connect::{client_env, connect};
 use futures_util::SinkExt;
 use futures_util::future::{BoxFuture, FutureExt, join_all};
 use history::{Bound, Writes};

@@ -54,6 +54,7 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
                     database: Some(name.clone()),
                     ..g.clone()
                 };
+                printer.for_database(Some(name.clone()));
                 let done = Box::pin(dispatch(&cli.command, &g, printer)).await?;
                 if done != ExitCode::SUCCESS {
                     code = done;
@@ -109,6 +110,19 @@ fn databases(cli: &Cli) -> anyhow::Result<Databases> {
     }
     if let Some(named) = named {
         return Ok(Databases::One(engine.database_of(named)));
+    }
+    let names = engine.env.database_names().join(", ");
+    if g.database_url.is_some() {
+        anyhow::bail!(
+            "--database-url stands for one database, and this environment has several ({names}): name it with --database NAME"
+        );
+    }
+    if let Command::Up { approval, .. } = &cli.command
+        && approval.approve.is_some()
+    {
+        anyhow::bail!(
+            "this environment has several databases ({names}), each with its own plan and hash: approve them one at a time, with --database NAME --approve HASH (`strata plan` shows each)"
+        );
     }
     Ok(Databases::Each(engine.database_order()?))
 }
@@ -175,6 +189,7 @@ async fn dispatch(command: &Command, g: &Global, printer: &Printer) -> anyhow::R
                 approve: approve.clone(),
                 yes: *yes,
                 terminate: locking.terminate_stale.then_some(*yes),
+                live: !printer.is_json(),
             };
             tasks::run(&engine, &request, printer).await
         }

@@ -71,13 +71,22 @@ pub fn run(
             at,
         };
         let mut scaffold = if task.is_some_and(|t| t.name == source.name) {
-            strata_engine::Scaffold::file(
-                format!("{slug}.sh"),
-                format!(
-                    "#!/bin/sh\n# {}\n# strata: readonly (keep this line only if it changes nothing)\nset -eu\n\n",
-                    slug.replace('_', " ")
-                ),
-            )
+            // A task is named by its file's stem: one name, one file.
+            let taken = std::fs::read_dir(&source.path)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s) == slug
+                });
+            if taken {
+                bail!(
+                    "source {} has a task named {slug} already; choose another name",
+                    source.name
+                );
+            }
+            strata_engine::task_scaffold(&slug)
         } else {
             format.scaffold(&new).map_err(anyhow::Error::msg)?
         };

@@ -71,11 +71,17 @@ pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::R
     if let Some(env) = &engine.env_name {
         command.push_str(&format!(" --env {env}"));
     }
+    if let Some(db) = &engine.database_name {
+        command.push_str(&format!(" --database {db}"));
+    }
     if let Some(source) = engine.only_source() {
         command.push_str(&format!(" --source {source}"));
     }
     if let Some(to) = &args.to {
         command.push_str(&format!(" --to {to}"));
+    }
+    if let Some(only) = &args.only {
+        command.push_str(&format!(" --only {only}"));
     }
     if args.allow_out_of_order {
         command.push_str(" --allow-out-of-order");

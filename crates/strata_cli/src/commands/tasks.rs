@@ -1,5 +1,5 @@
 use crate::output;
-use crate::printer::{DIM, GREEN, Printer, RED};
+use crate::printer::{DIM, GREEN, Printer, RED, YELLOW, plural};
 use std::process::ExitCode;
 use strata_engine::{Engine, TaskRequest};
 
@@ -47,17 +47,17 @@ pub async fn list(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode
             None => format!("{}never{}", DIM.render(), DIM.render_reset()),
             Some(r) => {
                 let (style, how) = match (r.finished_at, r.ok, r.exit_status) {
-                    (None, ..) => (RED, "did not finish".to_string()),
+                    (None, ..) => (YELLOW, "running, or did not finish".to_string()),
                     (Some(_), true, _) => (GREEN, "ok".to_string()),
                     (Some(_), false, Some(code)) => (RED, format!("exit {code}")),
                     (Some(_), false, None) => (RED, "stopped".to_string()),
                 };
                 format!(
-                    "{} {}{how}{} ({} runs)",
+                    "{} {}{how}{} ({})",
                     r.started_at,
                     style.render(),
                     style.render_reset(),
-                    t.runs
+                    plural(t.runs, "run")
                 )
             }
         };
@@ -78,18 +78,18 @@ pub async fn run(
 ) -> anyhow::Result<ExitCode> {
     let reporter = printer.reporter();
     let report = engine.run_task(request, reporter.as_ref()).await?;
+    // A read-only check exits 1 for its findings; anything else is a
+    // failure.
     let code = match report.run.exit_status {
         Some(0) => ExitCode::SUCCESS,
-        Some(1) => ExitCode::from(1),
+        Some(1) if report.task.readonly => ExitCode::from(1),
         _ => ExitCode::from(2),
     };
     if printer.is_json() {
         printer.json(&output::TaskRunDoc::new(&report));
         return Ok(code);
     }
-    if !report.output.is_empty() {
-        printer.line(report.output.trim_end());
-    }
+    // What it printed was shown as it came.
     let run = &report.run;
     let took = run.duration_ms.unwrap_or(0);
     printer.summary(match (run.ok, run.exit_status) {

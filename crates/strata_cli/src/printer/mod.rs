@@ -20,6 +20,9 @@ pub struct Printer {
     pub format: Format,
     pub quiet: bool,
     pub verbose: u8,
+    /// The database (of an environment's several) the current command
+    /// runs on: every JSON document then names it (`database_name`).
+    database: std::sync::Mutex<Option<String>>,
 }
 
 pub const GREEN: Style = AnsiColor::Green.on_default();
@@ -37,6 +40,14 @@ impl Printer {
             format: global.format,
             quiet: global.quiet,
             verbose: global.verbose,
+            database: Default::default(),
+        }
+    }
+
+    /// Names the database the following output is about.
+    pub fn for_database(&self, name: Option<String>) {
+        if let Ok(mut db) = self.database.lock() {
+            *db = name;
         }
     }
 
@@ -84,8 +95,13 @@ impl Printer {
     /// One JSON document (or event) on stdout.
     pub fn json(&self, value: &impl serde::Serialize) {
         let mut out = std::io::stdout().lock();
-        let text =
-            serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        let mut doc = serde_json::to_value(value)
+            .unwrap_or_else(|e| serde_json::json!({"error": e.to_string()}));
+        let name = self.database.lock().ok().and_then(|db| db.clone());
+        if let (Some(name), Some(map)) = (name, doc.as_object_mut()) {
+            map.insert("database_name".into(), name.into());
+        }
+        let text = doc.to_string();
         let _ = writeln!(out, "{text}");
         let _ = out.flush();
     }

@@ -343,6 +343,28 @@ fn several_databases_each_keep_their_own_history() {
     let down = strata(&p, &["down", "--env", "prod", "--database", "events"]);
     assert_eq!(down.code, 0, "{}", down.all());
     assert!(!events.has_table("events") && auth.has_table("users"));
+    // One --approve cannot stand for several plans, one URL for several
+    // databases.
+    let approve = strata(
+        &p,
+        &["up", "--env", "prod", "--approve", "0123456789abcdef"],
+    );
+    assert_eq!(approve.code, 2, "{}", approve.all());
+    assert!(
+        approve.stderr.contains("approve them one at a time"),
+        "{}",
+        approve.all()
+    );
+    let url = strata(
+        &p,
+        &["status", "--env", "prod", "--database-url", &main.url()],
+    );
+    assert_eq!(url.code, 2, "{}", url.all());
+    assert!(
+        url.stderr.contains("name it with --database NAME"),
+        "{}",
+        url.all()
+    );
     let bad = strata(&p, &["status", "--env", "prod", "--database", "billing"]);
     assert_eq!(bad.code, 2, "{}", bad.all());
     assert!(
@@ -350,4 +372,31 @@ fn several_databases_each_keep_their_own_history() {
         "{}",
         bad.all()
     );
+}
+
+/// A task's output is kept up to where it was stopped, and the run says
+/// why it stopped.
+#[test]
+fn a_stopped_task_keeps_what_it_printed() {
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"ops\"\npath = \"ops\"\nkind = \"task\"\ntimeout = \"1s\"\n\n[env.dev]\nurl = \"sqlite://t.db\"\n",
+    );
+    p.write("ops/slow.sh", "#!/bin/sh\necho one\nsleep 30\necho two\n");
+    let run = strata(&p, &["run", "slow", "--format", "json"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let doc = json(&run);
+    assert_eq!(doc["printed"], "one\n", "{doc}");
+    let output = doc["output"].as_str().unwrap();
+    assert!(
+        output.starts_with("stopped after 1s") && output.ends_with("output: one"),
+        "{output}"
+    );
+    assert_eq!(doc["exit_status"], serde_json::Value::Null);
+    let tasks = json(&strata(&p, &["tasks", "--format", "json"]));
+    assert_eq!(tasks["tasks"][0]["last_run"]["ok"], false, "{tasks}");
+    // Its output is shown as it comes (human output).
+    let human = strata(&p, &["run", "slow"]);
+    assert!(human.stdout.starts_with("one\n"), "{}", human.all());
 }

@@ -266,35 +266,40 @@ fn a_timeout_ends_the_whole_process_group() {
 /// Ctrl-C while a script runs ends its process group (the terminal's
 /// Ctrl-C does not reach a group of its own) and records the migration.
 #[test]
-fn ctrl_c_ends_a_running_script() {
-    let p = project();
-    p.write("db/jobs/4_slow.sh", SPAWNS_A_CHILD);
-    p.write(
-        "strata.toml",
-        &std::fs::read_to_string(p.path("strata.toml"))
-            .unwrap()
-            .replace("timeout = \"2s\"", "timeout = \"60s\""),
-    );
-    let child = strata_test_support::spawn_in(Path::new(BIN), &p.dir, &["up"]);
-    let pid = child_pid(&p);
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = Run::from_output(child.wait_with_output().unwrap());
-    assert_eq!(out.code, 2, "{}", out.all());
-    assert!(out.stderr.contains("stopped by Ctrl-C"), "{}", out.stderr);
-    gone(pid);
-    let conn = rusqlite::Connection::open(p.path("s.db")).unwrap();
-    let status: String = conn
-        .query_row(
-            "select status from strata_history where version = '4'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(status, "failed");
+fn ctrl_c_or_sigterm_ends_a_running_script() {
+    for (signal, said) in [
+        ("-INT", "stopped by Ctrl-C"),
+        ("-TERM", "stopped by SIGTERM"),
+    ] {
+        let p = project();
+        p.write("db/jobs/4_slow.sh", SPAWNS_A_CHILD);
+        p.write(
+            "strata.toml",
+            &std::fs::read_to_string(p.path("strata.toml"))
+                .unwrap()
+                .replace("timeout = \"2s\"", "timeout = \"60s\""),
+        );
+        let child = strata_test_support::spawn_in(Path::new(BIN), &p.dir, &["up"]);
+        let pid = child_pid(&p);
+        let status = std::process::Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out = Run::from_output(child.wait_with_output().unwrap());
+        assert_eq!(out.code, 2, "{}", out.all());
+        assert!(out.stderr.contains(said), "{}", out.stderr);
+        gone(pid);
+        let conn = rusqlite::Connection::open(p.path("s.db")).unwrap();
+        let status: String = conn
+            .query_row(
+                "select status from strata_history where version = '4'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(status, "failed");
+    }
 }
 
 /// A stopped script's psql session is ended on the server too: killing

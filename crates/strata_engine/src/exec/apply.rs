@@ -45,7 +45,15 @@ impl Run<'_> {
             return crate::script::run(&self.engine.script_env(&step.id.source), step, "dry-run")
                 .await
                 .map(drop)
-                .map_err(|m| self.script_failure(step, &m));
+                .map_err(|m| {
+                    Failure::new(
+                        format!(
+                            "migration {} ({}) failed its dry run: {m}",
+                            step.id, step.name
+                        ),
+                        step.path.as_deref().map(|p| self.engine.display_path(p)),
+                    )
+                });
         }
         let statements = match step.tx_mode {
             _ if is_script => Vec::new(),

@@ -67,6 +67,9 @@ impl Engine {
         } else {
             Vec::new()
         };
+        // In a dry run, a step that ran SQL holds it in the open
+        // transaction, which a script's own connection cannot see.
+        let mut sql_ran = false;
         for (index, step) in plan.steps.iter().enumerate() {
             if let Err(e) = run.driver.check_lock().await {
                 report.duration_ms = ms(started.elapsed());
@@ -85,9 +88,14 @@ impl Engine {
                     .script
                     .as_ref()
                     .is_some_and(|b| strata_discover::dry_runnable(&b.sql));
-            if report.dry_run && runs_outside && !tries_itself {
+            if report.dry_run && runs_outside && (!tries_itself || sql_ran) {
                 report.skipped += 1;
-                let (reason, sql) = if run.driver.capabilities().transactional_ddl {
+                let (reason, sql) = if tries_itself {
+                    (
+                        "earlier steps of this dry run hold their changes in a transaction the script's own connection cannot see",
+                        None,
+                    )
+                } else if run.driver.capabilities().transactional_ddl {
                     (
                         "it runs outside a transaction, so a dry run cannot try it and roll it back",
                         None,
@@ -170,6 +178,7 @@ impl Engine {
             };
             match outcome {
                 Ok(()) => {
+                    sql_ran |= step.kind != MigrationKind::Script;
                     match step.action {
                         StepAction::Apply => report.applied += 1,
                         StepAction::Revert => report.reverted += 1,

@@ -1,11 +1,10 @@
 """Helpers for the maintenance scripts: SQL through psql."""
-import os
 import subprocess
 
 
 def rows(sql):
     out = subprocess.run(
-        ["psql", os.environ["DATABASE_URL"], "-X", "-q", "-t", "-A", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        ["psql", "-X", "-q", "-t", "-A", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", sql],
         check=True,
         capture_output=True,
         text=True,
@@ -14,4 +13,4 @@ def rows(sql):
 
 
 def execute(sql):
-    subprocess.run(["psql", os.environ["DATABASE_URL"], "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True)
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql], check=True)

@@ -2,4 +2,4 @@
 # Rows per table, for a quick look.
 # strata: readonly
 set -eu
-psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -c "SELECT relname, n_live_tup FROM pg_stat_user_tables ORDER BY relname"
+psql -X -q -v ON_ERROR_STOP=1 -c "SELECT relname, n_live_tup FROM pg_stat_user_tables ORDER BY relname"

@@ -1,5 +1,5 @@
 #!/bin/sh
 # Empty the order tables of a demo database.
 set -eu
-psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -c "TRUNCATE order_items, orders"
+psql -X -q -v ON_ERROR_STOP=1 -c "TRUNCATE order_items, orders"
 echo "done: reset_demo_data"

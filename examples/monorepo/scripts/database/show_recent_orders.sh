@@ -2,4 +2,4 @@
 # The last ten orders.
 # strata: readonly
 set -eu
-psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -c "SELECT id, store_id, placed_at, total_cents FROM orders ORDER BY placed_at DESC LIMIT 10"
+psql -X -q -v ON_ERROR_STOP=1 -c "SELECT id, store_id, placed_at, total_cents FROM orders ORDER BY placed_at DESC LIMIT 10"

@@ -1,10 +1,9 @@
 #!/usr/bin/env python3
 """Install the extensions the application uses (once per database)."""
-import os
 import subprocess
 
 subprocess.run(
-    ["psql", os.environ["DATABASE_URL"], "-X", "-q", "-v", "ON_ERROR_STOP=1",
+    ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
      "-c", "CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE EXTENSION IF NOT EXISTS citext"],
     check=True,
 )

@@ -56,7 +56,7 @@ impl Format for PythonFormat {
         let text = format!(
             "\"\"\"{words}.\"\"\"\n\n\ndef run_migration():\n    \"\"\"Make the change.\"\"\"\n    raise NotImplementedError\n\n\ndef rollback_migration():\n    \"\"\"Undo it.\"\"\"\n    raise NotImplementedError\n\n\ndef verify_migration():\n    \"\"\"Return False when the change is not there.\"\"\"\n    return True\n"
         );
-        Ok(crate::common::named_or_versioned(new, "py", text))
+        crate::common::named_or_versioned(new, "py", text)
     }
 
     fn has_named_migrations(&self) -> bool {
@@ -93,7 +93,7 @@ impl Format for PythonFormat {
             if !is_migration(&text) {
                 continue;
             }
-            files.push((file.clone(), stem.clone()));
+            files.push(stem.clone());
             let (version, name) = match script_version(&path, &file, &stem, manifest.as_ref()) {
                 Ok(v) => v,
                 Err(d) => {

@@ -8,7 +8,7 @@
 //! only (a setup or maintenance script must not be run again as a "down").
 
 use crate::common::{
-    Manifest, body, finish, problem, read_normalized, script_requires, script_version,
+    Manifest, body, directive, finish, problem, read_normalized, script_requires, script_version,
     version_and_name,
 };
 use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold, name};
@@ -37,19 +37,7 @@ pub fn python_functions(text: &str) -> [bool; 3] {
 /// it cannot read.
 pub fn declared_actions(text: &str) -> Result<Option<[bool; 3]>, (usize, String)> {
     for (index, line) in text.lines().take(30).enumerate() {
-        let t = line.trim_start();
-        let Some(rest) = ["#", "//", "--", ";"]
-            .iter()
-            .find_map(|c| t.strip_prefix(c))
-            .map(|r| r.trim_start_matches(['#', '/', '-', ';', ' ', '\t']))
-        else {
-            continue;
-        };
-        let Some(words) = rest
-            .strip_prefix("strata:")
-            .map(str::trim_start)
-            .and_then(|r| r.strip_prefix("handles"))
-        else {
+        let Some(words) = directive(line).and_then(|d| d.strip_prefix("handles")) else {
             continue;
         };
         let mut actions = [true, false, false];
@@ -78,9 +66,9 @@ pub fn dry_runnable(text: &str) -> bool {
     match module {
         Some(def) => def.contains("dry_run"),
         None => text.lines().take(30).any(|l| {
-            l.contains("strata:")
-                && l.contains("handles")
-                && l.split([' ', ',', '\t']).any(|w| w == "dry-run")
+            directive(l)
+                .and_then(|d| d.strip_prefix("handles"))
+                .is_some_and(|w| w.split([' ', ',', '\t']).any(|w| w == "dry-run"))
         }),
     }
 }
@@ -124,7 +112,7 @@ impl Format for ScriptFormat {
             "#!/bin/sh\n# {}\n# strata: handles up\n# (add `down` and `verify` above when it handles them as its first argument)\nset -eu\n\n",
             new.words()
         );
-        Ok(crate::common::named_or_versioned(new, "sh", text))
+        crate::common::named_or_versioned(new, "sh", text)
     }
 
     fn has_named_migrations(&self) -> bool {
@@ -166,7 +154,7 @@ impl Format for ScriptFormat {
                 Some((s, e)) => (s, e),
                 None => (file.as_str(), ""),
             };
-            files.push((file.clone(), stem.to_string()));
+            files.push(stem.to_string());
             // Without an order, a file without a version is not one of the
             // migrations; with one, it must be in it.
             let placed = match (&manifest, version_and_name(stem, &[])) {

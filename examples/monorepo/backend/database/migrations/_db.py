@@ -1,12 +1,11 @@
 """Database helpers for the backend's migrations: SQL through psql."""
-import os
 import subprocess
 
 
 def execute(sql):
     """Run SQL (several statements allowed) in one transaction."""
     subprocess.run(
-        ["psql", os.environ["DATABASE_URL"], "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        ["psql", "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-c", sql],
         check=True,
     )
 
@@ -14,7 +13,7 @@ def execute(sql):
 def scalar(sql):
     """The first value of the first row of a query, as text."""
     out = subprocess.run(
-        ["psql", os.environ["DATABASE_URL"], "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        ["psql", "-X", "-q", "-t", "-A", "-v", "ON_ERROR_STOP=1", "-c", sql],
         check=True,
         capture_output=True,
         text=True,
