@@ -95,13 +95,15 @@ impl Printer {
     /// One JSON document (or event) on stdout.
     pub fn json(&self, value: &impl serde::Serialize) {
         let mut out = std::io::stdout().lock();
-        let mut doc = serde_json::to_value(value)
-            .unwrap_or_else(|e| serde_json::json!({"error": e.to_string()}));
+        let mut text =
+            serde_json::to_string(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        // The database first, the document's own fields in their order.
         let name = self.database.lock().ok().and_then(|db| db.clone());
-        if let (Some(name), Some(map)) = (name, doc.as_object_mut()) {
-            map.insert("database_name".into(), name.into());
+        if let (Some(name), Some(rest)) = (name, text.strip_prefix('{')) {
+            let sep = if rest.starts_with('}') { "" } else { "," };
+            let name = serde_json::Value::from(name);
+            text = format!("{{\"database_name\":{name}{sep}{rest}");
         }
-        let text = doc.to_string();
         let _ = writeln!(out, "{text}");
         let _ = out.flush();
     }
