@@ -305,19 +305,19 @@ pub(crate) fn dirs_sorted(source: &SourceSpec) -> Result<Vec<PathBuf>, Vec<Diagn
 pub(crate) fn read_text(path: &Path) -> Result<String, Diagnostic> {
     // Open and read to the end, no size asked first: one system call
     // fewer for each of thousands of small files.
+    // (`File` asks for its size and position first: read through a
+    // plain reader instead, into room for a typical migration.)
+    struct Plain(std::fs::File);
+    impl std::io::Read for Plain {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
     let read = || -> std::io::Result<Vec<u8>> {
         use std::io::Read;
-        let mut file = std::fs::File::open(path)?;
-        let mut bytes = Vec::new();
-        let mut chunk = [0u8; 16384];
-        loop {
-            match file.read(&mut chunk) {
-                Ok(0) => return Ok(bytes),
-                Ok(n) => bytes.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let mut bytes = Vec::with_capacity(4096);
+        Plain(std::fs::File::open(path)?).read_to_end(&mut bytes)?;
+        Ok(bytes)
     };
     let bytes = read().map_err(|e| Diagnostic {
         path: path.to_path_buf(),

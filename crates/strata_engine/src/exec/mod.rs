@@ -91,8 +91,10 @@ impl Engine {
         let migrations = self.migrations_in_background().ready()?;
         let terminate = request.terminate_stale.then_some(request.yes);
         let mut session = self.locked(reporter, terminate).await?;
-        let result = match migrations.join() {
-            Ok(found) => {
+        // The history is read while the files still are.
+        let history = session.driver().read_history().await;
+        let result = match (migrations.join(), history) {
+            (Ok(found), Ok(history)) => {
                 for warning in &found.warnings {
                     reporter.event(&Event::Warning {
                         message: warning.to_string(),
@@ -101,22 +103,25 @@ impl Engine {
                 self.run_locked(
                     session.driver(),
                     request,
-                    &found.migrations,
+                    (&found.migrations, history),
                     reporter,
                     started,
                 )
                 .await
             }
-            Err(e) => Err(e),
+            (Err(e), _) => Err(e),
+            (_, Err(e)) => Err(e.into()),
         };
         session.release(result).await
     }
 
+    /// Runs `request` holding the lock, on the `migrations` on disk and
+    /// every history row as read (`all_history`).
     async fn run_locked(
         &self,
         driver: &mut dyn Driver,
         request: &Request,
-        migrations: &[Migration],
+        (migrations, mut all_history): (&[Migration], Vec<HistoryRow>),
         reporter: &dyn Reporter,
         started: Instant,
     ) -> Result<Report, EngineError> {
@@ -124,7 +129,6 @@ impl Engine {
             return Err(EngineError::FreshOneSource(only.clone()));
         }
         let target = self.plan_target(&driver.capabilities())?;
-        let mut all_history = driver.read_history().await?;
         self.place(&mut all_history, migrations, &driver.history_table())?;
         let history: Vec<HistoryRow> = all_history
             .iter()
