@@ -403,24 +403,31 @@ pub fn plan_up(
     let only = opts.only.as_deref().map(|t| ctx.resolve(t)).transpose()?;
     let mut problems = Vec::new();
 
-    for entry in status(migrations, history) {
-        match entry.state {
-            MigrationState::Drifted => problems.push(Problem::Drifted {
-                id: entry.id.clone(),
-                name: entry.name.clone(),
-                path: entry.path.clone().unwrap_or_default(),
-                recorded: entry
-                    .recorded_checksum
-                    .clone()
-                    .expect("drifted rows are recorded"),
-                actual: entry.file_checksum.clone().expect("drifted files exist"),
-            }),
-            MigrationState::Missing if !opts.ignore_missing => problems.push(Problem::Missing {
-                id: entry.id.clone(),
-                name: entry.name.clone(),
-            }),
-            _ => {}
+    // Drifted files, then applied migrations whose file is gone (as
+    // `status` lists them), without building every status entry.
+    for m in migrations {
+        if let Some(r) = ctx.history.get(&m.id)
+            && status::state_of(m, Some(r)).0 == MigrationState::Drifted
+        {
+            problems.push(Problem::Drifted {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                path: m.path.clone(),
+                recorded: r.checksum.clone(),
+                actual: m.checksum.clone(),
+            });
         }
+    }
+    if !opts.ignore_missing {
+        let mut gone: Vec<&HistoryRow> = history
+            .iter()
+            .filter(|r| r.status == HistoryStatus::Applied && ctx.migration(&r.id).is_none())
+            .collect();
+        gone.sort_by(|a, b| (&a.id.source, &a.id.version).cmp(&(&b.id.source, &b.id.version)));
+        problems.extend(gone.into_iter().map(|r| Problem::Missing {
+            id: r.id.clone(),
+            name: r.name.clone(),
+        }));
     }
 
     // Out of order is about numbered migrations; repeatables and

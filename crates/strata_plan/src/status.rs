@@ -82,46 +82,7 @@ pub fn status(migrations: &[Migration], history: &[HistoryRow]) -> Vec<StatusEnt
         })
         .map(|m| {
             let row = rows.get(&m.id).copied();
-            let (state, detail) = match row {
-                // Pending, but `up` will stop before it: say why.
-                None => (
-                    MigrationState::Pending,
-                    m.unsupported
-                        .as_ref()
-                        .map(|why| format!("strata cannot run it: {why}")),
-                ),
-                Some(r) => match r.status {
-                    HistoryStatus::Applied
-                        if m.id.version.lane() == Lane::Repeatable
-                            && r.checksum.hex != m.checksum.hex =>
-                    {
-                        (
-                            MigrationState::Pending,
-                            Some(
-                                "changed since it last ran; `strata up` runs it again".to_string(),
-                            ),
-                        )
-                    }
-                    HistoryStatus::Applied if r.checksum.hex != m.checksum.hex => (
-                        MigrationState::Drifted,
-                        Some(format!(
-                            "applied with checksum {}, file now {}",
-                            r.checksum.short(),
-                            m.checksum.short()
-                        )),
-                    ),
-                    // An applied row with an error: a revert outside a
-                    // transaction failed or was interrupted, so some of
-                    // the migration may be gone. It needs a look.
-                    HistoryStatus::Applied if r.error.is_some() => {
-                        (MigrationState::Failed, r.error.clone())
-                    }
-                    HistoryStatus::Applied => (MigrationState::Applied, None),
-                    HistoryStatus::Reverted => (MigrationState::Reverted, None),
-                    HistoryStatus::Failed => (MigrationState::Failed, failed(r)),
-                    HistoryStatus::Running => (MigrationState::Failed, Some(interrupted(r))),
-                },
-            };
+            let (state, detail) = state_of(m, row);
             StatusEntry {
                 id: m.id.clone(),
                 name: m.name.clone(),
@@ -169,6 +130,51 @@ pub fn status(migrations: &[Migration], history: &[HistoryRow]) -> Vec<StatusEnt
         }),
     }));
     out
+}
+
+/// A migration's state, from its file and its history row (if any), and
+/// why when that is not obvious.
+pub(crate) fn state_of(
+    m: &Migration,
+    row: Option<&HistoryRow>,
+) -> (MigrationState, Option<String>) {
+    match row {
+        // Pending, but `up` will stop before it: say why.
+        None => (
+            MigrationState::Pending,
+            m.unsupported
+                .as_ref()
+                .map(|why| format!("strata cannot run it: {why}")),
+        ),
+        Some(r) => match r.status {
+            HistoryStatus::Applied
+                if m.id.version.lane() == Lane::Repeatable && r.checksum.hex != m.checksum.hex =>
+            {
+                (
+                    MigrationState::Pending,
+                    Some("changed since it last ran; `strata up` runs it again".to_string()),
+                )
+            }
+            HistoryStatus::Applied if r.checksum.hex != m.checksum.hex => (
+                MigrationState::Drifted,
+                Some(format!(
+                    "applied with checksum {}, file now {}",
+                    r.checksum.short(),
+                    m.checksum.short()
+                )),
+            ),
+            // An applied row with an error: a revert outside a
+            // transaction failed or was interrupted, so some of
+            // the migration may be gone. It needs a look.
+            HistoryStatus::Applied if r.error.is_some() => {
+                (MigrationState::Failed, r.error.clone())
+            }
+            HistoryStatus::Applied => (MigrationState::Applied, None),
+            HistoryStatus::Reverted => (MigrationState::Reverted, None),
+            HistoryStatus::Failed => (MigrationState::Failed, failed(r)),
+            HistoryStatus::Running => (MigrationState::Failed, Some(interrupted(r))),
+        },
+    }
 }
 
 fn interrupted(r: &HistoryRow) -> String {
