@@ -276,7 +276,10 @@ fn placeholder(dialect: Dialect, n: usize) -> String {
 /// read as it is).
 fn read_time(dialect: Dialect, column: &str) -> String {
     match dialect {
-        Dialect::Postgres => format!("(extract(epoch FROM {column}) * 1000)::int8"),
+        // date_part is double precision: several times cheaper than
+        // extract's numeric on thousands of rows, and exact once rounded
+        // (times are written as whole milliseconds).
+        Dialect::Postgres => format!("round(date_part('epoch', {column}) * 1000)::int8"),
         Dialect::Mysql => format!("CAST(UNIX_TIMESTAMP({column}) * 1000 AS SIGNED)"),
         Dialect::Sqlite => column.to_string(),
     }
