@@ -427,3 +427,40 @@ pub(crate) fn directive(line: &str) -> Option<&str> {
         .strip_prefix("strata:")
         .map(str::trim)
 }
+
+/// A script or module as a migration: the whole file is its up, and its
+/// down and verify where it handles them (`[down, verify]`); what it
+/// requires is read from its comments. A requirement it cannot read is a
+/// problem on its line.
+pub(crate) fn script_migration(
+    source: &SourceSpec,
+    path: PathBuf,
+    text: String,
+    (version, name): (Version, String),
+    [down, verify]: [bool; 2],
+    description: Option<String>,
+) -> Result<Migration, Diagnostic> {
+    let requires = script_requires(&text).map_err(|(line, arg)| {
+        problem(
+            &path,
+            line,
+            format!("`strata:requires {arg}` does not name a migration"),
+            "write `# strata:requires <source>/<version or name>`, e.g. `# strata:requires supabase/20240101000000`",
+        )
+    })?;
+    let whole = || Some(body(text.clone(), 1, &path));
+    Ok(Migration {
+        id: MigrationId::new(source.name.clone(), version),
+        name,
+        kind: MigrationKind::Script,
+        checksum: Checksum::of_body(&text),
+        up: body(text.clone(), 1, &path),
+        down: if down { whole() } else { None },
+        verify: if verify { whole() } else { None },
+        tx_mode: TxMode::NoTransaction,
+        unsupported: None,
+        requires,
+        description,
+        path,
+    })
+}

@@ -140,12 +140,7 @@ fn task_run(row: Vec<Option<String>>) -> Parsed<TaskRun> {
 
 /// Every task run of `table`, or the first that does not parse, named.
 pub fn task_runs(table: &str, rows: Vec<Vec<Option<String>>>) -> Result<Vec<TaskRun>, DriverError> {
-    rows.into_iter()
-        .map(|row| {
-            let label = format!("run {}", row[0].as_deref().unwrap_or("?"));
-            task_run(row).map_err(|message| bad(table, label, message))
-        })
-        .collect()
+    parse_all(table, rows, |r| format!("run {}", col(r, 0)), task_run)
 }
 
 /// Every history row of `table`, or the first that does not parse, named.
@@ -153,16 +148,12 @@ pub fn history_rows(
     table: &str,
     rows: Vec<Vec<Option<String>>>,
 ) -> Result<Vec<HistoryRow>, DriverError> {
-    rows.into_iter()
-        .map(|row| {
-            let label = format!(
-                "{}/{}",
-                row[0].as_deref().unwrap_or("?"),
-                row[1].as_deref().unwrap_or("?")
-            );
-            history_row(row).map_err(|message| bad(table, label, message))
-        })
-        .collect()
+    parse_all(
+        table,
+        rows,
+        |r| format!("{}/{}", col(r, 0), col(r, 1)),
+        history_row,
+    )
 }
 
 /// Every entry of the log `table`, or the first that does not parse, named.
@@ -170,18 +161,35 @@ pub fn log_entries(
     table: &str,
     rows: Vec<Vec<Option<String>>>,
 ) -> Result<Vec<LogEntry>, DriverError> {
-    rows.into_iter()
-        .map(|row| {
-            let label = format!("log entry {}", row[0].as_deref().unwrap_or("?"));
-            log_entry(row).map_err(|message| bad(table, label, message))
-        })
-        .collect()
+    parse_all(
+        table,
+        rows,
+        |r| format!("log entry {}", col(r, 0)),
+        log_entry,
+    )
 }
 
-fn bad(table: &str, row: String, message: String) -> DriverError {
-    DriverError::BadHistory {
-        table: table.to_string(),
-        row,
-        message,
-    }
+/// Column `i` of a row as text, `?` when NULL, for naming the row.
+fn col(row: &[Option<String>], i: usize) -> &str {
+    row.get(i).and_then(|v| v.as_deref()).unwrap_or("?")
+}
+
+/// Every row parsed by `parse`, or the first that does not parse, named
+/// by `label` as a damaged row of `table`.
+fn parse_all<T>(
+    table: &str,
+    rows: Vec<Vec<Option<String>>>,
+    label: impl Fn(&[Option<String>]) -> String,
+    parse: impl Fn(Vec<Option<String>>) -> Parsed<T>,
+) -> Result<Vec<T>, DriverError> {
+    rows.into_iter()
+        .map(|row| {
+            let row_label = label(&row);
+            parse(row).map_err(|message| DriverError::BadHistory {
+                table: table.to_string(),
+                row: row_label,
+                message,
+            })
+        })
+        .collect()
 }

@@ -7,13 +7,10 @@
 //! migrations, and nor is anything but `.py` files. The first line of a
 //! module's docstring describes it.
 
-use crate::common::{
-    Manifest, body, finish, problem, read_normalized, script_requires, script_version,
-};
+use crate::common::{Manifest, finish, read_normalized, script_migration, script_version};
 use crate::formats::script::python_functions;
 use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold, name};
 use crate::{Diagnostic, Found, SourceSpec, files_sorted};
-use strata_model::{Checksum, Migration, MigrationId, MigrationKind, TxMode};
 
 pub struct PythonFormat;
 
@@ -94,41 +91,19 @@ impl Format for PythonFormat {
                 continue;
             }
             files.push(stem.clone());
-            let (version, name) = match script_version(&path, &file, &stem, manifest.as_ref()) {
+            let placed = match script_version(&path, &file, &stem, manifest.as_ref()) {
                 Ok(v) => v,
                 Err(d) => {
                     problems.push(d);
                     continue;
                 }
             };
-            let requires = match script_requires(&text) {
-                Ok(r) => r,
-                Err((line, arg)) => {
-                    problems.push(problem(
-                        &path,
-                        line,
-                        format!("`strata:requires {arg}` does not name a migration"),
-                        "write `# strata:requires <source>/<version or name>`, e.g. `# strata:requires supabase/20240101000000`",
-                    ));
-                    continue;
-                }
-            };
             let [_, down, verify] = python_functions(&text);
-            let whole = || Some(body(text.clone(), 1, &path));
-            migrations.push(Migration {
-                id: MigrationId::new(source.name.clone(), version),
-                name,
-                kind: MigrationKind::Script,
-                checksum: Checksum::of_body(&text),
-                up: body(text.clone(), 1, &path),
-                down: if down { whole() } else { None },
-                verify: if verify { whole() } else { None },
-                tx_mode: TxMode::NoTransaction,
-                unsupported: None,
-                requires,
-                description: docstring(&text),
-                path,
-            });
+            let description = docstring(&text);
+            match script_migration(source, path, text, placed, [down, verify], description) {
+                Ok(m) => migrations.push(m),
+                Err(d) => problems.push(d),
+            }
         }
         if let Some(m) = &manifest {
             problems.extend(m.unmatched(&files));

@@ -8,13 +8,12 @@
 //! only (a setup or maintenance script must not be run again as a "down").
 
 use crate::common::{
-    Manifest, body, directive, finish, problem, read_normalized, script_requires, script_version,
+    Manifest, directive, finish, problem, read_normalized, script_migration, script_version,
     version_and_name,
 };
 use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold, name};
 use crate::{Diagnostic, Found, SourceSpec, files_sorted};
 use std::path::Path;
-use strata_model::{Checksum, Migration, MigrationId, MigrationKind, TxMode};
 
 pub struct ScriptFormat;
 
@@ -170,7 +169,7 @@ impl Format for ScriptFormat {
                 (None, Some(versioned)) => Ok(versioned),
                 (Some(m), _) => script_version(&path, &file, stem, Some(m)),
             };
-            let (version, name) = match placed {
+            let placed = match placed {
                 Ok(v) => v,
                 Err(d) => {
                     problems.push(d);
@@ -206,37 +205,15 @@ impl Format for ScriptFormat {
                 }
             };
             debug_assert!(up);
-            let requires = match script_requires(&text) {
-                Ok(r) => r,
-                Err((line, arg)) => {
-                    problems.push(problem(
-                        &path,
-                        line,
-                        format!("`strata:requires {arg}` does not name a migration"),
-                        "write `# strata:requires <source>/<version or name>`",
-                    ));
-                    continue;
-                }
+            let description = if ext == "py" {
+                super::docstring(&text)
+            } else {
+                crate::tasks::first_comment(&text)
             };
-            let whole = || Some(body(text.clone(), 1, &path));
-            migrations.push(Migration {
-                id: MigrationId::new(source.name.clone(), version),
-                name,
-                kind: MigrationKind::Script,
-                checksum: Checksum::of_body(&text),
-                up: body(text.clone(), 1, &path),
-                down: if down { whole() } else { None },
-                verify: if verify { whole() } else { None },
-                tx_mode: TxMode::NoTransaction,
-                unsupported: None,
-                requires,
-                description: if ext == "py" {
-                    super::docstring(&text)
-                } else {
-                    crate::tasks::first_comment(&text)
-                },
-                path,
-            });
+            match script_migration(source, path, text, placed, [down, verify], description) {
+                Ok(m) => migrations.push(m),
+                Err(d) => problems.push(d),
+            }
         }
         if let Some(m) = &manifest {
             problems.extend(m.unmatched(&files));
