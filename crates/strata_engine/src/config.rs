@@ -434,7 +434,7 @@ impl Project {
         })
     }
 
-    fn config_error(&self, message: String, help: &str) -> EngineError {
+    pub(crate) fn config_error(&self, message: String, help: &str) -> EngineError {
         EngineError::Config {
             path: self
                 .path

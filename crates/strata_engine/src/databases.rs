@@ -63,14 +63,13 @@ impl Engine {
                 .iter()
                 .position(|n| !edges.iter().any(|(a, b)| b == n && left.contains(a)))
             else {
-                return Err(EngineError::Config {
-                    path: self.project.path.clone().unwrap_or_default(),
-                    message: format!(
+                return Err(self.project.config_error(
+                    format!(
                         "the databases {} require each other (through their sources' requires)",
                         left.join(", ")
                     ),
-                    help: "a database's migrations may require another's, not both ways".into(),
-                });
+                    "a database's migrations may require another's, not both ways",
+                ));
             };
             order.push(left.remove(i));
         }

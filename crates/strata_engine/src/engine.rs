@@ -103,33 +103,25 @@ impl Engine {
         let unbound = env.is_multi() && database_name.is_none();
         if let Some(name) = &database_name {
             let Some(url) = env.url_of(name).cloned() else {
-                return Err(EngineError::Config {
-                    path: project
-                        .path
-                        .clone()
-                        .unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
-                    message: format!(
+                return Err(project.config_error(
+                    format!(
                         "[env.{}] has no database `{name}` (it has {})",
                         env_name.as_deref().unwrap_or_default(),
                         env.database_names().join(", ")
                     ),
-                    help: "pass --database with one of those".into(),
-                });
+                    "pass --database with one of those",
+                ));
             };
             // From here on the environment's url is this database's.
             env.url = Some(url);
         } else if let Some(name) = &opts.database {
-            return Err(EngineError::Config {
-                path: project
-                    .path
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from(CONFIG_FILE)),
-                message: format!(
+            return Err(project.config_error(
+                format!(
                     "--database {name}: this environment has one database (no [env.{}.databases])",
                     env_name.as_deref().unwrap_or_default()
                 ),
-                help: "leave out --database".into(),
-            });
+                "leave out --database",
+            ));
         }
         // Resolved now, reported when a database is needed: `list` and
         // `new` work without one.
@@ -421,9 +413,19 @@ impl Engine {
         driver: &mut dyn Driver,
         migrations: &[Migration],
     ) -> Result<Vec<HistoryRow>, EngineError> {
-        let mut rows = driver.read_history().await?;
+        let rows = driver.read_history().await?;
+        self.selected(rows, migrations, &driver.history_table())
+    }
+
+    /// The rows of the selected sources, placed.
+    fn selected(
+        &self,
+        mut rows: Vec<HistoryRow>,
+        migrations: &[Migration],
+        table: &str,
+    ) -> Result<Vec<HistoryRow>, EngineError> {
         rows.retain(|r| self.selects(&r.id.source));
-        self.place(&mut rows, migrations, &driver.history_table())?;
+        self.place(&mut rows, migrations, table)?;
         Ok(rows)
     }
 
@@ -509,9 +511,7 @@ impl Engine {
         let mut driver = self.connect().await?;
         let rows = driver.read_history().await;
         let found = migrations.join()?;
-        let mut history = rows?;
-        history.retain(|r| self.selects(&r.id.source));
-        self.place(&mut history, &found.migrations, &driver.history_table())?;
+        let history = self.selected(rows?, &found.migrations, &driver.history_table())?;
         Ok((found, history, driver.capabilities()))
     }
 

@@ -197,13 +197,14 @@ impl Engine {
             Ok(url) => strata_driver::redact_in(text, url),
             Err(_) => text.to_string(),
         };
+        let checksum = strata_model::Checksum::of_body(&text);
         driver.ensure_history().await?;
         let started = Timestamp::now();
         let mut run = TaskRun {
             run_id: format!("{}-{}", started.unix_millis(), std::process::id()),
             source: task.source.clone(),
             task: task.name.clone(),
-            checksum: strata_model::Checksum::of_body(&text).hex,
+            checksum: checksum.hex.clone(),
             args: hidden(&request.args.join(" ")),
             started_at: started,
             finished_at: None,
@@ -265,7 +266,7 @@ impl Engine {
             } else {
                 HistoryStatus::Failed
             },
-            checksum: Some(strata_model::Checksum::of_body(&text)),
+            checksum: Some(checksum),
             batch: 0,
             at: started,
             duration_ms: Some(duration as i64),

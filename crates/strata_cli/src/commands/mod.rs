@@ -27,10 +27,9 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--format github is for `strata lint`; use human or json here");
     }
     match databases(cli)? {
-        Databases::One(None) => dispatch(&cli.command, g, printer).await,
-        Databases::One(Some(db)) => {
+        Databases::One(db) => {
             let g = Global {
-                database: Some(db),
+                database: db.or(g.database.clone()),
                 ..g.clone()
             };
             dispatch(&cli.command, &g, printer).await
@@ -55,7 +54,7 @@ pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
                     ..g.clone()
                 };
                 printer.for_database(Some(name.clone()));
-                let done = Box::pin(dispatch(&cli.command, &g, printer)).await?;
+                let done = dispatch(&cli.command, &g, printer).await?;
                 if done != ExitCode::SUCCESS {
                     code = done;
                 }
