@@ -303,21 +303,35 @@ pub(crate) fn dirs_sorted(source: &SourceSpec) -> Result<Vec<PathBuf>, Vec<Diagn
 }
 
 pub(crate) fn read_text(path: &Path) -> Result<String, Diagnostic> {
-    // Open and read to the end, no size asked first: one system call
-    // fewer for each of thousands of small files.
-    // (`File` asks for its size and position first: read through a
-    // plain reader instead, into room for a typical migration.)
-    struct Plain(std::fs::File);
-    impl std::io::Read for Plain {
-        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            self.0.read(buf)
-        }
+    // Open, read to the end, close: no size or position asked first (as
+    // `File` does), one system call fewer for each of thousands of small
+    // files. The bytes land in a buffer the thread keeps, its pages mapped
+    // and zeroed once, and are copied into a string of their exact size.
+    const ROOM: usize = 64 * 1024;
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     let read = || -> std::io::Result<Vec<u8>> {
         use std::io::Read;
-        let mut bytes = Vec::with_capacity(4096);
-        Plain(std::fs::File::open(path)?).read_to_end(&mut bytes)?;
-        Ok(bytes)
+        let mut file = std::fs::File::open(path)?;
+        BUFFER.with_borrow_mut(|buffer| {
+            buffer.resize(ROOM, 0);
+            let mut len = 0;
+            loop {
+                match file.read(&mut buffer[len..]) {
+                    Ok(0) => return Ok(buffer[..len].to_vec()),
+                    Ok(n) => len += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+                if len == buffer.len() {
+                    // A big file: read the rest into its own buffer.
+                    let mut bytes = buffer.clone();
+                    file.read_to_end(&mut bytes)?;
+                    return Ok(bytes);
+                }
+            }
+        })
     };
     let bytes = read().map_err(|e| Diagnostic {
         path: path.to_path_buf(),

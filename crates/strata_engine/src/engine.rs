@@ -713,30 +713,48 @@ struct Ordering {
 }
 
 fn read_files(sources: &[SourceSpec], root: &Path) -> Result<Found, DiscoverError> {
-    let relative = |p: &mut PathBuf| {
-        if let Ok(rel) = p.strip_prefix(root) {
-            *p = rel.to_path_buf();
+    // Byte-wise first: ten thousand paths under the root are the usual
+    // case, and comparing components one by one is the cost of it.
+    let under = {
+        let mut prefix = root.as_os_str().as_encoded_bytes().to_vec();
+        prefix.push(b'/');
+        prefix
+    };
+    let shown = |p: &Path| -> PathBuf {
+        let bytes = p.as_os_str().as_encoded_bytes();
+        if let Some(rest) = bytes.strip_prefix(under.as_slice())
+            && let Ok(rest) = std::str::from_utf8(rest)
+        {
+            PathBuf::from(rest)
+        } else {
+            p.strip_prefix(root).unwrap_or(p).to_path_buf()
         }
     };
     match strata_discover::discover_all(sources) {
         Ok(mut found) => {
-            found
-                .warnings
-                .iter_mut()
-                .for_each(|d| relative(&mut d.path));
+            for d in &mut found.warnings {
+                d.path = shown(&d.path);
+            }
             for m in &mut found.migrations {
-                relative(&mut m.path);
+                let file = shown(&m.path);
                 for body in [Some(&mut m.up), m.down.as_mut(), m.verify.as_mut()]
                     .into_iter()
                     .flatten()
                 {
-                    relative(&mut body.path);
+                    body.path = if body.path == m.path {
+                        file.clone()
+                    } else {
+                        shown(&body.path)
+                    };
                 }
+                m.path = file;
             }
             Ok(found)
         }
         Err(DiscoverError::Invalid(mut diags)) => {
-            diags.iter_mut().for_each(|d| relative(&mut d.path));
+            for d in &mut diags {
+                d.path = shown(&d.path);
+            }
             Err(DiscoverError::Invalid(diags))
         }
         Err(other) => Err(other),

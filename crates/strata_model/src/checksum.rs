@@ -25,6 +25,20 @@ pub fn normalize_text(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// [`normalize_text`] of an owned text, without copying one that needs no
+/// change.
+pub fn normalized(raw: String) -> String {
+    let kept = match normalize_text(&raw) {
+        Cow::Owned(changed) => return changed,
+        Cow::Borrowed(kept) => kept.len(),
+    };
+    if kept == raw.len() {
+        raw
+    } else {
+        raw[raw.len() - kept..].to_string()
+    }
+}
+
 impl Checksum {
     pub fn of_body(body: &str) -> Self {
         let digest = Sha256::digest(normalize_text(body).as_bytes());

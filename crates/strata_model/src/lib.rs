@@ -11,7 +11,7 @@ mod migration;
 mod time;
 mod version;
 
-pub use checksum::{CHECKSUM_ALGORITHM, Checksum, hex, normalize_text};
+pub use checksum::{CHECKSUM_ALGORITHM, Checksum, hex, normalize_text, normalized};
 pub use history::{
     ForeignWrite, HistoryRow, HistoryStatus, LogAction, LogEntry, Progress, ProgressTracker,
     TaskRun,

@@ -10,13 +10,49 @@ use std::hash::{Hash, Hasher};
 #[derive(Debug, Clone)]
 pub struct Version {
     raw: String,
-    /// Each part with its leading zeros removed ("" for zero); for a
-    /// repeatable migration, its description.
-    parts: Vec<String>,
+    /// Where each part is in `raw`, its leading zeros left out (empty for
+    /// zero); for a repeatable migration, its description. Spans, not
+    /// strings: reading ten thousand versions allocates ten thousand times.
+    parts: Parts,
     lane: Lane,
     /// A named migration's place in its source's order (`usize::MAX` until
     /// it is known: a history row whose file is gone).
     position: usize,
+}
+
+/// Byte ranges of `raw`: one inline (the usual case), or several.
+#[derive(Debug, Clone)]
+enum Parts {
+    One([Span; 1]),
+    Many(Box<[Span]>),
+}
+
+type Span = (u32, u32);
+
+impl Parts {
+    fn of(spans: Vec<Span>) -> Self {
+        match spans[..] {
+            [one] => Parts::One([one]),
+            _ => Parts::Many(spans.into_boxed_slice()),
+        }
+    }
+
+    fn spans(&self) -> &[Span] {
+        match self {
+            Parts::One(one) => one,
+            Parts::Many(many) => many,
+        }
+    }
+
+    /// The spans moved `by` bytes to the right (a prefix put before them).
+    fn shifted(&self, by: u32) -> Self {
+        Parts::of(
+            self.spans()
+                .iter()
+                .map(|&(a, b)| (a + by, b + by))
+                .collect(),
+        )
+    }
 }
 
 /// Which kind of migration a version names; lanes sort in this order.
@@ -63,16 +99,19 @@ impl Version {
         if raw.is_empty() {
             return Err(VersionError::Empty);
         }
-        let mut parts = Vec::new();
+        let (mut spans, mut start) = (Vec::new(), 0);
         for part in raw.split(|c| separators.contains(&c)) {
             if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(VersionError::NotNumeric(raw.to_string()));
             }
-            parts.push(part.trim_start_matches('0').to_string());
+            let end = start + part.len();
+            let zeros = part.len() - part.trim_start_matches('0').len();
+            spans.push(((start + zeros) as u32, end as u32));
+            start = end + 1;
         }
         Ok(Version {
             raw: raw.to_string(),
-            parts,
+            parts: Parts::of(spans),
             lane: Lane::Numbered,
             position: 0,
         })
@@ -83,7 +122,7 @@ impl Version {
     pub fn named(name: &str, position: usize) -> Self {
         Version {
             raw: name.to_string(),
-            parts: vec![name.to_string()],
+            parts: Parts::One([(0, name.len() as u32)]),
             lane: Lane::Named,
             position,
         }
@@ -124,15 +163,17 @@ impl Version {
     pub fn baseline(number: &str) -> Result<Self, VersionError> {
         let mut v = Self::parse_with_separators(number, &['.', '_'])?;
         v.raw = format!("{BASELINE_PREFIX}{number}");
+        v.parts = v.parts.shifted(BASELINE_PREFIX.len() as u32);
         v.lane = Lane::Baseline;
         Ok(v)
     }
 
     /// A repeatable migration's identity: its description.
     pub fn repeatable(description: &str) -> Self {
+        let raw = format!("{REPEATABLE_PREFIX}{description}");
         Version {
-            raw: format!("{REPEATABLE_PREFIX}{description}"),
-            parts: vec![description.to_string()],
+            parts: Parts::One([(REPEATABLE_PREFIX.len() as u32, raw.len() as u32)]),
+            raw,
             lane: Lane::Repeatable,
             position: 0,
         }
@@ -140,21 +181,38 @@ impl Version {
 
     /// The parts joined by `.`, without leading zeros: `1_01` -> `1.1`.
     pub fn canonical(&self) -> String {
-        let significant = self
-            .parts
+        self.significant()
             .iter()
-            .rposition(|p| !p.is_empty())
-            .map_or(0, |i| i + 1);
-        self.parts[..significant.max(1)]
-            .iter()
-            .map(|p| if p.is_empty() { "0" } else { p.as_str() })
+            .map(|&(a, b)| {
+                if a == b {
+                    "0"
+                } else {
+                    &self.raw[a as usize..b as usize]
+                }
+            })
             .collect::<Vec<_>>()
             .join(".")
     }
 
+    fn words(&self) -> impl Iterator<Item = &str> {
+        self.parts.spans().iter().map(|&span| self.part(span))
+    }
+
+    fn part(&self, (a, b): Span) -> &str {
+        &self.raw[a as usize..b as usize]
+    }
+
+    /// The parts up to the last that is not zero (`1.2.0` -> `1.2`); the
+    /// first part is kept even when zero, as [`Version::canonical`] writes.
+    fn significant(&self) -> &[Span] {
+        let spans = self.parts.spans();
+        let kept = spans.iter().rposition(|(a, b)| a != b).map_or(0, |i| i + 1);
+        &spans[..kept.max(1).min(spans.len())]
+    }
+
     /// Compares the numbers only, whatever the lanes (`B2` vs `2`: equal).
     pub fn number_cmp(&self, other: &Version) -> Ordering {
-        compare_parts(&self.parts, &other.parts)
+        compare_parts(self, other)
     }
 
     pub fn lane(&self) -> Lane {
@@ -177,7 +235,7 @@ impl Version {
     pub fn covers(&self, other: &Version) -> bool {
         self.lane == Lane::Baseline
             && other.lane == Lane::Numbered
-            && compare_parts(&other.parts, &self.parts) != Ordering::Greater
+            && compare_parts(other, self) != Ordering::Greater
     }
 
     pub fn as_str(&self) -> &str {
@@ -193,30 +251,29 @@ impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
         let numbered = |l: Lane| matches!(l, Lane::Numbered | Lane::Baseline);
         if !numbered(self.lane) || !numbered(other.lane) {
-            return (self.lane, self.position, &self.parts).cmp(&(
-                other.lane,
-                other.position,
-                &other.parts,
-            ));
+            return (self.lane, self.position)
+                .cmp(&(other.lane, other.position))
+                .then_with(|| self.words().cmp(other.words()));
         }
-        compare_parts(&self.parts, &other.parts).then(self.lane.cmp(&other.lane))
+        compare_parts(self, other).then(self.lane.cmp(&other.lane))
     }
 }
 
 /// Numbered parts compared as numbers, part by part; trailing zero parts
 /// do not count (`1.2` == `1.2.0`).
-fn compare_parts(this: &[String], that: &[String]) -> Ordering {
-    for (a, b) in this.iter().zip(that) {
-        match cmp_digits(a, b) {
+fn compare_parts(this: &Version, that: &Version) -> Ordering {
+    let (these, those) = (this.parts.spans(), that.parts.spans());
+    for (&a, &b) in these.iter().zip(those) {
+        match cmp_digits(this.part(a), that.part(b)) {
             Ordering::Equal => {}
             unequal => return unequal,
         }
     }
     // `1.2` < `1.2.1`, but `1.2` == `1.2.0`.
-    let rest = |p: &[String]| p.iter().any(|s| !s.is_empty());
-    match this.len().cmp(&that.len()) {
-        Ordering::Less if rest(&that[this.len()..]) => Ordering::Less,
-        Ordering::Greater if rest(&this[that.len()..]) => Ordering::Greater,
+    let rest = |p: &[Span]| p.iter().any(|(a, b)| a != b);
+    match these.len().cmp(&those.len()) {
+        Ordering::Less if rest(&those[these.len()..]) => Ordering::Less,
+        Ordering::Greater if rest(&these[those.len()..]) => Ordering::Greater,
         _ => Ordering::Equal,
     }
 }
@@ -240,12 +297,9 @@ impl Hash for Version {
         self.lane.hash(state);
         self.position.hash(state);
         // Consistent with Eq: trailing zero parts do not count.
-        let significant = self
-            .parts
-            .iter()
-            .rposition(|p| !p.is_empty())
-            .map_or(0, |i| i + 1);
-        self.parts[..significant].hash(state);
+        for &span in self.significant() {
+            self.part(span).hash(state);
+        }
     }
 }
 

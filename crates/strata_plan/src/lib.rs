@@ -374,6 +374,9 @@ pub fn place(history: &mut [HistoryRow], migrations: &[Migration]) {
         .filter(|m| m.id.version.lane() == Lane::Named)
         .map(|m| ((m.id.source.as_str(), m.id.version.as_str()), &m.id.version))
         .collect();
+    if named.is_empty() {
+        return;
+    }
     for row in history.iter_mut() {
         let key = (row.id.source.as_str(), row.id.version.as_str());
         if let Some(placed) = named.get(&key).and_then(|v| row.id.version.placed_as(v)) {

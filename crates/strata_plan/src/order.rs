@@ -32,11 +32,16 @@ pub fn order(
         .iter()
         .map(|s| (s.name.as_str(), s.priority))
         .collect();
-    let index: HashMap<&MigrationId, usize> = migrations
-        .iter()
-        .enumerate()
-        .map(|(i, m)| (&m.id, i))
-        .collect();
+    // Only requirements look migrations up by id.
+    let index: HashMap<&MigrationId, usize> = if migrations.iter().any(|m| !m.requires.is_empty()) {
+        migrations
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (&m.id, i))
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let mut by_source: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, m) in migrations.iter().enumerate() {
         by_source.entry(m.id.source.as_str()).or_default().push(i);
@@ -45,10 +50,11 @@ pub fn order(
         list.sort_by(|a, b| migrations[*a].id.version.cmp(&migrations[*b].id.version));
     }
 
-    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
+    // (before, after) pairs.
+    let mut edges: Vec<(usize, usize)> = Vec::with_capacity(n);
     for list in by_source.values() {
         for pair in list.windows(2) {
-            preds[pair[1]].push(pair[0]);
+            edges.push((pair[0], pair[1]));
         }
     }
     for source in sources {
@@ -65,13 +71,13 @@ pub fn order(
             ) else {
                 continue;
             };
-            preds[*after].push(*before);
+            edges.push((*before, *after));
         }
     }
     for (i, m) in migrations.iter().enumerate() {
         for req in &m.requires {
             match index.get(req) {
-                Some(&j) => preds[i].push(j),
+                Some(&j) => edges.push((j, i)),
                 None if known.contains(&req.source)
                     && !priority.contains_key(req.source.as_str()) => {}
                 None => {
@@ -101,12 +107,19 @@ pub fn order(
     for (r, &i) in by_key.iter().enumerate() {
         rank[i] = r;
     }
-    let mut waiting: Vec<usize> = preds.iter().map(Vec::len).collect();
-    let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
-    for (i, ps) in preds.iter().enumerate() {
-        for &p in ps {
-            succs[p].push(i);
-        }
+    let mut waiting = vec![0usize; n];
+    for &(_, after) in &edges {
+        waiting[after] += 1;
+    }
+    // Successors of `i`: `succs[start[i]..start[i + 1]]`.
+    edges.sort_unstable();
+    let succs: Vec<usize> = edges.iter().map(|&(_, after)| after).collect();
+    let mut start = vec![0usize; n + 1];
+    for &(before, _) in &edges {
+        start[before + 1] += 1;
+    }
+    for i in 0..n {
+        start[i + 1] += start[i];
     }
     let mut ready: BinaryHeap<Reverse<(usize, usize)>> = (0..n)
         .filter(|&i| waiting[i] == 0)
@@ -115,7 +128,7 @@ pub fn order(
     let mut sequence = Vec::with_capacity(n);
     while let Some(Reverse((_, i))) = ready.pop() {
         sequence.push(i);
-        for &s in &succs[i] {
+        for &s in &succs[start[i]..start[i + 1]] {
             waiting[s] -= 1;
             if waiting[s] == 0 {
                 ready.push(Reverse((rank[s], s)));
@@ -128,15 +141,19 @@ pub fn order(
         let stuck = (0..n)
             .find(|&i| waiting[i] > 0)
             .expect("some migration waits");
-        let blocker = preds[stuck]
+        let blocker = edges
             .iter()
-            .copied()
-            .find(|&p| waiting[p] > 0)
-            .unwrap_or(stuck);
+            .find(|&&(before, after)| after == stuck && waiting[before] > 0)
+            .map_or(stuck, |&(before, _)| before);
         return Err(PlanError::Cycle {
             migration: migrations[stuck].id.to_string(),
             requires: migrations[blocker].id.to_string(),
         });
+    }
+    if sequence.iter().enumerate().all(|(place, &i)| place == i) {
+        // Already in order (one source, read in version order): nothing
+        // to move.
+        return Ok(migrations);
     }
     let mut slots: Vec<Option<Migration>> = migrations.into_iter().map(Some).collect();
     Ok(sequence

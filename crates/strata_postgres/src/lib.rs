@@ -149,12 +149,14 @@ pub(crate) fn text_rows(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<Option<Str
     messages
         .into_iter()
         .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
-            }
+            SimpleQueryMessage::Row(r) => Some(text_row(&r)),
             _ => None,
         })
         .collect()
+}
+
+fn text_row(r: &tokio_postgres::SimpleQueryRow) -> Vec<Option<String>> {
+    (0..r.len()).map(|i| r.get(i).map(str::to_string)).collect()
 }
 
 #[async_trait]
@@ -204,15 +206,21 @@ impl Session for PgDriver {
     }
 
     async fn query(&mut self, sql: &str) -> Result<Option<Rows>> {
-        let messages = self
-            .client
-            .simple_query(sql)
-            .await
-            .map_err(|e| statement_error(0, &e))?;
-        let query = messages
-            .iter()
-            .any(|m| matches!(m, SimpleQueryMessage::RowDescription(_)));
-        Ok(query.then(|| text_rows(messages)))
+        // Each row becomes text as it arrives: the server's messages for
+        // ten thousand history rows are never all held at once.
+        use futures_util::TryStreamExt;
+        let fail = |e: tokio_postgres::Error| statement_error(0, &e);
+        let stream = self.client.simple_query_raw(sql).await.map_err(fail)?;
+        futures_util::pin_mut!(stream);
+        let (mut query, mut rows) = (false, Vec::new());
+        while let Some(message) = stream.try_next().await.map_err(fail)? {
+            match message {
+                SimpleQueryMessage::RowDescription(_) => query = true,
+                SimpleQueryMessage::Row(r) => rows.push(text_row(&r)),
+                _ => {}
+            }
+        }
+        Ok(query.then_some(rows))
     }
 }
 

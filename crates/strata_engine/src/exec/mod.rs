@@ -130,11 +130,18 @@ impl Engine {
         }
         let target = self.plan_target(&driver.capabilities())?;
         self.place(&mut all_history, migrations, &driver.history_table())?;
-        let history: Vec<HistoryRow> = all_history
-            .iter()
-            .filter(|r| self.selects(&r.id.source))
-            .cloned()
-            .collect();
+        // Copied only when some rows are not selected.
+        let history: std::borrow::Cow<[HistoryRow]> =
+            if all_history.iter().all(|r| self.selects(&r.id.source)) {
+                (&all_history[..]).into()
+            } else {
+                all_history
+                    .iter()
+                    .filter(|r| self.selects(&r.id.source))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .into()
+            };
         let plan = request.kind.plan(migrations, &history, &target)?;
         if let Some(approved) = &request.approve
             && approved != &plan.hash

@@ -4,10 +4,9 @@
 
 use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold};
 use crate::{Diagnostic, Found, SourceSpec, files_sorted, read_text};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use strata_model::{
-    Body, Checksum, Migration, MigrationId, MigrationKind, TxMode, Version, normalize_text,
+    Body, Checksum, Migration, MigrationId, MigrationKind, TxMode, Version, normalized,
 };
 
 pub struct NativeFormat;
@@ -69,13 +68,14 @@ impl Format for NativeFormat {
     }
 
     fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>> {
-        let mut problems = Vec::new();
-        // version -> (name, whole/up file, down file)
-        let mut found: HashMap<Version, Entry> = HashMap::new();
-        for path in files_sorted(source)? {
-            let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
-                continue;
-            };
+        let files = files_sorted(source)?;
+        // (file's place, problem): reported in file order.
+        let mut problems: Vec<(usize, Diagnostic)> = Vec::new();
+        // (version, name, role, file's place), then sorted by version: a
+        // stable sort keeps each version's files in file-name order.
+        let mut named: Vec<(Version, &str, Role, usize)> = Vec::with_capacity(files.len());
+        for (place, path) in files.iter().enumerate() {
+            let file_name = crate::formats::name(path);
             if !file_name.ends_with(".sql") {
                 continue;
             }
@@ -89,35 +89,45 @@ impl Format for NativeFormat {
                     Role::Whole,
                 )
             };
-            let Some((version, name)) = split_stem(stem) else {
-                problems.push(Diagnostic {
+            match split_stem(stem) {
+                Some((version, name)) => named.push((version, name, role, place)),
+                None => problems.push((place, Diagnostic {
                     path: path.clone(),
                     line: None,
                     message: "the file name is not `<version>_<name>.sql`".into(),
                     help: "rename it, e.g. `20240101120000_create_users.sql` (version = digits), or move it out of the migrations directory".into(),
-                });
-                continue;
+                })),
+            }
+        }
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut entries: Vec<Entry> = Vec::with_capacity(named.len());
+        for (version, name, role, place) in named {
+            let path = &files[place];
+            let entry = match entries.last_mut() {
+                Some(last) if last.version == version => last,
+                _ => {
+                    entries.push(Entry {
+                        version,
+                        name: name.to_string(),
+                        whole: None,
+                        up: None,
+                        down: None,
+                    });
+                    entries.last_mut().expect("just pushed")
+                }
             };
-            let entry = found.entry(version.clone()).or_insert_with(|| Entry {
-                version,
-                name: name.to_string(),
-                whole: None,
-                up: None,
-                down: None,
-            });
             let slot = match role {
                 Role::Whole => &mut entry.whole,
                 Role::Up => &mut entry.up,
                 Role::Down => &mut entry.down,
             };
             if let Some(other) = slot.replace(path.clone()) {
-                problems.push(duplicate(&path, &other));
+                problems.push((place, duplicate(path, &other)));
             }
         }
-
-        let mut migrations = Vec::new();
-        let mut entries: Vec<Entry> = found.into_values().collect();
-        entries.sort_by(|a, b| a.version.cmp(&b.version));
+        problems.sort_by_key(|(place, _)| *place);
+        let mut problems: Vec<Diagnostic> = problems.into_iter().map(|(_, d)| d).collect();
+        let mut migrations = Vec::with_capacity(entries.len());
         for result in crate::parallel_map(entries, |entry| entry.into_migration(source)) {
             match result {
                 Ok(m) => migrations.push(m),
@@ -214,11 +224,12 @@ impl Entry {
 /// up body (above the sections, or in the down file) changes how the
 /// migration runs, so it counts as part of the body.
 fn checksum(up: &Body, no_transaction: bool) -> Checksum {
-    let in_body = up
-        .sql
-        .lines()
-        .any(|l| directive(l).is_some_and(|(w, _)| w == "no-transaction"));
-    if no_transaction && !in_body {
+    let in_body = || {
+        up.sql
+            .lines()
+            .any(|l| directive(l).is_some_and(|(w, _)| w == "no-transaction"))
+    };
+    if no_transaction && !in_body() {
         Checksum::of_body(&format!("-- strata:no-transaction\n{}", up.sql))
     } else {
         Checksum::of_body(&up.sql)
@@ -243,8 +254,18 @@ fn directive(line: &str) -> Option<(&str, &str)> {
 /// Parses one file. With `sections` false (a `.up.sql`/`.down.sql` file)
 /// the whole file is one body and section lines are an error.
 fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
-    let raw = read_text(path).map_err(|d| vec![d])?;
-    let text = normalize_text(&raw);
+    let text = normalized(read_text(path).map_err(|d| vec![d])?);
+    if !text.contains("strata:") {
+        // No directive, so no section: the whole file is the up body.
+        return Ok(Parsed {
+            up: Some(Body {
+                sql: text,
+                line: 1,
+                path: path.to_path_buf(),
+            }),
+            ..Parsed::default()
+        });
+    }
     let mut problems = Vec::new();
     let mut parsed = Parsed::default();
     let diag = |line: usize, message: String, help: &str| Diagnostic {
@@ -350,7 +371,7 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
 
     if !saw_section {
         parsed.up = Some(Body {
-            sql: text.into_owned(),
+            sql: text,
             line: 1,
             path: path.to_path_buf(),
         });
