@@ -20,7 +20,8 @@ use strata_sql::{Dialect, Statement};
 
 pub use backup::Backup;
 pub use ident::{TableName, quote_ident, quote_ident_for};
-pub use session::{Rows, Session, Transaction};
+pub use rows::{Rows, TextRows};
+pub use session::{Session, Transaction};
 pub use url::{
     ConnectParams, SslMode, percent_decode, redact_endpoint, redact_in, redact_url, split_password,
 };

@@ -8,19 +8,96 @@ use strata_model::{
     TaskRun, Timestamp, Version,
 };
 
-struct Cols(std::vec::IntoIter<Option<String>>);
+/// Rows with every column as text (NULL as `None`).
+pub type Rows = Vec<Vec<Option<String>>>;
+
+/// Rows read as text into one buffer, each cell a span of it (NULL as
+/// `None`): ten thousand history rows of nineteen columns are a few
+/// allocations, not two hundred thousand strings.
+#[derive(Debug, Default)]
+pub struct TextRows {
+    text: String,
+    cells: Vec<Option<(usize, usize)>>,
+    /// Where each row's cells end in `cells`.
+    ends: Vec<usize>,
+}
+
+impl TextRows {
+    /// Adds a row of cells.
+    pub fn push<'a>(&mut self, row: impl IntoIterator<Item = Option<&'a str>>) {
+        for cell in row {
+            let span = cell.map(|t| {
+                self.text.push_str(t);
+                (self.text.len() - t.len(), self.text.len())
+            });
+            self.cells.push(span);
+        }
+        self.ends.push(self.cells.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The cells of row `i`.
+    fn row(&self, i: usize) -> Cols<'_> {
+        let start = i.checked_sub(1).map_or(0, |p| self.ends[p]);
+        Cols {
+            rows: self,
+            cells: self.cells[start..self.ends[i]].iter(),
+        }
+    }
+}
+
+impl From<Rows> for TextRows {
+    fn from(rows: Rows) -> Self {
+        let mut out = TextRows::default();
+        for row in &rows {
+            out.push(row.iter().map(Option::as_deref));
+        }
+        out
+    }
+}
+
+/// A row's cells, read in table order.
+#[derive(Clone)]
+struct Cols<'a> {
+    rows: &'a TextRows,
+    cells: std::slice::Iter<'a, Option<(usize, usize)>>,
+}
 
 type Parsed<T> = Result<T, String>;
 
-impl Cols {
+impl<'a> Cols<'a> {
+    fn nth_str(&mut self, i: usize) -> Option<&'a str> {
+        for _ in 0..i {
+            self.cells.next();
+        }
+        self.next_str()
+    }
+    fn next_str(&mut self) -> Option<&'a str> {
+        let text = &self.rows.text;
+        self.cells
+            .next()
+            .copied()
+            .flatten()
+            .map(|(a, b)| &text[a..b])
+    }
     fn opt(&mut self) -> Option<String> {
-        self.0.next().flatten()
+        self.next_str().map(str::to_string)
     }
     fn text(&mut self, what: &str) -> Parsed<String> {
         self.opt().ok_or_else(|| format!("{what} is NULL"))
     }
+    fn str(&mut self, what: &str) -> Parsed<&'a str> {
+        self.next_str().ok_or_else(|| format!("{what} is NULL"))
+    }
     fn opt_int(&mut self, what: &str) -> Parsed<Option<i64>> {
-        self.opt()
+        self.next_str()
             .map(|t| {
                 t.parse()
                     .map_err(|_| format!("{what} `{t}` is not a number"))
@@ -32,11 +109,12 @@ impl Cols {
     }
     /// A time: Unix milliseconds, or RFC 3339 text (as SQLite keeps it).
     fn opt_time(&mut self, what: &str) -> Parsed<Option<Timestamp>> {
-        self.opt()
+        self.next_str()
             .map(|t| match t.parse::<i64>() {
                 Ok(ms) => Ok(Timestamp::from_unix_millis(ms)),
-                Err(_) => Timestamp::parse_rfc3339(&t)
-                    .ok_or_else(|| format!("{what} `{t}` is not a time")),
+                Err(_) => {
+                    Timestamp::parse_rfc3339(t).ok_or_else(|| format!("{what} `{t}` is not a time"))
+                }
             })
             .transpose()
     }
@@ -45,12 +123,15 @@ impl Cols {
             .ok_or_else(|| format!("{what} is NULL"))
     }
     fn word<T>(&mut self, what: &str, parse: impl Fn(&str) -> Option<T>) -> Parsed<T> {
-        let t = self.text(what)?;
-        parse(&t).ok_or_else(|| format!("unknown {what} `{t}`"))
+        let t = self.str(what)?;
+        parse(t).ok_or_else(|| format!("unknown {what} `{t}`"))
+    }
+    fn flag(&mut self) -> bool {
+        matches!(self.next_str(), Some("t" | "true" | "1"))
     }
     fn id(&mut self) -> Parsed<MigrationId> {
         let source = self.text("source")?;
-        let version = Version::parse_recorded(&self.text("version")?).map_err(|e| e.to_string())?;
+        let version = Version::parse_recorded(self.str("version")?).map_err(|e| e.to_string())?;
         Ok(MigrationId::new(source, version))
     }
 }
@@ -60,8 +141,7 @@ impl Cols {
 /// started_at, finished_at, duration_ms, applied_by, strata_version,
 /// environment, error, down_sql, out_of_order, statements_done,
 /// statements_hash.
-fn history_row(row: Vec<Option<String>>) -> Parsed<HistoryRow> {
-    let mut c = Cols(row.into_iter());
+fn history_row(mut c: Cols<'_>) -> Parsed<HistoryRow> {
     Ok(HistoryRow {
         id: c.id()?,
         name: c.text("name")?,
@@ -80,7 +160,7 @@ fn history_row(row: Vec<Option<String>>) -> Parsed<HistoryRow> {
         environment: c.opt(),
         error: c.opt(),
         down_sql: c.opt(),
-        out_of_order: matches!(c.opt().as_deref(), Some("t" | "true" | "1")),
+        out_of_order: c.flag(),
         progress: c.opt_int("statements_done")?.map(|statements| Progress {
             statements,
             hash: c.opt().unwrap_or_default(),
@@ -91,8 +171,7 @@ fn history_row(row: Vec<Option<String>>) -> Parsed<HistoryRow> {
 /// A log entry from its columns as text, in table order: seq, source,
 /// version, name, action, status, checksum, checksum_algorithm, batch, at,
 /// duration_ms, applied_by, strata_version, environment, detail.
-fn log_entry(row: Vec<Option<String>>) -> Parsed<LogEntry> {
-    let mut c = Cols(row.into_iter());
+fn log_entry(mut c: Cols<'_>) -> Parsed<LogEntry> {
     Ok(LogEntry {
         seq: c.int("seq")?,
         id: c.id()?,
@@ -118,8 +197,7 @@ fn log_entry(row: Vec<Option<String>>) -> Parsed<LogEntry> {
 }
 
 /// A task run from its columns as text, in table order.
-fn task_run(row: Vec<Option<String>>) -> Parsed<TaskRun> {
-    let mut c = Cols(row.into_iter());
+fn task_run(mut c: Cols<'_>) -> Parsed<TaskRun> {
     Ok(TaskRun {
         run_id: c.text("run_id")?,
         source: c.text("source")?,
@@ -130,7 +208,7 @@ fn task_run(row: Vec<Option<String>>) -> Parsed<TaskRun> {
         finished_at: c.opt_time("finished_at")?,
         duration_ms: c.opt_int("duration_ms")?,
         exit_status: c.opt_int("exit_status")?,
-        ok: matches!(c.opt().as_deref(), Some("t" | "true" | "1")),
+        ok: c.flag(),
         output: c.opt(),
         run_by: c.text("run_by")?,
         strata_version: c.text("strata_version")?,
@@ -139,15 +217,12 @@ fn task_run(row: Vec<Option<String>>) -> Parsed<TaskRun> {
 }
 
 /// Every task run of `table`, or the first that does not parse, named.
-pub fn task_runs(table: &str, rows: Vec<Vec<Option<String>>>) -> Result<Vec<TaskRun>, DriverError> {
+pub fn task_runs(table: &str, rows: &TextRows) -> Result<Vec<TaskRun>, DriverError> {
     parse_all(table, rows, |r| format!("run {}", col(r, 0)), task_run)
 }
 
 /// Every history row of `table`, or the first that does not parse, named.
-pub fn history_rows(
-    table: &str,
-    rows: Vec<Vec<Option<String>>>,
-) -> Result<Vec<HistoryRow>, DriverError> {
+pub fn history_rows(table: &str, rows: &TextRows) -> Result<Vec<HistoryRow>, DriverError> {
     parse_all(
         table,
         rows,
@@ -157,10 +232,7 @@ pub fn history_rows(
 }
 
 /// Every entry of the log `table`, or the first that does not parse, named.
-pub fn log_entries(
-    table: &str,
-    rows: Vec<Vec<Option<String>>>,
-) -> Result<Vec<LogEntry>, DriverError> {
+pub fn log_entries(table: &str, rows: &TextRows) -> Result<Vec<LogEntry>, DriverError> {
     parse_all(
         table,
         rows,
@@ -170,26 +242,65 @@ pub fn log_entries(
 }
 
 /// Column `i` of a row as text, `?` when NULL, for naming the row.
-fn col(row: &[Option<String>], i: usize) -> &str {
-    row.get(i).and_then(|v| v.as_deref()).unwrap_or("?")
+fn col<'a>(row: &Cols<'a>, i: usize) -> &'a str {
+    row.clone().nth_str(i).unwrap_or("?")
 }
 
 /// Every row parsed by `parse`, or the first that does not parse, named
 /// by `label` as a damaged row of `table`.
 fn parse_all<T>(
     table: &str,
-    rows: Vec<Vec<Option<String>>>,
-    label: impl Fn(&[Option<String>]) -> String,
-    parse: impl Fn(Vec<Option<String>>) -> Parsed<T>,
+    rows: &TextRows,
+    label: impl Fn(&Cols<'_>) -> String,
+    parse: impl Fn(Cols<'_>) -> Parsed<T>,
 ) -> Result<Vec<T>, DriverError> {
-    rows.into_iter()
-        .map(|row| {
-            let row_label = label(&row);
-            parse(row).map_err(|message| DriverError::BadHistory {
+    (0..rows.len())
+        .map(|i| {
+            parse(rows.row(i)).map_err(|message| DriverError::BadHistory {
                 table: table.to_string(),
-                row: row_label,
+                row: label(&rows.row(i)),
                 message,
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_rows_keep_rows_apart_and_null_apart_from_empty() {
+        let mut rows = TextRows::default();
+        rows.push([Some("a"), None, Some("")]);
+        rows.push([Some("bc"), Some("d"), None]);
+        let read = |i: usize| {
+            let mut c = rows.row(i);
+            [c.next_str(), c.next_str(), c.next_str(), c.next_str()]
+        };
+        assert_eq!(rows.len(), 2);
+        assert_eq!(read(0), [Some("a"), None, Some(""), None]);
+        assert_eq!(read(1), [Some("bc"), Some("d"), None, None]);
+        assert_eq!(col(&rows.row(1), 1), "d");
+        assert_eq!(col(&rows.row(0), 1), "?");
+    }
+
+    #[test]
+    fn a_damaged_row_is_named_by_its_id() {
+        let mut rows = TextRows::default();
+        let mut row = vec![Some("app"), Some("7"), Some("x"), Some("versioned")];
+        row.extend([None; 15]);
+        rows.push(row);
+        match history_rows("strata_history", &rows) {
+            Err(DriverError::BadHistory {
+                table,
+                row,
+                message,
+            }) => assert_eq!(
+                (table.as_str(), row.as_str(), message.as_str()),
+                ("strata_history", "app/7", "checksum is NULL")
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -9,14 +9,12 @@ use crate::history::{
     HistorySql, Param, delete_params, log_params, progress_params, task_finish_params, task_params,
     upsert_params,
 };
+use crate::rows::{Rows, TextRows};
 use crate::{DriverError, HistoryWrite, Result, SqlErrorKind, TxSettings};
 use async_trait::async_trait;
 use std::sync::Arc;
 use strata_model::{HistoryRow, LogEntry, MigrationId, Progress, TaskRun};
 use strata_sql::Statement;
-
-/// Rows with every column as text (NULL as `None`).
-pub type Rows = Vec<Vec<Option<String>>>;
 
 /// How a connection opens, commits and rolls back a transaction (a
 /// savepoint inside a dry run's transaction).
@@ -77,6 +75,12 @@ pub trait Session: Send {
     /// is not a query). A rejection is [`DriverError::Statement`], of kind
     /// [`SqlErrorKind::MissingTable`] when a table it reads does not exist.
     async fn query(&mut self, sql: &str) -> Result<Option<Rows>>;
+
+    /// [`Session::query`]'s rows in one buffer, as history reads take
+    /// them; a driver that reads rows one at a time fills it as they come.
+    async fn query_rows(&mut self, sql: &str) -> Result<Option<TextRows>> {
+        Ok(self.query(sql).await?.map(TextRows::from))
+    }
 }
 
 impl DriverError {
@@ -94,7 +98,19 @@ impl DriverError {
 
 /// The rows of `sql`, or `None` when a table it reads does not exist (yet).
 pub async fn rows_if_exists<S: Session + ?Sized>(s: &mut S, sql: &str) -> Result<Option<Rows>> {
-    match s.query(sql).await {
+    unless_missing(s.query(sql).await)
+}
+
+/// Strata's own table `sql` reads, in one buffer; empty when the table
+/// does not exist yet.
+async fn own_rows<S: Session + ?Sized>(s: &mut S, sql: &str) -> Result<TextRows> {
+    Ok(unless_missing(s.query_rows(sql).await)?.unwrap_or_default())
+}
+
+/// Rows (none for a statement that is not a query), or `None` when a table
+/// read does not exist.
+fn unless_missing<T: Default>(read: Result<Option<T>>) -> Result<Option<T>> {
+    match read {
         Ok(rows) => Ok(Some(rows.unwrap_or_default())),
         Err(DriverError::Statement(e)) if e.kind == SqlErrorKind::MissingTable => Ok(None),
         Err(DriverError::Statement(e)) => Err(DriverError::Database(e.message)),
@@ -104,14 +120,14 @@ pub async fn rows_if_exists<S: Session + ?Sized>(s: &mut S, sql: &str) -> Result
 
 pub async fn read_history<S: Session + ?Sized>(s: &mut S) -> Result<Vec<HistoryRow>> {
     let sql = s.history_sql();
-    let rows = rows_if_exists(s, &sql.select).await?;
-    crate::rows::history_rows(&sql.table, rows.unwrap_or_default())
+    let rows = own_rows(s, &sql.select).await?;
+    crate::rows::history_rows(&sql.table, &rows)
 }
 
 pub async fn read_log<S: Session + ?Sized>(s: &mut S) -> Result<Vec<LogEntry>> {
     let sql = s.history_sql();
-    let rows = rows_if_exists(s, &sql.select_log).await?;
-    crate::rows::log_entries(&sql.log_table, rows.unwrap_or_default())
+    let rows = own_rows(s, &sql.select_log).await?;
+    crate::rows::log_entries(&sql.log_table, &rows)
 }
 
 /// The statements of a history change, in the current transaction.
@@ -299,8 +315,8 @@ pub async fn reset<S: Session + ?Sized>(
 /// Every task run, oldest first; none when the table does not exist yet.
 pub async fn read_task_runs<S: Session + ?Sized>(s: &mut S) -> Result<Vec<TaskRun>> {
     let sql = s.history_sql();
-    let rows = rows_if_exists(s, &sql.select_task_runs).await?;
-    crate::rows::task_runs(&sql.task_table, rows.unwrap_or_default())
+    let rows = own_rows(s, &sql.select_task_runs).await?;
+    crate::rows::task_runs(&sql.task_table, &rows)
 }
 
 /// Records a task run as it starts, on its own.

@@ -9,6 +9,7 @@ mod order;
 mod request;
 mod status;
 
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -197,9 +198,9 @@ pub enum DownTarget {
 /// Everything the planner looks at, indexed once.
 struct Ctx<'a> {
     migrations: &'a [Migration],
-    history: HashMap<&'a MigrationId, &'a HistoryRow>,
+    history: FxHashMap<&'a MigrationId, &'a HistoryRow>,
     rows: &'a [HistoryRow],
-    position: HashMap<&'a MigrationId, usize>,
+    position: FxHashMap<&'a MigrationId, usize>,
 }
 
 impl<'a> Ctx<'a> {

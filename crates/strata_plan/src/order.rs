@@ -6,6 +6,7 @@
 //! `-- strata:requires <source>/<version>` puts a migration after that one.
 
 use crate::PlanError;
+use rustc_hash::FxHashMap;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use strata_model::{Migration, MigrationId};
@@ -33,14 +34,15 @@ pub fn order(
         .map(|s| (s.name.as_str(), s.priority))
         .collect();
     // Only requirements look migrations up by id.
-    let index: HashMap<&MigrationId, usize> = if migrations.iter().any(|m| !m.requires.is_empty()) {
+    let index: FxHashMap<&MigrationId, usize> = if migrations.iter().any(|m| !m.requires.is_empty())
+    {
         migrations
             .iter()
             .enumerate()
             .map(|(i, m)| (&m.id, i))
             .collect()
     } else {
-        HashMap::new()
+        FxHashMap::default()
     };
     let mut by_source: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, m) in migrations.iter().enumerate() {

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::path::PathBuf;
 use strata_model::{
     Checksum, HistoryRow, HistoryStatus, Lane, Migration, MigrationId, Timestamp, TxMode,
@@ -66,7 +66,7 @@ pub struct StatusEntry {
 /// Every migration's state: files in plan order, then history rows whose
 /// file is gone.
 pub fn status(migrations: &[Migration], history: &[HistoryRow]) -> Vec<StatusEntry> {
-    let rows: HashMap<&MigrationId, &HistoryRow> = history.iter().map(|r| (&r.id, r)).collect();
+    let rows: FxHashMap<&MigrationId, &HistoryRow> = history.iter().map(|r| (&r.id, r)).collect();
     let started = |source: &str| {
         history
             .iter()

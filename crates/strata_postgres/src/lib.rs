@@ -29,8 +29,8 @@ use std::time::Duration;
 use strata_driver::history::{HistorySql, Param};
 use strata_driver::{
     BlockerProbe, Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt,
-    LockMode, Result, Rows, Session, SqlErrorKind, StatementError, TableName, Transaction,
-    TxSettings, quote_ident,
+    LockMode, Result, Rows, Session, SqlErrorKind, StatementError, TableName, TextRows,
+    Transaction, TxSettings, quote_ident,
 };
 use strata_sql::{Dialect, Statement};
 use tokio_postgres::types::{FromSql, ToSql};
@@ -149,14 +149,12 @@ pub(crate) fn text_rows(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<Option<Str
     messages
         .into_iter()
         .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some(text_row(&r)),
+            SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+            }
             _ => None,
         })
         .collect()
-}
-
-fn text_row(r: &tokio_postgres::SimpleQueryRow) -> Vec<Option<String>> {
-    (0..r.len()).map(|i| r.get(i).map(str::to_string)).collect()
 }
 
 #[async_trait]
@@ -206,17 +204,29 @@ impl Session for PgDriver {
     }
 
     async fn query(&mut self, sql: &str) -> Result<Option<Rows>> {
-        // Each row becomes text as it arrives: the server's messages for
-        // ten thousand history rows are never all held at once.
+        let messages = self
+            .client
+            .simple_query(sql)
+            .await
+            .map_err(|e| statement_error(0, &e))?;
+        let query = messages
+            .iter()
+            .any(|m| matches!(m, SimpleQueryMessage::RowDescription(_)));
+        Ok(query.then(|| text_rows(messages)))
+    }
+
+    async fn query_rows(&mut self, sql: &str) -> Result<Option<TextRows>> {
+        // Each row goes into the buffer as it arrives: the server's
+        // messages for ten thousand history rows are never all held.
         use futures_util::TryStreamExt;
         let fail = |e: tokio_postgres::Error| statement_error(0, &e);
         let stream = self.client.simple_query_raw(sql).await.map_err(fail)?;
         futures_util::pin_mut!(stream);
-        let (mut query, mut rows) = (false, Vec::new());
+        let (mut query, mut rows) = (false, TextRows::default());
         while let Some(message) = stream.try_next().await.map_err(fail)? {
             match message {
                 SimpleQueryMessage::RowDescription(_) => query = true,
-                SimpleQueryMessage::Row(r) => rows.push(text_row(&r)),
+                SimpleQueryMessage::Row(r) => rows.push((0..r.len()).map(|i| r.get(i))),
                 _ => {}
             }
         }
