@@ -64,10 +64,13 @@ impl Engine {
         } else {
             "all"
         };
-        let mut findings = Vec::new();
-        for m in &migrations {
-            findings.extend(linter.lint(m, self.dialect_of(&m.id.source)));
-        }
+        // Each file is parsed and checked on its own: on every core.
+        let findings = strata_model::parallel_map(migrations.iter().collect(), |m| {
+            linter.lint(m, self.dialect_of(&m.id.source))
+        })
+        .into_iter()
+        .flatten()
+        .collect();
         Ok(LintReport {
             findings,
             migrations: migrations.len(),

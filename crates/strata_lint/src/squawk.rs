@@ -120,7 +120,7 @@ impl Squawk {
         let parse = SourceFile::parse(sql);
         let mut out = Vec::new();
         if self.syntax_errors {
-            for (range, message) in first_errors(&parse, sql) {
+            for (range, message) in first_errors(&parse, &cx.up) {
                 out.push((
                     "syntax-error".to_string(),
                     Hit {
@@ -159,9 +159,8 @@ impl Squawk {
 /// (one mistake makes the parser report every token after it).
 fn first_errors(
     parse: &squawk_syntax::Parse<SourceFile>,
-    sql: &str,
+    statements: &[strata_sql::Statement<'_>],
 ) -> Vec<(Range<usize>, String)> {
-    let statements = strata_sql::split(sql, strata_sql::Dialect::Postgres);
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     for e in parse.errors() {
@@ -186,7 +185,8 @@ fn first_errors(
 /// Where PostgreSQL SQL does not parse: the byte range and squawk-syntax's
 /// message, for the first error of each statement.
 pub fn syntax_errors(sql: &str) -> Vec<(Range<usize>, String)> {
-    first_errors(&SourceFile::parse(sql), sql)
+    let statements = strata_sql::split(sql, strata_sql::Dialect::Postgres);
+    first_errors(&SourceFile::parse(sql), &statements)
 }
 
 #[cfg(test)]

@@ -1,13 +1,15 @@
 //! The vocabulary every other strata crate speaks: migrations, versions,
 //! checksums, history rows and timestamps.
 //!
-//! This crate does no I/O on purpose: discovery, planning and drivers all
+//! This crate does no I/O on purpose (its one helper beyond the types maps
+//! work over the cores): discovery, planning and drivers all
 //! exchange these types, so keeping them pure lets the planner stay a pure
 //! function and lets tests build any scenario in memory.
 
 mod checksum;
 mod history;
 mod migration;
+mod parallel;
 mod time;
 mod version;
 
@@ -17,6 +19,7 @@ pub use history::{
     TaskRun,
 };
 pub use migration::{Body, Migration, MigrationId, MigrationKind, TxMode};
+pub use parallel::parallel_map;
 pub use time::Timestamp;
 pub use version::{Lane, Version, VersionError};
 

@@ -128,7 +128,7 @@ impl Format for NativeFormat {
         problems.sort_by_key(|(place, _)| *place);
         let mut problems: Vec<Diagnostic> = problems.into_iter().map(|(_, d)| d).collect();
         let mut migrations = Vec::with_capacity(entries.len());
-        for result in crate::parallel_map(entries, |entry| entry.into_migration(source)) {
+        for result in strata_model::parallel_map(entries, |entry| entry.into_migration(source)) {
             match result {
                 Ok(m) => migrations.push(m),
                 Err(mut d) => problems.append(&mut d),
