@@ -19,7 +19,7 @@ pub(crate) fn version_and_name(stem: &str, seps: &[char]) -> Option<(Version, St
 
 pub(crate) fn body(sql: impl Into<String>, line: usize, path: &Path) -> Body {
     Body {
-        sql: sql.into(),
+        sql: std::sync::Arc::new(sql.into()),
         line,
         path: path.to_path_buf(),
     }

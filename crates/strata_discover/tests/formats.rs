@@ -72,7 +72,7 @@ fn sqlx_orders_numerically_and_honours_no_transaction() {
     assert_eq!(by_name(&found, "users").tx_mode, TxMode::Transaction);
     let reversible = read("sqlx", "sqlx_reversible");
     assert_eq!(
-        reversible.migrations[0].down.as_ref().unwrap().sql,
+        reversible.migrations[0].down.as_ref().unwrap().sql.as_str(),
         "drop table a;\n"
     );
 }
@@ -88,10 +88,16 @@ fn dbmate_sections_options_and_indented_markers() {
     // A marker inside a string is not a marker.
     assert!(things.up.sql.contains("default '-- migrate:down'"));
     assert_eq!(things.up.line, 2);
-    assert_eq!(things.down.as_ref().unwrap().sql, "drop table things;\n");
+    assert_eq!(
+        things.down.as_ref().unwrap().sql.as_str(),
+        "drop table things;\n"
+    );
     assert_eq!(by_name(&found, "concurrent").tx_mode, TxMode::NoTransaction);
     let indented = by_name(&found, "indented");
-    assert_eq!(indented.up.sql, "insert into things values (1, 'x');\n");
+    assert_eq!(
+        indented.up.sql.as_str(),
+        "insert into things values (1, 'x');\n"
+    );
     assert_eq!(found.warnings.len(), 2, "{:?}", found.warnings);
     assert!(
         found.warnings[0]
@@ -246,7 +252,12 @@ fn flyway_versions_undo_repeatables_and_baselines() {
         vec!["1", "1_1", "1_9", "B1_9", "1_10", "2", "R__account_names"]
     );
     assert_eq!(
-        by_name(&found, "add_created").down.as_ref().unwrap().sql,
+        by_name(&found, "add_created")
+            .down
+            .as_ref()
+            .unwrap()
+            .sql
+            .as_str(),
         "alter table accounts drop column created_at;\n"
     );
     assert_eq!(

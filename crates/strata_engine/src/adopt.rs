@@ -248,7 +248,7 @@ impl Engine {
                 strata_version: STRATA_VERSION.into(),
                 environment: self.env_name.clone(),
                 error: None,
-                down_sql: m.down.as_ref().map(|b| b.sql.clone()),
+                down_sql: m.down.as_ref().map(|b| b.sql.to_string()),
                 out_of_order: false,
                 progress: None,
             };

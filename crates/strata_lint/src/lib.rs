@@ -418,12 +418,12 @@ pub(crate) mod testing {
             kind: MigrationKind::Versioned,
             path: path.clone(),
             up: Body {
-                sql: up.into(),
+                sql: up.to_string().into(),
                 line: 2,
                 path: path.clone(),
             },
             down: down.map(|d| Body {
-                sql: d.into(),
+                sql: d.to_string().into(),
                 line: 2 + up_lines,
                 path: path.clone(),
             }),

@@ -99,7 +99,9 @@ impl TxMode {
 /// file its first line is on, so errors can point back into the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Body {
-    pub sql: String,
+    /// Shared: a plan's step holds the same text as the migration it runs,
+    /// so a 50 MB data migration is in memory once.
+    pub sql: std::sync::Arc<String>,
     /// 1-based line number in `path` of the body's first line.
     pub line: usize,
     pub path: PathBuf,

@@ -313,7 +313,7 @@ impl<'a> Ctx<'a> {
                 .down
                 .as_ref()
                 .filter(|_| m.kind != MigrationKind::Script)
-                .map(|b| b.sql.clone()),
+                .map(|b| b.sql.to_string()),
             path: Some(m.path.clone()),
             out_of_order,
             retry,
@@ -325,7 +325,7 @@ impl<'a> Ctx<'a> {
         let script = match file.and_then(|m| m.down.clone()) {
             Some(body) => body,
             None => Body {
-                sql: row.down_sql.clone()?,
+                sql: row.down_sql.clone()?.into(),
                 line: 1,
                 path: PathBuf::from(format!("<down SQL of {} stored in history>", row.id)),
             },
@@ -690,7 +690,7 @@ pub fn plan_repair(
             script: file
                 .filter(|_| matches!(action, StepAction::ResolveStatement { .. }))
                 .map(|m| m.up.clone()),
-            down_sql: file.and_then(|m| m.down.as_ref().map(|b| b.sql.clone())),
+            down_sql: file.and_then(|m| m.down.as_ref().map(|b| b.sql.to_string())),
             path: file.map(|m| m.path.clone()),
             out_of_order: false,
             retry: false,

@@ -162,7 +162,7 @@ fn with_generated_downs(
             let mut m = m.clone();
             if let Ok(sql) = strata_sql::reverse(&m.up.sql, dialect) {
                 m.down = Some(Body {
-                    sql,
+                    sql: sql.into(),
                     line: 1,
                     path: PathBuf::from(format!("{GENERATED}{}>", m.path.display())),
                 });

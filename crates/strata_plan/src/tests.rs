@@ -4,7 +4,7 @@ use strata_model::{Timestamp, Version};
 fn mig(source: &str, version: &str, name: &str, up: &str, down: Option<&str>) -> Migration {
     let path = PathBuf::from(format!("{source}/{version}_{name}.sql"));
     let body = |sql: &str| Body {
-        sql: sql.to_string(),
+        sql: sql.to_string().into(),
         line: 2,
         path: path.clone(),
     };
@@ -39,7 +39,7 @@ fn row(m: &Migration, status: HistoryStatus, batch: i64, at: i64) -> HistoryRow 
         strata_version: "0".into(),
         environment: None,
         error: None,
-        down_sql: m.down.as_ref().map(|b| b.sql.clone()),
+        down_sql: m.down.as_ref().map(|b| b.sql.to_string()),
         out_of_order: false,
         progress: None,
     }
@@ -192,7 +192,10 @@ fn down_reverts_the_last_batch_newest_first_by_default() {
     ];
     let plan = plan_down(&ms, &history, &DownTarget::LastBatch).unwrap();
     assert_eq!(ids(&plan), vec!["revert app/10", "revert app/2"]);
-    assert_eq!(plan.steps[0].script.as_ref().unwrap().sql, "drop table c;");
+    assert_eq!(
+        plan.steps[0].script.as_ref().unwrap().sql.as_str(),
+        "drop table c;"
+    );
     let plan = plan_down(&ms, &history, &DownTarget::Steps(1)).unwrap();
     assert_eq!(ids(&plan), vec!["revert app/10"]);
     let plan = plan_down(&ms, &history, &DownTarget::To("1".into())).unwrap();
@@ -209,7 +212,10 @@ fn down_uses_history_when_the_file_is_gone_and_refuses_irreversible() {
         row(&ms[1], HistoryStatus::Applied, 1, 1),
     ];
     let plan = plan_down(&ms[..1], &history, &DownTarget::Steps(1)).unwrap();
-    assert_eq!(plan.steps[0].script.as_ref().unwrap().sql, "drop table b;");
+    assert_eq!(
+        plan.steps[0].script.as_ref().unwrap().sql.as_str(),
+        "drop table b;"
+    );
     assert!(plan.steps[0].path.is_none());
 
     let no_down = vec![

@@ -84,7 +84,7 @@ impl Run<'_> {
         let text = step
             .script
             .as_ref()
-            .map(|b| b.sql.clone())
+            .map(|b| b.sql.to_string())
             .unwrap_or_default();
         let file = step.path.as_deref().map(|p| self.engine.root().join(p));
         let raw = file

@@ -139,7 +139,9 @@ mod tests {
     #[test]
     fn error_positions_map_to_file_lines() {
         let body = Body {
-            sql: "create table a (id int);\n\n-- why\ninsert into a\n  values (nope);\n".into(),
+            sql: "create table a (id int);\n\n-- why\ninsert into a\n  values (nope);\n"
+                .to_string()
+                .into(),
             line: 4,
             path: "m.sql".into(),
         };

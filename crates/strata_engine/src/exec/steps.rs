@@ -103,7 +103,7 @@ impl Engine {
                 } else {
                     (
                         "this database commits DDL as it runs, so a dry run shows the SQL without executing it",
-                        step.script.as_ref().map(|b| b.sql.clone()),
+                        step.script.as_ref().map(|b| b.sql.to_string()),
                     )
                 };
                 reporter.event(&Event::MigrationSkipped {

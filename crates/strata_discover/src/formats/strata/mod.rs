@@ -259,7 +259,7 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
         // No directive, so no section: the whole file is the up body.
         return Ok(Parsed {
             up: Some(Body {
-                sql: text,
+                sql: text.into(),
                 line: 1,
                 path: path.to_path_buf(),
             }),
@@ -371,7 +371,7 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
 
     if !saw_section {
         parsed.up = Some(Body {
-            sql: text,
+            sql: text.into(),
             line: 1,
             path: path.to_path_buf(),
         });
@@ -384,7 +384,7 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
     }
     for (section, line, sql) in finished {
         let body = Some(Body {
-            sql,
+            sql: sql.into(),
             line,
             path: path.to_path_buf(),
         });
@@ -451,9 +451,9 @@ mod tests {
         let m = NativeFormat.discover(&spec).unwrap().migrations.remove(0);
         assert_eq!(m.id.version.as_str(), "2");
         assert_eq!(m.name, "users");
-        assert_eq!(m.up.sql, "create table users (id int);\n");
+        assert_eq!(m.up.sql.as_str(), "create table users (id int);\n");
         assert_eq!(m.up.line, 2);
-        assert_eq!(m.down.as_ref().unwrap().sql, "drop table users;\n");
+        assert_eq!(m.down.as_ref().unwrap().sql.as_str(), "drop table users;\n");
         assert_eq!(m.down.as_ref().unwrap().line, 4);
         assert_eq!(m.verify.as_ref().unwrap().line, 6);
         assert_eq!(m.tx_mode, TxMode::Transaction);
@@ -523,7 +523,7 @@ mod tests {
         ]);
         let m = NativeFormat.discover(&spec).unwrap().migrations.remove(0);
         assert_eq!(m.tx_mode, TxMode::NoTransaction);
-        assert_eq!(m.down.unwrap().sql, "drop index i;\n");
+        assert_eq!(m.down.unwrap().sql.as_str(), "drop index i;\n");
         assert_eq!(m.name, "idx");
     }
 
