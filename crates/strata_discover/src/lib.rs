@@ -199,28 +199,37 @@ pub(crate) fn files_sorted(source: &SourceSpec) -> Result<Vec<PathBuf>, Vec<Diag
             help: "create the directory or fix `path` of this [[source]] in strata.toml".into(),
         }]
     })?;
-    // (name, path, a symbolic link)
-    let mut files: Vec<(std::ffi::OsString, PathBuf, bool)> = entries
+    // (path, a symbolic link)
+    let mut files: Vec<(PathBuf, bool)> = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| {
             let t = e.file_type().ok()?;
             let link = t.is_symlink();
-            (t.is_file() || (link && e.path().is_file())).then_some((e, link))
+            let path = e.path();
+            (t.is_file() || (link && path.is_file())).then_some((path, link))
         })
-        .filter(|(e, _)| e.file_name() != common::ORDER_FILE && !exclude.is_match(e.file_name()))
-        .map(|(e, link)| (e.file_name(), e.path(), link))
+        .filter(|(p, _)| {
+            let name = p.file_name().unwrap_or_default();
+            name != common::ORDER_FILE && (exclude.is_empty() || !exclude.is_match(name))
+        })
         .collect();
-    files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    // Every path is the directory's and a name: their bytes sort as the
+    // names do.
+    files.sort_unstable_by(|a, b| {
+        a.0.as_os_str()
+            .as_encoded_bytes()
+            .cmp(b.0.as_os_str().as_encoded_bytes())
+    });
     // Only a link can lead outside (and only links cost a look).
     let outside: Vec<Diagnostic> = files
         .iter()
-        .filter(|(_, _, link)| *link)
-        .filter_map(|(_, p, _)| source.outside(p))
+        .filter(|(_, link)| *link)
+        .filter_map(|(p, _)| source.outside(p))
         .collect();
     if !outside.is_empty() {
         return Err(outside);
     }
-    Ok(files.into_iter().map(|(_, p, _)| p).collect())
+    Ok(files.into_iter().map(|(p, _)| p).collect())
 }
 
 /// The migrations of a Python or script source that have no version in
