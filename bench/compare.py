@@ -27,6 +27,9 @@ Targets (each marked met or MISSED): apply <= 1.0x psql BEGIN/COMMIT and ahead
 of every peer; no-op <= 0.5x sqlx-cli's and <= 5x psql select 1; no-op peak
 memory <= 50 MiB; lint <= 0.5x squawk; 16,000 statements <= 20x 1,000; start-up
 faster than psql --version. With --only noop, each tool still applies once.
+The bench databases get synchronous_commit = off unless --fsync: every tool
+commits once per migration, and on a VM's disk the flush of each commit is
+most of the time and varies more than the tools do.
 
 dbmate is run as the Go binary npm installed (node_modules/@dbmate/<platform>),
 not the node shim in node_modules/.bin, which adds ~150 ms and ~20 MiB of node
@@ -162,7 +165,7 @@ def count_tables(db):
                        "select count(*) from pg_tables where schemaname = 'public' and tablename ~ '^t[0-9]+$'"]))
 
 
-def bench_apply(n, reps, noop_reps, sections, work):
+def bench_apply(n, reps, noop_reps, sections, work, fsync):
     """Each tool on a fresh database per repetition; the no-ops on the first repetition's."""
     commands, res = tools(f"{work}/n{n}", n), {}
     for rep in range(reps):
@@ -171,6 +174,9 @@ def bench_apply(n, reps, noop_reps, sections, work):
             r = res.setdefault(name, {"apply_s": [], "apply_mib": [], "noop_s": [], "noop_mib": []})
             with Db() as admin_url:
                 db = admin_url.rsplit("/", 1)[1]
+                if not fsync:
+                    output([PSQL, "-X", "-q", "-d", admin_url, "-c",
+                            f'ALTER DATABASE "{db}" SET synchronous_commit = off'])
                 secs, mib = run(*apply_cmd(db))
                 if (got := count_tables(db)) != n:
                     sys.exit(f"FAILED: {name} left {got} of the {n} tables (database {db})")
@@ -287,6 +293,9 @@ def main():
     ap.add_argument("--only", default="apply,noop,lint,start", help="sections, comma-separated")
     ap.add_argument("--no-build", action="store_true", help="use target/release/strata as it is")
     ap.add_argument("--json", metavar="FILE", help="also write the raw figures here")
+    ap.add_argument("--fsync", action="store_true",
+                    help="keep synchronous_commit on (by default the bench databases turn it off: a commit's "
+                         "flush to this disk is most of each migration's time and varies more than the tools)")
     args = ap.parse_args()
     sections = set(args.only.split(","))
     if unknown := sections - {"apply", "noop", "lint", "start"}:
@@ -304,7 +313,7 @@ def main():
         if sections & {"apply", "noop"}:
             for n in (int(x) for x in args.n.split(",")):
                 reps = (args.reps or (3 if n <= 1000 else 1)) if "apply" in sections else 1
-                res = bench_apply(n, reps, args.noop_reps, sections, work)
+                res = bench_apply(n, reps, args.noop_reps, sections, work, args.fsync)
                 report_apply(n, reps, args.noop_reps, res, sections)
                 figures["apply"][n] = res
         if "lint" in sections:

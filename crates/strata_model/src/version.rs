@@ -183,12 +183,9 @@ impl Version {
     pub fn canonical(&self) -> String {
         self.significant()
             .iter()
-            .map(|&(a, b)| {
-                if a == b {
-                    "0"
-                } else {
-                    &self.raw[a as usize..b as usize]
-                }
+            .map(|&span| match self.part(span) {
+                "" => "0",
+                part => part,
             })
             .collect::<Vec<_>>()
             .join(".")
