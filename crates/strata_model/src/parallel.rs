@@ -28,3 +28,15 @@ pub fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) 
             .collect()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keeps_the_order_of_the_items() {
+        for n in [0, 1, 63, 64, 65, 1000, 10_007] {
+            let items: Vec<usize> = (0..n).collect();
+            let mapped = super::parallel_map(items, |i| i * 2);
+            assert_eq!(mapped, (0..n).map(|i| i * 2).collect::<Vec<_>>(), "n = {n}");
+        }
+    }
+}
