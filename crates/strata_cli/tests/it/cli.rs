@@ -722,14 +722,10 @@ fn transaction_statements_in_a_transactional_migration_are_refused() {
         "{}",
         run.stderr
     );
-    let conn = rusqlite::Connection::open(p.path("x.db")).unwrap();
-    let tables: i64 = conn
-        .query_row(
-            "select count(*) from sqlite_master where name in ('a', 'strata_history')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let tables: i64 = crate::sqlite_value(
+        &p.path("x.db"),
+        "select count(*) from sqlite_master where name in ('a', 'strata_history')",
+    );
     assert_eq!(tables, 0, "nothing ran and no history was written");
 }
 

@@ -21,3 +21,12 @@ mod trust;
 
 /// The binary under test.
 const BIN: &str = env!("CARGO_BIN_EXE_strata");
+
+/// The first column of the one row `sql` returns from the SQLite database
+/// file at `db`.
+fn sqlite_value<T: rusqlite::types::FromSql>(db: &std::path::Path, sql: &str) -> T {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| r.get(0))
+        .unwrap()
+}

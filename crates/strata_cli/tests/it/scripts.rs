@@ -65,22 +65,15 @@ fn scripts_run_up_verify_and_down() {
     assert_eq!(up.code, 0, "{}", up.all());
     let touched = std::fs::read_to_string(p.path("touched.log")).unwrap();
     assert_eq!(touched, "up jobs/3 dev\n");
-    let conn = rusqlite::Connection::open(p.path("s.db")).unwrap();
-    let seeded: i64 = conn
-        .query_row(
-            "select count(*) from items where label = 'seeded'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let seeded: i64 = crate::sqlite_value(
+        &p.path("s.db"),
+        "select count(*) from items where label = 'seeded'",
+    );
     assert_eq!(seeded, 1);
-    let detail: String = conn
-        .query_row(
-            "select detail from strata_history_log where version = '3' and action = 'apply'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let detail: String = crate::sqlite_value(
+        &p.path("s.db"),
+        "select detail from strata_history_log where version = '3' and action = 'apply'",
+    );
     assert!(
         detail.contains("ran up"),
         "the output's tail is kept: {detail}"
@@ -90,7 +83,10 @@ fn scripts_run_up_verify_and_down() {
     assert_eq!(verify.code, 0, "{}", verify.all());
     let v: serde_json::Value = serde_json::from_str(&verify.stdout).unwrap();
     assert_eq!(v["results"].as_array().unwrap().len(), 3, "{v}");
-    conn.execute("delete from items", []).unwrap();
+    rusqlite::Connection::open(p.path("s.db"))
+        .unwrap()
+        .execute("delete from items", [])
+        .unwrap();
     let missing = strata(&p, &["verify"]);
     assert_eq!(missing.code, 1, "{}", missing.all());
     assert!(missing.stdout.contains("jobs/2 seed"), "{}", missing.stdout);
@@ -249,14 +245,10 @@ fn a_timeout_ends_the_whole_process_group() {
     let run = strata(&p, &["up"]);
     assert_eq!(run.code, 2, "{}", run.all());
     gone(child_pid(&p));
-    let conn = rusqlite::Connection::open(p.path("s.db")).unwrap();
-    let error: String = conn
-        .query_row(
-            "select error from strata_history where version = '4'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let error: String = crate::sqlite_value(
+        &p.path("s.db"),
+        "select error from strata_history where version = '4'",
+    );
     assert!(
         error.contains("stopped after 2s") && error.contains("its process group was ended"),
         "{error}"
@@ -290,14 +282,10 @@ fn ctrl_c_or_sigterm_ends_a_running_script() {
         assert_eq!(out.code, 2, "{}", out.all());
         assert!(out.stderr.contains(said), "{}", out.stderr);
         gone(pid);
-        let conn = rusqlite::Connection::open(p.path("s.db")).unwrap();
-        let status: String = conn
-            .query_row(
-                "select status from strata_history where version = '4'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let status: String = crate::sqlite_value(
+            &p.path("s.db"),
+            "select status from strata_history where version = '4'",
+        );
         assert_eq!(status, "failed");
     }
 }
