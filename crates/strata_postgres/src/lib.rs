@@ -144,17 +144,40 @@ impl PgDriver {
     }
 }
 
-/// Reads the text columns of a simple-query result.
-pub(crate) fn text_rows(messages: Vec<SimpleQueryMessage>) -> Vec<Vec<Option<String>>> {
-    messages
-        .into_iter()
-        .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
-            }
-            _ => None,
-        })
-        .collect()
+/// Runs `sql` as a simple query, handing each row's text columns to `each`
+/// as the row arrives (the server's messages for ten thousand history rows
+/// are never all held); whether it returned a result set.
+async fn each_row(
+    client: &Client,
+    sql: &str,
+    mut each: impl FnMut(&mut dyn Iterator<Item = Option<&str>>) + Send,
+) -> std::result::Result<bool, tokio_postgres::Error> {
+    use futures_util::TryStreamExt;
+    let stream = client.simple_query_raw(sql).await?;
+    futures_util::pin_mut!(stream);
+    let mut query = false;
+    while let Some(message) = stream.try_next().await? {
+        match message {
+            SimpleQueryMessage::RowDescription(_) => query = true,
+            SimpleQueryMessage::Row(r) => each(&mut (0..r.len()).map(|i| r.get(i))),
+            _ => {}
+        }
+    }
+    Ok(query)
+}
+
+/// The rows of `sql` with every column as text, `None` when it returns no
+/// result set.
+pub(crate) async fn text_rows(
+    client: &Client,
+    sql: &str,
+) -> std::result::Result<Option<Rows>, tokio_postgres::Error> {
+    let mut rows = Vec::new();
+    let query = each_row(client, sql, |r| {
+        rows.push(r.map(|c| c.map(str::to_string)).collect())
+    })
+    .await?;
+    Ok(query.then_some(rows))
 }
 
 #[async_trait]
@@ -204,32 +227,16 @@ impl Session for PgDriver {
     }
 
     async fn query(&mut self, sql: &str) -> Result<Option<Rows>> {
-        let messages = self
-            .client
-            .simple_query(sql)
+        text_rows(&self.client, sql)
             .await
-            .map_err(|e| statement_error(0, &e))?;
-        let query = messages
-            .iter()
-            .any(|m| matches!(m, SimpleQueryMessage::RowDescription(_)));
-        Ok(query.then(|| text_rows(messages)))
+            .map_err(|e| statement_error(0, &e))
     }
 
     async fn query_rows(&mut self, sql: &str) -> Result<Option<TextRows>> {
-        // Each row goes into the buffer as it arrives: the server's
-        // messages for ten thousand history rows are never all held.
-        use futures_util::TryStreamExt;
-        let fail = |e: tokio_postgres::Error| statement_error(0, &e);
-        let stream = self.client.simple_query_raw(sql).await.map_err(fail)?;
-        futures_util::pin_mut!(stream);
-        let (mut query, mut rows) = (false, TextRows::default());
-        while let Some(message) = stream.try_next().await.map_err(fail)? {
-            match message {
-                SimpleQueryMessage::RowDescription(_) => query = true,
-                SimpleQueryMessage::Row(r) => rows.push((0..r.len()).map(|i| r.get(i))),
-                _ => {}
-            }
-        }
+        let mut rows = TextRows::default();
+        let query = each_row(&self.client, sql, |r| rows.push(r))
+            .await
+            .map_err(|e| statement_error(0, &e))?;
         Ok(query.then_some(rows))
     }
 }

@@ -223,8 +223,8 @@ impl LeaseStore for PgLeases<'_> {
             "SELECT holder, pid::text, host, to_char(acquired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), (expires_at <= now())::text FROM {} WHERE name = 'migrate'",
             self.table
         );
-        let rows = match self.client.simple_query(&sql).await {
-            Ok(m) => text_rows(m),
+        let rows = match text_rows(self.client, &sql).await {
+            Ok(rows) => rows.unwrap_or_default(),
             Err(e) if is_missing_relation(&e) => return Ok(None),
             Err(e) => return Err(db_err(e)),
         };
