@@ -11,6 +11,7 @@ mod status;
 
 use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use strata_model::{
@@ -200,7 +201,8 @@ struct Ctx<'a> {
     migrations: &'a [Migration],
     history: FxHashMap<&'a MigrationId, &'a HistoryRow>,
     rows: &'a [HistoryRow],
-    position: FxHashMap<&'a MigrationId, usize>,
+    /// Built on first use: a plan with nothing to do never asks.
+    position: OnceCell<FxHashMap<&'a MigrationId, usize>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -209,16 +211,22 @@ impl<'a> Ctx<'a> {
             migrations,
             history: history.iter().map(|r| (&r.id, r)).collect(),
             rows: history,
-            position: migrations
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (&m.id, i))
-                .collect(),
+            position: OnceCell::new(),
         }
     }
 
+    fn position(&self) -> &FxHashMap<&'a MigrationId, usize> {
+        self.position.get_or_init(|| {
+            self.migrations
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (&m.id, i))
+                .collect()
+        })
+    }
+
     fn migration(&self, id: &MigrationId) -> Option<&'a Migration> {
-        self.position.get(id).map(|&i| &self.migrations[i])
+        self.position().get(id).map(|&i| &self.migrations[i])
     }
 
     /// Resolves `V`, `NAME`, `source/V` or `source/NAME` against files and
@@ -263,7 +271,7 @@ impl<'a> Ctx<'a> {
 
     /// Whether `a` comes after `b` in apply order.
     fn after(&self, a: &MigrationId, b: &MigrationId) -> bool {
-        match (self.position.get(a), self.position.get(b)) {
+        match (self.position().get(a), self.position().get(b)) {
             (Some(pa), Some(pb)) if a.source != b.source => pa > pb,
             _ => (&a.version, &a.source) > (&b.version, &b.source),
         }
@@ -282,7 +290,7 @@ impl<'a> Ctx<'a> {
         // the later position in the plan (a total order, so sorting is
         // well defined even when times tie).
         let key = |r: &HistoryRow| {
-            let position = self.position.get(&r.id).copied();
+            let position = self.position().get(&r.id).copied();
             (
                 r.batch,
                 r.started_at,
@@ -407,10 +415,17 @@ pub fn plan_up(
     let only = opts.only.as_deref().map(|t| ctx.resolve(t)).transpose()?;
     let mut problems = Vec::new();
 
+    // Each file's history row, looked up once for every pass below.
+    let rows: Vec<Option<&HistoryRow>> = migrations
+        .iter()
+        .map(|m| ctx.history.get(&m.id).copied())
+        .collect();
+    let applied = |r: &HistoryRow| r.status == HistoryStatus::Applied;
+
     // Drifted files, then applied migrations whose file is gone (as
     // `status` lists them), without building every status entry.
-    for m in migrations {
-        if let Some(r) = ctx.history.get(&m.id)
+    for (m, r) in migrations.iter().zip(&rows) {
+        if let Some(r) = r
             && status::state_of(m, Some(r)).0 == MigrationState::Drifted
         {
             problems.push(Problem::Drifted {
@@ -422,10 +437,14 @@ pub fn plan_up(
             });
         }
     }
-    if !opts.ignore_missing {
+    // Ids are unique on both sides: when every applied row has its file,
+    // none is gone and the rows need no second look.
+    let all_found = rows.iter().flatten().filter(|r| applied(r)).count()
+        == history.iter().filter(|r| applied(r)).count();
+    if !opts.ignore_missing && !all_found {
         let mut gone: Vec<&HistoryRow> = history
             .iter()
-            .filter(|r| r.status == HistoryStatus::Applied && ctx.migration(&r.id).is_none())
+            .filter(|r| applied(r) && ctx.migration(&r.id).is_none())
             .collect();
         gone.sort_by(|a, b| (&a.id.source, &a.id.version).cmp(&(&b.id.source, &b.id.version)));
         problems.extend(gone.into_iter().map(|r| Problem::Missing {
@@ -435,20 +454,26 @@ pub fn plan_up(
     }
 
     // Out of order is about numbered migrations; repeatables and
-    // baselines have their own rules.
-    let mut highest: HashMap<&str, &Version> = HashMap::new();
-    for row in history
-        .iter()
-        .filter(|r| r.status == HistoryStatus::Applied && r.id.version.is_sequential())
-        .filter(|r| !r.id.version.is_unplaced())
-    {
-        let h = highest
-            .entry(row.id.source.as_str())
-            .or_insert(&row.id.version);
-        if row.id.version > **h {
-            *h = &row.id.version;
-        }
-    }
+    // baselines have their own rules. Worked out when something is pending.
+    let highest = OnceCell::new();
+    let highest = || {
+        highest.get_or_init(|| {
+            let mut highest: HashMap<&str, &Version> = HashMap::new();
+            for row in history
+                .iter()
+                .filter(|r| applied(r) && r.id.version.is_sequential())
+                .filter(|r| !r.id.version.is_unplaced())
+            {
+                let h = highest
+                    .entry(row.id.source.as_str())
+                    .or_insert(&row.id.version);
+                if row.id.version > **h {
+                    *h = &row.id.version;
+                }
+            }
+            highest
+        })
+    };
 
     let in_range = |m: &Migration| {
         limit
@@ -476,11 +501,10 @@ pub fn plan_up(
     };
 
     let mut steps = Vec::new();
-    for m in migrations {
+    for (m, row) in migrations.iter().zip(&rows) {
         if !in_range(m) || covered(m) {
             continue;
         }
-        let row = ctx.history.get(&m.id);
         let pending = match m.id.version.lane() {
             // A repeatable runs again whenever its file changes.
             Lane::Repeatable => row.is_none_or(|r| {
@@ -512,7 +536,7 @@ pub fn plan_up(
             continue;
         }
         let out_of_order = m.id.version.is_sequential()
-            && highest
+            && highest()
                 .get(m.id.source.as_str())
                 .is_some_and(|h| **h > m.id.version);
         if out_of_order && !opts.allow_out_of_order {
@@ -520,7 +544,7 @@ pub fn plan_up(
                 id: m.id.clone(),
                 name: m.name.clone(),
                 path: m.path.clone(),
-                highest: (*highest[m.id.source.as_str()]).clone(),
+                highest: (*highest()[m.id.source.as_str()]).clone(),
             });
         }
         steps.push(ctx.apply_step(m, out_of_order));
