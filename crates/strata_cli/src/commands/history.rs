@@ -25,7 +25,8 @@ pub async fn run(
         printer.line("No history yet: nothing has been applied to this database.");
         return Ok(ExitCode::SUCCESS);
     }
-    printer.line(format!(
+    let mut out = printer.block();
+    out.line(format!(
         "{:<24} {:<9} {:<32} {:<6} {:>8}  BY",
         "AT", "ACTION", "MIGRATION", "BATCH", "TIME"
     ));
@@ -36,7 +37,7 @@ pub async fn run(
             (LogAction::Revert | LogAction::Reset, _) | (_, HistoryStatus::Reverted) => YELLOW,
             _ => DIM,
         };
-        printer.line(format!(
+        out.line(format!(
             "{:<24} {}{:<9}{} {:<32} {:<6} {:>8}  {}{}",
             e.at.to_string(),
             style.render(),
@@ -52,7 +53,7 @@ pub async fn run(
                 .unwrap_or_default(),
         ));
         if let Some(d) = &e.detail {
-            printer.line(format!(
+            out.line(format!(
                 "{:<24} {}{}{}",
                 "",
                 DIM.render(),

@@ -52,11 +52,12 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
             _ => text.clone(),
         }
     };
+    let mut out = printer.block();
     for (i, (source, ms)) in groups.iter().enumerate() {
         if i > 0 {
-            printer.line("");
+            out.line("");
         }
-        printer.line(format!(
+        out.line(format!(
             "{}{} ({}){}  {}{}, {}{}",
             BOLD.render(),
             source.name,
@@ -67,7 +68,7 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
             engine.display_path(&source.path),
             DIM.render_reset()
         ));
-        printer.line(format!(
+        out.line(format!(
             "  {:<width$}  {:<names$}  {:<5} {:<7} {:<15} PATH",
             "MIGRATION", "DESCRIPTION", "DOWN", "VERIFY", "RUNS"
         ));
@@ -76,7 +77,7 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
                 Some(_) => "not by strata",
                 None => m.tx_mode.as_str(),
             };
-            printer.line(format!(
+            out.line(format!(
                 "  {:<width$}  {:<names$}  {:<5} {:<7} {:<15} {}{}{}",
                 m.id.to_string(),
                 described(m),
@@ -88,7 +89,7 @@ pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
                 DIM.render_reset()
             ));
             if let Some(reason) = &m.unsupported {
-                printer.line(format!(
+                out.line(format!(
                     "  {:<width$}  {}{reason}{}",
                     "",
                     DIM.render(),

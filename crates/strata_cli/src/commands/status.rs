@@ -43,13 +43,14 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
         .max()
         .unwrap_or(0)
         .max(30);
-    printer.line(format!(
+    let mut out = printer.block();
+    out.line(format!(
         "{:<9} {:<width$}  {:<names$} APPLIED AT",
         "STATE", "MIGRATION", "NAME"
     ));
     for e in &entries {
         let s = style(e.state);
-        printer.line(format!(
+        out.line(format!(
             "{}{:<9}{} {:<width$}  {:<names$} {}",
             s.render(),
             e.state.as_str(),
@@ -59,7 +60,7 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
             e.applied_at.map(|t| t.to_string()).unwrap_or_default()
         ));
         if let Some(d) = &e.detail {
-            printer.line(format!(
+            out.line(format!(
                 "          {}{}{}",
                 DIM.render(),
                 d.replace('\n', "\n          "),
@@ -67,6 +68,7 @@ pub async fn run(engine: &Engine, check: bool, printer: &Printer) -> anyhow::Res
             ));
         }
     }
+    drop(out);
     let count =
         |states: &[MigrationState]| entries.iter().filter(|e| states.contains(&e.state)).count();
     let pending = count(&[MigrationState::Pending, MigrationState::Reverted]);

@@ -62,6 +62,16 @@ impl Printer {
         }
     }
 
+    /// Lines of human output (hidden by --quiet) written to stdout in one
+    /// go when the returned block is dropped: a table of ten thousand rows
+    /// is one write, not ten thousand.
+    pub fn block(&self) -> Block<'_> {
+        Block {
+            printer: self,
+            text: String::new(),
+        }
+    }
+
     /// A line that --quiet keeps: a command's outcome in one line.
     pub fn summary(&self, text: impl AsRef<str>) {
         let mut out = anstream::stdout().lock();
@@ -239,4 +249,26 @@ impl Reporter for JsonReporter<'_> {
 /// Whether a person is at the keyboard to answer a question.
 pub fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Lines collected for one write ([`Printer::block`]).
+pub struct Block<'a> {
+    printer: &'a Printer,
+    text: String,
+}
+
+impl Block<'_> {
+    /// Adds a line.
+    pub fn line(&mut self, text: impl AsRef<str>) {
+        self.text.push_str(text.as_ref());
+        self.text.push('\n');
+    }
+}
+
+impl Drop for Block<'_> {
+    fn drop(&mut self) {
+        if !self.printer.quiet && !self.text.is_empty() {
+            let _ = anstream::stdout().lock().write_all(self.text.as_bytes());
+        }
+    }
 }
