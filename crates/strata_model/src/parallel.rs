@@ -10,23 +10,39 @@ pub fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) 
     if threads < 2 || items.len() < 64 {
         return items.into_iter().map(f).collect();
     }
-    let chunk = items.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<T>> = Vec::new();
+    // Small batches taken in turn, so a thread that drew the slow items
+    // (a big file, a long parse) does not leave the others idle at the end.
+    let batch = (items.len() / (threads * 4)).max(8);
+    let mut batches: Vec<Vec<T>> = Vec::new();
     let mut items = items.into_iter().peekable();
     while items.peek().is_some() {
-        chunks.push(items.by_ref().take(chunk).collect());
+        batches.push(items.by_ref().take(batch).collect());
     }
+    let count = batches.len();
+    let queue = std::sync::Mutex::new(batches.into_iter().enumerate());
     let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|c| scope.spawn(move || c.into_iter().map(f).collect::<Vec<R>>()))
+    let mut done: Vec<(usize, Vec<R>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                        let Some((i, batch)) = next else { break };
+                        mine.push((i, batch.into_iter().map(f).collect::<Vec<R>>()));
+                    }
+                    mine
+                })
+            })
             .collect();
         handles
             .into_iter()
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
-    })
+    });
+    debug_assert_eq!(done.len(), count);
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().flat_map(|(_, r)| r).collect()
 }
 
 #[cfg(test)]
