@@ -4,6 +4,7 @@
 use crate::config::CONFIG_FILE;
 use crate::target::DatabaseTarget;
 use crate::{Engine, EngineError};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use strata_lint::{Finding, LintConfig, Linter};
 use strata_plan::MigrationState;
@@ -48,8 +49,18 @@ impl Engine {
                 .map(|p| self.lint_path(p))
                 .collect::<Result<Vec<_>, _>>()?;
             let root = self.root();
+            // Where each file is (see `located`), its directory's real
+            // path worked out once: thousands of files share one.
+            let mut dirs: HashMap<PathBuf, PathBuf> = HashMap::new();
             migrations.retain(|m| {
-                let at = canonical(&root.join(&m.path));
+                let path = root.join(&m.path);
+                let at = match (path.parent(), path.file_name()) {
+                    (Some(dir), Some(name)) => dirs
+                        .entry(dir.to_path_buf())
+                        .or_insert_with(|| canonical(dir))
+                        .join(name),
+                    _ => canonical(&path),
+                };
                 wanted.iter().any(|w| at.starts_with(w))
             });
             "paths"
@@ -80,7 +91,7 @@ impl Engine {
 
     /// `path` made absolute, refused when it is not in a selected source.
     fn lint_path(&self, path: &Path) -> Result<PathBuf, EngineError> {
-        let full = canonical(path);
+        let full = located(path);
         if !full.exists() {
             return Err(EngineError::Config {
                 path: path.to_path_buf(),
@@ -129,4 +140,15 @@ impl Engine {
 
 fn canonical(p: &Path) -> PathBuf {
     p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Where a path is, as the user sees the project: a directory where it
+/// really is, a file in its directory's real place under its own name (a
+/// linked file is where the link is, not where it leads).
+fn located(p: &Path) -> PathBuf {
+    match (p.is_dir(), p.parent(), p.file_name()) {
+        (false, Some(dir), Some(name)) if !dir.as_os_str().is_empty() => canonical(dir).join(name),
+        (false, Some(_), Some(name)) => canonical(Path::new(".")).join(name),
+        _ => canonical(p),
+    }
 }

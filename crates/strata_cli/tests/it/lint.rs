@@ -61,6 +61,41 @@ fn findings_name_file_line_and_rule_and_exit_1() {
     );
 }
 
+/// Linting by path finds the files wherever links lead: a source
+/// directory that is a link, and a file that is a link to another file of
+/// the project (named by where it is: where it leads is in no source).
+#[test]
+fn paths_through_links_are_linted() {
+    let p = TempProject::new();
+    std::fs::remove_dir(p.path("migrations")).unwrap();
+    p.write("strata.toml", CONFIG);
+    p.write("db/real/1_risky.sql", RISKY);
+    p.write("db/shared/2_safe.sql", SAFE);
+    std::os::unix::fs::symlink(p.path("db/real"), p.path("migrations")).unwrap();
+    std::os::unix::fs::symlink(p.path("db/shared/2_safe.sql"), p.path("db/real/2_safe.sql"))
+        .unwrap();
+    let linted = |args: &[&str]| {
+        let run = strata(&p, args);
+        run.stdout.lines().last().unwrap_or_default().to_string()
+    };
+    assert!(linted(&["lint", "migrations"]).starts_with("2 migration(s) linted: "));
+    assert!(linted(&["lint", "db/real"]).starts_with("2 migration(s) linted: "));
+    assert_eq!(
+        linted(&["lint", "migrations/2_safe.sql"]),
+        "1 migration(s) linted: no findings."
+    );
+    assert!(linted(&["lint", "migrations/1_risky.sql"]).starts_with("1 migration(s) linted: "));
+    let outside = strata(&p, &["lint", "db/shared/2_safe.sql"]);
+    assert_eq!(outside.code, 2, "{}", outside.all());
+    assert!(
+        outside
+            .stderr
+            .contains("is not in any source of this project"),
+        "{}",
+        outside.stderr
+    );
+}
+
 #[test]
 fn json_and_github_formats() {
     let p = project();
