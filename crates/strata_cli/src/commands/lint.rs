@@ -71,11 +71,18 @@ pub async fn run(
             }
         }
         Format::Human => {
+            // Rendered on every core and written at once: a large project
+            // has thousands of findings.
             let renderer = crate::printer::renderer(anstream::stdout().current_choice());
-            let mut out = anstream::stdout().lock();
-            for f in &report.findings {
-                let _ = writeln!(out, "{}\n", human(f, &renderer));
+            let rendered = strata_model::parallel_map(report.findings.iter().collect(), |f| {
+                human(f, &renderer)
+            });
+            let mut text = String::new();
+            for r in rendered {
+                text.push_str(&r);
+                text.push_str("\n\n");
             }
+            let _ = anstream::stdout().lock().write_all(text.as_bytes());
         }
     }
     if printer.format != Format::Json {
