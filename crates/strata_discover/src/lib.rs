@@ -125,6 +125,10 @@ pub fn discover_all(sources: &[SourceSpec]) -> Result<Found, DiscoverError> {
             known: formats::names(formats::all().iter().copied()).join(", "),
         })?;
         match format.discover(source) {
+            Ok(found) if all.migrations.is_empty() => {
+                all.migrations = found.migrations;
+                all.warnings.extend(found.warnings);
+            }
             Ok(found) => {
                 all.migrations.extend(found.migrations);
                 all.warnings.extend(found.warnings);

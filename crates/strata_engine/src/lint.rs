@@ -79,7 +79,6 @@ impl Engine {
         let findings = strata_model::parallel_map(migrations.iter().collect(), |m| {
             linter.lint(m, self.dialect_of(&m.id.source))
         })
-        .into_iter()
         .flatten()
         .collect();
         Ok(LintReport {

@@ -3,12 +3,17 @@
 /// Maps `items` on every core (up to 8), keeping their order: reading and
 /// hashing thousands of files, linting them. Fewer than 64 items are mapped
 /// on the calling thread.
-pub fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+pub fn parallel_map<T: Send, R: Send>(
+    items: Vec<T>,
+    f: impl Fn(T) -> R + Sync,
+) -> impl Iterator<Item = R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
     if threads < 2 || items.len() < 64 {
-        return items.into_iter().map(f).collect();
+        return vec![items.into_iter().map(f).collect::<Vec<R>>()]
+            .into_iter()
+            .flatten();
     }
     // Small batches taken in turn, so a thread that drew the slow items
     // (a big file, a long parse) does not leave the others idle at the end.
@@ -42,7 +47,13 @@ pub fn parallel_map<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) 
     });
     debug_assert_eq!(done.len(), count);
     done.sort_unstable_by_key(|(i, _)| *i);
-    done.into_iter().flat_map(|(_, r)| r).collect()
+    // Handed over batch by batch, not copied into one vector first: ten
+    // thousand migrations are megabytes, and fresh memory is not free.
+    done.into_iter()
+        .map(|(_, r)| r)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .flatten()
 }
 
 #[cfg(test)]
@@ -51,7 +62,7 @@ mod tests {
     fn keeps_the_order_of_the_items() {
         for n in [0, 1, 63, 64, 65, 1000, 10_007] {
             let items: Vec<usize> = (0..n).collect();
-            let mapped = super::parallel_map(items, |i| i * 2);
+            let mapped: Vec<usize> = super::parallel_map(items, |i| i * 2).collect();
             assert_eq!(mapped, (0..n).map(|i| i * 2).collect::<Vec<_>>(), "n = {n}");
         }
     }
