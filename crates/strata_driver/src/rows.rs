@@ -17,20 +17,28 @@ pub type Rows = Vec<Vec<Option<String>>>;
 #[derive(Debug, Default)]
 pub struct TextRows {
     text: String,
-    cells: Vec<Option<(usize, usize)>>,
+    /// Where each cell ends in `text` (it starts where the one before it
+    /// ended), with [`NULL`] set for a NULL: eight bytes a cell.
+    cells: Vec<usize>,
     /// Where each row's cells end in `cells`.
     ends: Vec<usize>,
 }
+
+/// The bit of a cell's end that marks it NULL.
+const NULL: usize = 1 << (usize::BITS - 1);
 
 impl TextRows {
     /// Adds a row of cells.
     pub fn push<'a>(&mut self, row: impl IntoIterator<Item = Option<&'a str>>) {
         for cell in row {
-            let span = cell.map(|t| {
-                self.text.push_str(t);
-                (self.text.len() - t.len(), self.text.len())
-            });
-            self.cells.push(span);
+            let end = match cell {
+                Some(t) => {
+                    self.text.push_str(t);
+                    self.text.len()
+                }
+                None => self.text.len() | NULL,
+            };
+            self.cells.push(end);
         }
         self.ends.push(self.cells.len());
     }
@@ -48,8 +56,16 @@ impl TextRows {
         let start = i.checked_sub(1).map_or(0, |p| self.ends[p]);
         Cols {
             rows: self,
-            cells: self.cells[start..self.ends[i]].iter(),
+            at: start,
+            end: self.ends[i],
         }
+    }
+
+    /// Cell `i` (of all the rows' cells).
+    fn cell(&self, i: usize) -> Option<&str> {
+        let end = self.cells[i];
+        let start = i.checked_sub(1).map_or(0, |p| self.cells[p] & !NULL);
+        (end & NULL == 0).then(|| &self.text[start..end])
     }
 }
 
@@ -67,25 +83,24 @@ impl From<Rows> for TextRows {
 #[derive(Clone)]
 struct Cols<'a> {
     rows: &'a TextRows,
-    cells: std::slice::Iter<'a, Option<(usize, usize)>>,
+    /// The next cell, and the end of the row, in `rows.cells`.
+    at: usize,
+    end: usize,
 }
 
 type Parsed<T> = Result<T, String>;
 
 impl<'a> Cols<'a> {
     fn nth_str(&mut self, i: usize) -> Option<&'a str> {
-        for _ in 0..i {
-            self.cells.next();
-        }
+        self.at = (self.at + i).min(self.end);
         self.next_str()
     }
     fn next_str(&mut self) -> Option<&'a str> {
-        let text = &self.rows.text;
-        self.cells
-            .next()
-            .copied()
-            .flatten()
-            .map(|(a, b)| &text[a..b])
+        if self.at >= self.end {
+            return None;
+        }
+        self.at += 1;
+        self.rows.cell(self.at - 1)
     }
     fn opt(&mut self) -> Option<String> {
         self.next_str().map(str::to_string)
@@ -254,15 +269,19 @@ fn parse_all<T>(
     label: impl Fn(&Cols<'_>) -> String,
     parse: impl Fn(Cols<'_>) -> Parsed<T>,
 ) -> Result<Vec<T>, DriverError> {
-    (0..rows.len())
-        .map(|i| {
+    // Sized at once: collecting results grows the vector step by step,
+    // copying ten thousand rows several times.
+    let mut parsed = Vec::with_capacity(rows.len());
+    for i in 0..rows.len() {
+        parsed.push(
             parse(rows.row(i)).map_err(|message| DriverError::BadHistory {
                 table: table.to_string(),
                 row: label(&rows.row(i)),
                 message,
-            })
-        })
-        .collect()
+            })?,
+        );
+    }
+    Ok(parsed)
 }
 
 #[cfg(test)]
