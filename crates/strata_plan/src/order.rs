@@ -29,10 +29,23 @@ pub fn order(
     known: &[String],
 ) -> Result<Vec<Migration>, PlanError> {
     let n = migrations.len();
-    let priority: HashMap<&str, i64> = sources
+    let priority: FxHashMap<&str, i64> = sources
         .iter()
         .map(|s| (s.name.as_str(), s.priority))
         .collect();
+    let prio = |m: &Migration| priority.get(m.id.source.as_str()).copied().unwrap_or(0);
+    if sources.iter().all(|s| s.requires.is_empty())
+        && migrations.iter().all(|m| m.requires.is_empty())
+    {
+        // Nothing but each source's own sequence: the order is the
+        // tie-break key's (which keeps each source in version order), and
+        // a sort finds what is read in that order already sorted at once.
+        let mut migrations = migrations;
+        migrations.sort_by(|a, b| {
+            (prio(a), &a.id.version, &a.id.source).cmp(&(prio(b), &b.id.version, &b.id.source))
+        });
+        return Ok(migrations);
+    }
     // Only requirements look migrations up by id.
     let index: FxHashMap<&MigrationId, usize> = if migrations.iter().any(|m| !m.requires.is_empty())
     {
@@ -95,15 +108,9 @@ pub fn order(
     // Rank every migration once by the tie-break key, so the queue holds
     // plain numbers.
     let mut by_key: Vec<usize> = (0..n).collect();
-    let prio = |i: usize| {
-        priority
-            .get(migrations[i].id.source.as_str())
-            .copied()
-            .unwrap_or(0)
-    };
     by_key.sort_by(|&a, &b| {
-        let (ma, mb) = (&migrations[a].id, &migrations[b].id);
-        (prio(a), &ma.version, &ma.source).cmp(&(prio(b), &mb.version, &mb.source))
+        let (ma, mb) = (&migrations[a], &migrations[b]);
+        (prio(ma), &ma.id.version, &ma.id.source).cmp(&(prio(mb), &mb.id.version, &mb.id.source))
     });
     let mut rank = vec![0usize; n];
     for (r, &i) in by_key.iter().enumerate() {

@@ -454,6 +454,35 @@ fn order_follows_priority_then_version_then_requirements() {
     );
 }
 
+/// Without requirements, order takes a shortcut (a sort by the tie-break
+/// key); it gives what the full ordering gives, which a requirement that
+/// changes nothing (one of app's after an earlier one) makes it take.
+#[test]
+fn order_without_requirements_matches_the_full_ordering() {
+    let sources = [src("app", 0, &[]), src("data", 10, &[]), src("aux", 0, &[])];
+    let mut ms = Vec::new();
+    for (i, source) in ["data", "app", "aux", "app", "data", "aux"]
+        .iter()
+        .enumerate()
+    {
+        for v in [7, 3, 11, 1] {
+            let version = (v * 10 + i).to_string();
+            ms.push(mig(source, &version, "m", "select 1;", None));
+        }
+    }
+    let shortcut = order_of(ms.clone(), &sources).unwrap();
+    let mut app: Vec<usize> = (0..ms.len())
+        .filter(|&i| ms[i].id.source == "app")
+        .collect();
+    app.sort_by(|&a, &b| ms[a].id.version.cmp(&ms[b].id.version));
+    let (first, later) = (app[0], app[2]);
+    let required = ms[first].id.clone();
+    ms[later].requires.push(required);
+    assert_eq!(order_of(ms, &sources).unwrap(), shortcut);
+    assert_eq!(shortcut.first().map(String::as_str), Some("app/11"));
+    assert_eq!(shortcut.last().map(String::as_str), Some("data/114"));
+}
+
 #[test]
 fn order_reports_cycles_and_missing_requirements_naming_both_ends() {
     let mut ms = vec![
