@@ -68,12 +68,12 @@ impl Format for NativeFormat {
     }
 
     fn discover(&self, source: &SourceSpec) -> Result<Found, Vec<Diagnostic>> {
-        let files = files_sorted(source)?;
+        let mut files = files_sorted(source)?;
         // (file's place, problem): reported in file order.
         let mut problems: Vec<(usize, Diagnostic)> = Vec::new();
         // (version, name, role, file's place), then sorted by version: a
         // stable sort keeps each version's files in file-name order.
-        let mut named: Vec<(Version, &str, Role, usize)> = Vec::with_capacity(files.len());
+        let mut named: Vec<(Version, String, Role, usize)> = Vec::with_capacity(files.len());
         for (place, path) in files.iter().enumerate() {
             let file_name = crate::formats::name(path);
             if !file_name.ends_with(".sql") {
@@ -90,7 +90,7 @@ impl Format for NativeFormat {
                 )
             };
             match split_stem(stem) {
-                Some((version, name)) => named.push((version, name, role, place)),
+                Some((version, name)) => named.push((version, name.to_string(), role, place)),
                 None => problems.push((place, Diagnostic {
                     path: path.clone(),
                     line: None,
@@ -102,13 +102,13 @@ impl Format for NativeFormat {
         named.sort_by(|a, b| a.0.cmp(&b.0));
         let mut entries: Vec<Entry> = Vec::with_capacity(named.len());
         for (version, name, role, place) in named {
-            let path = &files[place];
+            let path = std::mem::take(&mut files[place]);
             let entry = match entries.last_mut() {
                 Some(last) if last.version == version => last,
                 _ => {
                     entries.push(Entry {
                         version,
-                        name: name.to_string(),
+                        name,
                         whole: None,
                         up: None,
                         down: None,
@@ -121,7 +121,8 @@ impl Format for NativeFormat {
                 Role::Up => &mut entry.up,
                 Role::Down => &mut entry.down,
             };
-            if let Some(other) = slot.replace(path.clone()) {
+            if let Some(other) = slot.replace(path) {
+                let path = slot.as_ref().expect("just set");
                 problems.push((place, duplicate(path, &other)));
             }
         }
