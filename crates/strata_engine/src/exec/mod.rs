@@ -94,20 +94,26 @@ impl Engine {
         // The history is read while the files still are.
         let history = session.driver().read_history().await;
         let result = match (migrations.join(), history) {
-            (Ok(found), Ok(history)) => {
+            (Ok(found), Ok(mut history)) => {
                 for warning in &found.warnings {
                     reporter.event(&Event::Warning {
                         message: warning.to_string(),
                     });
                 }
-                self.run_locked(
-                    session.driver(),
-                    request,
-                    (&found.migrations, history),
-                    reporter,
-                    started,
-                )
-                .await
+                let result = self
+                    .run_locked(
+                        session.driver(),
+                        request,
+                        (&found.migrations, &mut history),
+                        reporter,
+                        started,
+                    )
+                    .await;
+                // Ten thousand migrations and history rows take
+                // milliseconds to free: another thread does it while the
+                // lock is released.
+                std::thread::spawn(move || drop((found, history)));
+                result
             }
             (Err(e), _) => Err(e),
             (_, Err(e)) => Err(e.into()),
@@ -121,7 +127,7 @@ impl Engine {
         &self,
         driver: &mut dyn Driver,
         request: &Request,
-        (migrations, mut all_history): (&[Migration], Vec<HistoryRow>),
+        (migrations, all_history): (&[Migration], &mut Vec<HistoryRow>),
         reporter: &dyn Reporter,
         started: Instant,
     ) -> Result<Report, EngineError> {
@@ -129,7 +135,7 @@ impl Engine {
             return Err(EngineError::FreshOneSource(only.clone()));
         }
         let target = self.plan_target(&driver.capabilities())?;
-        self.place(&mut all_history, migrations, &driver.history_table())?;
+        self.place(all_history, migrations, &driver.history_table())?;
         // Copied only when some rows are not selected.
         let history: std::borrow::Cow<[HistoryRow]> =
             if all_history.iter().all(|r| self.selects(&r.id.source)) {
@@ -185,7 +191,7 @@ impl Engine {
                 .execute_hooked(
                     driver,
                     &plan,
-                    (&all_history, &history),
+                    (all_history, &history),
                     reporter,
                     started,
                     &mut report,
