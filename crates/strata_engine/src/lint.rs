@@ -49,18 +49,11 @@ impl Engine {
                 .map(|p| self.lint_path(p))
                 .collect::<Result<Vec<_>, _>>()?;
             let root = self.root();
-            // Where each file is (see `located`), its directory's real
-            // path worked out once: thousands of files share one.
-            let mut dirs: HashMap<PathBuf, PathBuf> = HashMap::new();
+            // Thousands of files share a directory: its real path is
+            // worked out once.
+            let mut real = HashMap::new();
             migrations.retain(|m| {
-                let path = root.join(&m.path);
-                let at = match (path.parent(), path.file_name()) {
-                    (Some(dir), Some(name)) => dirs
-                        .entry(dir.to_path_buf())
-                        .or_insert_with(|| canonical(dir))
-                        .join(name),
-                    _ => canonical(&path),
-                };
+                let at = located(&root.join(&m.path), &mut real);
                 wanted.iter().any(|w| at.starts_with(w))
             });
             "paths"
@@ -90,7 +83,7 @@ impl Engine {
 
     /// `path` made absolute, refused when it is not in a selected source.
     fn lint_path(&self, path: &Path) -> Result<PathBuf, EngineError> {
-        let full = located(path);
+        let full = located(path, &mut HashMap::new());
         if !full.exists() {
             return Err(EngineError::Config {
                 path: path.to_path_buf(),
@@ -143,11 +136,18 @@ fn canonical(p: &Path) -> PathBuf {
 
 /// Where a path is, as the user sees the project: a directory where it
 /// really is, a file in its directory's real place under its own name (a
-/// linked file is where the link is, not where it leads).
-fn located(p: &Path) -> PathBuf {
+/// linked file is where the link is, not where it leads). `real` keeps the
+/// real paths of the directories already seen.
+fn located(p: &Path, real: &mut HashMap<PathBuf, PathBuf>) -> PathBuf {
+    let mut real_dir = |dir: &Path| {
+        real.entry(dir.to_path_buf())
+            .or_insert_with(|| canonical(dir))
+            .clone()
+    };
     match (p.is_dir(), p.parent(), p.file_name()) {
-        (false, Some(dir), Some(name)) if !dir.as_os_str().is_empty() => canonical(dir).join(name),
-        (false, Some(_), Some(name)) => canonical(Path::new(".")).join(name),
-        _ => canonical(p),
+        (true, _, _) => real_dir(p),
+        (false, Some(dir), Some(name)) if !dir.as_os_str().is_empty() => real_dir(dir).join(name),
+        (false, _, Some(name)) => real_dir(Path::new(".")).join(name),
+        (false, _, None) => canonical(p),
     }
 }

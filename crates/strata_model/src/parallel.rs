@@ -23,7 +23,6 @@ pub fn parallel_map<T: Send, R: Send>(
     while items.peek().is_some() {
         batches.push(items.by_ref().take(batch).collect());
     }
-    let count = batches.len();
     let queue = std::sync::Mutex::new(batches.into_iter().enumerate());
     let f = &f;
     let mut done: Vec<(usize, Vec<R>)> = std::thread::scope(|scope| {
@@ -45,7 +44,6 @@ pub fn parallel_map<T: Send, R: Send>(
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
     });
-    debug_assert_eq!(done.len(), count);
     done.sort_unstable_by_key(|(i, _)| *i);
     // Handed over batch by batch, not copied into one vector first: ten
     // thousand migrations are megabytes, and fresh memory is not free.

@@ -33,17 +33,19 @@ pub fn order(
         .iter()
         .map(|s| (s.name.as_str(), s.priority))
         .collect();
-    let prio = |m: &Migration| priority.get(m.id.source.as_str()).copied().unwrap_or(0);
+    // The tie-break: priority, then version, then source.
+    let tie_break = |a: &Migration, b: &Migration| {
+        let prio = |m: &Migration| priority.get(m.id.source.as_str()).copied().unwrap_or(0);
+        (prio(a), &a.id.version, &a.id.source).cmp(&(prio(b), &b.id.version, &b.id.source))
+    };
     if sources.iter().all(|s| s.requires.is_empty())
         && migrations.iter().all(|m| m.requires.is_empty())
     {
         // Nothing but each source's own sequence: the order is the
-        // tie-break key's (which keeps each source in version order), and
-        // a sort finds what is read in that order already sorted at once.
+        // tie-break's (which keeps each source in version order), and a
+        // sort finds what is read in that order already sorted at once.
         let mut migrations = migrations;
-        migrations.sort_by(|a, b| {
-            (prio(a), &a.id.version, &a.id.source).cmp(&(prio(b), &b.id.version, &b.id.source))
-        });
+        migrations.sort_by(tie_break);
         return Ok(migrations);
     }
     // Only requirements look migrations up by id.
@@ -108,10 +110,7 @@ pub fn order(
     // Rank every migration once by the tie-break key, so the queue holds
     // plain numbers.
     let mut by_key: Vec<usize> = (0..n).collect();
-    by_key.sort_by(|&a, &b| {
-        let (ma, mb) = (&migrations[a], &migrations[b]);
-        (prio(ma), &ma.id.version, &ma.id.source).cmp(&(prio(mb), &mb.id.version, &mb.id.source))
-    });
+    by_key.sort_by(|&a, &b| tie_break(&migrations[a], &migrations[b]));
     let mut rank = vec![0usize; n];
     for (r, &i) in by_key.iter().enumerate() {
         rank[i] = r;
