@@ -390,7 +390,7 @@ pub fn log_params(l: &LogEntry) -> Vec<Param> {
         Param::text(l.action.as_str()),
         Param::text(l.status.as_str()),
         Param::Text(l.checksum.as_ref().map(|c| c.hex.clone())),
-        Param::Text(l.checksum.as_ref().map(|c| c.algorithm.clone())),
+        Param::Text(l.checksum.as_ref().map(|c| c.algorithm.to_string())),
         Param::Int(Some(l.batch)),
         Param::Time(Some(l.at)),
         Param::Int(l.duration_ms),

@@ -163,7 +163,7 @@ fn history_row(mut c: Cols<'_>) -> Parsed<HistoryRow> {
         kind: c.word("kind", MigrationKind::parse)?,
         checksum: Checksum {
             hex: c.text("checksum")?,
-            algorithm: c.text("checksum_algorithm")?,
+            algorithm: Checksum::algorithm_named(c.str("checksum_algorithm")?),
         },
         status: c.word("status", HistoryStatus::parse)?,
         batch: c.int("batch")?,
@@ -195,10 +195,10 @@ fn log_entry(mut c: Cols<'_>) -> Parsed<LogEntry> {
         status: c.word("status", HistoryStatus::parse)?,
         checksum: {
             let hex = c.opt();
-            let algorithm = c.opt();
+            let algorithm = c.next_str().unwrap_or_default();
             hex.map(|hex| Checksum {
                 hex,
-                algorithm: algorithm.unwrap_or_default(),
+                algorithm: Checksum::algorithm_named(algorithm),
             })
         },
         batch: c.int("batch")?,

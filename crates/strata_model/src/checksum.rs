@@ -11,7 +11,9 @@ pub const CHECKSUM_ALGORITHM: &str = "sha256-v1";
 /// CRLF and CR into LF, so converting a file's line endings is not a change.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Checksum {
-    pub algorithm: String,
+    /// Borrowed for strata's own ([`CHECKSUM_ALGORITHM`]): ten thousand
+    /// rows need not each hold a copy of it.
+    pub algorithm: Cow<'static, str>,
     pub hex: String,
 }
 
@@ -43,8 +45,17 @@ impl Checksum {
     pub fn of_body(body: &str) -> Self {
         let digest = Sha256::digest(normalize_text(body).as_bytes());
         Checksum {
-            algorithm: CHECKSUM_ALGORITHM.to_string(),
+            algorithm: Cow::Borrowed(CHECKSUM_ALGORITHM),
             hex: hex(&digest),
+        }
+    }
+
+    /// The algorithm named `name` (as a history row stores it).
+    pub fn algorithm_named(name: &str) -> Cow<'static, str> {
+        if name == CHECKSUM_ALGORITHM {
+            Cow::Borrowed(CHECKSUM_ALGORITHM)
+        } else {
+            Cow::Owned(name.to_string())
         }
     }
 
