@@ -116,6 +116,7 @@ pub(crate) fn finish(
     Ok(crate::Found {
         migrations,
         warnings,
+        text_skipped: false,
     })
 }
 

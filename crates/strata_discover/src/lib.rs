@@ -36,9 +36,32 @@ pub struct SourceSpec {
     pub order: Option<Vec<String>>,
     /// Files of the folder that are not migrations (globs on their names).
     pub exclude: Vec<String>,
+    /// What to keep of each file's text.
+    pub reading: Reading,
+}
+
+/// What discovery keeps of a migration's text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Reading {
+    /// Every body's SQL, to run or show it.
+    #[default]
+    Whole,
+    /// What a plan is made of (checksums, sections present, directives)
+    /// without keeping the SQL: for a command that runs nothing, or must
+    /// first find out whether it has anything to run. A format may keep
+    /// the text anyway; [`Found::text_skipped`] says whether it did not.
+    Checksums,
 }
 
 impl SourceSpec {
+    /// This source, to be read as `text` says.
+    pub fn read_as(&self, text: Reading) -> SourceSpec {
+        SourceSpec {
+            reading: text,
+            ..self.clone()
+        }
+    }
+
     /// A diagnostic when `entry` is a symbolic link leading outside the
     /// project: its contents are not read, nor shown in any message.
     fn outside(&self, entry: &Path) -> Option<Diagnostic> {
@@ -101,6 +124,9 @@ pub enum DiscoverError {
 pub struct Found {
     pub migrations: Vec<Migration>,
     pub warnings: Vec<Diagnostic>,
+    /// Some bodies were not kept ([`Reading::Checksums`]): read the
+    /// sources again, whole, before running or showing any SQL.
+    pub text_skipped: bool,
 }
 
 impl From<Vec<Migration>> for Found {
@@ -108,6 +134,7 @@ impl From<Vec<Migration>> for Found {
         Found {
             migrations,
             warnings: Vec::new(),
+            text_skipped: false,
         }
     }
 }
@@ -125,13 +152,14 @@ pub fn discover_all(sources: &[SourceSpec]) -> Result<Found, DiscoverError> {
             known: formats::names(formats::all().iter().copied()).join(", "),
         })?;
         match format.discover(source) {
-            Ok(found) if all.migrations.is_empty() => {
-                all.migrations = found.migrations;
-                all.warnings.extend(found.warnings);
-            }
             Ok(found) => {
-                all.migrations.extend(found.migrations);
+                if all.migrations.is_empty() {
+                    all.migrations = found.migrations;
+                } else {
+                    all.migrations.extend(found.migrations);
+                }
                 all.warnings.extend(found.warnings);
+                all.text_skipped |= found.text_skipped;
             }
             Err(diags) => problems.extend(diags),
         }
@@ -288,52 +316,61 @@ pub(crate) fn dirs_sorted(source: &SourceSpec) -> Result<Vec<PathBuf>, Vec<Diagn
 }
 
 pub(crate) fn read_text(path: &Path) -> Result<String, Diagnostic> {
-    // Open, read to the end, close: no size or position asked first (as
-    // `File` does), one system call fewer for each of thousands of small
-    // files. The bytes land in a buffer the thread keeps, its pages mapped
-    // and zeroed once, and are copied into a string of their exact size.
+    with_text(path, str::to_string)
+}
+
+/// Calls `f` on the text of the file at `path`, as read (no line endings
+/// changed). Open, read to the end, close: no size or position asked first
+/// (as `File` does), one system call fewer for each of thousands of small
+/// files. The bytes land in a buffer the thread keeps, its pages mapped and
+/// zeroed once, so a file `f` keeps nothing of costs no allocation.
+pub(crate) fn with_text<R, F: FnOnce(&str) -> R>(path: &Path, f: F) -> Result<R, Diagnostic> {
+    use std::io::Read;
     const ROOM: usize = 64 * 1024;
     thread_local! {
         static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let read = || -> std::io::Result<Vec<u8>> {
-        use std::io::Read;
-        let mut file = std::fs::File::open(path)?;
-        BUFFER.with_borrow_mut(|buffer| {
-            buffer.resize(ROOM, 0);
-            let mut len = 0;
-            loop {
-                match file.read(&mut buffer[len..]) {
-                    Ok(0) => return Ok(buffer[..len].to_vec()),
-                    Ok(n) => len += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-                if len == buffer.len() {
-                    // A big file: read the rest into its own buffer.
-                    let mut bytes = buffer.clone();
-                    file.read_to_end(&mut bytes)?;
-                    return Ok(bytes);
-                }
-            }
-        })
-    };
-    let bytes = read().map_err(|e| Diagnostic {
+    let cannot = |e: std::io::Error| Diagnostic {
         path: path.to_path_buf(),
         line: None,
         message: format!("cannot read the file: {e}"),
         help: "check the file's permissions".into(),
-    })?;
-    String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        Diagnostic {
-            path: path.to_path_buf(),
-            line: Some(line),
-            message: "the file is not valid UTF-8".into(),
-            help: "save the file as UTF-8".into(),
+    };
+    let text = |bytes: &[u8], f: F| {
+        std::str::from_utf8(bytes).map(f).map_err(|e| {
+            let line = 1 + bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            Diagnostic {
+                path: path.to_path_buf(),
+                line: Some(line),
+                message: "the file is not valid UTF-8".into(),
+                help: "save the file as UTF-8".into(),
+            }
+        })
+    };
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    // Taken out while `f` runs, so that `f` may read another file.
+    let mut buffer = BUFFER.take();
+    buffer.resize(ROOM, 0);
+    let mut len = 0;
+    let result = loop {
+        match file.read(&mut buffer[len..]) {
+            Ok(0) => break text(&buffer[..len], f),
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(cannot(e)),
         }
-    })
+        if len == buffer.len() {
+            // A big file: read the rest into its own buffer.
+            let mut bytes = buffer.clone();
+            break match file.read_to_end(&mut bytes) {
+                Ok(_) => text(&bytes, f),
+                Err(e) => Err(cannot(e)),
+            };
+        }
+    };
+    BUFFER.set(buffer);
+    result
 }

@@ -14,7 +14,7 @@ use crate::script::ScriptEnv;
 use crate::target::DatabaseTarget;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use strata_discover::{Diagnostic, DiscoverError, Found, SourceSpec};
+use strata_discover::{Diagnostic, Found, Reading, SourceSpec};
 use strata_driver::{Capabilities, Driver, LockMode, TableName, TxSettings};
 use strata_model::{HistoryRow, LogEntry, Migration};
 use strata_plan::{Plan, StatusEntry, Step};
@@ -57,7 +57,7 @@ pub struct Engine {
     /// Sources left out of work on the database because they are written
     /// for another engine than its: a warning each where they are left out
     /// (static commands such as `lint` and `list` still read them).
-    skipped: Vec<(String, Diagnostic)>,
+    pub(crate) skipped: Vec<(String, Diagnostic)>,
     /// `--source`, when given.
     pub(crate) only_source: Option<String>,
     table: TableName,
@@ -192,6 +192,7 @@ impl Engine {
                 confine: confine.clone(),
                 order: s.order.clone(),
                 exclude: s.exclude.clone(),
+                reading: Reading::Whole,
             };
             match s.kind {
                 config::SourceKind::Migrations => sources.push(spec),
@@ -307,13 +308,6 @@ impl Engine {
         &self.task_sources
     }
 
-    /// Reads every migration of the selected sources, with the warnings
-    /// found on the way.
-    pub fn migrations(&self) -> Result<Found, EngineError> {
-        self.check_project()?;
-        discover(&self.sources, &self.ordering(false))
-    }
-
     /// Whether `source` is worked on against the database: selected, and
     /// not written for another engine.
     pub(crate) fn on_database(&self, source: &str) -> bool {
@@ -327,59 +321,6 @@ impl Engine {
             return Err(EngineError::NoProject(self.project.root.clone()));
         }
         Ok(())
-    }
-
-    /// How to order the selected sources' migrations; `on_database`: only
-    /// those worked on against the database, saying which were skipped.
-    fn ordering(&self, on_database: bool) -> Ordering {
-        let config = &self.project.config.sources;
-        let keep = |name: &str| {
-            if on_database {
-                self.on_database(name)
-            } else {
-                self.selects(name)
-            }
-        };
-        Ordering {
-            root: self.project.root.clone(),
-            sources: config
-                .iter()
-                .filter(|s| keep(&s.name))
-                .map(|s| strata_plan::SourceOrder {
-                    name: s.name.clone(),
-                    priority: s.priority,
-                    requires: s.requires.clone(),
-                })
-                .collect(),
-            known: config.iter().map(|s| s.name.clone()).collect(),
-            skipped: if on_database {
-                self.skipped.iter().map(|(_, d)| d.clone()).collect()
-            } else {
-                Vec::new()
-            },
-        }
-    }
-
-    /// Starts reading the migrations on another thread, so a large
-    /// directory is read while a connection to a server is being set up.
-    /// An embedded database is opened (and so created) only after the files
-    /// have been read, so bad files leave it untouched.
-    pub(crate) fn migrations_in_background(&self) -> Pending {
-        if let Err(e) = self.check_project() {
-            return Pending::Done(Err(e));
-        }
-        let sources: Vec<SourceSpec> = self
-            .sources
-            .iter()
-            .filter(|s| self.on_database(&s.name))
-            .cloned()
-            .collect();
-        let ordering = self.ordering(true);
-        let read = move || discover(&sources, &ordering);
-        match &self.database {
-            Ok(d) if d.is_server() => Pending::Running(std::thread::spawn(read)),
-            _ => Pending::Done(read()),
-        }
     }
 
     /// Connects, refusing a database of another engine than a selected
@@ -464,7 +405,7 @@ impl Engine {
 
     /// Every migration's state, and the warnings reading them gave.
     pub async fn status(&self) -> Result<(Vec<StatusEntry>, Vec<Diagnostic>), EngineError> {
-        let (found, history, _) = self.read_state().await?;
+        let (found, history, _) = self.read_state(Reading::Checksums).await?;
         Ok((
             strata_plan::status(&found.migrations, &history),
             found.warnings,
@@ -485,10 +426,14 @@ impl Engine {
 
     /// The plan `request` would run now (read-only; takes no lock).
     pub async fn plan(&self, request: &Request) -> Result<Plan, EngineError> {
-        let (found, history, caps) = self.read_state().await?;
-        let mut plan = request
-            .kind
-            .plan(&found.migrations, &history, &self.plan_target(&caps)?)?;
+        let (found, history, caps) = self.read_state(request.first_reading()).await?;
+        let target = self.plan_target(&caps)?;
+        let mut plan = request.kind.plan(&found.migrations, &history, &target)?;
+        if !plan.is_empty() && found.text_skipped {
+            // The plan shows the SQL of its steps.
+            let found = self.with_text(found)?;
+            plan = request.kind.plan(&found.migrations, &history, &target)?;
+        }
         // Said before the run refuses them.
         if !self.env.allow_destructive {
             for (id, path, line, why) in strata_plan::destructive_statements(&plan, caps.dialect) {
@@ -506,8 +451,9 @@ impl Engine {
     /// do, without a lock.
     pub(crate) async fn read_state(
         &self,
+        text: Reading,
     ) -> Result<(Found, Vec<HistoryRow>, Capabilities), EngineError> {
-        let migrations = self.migrations_in_background().ready()?;
+        let migrations = self.migrations_in_background(text).ready()?;
         let mut driver = self.connect().await?;
         let rows = driver.read_history().await;
         let found = migrations.join()?;
@@ -691,97 +637,4 @@ fn resolve_database(
         },
     };
     DatabaseTarget::parse(&url, &base)
-}
-
-/// Reads the migrations. Their paths, and the paths problems name, are
-/// relative to the project, as the user knows them (join them to the
-/// project root to open them).
-fn discover(sources: &[SourceSpec], order: &Ordering) -> Result<Found, EngineError> {
-    let mut found = read_files(sources, &order.root)?;
-    found.migrations = strata_plan::order(found.migrations, &order.sources, &order.known)?;
-    found.warnings.extend(order.skipped.iter().cloned());
-    Ok(found)
-}
-
-/// What ordering the migrations needs from the configuration.
-#[derive(Clone)]
-struct Ordering {
-    root: PathBuf,
-    sources: Vec<strata_plan::SourceOrder>,
-    known: Vec<String>,
-    skipped: Vec<Diagnostic>,
-}
-
-fn read_files(sources: &[SourceSpec], root: &Path) -> Result<Found, DiscoverError> {
-    // Byte-wise first: ten thousand paths under the root are the usual
-    // case, and comparing components one by one is the cost of it.
-    let under = {
-        let mut prefix = root.as_os_str().as_encoded_bytes().to_vec();
-        prefix.push(b'/');
-        prefix
-    };
-    let shown = |p: &Path| -> PathBuf {
-        let bytes = p.as_os_str().as_encoded_bytes();
-        if let Some(rest) = bytes.strip_prefix(under.as_slice())
-            && let Ok(rest) = std::str::from_utf8(rest)
-        {
-            PathBuf::from(rest)
-        } else {
-            p.strip_prefix(root).unwrap_or(p).to_path_buf()
-        }
-    };
-    match strata_discover::discover_all(sources) {
-        Ok(mut found) => {
-            for d in &mut found.warnings {
-                d.path = shown(&d.path);
-            }
-            for m in &mut found.migrations {
-                let file = shown(&m.path);
-                for body in [Some(&mut m.up), m.down.as_mut(), m.verify.as_mut()]
-                    .into_iter()
-                    .flatten()
-                {
-                    body.path = if body.path == m.path {
-                        file.clone()
-                    } else {
-                        shown(&body.path)
-                    };
-                }
-                m.path = file;
-            }
-            Ok(found)
-        }
-        Err(DiscoverError::Invalid(mut diags)) => {
-            for d in &mut diags {
-                d.path = shown(&d.path);
-            }
-            Err(DiscoverError::Invalid(diags))
-        }
-        Err(other) => Err(other),
-    }
-}
-
-/// Migrations being read on another thread, or already read.
-pub(crate) enum Pending {
-    Running(std::thread::JoinHandle<Result<Found, EngineError>>),
-    Done(Result<Found, EngineError>),
-}
-
-impl Pending {
-    /// Fails now if the migrations were read already and are invalid.
-    pub(crate) fn ready(self) -> Result<Self, EngineError> {
-        match self {
-            Pending::Done(Err(e)) => Err(e),
-            other => Ok(other),
-        }
-    }
-
-    pub(crate) fn join(self) -> Result<Found, EngineError> {
-        match self {
-            Pending::Running(handle) => handle
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Pending::Done(result) => result,
-        }
-    }
 }

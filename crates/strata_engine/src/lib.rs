@@ -28,6 +28,7 @@ mod notify;
 mod script;
 // the engine: a project bound to a database, and its lock
 mod engine;
+mod files;
 mod lock;
 // commands, each adding its methods to the engine
 mod adopt;

@@ -1,6 +1,7 @@
 //! What a command is asked to do ([`Request`]) and what it did ([`Report`]).
 
 use crate::events::Event;
+use strata_discover::Reading;
 pub use strata_plan::RequestKind;
 use strata_plan::UpOptions;
 
@@ -45,6 +46,17 @@ impl Request {
 
     pub fn command(&self) -> &'static str {
         self.kind.command()
+    }
+
+    /// What the first read of the files keeps. An `up` most often has
+    /// nothing to do, and its plan needs no SQL to find out: the files are
+    /// read again, whole, only when it has steps. Other requests plan on
+    /// the SQL itself (a down derived from an up).
+    pub(crate) fn first_reading(&self) -> Reading {
+        match self.kind {
+            RequestKind::Up(_) => Reading::Checksums,
+            _ => Reading::Whole,
+        }
     }
 }
 

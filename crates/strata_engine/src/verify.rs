@@ -46,7 +46,7 @@ impl Engine {
     /// Verifies every applied migration that has a verify section (or only
     /// `only`, `V` or `source/V`).
     pub async fn verify(&self, only: Option<&str>) -> Result<Vec<Verified>, EngineError> {
-        let (found, history, _) = self.read_state().await?;
+        let (found, history, _) = self.read_state(strata_discover::Reading::Whole).await?;
         let only = match only {
             Some(target) => Some(strata_plan::resolve(&found.migrations, &history, target)?),
             None => None,

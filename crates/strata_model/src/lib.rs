@@ -18,7 +18,7 @@ pub use history::{
     ForeignWrite, HistoryRow, HistoryStatus, LogAction, LogEntry, Progress, ProgressTracker,
     TaskRun,
 };
-pub use migration::{Body, Migration, MigrationId, MigrationKind, TxMode};
+pub use migration::{Body, Migration, MigrationId, MigrationKind, TxMode, is_blank};
 pub use parallel::parallel_map;
 pub use time::Timestamp;
 pub use version::{Lane, Version, VersionError};

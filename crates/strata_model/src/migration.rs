@@ -108,12 +108,38 @@ pub struct Body {
 }
 
 impl Body {
+    /// A body whose text was not kept: discovery read and hashed the file
+    /// for a command that runs nothing (a `status`, an `up` that may have
+    /// nothing to do). Its `sql` is empty; [`Body::is_read`] tells it from
+    /// a body that is empty in the file.
+    pub fn unread(line: usize, path: PathBuf) -> Body {
+        Body {
+            sql: std::sync::Arc::clone(&UNREAD),
+            line,
+            path,
+        }
+    }
+
+    /// False for a body made by [`Body::unread`]: running it would run
+    /// nothing in place of the file's SQL.
+    pub fn is_read(&self) -> bool {
+        !std::sync::Arc::ptr_eq(&self.sql, &UNREAD)
+    }
+
     /// True when the body holds nothing but whitespace and SQL comments.
     pub fn is_blank(&self) -> bool {
-        self.sql
-            .lines()
-            .all(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
+        is_blank(&self.sql)
     }
+}
+
+/// The one text every unread body shares.
+static UNREAD: std::sync::LazyLock<std::sync::Arc<String>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(String::new()));
+
+/// True when `sql` holds nothing but whitespace and SQL comments.
+pub fn is_blank(sql: &str) -> bool {
+    sql.lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
 }
 
 /// A migration as discovered on disk.

@@ -5,7 +5,7 @@ use strata_engine::Engine;
 use strata_model::Migration;
 
 pub fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let found = engine.migrations()?;
+    let found = engine.migrations_listed()?;
     let migrations = &found.migrations;
     let groups = groups(engine, migrations);
     if printer.is_json() {

@@ -25,10 +25,13 @@ use crate::events::{Event, Reporter};
 use crate::notify::Notice;
 use crate::report::{Report, Request, RequestKind, ms};
 use crate::{Engine, EngineError};
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
+use strata_discover::Found;
 use strata_driver::Driver;
 use strata_model::{HistoryRow, Migration, Progress, Version};
+use strata_plan::Plan;
 
 /// One run's state while executing a plan.
 pub(super) struct Run<'a> {
@@ -88,13 +91,15 @@ impl Engine {
         reporter: &dyn Reporter,
     ) -> Result<Report, EngineError> {
         let started = Instant::now();
-        let migrations = self.migrations_in_background().ready()?;
+        let migrations = self
+            .migrations_in_background(request.first_reading())
+            .ready()?;
         let terminate = request.terminate_stale.then_some(request.yes);
         let mut session = self.locked(reporter, terminate).await?;
         // The history is read while the files still are.
         let history = session.driver().read_history().await;
         let result = match (migrations.join(), history) {
-            (Ok(found), Ok(mut history)) => {
+            (Ok(mut found), Ok(mut history)) => {
                 for warning in &found.warnings {
                     reporter.event(&Event::Warning {
                         message: warning.to_string(),
@@ -104,7 +109,7 @@ impl Engine {
                     .run_locked(
                         session.driver(),
                         request,
-                        (&found.migrations, &mut history),
+                        (&mut found, &mut history),
                         reporter,
                         started,
                     )
@@ -121,13 +126,13 @@ impl Engine {
         session.release(result).await
     }
 
-    /// Runs `request` holding the lock, on the `migrations` on disk and
-    /// every history row as read (`all_history`).
+    /// Runs `request` holding the lock, on the migrations `found` on disk
+    /// and every history row as read (`all_history`).
     async fn run_locked(
         &self,
         driver: &mut dyn Driver,
         request: &Request,
-        (migrations, all_history): (&[Migration], &mut Vec<HistoryRow>),
+        (found, all_history): (&mut Found, &mut Vec<HistoryRow>),
         reporter: &dyn Reporter,
         started: Instant,
     ) -> Result<Report, EngineError> {
@@ -135,20 +140,16 @@ impl Engine {
             return Err(EngineError::FreshOneSource(only.clone()));
         }
         let target = self.plan_target(&driver.capabilities())?;
-        self.place(all_history, migrations, &driver.history_table())?;
-        // Copied only when some rows are not selected.
-        let history: std::borrow::Cow<[HistoryRow]> =
-            if all_history.iter().all(|r| self.selects(&r.id.source)) {
-                (&all_history[..]).into()
-            } else {
-                all_history
-                    .iter()
-                    .filter(|r| self.selects(&r.id.source))
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .into()
-            };
-        let plan = request.kind.plan(migrations, &history, &target)?;
+        let table = driver.history_table();
+        let mut plan = self.plan_on(request, &target, &found.migrations, all_history, &table)?;
+        if !plan.is_empty() && found.text_skipped {
+            // Something to run: now the SQL is needed, so the files are
+            // read again, whole, and the plan made on what was read.
+            *found = self.with_text(std::mem::take(found))?;
+            plan = self.plan_on(request, &target, &found.migrations, all_history, &table)?;
+        }
+        let migrations = &found.migrations[..];
+        let history = self.selected_rows(all_history);
         if let Some(approved) = &request.approve
             && approved != &plan.hash
         {
@@ -213,5 +214,36 @@ impl Engine {
         report.duration_ms = ms(started.elapsed());
         reporter.event(&report.finished());
         Ok(report)
+    }
+}
+
+impl Engine {
+    /// The plan of `request` on `migrations`, placing the history rows of
+    /// named migrations first.
+    fn plan_on(
+        &self,
+        request: &Request,
+        target: &strata_plan::Target,
+        migrations: &[Migration],
+        all_history: &mut [HistoryRow],
+        table: &str,
+    ) -> Result<Plan, EngineError> {
+        self.place(all_history, migrations, table)?;
+        Ok(request
+            .kind
+            .plan(migrations, &self.selected_rows(all_history), target)?)
+    }
+
+    /// The rows of the selected sources: copied only when some are not.
+    fn selected_rows<'h>(&self, all: &'h [HistoryRow]) -> Cow<'h, [HistoryRow]> {
+        if all.iter().all(|r| self.selects(&r.id.source)) {
+            all.into()
+        } else {
+            all.iter()
+                .filter(|r| self.selects(&r.id.source))
+                .cloned()
+                .collect::<Vec<_>>()
+                .into()
+        }
     }
 }

@@ -31,6 +31,18 @@ impl Engine {
         request: &Request,
         migrations: &[Migration],
     ) -> Result<(), EngineError> {
+        // A plan made on files read without their SQL only tells whether
+        // there is anything to run; running it would run nothing.
+        if let Some(step) = plan
+            .steps
+            .iter()
+            .find(|s| s.script.as_ref().is_some_and(|b| !b.is_read()))
+        {
+            return Err(EngineError::Refused(format!(
+                "{} was planned without reading its SQL (a strata bug: please report it); nothing ran",
+                step.id
+            )));
+        }
         driver.ensure_history().await?;
         let batch = all_history.iter().map(|r| r.batch).max().unwrap_or(0) + 1;
         let mut applied: HashMap<String, BTreeSet<Version>> = HashMap::new();

@@ -3,10 +3,11 @@
 //! lines is all up), or a `<version>_<name>.up.sql` + `.down.sql` pair.
 
 use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold};
-use crate::{Diagnostic, Found, SourceSpec, files_sorted, read_text};
+use crate::{Diagnostic, Found, Reading, SourceSpec, files_sorted, with_text};
 use std::path::{Path, PathBuf};
 use strata_model::{
-    Body, Checksum, Migration, MigrationId, MigrationKind, TxMode, Version, normalized,
+    Body, Checksum, Migration, MigrationId, MigrationKind, TxMode, Version, is_blank,
+    normalize_text,
 };
 
 pub struct NativeFormat;
@@ -28,20 +29,41 @@ impl Section {
     }
 }
 
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Role {
+    /// A file of sections (or all up).
     Whole,
+    /// A `.up.sql` file.
     Up,
+    /// A `.down.sql` file.
     Down,
 }
 
-/// What a file's sections and directives say.
+/// A body's place in its file's text: its bytes and its first line.
+type Span = (std::ops::Range<usize>, usize);
+
+/// Where a file's sections are, and what its directives say.
 #[derive(Default)]
-struct Parsed {
+struct Sections {
+    up: Option<Span>,
+    down: Option<Span>,
+    verify: Option<Span>,
+    no_transaction: bool,
+    requires: Vec<MigrationId>,
+}
+
+/// One file read: its bodies (their text kept or not, as the source's
+/// [`Reading`] asks), and what the rest of discovery needs of the text.
+struct Read {
     up: Option<Body>,
     down: Option<Body>,
     verify: Option<Body>,
     no_transaction: bool,
     requires: Vec<MigrationId>,
+    /// The up body's (not for a down file).
+    checksum: Option<Checksum>,
+    up_blank: bool,
+    verify_blank: bool,
 }
 
 /// A new strata migration: sections to fill. It has no down section until
@@ -136,7 +158,11 @@ impl Format for NativeFormat {
             }
         }
         if problems.is_empty() {
-            Ok(migrations.into())
+            Ok(Found {
+                migrations,
+                warnings: Vec::new(),
+                text_skipped: source.reading == Reading::Checksums,
+            })
         } else {
             Err(problems)
         }
@@ -162,24 +188,29 @@ fn duplicate(path: &Path, other: &Path) -> Diagnostic {
 
 impl Entry {
     fn into_migration(self, source: &SourceSpec) -> Result<Migration, Vec<Diagnostic>> {
-        let (path, parsed) = match (self.whole, self.up, self.down) {
+        let keep = source.reading == Reading::Whole;
+        let (path, read) = match (self.whole, self.up, self.down) {
             (Some(whole), None, None) => {
-                let parsed = parse_file(&whole, true)?;
-                (whole, parsed)
+                let read = read_file(&whole, Role::Whole, false, keep)?;
+                (whole, read)
             }
             (None, Some(up), down) => {
-                let mut parsed = parse_file(&up, false)?;
-                if let Some(down) = down {
-                    let down_parsed = parse_file(&down, false)?;
+                // The down file first: its no-transaction directive is part
+                // of the up body's checksum. The up file's problems are
+                // told first.
+                let down = down.map(|d| read_file(&d, Role::Down, false, keep));
+                let down_no_tx = matches!(&down, Some(Ok(d)) if d.no_transaction);
+                let mut read = read_file(&up, Role::Up, down_no_tx, keep)?;
+                if let Some(down) = down.transpose()? {
                     // A down file holding only comments is an empty down
                     // (reverting runs nothing), as sqlx, golang-migrate and
                     // diesel treat it; only a missing one is irreversible.
-                    parsed.down = down_parsed.up;
+                    read.down = down.up;
                     // One mode for the migration: either file asking for
                     // no transaction gets it.
-                    parsed.no_transaction |= down_parsed.no_transaction;
+                    read.no_transaction |= down.no_transaction;
                 }
-                (up, parsed)
+                (up, read)
             }
             (Some(whole), Some(other), _) | (Some(whole), None, Some(other)) => {
                 return Err(vec![duplicate(&whole, &other)]);
@@ -197,10 +228,9 @@ impl Entry {
             }
             (None, None, None) => unreachable!("an entry is made for a file"),
         };
-        let up = parsed.up.expect("parse_file gives an up or an error");
         // A file just made by `strata new` and not written yet is pending;
         // only applying it is refused, so the rest of the project works.
-        let unsupported = up.is_blank().then(|| {
+        let unsupported = read.up_blank.then(|| {
             "its up section is empty (write the migration's SQL under `-- strata:up`, or delete the file)"
                 .to_string()
         });
@@ -208,14 +238,14 @@ impl Entry {
             id: MigrationId::new(source.name.clone(), self.version),
             name: self.name,
             kind: MigrationKind::Versioned,
-            checksum: checksum(&up, parsed.no_transaction),
+            checksum: read.checksum.expect("an up or whole file is hashed"),
             unsupported,
-            requires: parsed.requires,
+            requires: read.requires,
             description: None,
-            up,
-            down: parsed.down,
-            verify: parsed.verify.filter(|b| !b.is_blank()),
-            tx_mode: TxMode::unless(parsed.no_transaction),
+            up: read.up.expect("read_file gives an up or an error"),
+            down: read.down,
+            verify: read.verify.filter(|_| !read.verify_blank),
+            tx_mode: TxMode::unless(read.no_transaction),
             path,
         })
     }
@@ -224,16 +254,15 @@ impl Entry {
 /// The up body's checksum. A no-transaction directive written outside the
 /// up body (above the sections, or in the down file) changes how the
 /// migration runs, so it counts as part of the body.
-fn checksum(up: &Body, no_transaction: bool) -> Checksum {
+fn checksum(up: &str, no_transaction: bool) -> Checksum {
     let in_body = || {
-        up.sql
-            .lines()
+        up.lines()
             .any(|l| directive(l).is_some_and(|(w, _)| w == "no-transaction"))
     };
     if no_transaction && !in_body() {
-        Checksum::of_body(&format!("-- strata:no-transaction\n{}", up.sql))
+        Checksum::of_body(&format!("-- strata:no-transaction\n{up}"))
     } else {
-        Checksum::of_body(&up.sql)
+        Checksum::of_body(up)
     }
 }
 
@@ -252,23 +281,59 @@ fn directive(line: &str) -> Option<(&str, &str)> {
     Some((word, args.trim()))
 }
 
-/// Parses one file. With `sections` false (a `.up.sql`/`.down.sql` file)
-/// the whole file is one body and section lines are an error.
-fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
-    let text = normalized(read_text(path).map_err(|d| vec![d])?);
+/// Reads one file of `role`; `no_tx_outside`: the down file beside it
+/// asks for no transaction. The bodies keep their text when `keep`.
+fn read_file(
+    path: &Path,
+    role: Role,
+    no_tx_outside: bool,
+    keep: bool,
+) -> Result<Read, Vec<Diagnostic>> {
+    with_text(path, |raw| {
+        let text = normalize_text(raw);
+        let found = sections(path, &text, role == Role::Whole)?;
+        let body = |span: Option<Span>| {
+            span.map(|(range, line)| {
+                if keep {
+                    Body {
+                        sql: std::sync::Arc::new(text[range].to_string()),
+                        line,
+                        path: path.to_path_buf(),
+                    }
+                } else {
+                    Body::unread(line, path.to_path_buf())
+                }
+            })
+        };
+        let up = found.up.as_ref().map(|(range, _)| &text[range.clone()]);
+        let verify = found.verify.as_ref().map(|(range, _)| &text[range.clone()]);
+        Ok(Read {
+            checksum: up
+                .filter(|_| role != Role::Down)
+                .map(|up| checksum(up, found.no_transaction || no_tx_outside)),
+            up_blank: up.is_some_and(is_blank),
+            verify_blank: verify.is_some_and(is_blank),
+            up: body(found.up),
+            down: body(found.down),
+            verify: body(found.verify),
+            no_transaction: found.no_transaction,
+            requires: found.requires,
+        })
+    })
+    .map_err(|d| vec![d])?
+}
+
+/// Finds the sections of a file's `text`. With `sections` false (a
+/// `.up.sql`/`.down.sql` file) the whole file is one body and section
+/// lines are an error.
+fn sections(path: &Path, text: &str, sections: bool) -> Result<Sections, Vec<Diagnostic>> {
+    let mut found = Sections::default();
     if !text.contains("strata:") {
         // No directive, so no section: the whole file is the up body.
-        return Ok(Parsed {
-            up: Some(Body {
-                sql: text.into(),
-                line: 1,
-                path: path.to_path_buf(),
-            }),
-            ..Parsed::default()
-        });
+        found.up = Some((0..text.len(), 1));
+        return Ok(found);
     }
     let mut problems = Vec::new();
-    let mut parsed = Parsed::default();
     let diag = |line: usize, message: String, help: &str| Diagnostic {
         path: path.to_path_buf(),
         line: Some(line),
@@ -276,14 +341,17 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
         help: help.to_string(),
     };
 
-    // (section, first body line, body text)
-    let mut current: Option<(Section, usize, String)> = None;
+    // (section, first body line, where its text starts)
+    let mut current: Option<(Section, usize, usize)> = None;
     let mut preamble_sql: Option<usize> = None;
     let mut saw_section = false;
-    let mut finished: Vec<(Section, usize, String)> = Vec::new();
+    let mut finished: Vec<(Section, Span)> = Vec::new();
+    let mut end = 0;
 
     for (index, line) in text.split_inclusive('\n').enumerate() {
         let lineno = index + 1;
+        let start = end;
+        end += line.len();
         if let Some((word, args)) = directive(line) {
             let section = match word {
                 "up" => Some(Section::Up),
@@ -299,12 +367,12 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
                             "remove the text after the directive",
                         ));
                     }
-                    parsed.no_transaction = true;
+                    found.no_transaction = true;
                     None
                 }
                 "requires" => {
                     match crate::common::requirement(args) {
-                        Some(id) => parsed.requires.push(id),
+                        Some(id) => found.requires.push(id),
                         None => problems.push(diag(
                             lineno,
                             format!("`-- strata:requires {args}` does not name a migration"),
@@ -324,6 +392,8 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
                     None
                 }
             };
+            // Other directive lines stay in the body they appear in, so
+            // the checksum covers them.
             if let Some(section) = section {
                 if !sections {
                     problems.push(diag(
@@ -337,45 +407,31 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
                     continue;
                 }
                 saw_section = true;
-                if let Some(done) = current.take() {
-                    finished.push(done);
+                if let Some((done, line, from)) = current.take() {
+                    finished.push((done, (from..start, line)));
                 }
-                if finished.iter().any(|(s, ..)| *s == section) {
+                if finished.iter().any(|(s, _)| *s == section) {
                     problems.push(diag(
                         lineno,
                         format!("a second `-- strata:{}` section", section.name()),
                         "merge the two sections into one",
                     ));
                 }
-                current = Some((section, lineno + 1, String::new()));
-            }
-            // Directive lines stay in the body they appear in, so the
-            // checksum covers them.
-            if let (Some((_, _, body)), None) = (current.as_mut(), section) {
-                body.push_str(line);
+                current = Some((section, lineno + 1, end));
             }
             continue;
         }
-        match current.as_mut() {
-            Some((_, _, body)) => body.push_str(line),
-            None => {
-                let t = line.trim();
-                if !t.is_empty() && !t.starts_with("--") && preamble_sql.is_none() {
-                    preamble_sql = Some(lineno);
-                }
-            }
+        let t = line.trim();
+        if current.is_none() && !t.is_empty() && !t.starts_with("--") && preamble_sql.is_none() {
+            preamble_sql = Some(lineno);
         }
     }
-    if let Some(done) = current.take() {
-        finished.push(done);
+    if let Some((done, line, from)) = current.take() {
+        finished.push((done, (from..text.len(), line)));
     }
 
     if !saw_section {
-        parsed.up = Some(Body {
-            sql: text.into(),
-            line: 1,
-            path: path.to_path_buf(),
-        });
+        found.up = Some((0..text.len(), 1));
     } else if let Some(line) = preamble_sql {
         problems.push(diag(
             line,
@@ -383,19 +439,14 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
             "move it under `-- strata:up` (or down/verify)",
         ));
     }
-    for (section, line, sql) in finished {
-        let body = Some(Body {
-            sql: sql.into(),
-            line,
-            path: path.to_path_buf(),
-        });
+    for (section, span) in finished {
         match section {
-            Section::Up => parsed.up = body,
-            Section::Down => parsed.down = body,
-            Section::Verify => parsed.verify = body,
+            Section::Up => found.up = Some(span),
+            Section::Down => found.down = Some(span),
+            Section::Verify => found.verify = Some(span),
         }
     }
-    if saw_section && parsed.up.is_none() {
+    if saw_section && found.up.is_none() {
         problems.push(Diagnostic {
             path: path.to_path_buf(),
             line: None,
@@ -404,7 +455,7 @@ fn parse_file(path: &Path, sections: bool) -> Result<Parsed, Vec<Diagnostic>> {
         });
     }
     if problems.is_empty() {
-        Ok(parsed)
+        Ok(found)
     } else {
         Err(problems)
     }
@@ -565,6 +616,56 @@ mod tests {
             "{text:#?}"
         );
         assert_eq!(errs.len(), 6, "{text:#?}");
+    }
+
+    /// Read for its checksums, a source keeps no SQL but tells everything
+    /// else a plan needs exactly as a whole read does.
+    #[test]
+    fn reading_checksums_keeps_all_but_the_sql() {
+        let (_d, whole) = dir(&[
+            (
+                "1_a.sql",
+                "-- strata:up\r\ncreate table a (id int);\r\n-- strata:down\r\ndrop table a;\r\n-- strata:verify\r\nselect 1 from a;\r\n",
+            ),
+            ("2_b.sql", "create table b (id int);\n"),
+            ("3_c.sql", "-- strata:up\n\n-- strata:verify\n-- nothing\n"),
+            ("4_d.up.sql", "create index concurrently d on a (id);\n"),
+            (
+                "4_d.down.sql",
+                "-- strata:no-transaction\ndrop index concurrently d;\n",
+            ),
+            (
+                "5_e.sql",
+                "-- strata:no-transaction\n-- strata:requires app/1\n-- strata:up\nselect 5;\n",
+            ),
+        ]);
+        let checksums = whole.read_as(Reading::Checksums);
+        let a = NativeFormat.discover(&whole).unwrap();
+        let b = NativeFormat.discover(&checksums).unwrap();
+        assert!(!a.text_skipped);
+        assert!(b.text_skipped);
+        assert_eq!(a.migrations.len(), 5);
+        for (a, b) in a.migrations.iter().zip(&b.migrations) {
+            assert_eq!(a.id, b.id);
+            assert_eq!(a.checksum, b.checksum, "{}", a.id);
+            assert_eq!(a.tx_mode, b.tx_mode, "{}", a.id);
+            assert_eq!(a.unsupported, b.unsupported, "{}", a.id);
+            assert_eq!(a.requires, b.requires, "{}", a.id);
+            assert_eq!(a.path, b.path);
+            let lines = |m: &Migration| {
+                [Some(&m.up), m.down.as_ref(), m.verify.as_ref()].map(|b| b.map(|b| b.line))
+            };
+            assert_eq!(lines(a), lines(b), "{}", a.id);
+            assert!(a.up.is_read() && !b.up.is_read(), "{}", a.id);
+            assert!(b.up.sql.is_empty() && b.down.iter().all(|d| !d.is_read()));
+        }
+        assert_eq!(
+            a.migrations[0].up.sql.as_str(),
+            "create table a (id int);\n"
+        );
+        assert_eq!(a.migrations[3].tx_mode, TxMode::NoTransaction);
+        assert!(a.migrations[2].verify.is_none(), "a blank verify is none");
+        assert!(a.migrations[2].unsupported.is_some());
     }
 
     /// Regression: a migration just made by `strata new` (empty up) was a
