@@ -8,6 +8,7 @@ mod detect;
 pub mod formats;
 mod tasks;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use strata_model::Migration;
@@ -316,15 +317,19 @@ pub(crate) fn dirs_sorted(source: &SourceSpec) -> Result<Vec<PathBuf>, Vec<Diagn
 }
 
 pub(crate) fn read_text(path: &Path) -> Result<String, Diagnostic> {
-    with_text(path, str::to_string)
+    with_text(path, |text| text.into_owned())
 }
 
 /// Calls `f` on the text of the file at `path`, as read (no line endings
 /// changed). Open, read to the end, close: no size or position asked first
 /// (as `File` does), one system call fewer for each of thousands of small
 /// files. The bytes land in a buffer the thread keeps, its pages mapped and
-/// zeroed once, so a file `f` keeps nothing of costs no allocation.
-pub(crate) fn with_text<R, F: FnOnce(&str) -> R>(path: &Path, f: F) -> Result<R, Diagnostic> {
+/// zeroed once, so a file `f` keeps nothing of costs no allocation; a file
+/// bigger than that buffer is read into its own, which `f` may keep.
+pub(crate) fn with_text<R, F: FnOnce(Cow<'_, str>) -> R>(
+    path: &Path,
+    f: F,
+) -> Result<R, Diagnostic> {
     use std::io::Read;
     const ROOM: usize = 64 * 1024;
     thread_local! {
@@ -336,19 +341,17 @@ pub(crate) fn with_text<R, F: FnOnce(&str) -> R>(path: &Path, f: F) -> Result<R,
         message: format!("cannot read the file: {e}"),
         help: "check the file's permissions".into(),
     };
-    let text = |bytes: &[u8], f: F| {
-        std::str::from_utf8(bytes).map(f).map_err(|e| {
-            let line = 1 + bytes[..e.valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            Diagnostic {
-                path: path.to_path_buf(),
-                line: Some(line),
-                message: "the file is not valid UTF-8".into(),
-                help: "save the file as UTF-8".into(),
-            }
-        })
+    let invalid = |bytes: &[u8], e: std::str::Utf8Error| {
+        let line = 1 + bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        Diagnostic {
+            path: path.to_path_buf(),
+            line: Some(line),
+            message: "the file is not valid UTF-8".into(),
+            help: "save the file as UTF-8".into(),
+        }
     };
     let mut file = std::fs::File::open(path).map_err(cannot)?;
     // Taken out while `f` runs, so that `f` may read another file.
@@ -357,7 +360,12 @@ pub(crate) fn with_text<R, F: FnOnce(&str) -> R>(path: &Path, f: F) -> Result<R,
     let mut len = 0;
     let result = loop {
         match file.read(&mut buffer[len..]) {
-            Ok(0) => break text(&buffer[..len], f),
+            Ok(0) => {
+                break match std::str::from_utf8(&buffer[..len]) {
+                    Ok(text) => Ok(f(Cow::Borrowed(text))),
+                    Err(e) => Err(invalid(&buffer[..len], e)),
+                };
+            }
             Ok(n) => len += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => break Err(cannot(e)),
@@ -366,7 +374,10 @@ pub(crate) fn with_text<R, F: FnOnce(&str) -> R>(path: &Path, f: F) -> Result<R,
             // A big file: read the rest into its own buffer.
             let mut bytes = buffer.clone();
             break match file.read_to_end(&mut bytes) {
-                Ok(_) => text(&bytes, f),
+                Ok(_) => match String::from_utf8(bytes) {
+                    Ok(text) => Ok(f(Cow::Owned(text))),
+                    Err(e) => Err(invalid(e.as_bytes(), e.utf8_error())),
+                },
                 Err(e) => Err(cannot(e)),
             };
         }

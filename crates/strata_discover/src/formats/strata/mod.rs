@@ -4,10 +4,11 @@
 
 use crate::formats::{DirView, Evidence, Format, NewMigration, Scaffold};
 use crate::{Diagnostic, Found, Reading, SourceSpec, files_sorted, with_text};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use strata_model::{
     Body, Checksum, Migration, MigrationId, MigrationKind, TxMode, Version, is_blank,
-    normalize_text,
+    normalize_text, normalized,
 };
 
 pub struct NativeFormat;
@@ -290,9 +291,12 @@ fn read_file(
     keep: bool,
 ) -> Result<Read, Vec<Diagnostic>> {
     with_text(path, |raw| {
-        let text = normalize_text(raw);
+        let text = match raw {
+            Cow::Borrowed(raw) => normalize_text(raw),
+            Cow::Owned(raw) => Cow::Owned(normalized(raw)),
+        };
         let found = sections(path, &text, role == Role::Whole)?;
-        let body = |span: Option<Span>| {
+        let body = |span: Option<Span>, text: &str| {
             span.map(|(range, line)| {
                 if keep {
                     Body {
@@ -307,15 +311,29 @@ fn read_file(
         };
         let up = found.up.as_ref().map(|(range, _)| &text[range.clone()]);
         let verify = found.verify.as_ref().map(|(range, _)| &text[range.clone()]);
+        let checksum = up
+            .filter(|_| role != Role::Down)
+            .map(|up| checksum(up, found.no_transaction || no_tx_outside));
+        let (up_blank, verify_blank) = (up.is_some_and(is_blank), verify.is_some_and(is_blank));
+        let down = body(found.down, &text);
+        let verify = body(found.verify, &text);
+        // A file that is all up keeps the text it was read into: a big
+        // data migration is in memory once.
+        let up = match found.up {
+            Some((range, line)) if keep && range == (0..text.len()) => Some(Body {
+                sql: std::sync::Arc::new(text.into_owned()),
+                line,
+                path: path.to_path_buf(),
+            }),
+            span => body(span, &text),
+        };
         Ok(Read {
-            checksum: up
-                .filter(|_| role != Role::Down)
-                .map(|up| checksum(up, found.no_transaction || no_tx_outside)),
-            up_blank: up.is_some_and(is_blank),
-            verify_blank: verify.is_some_and(is_blank),
-            up: body(found.up),
-            down: body(found.down),
-            verify: body(found.verify),
+            checksum,
+            up_blank,
+            verify_blank,
+            up,
+            down,
+            verify,
             no_transaction: found.no_transaction,
             requires: found.requires,
         })
