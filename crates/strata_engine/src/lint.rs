@@ -72,6 +72,7 @@ impl Engine {
         let findings = strata_model::parallel_map(migrations.iter().collect(), |m| {
             linter.lint(m, self.dialect_of(&m.id.source))
         })
+        .into_iter()
         .flatten()
         .collect();
         Ok(LintReport {

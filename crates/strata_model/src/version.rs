@@ -99,19 +99,29 @@ impl Version {
         if raw.is_empty() {
             return Err(VersionError::Empty);
         }
-        let (mut spans, mut start) = (Vec::new(), 0);
+        // The usual version is one number: a vector only for more.
+        let (mut first, mut more, mut start): (Option<Span>, Vec<Span>, usize) =
+            (None, Vec::new(), 0);
         for part in raw.split(|c| separators.contains(&c)) {
             if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(VersionError::NotNumeric(raw.to_string()));
             }
             let end = start + part.len();
             let zeros = part.len() - part.trim_start_matches('0').len();
-            spans.push(((start + zeros) as u32, end as u32));
+            let span = ((start + zeros) as u32, end as u32);
+            match first {
+                None => first = Some(span),
+                Some(_) => more.push(span),
+            }
             start = end + 1;
         }
+        let parts = match first {
+            Some(one) if more.is_empty() => Parts::One([one]),
+            _ => Parts::of(first.into_iter().chain(more).collect()),
+        };
         Ok(Version {
             raw: raw.to_string(),
-            parts: Parts::of(spans),
+            parts,
             lane: Lane::Numbered,
             position: 0,
         })

@@ -151,20 +151,16 @@ impl Format for NativeFormat {
         }
         problems.sort_by_key(|(place, _)| *place);
         let mut problems: Vec<Diagnostic> = problems.into_iter().map(|(_, d)| d).collect();
-        let mut migrations = Vec::with_capacity(entries.len());
-        for result in strata_model::parallel_map(entries, |entry| entry.into_migration(source)) {
-            match result {
-                Ok(m) => migrations.push(m),
-                Err(mut d) => problems.append(&mut d),
-            }
-        }
-        if problems.is_empty() {
+        let read = strata_model::parallel_map(entries, |entry| entry.into_migration(source));
+        if problems.is_empty() && read.iter().all(Result::is_ok) {
             Ok(Found {
-                migrations,
+                // Kept in the vector they were read into.
+                migrations: read.into_iter().filter_map(Result::ok).collect(),
                 warnings: Vec::new(),
                 text_skipped: source.reading == Reading::Checksums,
             })
         } else {
+            problems.extend(read.into_iter().filter_map(Result::err).flatten());
             Err(problems)
         }
     }
