@@ -65,10 +65,12 @@ pub fn is_transaction_control(statement: &Statement<'_>, script: &str) -> bool {
 /// Whether PostgreSQL refuses to run `statement` inside a transaction
 /// block (`CREATE INDEX CONCURRENTLY`, `VACUUM`, `CREATE DATABASE`, ...).
 pub fn cannot_run_in_transaction(statement: &Statement<'_>, script: &str) -> bool {
-    let words = words_outside_quotes(
+    let words: Vec<String> = words_outside_quotes(
         &script[statement.token_offset..statement.offset + statement.sql.len()],
-    );
-    let w: Vec<&str> = words.iter().take(6).map(String::as_str).collect();
+    )
+    .take(6)
+    .collect();
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
     match w.as_slice() {
         ["VACUUM", ..] | ["ALTER", "SYSTEM", ..] | ["DISCARD", "ALL", ..] => true,
         ["CREATE" | "DROP", "DATABASE" | "TABLESPACE", ..] => true,
@@ -124,9 +126,19 @@ pub fn concurrent_index_name(statement: &Statement<'_>, script: &str) -> Option<
 /// `DROP DATABASE`, a dropped column, `TRUNCATE`, or a `DELETE`/`UPDATE`
 /// without `WHERE` (every row).
 pub fn destructive(statement: &Statement<'_>, script: &str) -> Option<&'static str> {
-    let words = words_outside_quotes(
+    let mut words = words_outside_quotes(
         &script[statement.token_offset..statement.offset + statement.sql.len()],
     );
+    // Most statements are told by their first word: the rest (a data
+    // migration's VALUES) is read only when it can matter.
+    let first = words.next();
+    if !matches!(
+        first.as_deref(),
+        Some("DROP" | "TRUNCATE" | "DELETE" | "UPDATE" | "ALTER")
+    ) {
+        return None;
+    }
+    let words: Vec<String> = first.into_iter().chain(words).collect();
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     let has = |k: &str| w.contains(&k);
     match w.as_slice() {
@@ -160,40 +172,39 @@ pub fn destructive(statement: &Statement<'_>, script: &str) -> Option<&'static s
 }
 
 /// The upper-cased words of `text`, leaving out quoted strings and
-/// identifiers and comments.
-fn words_outside_quotes(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
+/// identifiers and comments, read as they are asked for.
+fn words_outside_quotes(text: &str) -> impl Iterator<Item = String> + '_ {
     let mut chars = text.chars().peekable();
-    let flush = |word: &mut String, out: &mut Vec<String>| {
-        if !word.is_empty() {
-            out.push(std::mem::take(word).to_ascii_uppercase());
-        }
-    };
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' | '"' | '`' => {
-                flush(&mut word, &mut out);
-                for d in chars.by_ref() {
-                    if d == c {
-                        break;
+    std::iter::from_fn(move || {
+        let mut word = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\'' | '"' | '`' => {
+                    for d in chars.by_ref() {
+                        if d == c {
+                            break;
+                        }
                     }
                 }
-            }
-            '-' if chars.peek() == Some(&'-') => {
-                flush(&mut word, &mut out);
-                for d in chars.by_ref() {
-                    if d == '\n' {
-                        break;
+                '-' if chars.peek() == Some(&'-') => {
+                    for d in chars.by_ref() {
+                        if d == '\n' {
+                            break;
+                        }
                     }
                 }
+                c if c.is_alphanumeric() || c == '_' => {
+                    word.push(c);
+                    continue;
+                }
+                _ => {}
             }
-            c if c.is_alphanumeric() || c == '_' => word.push(c),
-            _ => flush(&mut word, &mut out),
+            if !word.is_empty() {
+                return Some(word.to_ascii_uppercase());
+            }
         }
-    }
-    flush(&mut word, &mut out);
-    out
+        (!word.is_empty()).then(|| word.to_ascii_uppercase())
+    })
 }
 
 /// The first word of `statement` (of `script`), upper-cased.
