@@ -15,7 +15,10 @@ strata is built (cargo build --release -p strata_cli) unless --no-build.
          BEGIN/COMMIT (one transaction per migration, like every tool here).
   noop   the same command again once everything is applied (median of
          --noop-reps runs on the first repetition's database); against
-         psql -c 'select 1' (the connect floor).
+         psql -c 'select 1' (the connect floor), and, when it can be built
+         (libpq's and OpenSSL's headers), the floor of the work itself:
+         bench/floor.c reads and hashes every file on every core while it
+         connects, locks and reads strata's history, and does nothing else.
          Peak memory (max RSS, from wait4) of every apply and no-op run, in MiB
          (the largest over the runs).
   lint   strata lint vs squawk over 1,000 migration files (median of 5), and
@@ -59,6 +62,8 @@ SQLX = os.path.join(PEERS, "bin", "sqlx")
 REFINERY = os.path.join(PEERS, "bin", "refinery")
 DBMATE_SHIM = os.path.join(PEERS, "npm", "node_modules", ".bin", "dbmate")
 SQUAWK = os.path.join(PEERS, "py", "bin", "squawk")
+FLOOR = os.path.join(PEERS, "floor")
+FLOOR_ROW = "floor (C, bench/floor.c)"
 V0 = 20240000000000
 TOML = '[[source]]\nname = "app"\npath = "migrations"\nengine = "postgres"\n'
 INSTALLS = [
@@ -116,6 +121,14 @@ def install_peers(build):
         if not os.path.exists(path):
             print("installing:", " ".join(cmd), flush=True)
             subprocess.run(cmd, check=True)
+    source = os.path.join(ROOT, "bench", "floor.c")
+    if not os.path.exists(FLOOR) or os.path.getmtime(FLOOR) < os.path.getmtime(source):
+        include = subprocess.run(["pg_config", "--includedir"], capture_output=True, text=True).stdout.strip()
+        built = subprocess.run(["cc", "-O2", "-o", FLOOR, source, f"-I{include or '/usr/include/postgresql'}",
+                                "-lpq", "-lcrypto", "-lpthread"], capture_output=True, text=True)
+        if built.returncode != 0:
+            print("floor.c not built (it needs libpq's and OpenSSL's headers, e.g. libpq-dev and libssl-dev):",
+                  built.stderr.strip().splitlines()[-1:] or "", flush=True)
     if build:
         print("building: cargo build --quiet --release -p strata_cli", flush=True)
         subprocess.run(["cargo", "build", "--quiet", "--release", "-p", "strata_cli"], cwd=ROOT, check=True)
@@ -186,6 +199,13 @@ def bench_apply(n, reps, noop_reps, sections, work, fsync):
                     secs, mib = run(*noop_cmd(db))
                     r["noop_s"].append(secs)
                     r["noop_mib"].append(mib)
+                    if name == "strata" and os.path.exists(FLOOR):
+                        # Interleaved with strata's, on the same files and history.
+                        f = res.setdefault(FLOOR_ROW, {"apply_s": [], "apply_mib": [], "noop_s": [], "noop_mib": []})
+                        secs, mib = run([FLOOR, str(os.cpu_count()), f"{work}/n{n}/strata/migrations",
+                                         f"host={SOCKET} dbname={db} user=postgres"])
+                        f["noop_s"].append(secs)
+                        f["noop_mib"].append(mib)
                 if noops and (got := count_tables(db)) != n:
                     sys.exit(f"FAILED: {name}'s no-op left {got} of the {n} tables (database {db})")
     return res
@@ -260,10 +280,11 @@ def report_apply(n, reps, noop_reps, res, sections):
     rows = []
     for name, r in res.items():
         apply_s, noop_s = med(name, "apply_s"), med(name, "noop_s")
-        rows.append([name, ms(r["apply_s"]), f"{apply_s / base:.2f}x",
+        rows.append([name, ms(r["apply_s"]), f"{apply_s / base:.2f}x" if apply_s else "-",
                      ms(r["noop_s"]),
                      f"{noop_s / floor:.2f}x" if noop_s else "-",
-                     f"{max(r['apply_mib']):.1f}", f"{max(r['noop_mib']):.1f}" if r["noop_mib"] else "-"])
+                     f"{max(r['apply_mib']):.1f}" if r["apply_mib"] else "-",
+                     f"{max(r['noop_mib']):.1f}" if r["noop_mib"] else "-"])
     table(f"N = {n}: apply median of {reps} fresh database(s), no-op median of {noop_reps if floor else 0} run(s)"
           " (psql's no-op is -c 'select 1')",
           ["tool", "apply ms", "vs psql", "no-op ms", "vs select 1", "peak MiB apply", "peak MiB no-op"], rows)
@@ -277,6 +298,10 @@ def report_apply(n, reps, noop_reps, res, sections):
         target(f"N={n} strata no-op vs sqlx-cli no-op", noop / med("sqlx-cli", "noop_s"), 0.5)
         target(f"N={n} strata no-op vs psql select 1", noop / floor, 5.0)
         target(f"N={n} strata no-op peak memory", max(res["strata"]["noop_mib"]), 50, unit=" MiB")
+        if FLOOR_ROW in res:
+            least = med(FLOOR_ROW, "noop_s")
+            print(f"  (the floor of the work: {least / med('sqlx-cli', 'noop_s'):.2f}x sqlx-cli's no-op, "
+                  f"{least / floor:.2f}x select 1; strata's no-op is {noop / least:.2f}x the floor)")
 
 
 def report_cases(title, res):
