@@ -64,6 +64,12 @@ pub enum BackupAction {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum SchemaAction {
+    /// Print the database's schema as SQL that recreates it on an empty database: deterministic (the same schema prints the same bytes), one object per block, in an order that applies. `--format json` gives the model. strata's own tables and the configured tools' history tables are left out.
+    Dump,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DownMode {
     Auto,
@@ -200,6 +206,11 @@ pub enum Command {
     },
     /// List the backups: id, environment, time, size, reason.
     Backups,
+    /// The database's schema: `schema dump` prints it as canonical SQL.
+    Schema {
+        #[command(subcommand)]
+        action: SchemaAction,
+    },
     /// Restore a backup into the database (replacing its data); a protected environment needs --yes and --approve ID or a confirmation.
     Restore {
         /// The backup's id (`strata backups`).

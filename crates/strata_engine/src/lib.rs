@@ -37,6 +37,7 @@ mod databases;
 pub mod doctor;
 mod exec;
 mod lint;
+mod schema;
 mod tasks;
 mod validate;
 mod verify;

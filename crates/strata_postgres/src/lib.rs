@@ -13,6 +13,7 @@ mod dry_run;
 mod history;
 mod lock;
 mod probe;
+mod schema;
 mod tls;
 
 use async_trait::async_trait;
@@ -252,6 +253,10 @@ impl Driver for PgDriver {
 
     fn describe(&self) -> String {
         self.target.display.clone()
+    }
+
+    async fn read_schema(&mut self, skip: &[String]) -> Result<strata_schema::Schema> {
+        schema::read(self, skip).await
     }
 
     async fn ensure_history(&mut self) -> Result<()> {

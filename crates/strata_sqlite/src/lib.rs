@@ -263,6 +263,41 @@ impl Driver for SqliteDriver {
         self.display.clone()
     }
 
+    async fn read_schema(&mut self, skip: &[String]) -> Result<strata_schema::Schema> {
+        // SQLite keeps each object as the statement that created it: that
+        // text is its definition. Tables first, then indexes, views and
+        // triggers, each by name; SQLite's own objects left out.
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT type, name, tbl_name, sql FROM sqlite_schema \
+                 WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
+                 ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 WHEN 'view' THEN 2 ELSE 3 END, name",
+            )
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(db_err)?;
+        let mut schema = strata_schema::Schema::default();
+        for row in rows {
+            let (kind, name, table, sql) = row.map_err(db_err)?;
+            if skip.contains(&table) {
+                continue;
+            }
+            schema
+                .statements
+                .push(strata_schema::Statement { kind, name, sql });
+        }
+        Ok(schema)
+    }
+
     async fn server_version(&mut self) -> Result<String> {
         self.conn
             .query_row("SELECT 'SQLite ' || sqlite_version()", [], |r| r.get(0))

@@ -16,6 +16,7 @@ mod locking;
 mod monorepo;
 mod mysql;
 mod output;
+mod schema;
 mod scripts;
 mod trust;
 

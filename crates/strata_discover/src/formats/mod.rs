@@ -233,6 +233,9 @@ pub(crate) fn name(p: &Path) -> &str {
 /// Another tool's history table: read by `strata adopt`, and kept up to
 /// date by `keep_foreign_history`.
 pub trait ToolHistory: Sync {
+    /// The history table's name (without its schema).
+    fn table(&self) -> &'static str;
+
     /// The query that reads the table, as the tool's documentation
     /// describes it.
     fn query(&self, dialect: Dialect) -> String;

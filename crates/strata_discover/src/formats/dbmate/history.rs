@@ -7,6 +7,10 @@ use strata_sql::Dialect;
 pub(crate) struct DbmateHistory;
 
 impl ToolHistory for DbmateHistory {
+    fn table(&self) -> &'static str {
+        "schema_migrations"
+    }
+
     fn query(&self, _: Dialect) -> String {
         "SELECT version FROM schema_migrations ORDER BY version".into()
     }

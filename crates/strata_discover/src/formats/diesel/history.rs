@@ -8,6 +8,10 @@ use strata_sql::Dialect;
 pub(crate) struct DieselHistory;
 
 impl ToolHistory for DieselHistory {
+    fn table(&self) -> &'static str {
+        "__diesel_schema_migrations"
+    }
+
     fn query(&self, _: Dialect) -> String {
         "SELECT version FROM __diesel_schema_migrations ORDER BY version".into()
     }

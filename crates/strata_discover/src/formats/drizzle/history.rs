@@ -18,6 +18,10 @@ fn table(dialect: Dialect) -> &'static str {
 }
 
 impl ToolHistory for DrizzleHistory {
+    fn table(&self) -> &'static str {
+        "__drizzle_migrations"
+    }
+
     fn query(&self, dialect: Dialect) -> String {
         format!(
             "SELECT hash, created_at FROM {} ORDER BY created_at, id",

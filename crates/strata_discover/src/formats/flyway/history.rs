@@ -9,6 +9,10 @@ use strata_sql::Dialect;
 pub(crate) struct FlywayHistory;
 
 impl ToolHistory for FlywayHistory {
+    fn table(&self) -> &'static str {
+        "flyway_schema_history"
+    }
+
     fn query(&self, _: Dialect) -> String {
         "SELECT script, type, success, version FROM flyway_schema_history ORDER BY installed_rank"
             .into()

@@ -8,6 +8,10 @@ use strata_sql::Dialect;
 pub(crate) struct GolangMigrateHistory;
 
 impl ToolHistory for GolangMigrateHistory {
+    fn table(&self) -> &'static str {
+        "schema_migrations"
+    }
+
     fn query(&self, _: Dialect) -> String {
         "SELECT version, dirty FROM schema_migrations".into()
     }

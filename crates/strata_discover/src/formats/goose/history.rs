@@ -9,6 +9,10 @@ use strata_sql::Dialect;
 pub(crate) struct GooseHistory;
 
 impl ToolHistory for GooseHistory {
+    fn table(&self) -> &'static str {
+        "goose_db_version"
+    }
+
     fn query(&self, _: Dialect) -> String {
         "SELECT version_id, is_applied FROM goose_db_version ORDER BY id".into()
     }

@@ -9,6 +9,10 @@ use strata_sql::Dialect;
 pub(crate) struct PrismaHistory;
 
 impl ToolHistory for PrismaHistory {
+    fn table(&self) -> &'static str {
+        "_prisma_migrations"
+    }
+
     fn query(&self, _: Dialect) -> String {
         "SELECT migration_name, CASE WHEN finished_at IS NOT NULL AND rolled_back_at IS NULL THEN 'applied' ELSE 'not applied' END FROM _prisma_migrations ORDER BY started_at".into()
     }

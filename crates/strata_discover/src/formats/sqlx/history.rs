@@ -9,6 +9,10 @@ use strata_sql::Dialect;
 pub(crate) struct SqlxHistory;
 
 impl ToolHistory for SqlxHistory {
+    fn table(&self) -> &'static str {
+        "_sqlx_migrations"
+    }
+
     fn query(&self, _: Dialect) -> String {
         "SELECT version, success FROM _sqlx_migrations ORDER BY version".into()
     }

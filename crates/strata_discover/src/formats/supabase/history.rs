@@ -7,6 +7,10 @@ use strata_sql::Dialect;
 pub(crate) struct SupabaseHistory;
 
 impl ToolHistory for SupabaseHistory {
+    fn table(&self) -> &'static str {
+        "schema_migrations"
+    }
+
     fn query(&self, _: Dialect) -> String {
         "SELECT version FROM supabase_migrations.schema_migrations".into()
     }

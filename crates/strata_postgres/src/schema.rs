@@ -1,0 +1,353 @@
+//! Reads a PostgreSQL database's schema into [`strata_schema::Schema`]:
+//! one catalog query per kind of object (never one per table), in one
+//! read-only snapshot, with names and definitions as the server prints
+//! them for the search path `public`.
+
+use crate::PgDriver;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use strata_driver::{DriverError, Result, Rows, Session};
+use strata_schema::{
+    Column, Constraint, ConstraintKind, Enum, Extension, Index, Name, Schema, Sequence, Table, View,
+};
+
+/// Namespaces of the user's objects: not the system's, not an
+/// extension's.
+const USER_NAMESPACE: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') \
+     AND n.nspname NOT LIKE 'pg\\_%'";
+
+/// `alias` (a pg_class row) is not an extension's member.
+fn not_extension_member(alias: &str, catalog: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass \
+         AND e.objid = {alias}.oid AND e.deptype = 'e')"
+    )
+}
+
+/// Reads the schema; tables named in `skip` (strata's own, other tools'
+/// history) are left out, with what belongs to them.
+pub(crate) async fn read(driver: &mut PgDriver, skip: &[String]) -> Result<Schema> {
+    driver
+        .batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = public")
+        .await?;
+    let read = read_in_snapshot(driver, skip).await;
+    let end = driver.batch("COMMIT").await;
+    let schema = read?;
+    end?;
+    Ok(schema)
+}
+
+async fn rows(driver: &mut PgDriver, sql: &str) -> Result<Rows> {
+    Ok(driver.query(sql).await?.unwrap_or_default())
+}
+
+/// Column `i` of a catalog row.
+fn col(row: &[Option<String>], i: usize) -> Option<String> {
+    row.get(i).cloned().flatten()
+}
+
+fn text(row: &[Option<String>], i: usize) -> String {
+    col(row, i).unwrap_or_default()
+}
+
+fn flag(row: &[Option<String>], i: usize) -> bool {
+    col(row, i).as_deref() == Some("t")
+}
+
+fn int(row: &[Option<String>], i: usize) -> Result<i64> {
+    text(row, i).parse().map_err(|_| {
+        DriverError::Database(format!("catalog value `{}` is not a number", text(row, i)))
+    })
+}
+
+/// (schema, name, the name as SQL) in columns `i`, `i + 1`, `i + 2`.
+fn name(row: &[Option<String>], i: usize) -> Name {
+    Name {
+        schema: col(row, i),
+        name: text(row, i + 1),
+        sql: text(row, i + 2),
+    }
+}
+
+async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Schema> {
+    let skipped = |relname: &str| skip.iter().any(|s| s == relname);
+    let mut schema = Schema::default();
+
+    for r in rows(
+        driver,
+        &format!(
+            "SELECT NULL, n.nspname, quote_ident(n.nspname) FROM pg_namespace n \
+             WHERE {USER_NAMESPACE} AND n.nspname <> 'public' AND {}",
+            not_extension_member("n", "pg_namespace")
+        ),
+    )
+    .await?
+    {
+        schema.schemas.push(name(&r, 0));
+    }
+
+    for r in rows(
+        driver,
+        "SELECT x.extname, n.nspname, \
+         format('CREATE EXTENSION IF NOT EXISTS %I WITH SCHEMA %I;', x.extname, n.nspname) \
+         FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace \
+         WHERE x.extname <> 'plpgsql'",
+    )
+    .await?
+    {
+        schema.extensions.push(Extension {
+            name: text(&r, 0),
+            schema: text(&r, 1),
+            sql: text(&r, 2),
+        });
+    }
+
+    let mut enums: BTreeMap<String, Enum> = BTreeMap::new();
+    for r in rows(
+        driver,
+        &format!(
+            "SELECT n.nspname, t.typname, t.oid::regtype::text, l.enumlabel \
+             FROM pg_enum l JOIN pg_type t ON t.oid = l.enumtypid \
+             JOIN pg_namespace n ON n.oid = t.typnamespace \
+             WHERE {USER_NAMESPACE} AND {} ORDER BY t.oid, l.enumsortorder",
+            not_extension_member("t", "pg_type")
+        ),
+    )
+    .await?
+    {
+        enums
+            .entry(text(&r, 2))
+            .or_insert_with(|| Enum {
+                name: name(&r, 0),
+                labels: Vec::new(),
+            })
+            .labels
+            .push(text(&r, 3));
+    }
+    schema.enums = enums.into_values().collect();
+
+    for r in rows(
+        driver,
+        &format!(
+            "SELECT n.nspname, c.relname, c.oid::regclass::text, format_type(s.seqtypid, NULL), \
+             s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle, \
+             o.refobjid::regclass::text || '.' || quote_ident(a.attname), t.relname \
+             FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_depend o ON o.classid = 'pg_class'::regclass AND o.objid = c.oid \
+                  AND o.refclassid = 'pg_class'::regclass AND o.deptype = 'a' \
+             LEFT JOIN pg_attribute a ON a.attrelid = o.refobjid AND a.attnum = o.refobjsubid \
+             LEFT JOIN pg_class t ON t.oid = o.refobjid \
+             WHERE {USER_NAMESPACE} AND {} AND NOT EXISTS (SELECT 1 FROM pg_depend i \
+                  WHERE i.classid = 'pg_class'::regclass AND i.objid = c.oid AND i.deptype = 'i')",
+            not_extension_member("c", "pg_class")
+        ),
+    )
+    .await?
+    {
+        if col(&r, 11).is_some_and(|owner| skipped(&owner)) {
+            continue;
+        }
+        schema.sequences.push(Sequence {
+            name: name(&r, 0),
+            data_type: text(&r, 3),
+            start: int(&r, 4)?,
+            increment: int(&r, 5)?,
+            min: int(&r, 6)?,
+            max: int(&r, 7)?,
+            cache: int(&r, 8)?,
+            cycle: flag(&r, 9),
+            owned_by: col(&r, 10),
+        });
+    }
+
+    // Tables by oid, then their columns, constraints and indexes.
+    let mut tables: HashMap<String, Table> = HashMap::new();
+    for r in rows(
+        driver,
+        &format!(
+            "SELECT c.oid, n.nspname, c.relname, c.oid::regclass::text, c.relpersistence = 'u', \
+             CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, \
+             CASE WHEN c.relispartition THEN (SELECT i.inhparent::regclass::text \
+                  FROM pg_inherits i WHERE i.inhrelid = c.oid) END, \
+             CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END, \
+             c.relrowsecurity, c.relforcerowsecurity, obj_description(c.oid, 'pg_class') \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('r', 'p') AND {USER_NAMESPACE} AND {}",
+            not_extension_member("c", "pg_class")
+        ),
+    )
+    .await?
+    {
+        if skipped(&text(&r, 2)) {
+            continue;
+        }
+        tables.insert(
+            text(&r, 0),
+            Table {
+                name: name(&r, 1),
+                unlogged: flag(&r, 4),
+                partition_by: col(&r, 5),
+                partition_of: col(&r, 6).zip(col(&r, 7)),
+                columns: Vec::new(),
+                constraints: Vec::new(),
+                indexes: Vec::new(),
+                row_security: flag(&r, 8),
+                force_row_security: flag(&r, 9),
+                comment: col(&r, 10),
+            },
+        );
+    }
+
+    for r in rows(
+        driver,
+        "SELECT a.attrelid, a.attname, quote_ident(a.attname), \
+         format_type(a.atttypid, a.atttypmod), \
+         CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text END, \
+         a.attnotnull, CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
+         CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END, \
+         CASE a.attgenerated WHEN 's' THEN '(' || pg_get_expr(d.adbin, d.adrelid) || ') STORED' \
+              WHEN 'v' THEN '(' || pg_get_expr(d.adbin, d.adrelid) || ') VIRTUAL' END, \
+         col_description(a.attrelid, a.attnum), a.attislocal \
+         FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+         WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum",
+    )
+    .await?
+    {
+        let Some(table) = tables.get_mut(&text(&r, 0)) else {
+            continue;
+        };
+        // A partition's columns are its parent's.
+        if table.partition_of.is_some() && !flag(&r, 10) {
+            continue;
+        }
+        table.columns.push(Column {
+            name: text(&r, 1),
+            sql_name: text(&r, 2),
+            data_type: text(&r, 3),
+            collation: col(&r, 4),
+            not_null: flag(&r, 5),
+            default: col(&r, 6),
+            identity: col(&r, 7),
+            generated: col(&r, 8),
+            comment: col(&r, 9),
+        });
+    }
+
+    for r in rows(
+        driver,
+        "SELECT co.conrelid, co.conname, quote_ident(co.conname), co.contype, \
+         pg_get_constraintdef(co.oid) FROM pg_constraint co \
+         WHERE co.contype IN ('p', 'u', 'f', 'c', 'x') AND co.conislocal AND co.conrelid <> 0",
+    )
+    .await?
+    {
+        let Some(table) = tables.get_mut(&text(&r, 0)) else {
+            continue;
+        };
+        let kind = match text(&r, 3).as_str() {
+            "p" => ConstraintKind::PrimaryKey,
+            "u" => ConstraintKind::Unique,
+            "f" => ConstraintKind::ForeignKey,
+            "c" => ConstraintKind::Check,
+            _ => ConstraintKind::Exclusion,
+        };
+        table.constraints.push(Constraint {
+            name: text(&r, 1),
+            sql_name: text(&r, 2),
+            kind,
+            definition: text(&r, 4),
+        });
+    }
+
+    for r in rows(
+        driver,
+        "SELECT x.indrelid, i.relname, pg_get_indexdef(x.indexrelid) \
+         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+         WHERE NOT i.relispartition AND NOT EXISTS (SELECT 1 FROM pg_constraint co \
+              WHERE co.conindid = x.indexrelid AND co.conrelid = x.indrelid \
+              AND co.contype IN ('p', 'u', 'x'))",
+    )
+    .await?
+    {
+        if let Some(table) = tables.get_mut(&text(&r, 0)) {
+            table.indexes.push(Index {
+                name: text(&r, 1),
+                definition: text(&r, 2),
+            });
+        }
+    }
+    schema.tables = tables.into_values().collect();
+
+    // Views, each after the views it reads.
+    let mut views: BTreeMap<String, (String, View)> = BTreeMap::new();
+    for r in rows(
+        driver,
+        &format!(
+            "SELECT c.oid, n.nspname, c.relname, c.oid::regclass::text, c.relkind = 'm', \
+             pg_get_viewdef(c.oid, true) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind IN ('v', 'm') AND {USER_NAMESPACE} AND {}",
+            not_extension_member("c", "pg_class")
+        ),
+    )
+    .await?
+    {
+        views.insert(
+            text(&r, 0),
+            (
+                text(&r, 3),
+                View {
+                    name: name(&r, 1),
+                    materialized: flag(&r, 4),
+                    query: text(&r, 5),
+                },
+            ),
+        );
+    }
+    let mut reads: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for r in rows(
+        driver,
+        "SELECT DISTINCT w.ev_class, d.refobjid FROM pg_rewrite w \
+         JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid \
+              AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> w.ev_class",
+    )
+    .await?
+    {
+        if views.contains_key(&text(&r, 0)) && views.contains_key(&text(&r, 1)) {
+            reads.entry(text(&r, 0)).or_default().insert(text(&r, 1));
+        }
+    }
+    schema.views = in_dependency_order(views, &reads);
+    schema.sort();
+    Ok(schema)
+}
+
+/// `views` (by oid) so that each comes after those it reads, and in name
+/// order where that leaves a choice.
+fn in_dependency_order(
+    mut views: BTreeMap<String, (String, View)>,
+    reads: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<View> {
+    let mut out = Vec::with_capacity(views.len());
+    let mut placed: BTreeSet<String> = BTreeSet::new();
+    while !views.is_empty() {
+        // The ready view first by name; with a cycle (not possible in a
+        // valid catalog), the first by name anyway.
+        let ready = views
+            .iter()
+            .filter(|(oid, _)| {
+                reads
+                    .get(*oid)
+                    .is_none_or(|r| r.iter().all(|d| placed.contains(d)))
+            })
+            .min_by(|a, b| a.1.0.cmp(&b.1.0))
+            .or_else(|| views.iter().min_by(|a, b| a.1.0.cmp(&b.1.0)))
+            .map(|(oid, _)| oid.clone())
+            .expect("not empty");
+        let (_, view) = views.remove(&ready).expect("just found");
+        placed.insert(ready);
+        out.push(view);
+    }
+    out
+}

@@ -1,0 +1,215 @@
+//! The canonical SQL of a [`Schema`]: one object per block, in an order
+//! that applies cleanly to an empty database, byte-identical for equal
+//! schemas whatever order their objects were created in.
+
+use crate::{ConstraintKind, Schema, Table};
+use std::fmt::Write;
+
+/// The schema as SQL that recreates it on an empty database.
+pub fn dump(schema: &Schema) -> String {
+    let mut out = Dump::default();
+    for s in &schema.schemas {
+        out.block(format!("CREATE SCHEMA {};", s.sql));
+    }
+    for e in &schema.extensions {
+        out.block(e.sql.clone());
+    }
+    for e in &schema.enums {
+        let labels: Vec<String> = e.labels.iter().map(|l| literal(l)).collect();
+        out.block(format!(
+            "CREATE TYPE {} AS ENUM ({});",
+            e.name.sql,
+            labels.join(", ")
+        ));
+    }
+    for s in &schema.sequences {
+        out.block(format!(
+            "CREATE SEQUENCE {} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} CACHE {}{};",
+            s.name.sql,
+            s.data_type,
+            s.increment,
+            s.min,
+            s.max,
+            s.start,
+            s.cache,
+            if s.cycle { " CYCLE" } else { "" }
+        ));
+    }
+    for t in creation_order(&schema.tables) {
+        out.block(create_table(t));
+    }
+    for s in &schema.sequences {
+        if let Some(owner) = &s.owned_by {
+            out.block(format!("ALTER SEQUENCE {} OWNED BY {owner};", s.name.sql));
+        }
+    }
+    for t in &schema.tables {
+        for c in t
+            .constraints
+            .iter()
+            .filter(|c| c.kind == ConstraintKind::ForeignKey || t.partition_of.is_some())
+        {
+            out.block(format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} {};",
+                t.name.sql, c.sql_name, c.definition
+            ));
+        }
+    }
+    for t in &schema.tables {
+        for i in &t.indexes {
+            // An index of a partitioned table is created on its partitions
+            // too: the server prints it `ON ONLY` (the parent alone), as
+            // it was left once its partitions' indexes were attached.
+            let definition = match &t.partition_by {
+                Some(_) => i.definition.replacen(" ON ONLY ", " ON ", 1),
+                None => i.definition.clone(),
+            };
+            out.block(format!("{definition};"));
+        }
+    }
+    for v in &schema.views {
+        let query = v.query.trim().trim_end_matches(';');
+        out.block(format!(
+            "CREATE {}VIEW {} AS\n{query};",
+            if v.materialized { "MATERIALIZED " } else { "" },
+            v.name.sql
+        ));
+    }
+    for s in &schema.statements {
+        out.block(format!("{};", s.sql.trim().trim_end_matches(';')));
+    }
+    for t in &schema.tables {
+        if t.row_security {
+            out.block(format!(
+                "ALTER TABLE {} ENABLE ROW LEVEL SECURITY;",
+                t.name.sql
+            ));
+        }
+        if t.force_row_security {
+            out.block(format!(
+                "ALTER TABLE {} FORCE ROW LEVEL SECURITY;",
+                t.name.sql
+            ));
+        }
+    }
+    for t in &schema.tables {
+        if let Some(c) = &t.comment {
+            out.block(format!(
+                "COMMENT ON TABLE {} IS {};",
+                t.name.sql,
+                literal(c)
+            ));
+        }
+        for col in &t.columns {
+            if let Some(c) = &col.comment {
+                out.block(format!(
+                    "COMMENT ON COLUMN {}.{} IS {};",
+                    t.name.sql,
+                    col.sql_name,
+                    literal(c)
+                ));
+            }
+        }
+    }
+    out.text
+}
+
+#[derive(Default)]
+struct Dump {
+    text: String,
+}
+
+impl Dump {
+    /// One object: its statement, then a blank line.
+    fn block(&mut self, statement: String) {
+        self.text.push_str(&statement);
+        self.text.push_str("\n\n");
+    }
+}
+
+/// A SQL string literal of `text`.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Tables before their partitions (a partition of a partition after its
+/// parent), each group in name order.
+fn creation_order(tables: &[Table]) -> Vec<&Table> {
+    let mut done: Vec<&Table> = Vec::with_capacity(tables.len());
+    let mut left: Vec<&Table> = tables.iter().collect();
+    while !left.is_empty() {
+        let (ready, rest): (Vec<&Table>, Vec<&Table>) = left.into_iter().partition(|t| {
+            t.partition_of
+                .as_ref()
+                .is_none_or(|(parent, _)| done.iter().any(|d| &d.name.sql == parent))
+        });
+        if ready.is_empty() {
+            // A parent that is not in the model: still printed, last.
+            done.extend(rest);
+            break;
+        }
+        done.extend(ready);
+        left = rest;
+    }
+    done
+}
+
+fn create_table(t: &Table) -> String {
+    let mut sql = String::new();
+    if let Some((parent, bound)) = &t.partition_of {
+        let _ = write!(
+            sql,
+            "CREATE TABLE {} PARTITION OF {parent} {bound};",
+            t.name.sql
+        );
+        return sql;
+    }
+    let _ = write!(
+        sql,
+        "CREATE {}TABLE {} (",
+        if t.unlogged { "UNLOGGED " } else { "" },
+        t.name.sql
+    );
+    let mut parts: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| {
+            let mut col = format!("{} {}", c.sql_name, c.data_type);
+            if let Some(collation) = &c.collation {
+                let _ = write!(col, " COLLATE {collation}");
+            }
+            if let Some(identity) = &c.identity {
+                let _ = write!(col, " GENERATED {identity} AS IDENTITY");
+            }
+            if let Some(expr) = &c.generated {
+                let _ = write!(col, " GENERATED ALWAYS AS {expr}");
+            }
+            if let Some(default) = &c.default {
+                let _ = write!(col, " DEFAULT {default}");
+            }
+            if c.not_null {
+                col.push_str(" NOT NULL");
+            }
+            col
+        })
+        .collect();
+    parts.extend(
+        t.constraints
+            .iter()
+            .filter(|c| c.kind != ConstraintKind::ForeignKey)
+            .map(|c| format!("CONSTRAINT {} {}", c.sql_name, c.definition)),
+    );
+    for (i, part) in parts.iter().enumerate() {
+        let _ = write!(
+            sql,
+            "\n    {part}{}",
+            if i + 1 < parts.len() { "," } else { "" }
+        );
+    }
+    sql.push_str(if parts.is_empty() { ")" } else { "\n)" });
+    if let Some(by) = &t.partition_by {
+        let _ = write!(sql, " PARTITION BY {by}");
+    }
+    sql.push(';');
+    sql
+}

@@ -1,0 +1,181 @@
+use crate::*;
+
+fn name(schema: &str, name: &str, sql: &str) -> Name {
+    Name {
+        schema: Some(schema.into()),
+        name: name.into(),
+        sql: sql.into(),
+    }
+}
+
+fn column(name: &str, data_type: &str) -> Column {
+    Column {
+        name: name.into(),
+        sql_name: name.into(),
+        data_type: data_type.into(),
+        collation: None,
+        not_null: false,
+        default: None,
+        identity: None,
+        generated: None,
+        comment: None,
+    }
+}
+
+fn table(n: &str, columns: Vec<Column>, constraints: Vec<Constraint>) -> Table {
+    Table {
+        name: name("public", n, n),
+        unlogged: false,
+        partition_by: None,
+        partition_of: None,
+        columns,
+        constraints,
+        indexes: Vec::new(),
+        row_security: false,
+        force_row_security: false,
+        comment: None,
+    }
+}
+
+fn constraint(name: &str, kind: ConstraintKind, definition: &str) -> Constraint {
+    Constraint {
+        name: name.into(),
+        sql_name: name.into(),
+        kind,
+        definition: definition.into(),
+    }
+}
+
+fn sample() -> Schema {
+    let mut orders = table(
+        "orders",
+        vec![
+            Column {
+                identity: Some("ALWAYS".into()),
+                not_null: true,
+                ..column("id", "bigint")
+            },
+            Column {
+                not_null: true,
+                ..column("customer_id", "bigint")
+            },
+            Column {
+                default: Some("'new'::status".into()),
+                comment: Some("where the order is; it's an enum".into()),
+                ..column("state", "status")
+            },
+        ],
+        vec![
+            constraint(
+                "orders_customer_id_fkey",
+                ConstraintKind::ForeignKey,
+                "FOREIGN KEY (customer_id) REFERENCES customers(id) ON DELETE CASCADE",
+            ),
+            constraint(
+                "orders_pkey",
+                ConstraintKind::PrimaryKey,
+                "PRIMARY KEY (id)",
+            ),
+        ],
+    );
+    orders.indexes.push(Index {
+        name: "orders_state".into(),
+        definition: "CREATE INDEX orders_state ON public.orders USING btree (state)".into(),
+    });
+    orders.row_security = true;
+    let customers = table(
+        "customers",
+        vec![
+            Column {
+                default: Some("nextval('customers_id_seq'::regclass)".into()),
+                not_null: true,
+                ..column("id", "integer")
+            },
+            Column {
+                collation: Some("\"C\"".into()),
+                ..column("email", "text")
+            },
+        ],
+        vec![
+            constraint(
+                "customers_pkey",
+                ConstraintKind::PrimaryKey,
+                "PRIMARY KEY (id)",
+            ),
+            constraint(
+                "customers_email_check",
+                ConstraintKind::Check,
+                "CHECK ((email ~~ '%@%'::text))",
+            ),
+        ],
+    );
+    let mut schema = Schema {
+        schemas: vec![name("sales", "sales", "sales")],
+        enums: vec![Enum {
+            name: name("public", "status", "status"),
+            labels: vec!["new".into(), "shipped".into(), "it's done".into()],
+        }],
+        sequences: vec![Sequence {
+            name: name("public", "customers_id_seq", "customers_id_seq"),
+            data_type: "integer".into(),
+            start: 1,
+            increment: 1,
+            min: 1,
+            max: 2147483647,
+            cache: 1,
+            cycle: false,
+            owned_by: Some("customers.id".into()),
+        }],
+        tables: vec![orders, customers],
+        views: vec![View {
+            name: name("public", "open_orders", "open_orders"),
+            materialized: false,
+            query: " SELECT id\n   FROM orders\n  WHERE state = 'new'::status;".into(),
+        }],
+        ..Schema::default()
+    };
+    schema.sort();
+    schema
+}
+
+#[test]
+fn dumps_in_an_order_that_applies_to_an_empty_database() {
+    insta::assert_snapshot!(dump(&sample()));
+}
+
+#[test]
+fn the_same_schema_built_in_another_order_dumps_the_same() {
+    let a = sample();
+    let mut b = sample();
+    b.tables.reverse();
+    for t in &mut b.tables {
+        t.constraints.reverse();
+    }
+    b.sort();
+    assert_eq!(dump(&a), dump(&b));
+    assert_eq!(a.fingerprint(), b.fingerprint());
+    let mut c = sample();
+    c.tables[0].columns[0].not_null = false;
+    assert_ne!(a.fingerprint(), c.fingerprint());
+}
+
+#[test]
+fn partitions_come_after_their_parent() {
+    let mut parent = table("events", vec![column("at", "date")], Vec::new());
+    parent.partition_by = Some("RANGE (at)".into());
+    let mut part = table("a_events_2024", Vec::new(), Vec::new());
+    part.partition_of = Some((
+        "events".into(),
+        "FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')".into(),
+    ));
+    let mut schema = Schema {
+        tables: vec![part, parent],
+        ..Schema::default()
+    };
+    schema.sort();
+    let text = dump(&schema);
+    assert!(
+        text.find("CREATE TABLE events").unwrap() < text.find("PARTITION OF events").unwrap(),
+        "{text}"
+    );
+}
