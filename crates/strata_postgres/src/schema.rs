@@ -7,7 +7,8 @@ use crate::PgDriver;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use strata_driver::{DriverError, Result, Rows, Session};
 use strata_schema::{
-    Column, Constraint, ConstraintKind, Enum, Extension, Index, Name, Schema, Sequence, Table, View,
+    Column, Composite, Constraint, ConstraintKind, Definition, Domain, Enum, Extension, Function,
+    Grant, Index, Name, Policy, Schema, Sequence, Table, View,
 };
 
 /// Namespaces of the user's objects: not the system's, not an
@@ -18,8 +19,8 @@ const USER_NAMESPACE: &str = "n.nspname NOT IN ('pg_catalog', 'information_schem
 /// `alias` (a pg_class row) is not an extension's member.
 fn not_extension_member(alias: &str, catalog: &str) -> String {
     format!(
-        "NOT EXISTS (SELECT 1 FROM pg_depend e WHERE e.classid = '{catalog}'::regclass \
-         AND e.objid = {alias}.oid AND e.deptype = 'e')"
+        "NOT EXISTS (SELECT 1 FROM pg_depend member WHERE member.classid = '{catalog}'::regclass \
+         AND member.objid = {alias}.oid AND member.deptype = 'e')"
     )
 }
 
@@ -193,6 +194,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
                 indexes: Vec::new(),
                 row_security: flag(&r, 8),
                 force_row_security: flag(&r, 9),
+                policies: Vec::new(),
+                triggers: Vec::new(),
                 comment: col(&r, 10),
             },
         );
@@ -277,7 +280,10 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
             });
         }
     }
+    read_table_parts(driver, &mut tables).await?;
     schema.tables = tables.into_values().collect();
+    read_types(driver, &mut schema).await?;
+    read_routines(driver, &mut schema, &skipped).await?;
 
     // Views, each after the views it reads.
     let mut views: BTreeMap<String, (String, View)> = BTreeMap::new();
@@ -350,4 +356,253 @@ fn in_dependency_order(
         out.push(view);
     }
     out
+}
+
+/// Policies and triggers of `tables` (by oid).
+async fn read_table_parts(
+    driver: &mut PgDriver,
+    tables: &mut HashMap<String, Table>,
+) -> Result<()> {
+    for r in rows(
+        driver,
+        "SELECT p.polrelid, p.polname, quote_ident(p.polname), p.polpermissive, \
+         CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' \
+              WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, \
+         (SELECT string_agg(g, ', ' ORDER BY g) FROM (SELECT CASE WHEN o = 0 THEN 'PUBLIC' \
+              ELSE quote_ident(pg_get_userbyid(o)) END AS g FROM unnest(p.polroles) o) roles), \
+         pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid) \
+         FROM pg_policy p",
+    )
+    .await?
+    {
+        if let Some(table) = tables.get_mut(&text(&r, 0)) {
+            table.policies.push(Policy {
+                name: text(&r, 1),
+                sql_name: text(&r, 2),
+                permissive: flag(&r, 3),
+                command: text(&r, 4),
+                roles: text(&r, 5).split(", ").map(str::to_string).collect(),
+                using: col(&r, 6),
+                with_check: col(&r, 7),
+            });
+        }
+    }
+    for r in rows(
+        driver,
+        "SELECT t.tgrelid, t.tgname, pg_get_triggerdef(t.oid, true) FROM pg_trigger t \
+         WHERE NOT t.tgisinternal AND t.tgparentid = 0",
+    )
+    .await?
+    {
+        if let Some(table) = tables.get_mut(&text(&r, 0)) {
+            table.triggers.push(Definition {
+                name: text(&r, 1),
+                sql: text(&r, 2),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Domains (with their checks) and composite types.
+async fn read_types(driver: &mut PgDriver, schema: &mut Schema) -> Result<()> {
+    let mut domains: HashMap<String, Domain> = HashMap::new();
+    for r in rows(
+        driver,
+        &format!(
+            "SELECT t.oid, n.nspname, t.typname, t.oid::regtype::text, \
+             format_type(t.typbasetype, t.typtypmod), \
+             CASE WHEN t.typcollation <> b.typcollation THEN t.typcollation::regcollation::text END, \
+             pg_get_expr(t.typdefaultbin, 0), t.typnotnull \
+             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+             JOIN pg_type b ON b.oid = t.typbasetype \
+             WHERE t.typtype = 'd' AND {USER_NAMESPACE} AND {}",
+            not_extension_member("t", "pg_type")
+        ),
+    )
+    .await?
+    {
+        domains.insert(
+            text(&r, 0),
+            Domain {
+                name: name(&r, 1),
+                data_type: text(&r, 4),
+                collation: col(&r, 5),
+                default: col(&r, 6),
+                not_null: flag(&r, 7),
+                constraints: Vec::new(),
+            },
+        );
+    }
+    for r in rows(
+        driver,
+        "SELECT co.contypid, co.conname, quote_ident(co.conname), pg_get_constraintdef(co.oid) \
+         FROM pg_constraint co WHERE co.contypid <> 0 AND co.contype = 'c'",
+    )
+    .await?
+    {
+        if let Some(domain) = domains.get_mut(&text(&r, 0)) {
+            domain.constraints.push(Constraint {
+                name: text(&r, 1),
+                sql_name: text(&r, 2),
+                kind: ConstraintKind::Check,
+                definition: text(&r, 3),
+            });
+        }
+    }
+    schema.domains = domains.into_values().collect();
+
+    let mut composites: BTreeMap<String, Composite> = BTreeMap::new();
+    for r in rows(
+        driver,
+        &format!(
+            "SELECT t.oid, n.nspname, t.typname, t.oid::regtype::text \
+             FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+             JOIN pg_class c ON c.oid = t.typrelid \
+             WHERE t.typtype = 'c' AND c.relkind = 'c' AND {USER_NAMESPACE} AND {}",
+            not_extension_member("t", "pg_type")
+        ),
+    )
+    .await?
+    {
+        composites.insert(
+            text(&r, 0),
+            Composite {
+                name: name(&r, 1),
+                attributes: Vec::new(),
+            },
+        );
+    }
+    for r in rows(
+        driver,
+        "SELECT c.reltype, quote_ident(a.attname), format_type(a.atttypid, a.atttypmod) \
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         WHERE c.relkind = 'c' AND a.attnum > 0 AND NOT a.attisdropped \
+         ORDER BY a.attrelid, a.attnum",
+    )
+    .await?
+    {
+        if let Some(composite) = composites.get_mut(&text(&r, 0)) {
+            composite.attributes.push((text(&r, 1), text(&r, 2)));
+        }
+    }
+    schema.composites = composites.into_values().collect();
+    Ok(())
+}
+
+/// Functions and procedures, event triggers, grants and publications.
+async fn read_routines(
+    driver: &mut PgDriver,
+    schema: &mut Schema,
+    skipped: &(dyn Fn(&str) -> bool + Sync),
+) -> Result<()> {
+    for r in rows(
+        driver,
+        &format!(
+            "SELECT n.nspname, p.proname, p.oid::regprocedure::text, pg_get_functiondef(p.oid) \
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+             WHERE p.prokind IN ('f', 'p', 'w') AND {USER_NAMESPACE} AND {}",
+            not_extension_member("p", "pg_proc")
+        ),
+    )
+    .await?
+    {
+        schema.functions.push(Function {
+            name: name(&r, 0),
+            definition: text(&r, 3),
+        });
+    }
+
+    for r in rows(
+        driver,
+        &format!(
+            "SELECT e.evtname, format('CREATE EVENT TRIGGER %I ON %I%s EXECUTE FUNCTION %s();', \
+                  e.evtname, e.evtevent, \
+                  CASE WHEN e.evttags IS NOT NULL THEN format(' WHEN TAG IN (%s)', \
+                       (SELECT string_agg(quote_literal(g), ', ' ORDER BY g) FROM unnest(e.evttags) g)) \
+                  ELSE '' END, e.evtfoid::regproc) \
+             || CASE e.evtenabled WHEN 'D' THEN format(E'\\nALTER EVENT TRIGGER %I DISABLE;', e.evtname) \
+                ELSE '' END \
+             FROM pg_event_trigger e WHERE {}",
+            not_extension_member("e", "pg_event_trigger")
+        ),
+    )
+    .await?
+    {
+        schema.event_triggers.push(Definition {
+            name: text(&r, 0),
+            sql: text(&r, 1),
+        });
+    }
+
+    let grantee =
+        "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END";
+    for r in rows(
+        driver,
+        &format!(
+            "SELECT kind || ' ' || obj, cols, grantee, string_agg(privilege, ', ' ORDER BY privilege), \
+                  grantable, rel FROM ( \
+             SELECT CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END AS kind, \
+                  c.oid::regclass::text AS obj, NULL::text AS cols, {grantee} AS grantee, \
+                  a.privilege_type AS privilege, a.is_grantable AS grantable, c.relname AS rel \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(c.relacl) a \
+             WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND {USER_NAMESPACE} \
+                  AND a.grantee <> c.relowner AND {class} \
+             UNION ALL \
+             SELECT 'TABLE', c.oid::regclass::text, quote_ident(t.attname), {grantee}, \
+                  a.privilege_type, a.is_grantable, c.relname \
+             FROM pg_attribute t JOIN pg_class c ON c.oid = t.attrelid \
+                  JOIN pg_namespace n ON n.oid = c.relnamespace, aclexplode(t.attacl) a \
+             WHERE t.attacl IS NOT NULL AND {USER_NAMESPACE} AND a.grantee <> c.relowner \
+             UNION ALL \
+             SELECT 'SCHEMA', quote_ident(n.nspname), NULL, {grantee}, a.privilege_type, \
+                  a.is_grantable, NULL \
+             FROM pg_namespace n, aclexplode(n.nspacl) a \
+             WHERE {USER_NAMESPACE} AND a.grantee <> n.nspowner AND {namespace} \
+             UNION ALL \
+             SELECT CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, \
+                  p.oid::regprocedure::text, NULL, {grantee}, a.privilege_type, a.is_grantable, NULL \
+             FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace, aclexplode(p.proacl) a \
+             WHERE {USER_NAMESPACE} AND a.grantee <> p.proowner AND {proc} \
+             ) g GROUP BY kind, obj, cols, grantee, grantable, rel",
+            class = not_extension_member("c", "pg_class"),
+            namespace = not_extension_member("n", "pg_namespace"),
+            proc = not_extension_member("p", "pg_proc"),
+        ),
+    )
+    .await?
+    {
+        if col(&r, 5).is_some_and(|rel| skipped(&rel)) {
+            continue;
+        }
+        schema.grants.push(Grant {
+            on: text(&r, 0),
+            columns: col(&r, 1),
+            grantee: text(&r, 2),
+            privileges: text(&r, 3),
+            grantable: flag(&r, 4),
+        });
+    }
+
+    for r in rows(
+        driver,
+        "SELECT p.pubname, format('CREATE PUBLICATION %I%s WITH (publish = %L);', p.pubname, \
+              CASE WHEN p.puballtables THEN ' FOR ALL TABLES' ELSE coalesce(' FOR TABLE ' || \
+                   (SELECT string_agg(r.prrelid::regclass::text \
+                        || coalesce(' WHERE (' || pg_get_expr(r.prqual, r.prrelid) || ')', ''), \
+                        ', ' ORDER BY r.prrelid::regclass::text) \
+                    FROM pg_publication_rel r WHERE r.prpubid = p.oid), '') END, \
+              concat_ws(', ', CASE WHEN p.pubinsert THEN 'insert' END, \
+                   CASE WHEN p.pubupdate THEN 'update' END, CASE WHEN p.pubdelete THEN 'delete' END, \
+                   CASE WHEN p.pubtruncate THEN 'truncate' END)) \
+         FROM pg_publication p",
+    )
+    .await?
+    {
+        schema.publications.push(Definition {
+            name: text(&r, 0),
+            sql: text(&r, 1),
+        });
+    }
+    Ok(())
 }

@@ -21,10 +21,19 @@ pub struct Schema {
     pub schemas: Vec<Name>,
     pub extensions: Vec<Extension>,
     pub enums: Vec<Enum>,
+    pub domains: Vec<Domain>,
+    pub composites: Vec<Composite>,
+    /// Functions and procedures, by signature.
+    pub functions: Vec<Function>,
     pub sequences: Vec<Sequence>,
     pub tables: Vec<Table>,
     /// In an order each can be created in: a view after those it reads.
     pub views: Vec<View>,
+    pub event_triggers: Vec<Definition>,
+    /// Privileges granted on tables, columns, sequences, schemas and
+    /// functions (an owner's own are not listed).
+    pub grants: Vec<Grant>,
+    pub publications: Vec<Definition>,
     /// Objects an engine keeps as their creating statement (SQLite's
     /// indexes, views and triggers): created in this order after tables.
     pub statements: Vec<Statement>,
@@ -85,7 +94,71 @@ pub struct Table {
     pub indexes: Vec<Index>,
     pub row_security: bool,
     pub force_row_security: bool,
+    /// Row level security policies, by name.
+    pub policies: Vec<Policy>,
+    /// By name; a partition's clones of its parent's are the parent's.
+    pub triggers: Vec<Definition>,
     pub comment: Option<String>,
+}
+
+/// An object whose whole definition is one statement the server prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Definition {
+    pub name: String,
+    pub sql: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Domain {
+    pub name: Name,
+    pub data_type: String,
+    pub collation: Option<String>,
+    pub default: Option<String>,
+    pub not_null: bool,
+    /// Its check constraints, by name.
+    pub constraints: Vec<Constraint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Composite {
+    pub name: Name,
+    /// In order: (name as SQL, type).
+    pub attributes: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Function {
+    /// `sql` is the signature (`public.add(integer, integer)`).
+    pub name: Name,
+    /// `CREATE OR REPLACE FUNCTION ...` as the server prints it.
+    pub definition: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policy {
+    pub name: String,
+    pub sql_name: String,
+    pub permissive: bool,
+    /// `ALL`, `SELECT`, `INSERT`, `UPDATE` or `DELETE`.
+    pub command: String,
+    /// Roles as SQL (`PUBLIC` for everyone), sorted.
+    pub roles: Vec<String>,
+    pub using: Option<String>,
+    pub with_check: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Grant {
+    /// What it is on, as SQL: `TABLE public.t`, `SEQUENCE s`, `SCHEMA s`,
+    /// `FUNCTION f(integer)`.
+    pub on: String,
+    /// Only some columns of a table (as SQL, comma-separated).
+    pub columns: Option<String>,
+    /// Role as SQL, or `PUBLIC`.
+    pub grantee: String,
+    /// Sorted, comma-separated (`INSERT, SELECT`).
+    pub privileges: String,
+    pub grantable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -157,12 +230,23 @@ impl Schema {
         self.schemas.sort();
         self.extensions.sort_by(|a, b| a.name.cmp(&b.name));
         self.enums.sort_by(|a, b| a.name.cmp(&b.name));
+        self.domains.sort_by(|a, b| a.name.cmp(&b.name));
+        for d in &mut self.domains {
+            d.constraints.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        self.composites.sort_by(|a, b| a.name.cmp(&b.name));
+        self.functions.sort_by(|a, b| a.name.cmp(&b.name));
         self.sequences.sort_by(|a, b| a.name.cmp(&b.name));
         self.tables.sort_by(|a, b| a.name.cmp(&b.name));
         for t in &mut self.tables {
             t.constraints.sort_by(|a, b| a.name.cmp(&b.name));
             t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
+            t.policies.sort_by(|a, b| a.name.cmp(&b.name));
+            t.triggers.sort_by(|a, b| a.name.cmp(&b.name));
         }
+        self.event_triggers.sort_by(|a, b| a.name.cmp(&b.name));
+        self.grants.sort();
+        self.publications.sort_by(|a, b| a.name.cmp(&b.name));
     }
 
     /// SHA-256 of the canonical dump: equal for equal schemas.

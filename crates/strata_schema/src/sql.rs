@@ -8,6 +8,10 @@ use std::fmt::Write;
 /// The schema as SQL that recreates it on an empty database.
 pub fn dump(schema: &Schema) -> String {
     let mut out = Dump::default();
+    if !schema.functions.is_empty() {
+        // Function bodies may read tables created further down.
+        out.block("SET check_function_bodies = false;".into());
+    }
     for s in &schema.schemas {
         out.block(format!("CREATE SCHEMA {};", s.sql));
     }
@@ -21,6 +25,38 @@ pub fn dump(schema: &Schema) -> String {
             e.name.sql,
             labels.join(", ")
         ));
+    }
+    for d in &schema.domains {
+        let mut sql = format!("CREATE DOMAIN {} AS {}", d.name.sql, d.data_type);
+        if let Some(c) = &d.collation {
+            let _ = write!(sql, " COLLATE {c}");
+        }
+        if let Some(default) = &d.default {
+            let _ = write!(sql, " DEFAULT {default}");
+        }
+        if d.not_null {
+            sql.push_str(" NOT NULL");
+        }
+        for c in &d.constraints {
+            let _ = write!(sql, "\n    CONSTRAINT {} {}", c.sql_name, c.definition);
+        }
+        sql.push(';');
+        out.block(sql);
+    }
+    for c in &schema.composites {
+        let attributes: Vec<String> = c
+            .attributes
+            .iter()
+            .map(|(name, data_type)| format!("\n    {name} {data_type}"))
+            .collect();
+        out.block(format!(
+            "CREATE TYPE {} AS ({}\n);",
+            c.name.sql,
+            attributes.join(",")
+        ));
+    }
+    for f in &schema.functions {
+        out.block(format!("{};", f.definition.trim_end()));
     }
     for s in &schema.sequences {
         out.block(format!(
@@ -79,6 +115,14 @@ pub fn dump(schema: &Schema) -> String {
         out.block(format!("{};", s.sql.trim().trim_end_matches(';')));
     }
     for t in &schema.tables {
+        for trigger in &t.triggers {
+            out.block(format!("{};", trigger.sql));
+        }
+    }
+    for e in &schema.event_triggers {
+        out.block(e.sql.clone());
+    }
+    for t in &schema.tables {
         if t.row_security {
             out.block(format!(
                 "ALTER TABLE {} ENABLE ROW LEVEL SECURITY;",
@@ -91,6 +135,56 @@ pub fn dump(schema: &Schema) -> String {
                 t.name.sql
             ));
         }
+    }
+    for t in &schema.tables {
+        for p in &t.policies {
+            let mut sql = format!(
+                "CREATE POLICY {} ON {} AS {} FOR {} TO {}",
+                p.sql_name,
+                t.name.sql,
+                if p.permissive {
+                    "PERMISSIVE"
+                } else {
+                    "RESTRICTIVE"
+                },
+                p.command,
+                p.roles.join(", ")
+            );
+            if let Some(using) = &p.using {
+                let _ = write!(sql, " USING ({using})");
+            }
+            if let Some(check) = &p.with_check {
+                let _ = write!(sql, " WITH CHECK ({check})");
+            }
+            sql.push(';');
+            out.block(sql);
+        }
+    }
+    for g in &schema.grants {
+        let columns = g
+            .columns
+            .as_ref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
+        let privileges: Vec<String> = g
+            .privileges
+            .split(", ")
+            .map(|p| format!("{p}{columns}"))
+            .collect();
+        out.block(format!(
+            "GRANT {} ON {} TO {}{};",
+            privileges.join(", "),
+            g.on,
+            g.grantee,
+            if g.grantable {
+                " WITH GRANT OPTION"
+            } else {
+                ""
+            }
+        ));
+    }
+    for p in &schema.publications {
+        out.block(p.sql.clone());
     }
     for t in &schema.tables {
         if let Some(c) = &t.comment {

@@ -33,6 +33,8 @@ fn table(n: &str, columns: Vec<Column>, constraints: Vec<Constraint>) -> Table {
         indexes: Vec::new(),
         row_security: false,
         force_row_security: false,
+        policies: Vec::new(),
+        triggers: Vec::new(),
         comment: None,
     }
 }

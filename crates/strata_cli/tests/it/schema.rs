@@ -8,7 +8,7 @@ use strata_test_support::{TempProject, TestDb};
 
 use crate::BIN;
 
-/// Objects of most kinds strata models on PostgreSQL, created in one
+/// Objects of every kind strata models on PostgreSQL, created in one
 /// order; [`PG_OTHER_ORDER`] creates the same ones in another.
 const PG_SCHEMA: &str = r#"
 CREATE SCHEMA sales;
@@ -30,6 +30,24 @@ ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
 COMMENT ON TABLE customers IS 'people who buy';
 COMMENT ON COLUMN customers.email IS 'unique';
 CREATE SEQUENCE invoice_no START 1000 INCREMENT 10;
+CREATE DOMAIN email_address AS text COLLATE "C" DEFAULT 'x@y' NOT NULL CHECK (VALUE LIKE '%@%');
+CREATE TYPE money_pair AS (amount numeric(12, 2), currency char(3));
+CREATE FUNCTION add_one(i integer) RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT i + 1 $$;
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    AS $$ BEGIN NEW.created_at := now(); RETURN NEW; END $$;
+CREATE PROCEDURE reset_scratch() LANGUAGE sql AS $$ DELETE FROM scratch $$;
+CREATE TRIGGER customers_touch BEFORE INSERT ON customers FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE POLICY own_rows ON customers FOR SELECT TO PUBLIC USING (email = current_user);
+CREATE POLICY no_spam ON customers AS RESTRICTIVE FOR INSERT TO PUBLIC WITH CHECK (email NOT LIKE '%spam%');
+GRANT SELECT, INSERT ON customers TO PUBLIC;
+GRANT UPDATE (email) ON customers TO PUBLIC;
+GRANT USAGE ON SCHEMA sales TO PUBLIC;
+GRANT USAGE ON SEQUENCE invoice_no TO PUBLIC;
+CREATE PUBLICATION orders_pub FOR TABLE sales."Order", customers WHERE (email <> '')
+    WITH (publish = 'insert, update');
+CREATE FUNCTION on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN NULL; END $$;
+CREATE EVENT TRIGGER note_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE')
+    EXECUTE FUNCTION on_ddl();
 "#;
 
 const PG_OTHER_ORDER: &str = r#"
@@ -56,6 +74,25 @@ CREATE VIEW a_open_count AS SELECT count(*) FROM open_orders;
 CREATE UNLOGGED TABLE scratch (k text);
 COMMENT ON TABLE customers IS 'people who buy';
 ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
+CREATE FUNCTION on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN NULL; END $$;
+CREATE EVENT TRIGGER note_ddl ON ddl_command_end WHEN TAG IN ('ALTER TABLE', 'CREATE TABLE')
+    EXECUTE FUNCTION on_ddl();
+GRANT USAGE ON SEQUENCE invoice_no TO PUBLIC;
+GRANT UPDATE (email) ON customers TO PUBLIC;
+GRANT INSERT ON customers TO PUBLIC;
+GRANT SELECT ON customers TO PUBLIC;
+CREATE POLICY no_spam ON customers AS RESTRICTIVE FOR INSERT TO PUBLIC WITH CHECK (email NOT LIKE '%spam%');
+CREATE POLICY own_rows ON customers FOR SELECT TO PUBLIC USING (email = current_user);
+CREATE PROCEDURE reset_scratch() LANGUAGE sql AS $$ DELETE FROM scratch $$;
+CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+    AS $$ BEGIN NEW.created_at := now(); RETURN NEW; END $$;
+CREATE TRIGGER customers_touch BEFORE INSERT ON customers FOR EACH ROW EXECUTE FUNCTION touch();
+CREATE FUNCTION add_one(i integer) RETURNS integer LANGUAGE sql IMMUTABLE AS $$ SELECT i + 1 $$;
+CREATE TYPE money_pair AS (amount numeric(12, 2), currency char(3));
+CREATE DOMAIN email_address AS text COLLATE "C" DEFAULT 'x@y' NOT NULL CHECK (VALUE LIKE '%@%');
+CREATE PUBLICATION orders_pub FOR TABLE customers WHERE (email <> ''), sales."Order"
+    WITH (publish = 'insert, update');
+GRANT USAGE ON SCHEMA sales TO PUBLIC;
 "#;
 
 const SQLITE_SCHEMA: &str = "
