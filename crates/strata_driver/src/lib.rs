@@ -258,13 +258,7 @@ pub trait Driver: Session {
     /// The database's schema, with the tables named in `skip` (bare
     /// names: strata's own, other tools' history) and what belongs to them
     /// left out.
-    async fn read_schema(&mut self, skip: &[String]) -> Result<strata_schema::Schema> {
-        let _ = skip;
-        Err(DriverError::Database(format!(
-            "reading the schema of {} is not built yet: strata reads PostgreSQL and SQLite schemas",
-            self.describe()
-        )))
-    }
+    async fn read_schema(&mut self, skip: &[String]) -> Result<strata_schema::Schema>;
 
     /// Creates the history and log tables if they do not exist.
     async fn ensure_history(&mut self) -> Result<()> {

@@ -6,6 +6,7 @@
 //! connection and released when it ends.
 
 mod backup;
+mod schema;
 mod url;
 
 use async_trait::async_trait;
@@ -298,6 +299,10 @@ impl Driver for MysqlDriver {
             self.batch(&table).await?;
         }
         Ok(())
+    }
+
+    async fn read_schema(&mut self, skip: &[String]) -> Result<strata_schema::Schema> {
+        schema::read(self, skip).await
     }
 
     async fn server_version(&mut self) -> Result<String> {
