@@ -68,6 +68,13 @@ pub enum BackupAction {
 pub enum SchemaAction {
     /// Print the database's schema as SQL that recreates it on an empty database: deterministic (the same schema prints the same bytes), one object per block, in an order that applies. `--format json` gives the model. strata's own tables and the configured tools' history tables are left out.
     Dump,
+    /// What differs between two databases' schemas, object by object (a changed table: its columns and constraints). Each side is `env:NAME` or a database URL. Exit 1 when they differ.
+    Diff {
+        /// The schema to compare from.
+        from: String,
+        /// The schema to compare with.
+        to: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -7,11 +7,13 @@
 //! column's default) are kept as the server printed them: they compare
 //! equal exactly when the server would build the same object.
 
+mod diff;
 mod sql;
 
 use serde::Serialize;
 
-pub use sql::dump;
+pub use diff::{Change, Difference, diff};
+pub use sql::{Object, dump, objects};
 
 /// One database's schema, every list in a stable order (by name), so the
 /// same schema always dumps to the same text.

@@ -7,24 +7,51 @@ use std::fmt::Write;
 
 /// The schema as SQL that recreates it on an empty database.
 pub fn dump(schema: &Schema) -> String {
+    let mut text = String::new();
+    for o in objects(schema) {
+        text.push_str(&o.sql);
+        text.push_str("\n\n");
+    }
+    text
+}
+
+/// One object of a dump: what kind, its name (as SQL, qualified by its
+/// table where it belongs to one) and the statement that creates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub kind: &'static str,
+    pub name: String,
+    pub sql: String,
+}
+
+/// The objects of `schema`, in the order a dump creates them.
+pub fn objects(schema: &Schema) -> Vec<Object> {
     let mut out = Dump::default();
     if !schema.functions.is_empty() {
         // Function bodies may read tables created further down.
-        out.block("SET check_function_bodies = false;".into());
+        out.block(
+            "setting",
+            "check_function_bodies",
+            "SET check_function_bodies = false;".into(),
+        );
     }
     for s in &schema.schemas {
-        out.block(format!("CREATE SCHEMA {};", s.sql));
+        out.block("schema", &s.sql, format!("CREATE SCHEMA {};", s.sql));
     }
     for e in &schema.extensions {
-        out.block(e.sql.clone());
+        out.block("extension", &e.name, e.sql.clone());
     }
     for e in &schema.enums {
         let labels: Vec<String> = e.labels.iter().map(|l| literal(l)).collect();
-        out.block(format!(
-            "CREATE TYPE {} AS ENUM ({});",
-            e.name.sql,
-            labels.join(", ")
-        ));
+        out.block(
+            "enum",
+            &e.name.sql,
+            format!(
+                "CREATE TYPE {} AS ENUM ({});",
+                e.name.sql,
+                labels.join(", ")
+            ),
+        );
     }
     for d in &schema.domains {
         let mut sql = format!("CREATE DOMAIN {} AS {}", d.name.sql, d.data_type);
@@ -41,7 +68,7 @@ pub fn dump(schema: &Schema) -> String {
             let _ = write!(sql, "\n    CONSTRAINT {} {}", c.sql_name, c.definition);
         }
         sql.push(';');
-        out.block(sql);
+        out.block("domain", &d.name.sql, sql);
     }
     for c in &schema.composites {
         let attributes: Vec<String> = c
@@ -49,17 +76,25 @@ pub fn dump(schema: &Schema) -> String {
             .iter()
             .map(|(name, data_type)| format!("\n    {name} {data_type}"))
             .collect();
-        out.block(format!(
-            "CREATE TYPE {} AS ({}\n);",
-            c.name.sql,
-            attributes.join(",")
-        ));
+        out.block(
+            "type",
+            &c.name.sql,
+            format!(
+                "CREATE TYPE {} AS ({}\n);",
+                c.name.sql,
+                attributes.join(",")
+            ),
+        );
     }
     for f in &schema.functions {
-        out.block(format!("{};", f.definition.trim_end()));
+        out.block(
+            "function",
+            &f.name.sql,
+            format!("{};", f.definition.trim_end()),
+        );
     }
     for s in &schema.sequences {
-        out.block(format!(
+        out.block("sequence", &s.name.sql, format!(
             "CREATE SEQUENCE {} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} CACHE {}{};",
             s.name.sql,
             s.data_type,
@@ -72,11 +107,15 @@ pub fn dump(schema: &Schema) -> String {
         ));
     }
     for t in creation_order(&schema.tables) {
-        out.block(create_table(t));
+        out.block("table", &t.name.sql, create_table(t));
     }
     for s in &schema.sequences {
         if let Some(owner) = &s.owned_by {
-            out.block(format!("ALTER SEQUENCE {} OWNED BY {owner};", s.name.sql));
+            out.block(
+                "sequence owner",
+                &s.name.sql,
+                format!("ALTER SEQUENCE {} OWNED BY {owner};", s.name.sql),
+            );
         }
     }
     for t in &schema.tables {
@@ -85,10 +124,14 @@ pub fn dump(schema: &Schema) -> String {
             .iter()
             .filter(|c| c.kind == ConstraintKind::ForeignKey || t.partition_of.is_some())
         {
-            out.block(format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} {};",
-                t.name.sql, c.sql_name, c.definition
-            ));
+            out.block(
+                "constraint",
+                &format!("{}.{}", t.name.sql, c.sql_name),
+                format!(
+                    "ALTER TABLE {} ADD CONSTRAINT {} {};",
+                    t.name.sql, c.sql_name, c.definition
+                ),
+            );
         }
     }
     for t in &schema.tables {
@@ -100,40 +143,62 @@ pub fn dump(schema: &Schema) -> String {
                 Some(_) => i.definition.replacen(" ON ONLY ", " ON ", 1),
                 None => i.definition.clone(),
             };
-            out.block(format!("{definition};"));
+            out.block(
+                "index",
+                &format!("{}.{}", t.name.sql, i.name),
+                format!("{definition};"),
+            );
         }
     }
     for v in &schema.views {
         let query = v.query.trim().trim_end_matches(';');
-        out.block(format!(
-            "CREATE {}VIEW {} AS\n{query};",
-            if v.materialized { "MATERIALIZED " } else { "" },
-            v.name.sql
-        ));
+        out.block(
+            if v.materialized {
+                "materialized view"
+            } else {
+                "view"
+            },
+            &v.name.sql,
+            format!(
+                "CREATE {}VIEW {} AS\n{query};",
+                if v.materialized { "MATERIALIZED " } else { "" },
+                v.name.sql
+            ),
+        );
     }
     for s in &schema.statements {
-        out.block(format!("{};", s.sql.trim().trim_end_matches(';')));
+        out.block(
+            kind_of(&s.kind),
+            &s.name,
+            format!("{};", s.sql.trim().trim_end_matches(';')),
+        );
     }
     for t in &schema.tables {
         for trigger in &t.triggers {
-            out.block(format!("{};", trigger.sql));
+            out.block(
+                "trigger",
+                &format!("{}.{}", t.name.sql, trigger.name),
+                format!("{};", trigger.sql),
+            );
         }
     }
     for e in &schema.event_triggers {
-        out.block(e.sql.clone());
+        out.block("event trigger", &e.name, e.sql.clone());
     }
     for t in &schema.tables {
         if t.row_security {
-            out.block(format!(
-                "ALTER TABLE {} ENABLE ROW LEVEL SECURITY;",
-                t.name.sql
-            ));
+            out.block(
+                "row level security",
+                &t.name.sql,
+                format!("ALTER TABLE {} ENABLE ROW LEVEL SECURITY;", t.name.sql),
+            );
         }
         if t.force_row_security {
-            out.block(format!(
-                "ALTER TABLE {} FORCE ROW LEVEL SECURITY;",
-                t.name.sql
-            ));
+            out.block(
+                "forced row level security",
+                &t.name.sql,
+                format!("ALTER TABLE {} FORCE ROW LEVEL SECURITY;", t.name.sql),
+            );
         }
     }
     for t in &schema.tables {
@@ -157,7 +222,7 @@ pub fn dump(schema: &Schema) -> String {
                 let _ = write!(sql, " WITH CHECK ({check})");
             }
             sql.push(';');
-            out.block(sql);
+            out.block("policy", &format!("{}.{}", t.name.sql, p.sql_name), sql);
         }
     }
     for g in &schema.grants {
@@ -171,53 +236,83 @@ pub fn dump(schema: &Schema) -> String {
             .split(", ")
             .map(|p| format!("{p}{columns}"))
             .collect();
-        out.block(format!(
-            "GRANT {} ON {} TO {}{};",
-            privileges.join(", "),
-            g.on,
-            g.grantee,
-            if g.grantable {
-                " WITH GRANT OPTION"
-            } else {
-                ""
-            }
-        ));
+        let on = match &g.columns {
+            Some(c) => format!("{} ({c})", g.on),
+            None => g.on.clone(),
+        };
+        out.block(
+            "grant",
+            &format!("{on} TO {}", g.grantee),
+            format!(
+                "GRANT {} ON {} TO {}{};",
+                privileges.join(", "),
+                g.on,
+                g.grantee,
+                if g.grantable {
+                    " WITH GRANT OPTION"
+                } else {
+                    ""
+                }
+            ),
+        );
     }
     for p in &schema.publications {
-        out.block(p.sql.clone());
+        out.block("publication", &p.name, p.sql.clone());
     }
     for t in &schema.tables {
         if let Some(c) = &t.comment {
-            out.block(format!(
-                "COMMENT ON TABLE {} IS {};",
-                t.name.sql,
-                literal(c)
-            ));
+            out.block(
+                "comment",
+                &t.name.sql,
+                format!("COMMENT ON TABLE {} IS {};", t.name.sql, literal(c)),
+            );
         }
         for col in &t.columns {
             if let Some(c) = &col.comment {
-                out.block(format!(
-                    "COMMENT ON COLUMN {}.{} IS {};",
-                    t.name.sql,
-                    col.sql_name,
-                    literal(c)
-                ));
+                out.block(
+                    "comment",
+                    &format!("{}.{}", t.name.sql, col.sql_name),
+                    format!(
+                        "COMMENT ON COLUMN {}.{} IS {};",
+                        t.name.sql,
+                        col.sql_name,
+                        literal(c)
+                    ),
+                );
             }
         }
     }
-    out.text
+    out.objects
 }
 
 #[derive(Default)]
 struct Dump {
-    text: String,
+    objects: Vec<Object>,
 }
 
 impl Dump {
-    /// One object: its statement, then a blank line.
-    fn block(&mut self, statement: String) {
-        self.text.push_str(&statement);
-        self.text.push_str("\n\n");
+    /// One object and the statement that creates it.
+    fn block(&mut self, kind: &'static str, name: &str, sql: String) {
+        self.objects.push(Object {
+            kind,
+            name: name.to_string(),
+            sql,
+        });
+    }
+}
+
+/// The kind of an object an engine keeps as a statement.
+fn kind_of(kind: &str) -> &'static str {
+    match kind {
+        "table" => "table",
+        "index" => "index",
+        "view" => "view",
+        "trigger" => "trigger",
+        "function" => "function",
+        "procedure" => "procedure",
+        "event" => "event",
+        "foreign key" => "constraint",
+        _ => "object",
     }
 }
 

@@ -181,3 +181,58 @@ fn partitions_come_after_their_parent() {
         "{text}"
     );
 }
+
+#[test]
+fn diff_names_each_object_and_what_changed_in_a_table() {
+    let a = sample();
+    assert!(diff(&a, &a).is_empty());
+    let mut b = sample();
+    // customers: email becomes varchar and NOT NULL, a column is added,
+    // the check is dropped; orders loses its index; a view is added.
+    let customers = b
+        .tables
+        .iter_mut()
+        .find(|t| t.name.name == "customers")
+        .unwrap();
+    customers.columns[1].data_type = "character varying(100)".into();
+    customers.columns[1].not_null = true;
+    customers.columns.push(column("nickname", "text"));
+    customers
+        .constraints
+        .retain(|c| c.kind != ConstraintKind::Check);
+    b.tables
+        .iter_mut()
+        .find(|t| t.name.name == "orders")
+        .unwrap()
+        .indexes
+        .clear();
+    b.views.push(View {
+        name: name("public", "all_orders", "all_orders"),
+        materialized: false,
+        query: "SELECT id FROM orders".into(),
+    });
+    let found: Vec<String> = diff(&a, &b)
+        .iter()
+        .map(|d| {
+            format!(
+                "{:?} {} {}: {}",
+                d.change,
+                d.kind,
+                d.name,
+                d.details.join("; ")
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "Removed index orders.orders_state: ",
+            "Changed table customers: column email: type text -> character varying(100); column email: not null false -> true; column nickname added; constraint customers_email_check removed",
+            "Added view all_orders: ",
+        ]
+    );
+    let back = diff(&b, &a);
+    assert_eq!(back.len(), 3);
+    assert_eq!(back[0].change, Change::Removed);
+    assert_eq!(back[0].kind, "view");
+}

@@ -235,3 +235,75 @@ fn mysql_dump_round_trips() {
         insta::assert_snapshot!(first);
     }
 }
+
+/// Two databases' schemas compared: what only one has, and what changed
+/// in a table column by column; exit 1 when they differ, 0 when not.
+#[test]
+fn diff_tells_what_differs_object_by_object() {
+    for fresh in [TestDb::sqlite, TestDb::postgres, TestDb::mysql] {
+        let (Some(a), Some(b)) = (fresh(), fresh()) else {
+            continue;
+        };
+        let dir = TempProject::new();
+        let base = "CREATE TABLE customers (id int PRIMARY KEY, email text);\n\
+                    CREATE TABLE orders (id int PRIMARY KEY, total int);\n\
+                    CREATE INDEX orders_total ON orders (total);\n";
+        a.execute(base);
+        b.execute(base);
+        let (a_url, b_url) = (a.url(), b.url());
+        let same = strata_test_support::run_in(
+            Path::new(BIN),
+            &dir.dir,
+            &["schema", "diff", &a_url, &b_url],
+            &[],
+        );
+        assert_eq!(same.code, 0, "{}", same.all());
+        b.execute(
+            "ALTER TABLE customers ADD COLUMN nickname text;\n\
+             DROP INDEX orders_total ON orders;\n\
+             CREATE VIEW big_orders AS SELECT id FROM orders WHERE total > 100;"
+                .replace(
+                    " ON orders;",
+                    if a.engine() == "mysql" {
+                        " ON orders;"
+                    } else {
+                        ";"
+                    },
+                )
+                .as_str(),
+        );
+        let run = strata_test_support::run_in(
+            Path::new(BIN),
+            &dir.dir,
+            &["schema", "diff", &a_url, &b_url],
+            &[],
+        );
+        assert_eq!(run.code, 1, "{}", run.all());
+        let shown = run.stdout.replace(&a_url, "[a]").replace(&b_url, "[b]");
+        insta::assert_snapshot!(format!("diff_{}", a.engine()), shown);
+        let json = strata_test_support::run_in(
+            Path::new(BIN),
+            &dir.dir,
+            &["schema", "diff", &a_url, &b_url, "--format", "json"],
+            &[],
+        );
+        let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+        assert_eq!(
+            value["differences"].as_array().map(Vec::len),
+            Some(3),
+            "{value}"
+        );
+    }
+}
+
+#[test]
+fn a_side_that_needs_a_scratch_database_is_refused() {
+    let run = strata_test_support::run_in(
+        Path::new(BIN),
+        &TempProject::new().dir,
+        &["schema", "diff", "migrations", "sqlite://x.db"],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    insta::assert_snapshot!(run.stderr);
+}
