@@ -68,7 +68,7 @@ pub enum BackupAction {
 pub enum SchemaAction {
     /// Print the database's schema as SQL that recreates it on an empty database: deterministic (the same schema prints the same bytes), one object per block, in an order that applies. `--format json` gives the model. strata's own tables and the configured tools' history tables are left out.
     Dump,
-    /// What differs between two databases' schemas, object by object (a changed table: its columns and constraints). Each side is `env:NAME` or a database URL. Exit 1 when they differ.
+    /// What differs between two schemas, object by object (a changed table: its columns and constraints). Each side is `env:NAME`, a database URL, or `migrations` (the project's migrations replayed on a scratch database beside the current one). Exit 1 when they differ.
     Diff {
         /// The schema to compare from.
         from: String,
@@ -213,6 +213,8 @@ pub enum Command {
     },
     /// List the backups: id, environment, time, size, reason.
     Backups,
+    /// Whether the database's schema is what its applied migrations build: they are replayed on a scratch database (created beside it and dropped) and the two schemas compared. Exit 1 on drift.
+    Drift,
     /// The database's schema: `schema dump` prints it as canonical SQL.
     Schema {
         #[command(subcommand)]

@@ -24,6 +24,7 @@ pub use rows::{Rows, TextRows};
 pub use session::{Session, Transaction};
 pub use url::{
     ConnectParams, SslMode, percent_decode, redact_endpoint, redact_in, redact_url, split_password,
+    with_database,
 };
 
 /// Something a statement creates or drops, to look up in the catalog when

@@ -246,6 +246,23 @@ pub fn redact_endpoint(url: &str) -> String {
     }
 }
 
+/// `url` naming database `name` on the same server (the URL's path
+/// replaced), or `None` when `url` has no `scheme://` part.
+pub fn with_database(url: &str, name: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let (address, query) = match rest.split_once('?') {
+        Some((address, query)) => (address, Some(query)),
+        None => (rest, None),
+    };
+    let authority = address.split('/').next().unwrap_or_default();
+    let mut out = format!("{scheme}://{authority}/{name}");
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,5 +388,28 @@ mod tests {
             redact_endpoint("http://u:p@127.0.0.1:9/x?token=1"),
             "http://127.0.0.1:9/…"
         );
+    }
+
+    #[test]
+    fn another_database_on_the_same_server() {
+        let cases = [
+            (
+                "postgres://u:p@h:5432/app?sslmode=require",
+                "postgres://u:p@h:5432/s?sslmode=require",
+            ),
+            (
+                "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/app",
+                "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/s",
+            ),
+            (
+                "mysql://root@127.0.0.1:3306/app",
+                "mysql://root@127.0.0.1:3306/s",
+            ),
+            ("postgres://h", "postgres://h/s"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(with_database(url, "s").as_deref(), Some(want), "{url}");
+        }
+        assert_eq!(with_database("app.db", "s"), None);
     }
 }

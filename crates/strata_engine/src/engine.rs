@@ -60,7 +60,7 @@ pub struct Engine {
     pub(crate) skipped: Vec<(String, Diagnostic)>,
     /// `--source`, when given.
     pub(crate) only_source: Option<String>,
-    table: TableName,
+    pub(crate) table: TableName,
     pub(crate) lock_wait: Duration,
     pub(crate) lock_mode: LockMode,
     pub(crate) hooks: Hooks,
@@ -132,8 +132,13 @@ impl Engine {
                 env.database_names().join(", ")
             ))
         } else {
-            resolve_database(&project, env_name.as_deref(), &env, explicit_url, &cwd)
-                .map_err(|e| e.to_string())
+            // Kept as the reason alone: `database()` says what it is for.
+            resolve_database(&project, env_name.as_deref(), &env, explicit_url, &cwd).map_err(|e| {
+                match e {
+                    EngineError::NoDatabase(reason) => reason,
+                    other => other.to_string(),
+                }
+            })
         };
         let table = TableName::parse(
             project

@@ -121,6 +121,18 @@ impl Hooks {
         })
     }
 
+    /// No hooks at all: for a scratch database strata builds itself.
+    pub(crate) fn none(database: &DatabaseTarget) -> Hooks {
+        Hooks {
+            project: Default::default(),
+            env: None,
+            root: PathBuf::new(),
+            environment: String::new(),
+            database: DatabaseTarget::shown(Some(database)),
+            url: None,
+        }
+    }
+
     /// The hook configured for `point`: the environment's, else the
     /// project's.
     fn hook(&self, point: HookPoint) -> Option<&Hook> {

@@ -38,6 +38,7 @@ pub mod doctor;
 mod exec;
 mod lint;
 mod schema;
+mod scratch;
 mod tasks;
 mod validate;
 mod verify;

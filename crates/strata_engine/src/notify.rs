@@ -53,6 +53,15 @@ pub(crate) struct Notifier {
 pub(crate) struct Deliveries(Vec<tokio::task::JoinHandle<Result<(), String>>>);
 
 impl Notifier {
+    /// Nobody to tell: for a scratch database strata builds itself.
+    pub(crate) fn none(database: String) -> Notifier {
+        Notifier {
+            targets: Vec::new(),
+            environment: None,
+            database,
+        }
+    }
+
     pub(crate) fn new(project: &Project, env_name: Option<&str>, database: String) -> Notifier {
         let env = env_name.unwrap_or("");
         let targets = project

@@ -144,6 +144,7 @@ async fn dispatch(command: &Command, g: &Global, printer: &Printer) -> anyhow::R
         Command::Plan(args) => plan::run(&load(g)?, args, printer).await,
         Command::History { limit } => history::run(&load(g)?, *limit, printer).await,
         Command::Schema { action } => schema::run(g, action, printer).await,
+        Command::Drift => schema::drift(&load(g)?, printer).await,
         Command::Validate => {
             let with_database = g.env.is_some() || g.database_url.is_some();
             validate::run(&load(g)?, with_database, printer).await

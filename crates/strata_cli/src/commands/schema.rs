@@ -2,7 +2,7 @@ use crate::args::{Global, SchemaAction};
 use crate::printer::{DIM, GREEN, Printer, RED, YELLOW};
 use std::process::ExitCode;
 use strata_engine::Engine;
-use strata_schema::{Change, Schema};
+use strata_schema::{Change, Difference, Schema};
 
 pub async fn run(g: &Global, action: &SchemaAction, printer: &Printer) -> anyhow::Result<ExitCode> {
     match action {
@@ -17,62 +17,123 @@ pub async fn run(g: &Global, action: &SchemaAction, printer: &Printer) -> anyhow
             Ok(ExitCode::SUCCESS)
         }
         SchemaAction::Diff { from, to } => {
-            let (from_name, a) = side(g, from).await?;
-            let (to_name, b) = side(g, to).await?;
-            let differences = strata_schema::diff(&a, &b);
-            let code = if differences.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
+            let (from_engine, to_engine) = (side(g, from)?, side(g, to)?);
+            // The migrations are replayed beside the other side's database,
+            // or the project's when both sides are the migrations.
+            let project = match (&from_engine, &to_engine) {
+                (None, None) => Some(super::load(g)?),
+                _ => None,
             };
+            let beside = from_engine
+                .as_ref()
+                .or(to_engine.as_ref())
+                .or(project.as_ref())
+                .expect("an engine is loaded");
+            let (from_name, a) = schema_of(from_engine.as_ref(), beside).await?;
+            let (to_name, b) = schema_of(to_engine.as_ref(), beside).await?;
+            let differences = strata_schema::diff(&a, &b);
             if printer.is_json() {
                 printer.json(&serde_json::json!({
                     "from": from_name,
                     "to": to_name,
                     "differences": differences,
                 }));
-                return Ok(code);
-            }
-            if differences.is_empty() {
+            } else if differences.is_empty() {
                 printer.summary(format!("No differences between {from_name} and {to_name}."));
-                return Ok(code);
-            }
-            let mut out = printer.block();
-            for d in &differences {
-                let (mark, style) = match d.change {
-                    Change::Added => ("+", GREEN),
-                    Change::Removed => ("-", RED),
-                    Change::Changed => ("~", YELLOW),
-                };
-                out.line(format!(
-                    "{}{mark} {} {}{}",
-                    style.render(),
-                    d.kind,
-                    d.name,
-                    style.render_reset()
+            } else {
+                print_differences(printer, &differences);
+                printer.summary(format!(
+                    "{} difference(s) from {from_name} to {to_name}: + only in the second, - only in the first, ~ made differently.",
+                    differences.len()
                 ));
-                for detail in &d.details {
-                    out.line(format!(
-                        "    {}{detail}{}",
-                        DIM.render(),
-                        DIM.render_reset()
-                    ));
-                }
             }
-            drop(out);
-            printer.summary(format!(
-                "{} difference(s) from {from_name} to {to_name}: + only in the second, - only in the first, ~ made differently.",
-                differences.len()
-            ));
-            Ok(code)
+            Ok(exit(&differences))
         }
     }
 }
 
-/// The schema a side names (`env:NAME` or a database URL), and how it is
-/// shown (passwords hidden).
-async fn side(g: &Global, side: &str) -> anyhow::Result<(String, Schema)> {
-    let side_global = if let Some(env) = side.strip_prefix("env:") {
+/// Whether the database is what its applied migrations build.
+pub async fn drift(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
+    let (entries, _) = engine.status().await?;
+    let unsettled: Vec<String> = entries
+        .iter()
+        .filter(|e| e.state.needs_attention())
+        .map(|e| format!("{} ({})", e.id, e.state.as_str()))
+        .collect();
+    if !unsettled.is_empty() {
+        anyhow::bail!(
+            "{} migration(s) are not applied here ({}): the replay applies every migration, so drift would report their changes; run `strata up` (or see `strata status`) first",
+            unsettled.len(),
+            unsettled.join(", ")
+        );
+    }
+    let live = engine.schema().await?;
+    let built = engine.migrations_schema().await?;
+    let differences = strata_schema::diff(&built, &live);
+    let database = engine.database_display();
+    if printer.is_json() {
+        printer.json(&serde_json::json!({
+            "database": database,
+            "drift": !differences.is_empty(),
+            "differences": differences,
+        }));
+    } else if differences.is_empty() {
+        printer.summary(format!(
+            "No drift: {database} has the schema its {} applied migration(s) build.",
+            entries.len()
+        ));
+    } else {
+        print_differences(printer, &differences);
+        printer.summary(format!(
+            "Drift: {} difference(s) between what the migrations build and {database}: + only in the database (made outside the migrations), - missing from it, ~ changed.",
+            differences.len()
+        ));
+    }
+    Ok(exit(&differences))
+}
+
+/// 1 when there are differences.
+fn exit(differences: &[Difference]) -> ExitCode {
+    if differences.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// One line per difference (`+`, `-`, `~`), a changed table's details
+/// under it.
+fn print_differences(printer: &Printer, differences: &[Difference]) {
+    let mut out = printer.block();
+    for d in differences {
+        let (mark, style) = match d.change {
+            Change::Added => ("+", GREEN),
+            Change::Removed => ("-", RED),
+            Change::Changed => ("~", YELLOW),
+        };
+        out.line(format!(
+            "{}{mark} {} {}{}",
+            style.render(),
+            d.kind,
+            d.name,
+            style.render_reset()
+        ));
+        for detail in &d.details {
+            out.line(format!(
+                "    {}{detail}{}",
+                DIM.render(),
+                DIM.render_reset()
+            ));
+        }
+    }
+}
+
+/// The engine of a side's database (`env:NAME` or a database URL), or
+/// `None` for `migrations`.
+fn side(g: &Global, side: &str) -> anyhow::Result<Option<Engine>> {
+    let side_global = if side == "migrations" {
+        return Ok(None);
+    } else if let Some(env) = side.strip_prefix("env:") {
         Global {
             env: Some(env.to_string()),
             database_url: None,
@@ -85,10 +146,17 @@ async fn side(g: &Global, side: &str) -> anyhow::Result<(String, Schema)> {
         }
     } else {
         anyhow::bail!(
-            "`{side}`: a side of `schema diff` is `env:NAME` or a database URL (comparing with the migrations or with SQL files needs a scratch database, which strata does not create yet)"
+            "`{side}`: a side of `schema diff` is `env:NAME`, a database URL or `migrations` (a SQL file or directory as the desired state is not read yet)"
         );
     };
-    let engine: Engine = super::load(&side_global)?;
-    let schema = engine.schema().await?;
-    Ok((engine.database_display(), schema))
+    Ok(Some(super::load(&side_global)?))
+}
+
+/// A side's schema and how it is shown (passwords hidden): its
+/// database's, or (`None`) the migrations replayed beside `beside`'s.
+async fn schema_of(side: Option<&Engine>, beside: &Engine) -> anyhow::Result<(String, Schema)> {
+    Ok(match side {
+        Some(engine) => (engine.database_display(), engine.schema().await?),
+        None => ("the migrations".into(), beside.migrations_schema().await?),
+    })
 }

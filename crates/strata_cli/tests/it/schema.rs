@@ -297,13 +297,60 @@ fn diff_tells_what_differs_object_by_object() {
 }
 
 #[test]
-fn a_side_that_needs_a_scratch_database_is_refused() {
+fn a_sql_file_side_is_refused() {
     let run = strata_test_support::run_in(
         Path::new(BIN),
         &TempProject::new().dir,
-        &["schema", "diff", "migrations", "sqlite://x.db"],
+        &["schema", "diff", "schema/desired.sql", "sqlite://x.db"],
         &[],
     );
     assert_eq!(run.code, 2, "{}", run.all());
     insta::assert_snapshot!(run.stderr);
+}
+
+/// `drift`: the applied migrations replayed on a scratch database and
+/// compared with the live one. Nothing on an untouched database; a column
+/// added, an index dropped by hand are reported (exit 1); pending
+/// migrations are refused (exit 2); `schema diff migrations` says the same.
+#[test]
+fn drift_reports_what_was_changed_by_hand() {
+    for db in [TestDb::sqlite(), TestDb::postgres(), TestDb::mysql()]
+        .into_iter()
+        .flatten()
+    {
+        let p = TempProject::new();
+        p.write(
+            "migrations/1_items.sql",
+            "-- strata:up\nCREATE TABLE items (id int PRIMARY KEY, name varchar(50));\nCREATE INDEX items_name ON items (name);\n",
+        );
+        let bin = Path::new(BIN);
+        let pending = db.run(bin, &p.dir, &["drift"]);
+        assert_eq!(pending.code, 2, "{}", pending.all());
+        assert!(
+            pending.stderr.contains("app/1 (pending)"),
+            "{}",
+            pending.all()
+        );
+        let up = db.run(bin, &p.dir, &["up", "-q"]);
+        assert_eq!(up.code, 0, "{}", up.all());
+        let clean = db.run(bin, &p.dir, &["drift"]);
+        assert_eq!(clean.code, 0, "{}: {}", db.engine(), clean.all());
+        assert!(clean.stdout.starts_with("No drift"), "{}", clean.all());
+        db.execute(match db.engine() {
+            "mysql" => "ALTER TABLE items ADD COLUMN note text; DROP INDEX items_name ON items;",
+            _ => "ALTER TABLE items ADD COLUMN note text; DROP INDEX items_name;",
+        });
+        let drifted = db.run(bin, &p.dir, &["drift"]);
+        assert_eq!(drifted.code, 1, "{}", drifted.all());
+        let url = db.url();
+        insta::assert_snapshot!(
+            format!("drift_{}", db.engine()),
+            drifted.stdout.replace(&url, "[db]")
+        );
+        let json = db.run(bin, &p.dir, &["drift", "--format", "json"]);
+        let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+        assert_eq!(value["drift"], true, "{value}");
+        let diff = db.run(bin, &p.dir, &["schema", "diff", "migrations", &url]);
+        assert_eq!(diff.code, 1, "{}", diff.all());
+    }
 }

@@ -85,7 +85,7 @@ impl Engine {
             .await
     }
 
-    async fn run_unaudited(
+    pub(crate) async fn run_unaudited(
         &self,
         request: &Request,
         reporter: &dyn Reporter,

@@ -1,0 +1,128 @@
+//! Scratch databases: an empty database strata creates beside the one it
+//! works on, replays the project's migrations on, reads the schema of and
+//! drops again (`schema diff migrations ...`, `drift`).
+
+use crate::events::Silent;
+use crate::hooks::Hooks;
+use crate::notify::Notifier;
+use crate::report::Request;
+use crate::target::DatabaseTarget;
+use crate::{Engine, EngineError};
+use strata_driver::quote_ident_for;
+use strata_schema::Schema;
+
+/// A scratch database and how to remove it.
+struct Scratch {
+    target: DatabaseTarget,
+    /// A server's database to drop (its name, quoted), or a directory to
+    /// delete (SQLite).
+    remove: Remove,
+}
+
+enum Remove {
+    Database(String),
+    Directory(std::path::PathBuf),
+}
+
+impl Engine {
+    /// The schema the project's migrations build, replayed on a scratch
+    /// database beside this engine's (on the same server; a temporary file
+    /// for SQLite), which is dropped afterwards, also when the replay
+    /// fails. No hook runs, nobody is notified, nothing is audited.
+    pub async fn migrations_schema(&self) -> Result<Schema, EngineError> {
+        let scratch = self.scratch().await?;
+        let replayed = async {
+            let engine = self.on_scratch(&scratch.target);
+            engine.run_unaudited(&Request::up(), &Silent).await?;
+            engine.schema().await
+        }
+        .await;
+        let removed = self.remove(scratch).await;
+        let schema = replayed?;
+        removed?;
+        Ok(schema)
+    }
+
+    /// A new, empty database.
+    async fn scratch(&self) -> Result<Scratch, EngineError> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        let name = format!("strata_scratch_{}_{stamp}", std::process::id());
+        let database = self.database()?;
+        if let DatabaseTarget::Sqlite { .. } = database {
+            let dir = std::env::temp_dir().join(&name);
+            std::fs::create_dir_all(&dir).map_err(|e| EngineError::Io {
+                what: format!("cannot create {}", dir.display()),
+                source: e,
+            })?;
+            let path = dir.join("scratch.db");
+            return Ok(Scratch {
+                target: DatabaseTarget::parse(&format!("sqlite://{}", path.display()), &dir)?,
+                remove: Remove::Directory(dir),
+            });
+        }
+        let url = strata_driver::with_database(&database.url(), &name).ok_or_else(|| {
+            EngineError::Url(format!(
+                "cannot name another database in {}",
+                self.database_display()
+            ))
+        })?;
+        let mut driver = self.connect().await?;
+        let quoted = quote_ident_for(driver.capabilities().dialect, &name);
+        driver
+            .batch(&format!("CREATE DATABASE {quoted}"))
+            .await
+            .map_err(|e| {
+                EngineError::Refused(format!(
+                    "cannot create a scratch database on {} ({e}): strata replays the migrations there; let this role create databases (PostgreSQL: ALTER ROLE ... CREATEDB; MySQL: GRANT CREATE, DROP ON *.* ...)",
+                    self.database_display()
+                ))
+            })?;
+        Ok(Scratch {
+            target: DatabaseTarget::parse(&url, &self.project.root)?,
+            remove: Remove::Database(quoted),
+        })
+    }
+
+    async fn remove(&self, scratch: Scratch) -> Result<(), EngineError> {
+        match scratch.remove {
+            Remove::Directory(dir) => std::fs::remove_dir_all(&dir).map_err(|e| EngineError::Io {
+                what: format!("cannot remove {}", dir.display()),
+                source: e,
+            }),
+            Remove::Database(quoted) => {
+                let mut driver = self.connect().await?;
+                let force = match driver.capabilities().dialect {
+                    strata_sql::Dialect::Postgres => " WITH (FORCE)",
+                    _ => "",
+                };
+                Ok(driver
+                    .batch(&format!("DROP DATABASE IF EXISTS {quoted}{force}"))
+                    .await?)
+            }
+        }
+    }
+
+    /// This project on the scratch database: its sources and history
+    /// table, but no environment, hooks or notifications.
+    fn on_scratch(&self, target: &DatabaseTarget) -> Engine {
+        Engine {
+            project: self.project.clone(),
+            env_name: None,
+            env: Default::default(),
+            database_name: self.database_name.clone(),
+            database: Ok(target.clone()),
+            sources: self.sources.clone(),
+            task_sources: Vec::new(),
+            skipped: self.skipped.clone(),
+            only_source: self.only_source.clone(),
+            table: self.table.clone(),
+            lock_wait: self.lock_wait,
+            lock_mode: self.lock_mode,
+            hooks: Hooks::none(target),
+            notifier: Notifier::none(DatabaseTarget::shown(Some(target))),
+        }
+    }
+}
