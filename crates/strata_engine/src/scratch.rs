@@ -43,6 +43,37 @@ impl Engine {
         Ok(schema)
     }
 
+    /// The schema the SQL files at `path` (a file, or the `.sql` files of
+    /// a directory in name order) build on a scratch database: a desired
+    /// state to compare with.
+    pub async fn sql_schema(&self, path: &std::path::Path) -> Result<Schema, EngineError> {
+        let files = sql_files(path)?;
+        let scratch = self.scratch().await?;
+        let built = async {
+            let engine = self.on_scratch(&scratch.target);
+            let mut driver = engine.connect().await?;
+            for file in &files {
+                let text = std::fs::read_to_string(file).map_err(|e| EngineError::Io {
+                    what: format!("cannot read {}", file.display()),
+                    source: e,
+                })?;
+                driver.batch(&text).await.map_err(|e| {
+                    EngineError::Refused(format!(
+                        "{} does not apply to an empty database: {e}",
+                        self.display_path(file)
+                    ))
+                })?;
+            }
+            drop(driver);
+            engine.schema().await
+        }
+        .await;
+        let removed = self.remove(scratch).await;
+        let schema = built?;
+        removed?;
+        Ok(schema)
+    }
+
     /// A new, empty database.
     async fn scratch(&self) -> Result<Scratch, EngineError> {
         let stamp = std::time::SystemTime::now()
@@ -125,4 +156,30 @@ impl Engine {
             notifier: Notifier::none(DatabaseTarget::shown(Some(target))),
         }
     }
+}
+
+/// `path` itself, or the `.sql` files of the directory `path` in name
+/// order.
+fn sql_files(path: &std::path::Path) -> Result<Vec<std::path::PathBuf>, EngineError> {
+    let io = |e: std::io::Error| EngineError::Io {
+        what: format!("cannot read {}", path.display()),
+        source: e,
+    };
+    if !path.is_dir() {
+        std::fs::metadata(path).map_err(io)?;
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(path)
+        .map_err(io)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sql") && p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(EngineError::Refused(format!(
+            "{} holds no .sql file to build a schema from",
+            path.display()
+        )));
+    }
+    Ok(files)
 }

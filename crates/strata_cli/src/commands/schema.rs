@@ -17,20 +17,20 @@ pub async fn run(g: &Global, action: &SchemaAction, printer: &Printer) -> anyhow
             Ok(ExitCode::SUCCESS)
         }
         SchemaAction::Diff { from, to } => {
-            let (from_engine, to_engine) = (side(g, from)?, side(g, to)?);
-            // The migrations are replayed beside the other side's database,
-            // or the project's when both sides are the migrations.
-            let project = match (&from_engine, &to_engine) {
+            let (from_side, to_side) = (side(g, from)?, side(g, to)?);
+            // Scratch databases go beside the other side's database, or the
+            // project's when neither side is a database.
+            let project = match (from_side.database(), to_side.database()) {
                 (None, None) => Some(super::load(g)?),
                 _ => None,
             };
-            let beside = from_engine
-                .as_ref()
-                .or(to_engine.as_ref())
+            let beside = from_side
+                .database()
+                .or(to_side.database())
                 .or(project.as_ref())
                 .expect("an engine is loaded");
-            let (from_name, a) = schema_of(from_engine.as_ref(), beside).await?;
-            let (to_name, b) = schema_of(to_engine.as_ref(), beside).await?;
+            let (from_name, a) = schema_of(&from_side, beside).await?;
+            let (to_name, b) = schema_of(&to_side, beside).await?;
             let differences = strata_schema::diff(&a, &b);
             if printer.is_json() {
                 printer.json(&serde_json::json!({
@@ -128,11 +128,29 @@ fn print_differences(printer: &Printer, differences: &[Difference]) {
     }
 }
 
-/// The engine of a side's database (`env:NAME` or a database URL), or
-/// `None` for `migrations`.
-fn side(g: &Global, side: &str) -> anyhow::Result<Option<Engine>> {
+/// What a side of `schema diff` is.
+enum Side {
+    Database(Box<Engine>),
+    /// The project's migrations, replayed.
+    Migrations,
+    /// SQL files: a desired state.
+    Sql(std::path::PathBuf),
+}
+
+impl Side {
+    fn database(&self) -> Option<&Engine> {
+        match self {
+            Side::Database(engine) => Some(engine),
+            _ => None,
+        }
+    }
+}
+
+/// A side: `env:NAME`, a database URL, `migrations`, or a SQL file or
+/// directory.
+fn side(g: &Global, side: &str) -> anyhow::Result<Side> {
     let side_global = if side == "migrations" {
-        return Ok(None);
+        return Ok(Side::Migrations);
     } else if let Some(env) = side.strip_prefix("env:") {
         Global {
             env: Some(env.to_string()),
@@ -144,19 +162,22 @@ fn side(g: &Global, side: &str) -> anyhow::Result<Option<Engine>> {
             database_url: Some(side.to_string()),
             ..g.clone()
         }
+    } else if std::path::Path::new(side).exists() {
+        return Ok(Side::Sql(side.into()));
     } else {
         anyhow::bail!(
-            "`{side}`: a side of `schema diff` is `env:NAME`, a database URL or `migrations` (a SQL file or directory as the desired state is not read yet)"
+            "`{side}`: a side of `schema diff` is `env:NAME`, a database URL, `migrations`, or a SQL file or directory (no such file here)"
         );
     };
-    Ok(Some(super::load(&side_global)?))
+    Ok(Side::Database(Box::new(super::load(&side_global)?)))
 }
 
-/// A side's schema and how it is shown (passwords hidden): its
-/// database's, or (`None`) the migrations replayed beside `beside`'s.
-async fn schema_of(side: Option<&Engine>, beside: &Engine) -> anyhow::Result<(String, Schema)> {
+/// A side's schema and how it is shown (passwords hidden); the migrations
+/// and SQL files are applied to a scratch database beside `beside`'s.
+async fn schema_of(side: &Side, beside: &Engine) -> anyhow::Result<(String, Schema)> {
     Ok(match side {
-        Some(engine) => (engine.database_display(), engine.schema().await?),
-        None => ("the migrations".into(), beside.migrations_schema().await?),
+        Side::Database(engine) => (engine.database_display(), engine.schema().await?),
+        Side::Migrations => ("the migrations".into(), beside.migrations_schema().await?),
+        Side::Sql(path) => (path.display().to_string(), beside.sql_schema(path).await?),
     })
 }

@@ -296,12 +296,50 @@ fn diff_tells_what_differs_object_by_object() {
     }
 }
 
+/// A directory of SQL files is a desired state: applied in name order to a
+/// scratch database and compared.
 #[test]
-fn a_sql_file_side_is_refused() {
+fn a_sql_directory_is_a_desired_state() {
+    for db in [TestDb::sqlite(), TestDb::postgres(), TestDb::mysql()]
+        .into_iter()
+        .flatten()
+    {
+        let p = TempProject::new();
+        p.write(
+            "desired/1_items.sql",
+            "CREATE TABLE items (id int PRIMARY KEY, name varchar(50));\n",
+        );
+        p.write(
+            "desired/2_view.sql",
+            "CREATE VIEW item_names AS SELECT name FROM items;\n",
+        );
+        db.execute("CREATE TABLE items (id int PRIMARY KEY, name varchar(50));");
+        let url = db.url();
+        let run = strata_test_support::run_in(
+            Path::new(BIN),
+            &p.dir,
+            &["schema", "diff", &url, "desired"],
+            &[],
+        );
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert!(run.stdout.contains("+ view"), "{}", run.all());
+        db.execute("CREATE VIEW item_names AS SELECT name FROM items;");
+        let same = strata_test_support::run_in(
+            Path::new(BIN),
+            &p.dir,
+            &["schema", "diff", &url, "desired"],
+            &[],
+        );
+        assert_eq!(same.code, 0, "{}: {}", db.engine(), same.all());
+    }
+}
+
+#[test]
+fn a_side_that_is_nothing_known_is_refused() {
     let run = strata_test_support::run_in(
         Path::new(BIN),
         &TempProject::new().dir,
-        &["schema", "diff", "schema/desired.sql", "sqlite://x.db"],
+        &["schema", "diff", "schema/missing.sql", "sqlite://x.db"],
         &[],
     );
     assert_eq!(run.code, 2, "{}", run.all());
