@@ -203,7 +203,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
 
     for r in rows(
         driver,
-        "SELECT a.attrelid, a.attname, quote_ident(a.attname), \
+        &format!(
+            "SELECT a.attrelid, a.attname, quote_ident(a.attname), \
          format_type(a.atttypid, a.atttypmod), \
          CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text END, \
          a.attnotnull, CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END, \
@@ -212,8 +213,11 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
               WHEN 'v' THEN '(' || pg_get_expr(d.adbin, d.adrelid) || ') VIRTUAL' END, \
          col_description(a.attrelid, a.attnum), a.attislocal \
          FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+         JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-         WHERE a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attrelid, a.attnum",
+         WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') \
+              AND {USER_NAMESPACE} ORDER BY a.attrelid, a.attnum"
+        ),
     )
     .await?
     {
@@ -265,11 +269,14 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
 
     for r in rows(
         driver,
-        "SELECT x.indrelid, i.relname, pg_get_indexdef(x.indexrelid) \
-         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
-         WHERE NOT i.relispartition AND NOT EXISTS (SELECT 1 FROM pg_constraint co \
-              WHERE co.conindid = x.indexrelid AND co.conrelid = x.indrelid \
-              AND co.contype IN ('p', 'u', 'x'))",
+        &format!(
+            "SELECT x.indrelid, i.relname, pg_get_indexdef(x.indexrelid) \
+             FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+             JOIN pg_namespace n ON n.oid = i.relnamespace \
+             WHERE NOT i.relispartition AND {USER_NAMESPACE} AND NOT EXISTS (SELECT 1 \
+                  FROM pg_constraint co WHERE co.conindid = x.indexrelid \
+                  AND co.conrelid = x.indrelid AND co.contype IN ('p', 'u', 'x'))"
+        ),
     )
     .await?
     {
