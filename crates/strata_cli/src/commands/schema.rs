@@ -62,7 +62,7 @@ pub async fn drift(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCod
         .collect();
     if !unsettled.is_empty() {
         anyhow::bail!(
-            "{} migration(s) are not applied here ({}): the replay applies every migration, so drift would report their changes; run `strata up` (or see `strata status`) first",
+            "{} migration(s) are not as their files say here ({}): drift replays the files, so what they would change shows as drift; settle them first (`strata status` says how: `strata up`, `strata repair`)",
             unsettled.len(),
             unsettled.join(", ")
         );
