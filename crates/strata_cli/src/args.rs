@@ -215,7 +215,7 @@ pub enum Command {
     Backups,
     /// Whether the database's schema is what its applied migrations build: they are replayed on a scratch database (created beside it and dropped) and the two schemas compared. Exit 1 on drift.
     Drift,
-    /// The database's schema: `schema dump` prints it as canonical SQL.
+    /// The database's schema: `schema dump` prints it as canonical SQL, `schema diff` compares two.
     Schema {
         #[command(subcommand)]
         action: SchemaAction,
