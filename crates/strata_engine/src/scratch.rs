@@ -5,11 +5,22 @@
 use crate::events::Silent;
 use crate::hooks::Hooks;
 use crate::notify::Notifier;
-use crate::report::Request;
+use crate::report::{Request, RequestKind};
 use crate::target::DatabaseTarget;
 use crate::{Engine, EngineError};
 use strata_driver::quote_ident_for;
+use strata_plan::UpOptions;
 use strata_schema::Schema;
+
+/// How much of the project's migrations a scratch database gets.
+#[derive(Debug, Clone, Copy)]
+pub enum Replay<'a> {
+    /// None: the schema of an empty database.
+    Nothing,
+    All,
+    /// Up to and including this one (`source/version`).
+    Through(&'a str),
+}
 
 /// A scratch database and how to remove it.
 struct Scratch {
@@ -29,11 +40,22 @@ impl Engine {
     /// database beside this engine's (on the same server; a temporary file
     /// for SQLite), which is dropped afterwards, also when the replay
     /// fails. No hook runs, nobody is notified, nothing is audited.
-    pub async fn migrations_schema(&self) -> Result<Schema, EngineError> {
+    pub async fn migrations_schema(&self, replay: Replay<'_>) -> Result<Schema, EngineError> {
         let scratch = self.scratch().await?;
+        let to = match replay {
+            Replay::Nothing => None,
+            Replay::All => Some(None),
+            Replay::Through(id) => Some(Some(id.to_string())),
+        };
         let replayed = async {
             let engine = self.on_scratch(&scratch.target);
-            engine.run_unaudited(&Request::up(), &Silent).await?;
+            if let Some(to) = to {
+                let request = Request::new(RequestKind::Up(UpOptions {
+                    to,
+                    ..UpOptions::default()
+                }));
+                engine.run_unaudited(&request, &Silent).await?;
+            }
             engine.schema().await
         }
         .await;

@@ -1,7 +1,7 @@
 use crate::args::{Global, SchemaAction};
 use crate::printer::{DIM, GREEN, Printer, RED, YELLOW};
 use std::process::ExitCode;
-use strata_engine::Engine;
+use strata_engine::{Engine, MigrationState, Replay};
 use strata_schema::{Change, Difference, Schema};
 
 pub async fn run(g: &Global, action: &SchemaAction, printer: &Printer) -> anyhow::Result<ExitCode> {
@@ -55,20 +55,45 @@ pub async fn run(g: &Global, action: &SchemaAction, printer: &Printer) -> anyhow
 /// Whether the database is what its applied migrations build.
 pub async fn drift(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
     let (entries, _) = engine.status().await?;
+    let applied = |e: &MigrationState| *e == MigrationState::Applied;
     let unsettled: Vec<String> = entries
         .iter()
-        .filter(|e| e.state.needs_attention())
+        .filter(|e| {
+            !matches!(
+                e.state,
+                MigrationState::Applied | MigrationState::Pending | MigrationState::Reverted
+            )
+        })
         .map(|e| format!("{} ({})", e.id, e.state.as_str()))
         .collect();
     if !unsettled.is_empty() {
         anyhow::bail!(
-            "{} migration(s) are not as their files say here ({}): drift replays the files, so what they would change shows as drift; settle them first (`strata status` says how: `strata up`, `strata repair`)",
+            "{} migration(s) are not as their files say here ({}): drift replays the files, so that difference would show as drift; settle them first (`strata status` says how: `strata up`, `strata repair`)",
             unsettled.len(),
             unsettled.join(", ")
         );
     }
+    // The replay stops after the last applied migration: those after it
+    // are not applied here yet.
+    let last = entries.iter().rposition(|e| applied(&e.state));
+    if let (Some(last), Some(gap)) = (last, entries.iter().position(|e| !applied(&e.state)))
+        && gap < last
+    {
+        anyhow::bail!(
+            "{} is not applied here but {} after it is: drift replays the migrations in order up to the last applied one, and cannot leave one out; apply it (`strata up`) first",
+            entries[gap].id,
+            entries[last].id
+        );
+    }
+    let applied_count = last.map_or(0, |i| i + 1);
+    let through = last.map(|i| entries[i].id.to_string());
+    let replay = match (last, &through) {
+        (None, _) => Replay::Nothing,
+        (Some(i), Some(id)) if i + 1 < entries.len() => Replay::Through(id),
+        _ => Replay::All,
+    };
     let live = engine.schema().await?;
-    let built = engine.migrations_schema().await?;
+    let built = engine.migrations_schema(replay).await?;
     let differences = strata_schema::diff(&built, &live);
     let database = engine.database_display();
     if printer.is_json() {
@@ -79,8 +104,7 @@ pub async fn drift(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCod
         }));
     } else if differences.is_empty() {
         printer.summary(format!(
-            "No drift: {database} has the schema its {} applied migration(s) build.",
-            entries.len()
+            "No drift: {database} has the schema its {applied_count} applied migration(s) build."
         ));
     } else {
         print_differences(printer, &differences);
@@ -177,7 +201,10 @@ fn side(g: &Global, side: &str) -> anyhow::Result<Side> {
 async fn schema_of(side: &Side, beside: &Engine) -> anyhow::Result<(String, Schema)> {
     Ok(match side {
         Side::Database(engine) => (engine.database_display(), engine.schema().await?),
-        Side::Migrations => ("the migrations".into(), beside.migrations_schema().await?),
+        Side::Migrations => (
+            "the migrations".into(),
+            beside.migrations_schema(Replay::All).await?,
+        ),
         Side::Sql(path) => (path.display().to_string(), beside.sql_schema(path).await?),
     })
 }

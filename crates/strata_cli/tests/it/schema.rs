@@ -348,8 +348,9 @@ fn a_side_that_is_nothing_known_is_refused() {
 
 /// `drift`: the applied migrations replayed on a scratch database and
 /// compared with the live one. Nothing on an untouched database; a column
-/// added, an index dropped by hand are reported (exit 1); pending
-/// migrations are refused (exit 2); `schema diff migrations` says the same.
+/// added, an index dropped by hand are reported (exit 1), a pending
+/// migration is not replayed, and an applied migration whose file was
+/// edited is refused (exit 2); `schema diff migrations` says the same.
 #[test]
 fn drift_reports_what_was_changed_by_hand() {
     for db in [TestDb::sqlite(), TestDb::postgres(), TestDb::mysql()]
@@ -362,15 +363,19 @@ fn drift_reports_what_was_changed_by_hand() {
             "-- strata:up\nCREATE TABLE items (id int PRIMARY KEY, name varchar(50));\nCREATE INDEX items_name ON items (name);\n",
         );
         let bin = Path::new(BIN);
-        let pending = db.run(bin, &p.dir, &["drift"]);
-        assert_eq!(pending.code, 2, "{}", pending.all());
+        let nothing = db.run(bin, &p.dir, &["drift"]);
+        assert_eq!(nothing.code, 0, "{}", nothing.all());
         assert!(
-            pending.stderr.contains("app/1 (pending)"),
+            nothing.stdout.contains("its 0 applied"),
             "{}",
-            pending.all()
+            nothing.all()
         );
         let up = db.run(bin, &p.dir, &["up", "-q"]);
         assert_eq!(up.code, 0, "{}", up.all());
+        p.write(
+            "migrations/2_more.sql",
+            "CREATE TABLE more_items (id int);\n",
+        );
         let clean = db.run(bin, &p.dir, &["drift"]);
         assert_eq!(clean.code, 0, "{}: {}", db.engine(), clean.all());
         assert!(clean.stdout.starts_with("No drift"), "{}", clean.all());
@@ -390,5 +395,16 @@ fn drift_reports_what_was_changed_by_hand() {
         assert_eq!(value["drift"], true, "{value}");
         let diff = db.run(bin, &p.dir, &["schema", "diff", "migrations", &url]);
         assert_eq!(diff.code, 1, "{}", diff.all());
+        p.write(
+            "migrations/1_items.sql",
+            "-- strata:up\nCREATE TABLE items (id int PRIMARY KEY, name varchar(80));\n",
+        );
+        let edited = db.run(bin, &p.dir, &["drift"]);
+        assert_eq!(edited.code, 2, "{}", edited.all());
+        assert!(
+            edited.stderr.contains("app/1 (drifted)"),
+            "{}",
+            edited.all()
+        );
     }
 }
