@@ -41,28 +41,22 @@ impl Engine {
     /// for SQLite), which is dropped afterwards, also when the replay
     /// fails. No hook runs, nobody is notified, nothing is audited.
     pub async fn migrations_schema(&self, replay: Replay<'_>) -> Result<Schema, EngineError> {
-        let scratch = self.scratch().await?;
-        let to = match replay {
+        let up = match replay {
             Replay::Nothing => None,
-            Replay::All => Some(None),
-            Replay::Through(id) => Some(Some(id.to_string())),
+            Replay::All => Some(UpOptions::default()),
+            Replay::Through(id) => Some(UpOptions {
+                to: Some(id.to_string()),
+                ..UpOptions::default()
+            }),
         };
-        let replayed = async {
-            let engine = self.on_scratch(&scratch.target);
-            if let Some(to) = to {
-                let request = Request::new(RequestKind::Up(UpOptions {
-                    to,
-                    ..UpOptions::default()
-                }));
+        self.on_a_scratch(async |engine: &Engine| {
+            if let Some(up) = up {
+                let request = Request::new(RequestKind::Up(up));
                 engine.run_unaudited(&request, &Silent).await?;
             }
             engine.schema().await
-        }
-        .await;
-        let removed = self.remove(scratch).await;
-        let schema = replayed?;
-        removed?;
-        Ok(schema)
+        })
+        .await
     }
 
     /// The schema the SQL files at `path` (a file, or the `.sql` files of
@@ -70,9 +64,7 @@ impl Engine {
     /// state to compare with.
     pub async fn sql_schema(&self, path: &std::path::Path) -> Result<Schema, EngineError> {
         let files = sql_files(path)?;
-        let scratch = self.scratch().await?;
-        let built = async {
-            let engine = self.on_scratch(&scratch.target);
+        self.on_a_scratch(async |engine: &Engine| {
             let mut driver = engine.connect().await?;
             for file in &files {
                 let text = std::fs::read_to_string(file).map_err(|e| EngineError::Io {
@@ -88,8 +80,18 @@ impl Engine {
             }
             drop(driver);
             engine.schema().await
-        }
-        .await;
+        })
+        .await
+    }
+
+    /// What `build` makes of a new scratch database, which is dropped
+    /// afterwards whatever happened.
+    async fn on_a_scratch(
+        &self,
+        build: impl AsyncFnOnce(&Engine) -> Result<Schema, EngineError>,
+    ) -> Result<Schema, EngineError> {
+        let scratch = self.scratch().await?;
+        let built = build(&self.on_scratch(&scratch.target)).await;
         let removed = self.remove(scratch).await;
         let schema = built?;
         removed?;
