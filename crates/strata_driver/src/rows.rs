@@ -11,6 +11,16 @@ use strata_model::{
 /// Rows with every column as text (NULL as `None`).
 pub type Rows = Vec<Vec<Option<String>>>;
 
+/// Column `i` of a row of [`Rows`]: `None` for NULL (or no such column).
+pub fn cell(row: &[Option<String>], i: usize) -> Option<String> {
+    row.get(i).cloned().flatten()
+}
+
+/// [`cell`], NULL read as the empty string.
+pub fn cell_text(row: &[Option<String>], i: usize) -> String {
+    cell(row, i).unwrap_or_default()
+}
+
 /// Rows read as text into one buffer, each cell a span of it (NULL as
 /// `None`): ten thousand history rows of nineteen columns are a few
 /// allocations, not two hundred thousand strings.

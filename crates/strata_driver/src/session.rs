@@ -76,6 +76,11 @@ pub trait Session: Send {
     /// [`SqlErrorKind::MissingTable`] when a table it reads does not exist.
     async fn query(&mut self, sql: &str) -> Result<Option<Rows>>;
 
+    /// The rows of a query (`sql` must be one): none when it returns none.
+    async fn rows(&mut self, sql: &str) -> Result<Rows> {
+        Ok(self.query(sql).await?.unwrap_or_default())
+    }
+
     /// [`Session::query`]'s rows in one buffer, as history reads take
     /// them; a driver that reads rows one at a time fills it as they come.
     async fn query_rows(&mut self, sql: &str) -> Result<Option<TextRows>> {

@@ -5,20 +5,8 @@
 
 use crate::MysqlDriver;
 use std::collections::{BTreeMap, BTreeSet};
-use strata_driver::{Result, Rows, Session};
+use strata_driver::{Result, Session, cell as col, cell_text as text};
 use strata_schema::{Schema, Statement};
-
-async fn rows(driver: &mut MysqlDriver, sql: &str) -> Result<Rows> {
-    Ok(driver.query(sql).await?.unwrap_or_default())
-}
-
-fn text(row: &[Option<String>], i: usize) -> String {
-    row.get(i).cloned().flatten().unwrap_or_default()
-}
-
-fn col(row: &[Option<String>], i: usize) -> Option<String> {
-    row.get(i).cloned().flatten()
-}
 
 fn quote(ident: &str) -> String {
     strata_driver::quote_ident_for(strata_sql::Dialect::Mysql, ident)
@@ -51,11 +39,10 @@ struct Table {
 
 /// Reads the schema; tables named in `skip` are left out.
 pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Schema> {
-    let database = text(&rows(driver, "SELECT DATABASE()").await?[0], 0);
-    let mariadb = text(&rows(driver, "SELECT VERSION()").await?[0], 0).contains("MariaDB");
+    let database = text(&driver.rows("SELECT DATABASE()").await?[0], 0);
+    let mariadb = text(&driver.rows("SELECT VERSION()").await?[0], 0).contains("MariaDB");
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
-    for r in rows(
-        driver,
+    for r in driver.rows(
         "SELECT TABLE_NAME, ENGINE, TABLE_COLLATION, TABLE_COMMENT FROM information_schema.TABLES \
          WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE'",
     )
@@ -78,15 +65,13 @@ pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Sc
     // Column-level checks (MariaDB keeps where a check was written).
     let level = if mariadb { "LEVEL" } else { "'Table'" };
     let mut column_checks: BTreeMap<(String, String), String> = BTreeMap::new();
-    for r in rows(
-        driver,
-        &format!(
+    for r in driver
+        .rows(&format!(
             "SELECT c.TABLE_NAME, c.CONSTRAINT_NAME, c.CHECK_CLAUSE, {level} \
              FROM information_schema.CHECK_CONSTRAINTS c \
              WHERE c.CONSTRAINT_SCHEMA = DATABASE() ORDER BY c.TABLE_NAME, c.CONSTRAINT_NAME"
-        ),
-    )
-    .await?
+        ))
+        .await?
     {
         let Some(table) = tables.get_mut(&text(&r, 0)) else {
             continue;
@@ -102,13 +87,13 @@ pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Sc
         }
     }
 
-    for r in rows(
-        driver,
-        "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, \
+    for r in driver
+        .rows(
+            "SELECT TABLE_NAME, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, \
          GENERATION_EXPRESSION, COLLATION_NAME, COLUMN_COMMENT FROM information_schema.COLUMNS \
          WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION",
-    )
-    .await?
+        )
+        .await?
     {
         let (table_name, name) = (text(&r, 0), text(&r, 1));
         let Some(table) = tables.get_mut(&table_name) else {
@@ -154,8 +139,7 @@ pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Sc
         table.columns.push(sql);
     }
 
-    for r in rows(
-        driver,
+    for r in driver.rows(
         "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, INDEX_TYPE, COLLATION \
          FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
          ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
@@ -191,8 +175,7 @@ pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Sc
 
     // Foreign keys, after every table they may reference.
     let mut foreign: BTreeMap<(String, String), ForeignKey> = BTreeMap::new();
-    for r in rows(
-        driver,
+    for r in driver.rows(
         "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, k.COLUMN_NAME, k.REFERENCED_TABLE_NAME, \
          k.REFERENCED_COLUMN_NAME, c.UPDATE_RULE, c.DELETE_RULE \
          FROM information_schema.KEY_COLUMN_USAGE k \
@@ -241,12 +224,12 @@ pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Sc
     // database, which a copy elsewhere would not.
     let own = format!("{}.", quote(&database));
     let mut views: BTreeMap<String, String> = BTreeMap::new();
-    for r in rows(
-        driver,
-        "SELECT TABLE_NAME, VIEW_DEFINITION, CHECK_OPTION FROM information_schema.VIEWS \
+    for r in driver
+        .rows(
+            "SELECT TABLE_NAME, VIEW_DEFINITION, CHECK_OPTION FROM information_schema.VIEWS \
          WHERE TABLE_SCHEMA = DATABASE()",
-    )
-    .await?
+        )
+        .await?
     {
         let check = match text(&r, 2).as_str() {
             "NONE" | "" => String::new(),
@@ -261,25 +244,28 @@ pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Sc
             ),
         );
     }
-    let mut placed: BTreeSet<String> = BTreeSet::new();
-    while !views.is_empty() {
-        // information_schema does not say which views a view reads: its
-        // text names them.
-        let next = views
-            .iter()
-            .find(|(name, sql)| {
-                views.keys().all(|other| {
-                    other == *name || placed.contains(other) || !sql.contains(&quote(other))
-                })
-            })
-            .or_else(|| views.iter().next())
-            .map(|(name, _)| name.clone())
-            .expect("not empty");
-        let sql = views.remove(&next).expect("just found");
-        placed.insert(next.clone());
+    // information_schema does not say which views a view reads: its text
+    // names them (read once per pair).
+    let reads: BTreeMap<String, BTreeSet<String>> = views
+        .iter()
+        .map(|(name, sql)| {
+            let named = views
+                .keys()
+                .filter(|other| *other != name && sql.contains(&quote(other)));
+            (name.clone(), named.cloned().collect())
+        })
+        .collect();
+    let ordered: Vec<(String, String)> = strata_schema::dependency_order(
+        views
+            .into_iter()
+            .map(|(n, s)| (n.clone(), (n, s)))
+            .collect(),
+        &reads,
+    );
+    for (name, sql) in ordered {
         schema.statements.push(Statement {
             kind: "view".into(),
-            name: next,
+            name,
             sql,
         });
     }
@@ -291,13 +277,13 @@ pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Sc
 /// that may call them.
 async fn read_routines(driver: &mut MysqlDriver, schema: &mut Schema) -> Result<()> {
     let mut parameters: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in rows(
-        driver,
-        "SELECT SPECIFIC_NAME, PARAMETER_MODE, PARAMETER_NAME, DTD_IDENTIFIER, ROUTINE_TYPE \
+    for r in driver
+        .rows(
+            "SELECT SPECIFIC_NAME, PARAMETER_MODE, PARAMETER_NAME, DTD_IDENTIFIER, ROUTINE_TYPE \
          FROM information_schema.PARAMETERS WHERE SPECIFIC_SCHEMA = DATABASE() \
          AND ORDINAL_POSITION > 0 ORDER BY SPECIFIC_NAME, ORDINAL_POSITION",
-    )
-    .await?
+        )
+        .await?
     {
         // A function's parameters are all IN, and MySQL takes no mode there.
         let mode = col(&r, 1)
@@ -310,8 +296,7 @@ async fn read_routines(driver: &mut MysqlDriver, schema: &mut Schema) -> Result<
             text(&r, 3)
         ));
     }
-    for r in rows(
-        driver,
+    for r in driver.rows(
         "SELECT ROUTINE_NAME, ROUTINE_TYPE, DTD_IDENTIFIER, ROUTINE_DEFINITION, IS_DETERMINISTIC, \
          SQL_DATA_ACCESS, SECURITY_TYPE, ROUTINE_COMMENT FROM information_schema.ROUTINES \
          WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY ROUTINE_TYPE, ROUTINE_NAME",
@@ -358,8 +343,7 @@ async fn read_triggers_and_events(
     schema: &mut Schema,
     tables: &BTreeMap<String, Table>,
 ) -> Result<()> {
-    for r in rows(
-        driver,
+    for r in driver.rows(
         "SELECT TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, EVENT_OBJECT_TABLE, ACTION_STATEMENT \
          FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() \
          ORDER BY EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_ORDER",
@@ -382,8 +366,7 @@ async fn read_triggers_and_events(
             ),
         });
     }
-    for r in rows(
-        driver,
+    for r in driver.rows(
         "SELECT EVENT_NAME, EVENT_TYPE, EXECUTE_AT, INTERVAL_VALUE, INTERVAL_FIELD, ON_COMPLETION, \
          STATUS, EVENT_COMMENT, EVENT_DEFINITION FROM information_schema.EVENTS \
          WHERE EVENT_SCHEMA = DATABASE() ORDER BY EVENT_NAME",

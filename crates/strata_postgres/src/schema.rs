@@ -5,7 +5,7 @@
 
 use crate::PgDriver;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use strata_driver::{DriverError, Result, Rows, Session};
+use strata_driver::{DriverError, Result, Session, cell as col, cell_text as text};
 use strata_schema::{
     Column, Composite, Constraint, ConstraintKind, Definition, Domain, Enum, Extension, Function,
     Grant, Index, Name, Policy, Schema, Sequence, Table, View,
@@ -37,19 +37,6 @@ pub(crate) async fn read(driver: &mut PgDriver, skip: &[String]) -> Result<Schem
     Ok(schema)
 }
 
-async fn rows(driver: &mut PgDriver, sql: &str) -> Result<Rows> {
-    Ok(driver.query(sql).await?.unwrap_or_default())
-}
-
-/// Column `i` of a catalog row.
-fn col(row: &[Option<String>], i: usize) -> Option<String> {
-    row.get(i).cloned().flatten()
-}
-
-fn text(row: &[Option<String>], i: usize) -> String {
-    col(row, i).unwrap_or_default()
-}
-
 fn flag(row: &[Option<String>], i: usize) -> bool {
     col(row, i).as_deref() == Some("t")
 }
@@ -73,27 +60,25 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
     let skipped = |relname: &str| skip.iter().any(|s| s == relname);
     let mut schema = Schema::default();
 
-    for r in rows(
-        driver,
-        &format!(
+    for r in driver
+        .rows(&format!(
             "SELECT NULL, n.nspname, quote_ident(n.nspname) FROM pg_namespace n \
              WHERE {USER_NAMESPACE} AND n.nspname <> 'public' AND {}",
             not_extension_member("n", "pg_namespace")
-        ),
-    )
-    .await?
+        ))
+        .await?
     {
         schema.schemas.push(name(&r, 0));
     }
 
-    for r in rows(
-        driver,
-        "SELECT x.extname, n.nspname, \
+    for r in driver
+        .rows(
+            "SELECT x.extname, n.nspname, \
          format('CREATE EXTENSION IF NOT EXISTS %I WITH SCHEMA %I;', x.extname, n.nspname) \
          FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace \
          WHERE x.extname <> 'plpgsql'",
-    )
-    .await?
+        )
+        .await?
     {
         schema.extensions.push(Extension {
             name: text(&r, 0),
@@ -103,17 +88,15 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
     }
 
     let mut enums: BTreeMap<String, Enum> = BTreeMap::new();
-    for r in rows(
-        driver,
-        &format!(
+    for r in driver
+        .rows(&format!(
             "SELECT n.nspname, t.typname, t.oid::regtype::text, l.enumlabel \
              FROM pg_enum l JOIN pg_type t ON t.oid = l.enumtypid \
              JOIN pg_namespace n ON n.oid = t.typnamespace \
              WHERE {USER_NAMESPACE} AND {} ORDER BY t.oid, l.enumsortorder",
             not_extension_member("t", "pg_type")
-        ),
-    )
-    .await?
+        ))
+        .await?
     {
         enums
             .entry(text(&r, 2))
@@ -126,9 +109,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
     }
     schema.enums = enums.into_values().collect();
 
-    for r in rows(
-        driver,
-        &format!(
+    for r in driver
+        .rows(&format!(
             "SELECT n.nspname, c.relname, c.oid::regclass::text, format_type(s.seqtypid, NULL), \
              s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle, \
              o.refobjid::regclass::text || '.' || quote_ident(a.attname), t.relname \
@@ -141,9 +123,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
              WHERE {USER_NAMESPACE} AND {} AND NOT EXISTS (SELECT 1 FROM pg_depend i \
                   WHERE i.classid = 'pg_class'::regclass AND i.objid = c.oid AND i.deptype = 'i')",
             not_extension_member("c", "pg_class")
-        ),
-    )
-    .await?
+        ))
+        .await?
     {
         if col(&r, 11).is_some_and(|owner| skipped(&owner)) {
             continue;
@@ -163,9 +144,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
 
     // Tables by oid, then their columns, constraints and indexes.
     let mut tables: HashMap<String, Table> = HashMap::new();
-    for r in rows(
-        driver,
-        &format!(
+    for r in driver
+        .rows(&format!(
             "SELECT c.oid, n.nspname, c.relname, c.oid::regclass::text, c.relpersistence = 'u', \
              CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, \
              CASE WHEN c.relispartition THEN (SELECT i.inhparent::regclass::text \
@@ -175,9 +155,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind IN ('r', 'p') AND {USER_NAMESPACE} AND {}",
             not_extension_member("c", "pg_class")
-        ),
-    )
-    .await?
+        ))
+        .await?
     {
         if skipped(&text(&r, 2)) {
             continue;
@@ -201,9 +180,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
         );
     }
 
-    for r in rows(
-        driver,
-        &format!(
+    for r in driver
+        .rows(&format!(
             "SELECT a.attrelid, a.attname, quote_ident(a.attname), \
          format_type(a.atttypid, a.atttypmod), \
          CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text END, \
@@ -217,9 +195,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
          WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p') \
               AND {USER_NAMESPACE} ORDER BY a.attrelid, a.attnum"
-        ),
-    )
-    .await?
+        ))
+        .await?
     {
         let Some(table) = tables.get_mut(&text(&r, 0)) else {
             continue;
@@ -241,13 +218,13 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
         });
     }
 
-    for r in rows(
-        driver,
-        "SELECT co.conrelid, co.conname, quote_ident(co.conname), co.contype, \
+    for r in driver
+        .rows(
+            "SELECT co.conrelid, co.conname, quote_ident(co.conname), co.contype, \
          pg_get_constraintdef(co.oid) FROM pg_constraint co \
          WHERE co.contype IN ('p', 'u', 'f', 'c', 'x') AND co.conislocal AND co.conrelid <> 0",
-    )
-    .await?
+        )
+        .await?
     {
         let Some(table) = tables.get_mut(&text(&r, 0)) else {
             continue;
@@ -267,18 +244,16 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
         });
     }
 
-    for r in rows(
-        driver,
-        &format!(
+    for r in driver
+        .rows(&format!(
             "SELECT x.indrelid, i.relname, pg_get_indexdef(x.indexrelid) \
              FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
              JOIN pg_namespace n ON n.oid = i.relnamespace \
              WHERE NOT i.relispartition AND {USER_NAMESPACE} AND NOT EXISTS (SELECT 1 \
                   FROM pg_constraint co WHERE co.conindid = x.indexrelid \
                   AND co.conrelid = x.indrelid AND co.contype IN ('p', 'u', 'x'))"
-        ),
-    )
-    .await?
+        ))
+        .await?
     {
         if let Some(table) = tables.get_mut(&text(&r, 0)) {
             table.indexes.push(Index {
@@ -293,76 +268,44 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
     read_routines(driver, &mut schema, &skipped).await?;
 
     // Views, each after the views it reads.
-    let mut views: BTreeMap<String, (String, View)> = BTreeMap::new();
-    for r in rows(
-        driver,
-        &format!(
+    let mut views: BTreeMap<String, View> = BTreeMap::new();
+    let mut named: HashMap<String, String> = HashMap::new();
+    for r in driver
+        .rows(&format!(
             "SELECT c.oid, n.nspname, c.relname, c.oid::regclass::text, c.relkind = 'm', \
              pg_get_viewdef(c.oid, true) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind IN ('v', 'm') AND {USER_NAMESPACE} AND {}",
             not_extension_member("c", "pg_class")
-        ),
-    )
-    .await?
+        ))
+        .await?
     {
+        named.insert(text(&r, 0), text(&r, 3));
         views.insert(
-            text(&r, 0),
-            (
-                text(&r, 3),
-                View {
-                    name: name(&r, 1),
-                    materialized: flag(&r, 4),
-                    query: text(&r, 5),
-                },
-            ),
+            text(&r, 3),
+            View {
+                name: name(&r, 1),
+                materialized: flag(&r, 4),
+                query: text(&r, 5),
+            },
         );
     }
     let mut reads: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for r in rows(
-        driver,
-        "SELECT DISTINCT w.ev_class, d.refobjid FROM pg_rewrite w \
+    for r in driver
+        .rows(
+            "SELECT DISTINCT w.ev_class, d.refobjid FROM pg_rewrite w \
          JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid \
               AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> w.ev_class",
-    )
-    .await?
+        )
+        .await?
     {
-        if views.contains_key(&text(&r, 0)) && views.contains_key(&text(&r, 1)) {
-            reads.entry(text(&r, 0)).or_default().insert(text(&r, 1));
+        if let (Some(view), Some(read)) = (named.get(&text(&r, 0)), named.get(&text(&r, 1))) {
+            reads.entry(view.clone()).or_default().insert(read.clone());
         }
     }
-    schema.views = in_dependency_order(views, &reads);
+    schema.views = strata_schema::dependency_order(views, &reads);
     schema.sort();
     Ok(schema)
-}
-
-/// `views` (by oid) so that each comes after those it reads, and in name
-/// order where that leaves a choice.
-fn in_dependency_order(
-    mut views: BTreeMap<String, (String, View)>,
-    reads: &BTreeMap<String, BTreeSet<String>>,
-) -> Vec<View> {
-    let mut out = Vec::with_capacity(views.len());
-    let mut placed: BTreeSet<String> = BTreeSet::new();
-    while !views.is_empty() {
-        // The ready view first by name; with a cycle (not possible in a
-        // valid catalog), the first by name anyway.
-        let ready = views
-            .iter()
-            .filter(|(oid, _)| {
-                reads
-                    .get(*oid)
-                    .is_none_or(|r| r.iter().all(|d| placed.contains(d)))
-            })
-            .min_by(|a, b| a.1.0.cmp(&b.1.0))
-            .or_else(|| views.iter().min_by(|a, b| a.1.0.cmp(&b.1.0)))
-            .map(|(oid, _)| oid.clone())
-            .expect("not empty");
-        let (_, view) = views.remove(&ready).expect("just found");
-        placed.insert(ready);
-        out.push(view);
-    }
-    out
 }
 
 /// Policies and triggers of `tables` (by oid).
@@ -370,17 +313,17 @@ async fn read_table_parts(
     driver: &mut PgDriver,
     tables: &mut HashMap<String, Table>,
 ) -> Result<()> {
-    for r in rows(
-        driver,
-        "SELECT p.polrelid, p.polname, quote_ident(p.polname), p.polpermissive, \
+    for r in driver
+        .rows(
+            "SELECT p.polrelid, p.polname, quote_ident(p.polname), p.polpermissive, \
          CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' \
               WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, \
          (SELECT string_agg(g, ', ' ORDER BY g) FROM (SELECT CASE WHEN o = 0 THEN 'PUBLIC' \
               ELSE quote_ident(pg_get_userbyid(o)) END AS g FROM unnest(p.polroles) o) roles), \
          pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid) \
          FROM pg_policy p",
-    )
-    .await?
+        )
+        .await?
     {
         if let Some(table) = tables.get_mut(&text(&r, 0)) {
             table.policies.push(Policy {
@@ -394,12 +337,12 @@ async fn read_table_parts(
             });
         }
     }
-    for r in rows(
-        driver,
-        "SELECT t.tgrelid, t.tgname, pg_get_triggerdef(t.oid, true) FROM pg_trigger t \
+    for r in driver
+        .rows(
+            "SELECT t.tgrelid, t.tgname, pg_get_triggerdef(t.oid, true) FROM pg_trigger t \
          WHERE NOT t.tgisinternal AND t.tgparentid = 0",
-    )
-    .await?
+        )
+        .await?
     {
         if let Some(table) = tables.get_mut(&text(&r, 0)) {
             table.triggers.push(Definition {
@@ -414,8 +357,7 @@ async fn read_table_parts(
 /// Domains (with their checks) and composite types.
 async fn read_types(driver: &mut PgDriver, schema: &mut Schema) -> Result<()> {
     let mut domains: HashMap<String, Domain> = HashMap::new();
-    for r in rows(
-        driver,
+    for r in driver.rows(
         &format!(
             "SELECT t.oid, n.nspname, t.typname, t.oid::regtype::text, \
              format_type(t.typbasetype, t.typtypmod), \
@@ -441,12 +383,12 @@ async fn read_types(driver: &mut PgDriver, schema: &mut Schema) -> Result<()> {
             },
         );
     }
-    for r in rows(
-        driver,
-        "SELECT co.contypid, co.conname, quote_ident(co.conname), pg_get_constraintdef(co.oid) \
+    for r in driver
+        .rows(
+            "SELECT co.contypid, co.conname, quote_ident(co.conname), pg_get_constraintdef(co.oid) \
          FROM pg_constraint co WHERE co.contypid <> 0 AND co.contype = 'c'",
-    )
-    .await?
+        )
+        .await?
     {
         if let Some(domain) = domains.get_mut(&text(&r, 0)) {
             domain.constraints.push(Constraint {
@@ -460,17 +402,15 @@ async fn read_types(driver: &mut PgDriver, schema: &mut Schema) -> Result<()> {
     schema.domains = domains.into_values().collect();
 
     let mut composites: BTreeMap<String, Composite> = BTreeMap::new();
-    for r in rows(
-        driver,
-        &format!(
+    for r in driver
+        .rows(&format!(
             "SELECT t.oid, n.nspname, t.typname, t.oid::regtype::text \
              FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
              JOIN pg_class c ON c.oid = t.typrelid \
              WHERE t.typtype = 'c' AND c.relkind = 'c' AND {USER_NAMESPACE} AND {}",
             not_extension_member("t", "pg_type")
-        ),
-    )
-    .await?
+        ))
+        .await?
     {
         composites.insert(
             text(&r, 0),
@@ -480,14 +420,14 @@ async fn read_types(driver: &mut PgDriver, schema: &mut Schema) -> Result<()> {
             },
         );
     }
-    for r in rows(
-        driver,
-        "SELECT c.reltype, quote_ident(a.attname), format_type(a.atttypid, a.atttypmod) \
+    for r in driver
+        .rows(
+            "SELECT c.reltype, quote_ident(a.attname), format_type(a.atttypid, a.atttypmod) \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
          WHERE c.relkind = 'c' AND a.attnum > 0 AND NOT a.attisdropped \
          ORDER BY a.attrelid, a.attnum",
-    )
-    .await?
+        )
+        .await?
     {
         if let Some(composite) = composites.get_mut(&text(&r, 0)) {
             composite.attributes.push((text(&r, 1), text(&r, 2)));
@@ -503,16 +443,14 @@ async fn read_routines(
     schema: &mut Schema,
     skipped: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<()> {
-    for r in rows(
-        driver,
-        &format!(
+    for r in driver
+        .rows(&format!(
             "SELECT n.nspname, p.proname, p.oid::regprocedure::text, pg_get_functiondef(p.oid) \
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
              WHERE p.prokind IN ('f', 'p', 'w') AND {USER_NAMESPACE} AND {}",
             not_extension_member("p", "pg_proc")
-        ),
-    )
-    .await?
+        ))
+        .await?
     {
         schema.functions.push(Function {
             name: name(&r, 0),
@@ -520,8 +458,7 @@ async fn read_routines(
         });
     }
 
-    for r in rows(
-        driver,
+    for r in driver.rows(
         &format!(
             "SELECT e.evtname, format('CREATE EVENT TRIGGER %I ON %I%s EXECUTE FUNCTION %s();', \
                   e.evtname, e.evtevent, \
@@ -544,8 +481,7 @@ async fn read_routines(
 
     let grantee =
         "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END";
-    for r in rows(
-        driver,
+    for r in driver.rows(
         &format!(
             "SELECT kind || ' ' || obj, cols, grantee, string_agg(privilege, ', ' ORDER BY privilege), \
                   grantable, rel FROM ( \
@@ -591,8 +527,7 @@ async fn read_routines(
         });
     }
 
-    for r in rows(
-        driver,
+    for r in driver.rows(
         "SELECT p.pubname, format('CREATE PUBLICATION %I%s WITH (publish = %L);', p.pubname, \
               CASE WHEN p.puballtables THEN ' FOR ALL TABLES' ELSE coalesce(' FOR TABLE ' || \
                    (SELECT string_agg(r.prrelid::regclass::text \

@@ -8,11 +8,13 @@
 //! equal exactly when the server would build the same object.
 
 mod diff;
+mod order;
 mod sql;
 
 use serde::Serialize;
 
 pub use diff::{Change, Difference, diff};
+pub use order::dependency_order;
 pub use sql::{Object, dump, objects};
 
 /// One database's schema, every list in a stable order (by name), so the
