@@ -431,14 +431,11 @@ impl Engine {
 
     /// The plan `request` would run now (read-only; takes no lock).
     pub async fn plan(&self, request: &Request) -> Result<Plan, EngineError> {
-        let (found, history, caps) = self.read_state(request.first_reading()).await?;
+        let (mut found, history, caps) = self.read_state(request.first_reading()).await?;
         let target = self.plan_target(&caps)?;
-        let mut plan = request.kind.plan(&found.migrations, &history, &target)?;
-        if !plan.is_empty() && found.text_skipped {
-            // The plan shows the SQL of its steps.
-            let found = self.with_text(found)?;
-            plan = request.kind.plan(&found.migrations, &history, &target)?;
-        }
+        let mut plan = self.plan_with_sql(&mut found, |migrations| {
+            Ok(request.kind.plan(migrations, &history, &target)?)
+        })?;
         // Said before the run refuses them.
         if !self.env.allow_destructive {
             for (id, path, line, why) in strata_plan::destructive_statements(&plan, caps.dialect) {

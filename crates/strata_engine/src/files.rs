@@ -4,6 +4,8 @@
 use crate::{Engine, EngineError};
 use std::path::{Path, PathBuf};
 use strata_discover::{Diagnostic, DiscoverError, Found, Reading, SourceSpec};
+use strata_model::Migration;
+use strata_plan::Plan;
 
 impl Engine {
     /// Reads every migration of the selected sources, with the warnings
@@ -25,12 +27,20 @@ impl Engine {
         discover(&sources, &self.ordering(false))
     }
 
-    /// `found` again with every body's SQL, when it was read without.
-    pub(crate) fn with_text(&self, found: Found) -> Result<Found, EngineError> {
-        if !found.text_skipped {
-            return Ok(found);
+    /// The plan `plan` makes of the migrations `found`. A plan with steps
+    /// needs their SQL: when `found` was read without it, the files are
+    /// read again, whole (into `found`), and the plan made on that read.
+    pub(crate) fn plan_with_sql(
+        &self,
+        found: &mut Found,
+        mut plan: impl FnMut(&[Migration]) -> Result<Plan, EngineError>,
+    ) -> Result<Plan, EngineError> {
+        let first = plan(&found.migrations)?;
+        if first.is_empty() || !found.text_skipped {
+            return Ok(first);
         }
-        discover(&self.database_sources(Reading::Whole), &self.ordering(true))
+        *found = discover(&self.database_sources(Reading::Whole), &self.ordering(true))?;
+        plan(&found.migrations)
     }
 
     /// The sources worked on against the database, to be read as `text`.

@@ -141,13 +141,9 @@ impl Engine {
         }
         let target = self.plan_target(&driver.capabilities())?;
         let table = driver.history_table();
-        let mut plan = self.plan_on(request, &target, &found.migrations, all_history, &table)?;
-        if !plan.is_empty() && found.text_skipped {
-            // Something to run: now the SQL is needed, so the files are
-            // read again, whole, and the plan made on what was read.
-            *found = self.with_text(std::mem::take(found))?;
-            plan = self.plan_on(request, &target, &found.migrations, all_history, &table)?;
-        }
+        let plan = self.plan_with_sql(found, |migrations| {
+            self.plan_on(request, &target, migrations, all_history, &table)
+        })?;
         let migrations = &found.migrations[..];
         let history = self.selected_rows(all_history);
         if let Some(approved) = &request.approve
