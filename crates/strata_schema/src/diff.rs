@@ -33,7 +33,7 @@ pub struct Difference {
 
 /// What differs from `from` to `to`: what `to` lacks, in `from`'s order,
 /// then what is new or changed, in `to`'s.
-pub fn diff(from: &Schema, to: &Schema) -> Vec<Difference> {
+pub fn diff<'a>(from: &'a Schema, to: &'a Schema) -> Vec<Difference> {
     let (a, b) = (objects(from), objects(to));
     let key = |o: &Object| (o.kind, o.name.clone());
     let in_a: HashMap<_, &Object> = a.iter().map(|o| (key(o), o)).collect();
@@ -50,10 +50,9 @@ pub fn diff(from: &Schema, to: &Schema) -> Vec<Difference> {
             Some(old) if old.sql != o.sql => {
                 let mut d = difference(Change::Changed, o, Some(&old.sql), Some(&o.sql));
                 if o.kind == "table" {
-                    let table =
-                        |s: &Schema| s.tables.iter().find(|t| t.name.sql == o.name).cloned();
+                    let table = |s: &'a Schema| s.tables.iter().find(|t| t.name.sql == o.name);
                     if let (Some(x), Some(y)) = (table(from), table(to)) {
-                        d.details = table_details(&x, &y);
+                        d.details = table_details(x, y);
                     }
                 }
                 out.push(d);

@@ -55,7 +55,6 @@ pub async fn run(g: &Global, action: &SchemaAction, printer: &Printer) -> anyhow
 /// Whether the database is what its applied migrations build.
 pub async fn drift(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
     let (entries, _) = engine.status().await?;
-    let applied = |e: &MigrationState| *e == MigrationState::Applied;
     let unsettled: Vec<String> = entries
         .iter()
         .filter(|e| {
@@ -75,9 +74,15 @@ pub async fn drift(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCod
     }
     // The replay stops after the last applied migration: those after it
     // are not applied here yet.
-    let last = entries.iter().rposition(|e| applied(&e.state));
-    if let (Some(last), Some(gap)) = (last, entries.iter().position(|e| !applied(&e.state)))
-        && gap < last
+    let last = entries
+        .iter()
+        .rposition(|e| e.state == MigrationState::Applied);
+    if let (Some(last), Some(gap)) = (
+        last,
+        entries
+            .iter()
+            .position(|e| e.state != MigrationState::Applied),
+    ) && gap < last
     {
         anyhow::bail!(
             "{} is not applied here but {} after it is: drift replays the migrations in order up to the last applied one, and cannot leave one out; apply it (`strata up`) first",
