@@ -68,12 +68,15 @@ pub enum BackupAction {
 pub enum SchemaAction {
     /// Print the database's schema as SQL that recreates it on an empty database: deterministic (the same schema prints the same bytes), one object per block, in an order that applies. `--format json` gives the model. strata's own tables and the configured tools' history tables are left out.
     Dump,
-    /// What differs between two schemas, object by object (a changed table: its columns and constraints). Each side is `env:NAME`, a database URL, `migrations` (the project's migrations replayed on a scratch database), or a SQL file or directory (applied to a scratch database: a desired state). Exit 1 when they differ.
+    /// What differs between two schemas, object by object (a changed table: its columns and constraints). Each side is `env:NAME`, a database URL, `migrations` (the project's migrations replayed on a scratch database), or a SQL file or directory (applied to a scratch database: a desired state). `--sql` prints the DDL from one to the other. Exit 1 when they differ.
     Diff {
         /// The schema to compare from.
         from: String,
         /// The schema to compare with.
         to: String,
+        /// Print the statements that turn FROM into TO instead, in an order that runs: destructive ones and those that cannot run in a transaction marked, renames not guessed (a note says where one may be meant).
+        #[arg(long)]
+        sql: bool,
     },
 }
 

@@ -1,7 +1,7 @@
 //! The database's schema, read through its driver (`strata schema dump`).
 
 use crate::{Engine, EngineError};
-use strata_schema::Schema;
+use strata_schema::{Migration, Schema};
 
 impl Engine {
     /// The schema of this engine's database: strata's own tables and the
@@ -10,6 +10,13 @@ impl Engine {
         let mut driver = self.connect().await?;
         let skip = self.not_the_schema(&driver.history_table());
         Ok(driver.read_schema(&skip).await?)
+    }
+
+    /// The statements that turn `from` into `to` on this engine's kind
+    /// of database.
+    pub fn migration(&self, from: &Schema, to: &Schema) -> Result<Migration, EngineError> {
+        let dialect = self.database()?.engine().dialect();
+        Ok(strata_schema::migration(from, to, dialect))
     }
 
     /// The tables (bare names) that are bookkeeping, not schema: strata's

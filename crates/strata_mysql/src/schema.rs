@@ -6,7 +6,7 @@
 use crate::MysqlDriver;
 use std::collections::{BTreeMap, BTreeSet};
 use strata_driver::{Result, Session, cell as col, cell_text as text};
-use strata_schema::{Schema, Statement};
+use strata_schema::{Part, PartKind, Schema, Statement};
 
 fn quote(ident: &str) -> String {
     strata_driver::quote_ident_for(strata_sql::Dialect::Mysql, ident)
@@ -31,10 +31,12 @@ struct Table {
     engine: Option<String>,
     collation: Option<String>,
     comment: String,
-    columns: Vec<String>,
+    /// (name, definition) in order.
+    columns: Vec<(String, String)>,
     /// (name, unique, kind, parts) by name; PRIMARY first when printed.
     keys: BTreeMap<String, (bool, String, Vec<String>)>,
-    checks: Vec<String>,
+    /// (name, definition) by name.
+    checks: Vec<(String, String)>,
 }
 
 /// Reads the schema; tables named in `skip` are left out.
@@ -79,10 +81,9 @@ pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Sc
         if text(&r, 3) == "Column" {
             column_checks.insert((text(&r, 0), text(&r, 1)), text(&r, 2));
         } else {
-            table.checks.push(format!(
-                "CONSTRAINT {} CHECK ({})",
-                quote(&text(&r, 1)),
-                text(&r, 2)
+            table.checks.push((
+                text(&r, 1),
+                format!("CONSTRAINT {} CHECK ({})", quote(&text(&r, 1)), text(&r, 2)),
             ));
         }
     }
@@ -133,10 +134,10 @@ pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Sc
         if !comment.is_empty() {
             sql.push_str(&format!(" COMMENT {}", literal(&comment)));
         }
-        if let Some(check) = column_checks.get(&(table_name, name)) {
+        if let Some(check) = column_checks.get(&(table_name, name.clone())) {
             sql.push_str(&format!(" CHECK ({check})"));
         }
-        table.columns.push(sql);
+        table.columns.push((name, sql));
     }
 
     for r in driver.rows(
@@ -166,10 +167,13 @@ pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Sc
 
     let mut schema = Schema::default();
     for (name, t) in &tables {
+        let parts = table_parts(t);
         schema.statements.push(Statement {
             kind: "table".into(),
             name: name.clone(),
-            sql: create_table(name, t),
+            sql: create_table(name, &parts),
+            on: None,
+            parts,
         });
     }
 
@@ -215,6 +219,8 @@ pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Sc
                 fk.on_update
             ),
             name,
+            on: Some(table),
+            parts: Vec::new(),
         });
     }
 
@@ -267,6 +273,7 @@ pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Sc
             kind: "view".into(),
             name,
             sql,
+            ..Statement::default()
         });
     }
     read_triggers_and_events(driver, &mut schema, &tables).await?;
@@ -331,6 +338,7 @@ async fn read_routines(driver: &mut MysqlDriver, schema: &mut Schema) -> Result<
                 text(&r, 3)
             ),
             name,
+            ..Statement::default()
         });
     }
     Ok(())
@@ -364,6 +372,8 @@ async fn read_triggers_and_events(
                 quote(&text(&r, 3)),
                 text(&r, 4)
             ),
+            on: Some(text(&r, 3)),
+            parts: Vec::new(),
         });
     }
     for r in driver.rows(
@@ -395,15 +405,31 @@ async fn read_triggers_and_events(
                 text(&r, 5),
                 text(&r, 8)
             ),
+            ..Statement::default()
         });
     }
     Ok(())
 }
 
-fn create_table(name: &str, t: &Table) -> String {
-    let mut parts = t.columns.clone();
+/// A table's columns, keys (the primary key first), checks and options,
+/// as its `CREATE TABLE` writes them.
+fn table_parts(t: &Table) -> Vec<Part> {
+    let part = |kind, name: &str, sql: String| Part {
+        kind,
+        name: name.to_string(),
+        sql,
+    };
+    let mut parts: Vec<Part> = t
+        .columns
+        .iter()
+        .map(|(name, sql)| part(PartKind::Column, name, sql.clone()))
+        .collect();
     if let Some((_, _, columns)) = t.keys.get("PRIMARY") {
-        parts.push(format!("PRIMARY KEY ({})", columns.join(", ")));
+        parts.push(part(
+            PartKind::Key,
+            "PRIMARY",
+            format!("PRIMARY KEY ({})", columns.join(", ")),
+        ));
     }
     for (key, (unique, kind, columns)) in t.keys.iter().filter(|(k, _)| *k != "PRIMARY") {
         let what = match kind.as_str() {
@@ -412,22 +438,37 @@ fn create_table(name: &str, t: &Table) -> String {
             _ if *unique => "UNIQUE KEY",
             _ => "KEY",
         };
-        parts.push(format!("{what} {} ({})", quote(key), columns.join(", ")));
+        parts.push(part(
+            PartKind::Key,
+            key,
+            format!("{what} {} ({})", quote(key), columns.join(", ")),
+        ));
     }
-    parts.extend(t.checks.iter().cloned());
-    let mut sql = format!(
-        "CREATE TABLE {} (\n    {}\n)",
-        quote(name),
-        parts.join(",\n    ")
-    );
+    for (name, sql) in &t.checks {
+        parts.push(part(PartKind::Check, name, sql.clone()));
+    }
+    let mut options = String::new();
     if let Some(engine) = &t.engine {
-        sql.push_str(&format!(" ENGINE={engine}"));
+        options.push_str(&format!(" ENGINE={engine}"));
     }
     if let Some(collation) = &t.collation {
-        sql.push_str(&format!(" COLLATE={collation}"));
+        options.push_str(&format!(" COLLATE={collation}"));
     }
     if !t.comment.is_empty() {
-        sql.push_str(&format!(" COMMENT={}", literal(&t.comment)));
+        options.push_str(&format!(" COMMENT={}", literal(&t.comment)));
     }
-    sql
+    parts.push(part(PartKind::Options, "", options));
+    parts
+}
+
+fn create_table(name: &str, parts: &[Part]) -> String {
+    let (options, definitions): (Vec<&Part>, Vec<&Part>) =
+        parts.iter().partition(|p| p.kind == PartKind::Options);
+    let definitions: Vec<&str> = definitions.iter().map(|p| p.sql.as_str()).collect();
+    format!(
+        "CREATE TABLE {} (\n    {}\n){}",
+        quote(name),
+        definitions.join(",\n    "),
+        options.first().map_or("", |p| p.sql.as_str())
+    )
 }

@@ -8,12 +8,14 @@
 //! equal exactly when the server would build the same object.
 
 mod diff;
+mod migrate;
 mod order;
 mod sql;
 
 use serde::Serialize;
 
 pub use diff::{Change, Difference, diff};
+pub use migrate::{Migration, Step, migration};
 pub use order::dependency_order;
 pub use sql::{Object, dump, objects};
 
@@ -219,12 +221,41 @@ pub struct View {
 }
 
 /// An object kept as the statement that creates it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Statement {
-    /// `index`, `view`, `trigger`.
+    /// `table`, `index`, `view`, `trigger`, `foreign key`, ...
     pub kind: String,
     pub name: String,
     pub sql: String,
+    /// The table it belongs to (an index's, a trigger's, a foreign key's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on: Option<String>,
+    /// A table's columns, keys and checks, and its options, each as it
+    /// is written in the statement: what `schema diff --sql` alters one by
+    /// one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<Part>,
+}
+
+/// One part of a table kept as a statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Part {
+    pub kind: PartKind,
+    /// Unquoted (`PRIMARY` for a primary key; empty for the options).
+    pub name: String,
+    /// As written in the table's statement (the column's type, default,
+    /// ...; the key's columns). Empty where only the name is known.
+    pub sql: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartKind {
+    Column,
+    Key,
+    Check,
+    /// What follows the parentheses (`ENGINE=InnoDB COLLATE=...`).
+    Options,
 }
 
 impl Schema {

@@ -2,7 +2,7 @@
 //! that applies cleanly to an empty database, byte-identical for equal
 //! schemas whatever order their objects were created in.
 
-use crate::{ConstraintKind, Schema, Table};
+use crate::{Column, ConstraintKind, Schema, Table};
 use std::fmt::Write;
 
 /// The schema as SQL that recreates it on an empty database.
@@ -16,12 +16,29 @@ pub fn dump(schema: &Schema) -> String {
 }
 
 /// One object of a dump: what kind, its name (as SQL, qualified by its
-/// table where it belongs to one) and the statement that creates it.
+/// table where it belongs to one), the statement that creates it and the
+/// one that removes it again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object {
     pub kind: &'static str,
     pub name: String,
     pub sql: String,
+    pub drop: String,
+    /// What it belongs to and goes with (an index's table, a grant's
+    /// object), by name as SQL.
+    pub on: Option<String>,
+}
+
+impl Object {
+    fn drop(&mut self, sql: String) -> &mut Self {
+        self.drop = sql;
+        self
+    }
+
+    fn on(&mut self, name: &str) -> &mut Self {
+        self.on = Some(name.to_string());
+        self
+    }
 }
 
 /// The objects of `schema`, in the order a dump creates them.
@@ -36,10 +53,12 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
         );
     }
     for s in &schema.schemas {
-        out.block("schema", &s.sql, format!("CREATE SCHEMA {};", s.sql));
+        out.block("schema", &s.sql, format!("CREATE SCHEMA {};", s.sql))
+            .drop(format!("DROP SCHEMA {};", s.sql));
     }
     for e in &schema.extensions {
-        out.block("extension", &e.name, e.sql.clone());
+        out.block("extension", &e.name, e.sql.clone())
+            .drop(format!("DROP EXTENSION {};", quoted(&e.name)));
     }
     for e in &schema.enums {
         let labels: Vec<String> = e.labels.iter().map(|l| literal(l)).collect();
@@ -51,7 +70,8 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
                 e.name.sql,
                 labels.join(", ")
             ),
-        );
+        )
+        .drop(format!("DROP TYPE {};", e.name.sql));
     }
     for d in &schema.domains {
         let mut sql = format!("CREATE DOMAIN {} AS {}", d.name.sql, d.data_type);
@@ -68,7 +88,8 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
             let _ = write!(sql, "\n    CONSTRAINT {} {}", c.sql_name, c.definition);
         }
         sql.push(';');
-        out.block("domain", &d.name.sql, sql);
+        out.block("domain", &d.name.sql, sql)
+            .drop(format!("DROP DOMAIN {};", d.name.sql));
     }
     for c in &schema.composites {
         let attributes: Vec<String> = c
@@ -84,14 +105,24 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
                 c.name.sql,
                 attributes.join(",")
             ),
-        );
+        )
+        .drop(format!("DROP TYPE {};", c.name.sql));
     }
     for f in &schema.functions {
         out.block(
             "function",
             &f.name.sql,
             format!("{};", f.definition.trim_end()),
-        );
+        )
+        .drop(format!(
+            "DROP {} {};",
+            if f.definition.contains(" PROCEDURE ") {
+                "PROCEDURE"
+            } else {
+                "FUNCTION"
+            },
+            f.name.sql
+        ));
     }
     for s in &schema.sequences {
         out.block("sequence", &s.name.sql, format!(
@@ -104,10 +135,15 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
             s.start,
             s.cache,
             if s.cycle { " CYCLE" } else { "" }
-        ));
+        )).drop(format!("DROP SEQUENCE {};", s.name.sql));
     }
     for t in creation_order(&schema.tables) {
-        out.block("table", &t.name.sql, create_table(t));
+        let table = out
+            .block("table", &t.name.sql, create_table(t))
+            .drop(format!("DROP TABLE {};", t.name.sql));
+        if let Some((parent, _)) = &t.partition_of {
+            table.on(parent);
+        }
     }
     for s in &schema.sequences {
         if let Some(owner) = &s.owned_by {
@@ -115,7 +151,11 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
                 "sequence owner",
                 &s.name.sql,
                 format!("ALTER SEQUENCE {} OWNED BY {owner};", s.name.sql),
-            );
+            )
+            .drop(format!("ALTER SEQUENCE {} OWNED BY NONE;", s.name.sql))
+            .on(owner
+                .rsplit_once('.')
+                .map_or(owner.as_str(), |(table, _)| table));
         }
     }
     for t in &schema.tables {
@@ -131,7 +171,12 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
                     "ALTER TABLE {} ADD CONSTRAINT {} {};",
                     t.name.sql, c.sql_name, c.definition
                 ),
-            );
+            )
+            .drop(format!(
+                "ALTER TABLE {} DROP CONSTRAINT {};",
+                t.name.sql, c.sql_name
+            ))
+            .on(&t.name.sql);
         }
     }
     for t in &schema.tables {
@@ -147,7 +192,17 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
                 "index",
                 &format!("{}.{}", t.name.sql, i.name),
                 format!("{definition};"),
-            );
+            )
+            .drop(format!(
+                "DROP INDEX {}{};",
+                t.name
+                    .schema
+                    .as_ref()
+                    .map(|s| format!("{}.", quoted(s)))
+                    .unwrap_or_default(),
+                quoted(&i.name)
+            ))
+            .on(&t.name.sql);
         }
     }
     for v in &schema.views {
@@ -164,14 +219,33 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
                 if v.materialized { "MATERIALIZED " } else { "" },
                 v.name.sql
             ),
-        );
+        )
+        .drop(format!(
+            "DROP {}VIEW {};",
+            if v.materialized { "MATERIALIZED " } else { "" },
+            v.name.sql
+        ));
     }
     for s in &schema.statements {
-        out.block(
-            kind_of(&s.kind),
-            &s.name,
-            format!("{};", s.sql.trim().trim_end_matches(';')),
-        );
+        let kind = kind_of(&s.kind);
+        let drop = match (kind, &s.on) {
+            ("constraint", Some(table)) => format!(
+                "ALTER TABLE {} DROP FOREIGN KEY {};",
+                backquoted(table),
+                backquoted(&s.name)
+            ),
+            _ => format!("DROP {} {};", kind.to_uppercase(), backquoted(&s.name)),
+        };
+        let object = out
+            .block(
+                kind,
+                &s.name,
+                format!("{};", s.sql.trim().trim_end_matches(';')),
+            )
+            .drop(drop);
+        if let Some(table) = &s.on {
+            object.on(table);
+        }
     }
     for t in &schema.tables {
         for trigger in &t.triggers {
@@ -179,11 +253,18 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
                 "trigger",
                 &format!("{}.{}", t.name.sql, trigger.name),
                 format!("{};", trigger.sql),
-            );
+            )
+            .drop(format!(
+                "DROP TRIGGER {} ON {};",
+                quoted(&trigger.name),
+                t.name.sql
+            ))
+            .on(&t.name.sql);
         }
     }
     for e in &schema.event_triggers {
-        out.block("event trigger", &e.name, e.sql.clone());
+        out.block("event trigger", &e.name, e.sql.clone())
+            .drop(format!("DROP EVENT TRIGGER {};", quoted(&e.name)));
     }
     for t in &schema.tables {
         if t.row_security {
@@ -191,14 +272,24 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
                 "row level security",
                 &t.name.sql,
                 format!("ALTER TABLE {} ENABLE ROW LEVEL SECURITY;", t.name.sql),
-            );
+            )
+            .drop(format!(
+                "ALTER TABLE {} DISABLE ROW LEVEL SECURITY;",
+                t.name.sql
+            ))
+            .on(&t.name.sql);
         }
         if t.force_row_security {
             out.block(
                 "forced row level security",
                 &t.name.sql,
                 format!("ALTER TABLE {} FORCE ROW LEVEL SECURITY;", t.name.sql),
-            );
+            )
+            .drop(format!(
+                "ALTER TABLE {} NO FORCE ROW LEVEL SECURITY;",
+                t.name.sql
+            ))
+            .on(&t.name.sql);
         }
     }
     for t in &schema.tables {
@@ -222,7 +313,9 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
                 let _ = write!(sql, " WITH CHECK ({check})");
             }
             sql.push(';');
-            out.block("policy", &format!("{}.{}", t.name.sql, p.sql_name), sql);
+            out.block("policy", &format!("{}.{}", t.name.sql, p.sql_name), sql)
+                .drop(format!("DROP POLICY {} ON {};", p.sql_name, t.name.sql))
+                .on(&t.name.sql);
         }
     }
     for g in &schema.grants {
@@ -254,10 +347,18 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
                     ""
                 }
             ),
-        );
+        )
+        .drop(format!(
+            "REVOKE {} ON {} FROM {};",
+            privileges.join(", "),
+            g.on,
+            g.grantee
+        ))
+        .on(g.on.split_once(' ').map_or(g.on.as_str(), |(_, name)| name));
     }
     for p in &schema.publications {
-        out.block("publication", &p.name, p.sql.clone());
+        out.block("publication", &p.name, p.sql.clone())
+            .drop(format!("DROP PUBLICATION {};", quoted(&p.name)));
     }
     for t in &schema.tables {
         if let Some(c) = &t.comment {
@@ -265,7 +366,9 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
                 "comment",
                 &t.name.sql,
                 format!("COMMENT ON TABLE {} IS {};", t.name.sql, literal(c)),
-            );
+            )
+            .drop(format!("COMMENT ON TABLE {} IS NULL;", t.name.sql))
+            .on(&t.name.sql);
         }
         for col in &t.columns {
             if let Some(c) = &col.comment {
@@ -278,7 +381,12 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
                         col.sql_name,
                         literal(c)
                     ),
-                );
+                )
+                .drop(format!(
+                    "COMMENT ON COLUMN {}.{} IS NULL;",
+                    t.name.sql, col.sql_name
+                ))
+                .on(&t.name.sql);
             }
         }
     }
@@ -292,12 +400,15 @@ struct Dump {
 
 impl Dump {
     /// One object and the statement that creates it.
-    fn block(&mut self, kind: &'static str, name: &str, sql: String) {
+    fn block(&mut self, kind: &'static str, name: &str, sql: String) -> &mut Object {
         self.objects.push(Object {
             kind,
             name: name.to_string(),
             sql,
+            drop: String::new(),
+            on: None,
         });
+        self.objects.last_mut().expect("just pushed")
     }
 }
 
@@ -316,8 +427,18 @@ fn kind_of(kind: &str) -> &'static str {
     }
 }
 
+/// `name` as a quoted identifier, whatever it holds.
+pub(crate) fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// `name` as a MySQL identifier (SQLite reads that quoting too).
+pub(crate) fn backquoted(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
 /// A SQL string literal of `text`.
-fn literal(text: &str) -> String {
+pub(crate) fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
@@ -343,6 +464,27 @@ fn creation_order(tables: &[Table]) -> Vec<&Table> {
     done
 }
 
+/// A column as `CREATE TABLE` and `ADD COLUMN` write it.
+pub(crate) fn column_sql(c: &Column) -> String {
+    let mut col = format!("{} {}", c.sql_name, c.data_type);
+    if let Some(collation) = &c.collation {
+        let _ = write!(col, " COLLATE {collation}");
+    }
+    if let Some(identity) = &c.identity {
+        let _ = write!(col, " GENERATED {identity} AS IDENTITY");
+    }
+    if let Some(expr) = &c.generated {
+        let _ = write!(col, " GENERATED ALWAYS AS {expr}");
+    }
+    if let Some(default) = &c.default {
+        let _ = write!(col, " DEFAULT {default}");
+    }
+    if c.not_null {
+        col.push_str(" NOT NULL");
+    }
+    col
+}
+
 fn create_table(t: &Table) -> String {
     let mut sql = String::new();
     if let Some((parent, bound)) = &t.partition_of {
@@ -359,29 +501,7 @@ fn create_table(t: &Table) -> String {
         if t.unlogged { "UNLOGGED " } else { "" },
         t.name.sql
     );
-    let mut parts: Vec<String> = t
-        .columns
-        .iter()
-        .map(|c| {
-            let mut col = format!("{} {}", c.sql_name, c.data_type);
-            if let Some(collation) = &c.collation {
-                let _ = write!(col, " COLLATE {collation}");
-            }
-            if let Some(identity) = &c.identity {
-                let _ = write!(col, " GENERATED {identity} AS IDENTITY");
-            }
-            if let Some(expr) = &c.generated {
-                let _ = write!(col, " GENERATED ALWAYS AS {expr}");
-            }
-            if let Some(default) = &c.default {
-                let _ = write!(col, " DEFAULT {default}");
-            }
-            if c.not_null {
-                col.push_str(" NOT NULL");
-            }
-            col
-        })
-        .collect();
+    let mut parts: Vec<String> = t.columns.iter().map(column_sql).collect();
     parts.extend(
         t.constraints
             .iter()

@@ -291,9 +291,43 @@ impl Driver for SqliteDriver {
             if skip.contains(&table) {
                 continue;
             }
-            schema
-                .statements
-                .push(strata_schema::Statement { kind, name, sql });
+            schema.statements.push(strata_schema::Statement {
+                on: (kind == "index" || kind == "trigger").then_some(table),
+                kind,
+                name,
+                sql,
+                parts: Vec::new(),
+            });
+        }
+        drop(stmt);
+        // Each table's columns by name, in one query: what a rebuild of
+        // the table copies.
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT m.name, c.name FROM sqlite_schema m, pragma_table_info(m.name) c \
+                 WHERE m.type = 'table' ORDER BY m.name, c.cid",
+            )
+            .map_err(db_err)?;
+        let columns = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(db_err)?;
+        let tables: std::collections::HashMap<String, usize> = schema
+            .statements
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == "table")
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
+        for row in columns {
+            let (table, column) = row.map_err(db_err)?;
+            if let Some(&i) = tables.get(&table) {
+                schema.statements[i].parts.push(strata_schema::Part {
+                    kind: strata_schema::PartKind::Column,
+                    name: column,
+                    sql: String::new(),
+                });
+            }
         }
         Ok(schema)
     }

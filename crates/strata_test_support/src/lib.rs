@@ -415,6 +415,51 @@ impl TestDb {
         }
     }
 
+    /// Runs statements, saying what failed rather than panicking.
+    pub fn try_execute(&self, sql: &str) -> Result<(), String> {
+        self.try_execute_each(&[sql]).map_err(|(_, e)| e)
+    }
+
+    /// Runs scripts one after the other in one session (settings one
+    /// makes hold for the next); on a failure, which one and why.
+    pub fn try_execute_each(&self, scripts: &[&str]) -> Result<(), (usize, String)> {
+        let at = |i: usize| move |e: String| (i, e);
+        match self {
+            TestDb::Sqlite { path, .. } => {
+                let conn = rusqlite::Connection::open(path).map_err(|e| (0, e.to_string()))?;
+                for (i, sql) in scripts.iter().enumerate() {
+                    conn.execute_batch(sql).map_err(|e| at(i)(e.to_string()))?;
+                }
+                Ok(())
+            }
+            TestDb::Postgres { url, .. } => runtime().block_on(async {
+                let client = pg_client(url).await.map_err(|e| (0, e.to_string()))?;
+                for (i, sql) in scripts.iter().enumerate() {
+                    client.batch_execute(sql).await.map_err(|e| {
+                        at(i)(match e.as_db_error() {
+                            Some(db) => db.message().to_string(),
+                            None => e.to_string(),
+                        })
+                    })?;
+                }
+                Ok(())
+            }),
+            TestDb::Mysql { url, .. } => runtime().block_on(async {
+                use mysql_async::prelude::Queryable;
+                let mut conn = my_conn(url).await.map_err(|e| (0, e.to_string()))?;
+                let mut done = Ok(());
+                for (i, sql) in scripts.iter().enumerate() {
+                    if let Err(e) = conn.query_drop(*sql).await {
+                        done = Err(at(i)(e.to_string()));
+                        break;
+                    }
+                }
+                let _ = conn.disconnect().await;
+                done
+            }),
+        }
+    }
+
     /// Runs statements (setup that strata is not meant to do).
     pub fn execute(&self, sql: &str) {
         match self {

@@ -16,7 +16,7 @@ pub async fn run(g: &Global, action: &SchemaAction, printer: &Printer) -> anyhow
             }
             Ok(ExitCode::SUCCESS)
         }
-        SchemaAction::Diff { from, to } => {
+        SchemaAction::Diff { from, to, sql } => {
             let (from_side, to_side) = (side(g, from)?, side(g, to)?);
             // Scratch databases go beside the other side's database, or the
             // project's when neither side is a database.
@@ -32,6 +32,33 @@ pub async fn run(g: &Global, action: &SchemaAction, printer: &Printer) -> anyhow
             let (from_name, a) = schema_of(&from_side, beside).await?;
             let (to_name, b) = schema_of(&to_side, beside).await?;
             let differences = strata_schema::diff(&a, &b);
+            if *sql {
+                let migration = beside.migration(&a, &b)?;
+                if printer.is_json() {
+                    printer.json(&serde_json::json!({
+                        "from": from_name,
+                        "to": to_name,
+                        "steps": migration.steps,
+                        "notes": migration.notes,
+                    }));
+                } else if differences.is_empty() {
+                    printer.summary(format!(
+                        "-- No differences between {from_name} and {to_name}."
+                    ));
+                } else {
+                    printer.summary(format!(
+                        "-- From {from_name} to {to_name}: {} statement(s), {} destructive.\n{}",
+                        migration.steps.len(),
+                        migration
+                            .steps
+                            .iter()
+                            .filter(|s| s.destructive.is_some())
+                            .count(),
+                        migration.script().trim_end()
+                    ));
+                }
+                return Ok(exit(&differences));
+            }
             if printer.is_json() {
                 printer.json(&serde_json::json!({
                     "from": from_name,

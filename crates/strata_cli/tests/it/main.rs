@@ -17,6 +17,7 @@ mod monorepo;
 mod mysql;
 mod output;
 mod schema;
+mod schema_diff;
 mod scripts;
 mod trust;
 
