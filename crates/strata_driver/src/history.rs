@@ -98,6 +98,23 @@ const TASK_RUNS: [Column; 14] = [
     col("environment", Text, true, "VARCHAR(255)"),
 ];
 
+/// The schema fingerprint: one row, the schema as the last run that
+/// changed the database left it, and the history it left.
+const FINGERPRINT: [Column; 3] = [
+    col("history_digest", Text, false, "VARCHAR(64)"),
+    col("fingerprint", Text, false, "VARCHAR(64)"),
+    col("recorded_at", Text, false, "VARCHAR(64)"),
+];
+
+/// A schema fingerprint as recorded: SHA-256 of the canonical dump, of
+/// the history rows it goes with, and when (RFC 3339).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub history_digest: String,
+    pub fingerprint: String,
+    pub recorded_at: String,
+}
+
 /// The columns a finished run fills in (after the run id).
 const TASK_FINISH: [&str; 5] = ["finished_at", "duration_ms", "exit_status", "ok", "output"];
 
@@ -134,9 +151,10 @@ pub struct HistorySql {
     pub table: String,
     pub log_table: String,
     pub task_table: String,
-    /// Creates the history table, the log and the task runs if they do
-    /// not exist: one statement each.
-    pub create: [String; 3],
+    pub fingerprint_table: String,
+    /// Creates the history table, the log, the task runs and the schema
+    /// fingerprint if they do not exist: one statement each.
+    pub create: [String; 4],
     /// Every history row, its columns in table order, times as Unix
     /// milliseconds (or RFC 3339 text) as [`crate::rows`] reads them.
     pub select: String,
@@ -157,6 +175,13 @@ pub struct HistorySql {
     pub task_start: String,
     /// Completes it: binds [`task_finish_params`].
     pub task_finish: String,
+    /// The recorded schema fingerprint (no row or one).
+    pub select_fingerprint: String,
+    /// Clears it, before [`HistorySql::insert_fingerprint`] in one
+    /// transaction.
+    pub clear_fingerprint: String,
+    /// Records one: binds [`fingerprint_params`].
+    pub insert_fingerprint: String,
 }
 
 impl HistorySql {
@@ -165,6 +190,7 @@ impl HistorySql {
         let t = table.quoted_for(dialect);
         let l = table.with_suffix("_log").quoted_for(dialect);
         let r = table.with_suffix("_task_runs").quoted_for(dialect);
+        let f = table.with_suffix("_schema").quoted_for(dialect);
         let names = |cols: &[Column]| cols.iter().map(|c| c.name).collect::<Vec<_>>().join(", ");
         let selected = |cols: &[Column]| {
             cols.iter()
@@ -223,11 +249,20 @@ impl HistorySql {
             table: table.to_string(),
             log_table: table.with_suffix("_log").to_string(),
             task_table: table.with_suffix("_task_runs").to_string(),
+            fingerprint_table: table.with_suffix("_schema").to_string(),
             create: [
                 create(dialect, &t, None, &HISTORY, "PRIMARY KEY (source, version)"),
                 create(dialect, &l, Some(seq(dialect)), &LOG, ""),
                 create(dialect, &r, None, &TASK_RUNS, "PRIMARY KEY (run_id)"),
+                create(dialect, &f, None, &FINGERPRINT, ""),
             ],
+            select_fingerprint: format!("SELECT {} FROM {f}", names(&FINGERPRINT)),
+            clear_fingerprint: format!("DELETE FROM {f}"),
+            insert_fingerprint: format!(
+                "INSERT INTO {f} ({}) VALUES ({})",
+                names(&FINGERPRINT),
+                values(&FINGERPRINT)
+            ),
             select_task_runs: format!(
                 "SELECT {} FROM {r} ORDER BY started_at, run_id",
                 selected(&TASK_RUNS)
@@ -349,6 +384,15 @@ fn create(dialect: Dialect, table: &str, seq: Option<&str>, cols: &[Column], key
         "CREATE TABLE IF NOT EXISTS {table} (\n    {}\n){options}",
         lines.join(",\n    ")
     )
+}
+
+/// The values [`HistorySql::insert_fingerprint`] binds for `f`.
+pub fn fingerprint_params(f: &Fingerprint) -> Vec<Param> {
+    vec![
+        Param::text(&f.history_digest),
+        Param::text(&f.fingerprint),
+        Param::text(&f.recorded_at),
+    ]
 }
 
 /// The values [`HistorySql::upsert`] binds for `r`.

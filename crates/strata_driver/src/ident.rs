@@ -24,6 +24,10 @@ pub struct TableName {
     pub table: String,
 }
 
+/// What strata's own tables add to the history table's name: the history
+/// itself, its log, the lock, the task runs, the schema fingerprint.
+pub const OWN_SUFFIXES: [&str; 5] = ["", "_log", "_lock", "_task_runs", "_schema"];
+
 impl TableName {
     /// Parses `table` or `schema.table`.
     pub fn parse(s: &str) -> Result<Self, String> {
@@ -54,7 +58,7 @@ impl TableName {
     /// table: it, its log, its lock and its task runs, which resetting a
     /// schema keeps.
     pub fn own_tables(&self) -> Vec<String> {
-        ["", "_log", "_lock", "_task_runs"]
+        OWN_SUFFIXES
             .iter()
             .map(|s| self.with_suffix(s).table)
             .collect()

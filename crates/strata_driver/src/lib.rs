@@ -19,7 +19,7 @@ use strata_model::{HistoryRow, LogEntry, MigrationId, Progress};
 use strata_sql::{Dialect, Statement};
 
 pub use backup::Backup;
-pub use ident::{TableName, quote_ident, quote_ident_for};
+pub use ident::{OWN_SUFFIXES, TableName, quote_ident, quote_ident_for};
 pub use rows::{Rows, TextRows, cell, cell_text};
 pub use session::{Session, Transaction};
 pub use url::{
@@ -282,6 +282,17 @@ pub trait Driver: Session {
     /// Writes a history change on its own (atomically).
     async fn write_history(&mut self, write: &HistoryWrite) -> Result<()> {
         session::write_history(self, write).await
+    }
+
+    /// The schema fingerprint recorded after the last run that changed
+    /// the database; `None` before one is.
+    async fn read_fingerprint(&mut self) -> Result<Option<history::Fingerprint>> {
+        session::read_fingerprint(self).await
+    }
+
+    /// Records the schema fingerprint, replacing the one before.
+    async fn record_fingerprint(&mut self, fingerprint: &history::Fingerprint) -> Result<()> {
+        session::record_fingerprint(self, fingerprint).await
     }
 
     /// Every maintenance task run, oldest first.

@@ -318,6 +318,44 @@ pub async fn reset<S: Session + ?Sized>(
 }
 
 /// Every task run, oldest first; none when the table does not exist yet.
+/// The recorded schema fingerprint; `None` before the first is recorded.
+pub async fn read_fingerprint<S: Session + ?Sized>(
+    s: &mut S,
+) -> Result<Option<crate::history::Fingerprint>> {
+    let sql = s.history_sql();
+    let rows = rows_if_exists(s, &sql.select_fingerprint).await?;
+    Ok(rows
+        .unwrap_or_default()
+        .first()
+        .map(|row| crate::history::Fingerprint {
+            history_digest: crate::rows::cell_text(row, 0),
+            fingerprint: crate::rows::cell_text(row, 1),
+            recorded_at: crate::rows::cell_text(row, 2),
+        }))
+}
+
+/// Replaces the recorded schema fingerprint, in one transaction.
+pub async fn record_fingerprint<S: Session + ?Sized>(
+    s: &mut S,
+    f: &crate::history::Fingerprint,
+) -> Result<()> {
+    let sql = s.history_sql();
+    s.batch(&sql.create[3]).await?;
+    let tx = s.transaction();
+    s.batch(tx.begin).await?;
+    let result = match s.batch(&sql.clear_fingerprint).await {
+        Ok(()) => {
+            s.exec(
+                &sql.insert_fingerprint,
+                crate::history::fingerprint_params(f),
+            )
+            .await
+        }
+        failed => failed,
+    };
+    end(s, tx, result).await
+}
+
 pub async fn read_task_runs<S: Session + ?Sized>(s: &mut S) -> Result<Vec<TaskRun>> {
     let sql = s.history_sql();
     let rows = own_rows(s, &sql.select_task_runs).await?;

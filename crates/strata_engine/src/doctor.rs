@@ -2,6 +2,7 @@
 //! migration run (files, connection, privileges, the lock, history, drift,
 //! pending work, leftovers of failed index builds), each with the fix.
 
+use crate::schema::SchemaSince;
 use crate::{Engine, EngineError};
 use strata_driver::{Driver, LockAttempt};
 use strata_plan::MigrationState;
@@ -128,6 +129,7 @@ impl Engine {
                 &history,
             )));
         }
+        out.push(schema_check(self.schema_since(driver.as_mut()).await));
         match driver.invalid_indexes().await {
             Ok(list) if list.is_empty() => {}
             Ok(list) => out.push(check(
@@ -139,6 +141,39 @@ impl Engine {
             Err(e) => out.push(check("indexes", Level::Warning, format!("could not tell: {e}"), None)),
         }
         Ok(out)
+    }
+}
+
+/// Whether the schema is as the last run that changed the database left
+/// it.
+fn schema_check(since: Result<SchemaSince, EngineError>) -> Check {
+    let drift = Some("`strata drift` says what differs from what the migrations build");
+    match since {
+        Ok(SchemaSince::Unchanged { recorded_at }) => check(
+            "schema",
+            Level::Ok,
+            format!("the schema is as the last migration run left it ({recorded_at})"),
+            None,
+        ),
+        Ok(SchemaSince::Changed { recorded_at }) => check(
+            "schema",
+            Level::Warning,
+            format!("the schema changed since the last migration run ({recorded_at}): something other than strata changed it"),
+            drift,
+        ),
+        Ok(SchemaSince::HistoryMoved { recorded_at }) => check(
+            "schema",
+            Level::Warning,
+            format!("the history changed since the schema's fingerprint was recorded ({recorded_at}), by a run that did not finish or a repair: the fingerprint no longer tells"),
+            Some("the next `strata up` that applies a migration records a new one; `strata drift` compares in full now"),
+        ),
+        Ok(SchemaSince::NotRecorded) => check(
+            "schema",
+            Level::Ok,
+            "no schema fingerprint recorded yet: strata records one after each run that changes the database".into(),
+            None,
+        ),
+        Err(e) => check("schema", Level::Warning, format!("could not tell: {e}"), None),
     }
 }
 

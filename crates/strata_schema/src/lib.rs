@@ -287,7 +287,13 @@ impl Schema {
     /// SHA-256 of the canonical dump: equal for equal schemas.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        Sha256::digest(dump(self).as_bytes())
+        let mut hasher = Sha256::new();
+        sql::each_object(self, &mut |o| {
+            hasher.update(o.sql.as_bytes());
+            hasher.update(b"\n\n");
+        });
+        hasher
+            .finalize()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect()

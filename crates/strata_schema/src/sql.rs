@@ -8,10 +8,10 @@ use std::fmt::Write;
 /// The schema as SQL that recreates it on an empty database.
 pub fn dump(schema: &Schema) -> String {
     let mut text = String::new();
-    for o in objects(schema) {
+    each_object(schema, &mut |o| {
         text.push_str(&o.sql);
         text.push_str("\n\n");
-    }
+    });
     text
 }
 
@@ -43,7 +43,18 @@ impl Object {
 
 /// The objects of `schema`, in the order a dump creates them.
 pub fn objects(schema: &Schema) -> Vec<Object> {
-    let mut out = Dump::default();
+    let mut out = Vec::new();
+    each_object(schema, &mut |o| out.push(o));
+    out
+}
+
+/// Each object of `schema` in turn, in the order a dump creates them,
+/// none kept: a dump or its hash need no more memory than one object.
+pub(crate) fn each_object(schema: &Schema, sink: &mut dyn FnMut(Object)) {
+    let mut out = Dump {
+        current: None,
+        sink,
+    };
     if !schema.functions.is_empty() {
         // Function bodies may read tables created further down.
         out.block(
@@ -390,25 +401,33 @@ pub fn objects(schema: &Schema) -> Vec<Object> {
             }
         }
     }
-    out.objects
+    out.flush();
 }
 
-#[derive(Default)]
-struct Dump {
-    objects: Vec<Object>,
+/// Objects handed on one at a time; the last one stays until the next
+/// (its drop statement and owner are set after it is made).
+struct Dump<'s> {
+    current: Option<Object>,
+    sink: &'s mut dyn FnMut(Object),
 }
 
-impl Dump {
+impl Dump<'_> {
     /// One object and the statement that creates it.
     fn block(&mut self, kind: &'static str, name: &str, sql: String) -> &mut Object {
-        self.objects.push(Object {
+        self.flush();
+        self.current.insert(Object {
             kind,
             name: name.to_string(),
             sql,
             drop: String::new(),
             on: None,
-        });
-        self.objects.last_mut().expect("just pushed")
+        })
+    }
+
+    fn flush(&mut self) {
+        if let Some(o) = self.current.take() {
+            (self.sink)(o);
+        }
     }
 }
 

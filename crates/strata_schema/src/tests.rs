@@ -1,4 +1,5 @@
 use crate::*;
+use sha2::Digest;
 
 fn name(schema: &str, name: &str, sql: &str) -> Name {
     Name {
@@ -156,6 +157,12 @@ fn the_same_schema_built_in_another_order_dumps_the_same() {
     b.sort();
     assert_eq!(dump(&a), dump(&b));
     assert_eq!(a.fingerprint(), b.fingerprint());
+    // The hash of the dump, taken object by object.
+    let whole: String = sha2::Sha256::digest(dump(&a).as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(a.fingerprint(), whole);
     let mut c = sample();
     c.tables[0].columns[0].not_null = false;
     assert_ne!(a.fingerprint(), c.fingerprint());

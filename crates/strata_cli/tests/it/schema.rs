@@ -408,3 +408,90 @@ fn drift_reports_what_was_changed_by_hand() {
         );
     }
 }
+
+/// The level and message of `doctor`'s schema check.
+fn schema_check(db: &TestDb, dir: &Path) -> (String, String) {
+    let run = db.run(Path::new(BIN), dir, &["doctor", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let check = value["checks"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["check"] == "schema"))
+        .unwrap_or_else(|| panic!("no schema check: {value}"))
+        .clone();
+    (
+        check["level"].as_str().unwrap_or_default().to_string(),
+        check["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+/// Each run that changes the database records the schema's fingerprint;
+/// `doctor` tells a change made after it with one catalog read.
+#[test]
+fn doctor_tells_the_schema_changed_since_the_last_run() {
+    for db in [TestDb::sqlite(), TestDb::postgres(), TestDb::mysql()]
+        .into_iter()
+        .flatten()
+    {
+        let p = TempProject::new();
+        let bin = Path::new(BIN);
+        let (level, message) = schema_check(&db, &p.dir);
+        assert_eq!(level, "ok");
+        assert!(message.starts_with("no schema fingerprint"), "{message}");
+        p.write("migrations/1_items.sql", "CREATE TABLE items (id int);\n");
+        let up = db.run(bin, &p.dir, &["up", "-q"]);
+        assert_eq!(up.code, 0, "{}", up.all());
+        let (level, message) = schema_check(&db, &p.dir);
+        assert_eq!(
+            (
+                level.as_str(),
+                message.contains("as the last migration run left it")
+            ),
+            ("ok", true),
+            "{}: {message}",
+            db.engine()
+        );
+        db.execute("ALTER TABLE items ADD COLUMN note text");
+        let (level, message) = schema_check(&db, &p.dir);
+        assert_eq!(level, "warning", "{}: {message}", db.engine());
+        assert!(
+            message.contains("changed since the last migration run"),
+            "{message}"
+        );
+        // The next run that changes the database records it anew.
+        p.write(
+            "migrations/2_more.sql",
+            "CREATE TABLE more_items (id int);\n",
+        );
+        let up = db.run(bin, &p.dir, &["up", "-q"]);
+        assert_eq!(up.code, 0, "{}", up.all());
+        assert_eq!(schema_check(&db, &p.dir).0, "ok");
+        // A history that moved since (a run that did not finish) is told
+        // apart from a change made by hand.
+        db.execute("UPDATE strata_history_schema SET history_digest = 'x'");
+        let (level, message) = schema_check(&db, &p.dir);
+        assert_eq!(level, "warning");
+        assert!(message.contains("the history changed"), "{message}");
+    }
+}
+
+#[test]
+fn drift_reports_a_policy_changed_by_hand() {
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    let p = TempProject::new();
+    p.write(
+        "migrations/1_items.sql",
+        "CREATE TABLE items (id int, owner text);\nALTER TABLE items ENABLE ROW LEVEL SECURITY;\n\
+         CREATE POLICY own ON items USING (owner = current_user);\n",
+    );
+    let bin = Path::new(BIN);
+    let up = db.run(bin, &p.dir, &["up", "-q"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    let clean = db.run(bin, &p.dir, &["drift"]);
+    assert_eq!(clean.code, 0, "{}", clean.all());
+    db.execute("ALTER POLICY own ON items USING (true)");
+    let drifted = db.run(bin, &p.dir, &["drift"]);
+    assert_eq!(drifted.code, 1, "{}", drifted.all());
+    insta::assert_snapshot!(drifted.stdout.replace(&db.url(), "[db]"));
+}

@@ -205,6 +205,7 @@ impl Engine {
                 }
             } else {
                 result?;
+                self.record_fingerprint(driver, reporter).await;
             }
         }
         report.duration_ms = ms(started.elapsed());
