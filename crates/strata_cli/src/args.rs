@@ -74,6 +74,9 @@ pub enum SchemaAction {
         from: String,
         /// The schema to compare with.
         to: String,
+        /// The server to make scratch databases on (default: `[project] scratch_url`, else the other side's server).
+        #[arg(long, value_name = "URL")]
+        scratch_url: Option<String>,
         /// Print the statements that turn FROM into TO instead, in an order that runs: destructive ones and those that cannot run in a transaction marked, renames not guessed (a note says where one may be meant).
         #[arg(long)]
         sql: bool,
@@ -217,7 +220,11 @@ pub enum Command {
     /// List the backups: id, environment, time, size, reason.
     Backups,
     /// Whether the database's schema is what its applied migrations build: they are replayed on a scratch database (created beside it and dropped) and the two schemas compared. Exit 1 on drift.
-    Drift,
+    Drift {
+        /// The server to make the scratch database on (default: `[project] scratch_url`, else the database's own server).
+        #[arg(long, value_name = "URL")]
+        scratch_url: Option<String>,
+    },
     /// The database's schema: `schema dump` prints it as canonical SQL, `schema diff` compares two.
     Schema {
         #[command(subcommand)]

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
 async fn on_ctrl_c() {
     while tokio::signal::ctrl_c().await.is_ok() {
         if !strata_engine::interrupt_scripts("Ctrl-C") {
+            strata_engine::remove_scratch_databases().await;
             std::process::exit(130);
         }
     }
@@ -65,6 +66,7 @@ async fn on_sigterm() {
     };
     while term.recv().await.is_some() {
         if !strata_engine::interrupt_scripts("SIGTERM") {
+            strata_engine::remove_scratch_databases().await;
             std::process::exit(143);
         }
     }

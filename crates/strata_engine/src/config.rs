@@ -145,6 +145,9 @@ pub struct ProjectSection {
     /// project (refused by default).
     #[serde(default)]
     pub follow_symlinks: bool,
+    /// The server scratch databases are made on (`schema diff
+    /// migrations`, `drift`): by default the one strata works on.
+    pub scratch_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

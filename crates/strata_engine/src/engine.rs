@@ -65,6 +65,9 @@ pub struct Engine {
     pub(crate) lock_mode: LockMode,
     pub(crate) hooks: Hooks,
     pub(crate) notifier: Notifier,
+    /// `--scratch-url`: the server scratch databases are made on, over
+    /// `[project] scratch_url`.
+    pub(crate) scratch_url: Option<String>,
 }
 
 impl Engine {
@@ -252,6 +255,7 @@ impl Engine {
             table,
             hooks,
             notifier,
+            scratch_url: None,
         })
     }
 

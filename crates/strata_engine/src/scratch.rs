@@ -25,14 +25,63 @@ pub enum Replay<'a> {
 /// A scratch database and how to remove it.
 struct Scratch {
     target: DatabaseTarget,
-    /// A server's database to drop (its name, quoted), or a directory to
-    /// delete (SQLite).
     remove: Remove,
 }
 
+/// How a scratch database is removed: a server's database dropped through
+/// a connection to the server (its name quoted), or a directory deleted
+/// (SQLite).
+#[derive(Clone)]
 enum Remove {
-    Database(String),
+    Database {
+        server: DatabaseTarget,
+        table: strata_driver::TableName,
+        quoted: String,
+    },
     Directory(std::path::PathBuf),
+}
+
+/// The scratch databases that exist now: what [`remove_scratch_databases`]
+/// removes when strata is stopped (Ctrl-C) before it could.
+static LIVE: std::sync::Mutex<Vec<(u64, Remove)>> = std::sync::Mutex::new(Vec::new());
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Removes the scratch databases strata made and has not removed yet: for
+/// a Ctrl-C or SIGTERM that stops strata in the middle of a replay. Gives
+/// up on one after a few seconds (the server may be what is stuck).
+pub async fn remove_scratch_databases() {
+    let live: Vec<Remove> = LIVE
+        .lock()
+        .map(|mut l| l.drain(..).map(|(_, r)| r).collect())
+        .unwrap_or_default();
+    for remove in live {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), remove.run()).await;
+    }
+}
+
+impl Remove {
+    async fn run(&self) -> Result<(), EngineError> {
+        match self {
+            Remove::Directory(dir) => std::fs::remove_dir_all(dir).map_err(|e| EngineError::Io {
+                what: format!("cannot remove {}", dir.display()),
+                source: e,
+            }),
+            Remove::Database {
+                server,
+                table,
+                quoted,
+            } => {
+                let mut driver = server.connect(table.clone()).await?;
+                let force = match driver.capabilities().dialect {
+                    strata_sql::Dialect::Postgres => " WITH (FORCE)",
+                    _ => "",
+                };
+                Ok(driver
+                    .batch(&format!("DROP DATABASE IF EXISTS {quoted}{force}"))
+                    .await?)
+            }
+        }
+    }
 }
 
 impl Engine {
@@ -91,11 +140,24 @@ impl Engine {
         build: impl AsyncFnOnce(&Engine) -> Result<Schema, EngineError>,
     ) -> Result<Schema, EngineError> {
         let scratch = self.scratch().await?;
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut live) = LIVE.lock() {
+            live.push((id, scratch.remove.clone()));
+        }
         let built = build(&self.on_scratch(&scratch.target)).await;
-        let removed = self.remove(scratch).await;
+        let removed = scratch.remove.run().await;
+        if let Ok(mut live) = LIVE.lock() {
+            live.retain(|(i, _)| *i != id);
+        }
         let schema = built?;
         removed?;
         Ok(schema)
+    }
+
+    /// Makes scratch databases on another server from now on
+    /// (`--scratch-url`, over `[project] scratch_url`).
+    pub fn use_scratch_url(&mut self, url: String) {
+        self.scratch_url = Some(url);
     }
 
     /// A new, empty database.
@@ -118,46 +180,56 @@ impl Engine {
                 remove: Remove::Directory(dir),
             });
         }
-        let url = strata_driver::with_database(&database.url(), &name).ok_or_else(|| {
+        let server = self.scratch_server(database)?;
+        let url = strata_driver::with_database(&server.url(), &name).ok_or_else(|| {
             EngineError::Url(format!(
                 "cannot name another database in {}",
-                self.database_display()
+                server.display()
             ))
         })?;
-        let mut driver = self.connect().await?;
+        let mut driver = server.connect(self.table.clone()).await?;
         let quoted = quote_ident_for(driver.capabilities().dialect, &name);
         driver
             .batch(&format!("CREATE DATABASE {quoted}"))
             .await
             .map_err(|e| {
                 EngineError::Refused(format!(
-                    "cannot create a scratch database on {} ({e}): strata replays the migrations there; let this role create databases (PostgreSQL: ALTER ROLE ... CREATEDB; MySQL: GRANT CREATE, DROP ON *.* ...)",
-                    self.database_display()
+                    "cannot create a scratch database on {} ({e}): strata replays the migrations there; let this role create databases (PostgreSQL: ALTER ROLE ... CREATEDB; MySQL: GRANT CREATE, DROP ON *.* ...), or point `[project] scratch_url` (or --scratch-url) at a server where it may",
+                    server.display()
                 ))
             })?;
         Ok(Scratch {
             target: DatabaseTarget::parse(&url, &self.project.root)?,
-            remove: Remove::Database(quoted),
+            remove: Remove::Database {
+                server,
+                table: self.table.clone(),
+                quoted,
+            },
         })
     }
 
-    async fn remove(&self, scratch: Scratch) -> Result<(), EngineError> {
-        match scratch.remove {
-            Remove::Directory(dir) => std::fs::remove_dir_all(&dir).map_err(|e| EngineError::Io {
-                what: format!("cannot remove {}", dir.display()),
-                source: e,
-            }),
-            Remove::Database(quoted) => {
-                let mut driver = self.connect().await?;
-                let force = match driver.capabilities().dialect {
-                    strata_sql::Dialect::Postgres => " WITH (FORCE)",
-                    _ => "",
-                };
-                Ok(driver
-                    .batch(&format!("DROP DATABASE IF EXISTS {quoted}{force}"))
-                    .await?)
-            }
+    /// The server scratch databases are made on: `--scratch-url`, else
+    /// `[project] scratch_url`, else the database's own; of the same
+    /// engine as the database.
+    fn scratch_server(&self, database: &DatabaseTarget) -> Result<DatabaseTarget, EngineError> {
+        let configured = self
+            .scratch_url
+            .clone()
+            .or_else(|| self.project.config.project.scratch_url.clone());
+        let Some(url) = configured else {
+            return Ok(database.clone());
+        };
+        let url = self.project.expand(&url, "scratch_url")?;
+        let server = DatabaseTarget::parse(&url, &self.project.root)?;
+        if server.engine() != database.engine() {
+            return Err(EngineError::Refused(format!(
+                "the scratch server {} is {}, but the database is {}: scratch_url must name a server of the same engine",
+                server.display(),
+                server.engine(),
+                database.engine()
+            )));
         }
+        Ok(server)
     }
 
     /// This project on the scratch database: its sources and history
@@ -178,6 +250,7 @@ impl Engine {
             lock_mode: self.lock_mode,
             hooks: Hooks::none(target),
             notifier: Notifier::none(DatabaseTarget::shown(Some(target))),
+            scratch_url: None,
         }
     }
 }

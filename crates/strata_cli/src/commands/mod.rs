@@ -144,7 +144,13 @@ async fn dispatch(command: &Command, g: &Global, printer: &Printer) -> anyhow::R
         Command::Plan(args) => plan::run(&load(g)?, args, printer).await,
         Command::History { limit } => history::run(&load(g)?, *limit, printer).await,
         Command::Schema { action } => schema::run(g, action, printer).await,
-        Command::Drift => schema::drift(&load(g)?, printer).await,
+        Command::Drift { scratch_url } => {
+            let mut engine = load(g)?;
+            if let Some(url) = scratch_url {
+                engine.use_scratch_url(url.clone());
+            }
+            schema::drift(&engine, printer).await
+        }
         Command::Validate => {
             let with_database = g.env.is_some() || g.database_url.is_some();
             validate::run(&load(g)?, with_database, printer).await

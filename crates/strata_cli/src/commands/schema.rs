@@ -16,14 +16,27 @@ pub async fn run(g: &Global, action: &SchemaAction, printer: &Printer) -> anyhow
             }
             Ok(ExitCode::SUCCESS)
         }
-        SchemaAction::Diff { from, to, sql } => {
-            let (from_side, to_side) = (side(g, from)?, side(g, to)?);
+        SchemaAction::Diff {
+            from,
+            to,
+            sql,
+            scratch_url,
+        } => {
+            let (mut from_side, mut to_side) = (side(g, from)?, side(g, to)?);
             // Scratch databases go beside the other side's database, or the
             // project's when neither side is a database.
-            let project = match (from_side.database(), to_side.database()) {
+            let mut project = match (from_side.database(), to_side.database()) {
                 (None, None) => Some(super::load(g)?),
                 _ => None,
             };
+            if let Some(url) = scratch_url
+                && let Some(engine) = from_side
+                    .database_mut()
+                    .or(to_side.database_mut())
+                    .or(project.as_mut())
+            {
+                engine.use_scratch_url(url.clone());
+            }
             let beside = from_side
                 .database()
                 .or(to_side.database())
@@ -195,6 +208,13 @@ enum Side {
 
 impl Side {
     fn database(&self) -> Option<&Engine> {
+        match self {
+            Side::Database(engine) => Some(engine),
+            _ => None,
+        }
+    }
+
+    fn database_mut(&mut self) -> Option<&mut Engine> {
         match self {
             Side::Database(engine) => Some(engine),
             _ => None,

@@ -495,3 +495,83 @@ fn drift_reports_a_policy_changed_by_hand() {
     assert_eq!(drifted.code, 1, "{}", drifted.all());
     insta::assert_snapshot!(drifted.stdout.replace(&db.url(), "[db]"));
 }
+
+/// `--scratch-url` (or `[project] scratch_url`) says where scratch
+/// databases are made: another server of the same engine.
+#[test]
+fn scratch_databases_go_where_scratch_url_says() {
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    let p = TempProject::new();
+    p.write(
+        "migrations/1_items.sql",
+        "CREATE TABLE items (id int PRIMARY KEY, name text);\n",
+    );
+    let bin = Path::new(BIN);
+    let up = db.run(bin, &p.dir, &["up", "-q"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    // A server that does not answer: the error names it, so it was used.
+    let nowhere = "postgres://postgres@127.0.0.1:1/postgres";
+    let run = db.run(bin, &p.dir, &["drift", "--scratch-url", nowhere]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("127.0.0.1:1"), "{}", run.all());
+    p.write("strata.toml", &format!("[project]\nscratch_url = \"{nowhere}\"\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n"));
+    let run = db.run(bin, &p.dir, &["drift"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("127.0.0.1:1"), "{}", run.all());
+    // Another engine's server is refused, saying why.
+    let run = db.run(
+        bin,
+        &p.dir,
+        &[
+            "drift",
+            "--scratch-url",
+            "mysql://root@127.0.0.1:3306/mysql",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("same engine"), "{}", run.all());
+    // The flag wins over the file: the database's own server works.
+    let here = strata_test_support::postgres_admin_url();
+    let run = db.run(bin, &p.dir, &["drift", "--scratch-url", &here]);
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+/// Ctrl-C in the middle of a replay drops the scratch database before
+/// strata stops.
+#[test]
+fn ctrl_c_drops_the_scratch_database() {
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    let p = TempProject::new();
+    p.write("migrations/1_items.sql", "CREATE TABLE items (id int);\n");
+    let bin = Path::new(BIN);
+    let up = db.run(bin, &p.dir, &["up", "-q"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    // Applied here already; on the scratch database it takes a while.
+    p.write(
+        "migrations/1_items.sql",
+        "CREATE TABLE items (id int);\nSELECT pg_sleep(30);\n",
+    );
+    let url = db.url();
+    let child = strata_test_support::spawn_in(bin, &p.dir, &["schema", "diff", "migrations", &url]);
+    let scratch = format!(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'strata\\_scratch\\_{}\\_%'",
+        child.id()
+    );
+    strata_test_support::wait_for("the scratch database", || !db.query(&scratch).is_empty());
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = strata_test_support::Run::from_output(child.wait_with_output().unwrap());
+    assert_eq!(out.code, 130, "{}", out.all());
+    assert_eq!(
+        db.query(&scratch),
+        Vec::<String>::new(),
+        "the scratch database is left"
+    );
+}
