@@ -7,7 +7,7 @@ use strata_test_support::{Run, TempProject, TestDb, run_in};
 use crate::BIN;
 
 /// Copies a fixture folder of strata_discover into the project.
-fn copy_fixture(from: &str, p: &TempProject, to: &str) {
+pub(crate) fn copy_fixture(from: &str, p: &TempProject, to: &str) {
     fn copy(src: &Path, dst: &Path) {
         std::fs::create_dir_all(dst).unwrap();
         for entry in std::fs::read_dir(src).unwrap() {
@@ -34,7 +34,7 @@ fn strata(p: &TempProject, db: &TestDb, args: &[&str]) -> Run {
 }
 
 /// (fixture, format, priority)
-const ALL: &[(&str, &str, i64)] = &[
+pub(crate) const ALL: &[(&str, &str, i64)] = &[
     ("supabase", "supabase", 10),
     ("sqlx", "sqlx", 20),
     ("dbmate", "dbmate", 30),
