@@ -2,7 +2,7 @@
 //! same when the statement that creates it is the same.
 
 use crate::sql::{Object, objects};
-use crate::{Column, Schema, Table};
+use crate::{Column, Part, PartKind, Schema, Table};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -51,8 +51,15 @@ pub fn diff<'a>(from: &'a Schema, to: &'a Schema) -> Vec<Difference> {
                 let mut d = difference(Change::Changed, o, Some(&old.sql), Some(&o.sql));
                 if o.kind == "table" {
                     let table = |s: &'a Schema| s.tables.iter().find(|t| t.name.sql == o.name);
+                    let statement = |s: &'a Schema| {
+                        s.statements
+                            .iter()
+                            .find(|t| t.kind == "table" && t.name == o.name)
+                    };
                     if let (Some(x), Some(y)) = (table(from), table(to)) {
                         d.details = table_details(x, y);
+                    } else if let (Some(x), Some(y)) = (statement(from), statement(to)) {
+                        d.details = part_details(&x.parts, &y.parts);
                     }
                 }
                 out.push(d);
@@ -118,6 +125,38 @@ fn table_details(a: &Table, b: &Table) -> Vec<String> {
     for c in &b.constraints {
         if !a.constraints.iter().any(|x| x.name == c.name) {
             out.push(format!("constraint {} added", c.sql_name));
+        }
+    }
+    out
+}
+
+/// The columns, keys, checks and options that differ between two
+/// versions of a table kept as a statement (SQLite, MySQL).
+fn part_details(a: &[Part], b: &[Part]) -> Vec<String> {
+    let what = |p: &Part| match p.kind {
+        PartKind::Column | PartKind::Generated => format!("column {}", p.name),
+        PartKind::Key => match p.name.as_str() {
+            "PRIMARY" => "primary key".to_string(),
+            name if name.starts_with("foreign key") => name.to_string(),
+            name => format!("key {name}"),
+        },
+        PartKind::Check => format!("check {}", p.name),
+        PartKind::Options => "options".to_string(),
+    };
+    let same = |p: &Part, q: &Part| what(p) == what(q);
+    let mut out = Vec::new();
+    for p in a {
+        match b.iter().find(|q| same(p, q)) {
+            None => out.push(format!("{} removed", what(p))),
+            Some(q) if q.sql != p.sql => {
+                out.push(format!("{}: {} -> {}", what(p), p.sql.trim(), q.sql.trim()))
+            }
+            Some(_) => {}
+        }
+    }
+    for q in b {
+        if !a.iter().any(|p| same(p, q)) {
+            out.push(format!("{} added", what(q)));
         }
     }
     out

@@ -252,6 +252,8 @@ pub struct Part {
 #[serde(rename_all = "snake_case")]
 pub enum PartKind {
     Column,
+    /// A column the engine computes (not copied when a table is rebuilt).
+    Generated,
     Key,
     Check,
     /// What follows the parentheses (`ENGINE=InnoDB COLLATE=...`).

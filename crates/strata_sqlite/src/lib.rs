@@ -300,35 +300,7 @@ impl Driver for SqliteDriver {
             });
         }
         drop(stmt);
-        // Each table's columns by name, in one query: what a rebuild of
-        // the table copies.
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT m.name, c.name FROM sqlite_schema m, pragma_table_info(m.name) c \
-                 WHERE m.type = 'table' ORDER BY m.name, c.cid",
-            )
-            .map_err(db_err)?;
-        let columns = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(db_err)?;
-        let tables: std::collections::HashMap<String, usize> = schema
-            .statements
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.kind == "table")
-            .map(|(i, s)| (s.name.clone(), i))
-            .collect();
-        for row in columns {
-            let (table, column) = row.map_err(db_err)?;
-            if let Some(&i) = tables.get(&table) {
-                schema.statements[i].parts.push(strata_schema::Part {
-                    kind: strata_schema::PartKind::Column,
-                    name: column,
-                    sql: String::new(),
-                });
-            }
-        }
+        read_table_parts(&self.conn, &mut schema.statements).map_err(db_err)?;
         Ok(schema)
     }
 
@@ -493,4 +465,99 @@ impl Driver for SqliteDriver {
             .map(|(k, n)| format!("{k} {n}"))
             .collect())
     }
+}
+
+/// Each table's columns and foreign keys as SQLite itself reads them from
+/// the table's statement (`pragma_table_xinfo`, `pragma_foreign_key_list`),
+/// one query each for all tables: what `schema diff` compares column by
+/// column and a rebuild copies.
+fn read_table_parts(
+    conn: &rusqlite::Connection,
+    statements: &mut [strata_schema::Statement],
+) -> rusqlite::Result<()> {
+    use strata_schema::{Part, PartKind};
+    let tables: std::collections::HashMap<String, usize> = statements
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind == "table")
+        .map(|(i, s)| (s.name.clone(), i))
+        .collect();
+    let mut stmt = conn.prepare(
+        "SELECT m.name, c.name, c.type, c.\"notnull\", c.dflt_value, c.pk, c.hidden \
+         FROM sqlite_schema m, pragma_table_xinfo(m.name) c \
+         WHERE m.type = 'table' ORDER BY m.name, c.cid",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let Some(&i) = tables.get(&r.get::<_, String>(0)?) else {
+            continue;
+        };
+        let name: String = r.get(1)?;
+        let mut sql = format!(
+            "{} {}",
+            strata_driver::quote_ident_for(Dialect::Sqlite, &name),
+            r.get::<_, String>(2)?
+        );
+        if r.get::<_, i64>(3)? != 0 {
+            sql.push_str(" NOT NULL");
+        }
+        if let Some(default) = r.get::<_, Option<String>>(4)? {
+            sql.push_str(&format!(" DEFAULT {default}"));
+        }
+        if r.get::<_, i64>(5)? != 0 {
+            sql.push_str(" PRIMARY KEY");
+        }
+        // 2 and 3: generated (virtual, stored); 1: hidden.
+        let kind = match r.get::<_, i64>(6)? {
+            0 => PartKind::Column,
+            2 | 3 => PartKind::Generated,
+            _ => continue,
+        };
+        statements[i].parts.push(Part { kind, name, sql });
+    }
+    drop(rows);
+    let mut stmt = conn.prepare(
+        "SELECT m.name, f.id, f.\"from\", f.\"table\", f.\"to\", f.on_update, f.on_delete \
+         FROM sqlite_schema m, pragma_foreign_key_list(m.name) f \
+         WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq",
+    )?;
+    let mut rows = stmt.query([])?;
+    // (table index, key id) -> (from columns, referenced table, to columns, actions)
+    let mut keys: std::collections::BTreeMap<
+        (usize, i64),
+        (Vec<String>, String, Vec<String>, String),
+    > = std::collections::BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        let Some(&i) = tables.get(&r.get::<_, String>(0)?) else {
+            continue;
+        };
+        let key = keys
+            .entry((i, r.get(1)?))
+            .or_insert_with(|| (Vec::new(), String::new(), Vec::new(), String::new()));
+        key.0.push(r.get(2)?);
+        key.1 = r.get(3)?;
+        key.2
+            .push(r.get::<_, Option<String>>(4)?.unwrap_or_default());
+        key.3 = format!(
+            " ON UPDATE {} ON DELETE {}",
+            r.get::<_, String>(5)?,
+            r.get::<_, String>(6)?
+        );
+    }
+    for ((i, _), (from, table, to, actions)) in keys {
+        let to = if to.iter().all(String::is_empty) {
+            String::new()
+        } else {
+            format!("({})", to.join(", "))
+        };
+        statements[i].parts.push(Part {
+            kind: PartKind::Key,
+            name: format!("foreign key ({})", from.join(", ")),
+            sql: format!(
+                "FOREIGN KEY ({}) REFERENCES {table}{to}{actions}",
+                from.join(", ")
+            ),
+        });
+    }
+    Ok(())
 }

@@ -439,6 +439,7 @@ fn mysql_table(x: &Statement, y: &Statement, out: &mut Migration) {
 fn sqlite_table(x: &Statement, y: &Statement, create: &str, out: &mut Migration) {
     let q = crate::sql::backquoted;
     let old = format!("_strata_old_{}", y.name);
+    // Generated columns are computed again, not copied.
     let names = |s: &Statement| -> Vec<String> {
         s.parts
             .iter()
