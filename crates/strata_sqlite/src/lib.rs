@@ -522,40 +522,46 @@ fn read_table_parts(
          WHERE m.type = 'table' ORDER BY m.name, f.id, f.seq",
     )?;
     let mut rows = stmt.query([])?;
-    // (table index, key id) -> (from columns, referenced table, to columns, actions)
-    let mut keys: std::collections::BTreeMap<
-        (usize, i64),
-        (Vec<String>, String, Vec<String>, String),
-    > = std::collections::BTreeMap::new();
+    /// One foreign key, its columns in order.
+    #[derive(Default)]
+    struct ForeignKey {
+        from: Vec<String>,
+        table: String,
+        to: Vec<String>,
+        actions: String,
+    }
+    // By (table, key id).
+    let mut keys: std::collections::BTreeMap<(usize, i64), ForeignKey> =
+        std::collections::BTreeMap::new();
     while let Some(r) = rows.next()? {
         let Some(&i) = tables.get(&r.get::<_, String>(0)?) else {
             continue;
         };
-        let key = keys
-            .entry((i, r.get(1)?))
-            .or_insert_with(|| (Vec::new(), String::new(), Vec::new(), String::new()));
-        key.0.push(r.get(2)?);
-        key.1 = r.get(3)?;
-        key.2
+        let key = keys.entry((i, r.get(1)?)).or_default();
+        key.from.push(r.get(2)?);
+        key.table = r.get(3)?;
+        key.to
             .push(r.get::<_, Option<String>>(4)?.unwrap_or_default());
-        key.3 = format!(
+        key.actions = format!(
             " ON UPDATE {} ON DELETE {}",
             r.get::<_, String>(5)?,
             r.get::<_, String>(6)?
         );
     }
-    for ((i, _), (from, table, to, actions)) in keys {
-        let to = if to.iter().all(String::is_empty) {
+    for ((i, _), key) in keys {
+        // No columns named: the referenced table's primary key.
+        let to = if key.to.iter().all(String::is_empty) {
             String::new()
         } else {
-            format!("({})", to.join(", "))
+            format!("({})", key.to.join(", "))
         };
+        let from = key.from.join(", ");
         statements[i].parts.push(Part {
             kind: PartKind::Key,
-            name: format!("foreign key ({})", from.join(", ")),
+            name: format!("foreign key ({from})"),
             sql: format!(
-                "FOREIGN KEY ({}) REFERENCES {table}{to}{actions}",
-                from.join(", ")
+                "FOREIGN KEY ({from}) REFERENCES {}{to}{}",
+                key.table, key.actions
             ),
         });
     }
