@@ -244,6 +244,7 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
         });
     }
 
+    let mut view_indexes: HashMap<String, Vec<Index>> = HashMap::new();
     for r in driver
         .rows(&format!(
             "SELECT x.indrelid, i.relname, pg_get_indexdef(x.indexrelid) \
@@ -255,11 +256,14 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
         ))
         .await?
     {
-        if let Some(table) = tables.get_mut(&text(&r, 0)) {
-            table.indexes.push(Index {
-                name: text(&r, 1),
-                definition: text(&r, 2),
-            });
+        let index = Index {
+            name: text(&r, 1),
+            definition: text(&r, 2),
+        };
+        match tables.get_mut(&text(&r, 0)) {
+            Some(table) => table.indexes.push(index),
+            // A materialized view's, kept for it below.
+            None => view_indexes.entry(text(&r, 0)).or_default().push(index),
         }
     }
     read_table_parts(driver, &mut tables).await?;
@@ -287,6 +291,7 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
                 name: name(&r, 1),
                 materialized: flag(&r, 4),
                 query: text(&r, 5),
+                indexes: view_indexes.remove(&text(&r, 0)).unwrap_or_default(),
             },
         );
     }

@@ -218,6 +218,9 @@ pub struct View {
     pub materialized: bool,
     /// The query, as the server prints it.
     pub query: String,
+    /// A materialized view's indexes, by name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub indexes: Vec<Index>,
 }
 
 /// An object kept as the statement that creates it.
@@ -280,6 +283,9 @@ impl Schema {
             t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
             t.policies.sort_by(|a, b| a.name.cmp(&b.name));
             t.triggers.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        for v in &mut self.views {
+            v.indexes.sort_by(|a, b| a.name.cmp(&b.name));
         }
         self.event_triggers.sort_by(|a, b| a.name.cmp(&b.name));
         self.grants.sort();

@@ -75,6 +75,20 @@ impl Step {
 
 type Key<'a> = (&'static str, &'a str);
 
+/// How far a change reaches into what depends on an object.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// A table whose columns changed shape: what reads it by name (views,
+    /// triggers, policies) is made again; its indexes and constraints
+    /// follow on their own.
+    Names,
+    /// A table whose column's type is made anew: also its indexes and
+    /// constraints, which may compare that column with a value.
+    Readers,
+    /// An object dropped: everything that reads it or belongs to it.
+    All,
+}
+
 fn key(o: &Object) -> Key<'_> {
     (o.kind, o.name.as_str())
 }
@@ -200,10 +214,10 @@ impl<'a> Plan<'a> {
         }
     }
 
-    /// The names whose shape an in-place change alters (a table losing a
-    /// column or changing a column's type; the tables using an enum that
-    /// loses a value): what reads them is created again.
-    fn reshaped(&self, old: &'a Object, new: &'a Object) -> Vec<&'a Object> {
+    /// What an in-place change reaches (a table losing a column or
+    /// changing a column's type; the tables and functions using an enum
+    /// that loses a value): what reads them is created again.
+    fn reshaped(&self, old: &'a Object, new: &'a Object) -> Vec<(&'a Object, Reach)> {
         match new.kind {
             "table" => match (
                 self.table(self.from, &old.name),
@@ -217,36 +231,59 @@ impl<'a> Plan<'a> {
                                 || d.generated != c.generated
                         })
                     });
-                    if reshaped { vec![new] } else { Vec::new() }
+                    if reshaped {
+                        vec![(new, Reach::Names)]
+                    } else {
+                        Vec::new()
+                    }
                 }
                 // A table kept as a statement is rebuilt (SQLite) or
                 // altered (MySQL): what reads it goes with it.
-                _ => vec![new],
+                _ => vec![(new, Reach::Names)],
             },
-            "enum" if alter::enum_values_removed(self.from, self.to, &new.name) => self
-                .b
-                .iter()
-                .filter(|t| {
-                    t.kind == "table"
-                        && self
-                            .table(self.to, &t.name)
-                            .is_some_and(|t| alter::uses_type(t, &new.name))
-                })
-                .collect(),
+            "enum" if alter::enum_values_removed(self.from, self.to, &new.name) => {
+                let name = bare(&new.name);
+                let mut out: Vec<(&'a Object, Reach)> = self
+                    .a
+                    .iter()
+                    .filter(|t| {
+                        t.kind == "table"
+                            && self
+                                .table(self.from, &t.name)
+                                .is_some_and(|t| alter::uses_type(t, &new.name))
+                    })
+                    .map(|t| (t, Reach::Readers))
+                    .collect();
+                // A function taking or returning the old type is made
+                // again on the new one.
+                out.extend(
+                    self.a
+                        .iter()
+                        .filter(|f| f.kind == "function" && words(&f.sql).contains(&name))
+                        .map(|f| (f, Reach::All)),
+                );
+                out
+            }
             _ => Vec::new(),
         }
     }
 
     /// Marks as rebuilt whatever goes with a rebuilt or removed object, or
     /// reads one (or a reshaped table), until nothing more is added.
-    fn spread(&mut self, shaken: Vec<&'a Object>) {
+    fn spread(&mut self, shaken: Vec<(&'a Object, Reach)>) {
         let readers: Vec<(&'a Object, HashSet<String>)> = self
             .a
             .iter()
             .filter(|o| READERS.contains(&o.kind) && self.in_b.contains_key(&key(o)))
             .map(|o| (o, words(&o.sql)))
             .collect();
-        let mut work: Vec<(&'a Object, bool)> = shaken.into_iter().map(|o| (o, false)).collect();
+        for (o, reach) in &shaken {
+            if *reach == Reach::All && self.in_b.contains_key(&key(o)) {
+                self.rebuilt.insert(key(o));
+                self.altered.remove(&key(o));
+            }
+        }
+        let mut work = shaken;
         work.extend(
             self.a
                 .iter()
@@ -254,7 +291,7 @@ impl<'a> Plan<'a> {
                     self.rebuilt.contains(&key(o))
                         || (!self.in_b.contains_key(&key(o)) && o.kind != "setting")
                 })
-                .map(|o| (o, true)),
+                .map(|o| (o, Reach::All)),
         );
         // SQLite rebuilds a changed table: its indexes and triggers go
         // with the old one.
@@ -263,10 +300,10 @@ impl<'a> Plan<'a> {
                 self.altered
                     .iter()
                     .filter(|k| k.0 == "table")
-                    .filter_map(|k| self.in_a.get(k).map(|o| (*o, true))),
+                    .filter_map(|k| self.in_a.get(k).map(|o| (*o, Reach::All))),
             );
         }
-        while let Some((o, whole)) = work.pop() {
+        while let Some((o, reach)) = work.pop() {
             let name = bare(&o.name);
             let mut next = Vec::new();
             for (reader, words) in &readers {
@@ -274,18 +311,19 @@ impl<'a> Plan<'a> {
                 if self.rebuilt.contains(&k) {
                     continue;
                 }
-                let belongs = whole && reader.on.as_deref() == Some(o.name.as_str());
+                let belongs =
+                    reach != Reach::Names && reader.on.as_deref() == Some(o.name.as_str());
                 // An index or a constraint follows a reshaped table on its
                 // own; only what is dropped takes them along.
                 let reads = words.contains(&name)
-                    && (whole || !matches!(reader.kind, "index" | "constraint"));
+                    && (reach != Reach::Names || !matches!(reader.kind, "index" | "constraint"));
                 if belongs || reads {
                     next.push(*reader);
                 }
             }
             // What belongs to it without reading it: a table's partitions,
             // comments, grants, row level security, sequence ownership.
-            if whole {
+            if reach == Reach::All {
                 for x in self.a {
                     if x.on.as_deref() == Some(o.name.as_str())
                         && !READERS.contains(&x.kind)
@@ -299,7 +337,7 @@ impl<'a> Plan<'a> {
             for x in next {
                 if self.rebuilt.insert(key(x)) {
                     self.altered.remove(&key(x));
-                    work.push((x, true));
+                    work.push((x, Reach::All));
                 }
             }
         }
@@ -315,8 +353,20 @@ impl<'a> Plan<'a> {
     fn statements(&self) -> Migration {
         let mut out = Migration::default();
         let gone = |o: &Object| !self.in_b.contains_key(&key(o)) && o.kind != "setting";
+        // A function whose signature changed goes early, before what calls
+        // it is created again (the old and new one could both match a
+        // call); other types and functions once nothing uses them.
+        let renewed: HashSet<String> = self
+            .b
+            .iter()
+            .filter(|o| o.kind == "function")
+            .map(|o| bare(&o.name))
+            .collect();
+        let late = |o: &Object| {
+            LATE.contains(&o.kind) && !(o.kind == "function" && renewed.contains(&bare(&o.name)))
+        };
         for o in self.a.iter().rev() {
-            if self.rebuilt.contains(&key(o)) || (gone(o) && !LATE.contains(&o.kind)) {
+            if self.rebuilt.contains(&key(o)) || (gone(o) && !late(o)) {
                 out.steps.push(self.drop(o, gone(o)));
             }
         }
@@ -338,7 +388,7 @@ impl<'a> Plan<'a> {
             }
         }
         for o in self.a.iter().rev() {
-            if gone(o) && LATE.contains(&o.kind) {
+            if gone(o) && late(o) {
                 out.steps.push(self.drop(o, true));
             }
         }

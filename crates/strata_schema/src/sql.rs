@@ -204,15 +204,7 @@ pub(crate) fn each_object(schema: &Schema, sink: &mut dyn FnMut(Object)) {
                 &format!("{}.{}", t.name.sql, i.name),
                 format!("{definition};"),
             )
-            .drop(format!(
-                "DROP INDEX {}{};",
-                t.name
-                    .schema
-                    .as_ref()
-                    .map(|s| format!("{}.", quoted(s)))
-                    .unwrap_or_default(),
-                quoted(&i.name)
-            ))
+            .drop(drop_index(t.name.schema.as_deref(), &i.name))
             .on(&t.name.sql);
         }
     }
@@ -236,6 +228,15 @@ pub(crate) fn each_object(schema: &Schema, sink: &mut dyn FnMut(Object)) {
             if v.materialized { "MATERIALIZED " } else { "" },
             v.name.sql
         ));
+        for i in &v.indexes {
+            out.block(
+                "index",
+                &format!("{}.{}", v.name.sql, i.name),
+                format!("{};", i.definition),
+            )
+            .drop(drop_index(v.name.schema.as_deref(), &i.name))
+            .on(&v.name.sql);
+        }
     }
     for s in &schema.statements {
         let kind = kind_of(&s.kind);
@@ -444,6 +445,12 @@ fn kind_of(kind: &str) -> &'static str {
         "foreign key" => "constraint",
         _ => "object",
     }
+}
+
+/// `DROP INDEX` of index `name` in `schema`.
+fn drop_index(schema: Option<&str>, name: &str) -> String {
+    let schema = schema.map(|s| format!("{}.", quoted(s))).unwrap_or_default();
+    format!("DROP INDEX {schema}{};", quoted(name))
 }
 
 /// `name` as a quoted identifier, whatever it holds.

@@ -94,6 +94,11 @@ CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO (
 CREATE FUNCTION twice(i int) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT i * 2 $$;
 CREATE VIEW big_orders AS SELECT id, total FROM sales.orders WHERE total > 100;
 CREATE VIEW doubled AS SELECT id, twice(score) AS d FROM customers;
+CREATE INDEX customers_content ON customers (id) WHERE mood IN ('ok', 'happy');
+ALTER TABLE customers ADD CONSTRAINT never_sad CHECK (mood <> 'sad');
+CREATE FUNCTION is_happy(m mood) RETURNS boolean LANGUAGE sql IMMUTABLE AS $$ SELECT m = 'happy' $$;
+CREATE MATERIALIZED VIEW happy_customers AS SELECT id FROM customers WHERE is_happy(mood);
+CREATE UNIQUE INDEX happy_customers_id ON happy_customers (id);
 ALTER TABLE customers ENABLE ROW LEVEL SECURITY;
 CREATE POLICY mine ON customers FOR SELECT USING (email::text = current_user);
 GRANT SELECT ON sales.orders TO PUBLIC;
@@ -110,8 +115,14 @@ const PG_CASES: &[(&str, &str)] = &[
          CREATE VIEW big_orders AS SELECT id, total FROM sales.orders WHERE total > 100;",
     ),
     (
-        "an enum value is added (and, backward, removed)",
+        "an enum value is added (and, backward, removed under an index, a check and a function)",
         "ALTER TYPE mood ADD VALUE 'meh' AFTER 'sad';",
+    ),
+    (
+        "a function gains an optional argument under a view",
+        "DROP VIEW doubled; DROP FUNCTION twice(int); \
+         CREATE FUNCTION twice(i int, j int DEFAULT 2) RETURNS int LANGUAGE sql IMMUTABLE AS $$ SELECT i * j $$; \
+         CREATE VIEW doubled AS SELECT id, twice(score) AS d FROM customers;",
     ),
     (
         "a foreign key's table is renamed",

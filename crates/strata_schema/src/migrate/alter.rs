@@ -137,6 +137,19 @@ fn enumeration(plan: &Plan<'_>, name: &str, out: &mut Migration) {
         t.partition_of.is_none() && plan.in_b.contains_key(&k) && !plan.rebuilt.contains(&k)
     };
     for t in plan.from.tables.iter().filter(kept) {
+        // Checks on the table may compare a column with a value of the old
+        // type: off while the columns change, back on after.
+        let checks: Vec<&crate::Constraint> = t
+            .constraints
+            .iter()
+            .filter(|c| c.kind == crate::ConstraintKind::Check && uses_type(t, name))
+            .collect();
+        for c in &checks {
+            out.steps.push(Step::new(format!(
+                "ALTER TABLE {} DROP CONSTRAINT {};",
+                t.name.sql, c.sql_name
+            )));
+        }
         for c in &t.columns {
             let array = match c.data_type.strip_suffix("[]") {
                 Some(base) if base == name => "[]",
@@ -163,6 +176,12 @@ fn enumeration(plan: &Plan<'_>, name: &str, out: &mut Migration) {
                 out.steps
                     .push(Step::new(format!("{column} SET DEFAULT {default};")));
             }
+        }
+        for c in &checks {
+            out.steps.push(Step::new(format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} {};",
+                t.name.sql, c.sql_name, c.definition
+            )));
         }
     }
     let schema = name.rsplit_once('.').map(|(s, _)| format!("{s}."));
