@@ -398,6 +398,11 @@ impl<'a> Plan<'a> {
                 "MySQL commits each of these statements on its own: a failure half-way leaves the ones before it done"
                     .into(),
             );
+            if out.steps.iter().any(|s| words(&s.sql).contains("begin")) {
+                out.notes.push(
+                    "some statements hold a BEGIN ... END body with `;` inside: strata and drivers take each statement whole; with the mysql or mariadb client, set a DELIMITER around them".into(),
+                );
+            }
         }
         out
     }

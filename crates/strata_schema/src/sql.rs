@@ -449,7 +449,9 @@ fn kind_of(kind: &str) -> &'static str {
 
 /// `DROP INDEX` of index `name` in `schema`.
 fn drop_index(schema: Option<&str>, name: &str) -> String {
-    let schema = schema.map(|s| format!("{}.", quoted(s))).unwrap_or_default();
+    let schema = schema
+        .map(|s| format!("{}.", quoted(s)))
+        .unwrap_or_default();
     format!("DROP INDEX {schema}{};", quoted(name))
 }
 

@@ -35,10 +35,12 @@ pub async fn run(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode>
             c.message
         ));
     }
-    printer.summary(if problems == 0 {
-        "No problems found.".to_string()
-    } else {
-        format!("{problems} problem(s) found.")
+    let warnings = checks.iter().filter(|c| c.level == Level::Warning).count();
+    printer.summary(match (problems, warnings) {
+        (0, 0) => "No problems found.".to_string(),
+        (0, w) => format!("No problems found; {w} warning(s) to read above."),
+        (p, 0) => format!("{p} problem(s) found."),
+        (p, w) => format!("{p} problem(s) found, and {w} warning(s)."),
     });
     Ok(code)
 }

@@ -23,6 +23,17 @@ pub async fn run(g: &Global, action: &SchemaAction, printer: &Printer) -> anyhow
             scratch_url,
         } => {
             let (mut from_side, mut to_side) = (side(g, from)?, side(g, to)?);
+            if let (Some(x), Some(y)) = (from_side.database(), to_side.database())
+                && x.database()?.engine() != y.database()?.engine()
+            {
+                anyhow::bail!(
+                    "{} is {} and {} is {}: schema diff compares schemas of one engine",
+                    x.database_display(),
+                    x.database()?.engine(),
+                    y.database_display(),
+                    y.database()?.engine()
+                );
+            }
             // Scratch databases go beside the other side's database, or the
             // project's when neither side is a database.
             let mut project = match (from_side.database(), to_side.database()) {
@@ -245,7 +256,15 @@ fn side(g: &Global, side: &str) -> anyhow::Result<Side> {
             "`{side}`: a side of `schema diff` is `env:NAME`, a database URL, `migrations`, or a SQL file or directory (no such file here)"
         );
     };
-    Ok(Side::Database(Box::new(super::load(&side_global)?)))
+    let engine = super::load(&side_global)?;
+    // Reading a SQLite file that is not there would make an empty one.
+    if let Ok(strata_engine::DatabaseTarget::Sqlite { path, .. }) = engine.database()
+        && path != ":memory:"
+        && !std::path::Path::new(path).exists()
+    {
+        anyhow::bail!("`{side}`: there is no SQLite database at {path}");
+    }
+    Ok(Side::Database(Box::new(engine)))
 }
 
 /// A side's schema and how it is shown (passwords hidden); the migrations

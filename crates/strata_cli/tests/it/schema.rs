@@ -344,6 +344,38 @@ fn a_side_that_is_nothing_known_is_refused() {
     );
     assert_eq!(run.code, 2, "{}", run.all());
     insta::assert_snapshot!(run.stderr);
+    // A SQLite file that is not there is not made by reading it.
+    let dir = TempProject::new();
+    let sqlite = TestDb::sqlite().expect("SQLite");
+    sqlite.execute("CREATE TABLE t (id int)");
+    let run = strata_test_support::run_in(
+        Path::new(BIN),
+        &dir.dir,
+        &["schema", "diff", &sqlite.url(), "sqlite://missing.db"],
+        &[],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("no SQLite database at"),
+        "{}",
+        run.all()
+    );
+    assert!(!dir.path("missing.db").exists());
+    // Two engines' schemas are not compared.
+    if let Some(pg) = TestDb::postgres() {
+        let run = strata_test_support::run_in(
+            Path::new(BIN),
+            &dir.dir,
+            &["schema", "diff", &pg.url(), &sqlite.url(), "--sql"],
+            &[],
+        );
+        assert_eq!(run.code, 2, "{}", run.all());
+        assert!(
+            run.stderr.contains("schemas of one engine"),
+            "{}",
+            run.all()
+        );
+    }
 }
 
 /// `drift`: the applied migrations replayed on a scratch database and

@@ -341,16 +341,14 @@ fn column(alter: &str, c: &Column, d: &Column, out: &mut Migration) {
             .as_ref()
             .map(|c| format!(" COLLATE {c}"))
             .unwrap_or_default();
-        out.steps.push(
-            Step::new(format!(
-                "{column} TYPE {}{collate} USING {}::{};",
-                d.data_type, d.sql_name, d.data_type
-            ))
-            .destroys(format!(
-                "converts column {} from {} to {}: fails, or loses precision, on values that do not fit",
-                d.sql_name, c.data_type, d.data_type
-            )),
-        );
+        let mut step = Step::new(format!(
+            "{column} TYPE {}{collate} USING {}::{};",
+            d.data_type, d.sql_name, d.data_type
+        ));
+        if !widens(&c.data_type, &d.data_type) {
+            step = step.destroys(narrows(&d.sql_name, &c.data_type, &d.data_type));
+        }
+        out.steps.push(step);
     }
     if let Some(default) = d.default.as_ref().filter(|_| c.default != d.default) {
         out.steps
@@ -407,6 +405,20 @@ fn mysql_table(x: &Statement, y: &Statement, out: &mut Migration) {
     }
     let (xs, ys) = (parts(x, PartKind::Column), parts(y, PartKind::Column));
     for c in xs.iter().filter(|c| !ys.iter().any(|d| d.name == c.name)) {
+        let added = ys
+            .iter()
+            .find(|d| !xs.iter().any(|x| x.name == d.name) && mysql_type(d) == mysql_type(c));
+        if let Some(n) = added {
+            out.notes.push(format!(
+                "column {0}.{1} is dropped and {0}.{2} added with the same type: if that is a rename, use ALTER TABLE {3} RENAME COLUMN {4} TO {5}, which keeps the data (strata does not guess renames)",
+                y.name,
+                c.name,
+                n.name,
+                crate::sql::backquoted(&y.name),
+                crate::sql::backquoted(&c.name),
+                crate::sql::backquoted(&n.name)
+            ));
+        }
         out.steps.push(
             Step::new(format!(
                 "{alter} DROP COLUMN {};",
@@ -431,18 +443,30 @@ fn mysql_table(x: &Statement, y: &Statement, out: &mut Migration) {
         };
         let before = current.iter().position(|n| *n == c.name);
         let old = xs.iter().find(|d| d.name == c.name);
-        let sql = match (before, old) {
-            (None, _) => format!("{alter} ADD COLUMN {}{place};", c.sql),
+        let mut step = match (before, old) {
+            (None, _) => Step::new(format!("{alter} ADD COLUMN {}{place};", c.sql)),
             (Some(at), Some(old)) if at != i || old.sql != c.sql => {
-                format!("{alter} MODIFY COLUMN {}{place};", c.sql)
+                let step = Step::new(format!("{alter} MODIFY COLUMN {}{place};", c.sql));
+                let (from, to) = (mysql_type(old), mysql_type(c));
+                if widens(&from, &to) {
+                    step
+                } else {
+                    step.destroys(narrows(&c.name, &from, &to))
+                }
             }
             _ => continue,
         };
+        if before.is_none() && c.sql.contains(" NOT NULL") && !c.sql.contains(" DEFAULT ") {
+            step.destructive = Some(format!(
+                "the new column {} is NOT NULL without a default: existing rows get the type's zero value (or it fails in strict mode)",
+                c.name
+            ));
+        }
         if let Some(at) = before {
             current.remove(at);
         }
         current.insert(i.min(current.len()), c.name.clone());
-        out.steps.push(Step::new(sql));
+        out.steps.push(step);
     }
     for k in yk.iter().filter(|k| !xk.contains(k)) {
         out.steps.push(Step::new(format!("{alter} ADD {};", k.sql)));
@@ -508,4 +532,122 @@ fn sqlite_table(x: &Statement, y: &Statement, create: &str, out: &mut Migration)
     out.steps
         .push(Step::new("PRAGMA legacy_alter_table = OFF;"));
     out.steps.push(Step::new("PRAGMA foreign_keys = ON;"));
+}
+
+/// The type of a MySQL column part (`int unsigned`, `varchar(50)`): what
+/// follows its name.
+fn mysql_type(p: &crate::Part) -> String {
+    let mut words = p.sql.split_whitespace().skip(1);
+    let mut out = words.next().unwrap_or_default().to_string();
+    if let Some(modifier) = words.next().filter(|w| w.eq_ignore_ascii_case("unsigned")) {
+        out.push(' ');
+        out.push_str(modifier);
+    }
+    out
+}
+
+fn narrows(column: &str, from: &str, to: &str) -> String {
+    format!(
+        "converts column {column} from {from} to {to}: values that do not fit fail (or lose precision)"
+    )
+}
+
+/// Whether every value of type `from` fits `to` unchanged: a wider
+/// integer, a longer or unbounded string, a decimal with as many digits
+/// on each side of the point, a double from a float.
+pub(super) fn widens(from: &str, to: &str) -> bool {
+    let (from, to) = (from.trim().to_lowercase(), to.trim().to_lowercase());
+    if from == to {
+        return true;
+    }
+    let (fb, fa) = type_parts(&from);
+    let (tb, ta) = type_parts(&to);
+    let int_rank = |t: &str| match t {
+        "tinyint" => Some(1),
+        "smallint" => Some(2),
+        "mediumint" => Some(3),
+        "integer" | "int" => Some(4),
+        "bigint" => Some(5),
+        _ => None,
+    };
+    let unsigned = |t: &str| t.ends_with(" unsigned");
+    if let (Some(x), Some(y)) = (
+        int_rank(fb.trim_end_matches(" unsigned")),
+        int_rank(tb.trim_end_matches(" unsigned")),
+    ) {
+        return y >= x && unsigned(&fb) == unsigned(&tb);
+    }
+    let texts = ["text", "mediumtext", "longtext"];
+    let position = |t: &str| texts.iter().position(|x| *x == t);
+    match (fb.as_str(), tb.as_str()) {
+        ("character varying" | "varchar", "text" | "mediumtext" | "longtext") => true,
+        ("character varying", "character varying") | ("varchar", "varchar") => {
+            ta.is_empty() || (fa.len() == 1 && ta.len() == 1 && ta[0] >= fa[0])
+        }
+        (a, b) if position(a).is_some() && position(b).is_some() => position(b) >= position(a),
+        ("numeric", "numeric") | ("decimal", "decimal") => match (fa.as_slice(), ta.as_slice()) {
+            (_, []) => fb == "numeric",
+            ([p], [q]) => q >= p,
+            ([p], [q, t]) | ([p, 0], [q, t]) if q - t >= *p => true,
+            ([p, s], [q, t]) => t >= s && q - t >= p - s,
+            _ => false,
+        },
+        ("real", "double precision") | ("float", "double") => true,
+        _ => false,
+    }
+}
+
+/// A type's name and its numeric arguments (`numeric(12,2)`: `numeric`,
+/// [12, 2]); a modifier after them (`unsigned`) stays with the name.
+fn type_parts(t: &str) -> (String, Vec<i64>) {
+    match t.split_once('(') {
+        Some((base, rest)) => {
+            let (args, after) = rest.split_once(')').unwrap_or((rest, ""));
+            let args = args
+                .split(',')
+                .filter_map(|a| a.trim().parse().ok())
+                .collect();
+            (format!("{}{}", base.trim(), after.trim_end()), args)
+        }
+        None => (t.to_string(), Vec::new()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::widens;
+
+    #[test]
+    fn widenings_are_told_from_narrowings() {
+        for (from, to) in [
+            ("integer", "bigint"),
+            ("smallint", "integer"),
+            ("character varying(20)", "text"),
+            ("character varying(20)", "character varying(40)"),
+            ("character varying(20)", "character varying"),
+            ("numeric(12,2)", "numeric(14,2)"),
+            ("numeric(12,2)", "numeric"),
+            ("int(11)", "bigint(20)"),
+            ("int unsigned", "bigint unsigned"),
+            ("varchar(50)", "varchar(200)"),
+            ("text", "longtext"),
+            ("decimal(10,2)", "decimal(12,3)"),
+            ("real", "double precision"),
+        ] {
+            assert!(widens(from, to), "{from} -> {to}");
+        }
+        for (from, to) in [
+            ("bigint", "integer"),
+            ("text", "character varying(20)"),
+            ("character varying(40)", "character varying(20)"),
+            ("numeric(12,2)", "numeric(12,3)"),
+            ("decimal(10,2)", "decimal(8,2)"),
+            ("varchar(200)", "varchar(50)"),
+            ("int", "int unsigned"),
+            ("integer", "text"),
+            ("timestamp", "date"),
+        ] {
+            assert!(!widens(from, to), "{from} -> {to}");
+        }
+    }
 }
