@@ -120,12 +120,22 @@ impl Engine {
                     what: format!("cannot read {}", file.display()),
                     source: e,
                 })?;
-                driver.batch(&text).await.map_err(|e| {
-                    EngineError::Refused(format!(
-                        "{} does not apply to an empty database: {e}",
-                        self.display_path(file)
-                    ))
-                })?;
+                let dialect = driver.capabilities().dialect;
+                for statement in strata_sql::split(&text, dialect) {
+                    let at = || format!("{}:{}", self.display_path(file), statement.line_in(&text) + 1);
+                    if let Some(meta) = strata_sql::psql_meta_command(&statement) {
+                        return Err(EngineError::Refused(format!(
+                            "{}: `{meta}` is a psql meta-command, which only psql runs: write it as SQL",
+                            at()
+                        )));
+                    }
+                    driver.batch(statement.sql).await.map_err(|e| {
+                        EngineError::Refused(format!(
+                            "{}: does not apply to an empty database: {e}",
+                            at()
+                        ))
+                    })?;
+                }
             }
             drop(driver);
             engine.schema().await

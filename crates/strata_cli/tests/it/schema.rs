@@ -331,6 +331,24 @@ fn a_sql_directory_is_a_desired_state() {
             &[],
         );
         assert_eq!(same.code, 0, "{}: {}", db.engine(), same.all());
+        // A statement that does not apply is named by file and line.
+        p.write(
+            "desired/3_bad.sql",
+            "CREATE TABLE more (id int);\n\nCREATE VIEW broken AS SELECT nothing FROM nowhere;\n",
+        );
+        let bad = strata_test_support::run_in(
+            Path::new(BIN),
+            &p.dir,
+            &["schema", "diff", &url, "desired"],
+            &[],
+        );
+        assert_eq!(bad.code, 2, "{}", bad.all());
+        assert!(
+            bad.stderr.contains("desired/3_bad.sql:3: does not apply"),
+            "{}: {}",
+            db.engine(),
+            bad.all()
+        );
     }
 }
 
