@@ -5,7 +5,7 @@
 //! that goes with it (its indexes, grants, the views that read it).
 
 use crate::sql::{Object, objects};
-use crate::{Schema, Table};
+use crate::{PartKind, Schema, Table};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use strata_sql::Dialect;
@@ -237,9 +237,28 @@ impl<'a> Plan<'a> {
                         Vec::new()
                     }
                 }
-                // A table kept as a statement is rebuilt (SQLite) or
-                // altered (MySQL): what reads it goes with it.
-                _ => vec![(new, Reach::Names)],
+                // MySQL alters a table under the views and triggers that
+                // read it (they fail when next used, as they would have).
+                _ if self.dialect == Dialect::Mysql => Vec::new(),
+                // SQLite: reshaped when a column goes or changes.
+                _ => {
+                    let parts = |s: &'a Schema, name: &str| {
+                        s.statements
+                            .iter()
+                            .find(|t| t.kind == "table" && t.name == name)
+                            .map(|t| &t.parts[..])
+                            .unwrap_or_default()
+                    };
+                    let (x, y) = (parts(self.from, &old.name), parts(self.to, &new.name));
+                    let reshaped = x.iter().any(|p| {
+                        matches!(p.kind, PartKind::Column | PartKind::Generated) && !y.contains(p)
+                    });
+                    if reshaped {
+                        vec![(new, Reach::Names)]
+                    } else {
+                        Vec::new()
+                    }
+                }
             },
             "enum" if alter::enum_values_removed(self.from, self.to, &new.name) => {
                 let name = bare(&new.name);
@@ -293,13 +312,13 @@ impl<'a> Plan<'a> {
                 })
                 .map(|o| (o, Reach::All)),
         );
-        // SQLite rebuilds a changed table: its indexes and triggers go
-        // with the old one.
+        // SQLite rebuilds a changed table (unless a column was only added):
+        // its indexes and triggers go with the old one.
         if self.dialect == Dialect::Sqlite {
             work.extend(
                 self.altered
                     .iter()
-                    .filter(|k| k.0 == "table")
+                    .filter(|k| k.0 == "table" && alter::sqlite_rebuilds(self.from, self.to, k.1))
                     .filter_map(|k| self.in_a.get(k).map(|o| (*o, Reach::All))),
             );
         }

@@ -34,7 +34,21 @@ pub(super) fn alter(plan: &Plan<'_>, old: &Object, new: &Object, out: &mut Migra
                 };
                 if let (Some(x), Some(y)) = (find(plan.from), find(plan.to)) {
                     if dialect == Dialect::Mysql {
-                        mysql_table(&x, &y, out);
+                        // Whether a foreign key of this name is kept
+                        // (`Some(true)`) or dropped: MySQL made an index
+                        // for each that had none, and drops it itself once
+                        // another index serves it.
+                        let foreign_key = |name: &str| {
+                            let has = |schema: &Schema| {
+                                schema.statements.iter().any(|s| {
+                                    s.kind == "foreign key"
+                                        && s.name == name
+                                        && s.on.as_deref() == Some(&y.name)
+                                })
+                            };
+                            has(plan.from).then(|| has(plan.to))
+                        };
+                        mysql_table(&x, &y, &foreign_key, out);
                     } else {
                         sqlite_table(&x, &y, &new.sql, out);
                     }
@@ -372,7 +386,12 @@ fn column(alter: &str, c: &Column, d: &Column, out: &mut Migration) {
 
 /// A MySQL table's changes, part by part; columns are put in the second
 /// schema's order (`FIRST`, `AFTER`).
-fn mysql_table(x: &Statement, y: &Statement, out: &mut Migration) {
+fn mysql_table(
+    x: &Statement,
+    y: &Statement,
+    foreign_key: &dyn Fn(&str) -> Option<bool>,
+    out: &mut Migration,
+) {
     let alter = format!("ALTER TABLE {}", crate::sql::backquoted(&y.name));
     let parts = |s: &Statement, kind: PartKind| -> Vec<crate::Part> {
         s.parts.iter().filter(|p| p.kind == kind).cloned().collect()
@@ -389,12 +408,31 @@ fn mysql_table(x: &Statement, y: &Statement, out: &mut Migration) {
             .push(Step::new(format!("{alter}{}{comment};", o.sql)));
     }
     let (xk, yk) = (parts(x, PartKind::Key), parts(y, PartKind::Key));
-    for k in xk.iter().filter(|k| !yk.contains(k)) {
-        out.steps.push(Step::new(if k.name == "PRIMARY" {
+    let drop_key = |k: &crate::Part| {
+        Step::new(if k.name == "PRIMARY" {
             format!("{alter} DROP PRIMARY KEY;")
         } else {
             format!("{alter} DROP INDEX {};", crate::sql::backquoted(&k.name))
-        }));
+        })
+    };
+    // A key that goes is dropped after the new ones are added (one of
+    // them may be what a foreign key now uses), unless a column it holds
+    // goes too (dropping the column drops it from the key), it is changed
+    // under the same name, or it was made for a foreign key that is gone
+    // by now. One made for a foreign key that stays is left to MySQL.
+    let gone_columns: Vec<String> = parts(x, PartKind::Column)
+        .iter()
+        .filter(|c| !y.parts.iter().any(|d| d.name == c.name))
+        .map(|c| crate::sql::backquoted(&c.name))
+        .collect();
+    let (early, late): (Vec<&crate::Part>, Vec<&crate::Part>) =
+        xk.iter().filter(|k| !yk.contains(k)).partition(|k| {
+            yk.iter().any(|n| n.name == k.name)
+                || gone_columns.iter().any(|c| k.sql.contains(c))
+                || foreign_key(&k.name) == Some(false)
+        });
+    for k in early {
+        out.steps.push(drop_key(k));
     }
     let (xc, yc) = (parts(x, PartKind::Check), parts(y, PartKind::Check));
     for c in xc.iter().filter(|c| !yc.contains(c)) {
@@ -471,6 +509,9 @@ fn mysql_table(x: &Statement, y: &Statement, out: &mut Migration) {
     for k in yk.iter().filter(|k| !xk.contains(k)) {
         out.steps.push(Step::new(format!("{alter} ADD {};", k.sql)));
     }
+    for k in late.into_iter().filter(|k| foreign_key(&k.name).is_none()) {
+        out.steps.push(drop_key(k));
+    }
     for c in yc.iter().filter(|c| !xc.contains(c)) {
         out.steps.push(Step::new(format!("{alter} ADD {};", c.sql)));
     }
@@ -481,6 +522,13 @@ fn mysql_table(x: &Statement, y: &Statement, out: &mut Migration) {
 /// other tables' references to it left as they are).
 fn sqlite_table(x: &Statement, y: &Statement, create: &str, out: &mut Migration) {
     let q = crate::sql::backquoted;
+    if let Some(column) = added_column(x, y) {
+        out.steps.push(Step::new(format!(
+            "ALTER TABLE {} ADD COLUMN {column};",
+            q(&y.name)
+        )));
+        return;
+    }
     let old = format!("_strata_old_{}", y.name);
     // Generated columns are computed again, not copied.
     let names = |s: &Statement| -> Vec<String> {
@@ -532,6 +580,35 @@ fn sqlite_table(x: &Statement, y: &Statement, create: &str, out: &mut Migration)
     out.steps
         .push(Step::new("PRAGMA legacy_alter_table = OFF;"));
     out.steps.push(Step::new("PRAGMA foreign_keys = ON;"));
+}
+
+/// The column `y` adds to `x` the way SQLite's `ADD COLUMN` writes it
+/// (its definition before the closing parenthesis of `x`'s statement, all
+/// else the same): then that is all a migration needs, no rebuild.
+pub(super) fn sqlite_rebuilds(from: &Schema, to: &Schema, table: &str) -> bool {
+    let find = |s: &Schema| {
+        s.statements
+            .iter()
+            .find(|s| s.kind == "table" && s.name == table)
+            .cloned()
+    };
+    match (find(from), find(to)) {
+        (Some(x), Some(y)) => added_column(&x, &y).is_none(),
+        _ => true,
+    }
+}
+
+fn added_column<'y>(x: &Statement, y: &'y Statement) -> Option<&'y str> {
+    let head = x.sql.trim_end().strip_suffix(')')?.trim_end();
+    let rest = y.sql.trim_end().strip_prefix(head)?.strip_suffix(')')?;
+    let column = rest.trim_start().strip_prefix(',')?.trim();
+    let added: Vec<&crate::Part> = y
+        .parts
+        .iter()
+        .filter(|p| !x.parts.iter().any(|q| q.name == p.name))
+        .collect();
+    let one = added.len() == 1 && x.parts.iter().all(|p| y.parts.contains(p));
+    (one && added[0].kind == PartKind::Column).then_some(column)
 }
 
 /// The type of a MySQL column part (`int unsigned`, `varchar(50)`): what
