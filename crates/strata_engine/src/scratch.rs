@@ -26,6 +26,8 @@ pub enum Replay<'a> {
 struct Scratch {
     target: DatabaseTarget,
     remove: Remove,
+    /// Its entry among the [`LIVE`] ones.
+    live: u64,
 }
 
 /// How a scratch database is removed: a server's database dropped through
@@ -45,6 +47,23 @@ enum Remove {
 /// removes when strata is stopped (Ctrl-C) before it could.
 static LIVE: std::sync::Mutex<Vec<(u64, Remove)>> = std::sync::Mutex::new(Vec::new());
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Notes a scratch database about to be made, before it is: a Ctrl-C from
+/// then on removes it (removing one never made does nothing).
+fn live(remove: &Remove) -> u64 {
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    if let Ok(mut live) = LIVE.lock() {
+        live.push((id, remove.clone()));
+    }
+    id
+}
+
+/// Forgets a scratch database removed (or never made).
+fn gone(id: u64) {
+    if let Ok(mut live) = LIVE.lock() {
+        live.retain(|(i, _)| *i != id);
+    }
+}
 
 /// Removes the scratch databases strata made and has not removed yet: for
 /// a Ctrl-C or SIGTERM that stops strata in the middle of a replay. Gives
@@ -150,15 +169,9 @@ impl Engine {
         build: impl AsyncFnOnce(&Engine) -> Result<Schema, EngineError>,
     ) -> Result<Schema, EngineError> {
         let scratch = self.scratch().await?;
-        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        if let Ok(mut live) = LIVE.lock() {
-            live.push((id, scratch.remove.clone()));
-        }
         let built = build(&self.on_scratch(&scratch.target)).await;
         let removed = scratch.remove.run().await;
-        if let Ok(mut live) = LIVE.lock() {
-            live.retain(|(i, _)| *i != id);
-        }
+        gone(scratch.live);
         let schema = built?;
         removed?;
         Ok(schema)
@@ -180,14 +193,20 @@ impl Engine {
         let database = self.database()?;
         if let DatabaseTarget::Sqlite { .. } = database {
             let dir = std::env::temp_dir().join(&name);
-            std::fs::create_dir_all(&dir).map_err(|e| EngineError::Io {
-                what: format!("cannot create {}", dir.display()),
-                source: e,
+            let remove = Remove::Directory(dir.clone());
+            let live = live(&remove);
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                gone(live);
+                EngineError::Io {
+                    what: format!("cannot create {}", dir.display()),
+                    source: e,
+                }
             })?;
             let path = dir.join("scratch.db");
             return Ok(Scratch {
                 target: DatabaseTarget::parse(&format!("sqlite://{}", path.display()), &dir)?,
-                remove: Remove::Directory(dir),
+                remove,
+                live,
             });
         }
         let server = self.scratch_server(database)?;
@@ -197,24 +216,29 @@ impl Engine {
                 server.display()
             ))
         })?;
+        let target = DatabaseTarget::parse(&url, &self.project.root)?;
         let mut driver = server.connect(self.table.clone()).await?;
         let quoted = quote_ident_for(driver.capabilities().dialect, &name);
+        let display = server.display();
+        let remove = Remove::Database {
+            server,
+            table: self.table.clone(),
+            quoted: quoted.clone(),
+        };
+        let live = live(&remove);
         driver
             .batch(&format!("CREATE DATABASE {quoted}"))
             .await
             .map_err(|e| {
+                gone(live);
                 EngineError::Refused(format!(
-                    "cannot create a scratch database on {} ({e}): strata replays the migrations there; let this role create databases (PostgreSQL: ALTER ROLE ... CREATEDB; MySQL: GRANT CREATE, DROP ON *.* ...), or point `[project] scratch_url` (or --scratch-url) at a server where it may",
-                    server.display()
+                    "cannot create a scratch database on {display} ({e}): strata replays the migrations there; let this role create databases (PostgreSQL: ALTER ROLE ... CREATEDB; MySQL: GRANT CREATE, DROP ON *.* ...), or point `[project] scratch_url` (or --scratch-url) at a server where it may"
                 ))
             })?;
         Ok(Scratch {
-            target: DatabaseTarget::parse(&url, &self.project.root)?,
-            remove: Remove::Database {
-                server,
-                table: self.table.clone(),
-                quoted,
-            },
+            target,
+            remove,
+            live,
         })
     }
 
