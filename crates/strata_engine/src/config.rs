@@ -148,6 +148,16 @@ pub struct ProjectSection {
     /// The server scratch databases are made on (`schema diff
     /// migrations`, `drift`): by default the one strata works on.
     pub scratch_url: Option<String>,
+    /// Record the schema's fingerprint after each run that changes the
+    /// database (one catalog read): on unless `false`.
+    pub schema_fingerprint: Option<bool>,
+}
+
+impl ProjectSection {
+    /// Whether runs record the schema's fingerprint.
+    pub fn records_fingerprint(&self) -> bool {
+        self.schema_fingerprint != Some(false)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -129,7 +129,9 @@ impl Engine {
                 &history,
             )));
         }
-        out.push(schema_check(self.schema_since(driver.as_mut()).await));
+        if self.project.config.project.records_fingerprint() {
+            out.push(schema_check(self.schema_since(driver.as_mut()).await));
+        }
         match driver.invalid_indexes().await {
             Ok(list) if list.is_empty() => {}
             Ok(list) => out.push(check(

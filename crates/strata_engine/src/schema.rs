@@ -46,6 +46,9 @@ impl Engine {
         driver: &mut dyn Driver,
         reporter: &dyn Reporter,
     ) {
+        if !self.project.config.project.records_fingerprint() {
+            return;
+        }
         let recorded = async {
             let skip = self.not_the_schema(&driver.history_table());
             let schema = driver.read_schema(&skip).await?;

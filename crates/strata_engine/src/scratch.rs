@@ -269,8 +269,11 @@ impl Engine {
     /// This project on the scratch database: its sources and history
     /// table, but no environment, hooks or notifications.
     fn on_scratch(&self, target: &DatabaseTarget) -> Engine {
+        // Its schema is read once anyway, by the caller.
+        let mut project = self.project.clone();
+        project.config.project.schema_fingerprint = Some(false);
         Engine {
-            project: self.project.clone(),
+            project,
             env_name: None,
             env: Default::default(),
             database_name: self.database_name.clone(),
