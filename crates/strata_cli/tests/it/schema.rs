@@ -522,6 +522,22 @@ fn doctor_tells_the_schema_changed_since_the_last_run() {
         assert_eq!(level, "warning");
         assert!(message.contains("the history changed"), "{message}");
     }
+    // Turned off: no catalog read after a run, no check.
+    let db = TestDb::sqlite().expect("SQLite");
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        "[project]\nschema_fingerprint = false\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n",
+    );
+    p.write("migrations/1_items.sql", "CREATE TABLE items (id int);\n");
+    let up = db.run(Path::new(BIN), &p.dir, &["up", "-q"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert_eq!(
+        db.query("SELECT count(*) FROM strata_history_schema"),
+        vec!["0"]
+    );
+    let doctor = db.run(Path::new(BIN), &p.dir, &["doctor", "--format", "json"]);
+    assert!(!doctor.stdout.contains("\"schema\""), "{}", doctor.stdout);
 }
 
 #[test]
