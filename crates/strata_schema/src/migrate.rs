@@ -290,12 +290,20 @@ impl<'a> Plan<'a> {
     /// Marks as rebuilt whatever goes with a rebuilt or removed object, or
     /// reads one (or a reshaped table), until nothing more is added.
     fn spread(&mut self, shaken: Vec<(&'a Object, Reach)>) {
-        let readers: Vec<(&'a Object, HashSet<String>)> = self
-            .a
-            .iter()
-            .filter(|o| READERS.contains(&o.kind) && self.in_b.contains_key(&key(o)))
-            .map(|o| (o, words(&o.sql)))
-            .collect();
+        // Who reads a name, and what belongs to an object: looked up, not
+        // searched, for each object that changes.
+        let mut readers_of: HashMap<String, Vec<&'a Object>> = HashMap::new();
+        let mut belonging_to: HashMap<&'a str, Vec<&'a Object>> = HashMap::new();
+        for o in self.a.iter().filter(|o| self.in_b.contains_key(&key(o))) {
+            if READERS.contains(&o.kind) {
+                for word in words(&o.sql) {
+                    readers_of.entry(word).or_default().push(o);
+                }
+            }
+            if let Some(owner) = &o.on {
+                belonging_to.entry(owner.as_str()).or_default().push(o);
+            }
+        }
         for (o, reach) in &shaken {
             if *reach == Reach::All && self.in_b.contains_key(&key(o)) {
                 self.rebuilt.insert(key(o));
@@ -323,34 +331,22 @@ impl<'a> Plan<'a> {
             );
         }
         while let Some((o, reach)) = work.pop() {
-            let name = bare(&o.name);
-            let mut next = Vec::new();
-            for (reader, words) in &readers {
-                let k = key(reader);
-                if self.rebuilt.contains(&k) {
-                    continue;
-                }
-                let belongs =
-                    reach != Reach::Names && reader.on.as_deref() == Some(o.name.as_str());
-                // An index or a constraint follows a reshaped table on its
-                // own; only what is dropped takes them along.
-                let reads = words.contains(&name)
-                    && (reach != Reach::Names || !matches!(reader.kind, "index" | "constraint"));
-                if belongs || reads {
-                    next.push(*reader);
+            let mut next: Vec<&'a Object> = Vec::new();
+            // What reads it by name. An index or a constraint follows a
+            // reshaped table on its own; only what is dropped takes them
+            // along.
+            for reader in readers_of.get(&bare(&o.name)).into_iter().flatten() {
+                if reach != Reach::Names || !matches!(reader.kind, "index" | "constraint") {
+                    next.push(reader);
                 }
             }
-            // What belongs to it without reading it: a table's partitions,
-            // comments, grants, row level security, sequence ownership.
-            if reach == Reach::All {
-                for x in self.a {
-                    if x.on.as_deref() == Some(o.name.as_str())
-                        && !READERS.contains(&x.kind)
-                        && self.in_b.contains_key(&key(x))
-                        && !self.rebuilt.contains(&key(x))
-                    {
-                        next.push(x);
-                    }
+            // What belongs to it: readers unless only its shape changed;
+            // the rest (a table's partitions, comments, grants, row level
+            // security, sequence ownership) when it is dropped.
+            for x in belonging_to.get(o.name.as_str()).into_iter().flatten() {
+                let reader = READERS.contains(&x.kind);
+                if (reader && reach != Reach::Names) || (!reader && reach == Reach::All) {
+                    next.push(x);
                 }
             }
             for x in next {
