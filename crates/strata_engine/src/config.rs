@@ -151,6 +151,10 @@ pub struct ProjectSection {
     /// Record the schema's fingerprint after each run that changes the
     /// database (one catalog read): on unless `false`.
     pub schema_fingerprint: Option<bool>,
+    /// Tables (bare names) the schema layer leaves out, with what belongs
+    /// to them: another tool's bookkeeping, a table an extension fills.
+    #[serde(default)]
+    pub schema_ignore: Vec<String>,
 }
 
 impl ProjectSection {

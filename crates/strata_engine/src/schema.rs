@@ -100,8 +100,9 @@ impl Engine {
     }
 
     /// The tables (bare names) that are bookkeeping, not schema: strata's
-    /// history, log, task runs, lock and schema fingerprint, and each configured tool's
-    /// history table.
+    /// history, log, task runs, lock and schema fingerprint, each
+    /// configured tool's history table, and those `[project] schema_ignore`
+    /// names.
     fn not_the_schema(&self, history_table: &str) -> Vec<String> {
         let table = history_table
             .rsplit('.')
@@ -118,6 +119,7 @@ impl Engine {
                 skip.push(history.table().to_string());
             }
         }
+        skip.extend(self.project.config.project.schema_ignore.iter().cloned());
         skip.sort();
         skip.dedup();
         skip

@@ -172,9 +172,12 @@ fn strata_and_tool_history_tables_are_not_the_schema() {
         let p = TempProject::new();
         p.write(
             "strata.toml",
-            "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[[source]]\nname = \"old\"\npath = \"old\"\nformat = \"sqlx\"\n",
+            "[project]\nschema_ignore = [\"scratchpad\"]\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[[source]]\nname = \"old\"\npath = \"old\"\nformat = \"sqlx\"\n",
         );
-        p.write("migrations/1_items.sql", "CREATE TABLE items (id int);\n");
+        p.write(
+            "migrations/1_items.sql",
+            "CREATE TABLE items (id int);\nCREATE TABLE scratchpad (k int);\nCREATE INDEX scratchpad_k ON scratchpad (k);\n",
+        );
         p.write("old/1_legacy.sql", "CREATE TABLE legacy (id int);\n");
         let created = |table: &str| match db.engine() {
             "mysql" => format!("CREATE TABLE `{table}`"),
@@ -186,7 +189,7 @@ fn strata_and_tool_history_tables_are_not_the_schema() {
         let text = dump(&db, &p.dir);
         assert!(text.contains(&created("items")), "{text}");
         assert!(text.contains(&created("legacy")), "{text}");
-        for table in ["strata_history", "_sqlx_migrations"] {
+        for table in ["strata_history", "_sqlx_migrations", "scratchpad"] {
             assert!(
                 !text.contains(table),
                 "{} shows {table}:\n{text}",
@@ -670,4 +673,31 @@ fn format_fixtures_dump_alike_twice_and_on_postgres_15_and_18() {
     if let Some(on_18) = build(TestDb::postgres18) {
         assert_eq!(first, on_18, "PostgreSQL 18 dumps otherwise");
     }
+}
+
+/// A role that may not create databases is told what to grant or
+/// configure, and nothing is left behind.
+#[test]
+fn a_role_that_may_not_create_databases_is_told_what_to_do() {
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    let role = strata_test_support::unique_name("strata_nocreate");
+    db.execute(&format!("CREATE ROLE {role} LOGIN NOCREATEDB"));
+    let p = TempProject::new();
+    p.write("migrations/1_items.sql", "CREATE TABLE items (id int);\n");
+    let url = db.url().replacen("postgres@", &format!("{role}@"), 1);
+    let run = strata_test_support::run_in(
+        Path::new(BIN),
+        &p.dir,
+        &["drift", "--database-url", &url],
+        &[],
+    );
+    db.execute(&format!("DROP ROLE {role}"));
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("let this role create databases") && run.stderr.contains("scratch_url"),
+        "{}",
+        run.all()
+    );
 }
