@@ -62,6 +62,24 @@ pub fn diff<'a>(from: &'a Schema, to: &'a Schema) -> Vec<Difference> {
                         d.details = part_details(&x.parts, &y.parts);
                     }
                 }
+                if o.kind == "enum" {
+                    let labels = |s: &'a Schema| {
+                        s.enums
+                            .iter()
+                            .find(|e| e.name.sql == o.name)
+                            .map_or(&[][..], |e| &e.labels[..])
+                    };
+                    let (x, y) = (labels(from), labels(to));
+                    for l in x.iter().filter(|l| !y.contains(l)) {
+                        d.details.push(format!("value '{l}' removed"));
+                    }
+                    for l in y.iter().filter(|l| !x.contains(l)) {
+                        d.details.push(format!("value '{l}' added"));
+                    }
+                    if d.details.is_empty() {
+                        d.details.push("values reordered".into());
+                    }
+                }
                 out.push(d);
             }
             Some(_) => {}

@@ -245,3 +245,24 @@ fn diff_names_each_object_and_what_changed_in_a_table() {
     assert_eq!(back[0].change, Change::Removed);
     assert_eq!(back[0].kind, "view");
 }
+
+#[test]
+fn a_changed_enum_says_which_values() {
+    let a = sample();
+    let mut b = sample();
+    b.enums[0].labels = vec!["new".into(), "paid".into(), "shipped".into()];
+    let found: Vec<Difference> = diff(&a, &b);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        found[0].details,
+        vec!["value 'it's done' removed", "value 'paid' added"]
+    );
+    // The SQL to get there recreates the type (a value goes) and converts
+    // the columns that use it.
+    let script = migration(&a, &b, strata_sql::Dialect::Postgres).script();
+    assert!(
+        script.contains("ALTER TYPE status RENAME TO \"status__strata_old\";"),
+        "{script}"
+    );
+    assert!(script.contains("USING state::text::status;"), "{script}");
+}
