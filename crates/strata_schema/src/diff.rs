@@ -51,14 +51,11 @@ pub fn diff<'a>(from: &'a Schema, to: &'a Schema) -> Vec<Difference> {
                 let mut d = difference(Change::Changed, o, Some(&old.sql), Some(&o.sql));
                 if o.kind == "table" {
                     let table = |s: &'a Schema| s.tables.iter().find(|t| t.name.sql == o.name);
-                    let statement = |s: &'a Schema| {
-                        s.statements
-                            .iter()
-                            .find(|t| t.kind == "table" && t.name == o.name)
-                    };
                     if let (Some(x), Some(y)) = (table(from), table(to)) {
                         d.details = table_details(x, y);
-                    } else if let (Some(x), Some(y)) = (statement(from), statement(to)) {
+                    } else if let (Some(x), Some(y)) =
+                        (from.table_statement(&o.name), to.table_statement(&o.name))
+                    {
                         d.details = part_details(&x.parts, &y.parts);
                     }
                 }

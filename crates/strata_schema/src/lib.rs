@@ -292,6 +292,13 @@ impl Schema {
         self.publications.sort_by(|a, b| a.name.cmp(&b.name));
     }
 
+    /// A table kept as its statement (SQLite, MySQL), by name.
+    pub fn table_statement(&self, name: &str) -> Option<&Statement> {
+        self.statements
+            .iter()
+            .find(|s| s.kind == "table" && s.name == name)
+    }
+
     /// SHA-256 of the canonical dump: equal for equal schemas.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};

@@ -243,11 +243,7 @@ impl<'a> Plan<'a> {
                 // SQLite: reshaped when a column goes or changes.
                 _ => {
                     let parts = |s: &'a Schema, name: &str| {
-                        s.statements
-                            .iter()
-                            .find(|t| t.kind == "table" && t.name == name)
-                            .map(|t| &t.parts[..])
-                            .unwrap_or_default()
+                        s.table_statement(name).map_or(&[][..], |t| &t.parts[..])
                     };
                     let (x, y) = (parts(self.from, &old.name), parts(self.to, &new.name));
                     let reshaped = x.iter().any(|p| {

@@ -26,13 +26,10 @@ pub(super) fn alter(plan: &Plan<'_>, old: &Object, new: &Object, out: &mut Migra
                 }
             }
             dialect => {
-                let find = |s: &'_ Schema| {
-                    s.statements
-                        .iter()
-                        .find(|s| s.kind == "table" && s.name == new.name)
-                        .cloned()
-                };
-                if let (Some(x), Some(y)) = (find(plan.from), find(plan.to)) {
+                if let (Some(x), Some(y)) = (
+                    plan.from.table_statement(&new.name),
+                    plan.to.table_statement(&new.name),
+                ) {
                     if dialect == Dialect::Mysql {
                         // Whether a foreign key of this name is kept
                         // (`Some(true)`) or dropped: MySQL made an index
@@ -48,9 +45,9 @@ pub(super) fn alter(plan: &Plan<'_>, old: &Object, new: &Object, out: &mut Migra
                             };
                             has(plan.from).then(|| has(plan.to))
                         };
-                        mysql_table(&x, &y, &foreign_key, out);
+                        mysql_table(x, y, &foreign_key, out);
                     } else {
-                        sqlite_table(&x, &y, &new.sql, out);
+                        sqlite_table(x, y, &new.sql, out);
                     }
                 }
             }
@@ -582,22 +579,18 @@ fn sqlite_table(x: &Statement, y: &Statement, create: &str, out: &mut Migration)
     out.steps.push(Step::new("PRAGMA foreign_keys = ON;"));
 }
 
-/// The column `y` adds to `x` the way SQLite's `ADD COLUMN` writes it
-/// (its definition before the closing parenthesis of `x`'s statement, all
-/// else the same): then that is all a migration needs, no rebuild.
+/// Whether SQLite's change of `table` is a rebuild (not only a column
+/// added).
 pub(super) fn sqlite_rebuilds(from: &Schema, to: &Schema, table: &str) -> bool {
-    let find = |s: &Schema| {
-        s.statements
-            .iter()
-            .find(|s| s.kind == "table" && s.name == table)
-            .cloned()
-    };
-    match (find(from), find(to)) {
-        (Some(x), Some(y)) => added_column(&x, &y).is_none(),
+    match (from.table_statement(table), to.table_statement(table)) {
+        (Some(x), Some(y)) => added_column(x, y).is_none(),
         _ => true,
     }
 }
 
+/// The column `y` adds to `x` the way SQLite's `ADD COLUMN` writes it
+/// (its definition before the closing parenthesis of `x`'s statement, all
+/// else the same): then that is all a migration needs, no rebuild.
 fn added_column<'y>(x: &Statement, y: &'y Statement) -> Option<&'y str> {
     let head = x.sql.trim_end().strip_suffix(')')?.trim_end();
     let rest = y.sql.trim_end().strip_prefix(head)?.strip_suffix(')')?;
