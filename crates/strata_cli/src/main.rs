@@ -33,7 +33,13 @@ fn main() -> ExitCode {
         tokio::spawn(on_ctrl_c());
         #[cfg(unix)]
         tokio::spawn(on_sigterm());
-        commands::run(&cli, &printer).await
+        let done = commands::run(&cli, &printer).await;
+        if strata_engine::stopping() {
+            // The signal's handler is removing scratch databases (which
+            // may have failed this work): it ends the process when done.
+            std::future::pending::<()>().await;
+        }
+        done
     }) {
         Ok(code) => code,
         Err(e) => {

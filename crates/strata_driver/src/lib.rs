@@ -20,7 +20,7 @@ use strata_sql::{Dialect, Statement};
 
 pub use backup::Backup;
 pub use ident::{OWN_SUFFIXES, TableName, quote_ident, quote_ident_for};
-pub use rows::{Rows, TextRows, cell, cell_text};
+pub use rows::{Cells, Rows, TextRow, TextRows, cell, cell_text};
 pub use session::{Session, Transaction};
 pub use url::{
     ConnectParams, SslMode, percent_decode, redact_endpoint, redact_in, redact_url, split_password,

@@ -11,13 +11,32 @@ use strata_model::{
 /// Rows with every column as text (NULL as `None`).
 pub type Rows = Vec<Vec<Option<String>>>;
 
-/// Column `i` of a row of [`Rows`]: `None` for NULL (or no such column).
-pub fn cell(row: &[Option<String>], i: usize) -> Option<String> {
-    row.get(i).cloned().flatten()
+/// A row whose cells are read by position: one of [`Rows`], or of
+/// [`TextRows`].
+pub trait Cells {
+    /// Column `i`: `None` for NULL (or no such column).
+    fn get(&self, i: usize) -> Option<&str>;
+}
+
+impl Cells for [Option<String>] {
+    fn get(&self, i: usize) -> Option<&str> {
+        self.get(i).and_then(Option::as_deref)
+    }
+}
+
+impl Cells for Vec<Option<String>> {
+    fn get(&self, i: usize) -> Option<&str> {
+        self.as_slice().get(i).and_then(Option::as_deref)
+    }
+}
+
+/// Column `i` of a row: `None` for NULL (or no such column).
+pub fn cell<R: Cells + ?Sized>(row: &R, i: usize) -> Option<String> {
+    row.get(i).map(str::to_string)
 }
 
 /// [`cell`], NULL read as the empty string.
-pub fn cell_text(row: &[Option<String>], i: usize) -> String {
+pub fn cell_text<R: Cells + ?Sized>(row: &R, i: usize) -> String {
     cell(row, i).unwrap_or_default()
 }
 
@@ -61,6 +80,11 @@ impl TextRows {
         self.ends.is_empty()
     }
 
+    /// Each row, its cells read by position.
+    pub fn iter(&self) -> impl Iterator<Item = TextRow<'_>> {
+        (0..self.len()).map(|i| TextRow(self.row(i)))
+    }
+
     /// The cells of row `i`.
     fn row(&self, i: usize) -> Cols<'_> {
         let start = i.checked_sub(1).map_or(0, |p| self.ends[p]);
@@ -86,6 +110,25 @@ impl From<Rows> for TextRows {
             out.push(row.iter().map(Option::as_deref));
         }
         out
+    }
+}
+
+impl<'a> IntoIterator for &'a TextRows {
+    type Item = TextRow<'a>;
+    type IntoIter = Box<dyn Iterator<Item = TextRow<'a>> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+/// One row of [`TextRows`].
+pub struct TextRow<'a>(Cols<'a>);
+
+impl Cells for TextRow<'_> {
+    fn get(&self, i: usize) -> Option<&str> {
+        let at = self.0.at + i;
+        (at < self.0.end).then(|| self.0.rows.cell(at)).flatten()
     }
 }
 

@@ -81,6 +81,12 @@ pub trait Session: Send {
         Ok(self.query(sql).await?.unwrap_or_default())
     }
 
+    /// The rows of a query in one buffer ([`Session::query_rows`]): what a
+    /// read of many rows (a catalog) keeps, a few allocations in all.
+    async fn text_rows(&mut self, sql: &str) -> Result<TextRows> {
+        Ok(self.query_rows(sql).await?.unwrap_or_default())
+    }
+
     /// [`Session::query`]'s rows in one buffer, as history reads take
     /// them; a driver that reads rows one at a time fills it as they come.
     async fn query_rows(&mut self, sql: &str) -> Result<Option<TextRows>> {

@@ -54,7 +54,7 @@ pub use error::{EngineError, ErrorKind};
 pub use events::{Event, Reporter, Silent, StepInfo};
 pub use lint::LintReport;
 pub use report::{Report, Request, RequestKind};
-pub use scratch::{Replay, remove_scratch_databases};
+pub use scratch::{Replay, remove_scratch_databases, stopping};
 pub use script::interrupt_scripts;
 pub use strata_discover::{
     Diagnostic, Found, NewMigration, ORDER_FILE, Scaffold, Scan, SourceSpec, Task, format, scan,

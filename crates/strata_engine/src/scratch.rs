@@ -47,6 +47,14 @@ enum Remove {
 /// removes when strata is stopped (Ctrl-C) before it could.
 static LIVE: std::sync::Mutex<Vec<(u64, Remove)>> = std::sync::Mutex::new(Vec::new());
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether strata is stopping on a signal: removing a scratch database
+/// ends the connections into it, so the work on it fails on its own, and
+/// that failure is not the one to report.
+pub fn stopping() -> bool {
+    STOPPING.load(std::sync::atomic::Ordering::SeqCst)
+}
 
 /// Notes a scratch database about to be made, before it is: a Ctrl-C from
 /// then on removes it (removing one never made does nothing).
@@ -69,6 +77,7 @@ fn gone(id: u64) {
 /// a Ctrl-C or SIGTERM that stops strata in the middle of a replay. Gives
 /// up on one after a few seconds (the server may be what is stuck).
 pub async fn remove_scratch_databases() {
+    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
     let live: Vec<Remove> = LIVE
         .lock()
         .map(|mut l| l.drain(..).map(|(_, r)| r).collect())

@@ -5,7 +5,7 @@
 
 use crate::PgDriver;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use strata_driver::{DriverError, Result, Session, cell as col, cell_text as text};
+use strata_driver::{Cells, DriverError, Result, Session, cell as col, cell_text as text};
 use strata_schema::{
     Column, Composite, Constraint, ConstraintKind, Definition, Domain, Enum, Extension, Function,
     Grant, Index, Name, Policy, Schema, Sequence, Table, View,
@@ -37,18 +37,18 @@ pub(crate) async fn read(driver: &mut PgDriver, skip: &[String]) -> Result<Schem
     Ok(schema)
 }
 
-fn flag(row: &[Option<String>], i: usize) -> bool {
+fn flag<R: Cells + ?Sized>(row: &R, i: usize) -> bool {
     col(row, i).as_deref() == Some("t")
 }
 
-fn int(row: &[Option<String>], i: usize) -> Result<i64> {
+fn int<R: Cells + ?Sized>(row: &R, i: usize) -> Result<i64> {
     text(row, i).parse().map_err(|_| {
         DriverError::Database(format!("catalog value `{}` is not a number", text(row, i)))
     })
 }
 
 /// (schema, name, the name as SQL) in columns `i`, `i + 1`, `i + 2`.
-fn name(row: &[Option<String>], i: usize) -> Name {
+fn name<R: Cells + ?Sized>(row: &R, i: usize) -> Name {
     Name {
         schema: col(row, i),
         name: text(row, i + 1),
@@ -60,8 +60,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
     let skipped = |relname: &str| skip.iter().any(|s| s == relname);
     let mut schema = Schema::default();
 
-    for r in driver
-        .rows(&format!(
+    for r in &driver
+        .text_rows(&format!(
             "SELECT NULL, n.nspname, quote_ident(n.nspname) FROM pg_namespace n \
              WHERE {USER_NAMESPACE} AND n.nspname <> 'public' AND {}",
             not_extension_member("n", "pg_namespace")
@@ -71,8 +71,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
         schema.schemas.push(name(&r, 0));
     }
 
-    for r in driver
-        .rows(
+    for r in &driver
+        .text_rows(
             "SELECT x.extname, n.nspname, \
          format('CREATE EXTENSION IF NOT EXISTS %I WITH SCHEMA %I;', x.extname, n.nspname) \
          FROM pg_extension x JOIN pg_namespace n ON n.oid = x.extnamespace \
@@ -88,8 +88,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
     }
 
     let mut enums: BTreeMap<String, Enum> = BTreeMap::new();
-    for r in driver
-        .rows(&format!(
+    for r in &driver
+        .text_rows(&format!(
             "SELECT n.nspname, t.typname, t.oid::regtype::text, l.enumlabel \
              FROM pg_enum l JOIN pg_type t ON t.oid = l.enumtypid \
              JOIN pg_namespace n ON n.oid = t.typnamespace \
@@ -109,8 +109,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
     }
     schema.enums = enums.into_values().collect();
 
-    for r in driver
-        .rows(&format!(
+    for r in &driver
+        .text_rows(&format!(
             "SELECT n.nspname, c.relname, c.oid::regclass::text, format_type(s.seqtypid, NULL), \
              s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcache, s.seqcycle, \
              o.refobjid::regclass::text || '.' || quote_ident(a.attname), t.relname \
@@ -144,8 +144,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
 
     // Tables by oid, then their columns, constraints and indexes.
     let mut tables: HashMap<String, Table> = HashMap::new();
-    for r in driver
-        .rows(&format!(
+    for r in &driver
+        .text_rows(&format!(
             "SELECT c.oid, n.nspname, c.relname, c.oid::regclass::text, c.relpersistence = 'u', \
              CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END, \
              CASE WHEN c.relispartition THEN (SELECT i.inhparent::regclass::text \
@@ -180,8 +180,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
         );
     }
 
-    for r in driver
-        .rows(&format!(
+    for r in &driver
+        .text_rows(&format!(
             "SELECT a.attrelid, a.attname, quote_ident(a.attname), \
          format_type(a.atttypid, a.atttypmod), \
          CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text END, \
@@ -218,8 +218,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
         });
     }
 
-    for r in driver
-        .rows(
+    for r in &driver
+        .text_rows(
             "SELECT co.conrelid, co.conname, quote_ident(co.conname), co.contype, \
          pg_get_constraintdef(co.oid) FROM pg_constraint co \
          WHERE co.contype IN ('p', 'u', 'f', 'c', 'x') AND co.conislocal AND co.conrelid <> 0",
@@ -245,8 +245,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
     }
 
     let mut view_indexes: HashMap<String, Vec<Index>> = HashMap::new();
-    for r in driver
-        .rows(&format!(
+    for r in &driver
+        .text_rows(&format!(
             "SELECT x.indrelid, i.relname, pg_get_indexdef(x.indexrelid) \
              FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
              JOIN pg_namespace n ON n.oid = i.relnamespace \
@@ -274,8 +274,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
     // Views, each after the views it reads.
     let mut views: BTreeMap<String, View> = BTreeMap::new();
     let mut named: HashMap<String, String> = HashMap::new();
-    for r in driver
-        .rows(&format!(
+    for r in &driver
+        .text_rows(&format!(
             "SELECT c.oid, n.nspname, c.relname, c.oid::regclass::text, c.relkind = 'm', \
              pg_get_viewdef(c.oid, true) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -296,8 +296,8 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
         );
     }
     let mut reads: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for r in driver
-        .rows(
+    for r in &driver
+        .text_rows(
             "SELECT DISTINCT w.ev_class, d.refobjid FROM pg_rewrite w \
          JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = w.oid \
               AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> w.ev_class",
@@ -318,8 +318,8 @@ async fn read_table_parts(
     driver: &mut PgDriver,
     tables: &mut HashMap<String, Table>,
 ) -> Result<()> {
-    for r in driver
-        .rows(
+    for r in &driver
+        .text_rows(
             "SELECT p.polrelid, p.polname, quote_ident(p.polname), p.polpermissive, \
          CASE p.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' \
               WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, \
@@ -342,8 +342,8 @@ async fn read_table_parts(
             });
         }
     }
-    for r in driver
-        .rows(
+    for r in &driver
+        .text_rows(
             "SELECT t.tgrelid, t.tgname, pg_get_triggerdef(t.oid, true) FROM pg_trigger t \
          WHERE NOT t.tgisinternal AND t.tgparentid = 0",
         )
@@ -362,7 +362,7 @@ async fn read_table_parts(
 /// Domains (with their checks) and composite types.
 async fn read_types(driver: &mut PgDriver, schema: &mut Schema) -> Result<()> {
     let mut domains: HashMap<String, Domain> = HashMap::new();
-    for r in driver.rows(
+    for r in &driver.text_rows(
         &format!(
             "SELECT t.oid, n.nspname, t.typname, t.oid::regtype::text, \
              format_type(t.typbasetype, t.typtypmod), \
@@ -388,8 +388,8 @@ async fn read_types(driver: &mut PgDriver, schema: &mut Schema) -> Result<()> {
             },
         );
     }
-    for r in driver
-        .rows(
+    for r in &driver
+        .text_rows(
             "SELECT co.contypid, co.conname, quote_ident(co.conname), pg_get_constraintdef(co.oid) \
          FROM pg_constraint co WHERE co.contypid <> 0 AND co.contype = 'c'",
         )
@@ -407,8 +407,8 @@ async fn read_types(driver: &mut PgDriver, schema: &mut Schema) -> Result<()> {
     schema.domains = domains.into_values().collect();
 
     let mut composites: BTreeMap<String, Composite> = BTreeMap::new();
-    for r in driver
-        .rows(&format!(
+    for r in &driver
+        .text_rows(&format!(
             "SELECT t.oid, n.nspname, t.typname, t.oid::regtype::text \
              FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
              JOIN pg_class c ON c.oid = t.typrelid \
@@ -425,8 +425,8 @@ async fn read_types(driver: &mut PgDriver, schema: &mut Schema) -> Result<()> {
             },
         );
     }
-    for r in driver
-        .rows(
+    for r in &driver
+        .text_rows(
             "SELECT c.reltype, quote_ident(a.attname), format_type(a.atttypid, a.atttypmod) \
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
          WHERE c.relkind = 'c' AND a.attnum > 0 AND NOT a.attisdropped \
@@ -448,8 +448,8 @@ async fn read_routines(
     schema: &mut Schema,
     skipped: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<()> {
-    for r in driver
-        .rows(&format!(
+    for r in &driver
+        .text_rows(&format!(
             "SELECT n.nspname, p.proname, p.oid::regprocedure::text, pg_get_functiondef(p.oid) \
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
              WHERE p.prokind IN ('f', 'p', 'w') AND {USER_NAMESPACE} AND {}",
@@ -463,7 +463,7 @@ async fn read_routines(
         });
     }
 
-    for r in driver.rows(
+    for r in &driver.text_rows(
         &format!(
             "SELECT e.evtname, format('CREATE EVENT TRIGGER %I ON %I%s EXECUTE FUNCTION %s();', \
                   e.evtname, e.evtevent, \
@@ -486,7 +486,7 @@ async fn read_routines(
 
     let grantee =
         "CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END";
-    for r in driver.rows(
+    for r in &driver.text_rows(
         &format!(
             "SELECT kind || ' ' || obj, cols, grantee, string_agg(privilege, ', ' ORDER BY privilege), \
                   grantable, rel FROM ( \
@@ -532,7 +532,7 @@ async fn read_routines(
         });
     }
 
-    for r in driver.rows(
+    for r in &driver.text_rows(
         "SELECT p.pubname, format('CREATE PUBLICATION %I%s WITH (publish = %L);', p.pubname, \
               CASE WHEN p.puballtables THEN ' FOR ALL TABLES' ELSE coalesce(' FOR TABLE ' || \
                    (SELECT string_agg(r.prrelid::regclass::text \

@@ -123,6 +123,15 @@ impl Engine {
             (Err(e), _) => Err(e),
             (_, Err(e)) => Err(e.into()),
         };
+        // The schema as the run left it, read once the migrations and the
+        // history are let go of (a catalog of ten thousand tables is
+        // tens of megabytes while it is read).
+        if let Ok(report) = &result
+            && !report.dry_run
+            && report.steps() > 0
+        {
+            self.record_fingerprint(session.driver(), reporter).await;
+        }
         session.release(result).await
     }
 
@@ -205,7 +214,6 @@ impl Engine {
                 }
             } else {
                 result?;
-                self.record_fingerprint(driver, reporter).await;
             }
         }
         report.duration_ms = ms(started.elapsed());
