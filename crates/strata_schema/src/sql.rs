@@ -136,17 +136,17 @@ pub(crate) fn each_object(schema: &Schema, sink: &mut dyn FnMut(Object)) {
         ));
     }
     for s in &schema.sequences {
-        out.block("sequence", &s.name.sql, format!(
-            "CREATE SEQUENCE {} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} CACHE {}{};",
-            s.name.sql,
-            s.data_type,
-            s.increment,
-            s.min,
-            s.max,
-            s.start,
-            s.cache,
-            if s.cycle { " CYCLE" } else { "" }
-        )).drop(format!("DROP SEQUENCE {};", s.name.sql));
+        out.block(
+            "sequence",
+            &s.name.sql,
+            format!(
+                "CREATE SEQUENCE {} {}{};",
+                s.name.sql,
+                sequence_options(s),
+                if s.cycle { " CYCLE" } else { "" }
+            ),
+        )
+        .drop(format!("DROP SEQUENCE {};", s.name.sql));
     }
     for t in creation_order(&schema.tables) {
         let table = out
@@ -445,6 +445,15 @@ fn kind_of(kind: &str) -> &'static str {
         "foreign key" => "constraint",
         _ => "object",
     }
+}
+
+/// A sequence's type, increment, bounds, start and cache, as `CREATE` and
+/// `ALTER SEQUENCE` write them (each says its cycling its own way).
+pub(crate) fn sequence_options(s: &crate::Sequence) -> String {
+    format!(
+        "AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} CACHE {}",
+        s.data_type, s.increment, s.min, s.max, s.start, s.cache
+    )
 }
 
 /// `DROP INDEX` of index `name` in `schema`.

@@ -63,14 +63,9 @@ fn sequence(plan: &Plan<'_>, name: &str, out: &mut Migration) {
         return;
     };
     out.steps.push(Step::new(format!(
-        "ALTER SEQUENCE {} AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} CACHE {} {}CYCLE;",
+        "ALTER SEQUENCE {} {} {}CYCLE;",
         s.name.sql,
-        s.data_type,
-        s.increment,
-        s.min,
-        s.max,
-        s.start,
-        s.cache,
+        crate::sql::sequence_options(s),
         if s.cycle { "" } else { "NO " }
     )));
 }
