@@ -243,6 +243,24 @@ pub enum Command {
         #[command(flatten)]
         locking: Locking,
     },
+    /// Test every migration on a scratch database: up, down, up again, the schema compared after each (the down must undo the up); verify sections run after each up. Exit 1 on any failure.
+    Test {
+        /// Test from this migration on (`VERSION` or `SOURCE/VERSION`); those before it are applied untested.
+        #[arg(long, value_name = "VERSION")]
+        from: Option<String>,
+        /// Test only the migrations the database (--env) has not applied, on top of those it has.
+        #[arg(long)]
+        only_pending: bool,
+        /// A migration without a down passes (it fails by default).
+        #[arg(long)]
+        allow_irreversible: bool,
+        /// Also write the results as a JUnit XML file, for CI systems.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// The server to make the scratch database on (default: `[project] scratch_url`, else the database's own server).
+        #[arg(long, value_name = "URL")]
+        scratch_url: Option<String>,
+    },
     /// Check that applied migrations' changes are there (their verify sections); exit 1 if not.
     Verify {
         /// `VERSION` or `SOURCE/VERSION` (default: every applied migration with a verify section).

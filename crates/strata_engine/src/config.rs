@@ -33,6 +33,20 @@ pub struct Config {
     /// fails (`[[notify]]`, or `[[webhook]]` as earlier versions wrote it).
     #[serde(default, alias = "webhook")]
     pub notify: Vec<NotifyConfig>,
+    /// `strata test`'s data.
+    #[serde(default)]
+    pub test: TestConfig,
+}
+
+/// `[test]`: what `strata test` loads into its scratch database.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestConfig {
+    /// A SQL file, or a directory of them, from the project root: loaded
+    /// before the first migration tested; in a directory, a file named
+    /// after a migration's version (`0003.sql`, `0003_users.sql`) is
+    /// loaded right after that migration is applied instead.
+    pub seed: Option<PathBuf>,
 }
 
 /// `[hooks]`: each a SQL file or a command as a list of arguments.

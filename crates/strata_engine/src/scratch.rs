@@ -144,26 +144,8 @@ impl Engine {
         self.on_a_scratch(async |engine: &Engine| {
             let mut driver = engine.connect().await?;
             for file in &files {
-                let text = std::fs::read_to_string(file).map_err(|e| EngineError::Io {
-                    what: format!("cannot read {}", file.display()),
-                    source: e,
-                })?;
-                let dialect = driver.capabilities().dialect;
-                for statement in strata_sql::split(&text, dialect) {
-                    let at = || format!("{}:{}", self.display_path(file), statement.line_in(&text) + 1);
-                    if let Some(meta) = strata_sql::psql_meta_command(&statement) {
-                        return Err(EngineError::Refused(format!(
-                            "{}: `{meta}` is a psql meta-command, which only psql runs: write it as SQL",
-                            at()
-                        )));
-                    }
-                    driver.batch(statement.sql).await.map_err(|e| {
-                        EngineError::Refused(format!(
-                            "{}: does not apply to an empty database: {e}",
-                            at()
-                        ))
-                    })?;
-                }
+                self.apply_sql_file(driver.as_mut(), file, "does not apply to an empty database")
+                    .await?;
             }
             drop(driver);
             engine.schema().await
@@ -171,19 +153,54 @@ impl Engine {
         .await
     }
 
+    /// Runs the SQL file `file` statement by statement; a failure names
+    /// the file and line, and says `failing` of it.
+    pub(crate) async fn apply_sql_file(
+        &self,
+        driver: &mut dyn strata_driver::Driver,
+        file: &std::path::Path,
+        failing: &str,
+    ) -> Result<(), EngineError> {
+        let text = std::fs::read_to_string(file).map_err(|e| EngineError::Io {
+            what: format!("cannot read {}", file.display()),
+            source: e,
+        })?;
+        let dialect = driver.capabilities().dialect;
+        for statement in strata_sql::split(&text, dialect) {
+            let at = || {
+                format!(
+                    "{}:{}",
+                    self.display_path(file),
+                    statement.line_in(&text) + 1
+                )
+            };
+            if let Some(meta) = strata_sql::psql_meta_command(&statement) {
+                return Err(EngineError::Refused(format!(
+                    "{}: `{meta}` is a psql meta-command, which only psql runs: write it as SQL",
+                    at()
+                )));
+            }
+            driver
+                .batch(statement.sql)
+                .await
+                .map_err(|e| EngineError::Refused(format!("{}: {failing}: {e}", at())))?;
+        }
+        Ok(())
+    }
+
     /// What `build` makes of a new scratch database, which is dropped
     /// afterwards whatever happened.
-    async fn on_a_scratch(
+    pub(crate) async fn on_a_scratch<T>(
         &self,
-        build: impl AsyncFnOnce(&Engine) -> Result<Schema, EngineError>,
-    ) -> Result<Schema, EngineError> {
+        build: impl AsyncFnOnce(&Engine) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
         let scratch = self.scratch().await?;
         let built = build(&self.on_scratch(&scratch.target)).await;
         let removed = scratch.remove.run().await;
         gone(scratch.live);
-        let schema = built?;
+        let built = built?;
         removed?;
-        Ok(schema)
+        Ok(built)
     }
 
     /// Makes scratch databases on another server from now on
@@ -303,7 +320,7 @@ impl Engine {
 
 /// `path` itself, or the `.sql` files of the directory `path` in name
 /// order.
-fn sql_files(path: &std::path::Path) -> Result<Vec<std::path::PathBuf>, EngineError> {
+pub(crate) fn sql_files(path: &std::path::Path) -> Result<Vec<std::path::PathBuf>, EngineError> {
     let io = |e: std::io::Error| EngineError::Io {
         what: format!("cannot read {}", path.display()),
         source: e,

@@ -13,6 +13,7 @@ mod plan;
 mod schema;
 mod status;
 mod tasks;
+mod test;
 mod validate;
 mod verify;
 mod work;
@@ -154,6 +155,24 @@ async fn dispatch(command: &Command, g: &Global, printer: &Printer) -> anyhow::R
         Command::Validate => {
             let with_database = g.env.is_some() || g.database_url.is_some();
             validate::run(&load(g)?, with_database, printer).await
+        }
+        Command::Test {
+            from,
+            only_pending,
+            allow_irreversible,
+            junit,
+            scratch_url,
+        } => {
+            let mut engine = load(g)?;
+            if let Some(url) = scratch_url {
+                engine.use_scratch_url(url.clone());
+            }
+            let options = strata_engine::TestOptions {
+                from: from.clone(),
+                only_pending: *only_pending,
+                allow_irreversible: *allow_irreversible,
+            };
+            test::run(&engine, &options, junit.as_deref(), printer).await
         }
         Command::Verify { migration } => {
             verify::run(&load(g)?, migration.as_deref(), printer).await

@@ -185,13 +185,21 @@ fn exit(differences: &[Difference]) -> ExitCode {
 /// under it.
 fn print_differences(printer: &Printer, differences: &[Difference]) {
     let mut out = printer.block();
+    for line in difference_lines(differences) {
+        out.line(line);
+    }
+}
+
+/// The lines [`print_differences`] prints, colored.
+pub(super) fn difference_lines(differences: &[Difference]) -> Vec<String> {
+    let mut lines = Vec::new();
     for d in differences {
         let (mark, style) = match d.change {
             Change::Added => ("+", GREEN),
             Change::Removed => ("-", RED),
             Change::Changed => ("~", YELLOW),
         };
-        out.line(format!(
+        lines.push(format!(
             "{}{mark} {} {}{}",
             style.render(),
             d.kind,
@@ -199,13 +207,14 @@ fn print_differences(printer: &Printer, differences: &[Difference]) {
             style.render_reset()
         ));
         for detail in &d.details {
-            out.line(format!(
+            lines.push(format!(
                 "    {}{detail}{}",
                 DIM.render(),
                 DIM.render_reset()
             ));
         }
     }
+    lines
 }
 
 /// What a side of `schema diff` is.

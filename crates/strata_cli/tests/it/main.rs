@@ -19,6 +19,7 @@ mod output;
 mod schema;
 mod schema_diff;
 mod scripts;
+mod testing;
 mod trust;
 
 /// The binary under test.
