@@ -267,7 +267,18 @@ pub enum Command {
         migration: Option<String>,
     },
     /// Check what can stand in the way of a run: files, connection, privileges, the lock, failed or interrupted migrations, drift, missing files, pending work, INVALID indexes. Exit 1 if there is a problem.
-    Doctor,
+    Doctor {
+        /// Also check the data holds together (what `strata check` does).
+        #[arg(long)]
+        integrity: bool,
+        #[command(flatten)]
+        integrity_options: IntegrityArgs,
+    },
+    /// Check the data holds together, reading only: rows whose foreign key reference is missing (NOT VALID keys too), rows breaking a NOT VALID check, INVALID indexes, sequences behind their column, row-level security without a policy. Exit 1 on a violation.
+    Check {
+        #[command(flatten)]
+        integrity_options: IntegrityArgs,
+    },
     /// Record what another tool already applied (from its history table), running nothing.
     Adopt {
         /// supabase, prisma, drizzle, sqlx, golang-migrate, dbmate, goose or diesel.
@@ -423,5 +434,32 @@ mod tests {
             line.extend(meaningless);
             assert!(Cli::try_parse_from(&line).is_err(), "{line:?}");
         }
+    }
+}
+
+/// How `strata check` (and `doctor --integrity`) reads.
+#[derive(Debug, Clone, Args)]
+pub struct IntegrityArgs {
+    /// Read about this percentage of each table's rows (PostgreSQL's TABLESAMPLE; a random filter on MySQL) instead of all of them.
+    #[arg(long, value_name = "PERCENT", value_parser = parse_percent)]
+    pub sample: Option<f64>,
+    /// Each query gives up after this long; that check says so and the others go on.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+    pub timeout: Duration,
+}
+
+impl IntegrityArgs {
+    pub fn options(&self) -> strata_engine::IntegrityOptions {
+        strata_engine::IntegrityOptions {
+            sample_percent: self.sample,
+            timeout: self.timeout,
+        }
+    }
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(p) if p > 0.0 && p <= 100.0 => Ok(p),
+        _ => Err("a percentage above 0 and at most 100, e.g. 1 or 0.5".into()),
     }
 }

@@ -36,6 +36,7 @@ mod backup;
 mod databases;
 pub mod doctor;
 mod exec;
+mod integrity;
 mod lint;
 mod rehearse;
 mod schema;
@@ -53,6 +54,7 @@ pub use config::{
 pub use engine::{Engine, LoadOptions};
 pub use error::{EngineError, ErrorKind};
 pub use events::{Event, Reporter, Silent, StepInfo};
+pub use integrity::{IntegrityCheck, IntegrityOptions, Severity};
 pub use lint::LintReport;
 pub use rehearse::{DownKind, Outcome, TestOptions, TestReport, Tested};
 pub use report::{Report, Request, RequestKind};

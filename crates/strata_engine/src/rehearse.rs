@@ -286,8 +286,10 @@ impl Engine {
             from.is_some_and(|f| i < f) || applied_here.is_some_and(|a| a.contains(id))
         };
         let (first, tested): (Vec<&MigrationId>, Vec<&MigrationId>) = {
-            let (first, tested): (Vec<_>, Vec<_>) =
-                order.iter().enumerate().partition(|(i, id)| untested(*i, id));
+            let (first, tested): (Vec<_>, Vec<_>) = order
+                .iter()
+                .enumerate()
+                .partition(|(i, id)| untested(*i, id));
             (
                 first.into_iter().map(|(_, id)| id).collect(),
                 tested.into_iter().map(|(_, id)| id).collect(),

@@ -98,7 +98,8 @@ fn databases(cli: &Cli) -> anyhow::Result<Databases> {
             | Command::Up { .. }
             | Command::History { .. }
             | Command::Verify { .. }
-            | Command::Doctor
+            | Command::Doctor { .. }
+            | Command::Check { .. }
             | Command::Tasks
             | Command::Backup { action: None }
     ) || matches!(cli.command, Command::Validate | Command::Lint { .. } if g.env.is_some());
@@ -200,7 +201,16 @@ async fn dispatch(command: &Command, g: &Global, printer: &Printer) -> anyhow::R
             let terminate = locking.terminate_stale.then_some(*yes);
             backup::restore(&engine, id, approve.as_deref(), *yes, terminate, printer).await
         }
-        Command::Doctor => doctor::run(&load(g)?, printer).await,
+        Command::Doctor {
+            integrity,
+            integrity_options,
+        } => {
+            let integrity = integrity.then(|| integrity_options.options());
+            doctor::run(&load(g)?, integrity.as_ref(), printer).await
+        }
+        Command::Check { integrity_options } => {
+            doctor::check(&load(g)?, &integrity_options.options(), printer).await
+        }
         Command::Tasks => tasks::list(&load(g)?, printer).await,
         Command::Run {
             task,

@@ -11,6 +11,7 @@ mod crash;
 mod formats;
 mod generated;
 mod hooks;
+mod integrity;
 mod lint;
 mod locking;
 mod monorepo;
