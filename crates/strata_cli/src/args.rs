@@ -243,6 +243,17 @@ pub enum Command {
         #[command(flatten)]
         locking: Locking,
     },
+    /// Write a migration from a desired state: the migrations replayed on a scratch database are compared with it, and the difference written (with the reverse as its down) in the target source's format. Nothing to do: no file, exit 0.
+    Generate {
+        /// The migration's name (`add_orders_index`).
+        name: String,
+        /// The state to reach: a SQL file or directory of them, `env:NAME` (a database changed by hand), or a database URL.
+        #[arg(long, value_name = "STATE")]
+        from: String,
+        /// The server to make the scratch database on (default: `[project] scratch_url`, else the database's own server).
+        #[arg(long, value_name = "URL")]
+        scratch_url: Option<String>,
+    },
     /// Test every migration on a scratch database: up, down, up again, the schema compared after each (the down must undo the up); verify sections run after each up. Exit 1 on any failure.
     Test {
         /// Test from this migration on (`VERSION` or `SOURCE/VERSION`); those before it are applied untested.

@@ -16,8 +16,8 @@ use strata_model::Migration;
 pub use common::ORDER_FILE;
 pub use detect::{Detected, Scan, Unclassified, scan};
 pub use formats::{
-    Change, ForeignWrite, Format, NewMigration, Recorded, Scaffold, ToolHistory, dry_runnable,
-    format, keepable, names, prisma_provider, python_functions, tools,
+    Bodies, Change, ForeignWrite, Format, NewMigration, Recorded, Scaffold, ToolHistory,
+    dry_runnable, format, keepable, names, prisma_provider, python_functions, tools,
 };
 pub use tasks::{Task, task_scaffold, tasks};
 

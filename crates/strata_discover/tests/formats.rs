@@ -457,6 +457,7 @@ fn a_new_migration_is_written_in_each_formats_own_layout_and_read_back() {
             source: &spec,
             slug: "add_hours",
             at,
+            sql: None,
         };
         let scaffold = strata_discover::format(format)
             .unwrap()
@@ -486,6 +487,7 @@ fn a_new_migration_is_written_in_each_formats_own_layout_and_read_back() {
         source: &spec,
         slug: "add_hours",
         at,
+        sql: None,
     };
     let scaffold = strata_discover::format("python")
         .unwrap()
@@ -515,6 +517,7 @@ fn a_new_migration_is_written_in_each_formats_own_layout_and_read_back() {
         source: &spec,
         slug: "add_hours",
         at,
+        sql: None,
     };
     let scaffold = strata_discover::format("golang-migrate")
         .unwrap()

@@ -61,8 +61,8 @@ pub use report::{Report, Request, RequestKind};
 pub use scratch::{Replay, remove_scratch_databases, stopping};
 pub use script::interrupt_scripts;
 pub use strata_discover::{
-    Diagnostic, Found, NewMigration, ORDER_FILE, Scaffold, Scan, SourceSpec, Task, format, scan,
-    task_scaffold, unversioned,
+    Bodies, Diagnostic, Found, NewMigration, ORDER_FILE, Scaffold, Scan, SourceSpec, Task, format,
+    scan, task_scaffold, unversioned,
 };
 pub use strata_driver::LockHolder;
 pub use strata_lint::{Finding as LintFinding, Level as LintLevel, RuleInfo};

@@ -4,6 +4,7 @@
 mod adopt;
 mod backup;
 mod doctor;
+mod generate;
 mod history;
 mod init;
 mod lint;
@@ -157,6 +158,11 @@ async fn dispatch(command: &Command, g: &Global, printer: &Printer) -> anyhow::R
             let with_database = g.env.is_some() || g.database_url.is_some();
             validate::run(&load(g)?, with_database, printer).await
         }
+        Command::Generate {
+            name,
+            from,
+            scratch_url,
+        } => generate::run(g, name, from, scratch_url.as_deref(), printer).await,
         Command::Test {
             from,
             only_pending,

@@ -18,40 +18,14 @@ pub fn run(
     auto_down: bool,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
-    let slug: String = name
-        .trim()
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_alphanumeric() { c } else { '_' })
-        .collect::<String>()
-        .split('_')
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("_");
-    if slug.is_empty() {
-        bail!(
-            "`{name}` has no letters or digits to name a migration with; try e.g. `strata new create_users`"
-        );
-    }
+    let slug = slug(name)?;
     let task = engine
         .task_sources()
         .first()
         .filter(|_| engine.sources().is_empty());
     let source = match (engine.only_source(), task) {
         (Some(_), Some(task)) => task,
-        (Some(_), None) => &engine.sources()[0],
-        (None, _) => match engine.sources().iter().find(|s| s.format == "strata") {
-            Some(s) => s,
-            None => bail!(
-                "no source of format `strata` to write into; name one with --source ({}), or add a [[source]] with format = \"strata\" to strata.toml",
-                engine
-                    .sources()
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        },
+        _ => target_source(engine, false)?,
     };
     if up.is_some() && source.format != "strata" {
         bail!(
@@ -62,13 +36,12 @@ pub fn run(
     }
     let format = strata_engine::format(&source.format)
         .with_context(|| format!("source {} has an unknown format", source.name))?;
-    // Two migrations made within one second get consecutive versions.
-    let mut at = Timestamp::now();
-    let scaffold = loop {
+    let (scaffold, _) = write_new(engine, source, Timestamp::now(), |at| {
         let new = strata_engine::NewMigration {
             source,
             slug: &slug,
             at,
+            sql: None,
         };
         let mut scaffold = if task.is_some_and(|t| t.name == source.name) {
             // A task is named by its file's stem: one name, one file.
@@ -93,26 +66,8 @@ pub fn run(
         if let (Some(file), Some(first)) = (up, scaffold.files.first_mut()) {
             first.1 = with_up(engine, &source.name, file, auto_down)?;
         }
-        let first = source.path.join(&scaffold.files[0].0);
-        if !first.exists() {
-            break scaffold;
-        }
-        if at.unix_millis() - Timestamp::now().unix_millis() > 120_000 {
-            bail!(
-                "{} exists already; choose another name",
-                engine.display_path(&first)
-            );
-        }
-        at = Timestamp::from_unix_millis(at.unix_millis() + 1000);
-    };
-    for (rel, text) in &scaffold.files {
-        let path = source.path.join(rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
-    }
+        Ok(scaffold)
+    })?;
     let created = source.path.join(&scaffold.files[0].0);
     let shown = engine.display_path(&created);
     if printer.is_json() {
@@ -138,6 +93,88 @@ pub fn run(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A migration's name in snake_case (`Create users` -> `create_users`).
+pub(super) fn slug(name: &str) -> anyhow::Result<String> {
+    let slug: String = name
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect::<String>()
+        .split('_')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
+    if slug.is_empty() {
+        bail!(
+            "`{name}` has no letters or digits to name a migration with; try e.g. `strata new create_users`"
+        );
+    }
+    Ok(slug)
+}
+
+/// The source a new migration goes to: `--source S`, else the first of
+/// format `strata`; with `any_single`, the project's only source whatever
+/// its format.
+pub(super) fn target_source(
+    engine: &Engine,
+    any_single: bool,
+) -> anyhow::Result<&strata_engine::SourceSpec> {
+    if engine.only_source().is_some() || (any_single && engine.sources().len() == 1) {
+        return engine
+            .sources()
+            .first()
+            .context("the source named by --source has no migrations folder");
+    }
+    match engine.sources().iter().find(|s| s.format == "strata") {
+        Some(s) => Ok(s),
+        None => bail!(
+            "no source of format `strata` to write into; name one with --source ({}), or add a [[source]] with format = \"strata\" to strata.toml",
+            engine
+                .sources()
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Writes the files `make` lays out for a migration made at `at`, or a
+/// second later, and so on, until its first file is a new one (two
+/// migrations made within one second get consecutive versions); with the
+/// time it was made at.
+pub(super) fn write_new(
+    engine: &Engine,
+    source: &strata_engine::SourceSpec,
+    mut at: Timestamp,
+    mut make: impl FnMut(Timestamp) -> anyhow::Result<strata_engine::Scaffold>,
+) -> anyhow::Result<(strata_engine::Scaffold, Timestamp)> {
+    let scaffold = loop {
+        let scaffold = make(at)?;
+        let first = source.path.join(&scaffold.files[0].0);
+        if !first.exists() {
+            break scaffold;
+        }
+        if at.unix_millis() - Timestamp::now().unix_millis() > 120_000 {
+            bail!(
+                "{} exists already; choose another name",
+                engine.display_path(&first)
+            );
+        }
+        at = Timestamp::from_unix_millis(at.unix_millis() + 1000);
+    };
+    for (rel, text) in &scaffold.files {
+        let path = source.path.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok((scaffold, at))
 }
 
 /// The file text for an up read from `file` (`-`: standard input), with a

@@ -218,7 +218,7 @@ pub(super) fn difference_lines(differences: &[Difference]) -> Vec<String> {
 }
 
 /// What a side of `schema diff` is.
-enum Side {
+pub(super) enum Side {
     Database(Box<Engine>),
     /// The project's migrations, replayed.
     Migrations,
@@ -244,7 +244,7 @@ impl Side {
 
 /// A side: `env:NAME`, a database URL, `migrations`, or a SQL file or
 /// directory.
-fn side(g: &Global, side: &str) -> anyhow::Result<Side> {
+pub(super) fn side(g: &Global, side: &str) -> anyhow::Result<Side> {
     let side_global = if side == "migrations" {
         return Ok(Side::Migrations);
     } else if let Some(env) = side.strip_prefix("env:") {
@@ -278,7 +278,7 @@ fn side(g: &Global, side: &str) -> anyhow::Result<Side> {
 
 /// A side's schema and how it is shown (passwords hidden); the migrations
 /// and SQL files are applied to a scratch database beside `beside`'s.
-async fn schema_of(side: &Side, beside: &Engine) -> anyhow::Result<(String, Schema)> {
+pub(super) async fn schema_of(side: &Side, beside: &Engine) -> anyhow::Result<(String, Schema)> {
     Ok(match side {
         Side::Database(engine) => (engine.database_display(), engine.schema().await?),
         Side::Migrations => (

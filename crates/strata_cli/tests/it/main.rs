@@ -9,6 +9,7 @@ mod cli;
 mod compat;
 mod crash;
 mod formats;
+mod generate;
 mod generated;
 mod hooks;
 mod integrity;

@@ -89,6 +89,40 @@ pub struct NewMigration<'a> {
     pub slug: &'a str,
     /// When it is made: versions are taken from it.
     pub at: strata_model::Timestamp,
+    /// Its SQL, written for the user (`strata generate`): the files hold
+    /// it instead of a template to fill.
+    pub sql: Option<Bodies<'a>>,
+}
+
+/// The SQL a new migration is written with.
+#[derive(Debug, Clone, Copy)]
+pub struct Bodies<'a> {
+    pub up: &'a str,
+    /// `None`: it has no down.
+    pub down: Option<&'a str>,
+    /// `false`: it must run outside a transaction (`CREATE INDEX
+    /// CONCURRENTLY`), each statement on its own.
+    pub transaction: bool,
+}
+
+impl Bodies<'_> {
+    /// Refused for a format that runs every migration in a transaction
+    /// or as one command (which PostgreSQL runs as one transaction).
+    pub fn in_transaction(&self, format: &str) -> Result<(), String> {
+        if self.transaction {
+            return Ok(());
+        }
+        Err(format!(
+            "{format} runs each migration in one transaction, and this one must run outside one (CREATE INDEX CONCURRENTLY, ALTER TYPE ... ADD VALUE): write it to a source of another format, or without CONCURRENTLY"
+        ))
+    }
+
+    /// What the user is told when the format keeps no down.
+    pub fn down_dropped(&self, format: &str) -> Option<String> {
+        self.down.map(|_| {
+            format!("{format} migrations have no down: the down strata generated was not written (`strata down` derives one where it can)")
+        })
+    }
 }
 
 impl NewMigration<'_> {

@@ -20,9 +20,27 @@ impl Format for DbmateFormat {
     }
 
     fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        let text = match &new.sql {
+            None => "-- migrate:up\n\n\n-- migrate:down\n\n".to_string(),
+            Some(sql) => format!(
+                "-- migrate:up{}\n{}\n\n-- migrate:down{}\n{}\n",
+                if sql.transaction {
+                    ""
+                } else {
+                    " transaction:false"
+                },
+                sql.up.trim_end(),
+                if sql.transaction {
+                    ""
+                } else {
+                    " transaction:false"
+                },
+                sql.down.unwrap_or_default().trim_end()
+            ),
+        };
         Ok(Scaffold::file(
             format!("{}_{}.sql", new.stamp(), new.slug),
-            "-- migrate:up\n\n\n-- migrate:down\n\n",
+            text,
         ))
     }
 

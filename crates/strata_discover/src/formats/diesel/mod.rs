@@ -41,19 +41,38 @@ impl Format for DieselFormat {
             &s[8..14],
             new.slug
         );
-        Ok(Scaffold {
-            files: vec![
-                (
-                    format!("{dir}/up.sql").into(),
-                    format!("-- {}\n", new.words()),
-                ),
-                (
-                    format!("{dir}/down.sql").into(),
-                    "-- This file should undo anything in `up.sql`\n".into(),
-                ),
-            ],
-            note: None,
-        })
+        let Some(sql) = &new.sql else {
+            return Ok(Scaffold {
+                files: vec![
+                    (
+                        format!("{dir}/up.sql").into(),
+                        format!("-- {}\n", new.words()),
+                    ),
+                    (
+                        format!("{dir}/down.sql").into(),
+                        "-- This file should undo anything in `up.sql`\n".into(),
+                    ),
+                ],
+                note: None,
+            });
+        };
+        let mut files = vec![
+            (
+                format!("{dir}/up.sql").into(),
+                format!("-- {}\n{}\n", new.words(), sql.up.trim_end()),
+            ),
+            (
+                format!("{dir}/down.sql").into(),
+                format!("{}\n", sql.down.unwrap_or_default().trim_end()),
+            ),
+        ];
+        if !sql.transaction {
+            files.push((
+                format!("{dir}/metadata.toml").into(),
+                "run_in_transaction = false\n".into(),
+            ));
+        }
+        Ok(Scaffold { files, note: None })
     }
 
     fn detect(&self, dir: &DirView) -> Option<Evidence> {

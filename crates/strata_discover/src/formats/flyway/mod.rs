@@ -79,10 +79,19 @@ impl Format for FlywayFormat {
             .max()
             .unwrap_or(0)
             + 1;
-        Ok(Scaffold::file(
+        let mut scaffold = Scaffold::file(
             format!("V{next}__{}.sql", new.slug),
             format!("-- {}\n", new.words()),
-        ))
+        );
+        if let Some(sql) = &new.sql {
+            // Flyway itself runs a migration with CREATE INDEX
+            // CONCURRENTLY outside a transaction.
+            scaffold.files[0]
+                .1
+                .push_str(&format!("{}\n", sql.up.trim_end()));
+            scaffold.note = sql.down_dropped("flyway");
+        }
+        Ok(scaffold)
     }
 
     fn detect(&self, dir: &DirView) -> Option<Evidence> {

@@ -25,10 +25,20 @@ impl Format for GolangMigrateFormat {
 
     fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
         let base = format!("{}_{}", crate::common::next_version(new), new.slug);
+        let (up, down) = match &new.sql {
+            None => (String::new(), String::new()),
+            Some(sql) => {
+                sql.in_transaction("golang-migrate")?;
+                (
+                    format!("{}\n", sql.up.trim_end()),
+                    format!("{}\n", sql.down.unwrap_or_default().trim_end()),
+                )
+            }
+        };
         Ok(Scaffold {
             files: vec![
-                (format!("{base}.up.sql").into(), String::new()),
-                (format!("{base}.down.sql").into(), String::new()),
+                (format!("{base}.up.sql").into(), up),
+                (format!("{base}.down.sql").into(), down),
             ],
             note: None,
         })

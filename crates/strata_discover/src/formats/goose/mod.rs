@@ -22,6 +22,9 @@ impl Format for GooseFormat {
     }
 
     fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        if new.sql.is_some() {
+            return Err("strata does not write goose migrations with SQL in them yet (goose needs its StatementBegin/StatementEnd around each statement with a semicolon inside): write the SQL strata printed into `goose create`'s file, or generate into a source of another format".into());
+        }
         Ok(Scaffold::file(
             format!("{}_{}.sql", crate::common::next_version(new), new.slug),
             "-- +goose Up\n-- +goose StatementBegin\n\n-- +goose StatementEnd\n\n-- +goose Down\n-- +goose StatementBegin\n\n-- +goose StatementEnd\n",

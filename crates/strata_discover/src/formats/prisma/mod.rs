@@ -32,10 +32,18 @@ impl Format for PrismaFormat {
     }
 
     fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
-        Ok(Scaffold::file(
+        let mut scaffold = Scaffold::file(
             format!("{}_{}/migration.sql", new.stamp(), new.slug),
             format!("-- {}\n", new.words()),
-        ))
+        );
+        if let Some(sql) = &new.sql {
+            sql.in_transaction("prisma")?;
+            scaffold.files[0]
+                .1
+                .push_str(&format!("{}\n", sql.up.trim_end()));
+            scaffold.note = sql.down_dropped("prisma");
+        }
+        Ok(scaffold)
     }
 
     fn detect(&self, dir: &DirView) -> Option<Evidence> {

@@ -29,19 +29,50 @@ impl Format for SqlxFormat {
             .flatten()
             .flatten()
             .any(|e| e.file_name().to_string_lossy().ends_with(".up.sql"));
-        Ok(if reversible {
-            Scaffold {
+        let Some(sql) = &new.sql else {
+            return Ok(if reversible {
+                Scaffold {
+                    files: vec![
+                        (
+                            format!("{base}.up.sql").into(),
+                            format!("-- {}\n", new.words()),
+                        ),
+                        (format!("{base}.down.sql").into(), String::new()),
+                    ],
+                    note: None,
+                }
+            } else {
+                Scaffold::file(format!("{base}.sql"), format!("-- {}\n", new.words()))
+            });
+        };
+        // sqlx reads the directive on the first line only.
+        let directive = if sql.transaction {
+            String::new()
+        } else {
+            format!("{SQLX_NO_TX}\n")
+        };
+        let up = format!("{directive}-- {}\n{}\n", new.words(), sql.up.trim_end());
+        let simple = !reversible
+            && std::fs::read_dir(&new.source.path)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(".sql"));
+        Ok(match sql.down {
+            Some(down) if !simple => Scaffold {
                 files: vec![
+                    (format!("{base}.up.sql").into(), up),
                     (
-                        format!("{base}.up.sql").into(),
-                        format!("-- {}\n", new.words()),
+                        format!("{base}.down.sql").into(),
+                        format!("{directive}{}\n", down.trim_end()),
                     ),
-                    (format!("{base}.down.sql").into(), String::new()),
                 ],
                 note: None,
-            }
-        } else {
-            Scaffold::file(format!("{base}.sql"), format!("-- {}\n", new.words()))
+            },
+            _ => Scaffold {
+                files: vec![(format!("{base}.sql").into(), up)],
+                note: sql.down.map(|_| "this sqlx source's migrations are single files, without downs: the down strata generated was not written".to_string()),
+            },
         })
     }
 

@@ -79,9 +79,23 @@ impl Format for NativeFormat {
     }
 
     fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
+        let text = match &new.sql {
+            None => format!("-- {}\n{TEMPLATE}", new.words()),
+            Some(sql) => {
+                let mut text = format!("-- {}\n", new.words());
+                if !sql.transaction {
+                    text.push_str("-- strata:no-transaction\n");
+                }
+                text.push_str(&format!("-- strata:up\n{}\n", sql.up.trim_end()));
+                if let Some(down) = sql.down {
+                    text.push_str(&format!("\n-- strata:down\n{}\n", down.trim_end()));
+                }
+                text
+            }
+        };
         Ok(Scaffold::file(
             format!("{}_{}.sql", new.stamp(), new.slug),
-            format!("-- {}\n{TEMPLATE}", new.words()),
+            text,
         ))
     }
 

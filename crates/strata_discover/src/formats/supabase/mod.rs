@@ -20,10 +20,18 @@ impl Format for SupabaseFormat {
     }
 
     fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
-        Ok(Scaffold::file(
+        let mut scaffold = Scaffold::file(
             format!("{}_{}.sql", new.stamp(), new.slug),
             format!("-- {}\n", new.words()),
-        ))
+        );
+        if let Some(sql) = &new.sql {
+            sql.in_transaction("supabase")?;
+            scaffold.files[0]
+                .1
+                .push_str(&format!("{}\n", sql.up.trim_end()));
+            scaffold.note = sql.down_dropped("supabase");
+        }
+        Ok(scaffold)
     }
 
     fn detect(&self, dir: &DirView) -> Option<Evidence> {
