@@ -243,6 +243,24 @@ pub enum Command {
         #[command(flatten)]
         locking: Locking,
     },
+    /// Squash a source's migrations up to VERSION into one baseline, proven first: the history and the baseline are built on scratch databases and compared object by object (and the tables data statements write, row by row); the old files move to `<source dir>_archive/`. A database that applied them all counts the baseline as applied.
+    Squash {
+        /// The last migration squashed.
+        #[arg(long, value_name = "VERSION", required_unless_present = "undo")]
+        to: Option<String>,
+        /// The baseline's name.
+        #[arg(long, default_value = "baseline")]
+        name: String,
+        /// Leave out the data statements that cannot be carried (listed) instead of refusing.
+        #[arg(long)]
+        drop_data: bool,
+        /// Bring back the files of the last squash (the history was never changed).
+        #[arg(long, conflicts_with_all = ["to", "drop_data"])]
+        undo: bool,
+        /// The server to make the scratch databases on (default: `[project] scratch_url`, else the database's own server).
+        #[arg(long, value_name = "URL")]
+        scratch_url: Option<String>,
+    },
     /// Write a migration from a desired state: the migrations replayed on a scratch database are compared with it, and the difference written (with the reverse as its down) in the target source's format. Nothing to do: no file, exit 0.
     Generate {
         /// The migration's name (`add_orders_index`).

@@ -344,6 +344,9 @@ pub(crate) fn script_requires(text: &str) -> Result<Vec<MigrationId>, (usize, St
 /// folder numbers its files in sequence (`0001_...`, kept as wide), else
 /// the time stamp.
 pub(crate) fn next_version(new: &crate::NewMigration) -> String {
+    if let Some(version) = new.version {
+        return version.to_string();
+    }
     let numbers: Vec<String> = std::fs::read_dir(&new.source.path)
         .into_iter()
         .flatten()

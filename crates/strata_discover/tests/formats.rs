@@ -458,6 +458,7 @@ fn a_new_migration_is_written_in_each_formats_own_layout_and_read_back() {
             slug: "add_hours",
             at,
             sql: None,
+            version: None,
         };
         let scaffold = strata_discover::format(format)
             .unwrap()
@@ -488,6 +489,7 @@ fn a_new_migration_is_written_in_each_formats_own_layout_and_read_back() {
         slug: "add_hours",
         at,
         sql: None,
+            version: None,
     };
     let scaffold = strata_discover::format("python")
         .unwrap()
@@ -518,6 +520,7 @@ fn a_new_migration_is_written_in_each_formats_own_layout_and_read_back() {
         slug: "add_hours",
         at,
         sql: None,
+            version: None,
     };
     let scaffold = strata_discover::format("golang-migrate")
         .unwrap()

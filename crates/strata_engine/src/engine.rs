@@ -376,6 +376,7 @@ impl Engine {
     ) -> Result<Vec<HistoryRow>, EngineError> {
         rows.retain(|r| self.selects(&r.id.source));
         self.place(&mut rows, migrations, table)?;
+        self.squash_view(&mut rows, migrations)?;
         Ok(rows)
     }
 

@@ -41,6 +41,7 @@ mod lint;
 mod rehearse;
 mod schema;
 mod scratch;
+mod squash;
 mod tasks;
 mod validate;
 mod verify;
@@ -58,6 +59,7 @@ pub use integrity::{IntegrityCheck, IntegrityOptions, Severity};
 pub use lint::LintReport;
 pub use rehearse::{DownKind, Outcome, TestOptions, TestReport, Tested};
 pub use report::{Report, Request, RequestKind};
+pub use squash::{Carried, ProofRow, SquashOptions, SquashRecord, SquashReport};
 pub use scratch::{Replay, remove_scratch_databases, stopping};
 pub use script::interrupt_scripts;
 pub use strata_discover::{

@@ -79,6 +79,7 @@ pub async fn run(
                     down: (!down.steps.is_empty()).then_some(down_sql.as_str()),
                     transaction,
                 }),
+                version: None,
             };
             format.scaffold(&new).map_err(anyhow::Error::msg)
         })?;

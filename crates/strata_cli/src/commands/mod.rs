@@ -12,6 +12,7 @@ mod list;
 mod new;
 mod plan;
 mod schema;
+mod squash;
 mod status;
 mod tasks;
 mod test;
@@ -157,6 +158,29 @@ async fn dispatch(command: &Command, g: &Global, printer: &Printer) -> anyhow::R
         Command::Validate => {
             let with_database = g.env.is_some() || g.database_url.is_some();
             validate::run(&load(g)?, with_database, printer).await
+        }
+        Command::Squash {
+            to,
+            name,
+            drop_data,
+            undo,
+            scratch_url,
+        } => {
+            let mut engine = load(g)?;
+            if let Some(url) = scratch_url {
+                engine.use_scratch_url(url.clone());
+            }
+            match to {
+                Some(to) if !undo => {
+                    let options = strata_engine::SquashOptions {
+                        to: to.clone(),
+                        name: new::slug(name)?,
+                        drop_data: *drop_data,
+                    };
+                    squash::run(&engine, &options, printer).await
+                }
+                _ => squash::undo(&engine, printer),
+            }
         }
         Command::Generate {
             name,

@@ -42,6 +42,7 @@ pub fn run(
             slug: &slug,
             at,
             sql: None,
+            version: None,
         };
         let mut scaffold = if task.is_some_and(|t| t.name == source.name) {
             // A task is named by its file's stem: one name, one file.

@@ -92,6 +92,9 @@ pub struct NewMigration<'a> {
     /// Its SQL, written for the user (`strata generate`): the files hold
     /// it instead of a template to fill.
     pub sql: Option<Bodies<'a>>,
+    /// Its version, where it is not to be taken from [`NewMigration::at`]
+    /// (`strata squash`: the version of the last migration squashed).
+    pub version: Option<&'a str>,
 }
 
 /// The SQL a new migration is written with.
@@ -128,7 +131,8 @@ impl Bodies<'_> {
 impl NewMigration<'_> {
     /// `yyyymmddhhmmss`, as most tools version their files.
     pub fn stamp(&self) -> String {
-        self.at.compact()
+        self.version
+            .map_or_else(|| self.at.compact(), str::to_string)
     }
 
     /// The words of the name, for a description (`create users`).

@@ -234,9 +234,11 @@ impl Engine {
         table: &str,
     ) -> Result<Plan, EngineError> {
         self.place(all_history, migrations, table)?;
-        Ok(request
-            .kind
-            .plan(migrations, &self.selected_rows(all_history), target)?)
+        let mut rows = self.selected_rows(all_history);
+        if self.has_squashes() {
+            self.squash_view(rows.to_mut(), migrations)?;
+        }
+        Ok(request.kind.plan(migrations, &rows, target)?)
     }
 
     /// The rows of the selected sources: copied only when some are not.

@@ -33,14 +33,17 @@ impl Format for DieselFormat {
 
     fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
         let s = new.stamp();
-        let dir = format!(
-            "{}-{}-{}-{}_{}",
-            &s[..4],
-            &s[4..6],
-            &s[6..8],
-            &s[8..14],
-            new.slug
-        );
+        let dir = match new.version {
+            Some(version) => format!("{version}_{}", new.slug),
+            None => format!(
+                "{}-{}-{}-{}_{}",
+                &s[..4],
+                &s[4..6],
+                &s[6..8],
+                &s[8..14],
+                new.slug
+            ),
+        };
         let Some(sql) = &new.sql else {
             return Ok(Scaffold {
                 files: vec![

@@ -67,18 +67,10 @@ impl Format for FlywayFormat {
     }
 
     fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
-        let next = std::fs::read_dir(&new.source.path)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                let version = name.strip_prefix('V')?.split("__").next()?.to_string();
-                version.split(['.', '_']).next()?.parse::<u64>().ok()
-            })
-            .max()
-            .unwrap_or(0)
-            + 1;
+        let next = match new.version {
+            Some(version) => version.to_string(),
+            None => next_flyway_version(new),
+        };
         let mut scaffold = Scaffold::file(
             format!("V{next}__{}.sql", new.slug),
             format!("-- {}\n", new.words()),
@@ -86,9 +78,7 @@ impl Format for FlywayFormat {
         if let Some(sql) = &new.sql {
             // Flyway itself runs a migration with CREATE INDEX
             // CONCURRENTLY outside a transaction.
-            scaffold.files[0]
-                .1
-                .push_str(&format!("{}\n", sql.up.trim_end()));
+            scaffold.files[0].1.push_str(&format!("{}\n", sql.up.trim_end()));
             scaffold.note = sql.down_dropped("flyway");
         }
         Ok(scaffold)
@@ -202,4 +192,20 @@ impl Format for FlywayFormat {
         }
         finish(migrations, problems, warnings)
     }
+}
+
+/// One more than the highest `V` version in the folder.
+fn next_flyway_version(new: &NewMigration) -> String {
+    let highest = std::fs::read_dir(&new.source.path)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let version = name.strip_prefix('V')?.split("__").next()?.to_string();
+            version.split(['.', '_']).next()?.parse::<u64>().ok()
+        })
+        .max()
+        .unwrap_or(0);
+    (highest + 1).to_string()
 }

@@ -1,0 +1,643 @@
+//! `strata squash`: a source's migrations up to a version become one
+//! baseline migration, with proof. The history is replayed on a scratch
+//! database and dumped canonically; the squashed migrations' data
+//! statements are carried after the schema; the baseline is applied to
+//! another scratch database and both are compared object by object (and
+//! the carried tables row by row). Only then are the old files moved to
+//! `<source dir>_archive/`, beside a `SQUASHED.md` for people and a
+//! `squash.toml` strata reads: on a database that applied every squashed
+//! migration the baseline counts as applied ([`Engine::squash_view`]).
+
+use crate::events::Silent;
+use crate::report::{Request, RequestKind, ms};
+use crate::{Engine, EngineError};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use strata_discover::{Bodies, NewMigration, SourceSpec};
+use strata_model::{HistoryRow, HistoryStatus, Migration, MigrationKind, Timestamp};
+use strata_plan::UpOptions;
+use strata_schema::{Difference, Schema};
+
+/// What `strata squash` is asked.
+#[derive(Debug, Clone)]
+pub struct SquashOptions {
+    /// The last migration squashed (`VERSION`).
+    pub to: String,
+    /// The baseline's name (`baseline`).
+    pub name: String,
+    /// Leave out the data statements that cannot be carried, instead of
+    /// refusing.
+    pub drop_data: bool,
+}
+
+/// A data statement of a squashed migration.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Carried {
+    /// `path:line` of the statement.
+    pub location: String,
+    pub sql: String,
+    /// Why it was not carried, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
+}
+
+/// One kind of object in the parity proof: how many the history builds,
+/// and how many of those the baseline builds identically.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProofRow {
+    pub kind: String,
+    pub history: usize,
+    pub matching: usize,
+}
+
+/// What `strata squash` did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SquashReport {
+    pub source: String,
+    /// The baseline's files, as shown.
+    pub baseline: Vec<String>,
+    pub version: String,
+    pub squashed: Vec<String>,
+    pub carried: Vec<Carried>,
+    /// Data statements left out (`--drop-data`).
+    pub dropped: Vec<Carried>,
+    pub proof: Vec<ProofRow>,
+    /// Tables whose rows were compared, history against baseline.
+    pub data_compared: Vec<String>,
+    pub archive: String,
+    pub note: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// A squash as `squash.toml` records it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct SquashRecord {
+    /// The baseline's version (that of the last migration squashed).
+    pub into: String,
+    pub name: String,
+    /// The versions squashed, in order (the baseline's own last).
+    pub versions: Vec<String>,
+    pub squashed_at: String,
+    /// The baseline's files, relative to the source folder.
+    pub baseline: Vec<PathBuf>,
+    /// The files moved to the archive, relative to the source folder (and
+    /// to the archive folder, where they went).
+    pub moved: Vec<PathBuf>,
+}
+
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+struct Manifest {
+    #[serde(default)]
+    squash: Vec<SquashRecord>,
+}
+
+/// The archive folder of a source: `<its folder>_archive`.
+pub(crate) fn archive_of(source: &Path) -> PathBuf {
+    let mut name = source.file_name().unwrap_or_default().to_os_string();
+    name.push("_archive");
+    source.with_file_name(name)
+}
+
+const MANIFEST: &str = "squash.toml";
+
+fn read_manifest(source: &Path) -> Result<Manifest, EngineError> {
+    let path = archive_of(source).join(MANIFEST);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| EngineError::Config {
+            path: path.clone(),
+            message: e.to_string(),
+            help: "it is written by `strata squash`: restore it from version control".into(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+        Err(e) => Err(EngineError::Io {
+            what: format!("cannot read {}", path.display()),
+            source: e,
+        }),
+    }
+}
+
+fn write_manifest(source: &Path, manifest: &Manifest) -> Result<(), EngineError> {
+    let dir = archive_of(source);
+    let path = dir.join(MANIFEST);
+    if manifest.squash.is_empty() {
+        let _ = std::fs::remove_file(&path);
+        return Ok(());
+    }
+    let text = format!(
+        "# Written by `strata squash` (`strata squash --undo` reverses the last one): strata reads it to\n# count a baseline as applied on a database that applied every migration it squashed.\n{}",
+        toml::to_string(manifest).map_err(|e| EngineError::Refused(e.to_string()))?
+    );
+    std::fs::write(&path, text).map_err(|e| EngineError::Io {
+        what: format!("cannot write {}", path.display()),
+        source: e,
+    })
+}
+
+impl Engine {
+    /// The source a squash works on: `--source`, or the only one.
+    fn squash_source(&self) -> Result<&SourceSpec, EngineError> {
+        match (self.only_source(), self.sources()) {
+            (Some(_), [source, ..]) | (None, [source]) => Ok(source),
+            _ => Err(EngineError::Refused(format!(
+                "this project has {} sources: name the one to squash with --source",
+                self.sources().len()
+            ))),
+        }
+    }
+
+    /// Squashes the source's migrations up to `options.to` into one
+    /// baseline, proving it first; nothing is written unless the proof
+    /// holds.
+    pub async fn squash(&self, options: &SquashOptions) -> Result<SquashReport, EngineError> {
+        let started = std::time::Instant::now();
+        let source = self.squash_source()?.clone();
+        let found = self.migrations()?;
+        let ours: Vec<&Migration> = found
+            .migrations
+            .iter()
+            .filter(|m| m.id.source == source.name && m.kind != MigrationKind::Repeatable)
+            .collect();
+        let last = ours
+            .iter()
+            .position(|m| m.id.version.as_str() == options.to || m.id.version.to_string() == options.to)
+            .ok_or_else(|| {
+                EngineError::Refused(format!(
+                    "--to {}: source {} has no migration of that version (`strata list` shows them)",
+                    options.to, source.name
+                ))
+            })?;
+        let squashed = &ours[..=last];
+        if squashed.len() < 2 {
+            return Err(EngineError::Refused(format!(
+                "--to {}: that is the source's first migration; there is nothing to squash it with",
+                options.to
+            )));
+        }
+        if let Some(m) = squashed.iter().find(|m| m.kind == MigrationKind::Script) {
+            return Err(EngineError::Refused(format!(
+                "{} ({}) is a script: what it does to data cannot be carried into SQL; squash up to the migration before it",
+                m.id,
+                self.display_path(&m.path)
+            )));
+        }
+        let format = strata_discover::format(&source.format).ok_or_else(|| {
+            EngineError::Refused(format!("source {} has an unknown format", source.name))
+        })?;
+        let dialect = self.database()?.engine().dialect();
+        let through = squashed[last].id.to_string();
+
+        // The history: its schema, and the rows of the tables data
+        // statements write.
+        let mut carried = data_statements(self, squashed, dialect);
+        let tables: Vec<String> = {
+            let mut t: Vec<String> = carried.iter().filter_map(|c| written_table(&c.sql)).collect();
+            t.sort();
+            t.dedup();
+            t
+        };
+        let (history, history_rows) = self
+            .on_a_scratch(async |scratch: &Engine| {
+                let up = Request::new(RequestKind::Up(UpOptions {
+                    to: Some(through.clone()),
+                    ..UpOptions::default()
+                }));
+                scratch.run_unaudited(&up, &Silent).await.map_err(|e| {
+                    EngineError::Refused(format!(
+                        "the migrations up to {through} do not apply to an empty database, so there is nothing to squash them into: {e}"
+                    ))
+                })?;
+                Ok((scratch.schema().await?, scratch.table_rows(&tables).await?))
+            })
+            .await?;
+        let schema_sql = strata_schema::dump(&history);
+
+        // The baseline, on another scratch database: the schema, then each
+        // data statement (those that fail depend on a state the history
+        // passed through and the baseline does not).
+        let (baseline, baseline_rows) = self
+            .on_a_scratch(async |scratch: &Engine| {
+                let mut driver = scratch.connect().await?;
+                for st in strata_sql::split(&schema_sql, dialect) {
+                    driver.batch(st.sql).await.map_err(|e| {
+                        EngineError::Refused(format!(
+                            "the canonical dump does not apply to an empty database at `{}`: {e} (please report it)",
+                            st.sql.lines().next().unwrap_or_default()
+                        ))
+                    })?;
+                }
+                for c in &mut carried {
+                    if let Err(e) = driver.batch(&c.sql).await {
+                        c.refused = Some(format!(
+                            "fails after the whole schema is built ({e}): it depends on a state the history passed through"
+                        ));
+                    }
+                }
+                drop(driver);
+                Ok((scratch.schema().await?, scratch.table_rows(&tables).await?))
+            })
+            .await?;
+
+        let proof = proof(&history, &baseline);
+        let differences = strata_schema::diff(&history, &baseline);
+        if !differences.is_empty() {
+            return Err(EngineError::Refused(format!(
+                "the baseline does not build what the history builds ({} difference(s): {}); nothing was written (please report it)",
+                differences.len(),
+                shown(&differences)
+            )));
+        }
+        let mismatched: Vec<&String> = tables
+            .iter()
+            .filter(|t| history_rows.get(*t) != baseline_rows.get(*t))
+            .collect();
+        let refused: Vec<&Carried> = carried.iter().filter(|c| c.refused.is_some()).collect();
+        if (!refused.is_empty() || !mismatched.is_empty()) && !options.drop_data {
+            let mut why: Vec<String> = refused
+                .iter()
+                .map(|c| format!("  {}: {}", c.location, c.refused.as_deref().unwrap_or_default()))
+                .collect();
+            why.extend(mismatched.iter().map(|t| {
+                format!("  table {t}: its rows after the baseline are not those after the history (a later migration changed what an earlier one wrote)")
+            }));
+            return Err(EngineError::Refused(format!(
+                "the squashed migrations' data cannot all be carried safely; nothing was written:\n{}\nsquash up to an earlier version, or pass --drop-data to leave those statements out (listed)",
+                why.join("\n")
+            )));
+        }
+        let (carried, dropped): (Vec<Carried>, Vec<Carried>) =
+            carried.into_iter().partition(|c| c.refused.is_none());
+
+        // Files: the old ones to the archive, then the baseline.
+        let version = squashed[last].id.version.as_str().to_string();
+        let slug = options.name.clone();
+        let mut text = format!(
+            "-- {} migrations of source {} (up to {version}) squashed by `strata squash` on {}: see {}/SQUASHED.md\n\n{}",
+            squashed.len(),
+            source.name,
+            Timestamp::now().rfc3339(),
+            archive_of(&source.path)
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy(),
+            schema_sql.trim_end()
+        );
+        if !carried.is_empty() {
+            text.push_str("\n\n-- Data carried from the squashed migrations.\n");
+            for c in &carried {
+                text.push_str(&format!("\n-- from {}\n{}\n", c.location, c.sql.trim_end()));
+            }
+        }
+        let scaffold = format
+            .scaffold(&NewMigration {
+                source: &source,
+                slug: &slug,
+                at: Timestamp::now(),
+                sql: Some(Bodies {
+                    up: &text,
+                    down: None,
+                    transaction: true,
+                }),
+                version: Some(&version),
+            })
+            .map_err(EngineError::Refused)?;
+        let moved = self.archive(&source, squashed)?;
+        let mut written = Vec::new();
+        for (rel, body) in &scaffold.files {
+            let path = source.path.join(rel);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| EngineError::Io {
+                    what: format!("cannot create {}", dir.display()),
+                    source: e,
+                })?;
+            }
+            std::fs::write(&path, body).map_err(|e| EngineError::Io {
+                what: format!("cannot write {}", path.display()),
+                source: e,
+            })?;
+            written.push(rel.clone());
+        }
+        let record = SquashRecord {
+            into: version.clone(),
+            name: slug,
+            versions: squashed.iter().map(|m| m.id.version.as_str().to_string()).collect(),
+            squashed_at: Timestamp::now().rfc3339(),
+            baseline: written.clone(),
+            moved,
+        };
+        self.write_squashed_md(&source, &record, squashed)?;
+        let mut manifest = read_manifest(&source.path)?;
+        manifest.squash.push(record);
+        write_manifest(&source.path, &manifest)?;
+        Ok(SquashReport {
+            source: source.name.clone(),
+            baseline: written
+                .iter()
+                .map(|r| self.display_path(&source.path.join(r)))
+                .collect(),
+            version,
+            squashed: squashed.iter().map(|m| m.id.to_string()).collect(),
+            carried,
+            dropped,
+            proof,
+            data_compared: tables,
+            archive: self.display_path(&archive_of(&source.path)),
+            note: scaffold.note,
+            duration_ms: ms(started.elapsed()),
+        })
+    }
+
+    /// Moves the squashed migrations' files (and folders) to the archive,
+    /// keeping their paths; returns those paths.
+    fn archive(&self, source: &SourceSpec, squashed: &[&Migration]) -> Result<Vec<PathBuf>, EngineError> {
+        let archive = archive_of(&source.path);
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for m in squashed {
+            let bodies = [Some(&m.up), m.down.as_ref(), m.verify.as_ref()];
+            for path in std::iter::once(&m.path).chain(bodies.into_iter().flatten().map(|b| &b.path)) {
+                // A folder migration (Prisma, diesel) moves as a whole.
+                // Migration paths are shown from the project's root.
+                let full = self.project.root.join(path);
+                let Ok(rel) = full.strip_prefix(&source.path) else { continue };
+                let Some(top) = rel.components().next() else { continue };
+                let top = PathBuf::from(top.as_os_str());
+                if !paths.contains(&top) && source.path.join(&top).exists() {
+                    paths.push(top);
+                }
+            }
+        }
+        for rel in &paths {
+            let to = archive.join(rel);
+            if to.exists() {
+                return Err(EngineError::Refused(format!(
+                    "{} exists already: the archive holds a file of the same name; move it away first",
+                    self.display_path(&to)
+                )));
+            }
+        }
+        std::fs::create_dir_all(&archive).map_err(|e| EngineError::Io {
+            what: format!("cannot create {}", archive.display()),
+            source: e,
+        })?;
+        for rel in &paths {
+            std::fs::rename(source.path.join(rel), archive.join(rel)).map_err(|e| EngineError::Io {
+                what: format!("cannot move {} to {}", rel.display(), archive.display()),
+                source: e,
+            })?;
+        }
+        Ok(paths)
+    }
+
+    fn write_squashed_md(
+        &self,
+        source: &SourceSpec,
+        record: &SquashRecord,
+        squashed: &[&Migration],
+    ) -> Result<(), EngineError> {
+        let path = archive_of(&source.path).join("SQUASHED.md");
+        let mut text = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+            "# Squashed migrations\n\nWritten by `strata squash`. A database that applied every migration of a squash counts its\nbaseline as applied; an empty one runs the baseline; one that applied only some is refused.\n`strata squash --undo` brings the last squash's files back.\n".to_string()
+        });
+        text.push_str(&format!(
+            "\n## {} {} ({})\n\n| version | name | file |\n|---|---|---|\n",
+            record.into, record.name, record.squashed_at
+        ));
+        for m in squashed {
+            text.push_str(&format!(
+                "| {} | {} | {} |\n",
+                m.id.version,
+                m.name,
+                self.project
+                    .root
+                    .join(&m.path)
+                    .strip_prefix(&source.path)
+                    .unwrap_or(&m.path)
+                    .display()
+            ));
+        }
+        text.push_str(&format!(
+            "\nBaseline: {}\n",
+            record
+                .baseline
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        std::fs::write(&path, text).map_err(|e| EngineError::Io {
+            what: format!("cannot write {}", path.display()),
+            source: e,
+        })
+    }
+
+    /// `strata squash --undo`: the last squash's baseline removed and its
+    /// files moved back. The database's history was never changed.
+    pub fn unsquash(&self) -> Result<SquashRecord, EngineError> {
+        let source = self.squash_source()?.clone();
+        let mut manifest = read_manifest(&source.path)?;
+        let Some(record) = manifest.squash.pop() else {
+            return Err(EngineError::Refused(format!(
+                "source {} has no squash to undo ({} has no record of one)",
+                source.name,
+                self.display_path(&archive_of(&source.path).join(MANIFEST))
+            )));
+        };
+        let archive = archive_of(&source.path);
+        for rel in &record.moved {
+            if source.path.join(rel).exists() && !record.baseline.iter().any(|b| b.starts_with(rel)) {
+                return Err(EngineError::Refused(format!(
+                    "{} exists again: move it away before undoing the squash",
+                    self.display_path(&source.path.join(rel))
+                )));
+            }
+        }
+        for rel in &record.baseline {
+            let path = source.path.join(rel);
+            let _ = std::fs::remove_file(&path);
+            // A baseline folder (Prisma, diesel) goes when it is empty.
+            if let Some(dir) = path.parent().filter(|d| *d != source.path) {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+        for rel in &record.moved {
+            std::fs::rename(archive.join(rel), source.path.join(rel)).map_err(|e| EngineError::Io {
+                what: format!("cannot move {} back from {}", rel.display(), archive.display()),
+                source: e,
+            })?;
+        }
+        write_manifest(&source.path, &manifest)?;
+        if manifest.squash.is_empty() {
+            let _ = std::fs::remove_file(archive.join("SQUASHED.md"));
+            let _ = std::fs::remove_dir(&archive);
+        }
+        Ok(record)
+    }
+
+    /// History rows as strata reads them once a source was squashed: on a
+    /// database that applied every squashed migration, the baseline (of
+    /// the last one's version) counts as applied with its own checksum
+    /// and the other rows are folded into it; on one that applied none,
+    /// nothing changes (the baseline runs); one that applied some is
+    /// refused. The table itself is not written.
+    pub(crate) fn squash_view(
+        &self,
+        rows: &mut Vec<HistoryRow>,
+        migrations: &[Migration],
+    ) -> Result<(), EngineError> {
+        for source in self.sources() {
+            if !archive_of(&source.path).join(MANIFEST).exists() {
+                continue;
+            }
+            for record in read_manifest(&source.path)?.squash {
+                let Some(baseline) = migrations
+                    .iter()
+                    .find(|m| m.id.source == source.name && m.id.version.as_str() == record.into)
+                else {
+                    continue;
+                };
+                let of = |r: &HistoryRow| {
+                    r.id.source == source.name
+                        && record.versions.iter().any(|v| v == r.id.version.as_str())
+                };
+                let applied: Vec<&str> = rows
+                    .iter()
+                    .filter(|r| of(r) && r.status == HistoryStatus::Applied)
+                    .map(|r| r.id.version.as_str())
+                    .collect();
+                if applied.is_empty() {
+                    continue;
+                }
+                if applied.len() < record.versions.len() {
+                    let missing: Vec<&String> = record
+                        .versions
+                        .iter()
+                        .filter(|v| !applied.contains(&v.as_str()))
+                        .collect();
+                    return Err(EngineError::Refused(format!(
+                        "{}: {} of the {} migrations of source {} squashed into {} ({}) are applied here, and {} not ({}): strata does not guess what the baseline would do to it. Bring it to all of them first with the archived files (`strata squash --undo`, `strata up --to {}`, then squash again), or to none",
+                        self.database_display(),
+                        applied.len(),
+                        record.versions.len(),
+                        source.name,
+                        record.into,
+                        self.display_path(&baseline.path),
+                        missing.len(),
+                        missing.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
+                        record.into
+                    )));
+                }
+                rows.retain(|r| !of(r) || r.id.version.as_str() == record.into);
+                if let Some(row) = rows.iter_mut().find(|r| r.id == baseline.id) {
+                    row.checksum = baseline.checksum.clone();
+                    row.name = baseline.name.clone();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a source was squashed (its history is read through
+    /// [`Engine::squash_view`]).
+    pub(crate) fn has_squashes(&self) -> bool {
+        self.sources()
+            .iter()
+            .any(|s| archive_of(&s.path).join(MANIFEST).exists())
+    }
+
+    /// The rows of `tables`, each as text, sorted: what a data comparison
+    /// compares.
+    async fn table_rows(
+        &self,
+        tables: &[String],
+    ) -> Result<BTreeMap<String, Vec<Vec<Option<String>>>>, EngineError> {
+        let mut driver = self.connect().await?;
+        let mut out = BTreeMap::new();
+        for table in tables {
+            let mut rows = driver
+                .query_text(&format!("SELECT * FROM {table}"))
+                .await?
+                .unwrap_or_default();
+            rows.sort();
+            out.insert(table.clone(), rows);
+        }
+        Ok(out)
+    }
+}
+
+/// The statements of the squashed migrations that write data, in order:
+/// what a schema dump does not hold.
+fn data_statements(engine: &Engine, squashed: &[&Migration], dialect: strata_sql::Dialect) -> Vec<Carried> {
+    let mut out = Vec::new();
+    for m in squashed {
+        let body = &m.up;
+        for st in strata_sql::split(&body.sql, dialect) {
+            let first = strata_sql::first_word(&st, &body.sql);
+            let data = matches!(
+                first.as_str(),
+                "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "REPLACE" | "COPY"
+            ) || (first == "SELECT" && st.sql.to_ascii_lowercase().contains("setval("));
+            if data {
+                out.push(Carried {
+                    location: format!(
+                        "{}:{}",
+                        engine.display_path(&body.path),
+                        body.line + st.line_in(&body.sql)
+                    ),
+                    sql: body.sql[st.token_offset..st.offset + st.sql.len()].trim().to_string(),
+                    refused: None,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The table a data statement writes (`INSERT INTO t`, `UPDATE t`,
+/// `DELETE FROM t`), as written.
+fn written_table(sql: &str) -> Option<String> {
+    let mut words = sql.split_whitespace();
+    let first = words.next()?.to_ascii_uppercase();
+    let name = match first.as_str() {
+        "INSERT" | "REPLACE" => {
+            let mut w = words.next()?;
+            if w.eq_ignore_ascii_case("INTO") {
+                w = words.next()?;
+            }
+            w
+        }
+        "DELETE" => {
+            let w = words.next()?;
+            if w.eq_ignore_ascii_case("FROM") { words.next()? } else { w }
+        }
+        "UPDATE" => words.next()?,
+        _ => return None,
+    };
+    let name = name.split('(').next()?.trim_end_matches(';');
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// Objects per kind: how many the history builds, how many of those the
+/// baseline builds the same.
+fn proof(history: &Schema, baseline: &Schema) -> Vec<ProofRow> {
+    let built = strata_schema::objects(baseline);
+    let mut rows: BTreeMap<String, ProofRow> = BTreeMap::new();
+    for o in strata_schema::objects(history) {
+        let row = rows.entry(o.kind.to_string()).or_insert(ProofRow {
+            kind: o.kind.to_string(),
+            history: 0,
+            matching: 0,
+        });
+        row.history += 1;
+        if built.iter().any(|b| b.kind == o.kind && b.name == o.name && b.sql == o.sql) {
+            row.matching += 1;
+        }
+    }
+    rows.into_values().collect()
+}
+
+fn shown(differences: &[Difference]) -> String {
+    differences
+        .iter()
+        .map(|d| format!("{:?} {} {}", d.change, d.kind, d.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
