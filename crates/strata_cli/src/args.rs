@@ -254,8 +254,11 @@ pub enum Command {
         /// Leave out the data statements that cannot be carried (listed) instead of refusing.
         #[arg(long)]
         drop_data: bool,
+        /// Also compare with this environment's database, which must have applied exactly the squashed migrations (read only).
+        #[arg(long, value_name = "ENV")]
+        check_env: Option<String>,
         /// Bring back the files of the last squash (the history was never changed).
-        #[arg(long, conflicts_with_all = ["to", "drop_data"])]
+        #[arg(long, conflicts_with_all = ["to", "drop_data", "check_env"])]
         undo: bool,
         /// The server to make the scratch databases on (default: `[project] scratch_url`, else the database's own server).
         #[arg(long, value_name = "URL")]

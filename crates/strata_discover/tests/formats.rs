@@ -489,7 +489,7 @@ fn a_new_migration_is_written_in_each_formats_own_layout_and_read_back() {
         slug: "add_hours",
         at,
         sql: None,
-            version: None,
+        version: None,
     };
     let scaffold = strata_discover::format("python")
         .unwrap()
@@ -520,7 +520,7 @@ fn a_new_migration_is_written_in_each_formats_own_layout_and_read_back() {
         slug: "add_hours",
         at,
         sql: None,
-            version: None,
+        version: None,
     };
     let scaffold = strata_discover::format("golang-migrate")
         .unwrap()

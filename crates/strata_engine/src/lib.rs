@@ -59,9 +59,9 @@ pub use integrity::{IntegrityCheck, IntegrityOptions, Severity};
 pub use lint::LintReport;
 pub use rehearse::{DownKind, Outcome, TestOptions, TestReport, Tested};
 pub use report::{Report, Request, RequestKind};
-pub use squash::{Carried, ProofRow, SquashOptions, SquashRecord, SquashReport};
 pub use scratch::{Replay, remove_scratch_databases, stopping};
 pub use script::interrupt_scripts;
+pub use squash::{Carried, ProofRow, SquashOptions, SquashRecord, SquashReport};
 pub use strata_discover::{
     Bodies, Diagnostic, Found, NewMigration, ORDER_FILE, Scaffold, Scan, SourceSpec, Task, format,
     scan, task_scaffold, unversioned,

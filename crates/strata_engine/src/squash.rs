@@ -28,6 +28,9 @@ pub struct SquashOptions {
     /// Leave out the data statements that cannot be carried, instead of
     /// refusing.
     pub drop_data: bool,
+    /// A real database that applied exactly the squashed migrations (as
+    /// shown, and its schema): the history must build what it has.
+    pub against: Option<(String, Schema)>,
 }
 
 /// A data statement of a squashed migration.
@@ -62,6 +65,8 @@ pub struct SquashReport {
     /// Data statements left out (`--drop-data`).
     pub dropped: Vec<Carried>,
     pub proof: Vec<ProofRow>,
+    /// The real database the history was also compared with.
+    pub checked_against: Option<String>,
     /// Tables whose rows were compared, history against baseline.
     pub data_compared: Vec<String>,
     pub archive: String,
@@ -89,6 +94,10 @@ pub struct SquashRecord {
 struct Manifest {
     #[serde(default)]
     squash: Vec<SquashRecord>,
+    /// Squashes undone: a tool's history a run rewrote for one is written
+    /// back as it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    undone: Vec<SquashRecord>,
 }
 
 /// The archive folder of a source: `<its folder>_archive`.
@@ -119,7 +128,7 @@ fn read_manifest(source: &Path) -> Result<Manifest, EngineError> {
 fn write_manifest(source: &Path, manifest: &Manifest) -> Result<(), EngineError> {
     let dir = archive_of(source);
     let path = dir.join(MANIFEST);
-    if manifest.squash.is_empty() {
+    if manifest.squash.is_empty() && manifest.undone.is_empty() {
         let _ = std::fs::remove_file(&path);
         return Ok(());
     }
@@ -190,7 +199,10 @@ impl Engine {
         // statements write.
         let mut carried = data_statements(self, squashed, dialect);
         let tables: Vec<String> = {
-            let mut t: Vec<String> = carried.iter().filter_map(|c| written_table(&c.sql)).collect();
+            let mut t: Vec<String> = carried
+                .iter()
+                .filter_map(|c| written_table(&c.sql))
+                .collect();
             t.sort();
             t.dedup();
             t
@@ -246,6 +258,16 @@ impl Engine {
                 shown(&differences)
             )));
         }
+        if let Some((name, live)) = &options.against {
+            let differences = strata_schema::diff(&history, live);
+            if !differences.is_empty() {
+                return Err(EngineError::Refused(format!(
+                    "{name} is not what the squashed migrations build ({} difference(s): {}); nothing was written. `strata drift` shows them",
+                    differences.len(),
+                    shown(&differences)
+                )));
+            }
+        }
         let mismatched: Vec<&String> = tables
             .iter()
             .filter(|t| history_rows.get(*t) != baseline_rows.get(*t))
@@ -254,7 +276,13 @@ impl Engine {
         if (!refused.is_empty() || !mismatched.is_empty()) && !options.drop_data {
             let mut why: Vec<String> = refused
                 .iter()
-                .map(|c| format!("  {}: {}", c.location, c.refused.as_deref().unwrap_or_default()))
+                .map(|c| {
+                    format!(
+                        "  {}: {}",
+                        c.location,
+                        c.refused.as_deref().unwrap_or_default()
+                    )
+                })
                 .collect();
             why.extend(mismatched.iter().map(|t| {
                 format!("  table {t}: its rows after the baseline are not those after the history (a later migration changed what an earlier one wrote)")
@@ -319,7 +347,10 @@ impl Engine {
         let record = SquashRecord {
             into: version.clone(),
             name: slug,
-            versions: squashed.iter().map(|m| m.id.version.as_str().to_string()).collect(),
+            versions: squashed
+                .iter()
+                .map(|m| m.id.version.as_str().to_string())
+                .collect(),
             squashed_at: Timestamp::now().rfc3339(),
             baseline: written.clone(),
             moved,
@@ -339,6 +370,7 @@ impl Engine {
             carried,
             dropped,
             proof,
+            checked_against: options.against.as_ref().map(|(name, _)| name.clone()),
             data_compared: tables,
             archive: self.display_path(&archive_of(&source.path)),
             note: scaffold.note,
@@ -348,17 +380,27 @@ impl Engine {
 
     /// Moves the squashed migrations' files (and folders) to the archive,
     /// keeping their paths; returns those paths.
-    fn archive(&self, source: &SourceSpec, squashed: &[&Migration]) -> Result<Vec<PathBuf>, EngineError> {
+    fn archive(
+        &self,
+        source: &SourceSpec,
+        squashed: &[&Migration],
+    ) -> Result<Vec<PathBuf>, EngineError> {
         let archive = archive_of(&source.path);
         let mut paths: Vec<PathBuf> = Vec::new();
         for m in squashed {
             let bodies = [Some(&m.up), m.down.as_ref(), m.verify.as_ref()];
-            for path in std::iter::once(&m.path).chain(bodies.into_iter().flatten().map(|b| &b.path)) {
+            for path in
+                std::iter::once(&m.path).chain(bodies.into_iter().flatten().map(|b| &b.path))
+            {
                 // A folder migration (Prisma, diesel) moves as a whole.
                 // Migration paths are shown from the project's root.
                 let full = self.project.root.join(path);
-                let Ok(rel) = full.strip_prefix(&source.path) else { continue };
-                let Some(top) = rel.components().next() else { continue };
+                let Ok(rel) = full.strip_prefix(&source.path) else {
+                    continue;
+                };
+                let Some(top) = rel.components().next() else {
+                    continue;
+                };
                 let top = PathBuf::from(top.as_os_str());
                 if !paths.contains(&top) && source.path.join(&top).exists() {
                     paths.push(top);
@@ -379,9 +421,11 @@ impl Engine {
             source: e,
         })?;
         for rel in &paths {
-            std::fs::rename(source.path.join(rel), archive.join(rel)).map_err(|e| EngineError::Io {
-                what: format!("cannot move {} to {}", rel.display(), archive.display()),
-                source: e,
+            std::fs::rename(source.path.join(rel), archive.join(rel)).map_err(|e| {
+                EngineError::Io {
+                    what: format!("cannot move {} to {}", rel.display(), archive.display()),
+                    source: e,
+                }
             })?;
         }
         Ok(paths)
@@ -443,7 +487,8 @@ impl Engine {
         };
         let archive = archive_of(&source.path);
         for rel in &record.moved {
-            if source.path.join(rel).exists() && !record.baseline.iter().any(|b| b.starts_with(rel)) {
+            if source.path.join(rel).exists() && !record.baseline.iter().any(|b| b.starts_with(rel))
+            {
                 return Err(EngineError::Refused(format!(
                     "{} exists again: move it away before undoing the squash",
                     self.display_path(&source.path.join(rel))
@@ -459,10 +504,22 @@ impl Engine {
             }
         }
         for rel in &record.moved {
-            std::fs::rename(archive.join(rel), source.path.join(rel)).map_err(|e| EngineError::Io {
-                what: format!("cannot move {} back from {}", rel.display(), archive.display()),
-                source: e,
+            std::fs::rename(archive.join(rel), source.path.join(rel)).map_err(|e| {
+                EngineError::Io {
+                    what: format!(
+                        "cannot move {} back from {}",
+                        rel.display(),
+                        archive.display()
+                    ),
+                    source: e,
+                }
             })?;
+        }
+        // A tool's history that runs rewrote for the squash is written
+        // back by the next run: remembered until then, and after (it
+        // costs nothing once done).
+        if self.keeps_foreign_history(&source.name) {
+            manifest.undone.push(record.clone());
         }
         write_manifest(&source.path, &manifest)?;
         if manifest.squash.is_empty() {
@@ -521,7 +578,11 @@ impl Engine {
                         record.into,
                         self.display_path(&baseline.path),
                         missing.len(),
-                        missing.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
+                        missing
+                            .iter()
+                            .map(|v| v.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                         record.into
                     )));
                 }
@@ -533,6 +594,163 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Keeps another tool's history (`keep_foreign_history`) as the squash
+    /// left the files: on a database that applied every squashed
+    /// migration, the tool's rows for them become one row for the
+    /// baseline, as the tool would have it had it run the baseline; after
+    /// `--undo`, they are written back. Done by a run, under its lock, and
+    /// logged; a history already so is left alone.
+    pub(crate) async fn reconcile_foreign_histories(
+        &self,
+        driver: &mut dyn strata_driver::Driver,
+        all_history: &[HistoryRow],
+        migrations: &[Migration],
+    ) -> Result<(), EngineError> {
+        for source in self
+            .sources()
+            .iter()
+            .filter(|s| self.keeps_foreign_history(&s.name))
+        {
+            if !archive_of(&source.path).join(MANIFEST).exists() {
+                continue;
+            }
+            let Some(tool) = strata_discover::format(&source.format).and_then(|f| f.history())
+            else {
+                continue;
+            };
+            let dialect = driver.capabilities().dialect;
+            let Some(rows) = driver.query_text(&tool.query(dialect)).await? else {
+                continue;
+            };
+            let recorded = tool.read(&rows, migrations, &source.name).applied;
+            let has = |v: &str| recorded.iter().any(|r| tool.key(r) == tool.key(v));
+            let all_applied = |record: &SquashRecord| {
+                record.versions.iter().all(|v| {
+                    all_history.iter().any(|r| {
+                        r.id.source == source.name
+                            && r.id.version.as_str() == v
+                            && r.status == HistoryStatus::Applied
+                    })
+                })
+            };
+            let migration = |v: &str| {
+                migrations
+                    .iter()
+                    .find(|m| m.id.source == source.name && m.id.version.as_str() == v)
+            };
+            let manifest = read_manifest(&source.path)?;
+            for record in &manifest.squash {
+                let others = &record.versions[..record.versions.len() - 1];
+                let Some(baseline) = migration(&record.into) else {
+                    continue;
+                };
+                if !all_applied(record) || !others.iter().any(|v| has(v)) {
+                    continue;
+                }
+                // The tool's rows of the squashed migrations go; the
+                // baseline's is written as the tool writes one.
+                let mut changes: Vec<ForeignChange> = record
+                    .versions
+                    .iter()
+                    .filter(|v| has(v))
+                    .map(|v| ForeignChange::removed(&source.name, v))
+                    .collect();
+                changes.push(ForeignChange::added(self, baseline));
+                let detail = format!(
+                    "{}'s history: {} rows of migrations squashed into {} became its one",
+                    source.format,
+                    changes.len() - 1,
+                    record.into
+                );
+                self.write_foreign(driver, tool, baseline, &changes, detail)
+                    .await?;
+            }
+            for record in &manifest.undone {
+                let present: Option<Vec<&Migration>> =
+                    record.versions.iter().map(|v| migration(v)).collect();
+                let Some(present) = present else { continue };
+                let others = &record.versions[..record.versions.len() - 1];
+                if !all_applied(record) || others.iter().all(|v| has(v)) {
+                    continue;
+                }
+                let last = present[present.len() - 1];
+                let mut changes = vec![ForeignChange::removed(&source.name, &record.into)];
+                changes.extend(
+                    present
+                        .iter()
+                        .filter(|m| !has(m.id.version.as_str()) || m.id == last.id)
+                        .map(|m| ForeignChange::added(self, m)),
+                );
+                let detail = format!(
+                    "{}'s history: the squash into {} was undone, its migrations' rows written back",
+                    source.format, record.into
+                );
+                self.write_foreign(driver, tool, last, &changes, detail)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `changes` to a tool's history in one transaction, with a
+    /// line in strata's log (on `about`).
+    async fn write_foreign(
+        &self,
+        driver: &mut dyn strata_driver::Driver,
+        tool: &dyn strata_discover::ToolHistory,
+        about: &Migration,
+        changes: &[ForeignChange],
+        detail: String,
+    ) -> Result<(), EngineError> {
+        let dialect = driver.capabilities().dialect;
+        let foreign = changes
+            .iter()
+            .flat_map(|c| {
+                tool.record(&strata_discover::Change {
+                    applying: c.applying,
+                    id: &c.id,
+                    name: &c.name,
+                    raw: &c.raw,
+                    path: c.path.as_deref(),
+                    current: Some(&about.id.version),
+                    dialect,
+                })
+            })
+            .collect();
+        let log = strata_model::LogEntry {
+            seq: 0,
+            id: about.id.clone(),
+            name: about.name.clone(),
+            action: strata_model::LogAction::Repair,
+            status: HistoryStatus::Applied,
+            checksum: Some(about.checksum.clone()),
+            batch: 0,
+            at: Timestamp::now(),
+            duration_ms: None,
+            applied_by: strata_driver::os_identity(),
+            strata_version: strata_model::STRATA_VERSION.into(),
+            environment: self.env_name.clone(),
+            detail: Some(detail),
+        };
+        driver
+            .write_history(&strata_driver::HistoryWrite {
+                upsert: None,
+                delete: None,
+                log,
+                foreign,
+            })
+            .await?;
+        Ok(())
+    }
+
+    fn keeps_foreign_history(&self, source: &str) -> bool {
+        self.project
+            .config
+            .sources
+            .iter()
+            .any(|s| s.name == source && s.keep_foreign_history)
     }
 
     /// Whether a source was squashed (its history is read through
@@ -565,7 +783,11 @@ impl Engine {
 
 /// The statements of the squashed migrations that write data, in order:
 /// what a schema dump does not hold.
-fn data_statements(engine: &Engine, squashed: &[&Migration], dialect: strata_sql::Dialect) -> Vec<Carried> {
+fn data_statements(
+    engine: &Engine,
+    squashed: &[&Migration],
+    dialect: strata_sql::Dialect,
+) -> Vec<Carried> {
     let mut out = Vec::new();
     for m in squashed {
         let body = &m.up;
@@ -582,7 +804,9 @@ fn data_statements(engine: &Engine, squashed: &[&Migration], dialect: strata_sql
                         engine.display_path(&body.path),
                         body.line + st.line_in(&body.sql)
                     ),
-                    sql: body.sql[st.token_offset..st.offset + st.sql.len()].trim().to_string(),
+                    sql: body.sql[st.token_offset..st.offset + st.sql.len()]
+                        .trim()
+                        .to_string(),
                     refused: None,
                 });
             }
@@ -606,7 +830,11 @@ fn written_table(sql: &str) -> Option<String> {
         }
         "DELETE" => {
             let w = words.next()?;
-            if w.eq_ignore_ascii_case("FROM") { words.next()? } else { w }
+            if w.eq_ignore_ascii_case("FROM") {
+                words.next()?
+            } else {
+                w
+            }
         }
         "UPDATE" => words.next()?,
         _ => return None,
@@ -627,7 +855,10 @@ fn proof(history: &Schema, baseline: &Schema) -> Vec<ProofRow> {
             matching: 0,
         });
         row.history += 1;
-        if built.iter().any(|b| b.kind == o.kind && b.name == o.name && b.sql == o.sql) {
+        if built
+            .iter()
+            .any(|b| b.kind == o.kind && b.name == o.name && b.sql == o.sql)
+        {
             row.matching += 1;
         }
     }
@@ -640,4 +871,41 @@ fn shown(differences: &[Difference]) -> String {
         .map(|d| format!("{:?} {} {}", d.change, d.kind, d.name))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A row of another tool's history to remove or write.
+struct ForeignChange {
+    applying: bool,
+    id: strata_model::MigrationId,
+    name: String,
+    /// The file as the tool hashes it (empty for a removal).
+    raw: Vec<u8>,
+    path: Option<PathBuf>,
+}
+
+impl ForeignChange {
+    fn removed(source: &str, version: &str) -> ForeignChange {
+        ForeignChange {
+            applying: false,
+            id: strata_model::MigrationId {
+                source: source.to_string(),
+                version: strata_model::Version::parse_any(version)
+                    .unwrap_or_else(|_| strata_model::Version::named(version, 0)),
+            },
+            name: String::new(),
+            raw: Vec::new(),
+            path: None,
+        }
+    }
+
+    fn added(engine: &Engine, m: &Migration) -> ForeignChange {
+        let path = engine.project.root.join(&m.path);
+        ForeignChange {
+            applying: true,
+            id: m.id.clone(),
+            name: m.name.clone(),
+            raw: std::fs::read(&path).unwrap_or_else(|_| m.up.sql.as_bytes().to_vec()),
+            path: Some(path),
+        }
+    }
 }

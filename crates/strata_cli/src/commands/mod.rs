@@ -163,6 +163,7 @@ async fn dispatch(command: &Command, g: &Global, printer: &Printer) -> anyhow::R
             to,
             name,
             drop_data,
+            check_env,
             undo,
             scratch_url,
         } => {
@@ -172,10 +173,15 @@ async fn dispatch(command: &Command, g: &Global, printer: &Printer) -> anyhow::R
             }
             match to {
                 Some(to) if !undo => {
+                    let against = match check_env {
+                        Some(env) => Some(squash::against(g, env, to).await?),
+                        None => None,
+                    };
                     let options = strata_engine::SquashOptions {
                         to: to.clone(),
                         name: new::slug(name)?,
                         drop_data: *drop_data,
+                        against,
                     };
                     squash::run(&engine, &options, printer).await
                 }

@@ -3,7 +3,7 @@
 
 use crate::printer::{DIM, GREEN, Printer, YELLOW, plural};
 use std::process::ExitCode;
-use strata_engine::{Engine, SquashOptions};
+use strata_engine::{Engine, MigrationState, SquashOptions};
 
 pub async fn run(
     engine: &Engine,
@@ -16,10 +16,11 @@ pub async fn run(
         return Ok(ExitCode::SUCCESS);
     }
     let mut out = printer.block();
+    out.line("Parity proof: the history and the baseline, each built on a scratch database:");
     out.line(format!(
-        "Parity proof: the history and the baseline, each built on a scratch database:"
+        "  {:<20} {:>8} {:>8}",
+        "KIND", "HISTORY", "BASELINE"
     ));
-    out.line(format!("  {:<20} {:>8} {:>8}", "KIND", "HISTORY", "BASELINE"));
     let (mut all, mut matching) = (0, 0);
     for row in &report.proof {
         out.line(format!(
@@ -34,6 +35,13 @@ pub async fn run(
         GREEN.render(),
         GREEN.render_reset()
     ));
+    if let Some(env) = &report.checked_against {
+        out.line(format!(
+            "  {}{env}: identical to the history{}",
+            GREEN.render(),
+            GREEN.render_reset()
+        ));
+    }
     if !report.data_compared.is_empty() {
         out.line(format!(
             "  {}rows of {} identical{}",
@@ -60,7 +68,11 @@ pub async fn run(
         ));
     }
     if let Some(note) = &report.note {
-        out.line(format!("  {}{note}{}", YELLOW.render(), YELLOW.render_reset()));
+        out.line(format!(
+            "  {}{note}{}",
+            YELLOW.render(),
+            YELLOW.render_reset()
+        ));
     }
     drop(out);
     printer.summary(format!(
@@ -72,6 +84,56 @@ pub async fn run(
         report.archive
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--check-env ENV`: its database's schema, once it is seen to have
+/// applied exactly the migrations up to `to` (read only).
+pub async fn against(
+    g: &crate::args::Global,
+    env: &str,
+    to: &str,
+) -> anyhow::Result<(String, strata_schema::Schema)> {
+    let engine = super::load(&crate::args::Global {
+        env: Some(env.to_string()),
+        database_url: None,
+        ..g.clone()
+    })?;
+    let (entries, _) = engine.status().await?;
+    let last = entries
+        .iter()
+        .position(|e| e.id.version.as_str() == to)
+        .ok_or_else(|| anyhow::anyhow!("--to {to}: no migration of that version"))?;
+    let applied = |e: &&strata_plan::StatusEntry| e.state == MigrationState::Applied;
+    let not_yet: Vec<String> = entries[..=last]
+        .iter()
+        .filter(|e| !applied(e))
+        .map(|e| e.id.to_string())
+        .collect();
+    let beyond: Vec<String> = entries[last + 1..]
+        .iter()
+        .filter(applied)
+        .map(|e| e.id.to_string())
+        .collect();
+    if !not_yet.is_empty() || !beyond.is_empty() {
+        anyhow::bail!(
+            "--check-env {env}: {} has not applied exactly the migrations up to {to} (not applied: {}; applied after: {}), so its schema is not what they build; choose an environment that stands at {to}",
+            engine.database_display(),
+            if not_yet.is_empty() {
+                "none".to_string()
+            } else {
+                not_yet.join(", ")
+            },
+            if beyond.is_empty() {
+                "none".to_string()
+            } else {
+                beyond.join(", ")
+            }
+        );
+    }
+    Ok((
+        format!("environment {env} ({})", engine.database_display()),
+        engine.schema().await?,
+    ))
 }
 
 pub fn undo(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {

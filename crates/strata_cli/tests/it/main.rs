@@ -21,6 +21,7 @@ mod output;
 mod schema;
 mod schema_diff;
 mod scripts;
+mod squash;
 mod testing;
 mod trust;
 

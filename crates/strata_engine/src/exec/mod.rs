@@ -166,6 +166,10 @@ impl Engine {
         if !request.dry_run && !plan.is_empty() {
             self.check_policies(request, &plan, driver.capabilities().dialect, reporter)?;
         }
+        if !request.dry_run && self.has_squashes() {
+            self.reconcile_foreign_histories(driver, all_history, migrations)
+                .await?;
+        }
         for message in &plan.warnings {
             reporter.event(&Event::Warning {
                 message: message.clone(),

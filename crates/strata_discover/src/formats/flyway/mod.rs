@@ -78,7 +78,9 @@ impl Format for FlywayFormat {
         if let Some(sql) = &new.sql {
             // Flyway itself runs a migration with CREATE INDEX
             // CONCURRENTLY outside a transaction.
-            scaffold.files[0].1.push_str(&format!("{}\n", sql.up.trim_end()));
+            scaffold.files[0]
+                .1
+                .push_str(&format!("{}\n", sql.up.trim_end()));
             scaffold.note = sql.down_dropped("flyway");
         }
         Ok(scaffold)

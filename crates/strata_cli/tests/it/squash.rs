@@ -1,0 +1,314 @@
+//! `strata squash`: a long history becomes one baseline, proven object by
+//! object (and row by row for the data carried); databases that ran the
+//! old history go on as if nothing happened, a fresh one from the baseline
+//! is identical, one that ran part of it is refused; `--undo` brings the
+//! files back.
+
+use std::path::Path;
+use strata_test_support::{TempProject, TestDb, run_in};
+
+use crate::BIN;
+
+/// Fourteen migrations with trial and error: functions, a trigger, RLS
+/// and a policy, grants, a view, CASCADE foreign keys, an enum, reference
+/// data written and then changed; a fifteenth after them.
+const HISTORY: &[(&str, &str)] = &[
+    (
+        "01_users",
+        "CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE, created_at timestamptz DEFAULT now());",
+    ),
+    (
+        "02_roles",
+        "CREATE TABLE roles (id int PRIMARY KEY, name text NOT NULL);\nINSERT INTO roles VALUES (1, 'admin'), (2, 'member');",
+    ),
+    (
+        "03_user_roles",
+        "CREATE TABLE user_roles (user_id int REFERENCES users (id) ON DELETE CASCADE, role_id int REFERENCES roles (id), PRIMARY KEY (user_id, role_id));",
+    ),
+    (
+        "04_posts",
+        "CREATE TABLE posts (id bigserial PRIMARY KEY, author_id int NOT NULL REFERENCES users (id) ON DELETE CASCADE, title text, body text);",
+    ),
+    ("05_tmp", "CREATE TABLE tmp_import (x int);"),
+    ("06_drop_tmp", "DROP TABLE tmp_import;"),
+    (
+        "07_touch",
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := now(); RETURN NEW; END $$;",
+    ),
+    (
+        "08_updated",
+        "ALTER TABLE posts ADD COLUMN updated_at timestamptz;\nCREATE TRIGGER posts_touch BEFORE UPDATE ON posts FOR EACH ROW EXECUTE FUNCTION touch();",
+    ),
+    (
+        "09_rls",
+        "ALTER TABLE posts ENABLE ROW LEVEL SECURITY;\nCREATE POLICY own_posts ON posts USING (author_id = current_setting('app.user_id', true)::int);",
+    ),
+    (
+        "10_view",
+        "CREATE VIEW recent_posts AS SELECT id, title FROM posts WHERE updated_at > now() - interval '7 days';",
+    ),
+    (
+        "11_grants",
+        "GRANT SELECT ON recent_posts TO PUBLIC;\nGRANT SELECT, INSERT ON posts TO PUBLIC;",
+    ),
+    (
+        "12_statuses",
+        "CREATE TYPE post_status AS ENUM ('draft', 'published');\nALTER TABLE posts ADD COLUMN status post_status DEFAULT 'draft';",
+    ),
+    (
+        "13_more_roles",
+        "INSERT INTO roles VALUES (3, 'editor');\nUPDATE roles SET name = 'administrator' WHERE id = 1;",
+    ),
+    (
+        "14_index",
+        "CREATE INDEX posts_author ON posts (author_id);",
+    ),
+    ("15_after", "ALTER TABLE users ADD COLUMN name text;"),
+];
+
+fn history_project() -> TempProject {
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"app\"\npath = \"migrations\"\nformat = \"strata\"\n",
+    );
+    for (name, sql) in HISTORY {
+        p.write(
+            &format!("migrations/{name}.sql"),
+            &format!("-- strata:up\n{sql}\n"),
+        );
+    }
+    p
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn squash_fourteen_migrations_with_proof_and_existing_databases_go_on() {
+    let (Some(old), Some(part), Some(fresh), Some(scratch)) = (
+        TestDb::postgres(),
+        TestDb::postgres(),
+        TestDb::postgres(),
+        TestDb::postgres(),
+    ) else {
+        return;
+    };
+    let p = history_project();
+    let bin = Path::new(BIN);
+    let before = names(&p.path("migrations"));
+    let up = old.run(bin, &p.dir, &["up", "-q", "--to", "14"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    let up = part.run(bin, &p.dir, &["up", "-q", "--to", "05"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+
+    p.write(
+        "strata.toml",
+        &format!(
+            "[[source]]\nname = \"app\"\npath = \"migrations\"\nformat = \"strata\"\n\n[env.production]\nurl = \"{}\"\n\n[env.staging]\nurl = \"{}\"\n",
+            old.url(),
+            part.url()
+        ),
+    );
+    // Compared with an environment only where it stands at the version.
+    let behind = scratch.run(
+        bin,
+        &p.dir,
+        &["squash", "--to", "14", "--check-env", "staging"],
+    );
+    assert_eq!(behind.code, 2, "{}", behind.all());
+    assert!(
+        behind.stderr.contains("not applied: app/06"),
+        "{}",
+        behind.all()
+    );
+    assert_eq!(names(&p.path("migrations")), before);
+    let run = scratch.run(
+        bin,
+        &p.dir,
+        &["squash", "--to", "14", "--check-env", "production"],
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    insta::assert_snapshot!("squash_postgres", run.stdout.replace(&old.url(), "[db]"));
+    assert_eq!(
+        names(&p.path("migrations")),
+        ["14_baseline.sql", "15_after.sql"]
+    );
+    let archived = names(&p.path("migrations_archive"));
+    assert_eq!(archived.len(), 16, "{archived:?}");
+    assert!(archived.contains(&"SQUASHED.md".to_string()));
+
+    // A database that ran all fourteen: only the fifteenth is pending, and
+    // it applies.
+    let status = old.run(bin, &p.dir, &["status", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&status.stdout).expect("JSON");
+    let states: Vec<(String, String)> = value["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["version"].as_str().unwrap().to_string(),
+                m["state"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("14".to_string(), "applied".to_string()),
+            ("15".to_string(), "pending".to_string())
+        ],
+        "{value}"
+    );
+    let up = old.run(bin, &p.dir, &["up"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert!(up.stdout.contains("Applied 1 migration"), "{}", up.all());
+    // An empty database runs the baseline: identical to the old history.
+    let up = fresh.run(bin, &p.dir, &["up"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    let same = old.run(bin, &p.dir, &["schema", "diff", &old.url(), &fresh.url()]);
+    assert_eq!(same.code, 0, "{}", same.all());
+    assert_eq!(
+        fresh.query("SELECT name FROM roles ORDER BY id"),
+        ["administrator", "member", "editor"]
+    );
+    // One that ran five of them is refused, saying what to do.
+    let refused = part.run(bin, &p.dir, &["up"]);
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(
+        refused
+            .stderr
+            .contains("5 of the 14 migrations of source app squashed into 14"),
+        "{}",
+        refused.all()
+    );
+
+    // Undone: the files as before, the archive gone, the old database
+    // with nothing pending.
+    let undo = scratch.run(bin, &p.dir, &["squash", "--undo"]);
+    assert_eq!(undo.code, 0, "{}", undo.all());
+    assert_eq!(names(&p.path("migrations")), before);
+    assert!(!p.path("migrations_archive").exists());
+    let status = old.run(bin, &p.dir, &["status", "--check"]);
+    assert_eq!(status.code, 0, "{}", status.all());
+}
+
+/// A data statement that depends on a state the history passed through
+/// (a column dropped later) is refused, naming it, and nothing is
+/// written; `--drop-data` leaves it out and says so.
+#[test]
+fn data_that_cannot_be_carried_is_refused_unless_dropped() {
+    for db in [TestDb::sqlite(), TestDb::postgres(), TestDb::mysql()]
+        .into_iter()
+        .flatten()
+    {
+        let p = TempProject::new();
+        p.write(
+            "migrations/1_items.sql",
+            "-- strata:up\nCREATE TABLE items (id int PRIMARY KEY, code varchar(10), legacy int);\nINSERT INTO items (id, code, legacy) VALUES (1, 'a', 7);\n",
+        );
+        p.write(
+            "migrations/2_drop_legacy.sql",
+            "-- strata:up\nALTER TABLE items DROP COLUMN legacy;\n",
+        );
+        let bin = Path::new(BIN);
+        let run = db.run(bin, &p.dir, &["squash", "--to", "2"]);
+        assert_eq!(run.code, 2, "{}: {}", db.engine(), run.all());
+        assert!(
+            run.stderr.contains("migrations/1_items.sql:3"),
+            "{}",
+            run.all()
+        );
+        assert_eq!(
+            names(&p.path("migrations")),
+            ["1_items.sql", "2_drop_legacy.sql"]
+        );
+        let dropped = db.run(
+            bin,
+            &p.dir,
+            &["squash", "--to", "2", "--drop-data", "--format", "json"],
+        );
+        assert_eq!(dropped.code, 0, "{}: {}", db.engine(), dropped.all());
+        let value: serde_json::Value = serde_json::from_str(&dropped.stdout).expect("JSON");
+        assert_eq!(value["dropped"][0]["location"], "migrations/1_items.sql:3");
+        assert_eq!(names(&p.path("migrations")), ["2_baseline.sql"]);
+        // The baseline builds what the history built.
+        let up = db.run(bin, &p.dir, &["up", "-q"]);
+        assert_eq!(up.code, 0, "{}", up.all());
+        assert!(db.has_table("items"));
+    }
+}
+
+/// The Supabase layout with `keep_foreign_history`: after the squash, a
+/// run leaves the Supabase CLI's own history with the baseline's row in
+/// place of the squashed ones; after `--undo`, a run writes them back.
+#[test]
+fn supabase_history_follows_the_squash_and_its_undo() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"supabase\"\npath = \"supabase/migrations\"\nformat = \"supabase\"\nkeep_foreign_history = true\n",
+    );
+    p.write(
+        "supabase/migrations/20240101000000_a.sql",
+        "CREATE TABLE a (id int PRIMARY KEY);\n",
+    );
+    p.write(
+        "supabase/migrations/20240102000000_b.sql",
+        "CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a (id) ON DELETE CASCADE);\nINSERT INTO a VALUES (1);\n",
+    );
+    p.write(
+        "supabase/migrations/20240103000000_c.sql",
+        "ALTER TABLE b ADD COLUMN note text;\n",
+    );
+    p.write(
+        "supabase/migrations/20240104000000_d.sql",
+        "CREATE INDEX b_note ON b (note);\n",
+    );
+    let bin = Path::new(BIN);
+    let supabase = || {
+        db.query("SELECT version || ' ' || name FROM supabase_migrations.schema_migrations ORDER BY version")
+    };
+    let up = db.run(bin, &p.dir, &["up", "-q"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    let squash = db.run(
+        bin,
+        &p.dir,
+        &["squash", "--to", "20240103000000", "--name", "squashed"],
+    );
+    assert_eq!(squash.code, 0, "{}", squash.all());
+    let up = db.run(bin, &p.dir, &["up"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert_eq!(supabase(), ["20240103000000 squashed", "20240104000000 d"]);
+    let undo = db.run(bin, &p.dir, &["squash", "--undo"]);
+    assert_eq!(undo.code, 0, "{}", undo.all());
+    let up = db.run(bin, &p.dir, &["up"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert_eq!(
+        supabase(),
+        [
+            "20240101000000 a",
+            "20240102000000 b",
+            "20240103000000 c",
+            "20240104000000 d"
+        ]
+    );
+    let check = run_in(
+        bin,
+        &p.dir,
+        &["status", "--check", "--database-url", &db.url()],
+        &[],
+    );
+    assert_eq!(check.code, 0, "{}", check.all());
+}
