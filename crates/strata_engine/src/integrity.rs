@@ -69,6 +69,52 @@ pub struct IntegrityCheck {
 /// How many offending rows are shown.
 const SAMPLE: usize = 5;
 
+impl IntegrityCheck {
+    /// A check of `object` that found nothing wrong (yet).
+    fn of(check: &'static str, object: String) -> IntegrityCheck {
+        IntegrityCheck {
+            check,
+            object,
+            severity: Severity::Ok,
+            message: String::new(),
+            rows: None,
+            sample: Vec::new(),
+            fix: None,
+            duration_ms: 0,
+        }
+    }
+
+    /// A query that could not finish (a timeout most often): a warning.
+    fn unfinished(&mut self, message: String) {
+        self.severity = Severity::Warning;
+        self.message = message;
+        self.fix = Some("give it longer (--timeout) or read a sample (--sample 1)".into());
+    }
+
+    /// A violation by the rows of a counting query (`count(*) OVER ()`,
+    /// then the columns `keys` name): how many, and a few by key.
+    fn violated_by(&mut self, rows: &strata_driver::Rows, keys: &[String]) -> u64 {
+        let count: u64 = rows
+            .first()
+            .and_then(|r| r.get(0))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_default();
+        self.severity = Severity::Violation;
+        self.rows = Some(count);
+        self.sample = rows
+            .iter()
+            .map(|r| {
+                keys.iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("{k}={}", r.get(i + 1).unwrap_or("NULL")))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect();
+        count
+    }
+}
+
 /// A foreign key, read from the catalog.
 struct ForeignKey {
     name: String,
@@ -366,44 +412,15 @@ async fn orphans(
         key.shown_parent,
         key.parent_columns.join(", ")
     );
-    let mut check = IntegrityCheck {
-        check: "foreign_key",
-        object,
-        severity: Severity::Ok,
-        message: String::new(),
-        rows: None,
-        sample: Vec::new(),
-        fix: None,
-        duration_ms: 0,
-    };
+    let mut check = IntegrityCheck::of("foreign_key", object);
     match rows_of(driver, &sql).await {
-        Err(e) => {
-            check.severity = Severity::Warning;
-            check.message = format!("could not be checked{not_valid}: {e}");
-            check.fix = Some("give it longer (--timeout) or read a sample (--sample 1)".into());
-        }
+        Err(e) => check.unfinished(format!("could not be checked{not_valid}: {e}")),
         Ok(rows) if rows.is_empty() => {
             check.rows = Some(0);
             check.message = format!("{described}{not_valid}: every row's reference is there");
         }
         Ok(rows) => {
-            let count: u64 = rows[0]
-                .get(0)
-                .and_then(|c| c.parse().ok())
-                .unwrap_or_default();
-            check.severity = Severity::Violation;
-            check.rows = Some(count);
-            check.sample = rows
-                .iter()
-                .map(|r| {
-                    key.columns
-                        .iter()
-                        .enumerate()
-                        .map(|(i, c)| format!("{c}={}", r.get(i + 1).unwrap_or("NULL")))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .collect();
+            let count = check.violated_by(&rows, &key.columns);
             check.message = format!(
                 "{described}{not_valid}: {count} row(s){} reference a missing row",
                 if options.sample_percent.is_some() {
@@ -460,50 +477,26 @@ async fn postgres_checks(
             "SELECT count(*) OVER (), {shown_keys} FROM {from} WHERE NOT ({expr}) ORDER BY {} LIMIT {SAMPLE}",
             by_position(keys.len().max(1))
         );
-        let mut check = IntegrityCheck {
-            check: "check_constraint",
-            object: format!("{shown}.{name}"),
-            severity: Severity::Ok,
-            message: format!("CHECK ({expr}) NOT VALID: every row satisfies it"),
-            rows: Some(0),
-            sample: Vec::new(),
-            fix: Some(format!(
-                "ALTER TABLE {table} VALIDATE CONSTRAINT {} (it takes a SHARE UPDATE EXCLUSIVE lock only)",
-                quote_ident_for(Dialect::Postgres, name)
-            )),
-            duration_ms: 0,
-        };
+        let mut check = IntegrityCheck::of("check_constraint", format!("{shown}.{name}"));
         match rows_of(driver, &sql).await {
-            Err(e) => {
-                check.severity = Severity::Warning;
-                check.rows = None;
-                check.message = format!("CHECK ({expr}) NOT VALID could not be checked: {e}");
-                check.fix = Some("give it longer (--timeout) or read a sample (--sample 1)".into());
+            Err(e) => check.unfinished(format!(
+                "CHECK ({expr}) NOT VALID could not be checked: {e}"
+            )),
+            Ok(rows) if rows.is_empty() => {
+                check.rows = Some(0);
+                check.message = format!("CHECK ({expr}) NOT VALID: every row satisfies it");
+                check.fix = Some(format!(
+                    "ALTER TABLE {table} VALIDATE CONSTRAINT {} (it takes a SHARE UPDATE EXCLUSIVE lock only)",
+                    quote_ident_for(Dialect::Postgres, name)
+                ));
             }
-            Ok(rows) if rows.is_empty() => {}
             Ok(rows) => {
-                let count: u64 = rows[0]
-                    .get(0)
-                    .and_then(|c| c.parse().ok())
-                    .unwrap_or_default();
-                check.severity = Severity::Violation;
-                check.rows = Some(count);
                 let key_names = if keys.is_empty() {
                     vec!["ctid".to_string()]
                 } else {
                     keys.clone()
                 };
-                check.sample = rows
-                    .iter()
-                    .map(|row| {
-                        key_names
-                            .iter()
-                            .enumerate()
-                            .map(|(i, k)| format!("{k}={}", row.get(i + 1).unwrap_or("NULL")))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .collect();
+                let count = check.violated_by(&rows, &key_names);
                 check.message = format!("CHECK ({expr}) NOT VALID: {count} row(s) break it");
                 check.fix = Some("repair those rows, then VALIDATE CONSTRAINT; until then an UPDATE of one fails".into());
             }
@@ -567,16 +560,7 @@ async fn postgres_checks(
         let quoted_column = quote_ident_for(Dialect::Postgres, column);
         let extreme = if increment > 0 { "max" } else { "min" };
         let sql = format!("SELECT {extreme}({quoted_column})::text FROM {table}");
-        let mut check = IntegrityCheck {
-            check: "sequence",
-            object: shown.clone(),
-            severity: Severity::Ok,
-            message: String::new(),
-            rows: None,
-            sample: Vec::new(),
-            fix: None,
-            duration_ms: 0,
-        };
+        let mut check = IntegrityCheck::of("sequence", shown.clone());
         match rows_of(driver, &sql).await {
             Err(e) => {
                 check.severity = Severity::Warning;

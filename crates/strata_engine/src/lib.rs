@@ -42,6 +42,7 @@ mod rehearse;
 mod schema;
 mod scratch;
 mod squash;
+mod squashed;
 mod tasks;
 mod validate;
 mod verify;

@@ -21,6 +21,16 @@ pub enum MigrationState {
 }
 
 impl MigrationState {
+    /// Applied, pending or reverted: what its file says it is; any other
+    /// state needs settling (`strata status` says how) before the history
+    /// can be replayed as it stands.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            MigrationState::Applied | MigrationState::Pending | MigrationState::Reverted
+        )
+    }
+
     pub const ALL: [MigrationState; 6] = [
         MigrationState::Applied,
         MigrationState::Pending,

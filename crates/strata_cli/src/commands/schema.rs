@@ -108,12 +108,7 @@ pub async fn drift(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCod
     let (entries, _) = engine.status().await?;
     let unsettled: Vec<String> = entries
         .iter()
-        .filter(|e| {
-            !matches!(
-                e.state,
-                MigrationState::Applied | MigrationState::Pending | MigrationState::Reverted
-            )
-        })
+        .filter(|e| !e.state.is_settled())
         .map(|e| format!("{} ({})", e.id, e.state.as_str()))
         .collect();
     if !unsettled.is_empty() {
