@@ -25,12 +25,12 @@ impl Engine {
                 continue;
             }
             for record in read_manifest(&source.path)?.squash {
-                let Some(baseline) = migrations
+                // Squashed again later, a baseline is gone too: its rows
+                // are still folded into its own, which the later squash
+                // folds in turn.
+                let baseline = migrations
                     .iter()
-                    .find(|m| m.id.source == source.name && m.id.version.as_str() == record.into)
-                else {
-                    continue;
-                };
+                    .find(|m| m.id.source == source.name && m.id.version.as_str() == record.into);
                 let of = |r: &HistoryRow| {
                     r.id.source == source.name
                         && record.versions.iter().any(|v| v == r.id.version.as_str())
@@ -56,7 +56,7 @@ impl Engine {
                         record.versions.len(),
                         source.name,
                         record.into,
-                        self.display_path(&baseline.path),
+                        baseline.map_or(record.name.clone(), |b| self.display_path(&b.path)),
                         missing.len(),
                         missing
                             .iter()
@@ -67,7 +67,9 @@ impl Engine {
                     )));
                 }
                 rows.retain(|r| !of(r) || r.id.version.as_str() == record.into);
-                if let Some(row) = rows.iter_mut().find(|r| r.id == baseline.id) {
+                if let Some(baseline) = baseline
+                    && let Some(row) = rows.iter_mut().find(|r| r.id == baseline.id)
+                {
                     row.checksum = baseline.checksum.clone();
                     row.name = baseline.name.clone();
                 }

@@ -193,14 +193,42 @@ fn squash_fourteen_migrations_with_proof_and_existing_databases_go_on() {
         refused.all()
     );
 
-    // Undone: the files as before, the archive gone, the old database
-    // with nothing pending.
-    let undo = scratch.run(bin, &p.dir, &["squash", "--undo"]);
-    assert_eq!(undo.code, 0, "{}", undo.all());
-    assert_eq!(names(&p.path("migrations")), before);
-    assert!(!p.path("migrations_archive").exists());
+    // Squashed again, the first baseline with it: the old database still
+    // goes on.
+    p.write(
+        "migrations/16_more.sql",
+        "-- strata:up\nALTER TABLE posts ADD COLUMN views int DEFAULT 0;\n",
+    );
+    let again = scratch.run(bin, &p.dir, &["squash", "--to", "15", "--name", "second"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert_eq!(
+        names(&p.path("migrations")),
+        ["15_second.sql", "16_more.sql"]
+    );
+    let up = old.run(bin, &p.dir, &["up"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert!(up.stdout.contains("Applied 1 migration"), "{}", up.all());
     let status = old.run(bin, &p.dir, &["status", "--check"]);
     assert_eq!(status.code, 0, "{}", status.all());
+
+    // Undone twice: the files as before, the archive gone, the old
+    // database with nothing pending.
+    for _ in 0..2 {
+        let undo = scratch.run(bin, &p.dir, &["squash", "--undo"]);
+        assert_eq!(undo.code, 0, "{}", undo.all());
+    }
+    let mut now = before.clone();
+    now.push("16_more.sql".to_string());
+    assert_eq!(names(&p.path("migrations")), now);
+    assert!(!p.path("migrations_archive").exists());
+    let status = old.run(bin, &p.dir, &["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("16 applied, 0 pending, 0 need attention"),
+        "{}",
+        status.all()
+    );
 }
 
 /// A data statement that depends on a state the history passed through
