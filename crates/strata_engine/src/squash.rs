@@ -328,22 +328,10 @@ impl Engine {
                 version: Some(&version),
             })
             .map_err(EngineError::Refused)?;
-        let moved = self.archive(&source, squashed)?;
-        let mut written = Vec::new();
-        for (rel, body) in &scaffold.files {
-            let path = source.path.join(rel);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| EngineError::Io {
-                    what: format!("cannot create {}", dir.display()),
-                    source: e,
-                })?;
-            }
-            std::fs::write(&path, body).map_err(|e| EngineError::Io {
-                what: format!("cannot write {}", path.display()),
-                source: e,
-            })?;
-            written.push(rel.clone());
-        }
+        // The record first, then the moves, then the baseline: stopped
+        // half way, `strata squash --undo` finds what to bring back.
+        let moved = self.to_archive(&source, squashed)?;
+        let written: Vec<PathBuf> = scaffold.files.iter().map(|(rel, _)| rel.clone()).collect();
         let record = SquashRecord {
             into: version.clone(),
             name: slug,
@@ -353,12 +341,32 @@ impl Engine {
                 .collect(),
             squashed_at: Timestamp::now().rfc3339(),
             baseline: written.clone(),
-            moved,
+            moved: moved.clone(),
         };
+        let archive = archive_of(&source.path);
+        create_dir(&archive)?;
         self.write_squashed_md(&source, &record, squashed)?;
         let mut manifest = read_manifest(&source.path)?;
         manifest.squash.push(record);
         write_manifest(&source.path, &manifest)?;
+        for rel in &moved {
+            std::fs::rename(source.path.join(rel), archive.join(rel)).map_err(|e| {
+                EngineError::Io {
+                    what: format!("cannot move {} to {}", rel.display(), archive.display()),
+                    source: e,
+                }
+            })?;
+        }
+        for (rel, body) in &scaffold.files {
+            let path = source.path.join(rel);
+            if let Some(dir) = path.parent() {
+                create_dir(dir)?;
+            }
+            std::fs::write(&path, body).map_err(|e| EngineError::Io {
+                what: format!("cannot write {}", path.display()),
+                source: e,
+            })?;
+        }
         Ok(SquashReport {
             source: source.name.clone(),
             baseline: written
@@ -378,9 +386,10 @@ impl Engine {
         })
     }
 
-    /// Moves the squashed migrations' files (and folders) to the archive,
-    /// keeping their paths; returns those paths.
-    fn archive(
+    /// The squashed migrations' files (and folders), relative to the
+    /// source folder: what moves to the archive, where nothing of the same
+    /// name may be.
+    fn to_archive(
         &self,
         source: &SourceSpec,
         squashed: &[&Migration],
@@ -415,18 +424,6 @@ impl Engine {
                     self.display_path(&to)
                 )));
             }
-        }
-        std::fs::create_dir_all(&archive).map_err(|e| EngineError::Io {
-            what: format!("cannot create {}", archive.display()),
-            source: e,
-        })?;
-        for rel in &paths {
-            std::fs::rename(source.path.join(rel), archive.join(rel)).map_err(|e| {
-                EngineError::Io {
-                    what: format!("cannot move {} to {}", rel.display(), archive.display()),
-                    source: e,
-                }
-            })?;
         }
         Ok(paths)
     }
@@ -487,7 +484,9 @@ impl Engine {
         };
         let archive = archive_of(&source.path);
         for rel in &record.moved {
-            if source.path.join(rel).exists() && !record.baseline.iter().any(|b| b.starts_with(rel))
+            if source.path.join(rel).exists()
+                && archive.join(rel).exists()
+                && !record.baseline.iter().any(|b| b.starts_with(rel))
             {
                 return Err(EngineError::Refused(format!(
                     "{} exists again: move it away before undoing the squash",
@@ -503,7 +502,8 @@ impl Engine {
                 let _ = std::fs::remove_dir(dir);
             }
         }
-        for rel in &record.moved {
+        // A squash stopped half way moved only some.
+        for rel in record.moved.iter().filter(|rel| archive.join(rel).exists()) {
             std::fs::rename(archive.join(rel), source.path.join(rel)).map_err(|e| {
                 EngineError::Io {
                     what: format!(
@@ -639,4 +639,11 @@ fn shown(differences: &[Difference]) -> String {
         .map(|d| format!("{:?} {} {}", d.change, d.kind, d.name))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn create_dir(dir: &Path) -> Result<(), EngineError> {
+    std::fs::create_dir_all(dir).map_err(|e| EngineError::Io {
+        what: format!("cannot create {}", dir.display()),
+        source: e,
+    })
 }

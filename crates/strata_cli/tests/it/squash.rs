@@ -340,3 +340,39 @@ fn supabase_history_follows_the_squash_and_its_undo() {
     );
     assert_eq!(check.code, 0, "{}", check.all());
 }
+
+/// A squash stopped half way (its record written, some files moved, no
+/// baseline yet) is undone by `strata squash --undo`: every file back.
+#[test]
+fn a_squash_stopped_half_way_is_undone() {
+    let Some(db) = TestDb::sqlite() else { return };
+    let p = TempProject::new();
+    for (name, sql) in [
+        ("1_a", "CREATE TABLE a (id int PRIMARY KEY);"),
+        ("2_b", "CREATE TABLE b (id int PRIMARY KEY);"),
+        ("3_c", "CREATE TABLE c (id int PRIMARY KEY);"),
+    ] {
+        p.write(
+            &format!("migrations/{name}.sql"),
+            &format!("-- strata:up\n{sql}\n"),
+        );
+    }
+    let bin = Path::new(BIN);
+    let before = names(&p.path("migrations"));
+    let squash = db.run(bin, &p.dir, &["squash", "--to", "3"]);
+    assert_eq!(squash.code, 0, "{}", squash.all());
+    // As if stopped after moving the first file: the others not moved,
+    // no baseline written.
+    std::fs::remove_file(p.path("migrations/3_baseline.sql")).unwrap();
+    for name in ["2_b.sql", "3_c.sql"] {
+        std::fs::rename(
+            p.path(&format!("migrations_archive/{name}")),
+            p.path(&format!("migrations/{name}")),
+        )
+        .unwrap();
+    }
+    let undo = db.run(bin, &p.dir, &["squash", "--undo"]);
+    assert_eq!(undo.code, 0, "{}", undo.all());
+    assert_eq!(names(&p.path("migrations")), before);
+    assert!(!p.path("migrations_archive").exists());
+}
