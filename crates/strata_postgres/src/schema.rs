@@ -277,7 +277,7 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
     for r in &driver
         .text_rows(&format!(
             "SELECT c.oid, n.nspname, c.relname, c.oid::regclass::text, c.relkind = 'm', \
-             pg_get_viewdef(c.oid, true) \
+             pg_get_viewdef(c.oid, true), array_to_string(c.reloptions, chr(31)) \
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE c.relkind IN ('v', 'm') AND {USER_NAMESPACE} AND {}",
             not_extension_member("c", "pg_class")
@@ -291,6 +291,11 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
                 name: name(&r, 1),
                 materialized: flag(&r, 4),
                 query: text(&r, 5),
+                options: text(&r, 6)
+                    .split('\u{1f}')
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_string)
+                    .collect(),
                 indexes: view_indexes.remove(&text(&r, 0)).unwrap_or_default(),
             },
         );

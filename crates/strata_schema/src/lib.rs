@@ -218,6 +218,11 @@ pub struct View {
     pub materialized: bool,
     /// The query, as the server prints it.
     pub query: String,
+    /// Its options (`security_invoker=true`, `check_option=cascaded`,
+    /// a materialized view's storage parameters), as the server keeps
+    /// them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
     /// A materialized view's indexes, by name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub indexes: Vec<Index>,

@@ -218,9 +218,14 @@ pub(crate) fn each_object(schema: &Schema, sink: &mut dyn FnMut(Object)) {
             },
             &v.name.sql,
             format!(
-                "CREATE {}VIEW {} AS\n{query};",
+                "CREATE {}VIEW {}{} AS\n{query};",
                 if v.materialized { "MATERIALIZED " } else { "" },
-                v.name.sql
+                v.name.sql,
+                if v.options.is_empty() {
+                    String::new()
+                } else {
+                    format!(" WITH ({})", v.options.join(", "))
+                }
             ),
         )
         .drop(format!(

@@ -134,6 +134,7 @@ fn sample() -> Schema {
             name: name("public", "open_orders", "open_orders"),
             materialized: false,
             query: " SELECT id\n   FROM orders\n  WHERE state = 'new'::status;".into(),
+            options: Vec::new(),
             indexes: Vec::new(),
         }],
         ..Schema::default()
@@ -218,6 +219,7 @@ fn diff_names_each_object_and_what_changed_in_a_table() {
         name: name("public", "all_orders", "all_orders"),
         materialized: false,
         query: "SELECT id FROM orders".into(),
+        options: Vec::new(),
         indexes: Vec::new(),
     });
     let found: Vec<String> = diff(&a, &b)
