@@ -98,6 +98,10 @@ pub struct Tested {
     pub passed: bool,
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// What differs but is no failure (a column order PostgreSQL cannot
+    /// restore).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub duration_ms: u64,
 }
 
@@ -326,21 +330,22 @@ impl Engine {
                 .expect("planned migrations are found ones");
             let started = std::time::Instant::now();
             let mut rebuild = false;
-            let (outcome, down) = match &stopped {
+            let (outcome, down, notes) = match &stopped {
                 Some(reason) => (
                     Outcome::NotRun {
                         reason: reason.clone(),
                     },
                     DownKind::None,
+                    Vec::new(),
                 ),
                 None => {
-                    let (outcome, down, left) = self.cycle(migration).await?;
+                    let (outcome, down, left, notes) = self.cycle(migration).await?;
                     match left {
                         Left::Applied => self.load_seed(after(id), &mut seeded).await?,
                         Left::Elsewhere => rebuild = true,
                         Left::Failed => stopped = Some(format!("not tested: {id} does not apply")),
                     }
-                    (outcome, down)
+                    (outcome, down, notes)
                 }
             };
             let passed = match &outcome {
@@ -358,6 +363,7 @@ impl Engine {
                 down,
                 passed,
                 outcome,
+                notes,
                 duration_ms: ms(started.elapsed()),
             };
             each(&tested);
@@ -380,11 +386,12 @@ impl Engine {
     async fn cycle(
         &self,
         m: &strata_model::Migration,
-    ) -> Result<(Outcome, DownKind, Left), EngineError> {
+    ) -> Result<(Outcome, DownKind, Left, Vec<String>), EngineError> {
         let id = &m.id;
+        let mut notes = Vec::new();
         let before = self.schema().await?;
         if let Err(f) = self.step(up(id)).await {
-            return Ok((f.up(), DownKind::None, Left::Failed));
+            return Ok((f.up(), DownKind::None, Left::Failed, notes));
         }
         let after = self.schema().await?;
         let verify = self.verified(m).await?;
@@ -398,7 +405,7 @@ impl Engine {
                     "no down section, and none strata can derive from its up".to_string()
                 };
                 let outcome = verify.unwrap_or(Outcome::Irreversible { why });
-                return Ok((outcome, DownKind::None, Left::Applied));
+                return Ok((outcome, DownKind::None, Left::Applied, notes));
             }
             Err(e) => return Err(e),
         };
@@ -418,9 +425,13 @@ impl Engine {
                 } else {
                     Left::Elsewhere
                 },
+                notes,
             ));
         }
-        let reverted = strata_schema::diff(&before, &self.schema().await?);
+        let reverted = failing(
+            strata_schema::diff(&before, &self.schema().await?),
+            &mut notes,
+        );
         if let Err(f) = self.step(up(id)).await {
             // What the down left behind is most often why.
             if !reverted.is_empty() {
@@ -430,6 +441,7 @@ impl Engine {
                     },
                     down,
                     Left::Elsewhere,
+                    notes,
                 ));
             }
             return Ok((
@@ -439,9 +451,20 @@ impl Engine {
                 },
                 down,
                 Left::Elsewhere,
+                notes,
             ));
         }
-        let reapplied = strata_schema::diff(&after, &self.schema().await?);
+        let reapplied = failing(
+            strata_schema::diff(&after, &self.schema().await?),
+            &mut notes,
+        );
+        // The schema is not the first up's: what follows is tested on one
+        // that is.
+        let left = if reverted.is_empty() && reapplied.is_empty() {
+            Left::Applied
+        } else {
+            Left::Elsewhere
+        };
         let outcome = if let Some(verify) = verify {
             verify
         } else if !reverted.is_empty() {
@@ -455,7 +478,7 @@ impl Engine {
         } else {
             Outcome::Reversible
         };
-        Ok((outcome, down, Left::Applied))
+        Ok((outcome, down, left, notes))
     }
 
     /// The migration's verify section's finding after its up, if it has
@@ -516,6 +539,22 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The differences that fail a test; those that do not (a column order
+/// PostgreSQL cannot restore) become notes.
+fn failing(differences: Vec<Difference>, notes: &mut Vec<String>) -> Vec<Difference> {
+    let (order, failing): (Vec<Difference>, Vec<Difference>) = differences
+        .into_iter()
+        .partition(Difference::is_column_order_only);
+    notes.extend(order.iter().map(|d| {
+        format!(
+            "table {}: the columns come back in another order ({}): PostgreSQL adds a column at the end and cannot move one",
+            d.name,
+            d.details.join("; ")
+        )
+    }));
+    failing
 }
 
 fn up(id: &MigrationId) -> Request {

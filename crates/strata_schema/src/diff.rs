@@ -31,6 +31,18 @@ pub struct Difference {
     pub to: Option<String>,
 }
 
+impl Difference {
+    /// A table whose columns are the same but in another order: what
+    /// PostgreSQL leaves after a column is dropped and added again (it adds
+    /// at the end, and cannot move one).
+    pub fn is_column_order_only(&self) -> bool {
+        self.kind == "table"
+            && self.change == Change::Changed
+            && !self.details.is_empty()
+            && self.details.iter().all(|d| d.contains(": position "))
+    }
+}
+
 /// What differs from `from` to `to`: what `to` lacks, in `from`'s order,
 /// then what is new or changed, in `to`'s.
 pub fn diff<'a>(from: &'a Schema, to: &'a Schema) -> Vec<Difference> {

@@ -101,6 +101,13 @@ fn print_tested(printer: &Printer, t: &Tested) {
     for line in details(&t.outcome).iter().flat_map(|d| d.lines()) {
         out.line(format!("      {line}"));
     }
+    for note in &t.notes {
+        out.line(format!(
+            "      {}note: {note}{}",
+            DIM.render(),
+            DIM.render_reset()
+        ));
+    }
 }
 
 /// What went wrong, in lines (differences colored).

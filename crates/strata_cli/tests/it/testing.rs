@@ -256,3 +256,55 @@ fn only_pending_tests_what_a_branch_adds() {
         assert_eq!(status.code, 1, "{}", status.all());
     }
 }
+
+/// On PostgreSQL a column dropped by the up comes back at the end: a note,
+/// not a failure. A down that leaves the schema damaged (a view lost) does
+/// not blame the migrations after it: they are tested on a new scratch
+/// database.
+#[test]
+fn column_order_is_a_note_and_a_damaged_schema_is_not_tested_on() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    p.write(
+        "migrations/1_a.sql",
+        "-- strata:up\nCREATE TABLE a (id int PRIMARY KEY, v text, w int);\nCREATE VIEW av AS SELECT id FROM a;\n-- strata:down\nDROP VIEW av;\nDROP TABLE a;\n",
+    );
+    p.write(
+        "migrations/2_drop_v.sql",
+        "-- strata:up\nALTER TABLE a DROP COLUMN v;\n-- strata:down\nALTER TABLE a ADD COLUMN v text;\n",
+    );
+    p.write(
+        "migrations/3_x.sql",
+        "-- strata:up\nALTER TABLE a ADD COLUMN x int;\n-- strata:down\nDROP TABLE a CASCADE;\nCREATE TABLE a (id int PRIMARY KEY, w int, v text);\n",
+    );
+    p.write(
+        "migrations/4_view.sql",
+        "-- strata:up\nCREATE VIEW av2 AS SELECT * FROM av;\n-- strata:down\nDROP VIEW av2;\n",
+    );
+    let run = db.run(Path::new(BIN), &p.dir, &["test", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let results: Vec<&str> = value["tested"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        results,
+        [
+            "reversible",
+            "reversible",
+            "down_leaves_difference",
+            "reversible"
+        ],
+        "{value}"
+    );
+    assert!(
+        value["tested"][1]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("columns come back in another order"),
+        "{value}"
+    );
+    assert_eq!(run.code, 1, "{}", run.all());
+}
