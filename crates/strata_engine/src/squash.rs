@@ -67,8 +67,10 @@ pub struct SquashReport {
     pub proof: Vec<ProofRow>,
     /// The real database the history was also compared with.
     pub checked_against: Option<String>,
-    /// Tables whose rows were compared, history against baseline.
+    /// Tables whose rows are the same after the history and the baseline.
     pub data_compared: Vec<String>,
+    /// Tables whose rows are not (with `--drop-data`), and how.
+    pub data_differs: Vec<String>,
     pub archive: String,
     pub note: Option<String>,
     pub duration_ms: u64,
@@ -195,18 +197,15 @@ impl Engine {
         let dialect = self.database()?.engine().dialect();
         let through = squashed[last].id.to_string();
 
-        // The history: its schema, and the rows of the tables data
-        // statements write.
+        let unread = unread_statements(self, squashed, dialect);
+        if !unread.is_empty() {
+            return Err(EngineError::Refused(format!(
+                "the squashed migrations make what strata's schema model does not read, so the baseline would not have it; nothing was written:\n{}\nsquash up to the migration before the first of them, or move those statements to a migration after --to",
+                unread.join("\n")
+            )));
+        }
+        // The history: its schema, and the rows of every table.
         let mut carried = data_statements(self, squashed, dialect);
-        let tables: Vec<String> = {
-            let mut t: Vec<String> = carried
-                .iter()
-                .filter_map(|c| written_table(&c.sql))
-                .collect();
-            t.sort();
-            t.dedup();
-            t
-        };
         let (history, history_rows) = self
             .on_a_scratch(async |scratch: &Engine| {
                 let up = Request::new(RequestKind::Up(UpOptions {
@@ -218,10 +217,13 @@ impl Engine {
                         "the migrations up to {through} do not apply to an empty database, so there is nothing to squash them into: {e}"
                     ))
                 })?;
-                Ok((scratch.schema().await?, scratch.table_rows(&tables).await?))
+                let schema = scratch.schema().await?;
+                let rows = scratch.table_rows(&compared_tables(&schema, dialect)).await?;
+                Ok((schema, rows))
             })
             .await?;
         let schema_sql = strata_schema::dump(&history);
+        let tables = compared_tables(&history, dialect);
 
         // The baseline, on another scratch database: the schema, then each
         // data statement (those that fail depend on a state the history
@@ -268,9 +270,22 @@ impl Engine {
                 )));
             }
         }
-        let mismatched: Vec<&String> = tables
+        let mismatched: Vec<String> = tables
             .iter()
-            .filter(|t| history_rows.get(*t) != baseline_rows.get(*t))
+            .filter_map(|(t, _)| {
+                let (h, b) = (history_rows.get(t)?, baseline_rows.get(t)?);
+                (h != b).then(|| {
+                    if h.len() == b.len() {
+                        format!("table {t}: {} row(s) each, with other values", h.len())
+                    } else {
+                        format!(
+                            "table {t}: {} row(s) after the history, {} after the baseline",
+                            h.len(),
+                            b.len()
+                        )
+                    }
+                })
+            })
             .collect();
         let refused: Vec<&Carried> = carried.iter().filter(|c| c.refused.is_some()).collect();
         if (!refused.is_empty() || !mismatched.is_empty()) && !options.drop_data {
@@ -284,8 +299,8 @@ impl Engine {
                     )
                 })
                 .collect();
-            why.extend(mismatched.iter().map(|t| {
-                format!("  table {t}: its rows after the baseline are not those after the history (a later migration changed what an earlier one wrote)")
+            why.extend(mismatched.iter().map(|m| {
+                format!("  {m} (written by a statement strata does not carry, such as a DO block or COPY ... FROM STDIN, or changed by one that failed)")
             }));
             return Err(EngineError::Refused(format!(
                 "the squashed migrations' data cannot all be carried safely; nothing was written:\n{}\nsquash up to an earlier version, or pass --drop-data to leave those statements out (listed)",
@@ -345,7 +360,7 @@ impl Engine {
         };
         let archive = archive_of(&source.path);
         create_dir(&archive)?;
-        self.write_squashed_md(&source, &record, squashed)?;
+        self.write_squashed_md(&source, &record, squashed, &dropped)?;
         let mut manifest = read_manifest(&source.path)?;
         manifest.squash.push(record);
         write_manifest(&source.path, &manifest)?;
@@ -379,7 +394,16 @@ impl Engine {
             dropped,
             proof,
             checked_against: options.against.as_ref().map(|(name, _)| name.clone()),
-            data_compared: tables,
+            data_compared: tables
+                .iter()
+                .map(|(t, _)| t.clone())
+                .filter(|t| {
+                    !mismatched
+                        .iter()
+                        .any(|m| m.starts_with(&format!("table {t}:")))
+                })
+                .collect(),
+            data_differs: mismatched,
             archive: self.display_path(&archive_of(&source.path)),
             note: scaffold.note,
             duration_ms: ms(started.elapsed()),
@@ -433,6 +457,7 @@ impl Engine {
         source: &SourceSpec,
         record: &SquashRecord,
         squashed: &[&Migration],
+        dropped: &[Carried],
     ) -> Result<(), EngineError> {
         let path = archive_of(&source.path).join("SQUASHED.md");
         let mut text = std::fs::read_to_string(&path).unwrap_or_else(|_| {
@@ -454,6 +479,17 @@ impl Engine {
                     .unwrap_or(&m.path)
                     .display()
             ));
+        }
+        if !dropped.is_empty() {
+            text.push_str("\nLeft out of the baseline (`--drop-data`):\n\n");
+            for c in dropped {
+                text.push_str(&format!(
+                    "- {}: `{}` ({})\n",
+                    c.location,
+                    c.sql.lines().next().unwrap_or_default(),
+                    c.refused.as_deref().unwrap_or_default()
+                ));
+            }
         }
         text.push_str(&format!(
             "\nBaseline: {}\n",
@@ -529,17 +565,17 @@ impl Engine {
         Ok(record)
     }
 
-    /// The rows of `tables`, each as text, sorted: what a data comparison
-    /// compares.
+    /// The rows of `tables` (name, and the columns to read), each as
+    /// text, sorted: what a data comparison compares.
     async fn table_rows(
         &self,
-        tables: &[String],
+        tables: &[(String, String)],
     ) -> Result<BTreeMap<String, Vec<Vec<Option<String>>>>, EngineError> {
         let mut driver = self.connect().await?;
         let mut out = BTreeMap::new();
-        for table in tables {
+        for (table, columns) in tables {
             let mut rows = driver
-                .query_text(&format!("SELECT * FROM {table}"))
+                .query_text(&format!("SELECT {columns} FROM {table}"))
                 .await?
                 .unwrap_or_default();
             rows.sort();
@@ -561,9 +597,11 @@ fn data_statements(
         let body = &m.up;
         for st in strata_sql::split(&body.sql, dialect) {
             let first = strata_sql::first_word(&st, &body.sql);
+            // COPY ... FROM STDIN carries its rows after the statement:
+            // not carried (the rows compared then say so).
             let data = matches!(
                 first.as_str(),
-                "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "REPLACE" | "COPY"
+                "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "REPLACE"
             ) || (first == "SELECT" && st.sql.to_ascii_lowercase().contains("setval("));
             if data {
                 out.push(Carried {
@@ -583,32 +621,131 @@ fn data_statements(
     out
 }
 
-/// The table a data statement writes (`INSERT INTO t`, `UPDATE t`,
-/// `DELETE FROM t`), as written.
-fn written_table(sql: &str) -> Option<String> {
-    let mut words = sql.split_whitespace();
-    let first = words.next()?.to_ascii_uppercase();
-    let name = match first.as_str() {
-        "INSERT" | "REPLACE" => {
-            let mut w = words.next()?;
-            if w.eq_ignore_ascii_case("INTO") {
-                w = words.next()?;
-            }
-            w
-        }
-        "DELETE" => {
-            let w = words.next()?;
-            if w.eq_ignore_ascii_case("FROM") {
-                words.next()?
-            } else {
-                w
-            }
-        }
-        "UPDATE" => words.next()?,
-        _ => return None,
+/// Every table of `schema` (a partitioned one once, not its partitions)
+/// with the columns to compare: not those whose default differs from run
+/// to run (`now()`, `gen_random_uuid()`), which no two databases share.
+fn compared_tables(schema: &Schema, dialect: strata_sql::Dialect) -> Vec<(String, String)> {
+    const VOLATILE: &[&str] = &[
+        "now()",
+        "current_timestamp",
+        "current_date",
+        "current_time",
+        "localtimestamp",
+        "clock_timestamp",
+        "statement_timestamp",
+        "transaction_timestamp",
+        "random(",
+        "gen_random_uuid",
+        "uuid_generate",
+        "uuid()",
+        "sysdate",
+        "'now'",
+        "unixepoch(",
+    ];
+    let volatile = |default: &str| {
+        let d = default.to_ascii_lowercase();
+        VOLATILE.iter().any(|v| d.contains(v))
     };
-    let name = name.split('(').next()?.trim_end_matches(';');
-    (!name.is_empty()).then(|| name.to_string())
+    let list = |columns: Vec<String>| {
+        if columns.is_empty() {
+            "count(*)".to_string()
+        } else {
+            columns.join(", ")
+        }
+    };
+    let mut out: Vec<(String, String)> = schema
+        .tables
+        .iter()
+        .filter(|t| t.partition_of.is_none())
+        .map(|t| {
+            let columns = t
+                .columns
+                .iter()
+                .filter(|c| !c.default.as_deref().is_some_and(volatile))
+                .map(|c| c.sql_name.clone())
+                .collect();
+            (t.name.sql.clone(), list(columns))
+        })
+        .collect();
+    let q = |s: &str| strata_driver::quote_ident_for(dialect, s);
+    out.extend(
+        schema
+            .statements
+            .iter()
+            .filter(|s| s.kind == "table")
+            .map(|s| {
+                let columns = s
+                    .parts
+                    .iter()
+                    .filter(|p| p.kind == strata_schema::PartKind::Column && !volatile(&p.sql))
+                    .map(|p| q(&p.name))
+                    .collect();
+                (q(&s.name), list(columns))
+            }),
+    );
+    out
+}
+
+/// The squashed migrations' statements that make what the schema model
+/// does not read (PostgreSQL), by place: a baseline built from the model
+/// would not have it.
+fn unread_statements(
+    engine: &Engine,
+    squashed: &[&Migration],
+    dialect: strata_sql::Dialect,
+) -> Vec<String> {
+    if dialect != strata_sql::Dialect::Postgres {
+        return Vec::new();
+    }
+    const UNREAD: &[&str] = &[
+        "CREATE AGGREGATE",
+        "CREATE OR REPLACE AGGREGATE",
+        "ALTER DEFAULT PRIVILEGES",
+        "CREATE OPERATOR",
+        "CREATE CAST",
+        "CREATE RULE",
+        "CREATE OR REPLACE RULE",
+        "CREATE STATISTICS",
+        "SECURITY LABEL",
+        "CREATE TEXT SEARCH",
+        "CREATE COLLATION",
+        "CREATE FOREIGN",
+        "CREATE SERVER",
+        "CREATE USER MAPPING",
+        "CREATE CONVERSION",
+        "CREATE ACCESS METHOD",
+        "CREATE TRANSFORM",
+        "CREATE LANGUAGE",
+        "CREATE OR REPLACE LANGUAGE",
+        "CREATE ROLE",
+        "CREATE USER",
+        "CREATE GROUP",
+    ];
+    let mut out = Vec::new();
+    for m in squashed {
+        let body = &m.up;
+        for st in strata_sql::split(&body.sql, dialect) {
+            let words: Vec<String> = body.sql[st.token_offset..]
+                .split_whitespace()
+                .take(4)
+                .map(|w| w.to_ascii_uppercase())
+                .collect();
+            let head = words.join(" ");
+            if let Some(what) = UNREAD.iter().find(|u| head.starts_with(*u)) {
+                out.push(format!(
+                    "  {}:{}: {what} ({})",
+                    engine.display_path(&body.path),
+                    body.line + st.line_in(&body.sql),
+                    if what.contains("ROLE") || what.contains("USER") || what.contains("GROUP") {
+                        "a role belongs to the server, not to the database a baseline builds"
+                    } else {
+                        "docs/schema.md lists what is not read"
+                    }
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Objects per kind: how many the history builds, how many of those the

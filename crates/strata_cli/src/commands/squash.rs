@@ -58,6 +58,13 @@ pub async fn run(
             DIM.render_reset()
         ));
     }
+    for d in &report.data_differs {
+        out.line(format!(
+            "  {}rows differ{} {d}",
+            YELLOW.render(),
+            YELLOW.render_reset()
+        ));
+    }
     for c in &report.dropped {
         out.line(format!(
             "  {}left out{} {}: {}",

@@ -376,3 +376,70 @@ fn a_squash_stopped_half_way_is_undone() {
     assert_eq!(names(&p.path("migrations")), before);
     assert!(!p.path("migrations_archive").exists());
 }
+
+/// What the baseline could not hold is refused, never dropped in silence:
+/// rows a DO block wrote (every table's rows are compared, leaving out
+/// columns whose default differs from run to run), objects the schema
+/// model does not read (an aggregate).
+#[test]
+fn what_the_baseline_would_lose_is_refused() {
+    let Some(db) = TestDb::postgres() else { return };
+    let p = TempProject::new();
+    p.write(
+        "migrations/1_settings.sql",
+        "-- strata:up\nCREATE TABLE settings (k text PRIMARY KEY, v text, at timestamptz DEFAULT now());\nINSERT INTO settings (k, v) VALUES ('theme', 'dark');\n",
+    );
+    p.write(
+        "migrations/2_more.sql",
+        "-- strata:up\nDO $$ BEGIN INSERT INTO settings (k, v) VALUES ('mode', 'live'); END $$;\n",
+    );
+    let bin = Path::new(BIN);
+    let run = db.run(bin, &p.dir, &["squash", "--to", "2"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("table settings: 2 row(s) after the history, 1 after the baseline"),
+        "{}",
+        run.all()
+    );
+    // Left out on request, and said so: the rows differ.
+    let dropped = db.run(
+        bin,
+        &p.dir,
+        &["squash", "--to", "2", "--drop-data", "--format", "json"],
+    );
+    assert_eq!(dropped.code, 0, "{}", dropped.all());
+    let value: serde_json::Value = serde_json::from_str(&dropped.stdout).expect("JSON");
+    assert_eq!(
+        value["data_differs"][0],
+        "table settings: 2 row(s) after the history, 1 after the baseline",
+        "{value}"
+    );
+    let undo = db.run(bin, &p.dir, &["squash", "--undo"]);
+    assert_eq!(undo.code, 0, "{}", undo.all());
+
+    // Without the DO block, the row with a now() default is carried.
+    p.write(
+        "migrations/2_more.sql",
+        "-- strata:up\nCREATE AGGREGATE total(numeric) (SFUNC = numeric_add, STYPE = numeric, INITCOND = '0');\n",
+    );
+    let run = db.run(bin, &p.dir, &["squash", "--to", "2"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("migrations/2_more.sql:2: CREATE AGGREGATE"),
+        "{}",
+        run.all()
+    );
+    p.write(
+        "migrations/2_more.sql",
+        "-- strata:up\nCREATE INDEX settings_v ON settings (v);\n",
+    );
+    let run = db.run(bin, &p.dir, &["squash", "--to", "2"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stdout.contains("rows of settings identical"),
+        "{}",
+        run.all()
+    );
+}
