@@ -35,7 +35,7 @@ impl Engine {
     pub async fn schema(&self) -> Result<Schema, EngineError> {
         let mut driver = self.connect().await?;
         let skip = self.not_the_schema(&driver.history_table());
-        Ok(driver.read_schema(&skip).await?)
+        Ok(self.read_schema(driver.as_mut(), &skip).await?)
     }
 
     /// Records the schema as a run left it, with the history it goes
@@ -51,7 +51,7 @@ impl Engine {
         }
         let recorded = async {
             let skip = self.not_the_schema(&driver.history_table());
-            let schema = driver.read_schema(&skip).await?;
+            let schema = self.read_schema(driver, &skip).await?;
             let history = driver.read_history().await?;
             driver
                 .record_fingerprint(&Fingerprint {
@@ -84,7 +84,7 @@ impl Engine {
             return Ok(SchemaSince::HistoryMoved { recorded_at });
         }
         let skip = self.not_the_schema(&driver.history_table());
-        let now = driver.read_schema(&skip).await?.fingerprint();
+        let now = self.read_schema(driver, &skip).await?.fingerprint();
         Ok(if now == recorded.fingerprint {
             SchemaSince::Unchanged { recorded_at }
         } else {
@@ -97,6 +97,26 @@ impl Engine {
     pub fn migration(&self, from: &Schema, to: &Schema) -> Result<Migration, EngineError> {
         let dialect = self.database()?.engine().dialect();
         Ok(strata_schema::migration(from, to, dialect))
+    }
+
+    /// The schema of `driver`'s database without `skip` (see
+    /// [`Engine::not_the_schema`]) and the configured tools' own schemas.
+    async fn read_schema(
+        &self,
+        driver: &mut dyn Driver,
+        skip: &[String],
+    ) -> Result<Schema, strata_driver::DriverError> {
+        let mut schema = driver.read_schema(skip).await?;
+        let tools: Vec<String> = self
+            .project
+            .config
+            .sources
+            .iter()
+            .filter_map(|s| strata_discover::format(&s.format).and_then(|f| f.history()))
+            .filter_map(|h| h.own_schema().map(str::to_string))
+            .collect();
+        schema.leave_out_schemas(&tools);
+        Ok(schema)
     }
 
     /// The tables (bare names) that are bookkeeping, not schema: strata's

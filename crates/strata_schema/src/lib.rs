@@ -269,6 +269,33 @@ pub enum PartKind {
 }
 
 impl Schema {
+    /// Leaves out the schemas (namespaces) `names` and all that is in
+    /// them: a tool's own (`supabase_migrations`), which is not the
+    /// application's.
+    pub fn leave_out_schemas(&mut self, names: &[String]) {
+        if names.is_empty() {
+            return;
+        }
+        let out = |n: &Name| n.schema.as_ref().is_some_and(|s| names.contains(s));
+        self.schemas.retain(|n| !names.contains(&n.name));
+        self.enums.retain(|x| !out(&x.name));
+        self.domains.retain(|x| !out(&x.name));
+        self.composites.retain(|x| !out(&x.name));
+        self.functions.retain(|x| !out(&x.name));
+        self.sequences.retain(|x| !out(&x.name));
+        self.tables.retain(|x| !out(&x.name));
+        self.views.retain(|x| !out(&x.name));
+        let on = |g: &Grant| {
+            names.iter().any(|n| {
+                let q = crate::sql::quoted(n);
+                [n.as_str(), q.as_str()]
+                    .iter()
+                    .any(|n| g.on == format!("SCHEMA {n}") || g.on.contains(&format!(" {n}.")))
+            })
+        };
+        self.grants.retain(|g| !on(g));
+    }
+
     /// Puts every list in its canonical order (views keep the creation
     /// order introspection gave them).
     pub fn sort(&mut self) {

@@ -319,6 +319,16 @@ fn supabase_history_follows_the_squash_and_its_undo() {
     let up = db.run(bin, &p.dir, &["up"]);
     assert_eq!(up.code, 0, "{}", up.all());
     assert_eq!(supabase(), ["20240103000000 squashed", "20240104000000 d"]);
+    // The Supabase CLI's own schema is not the application's: a database
+    // where the CLI made it already runs the baseline.
+    let baseline =
+        std::fs::read_to_string(p.path("supabase/migrations/20240103000000_squashed.sql")).unwrap();
+    assert!(!baseline.contains("supabase_migrations"), "{baseline}");
+    if let Some(fresh) = TestDb::postgres() {
+        fresh.execute("CREATE SCHEMA supabase_migrations; CREATE TABLE supabase_migrations.schema_migrations (version text PRIMARY KEY, statements text[], name text);");
+        let up = fresh.run(bin, &p.dir, &["up"]);
+        assert_eq!(up.code, 0, "{}", up.all());
+    }
     let undo = db.run(bin, &p.dir, &["squash", "--undo"]);
     assert_eq!(undo.code, 0, "{}", undo.all());
     let up = db.run(bin, &p.dir, &["up"]);

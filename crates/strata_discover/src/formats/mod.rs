@@ -274,6 +274,12 @@ pub trait ToolHistory: Sync {
     /// The history table's name (without its schema).
     fn table(&self) -> &'static str;
 
+    /// The schema (namespace) the tool makes for its history on
+    /// PostgreSQL, when it makes one: not the application's schema.
+    fn own_schema(&self) -> Option<&'static str> {
+        None
+    }
+
     /// The query that reads the table, as the tool's documentation
     /// describes it.
     fn query(&self, dialect: Dialect) -> String;

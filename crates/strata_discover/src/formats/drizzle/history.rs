@@ -22,6 +22,10 @@ impl ToolHistory for DrizzleHistory {
         "__drizzle_migrations"
     }
 
+    fn own_schema(&self) -> Option<&'static str> {
+        Some("drizzle")
+    }
+
     fn query(&self, dialect: Dialect) -> String {
         format!(
             "SELECT hash, created_at FROM {} ORDER BY created_at, id",

@@ -11,6 +11,10 @@ impl ToolHistory for SupabaseHistory {
         "schema_migrations"
     }
 
+    fn own_schema(&self) -> Option<&'static str> {
+        Some("supabase_migrations")
+    }
+
     fn query(&self, _: Dialect) -> String {
         "SELECT version FROM supabase_migrations.schema_migrations".into()
     }
