@@ -137,7 +137,7 @@ impl Engine {
     ) -> Result<Vec<IntegrityCheck>, EngineError> {
         let mut driver = self.connect().await?;
         let dialect = driver.capabilities().dialect;
-        read_only(driver.as_mut(), dialect, options.timeout).await?;
+        read_only(driver.as_mut(), dialect).await?;
         let mut checks = Vec::new();
         let keys = match dialect {
             Dialect::Postgres => postgres_foreign_keys(driver.as_mut()).await?,
@@ -160,42 +160,40 @@ impl Engine {
 
 /// Makes the session read only, with a statement timeout where the engine
 /// has one.
-async fn read_only(
-    driver: &mut dyn Driver,
-    dialect: Dialect,
-    timeout: Duration,
-) -> Result<(), EngineError> {
-    match dialect {
-        Dialect::Postgres => {
-            driver
-                .batch(&format!(
-                    "SET default_transaction_read_only = on; SET statement_timeout = {}",
-                    timeout.as_millis().max(1)
-                ))
-                .await?
-        }
-        Dialect::Mysql => {
-            driver.batch("SET SESSION TRANSACTION READ ONLY").await?;
-            // MariaDB's name for it (seconds), else MySQL's (milliseconds).
-            if driver
-                .batch(&format!(
-                    "SET SESSION max_statement_time = {}",
-                    timeout.as_secs_f64()
-                ))
-                .await
-                .is_err()
-            {
-                let _ = driver
-                    .batch(&format!(
-                        "SET SESSION max_execution_time = {}",
-                        timeout.as_millis()
-                    ))
-                    .await;
-            }
-        }
-        Dialect::Sqlite => driver.batch("PRAGMA query_only = ON").await?,
-    }
+async fn read_only(driver: &mut dyn Driver, dialect: Dialect) -> Result<(), EngineError> {
+    driver
+        .batch(match dialect {
+            Dialect::Postgres => "SET default_transaction_read_only = on",
+            Dialect::Mysql => "SET SESSION TRANSACTION READ ONLY",
+            Dialect::Sqlite => "PRAGMA query_only = ON",
+        })
+        .await?;
     Ok(())
+}
+
+/// Sets the statement timeout of the row checks (`None`: none, for the
+/// catalog queries), where the engine has one.
+async fn time_limit(driver: &mut dyn Driver, dialect: Dialect, limit: Option<Duration>) {
+    let ms = limit.map_or(0, |t| t.as_millis().max(1));
+    let _ = match dialect {
+        Dialect::Postgres => driver.batch(&format!("SET statement_timeout = {ms}")).await,
+        // MariaDB's name for it (seconds), else MySQL's (milliseconds).
+        Dialect::Mysql => match driver
+            .batch(&format!(
+                "SET SESSION max_statement_time = {}",
+                ms as f64 / 1000.0
+            ))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                driver
+                    .batch(&format!("SET SESSION max_execution_time = {ms}"))
+                    .await
+            }
+        },
+        Dialect::Sqlite => Ok(()),
+    };
 }
 
 /// The rows of a catalog query (whose tables cannot be missing).
@@ -326,10 +324,32 @@ async fn sqlite_foreign_keys(driver: &mut dyn Driver) -> Result<Vec<ForeignKey>,
 }
 
 /// A query's rows, or why it could not finish (a timeout most often).
-async fn rows_of(driver: &mut dyn Driver, sql: &str) -> Result<strata_driver::Rows, String> {
-    match driver.query_text(sql).await {
+/// Why a row check could not run: a table it reads is missing.
+const MISSING: &str = "a table it reads is not there";
+
+/// What a check that found nothing says: of every row, or of a sample.
+fn sampled(options: &IntegrityOptions, every: &str) -> String {
+    match options.sample_percent {
+        None => every.to_string(),
+        Some(p) => format!(
+            "nothing found in a sample of about {p}% of the rows (PostgreSQL samples whole pages: a small table is read entirely or not at all); run without --sample to check every row"
+        ),
+    }
+}
+
+/// A row check's rows, under `--timeout`, or why it could not finish.
+async fn rows_of(
+    driver: &mut dyn Driver,
+    sql: &str,
+    options: &IntegrityOptions,
+) -> Result<strata_driver::Rows, String> {
+    let dialect = driver.capabilities().dialect;
+    time_limit(driver, dialect, Some(options.timeout)).await;
+    let rows = driver.query_text(sql).await;
+    time_limit(driver, dialect, None).await;
+    match rows {
         Ok(Some(rows)) => Ok(rows),
-        Ok(None) => Err("a table it reads is not there".into()),
+        Ok(None) => Err(MISSING.into()),
         Err(e) => Err(e.to_string()),
     }
 }
@@ -413,11 +433,25 @@ async fn orphans(
         key.parent_columns.join(", ")
     );
     let mut check = IntegrityCheck::of("foreign_key", object);
-    match rows_of(driver, &sql).await {
+    match rows_of(driver, &sql, options).await {
+        Err(e) if e == MISSING => {
+            check.severity = Severity::Violation;
+            check.message = format!(
+                "{described}{not_valid}: {} does not exist",
+                key.shown_parent
+            );
+            check.fix = Some(format!(
+                "create {}, or drop the foreign key",
+                key.shown_parent
+            ));
+        }
         Err(e) => check.unfinished(format!("could not be checked{not_valid}: {e}")),
         Ok(rows) if rows.is_empty() => {
             check.rows = Some(0);
-            check.message = format!("{described}{not_valid}: every row's reference is there");
+            check.message = format!(
+                "{described}{not_valid}: {}",
+                sampled(options, "every row's reference is there")
+            );
         }
         Ok(rows) => {
             let count = check.violated_by(&rows, &key.columns);
@@ -478,13 +512,16 @@ async fn postgres_checks(
             by_position(keys.len().max(1))
         );
         let mut check = IntegrityCheck::of("check_constraint", format!("{shown}.{name}"));
-        match rows_of(driver, &sql).await {
+        match rows_of(driver, &sql, options).await {
             Err(e) => check.unfinished(format!(
                 "CHECK ({expr}) NOT VALID could not be checked: {e}"
             )),
             Ok(rows) if rows.is_empty() => {
                 check.rows = Some(0);
-                check.message = format!("CHECK ({expr}) NOT VALID: every row satisfies it");
+                check.message = format!(
+                    "CHECK ({expr}) NOT VALID: {}",
+                    sampled(options, "every row satisfies it")
+                );
                 check.fix = Some(format!(
                     "ALTER TABLE {table} VALIDATE CONSTRAINT {} (it takes a SHARE UPDATE EXCLUSIVE lock only)",
                     quote_ident_for(Dialect::Postgres, name)
@@ -561,7 +598,7 @@ async fn postgres_checks(
         let extreme = if increment > 0 { "max" } else { "min" };
         let sql = format!("SELECT {extreme}({quoted_column})::text FROM {table}");
         let mut check = IntegrityCheck::of("sequence", shown.clone());
-        match rows_of(driver, &sql).await {
+        match rows_of(driver, &sql, options).await {
             Err(e) => {
                 check.severity = Severity::Warning;
                 check.message = format!("could not read {shown_table}.{column}'s {extreme}: {e}");

@@ -245,7 +245,9 @@ async fn dispatch(command: &Command, g: &Global, printer: &Printer) -> anyhow::R
             doctor::run(&load(g)?, integrity.as_ref(), printer).await
         }
         Command::Check { integrity_options } => {
-            doctor::check(&load(g)?, &integrity_options.options(), printer).await
+            let engine = load(g)?;
+            existing_sqlite(&engine)?;
+            doctor::check(&engine, &integrity_options.options(), printer).await
         }
         Command::Tasks => tasks::list(&load(g)?, printer).await,
         Command::Run {
@@ -296,4 +298,16 @@ pub(crate) fn load_locking(g: &Global, locking: Option<&Locking>) -> anyhow::Res
         lease_lock: locking.is_some_and(|l| l.lock_mode == Some(LockModeArg::Lease)),
         database: g.database.clone(),
     })?)
+}
+
+/// Refuses a SQLite database file that is not there, for a command that
+/// only reads: opening it would make an empty one and read nothing.
+fn existing_sqlite(engine: &Engine) -> anyhow::Result<()> {
+    if let Ok(strata_engine::DatabaseTarget::Sqlite { path, .. }) = engine.database()
+        && path != ":memory:"
+        && !std::path::Path::new(path).exists()
+    {
+        anyhow::bail!("there is no SQLite database at {path}");
+    }
+    Ok(())
 }

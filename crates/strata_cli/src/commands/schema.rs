@@ -7,7 +7,9 @@ use strata_schema::{Change, Difference, Schema};
 pub async fn run(g: &Global, action: &SchemaAction, printer: &Printer) -> anyhow::Result<ExitCode> {
     match action {
         SchemaAction::Dump => {
-            let schema = super::load(g)?.schema().await?;
+            let engine = super::load(g)?;
+            super::existing_sqlite(&engine)?;
+            let schema = engine.schema().await?;
             if printer.is_json() {
                 printer.json(&schema);
             } else {
@@ -261,13 +263,7 @@ pub(super) fn side(g: &Global, side: &str) -> anyhow::Result<Side> {
         );
     };
     let engine = super::load(&side_global)?;
-    // Reading a SQLite file that is not there would make an empty one.
-    if let Ok(strata_engine::DatabaseTarget::Sqlite { path, .. }) = engine.database()
-        && path != ":memory:"
-        && !std::path::Path::new(path).exists()
-    {
-        anyhow::bail!("`{side}`: there is no SQLite database at {path}");
-    }
+    super::existing_sqlite(&engine).map_err(|e| anyhow::anyhow!("`{side}`: {e}"))?;
     Ok(Side::Database(Box::new(engine)))
 }
 

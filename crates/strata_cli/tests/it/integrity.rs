@@ -142,3 +142,45 @@ fn a_check_that_outlasts_the_timeout_says_so() {
     assert_eq!(checks[1]["check"], "sequence", "{value}");
     assert_eq!(checks[1]["severity"], "ok", "{value}");
 }
+
+/// However short `--timeout` is, the catalog is read: the row checks that
+/// run out of time are warnings (exit 0). A SQLite file that is not there
+/// is an error, not an empty database; a foreign key to a table that does
+/// not exist is a violation that says so.
+#[test]
+fn short_timeouts_missing_files_and_missing_parents() {
+    if let Some(db) = TestDb::postgres() {
+        db.execute(
+            "CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (id int, p_id int REFERENCES p (id));",
+        );
+        let p = TempProject::new();
+        let run = db.run(Path::new(BIN), &p.dir, &["check", "--timeout", "1ms"]);
+        assert_eq!(run.code, 0, "{}", run.all());
+    }
+    let p = TempProject::new();
+    let missing = strata_test_support::run_in(
+        Path::new(BIN),
+        &p.dir,
+        &["check", "--database-url", "sqlite://nope.db"],
+        &[],
+    );
+    assert_eq!(missing.code, 2, "{}", missing.all());
+    assert!(
+        missing.stderr.contains("there is no SQLite database at"),
+        "{}",
+        missing.all()
+    );
+    assert!(!p.path("nope.db").exists());
+
+    let Some(db) = TestDb::sqlite() else { return };
+    db.execute(
+        "PRAGMA foreign_keys = OFF; CREATE TABLE orphan (id integer PRIMARY KEY, gid integer REFERENCES gone (id)); INSERT INTO orphan VALUES (1, 1);",
+    );
+    let run = db.run(Path::new(BIN), &p.dir, &["check", "--format", "json"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(
+        value["checks"][0]["message"], "(gid) references gone (id): gone does not exist",
+        "{value}"
+    );
+}
