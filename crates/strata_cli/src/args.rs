@@ -281,7 +281,7 @@ pub enum Command {
         #[arg(long, value_name = "VERSION")]
         from: Option<String>,
         /// Test only the migrations the database (--env) has not applied, on top of those it has.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "from")]
         only_pending: bool,
         /// A migration without a down passes (it fails by default).
         #[arg(long)]

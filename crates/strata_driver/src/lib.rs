@@ -232,6 +232,18 @@ impl DriverError {
     pub fn database(e: impl fmt::Display) -> Self {
         DriverError::Database(e.to_string())
     }
+
+    /// A connection refused because its database does not exist
+    /// (PostgreSQL's 3D000, MySQL's 1049), as the servers word it.
+    pub fn is_missing_database(&self) -> bool {
+        match self {
+            DriverError::Connect { message, .. } => {
+                (message.contains("database") && message.contains("does not exist"))
+                    || message.contains("Unknown database")
+            }
+            _ => false,
+        }
+    }
 }
 
 pub type Result<T, E = DriverError> = std::result::Result<T, E>;

@@ -567,7 +567,11 @@ async fn postgres_checks(
             ),
             rows: None,
             sample: Vec::new(),
-            fix: Some(format!("DROP INDEX CONCURRENTLY {index}; then build it again (REINDEX INDEX CONCURRENTLY {index} also does)")),
+            fix: Some(if what == "index" {
+                format!("DROP INDEX CONCURRENTLY {index}; then build it again (REINDEX INDEX CONCURRENTLY {index} also does)")
+            } else {
+                format!("find the duplicates that failed the build (SELECT its columns, count(*) ... GROUP BY ... HAVING count(*) > 1) and resolve them; then DROP INDEX CONCURRENTLY {index} and build it again")
+            }),
             duration_ms: ms(started.elapsed()),
         });
     }

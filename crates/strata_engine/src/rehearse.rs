@@ -366,6 +366,11 @@ impl Engine {
                 notes,
                 duration_ms: ms(started.elapsed()),
             };
+            // Stopped by a signal: the scratch database went away under
+            // the test, which is no finding about the migration.
+            if crate::scratch::stopping() {
+                return Err(EngineError::Refused("stopped before the test ended".into()));
+            }
             each(&tested);
             results.push(tested);
             if rebuild {
@@ -529,12 +534,21 @@ impl Engine {
         }
         let mut driver = self.connect().await?;
         for file in files {
-            self.apply_sql_file(
-                driver.as_mut(),
-                file,
-                "the seed does not load here (a seed file named `VERSION_name.sql` in a seed directory loads right after that migration)",
-            )
-            .await?;
+            self.apply_sql_file(driver.as_mut(), file, "the seed does not load here")
+                .await
+                .map_err(|e| match e {
+                    // A table not made yet: the seed loads too early.
+                    EngineError::Refused(m)
+                        if ["no such table", "does not exist", "doesn't exist"]
+                            .iter()
+                            .any(|t| m.contains(t)) =>
+                    {
+                        EngineError::Refused(format!(
+                            "{m}\na seed file named `VERSION_name.sql` in a seed directory loads right after that migration, once its tables exist"
+                        ))
+                    }
+                    e => e,
+                })?;
             seeded.push(self.display_path(file));
         }
         Ok(())

@@ -235,7 +235,31 @@ impl Engine {
                 live,
             });
         }
-        let server = self.scratch_server(database)?;
+        let mut server = self.scratch_server(database)?;
+        // The project's database need not exist yet (a CI job's first
+        // step): the server's own database does.
+        let mut driver = match server.connect(self.table.clone()).await {
+            Ok(driver) => driver,
+            Err(EngineError::Driver(e)) if e.is_missing_database() => {
+                let maintenance = match server.engine() {
+                    strata_sql::EngineKind::Mysql => "mysql",
+                    _ => "postgres",
+                };
+                let fallback = strata_driver::with_database(&server.url(), maintenance)
+                    .and_then(|url| DatabaseTarget::parse(&url, &self.project.root).ok());
+                match fallback {
+                    Some(other) => match other.connect(self.table.clone()).await {
+                        Ok(driver) => {
+                            server = other;
+                            driver
+                        }
+                        Err(_) => return Err(e.into()),
+                    },
+                    None => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e),
+        };
         let url = strata_driver::with_database(&server.url(), &name).ok_or_else(|| {
             EngineError::Url(format!(
                 "cannot name another database in {}",
@@ -243,7 +267,6 @@ impl Engine {
             ))
         })?;
         let target = DatabaseTarget::parse(&url, &self.project.root)?;
-        let mut driver = server.connect(self.table.clone()).await?;
         let quoted = quote_ident_for(driver.capabilities().dialect, &name);
         let display = server.display();
         let remove = Remove::Database {

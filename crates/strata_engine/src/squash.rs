@@ -318,10 +318,7 @@ impl Engine {
             squashed.len(),
             source.name,
             Timestamp::now().rfc3339(),
-            archive_of(&source.path)
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy(),
+            self.display_path(&archive_of(&source.path)),
             schema_sql.trim_end()
         );
         if !carried.is_empty() {

@@ -48,13 +48,43 @@ pub async fn run(
     let forward = engine.migration(&current, &desired)?;
     let backward = engine.migration(&desired, &current)?;
     let dialect = engine.database()?.engine().dialect();
-    let parts = if dialect == strata_sql::Dialect::Postgres {
+    let format = strata_engine::format(&source.format)
+        .ok_or_else(|| anyhow::anyhow!("source {} has an unknown format", source.name))?;
+    // What the source's format can hold: a migration outside a
+    // transaction, for the concurrent index builds.
+    let holds = |transaction: bool| {
+        format.scaffold(&strata_engine::NewMigration {
+            source: &source,
+            slug: &slug,
+            at: Timestamp::now(),
+            sql: Some(Bodies {
+                up: "",
+                down: None,
+                transaction,
+            }),
+            version: None,
+        })
+    };
+    let mut parts = if dialect == strata_sql::Dialect::Postgres && holds(false).is_ok() {
         concurrently(&current, &desired, forward, backward)
     } else {
         vec![(forward, backward)]
     };
-    let format = strata_engine::format(&source.format)
-        .ok_or_else(|| anyhow::anyhow!("source {} has an unknown format", source.name))?;
+    if dialect == strata_sql::Dialect::Postgres && holds(false).is_err() {
+        parts[0].0.notes.push(format!(
+            "indexes are built without CONCURRENTLY: {} runs each migration in a transaction (a plain build blocks writes to its table while it runs)",
+            source.format
+        ));
+    }
+    // Refused before anything is written.
+    for (up, down) in &parts {
+        let transaction = up
+            .steps
+            .iter()
+            .chain(&down.steps)
+            .all(|s| s.outside_transaction.is_none());
+        holds(transaction).map_err(anyhow::Error::msg)?;
+    }
     let mut at = Timestamp::now();
     let mut created = Vec::new();
     for (i, (up, down)) in parts.iter().enumerate() {

@@ -259,7 +259,7 @@ pub(super) fn side(g: &Global, side: &str) -> anyhow::Result<Side> {
         return Ok(Side::Sql(side.into()));
     } else {
         anyhow::bail!(
-            "`{side}`: a side of `schema diff` is `env:NAME`, a database URL, `migrations`, or a SQL file or directory (no such file here)"
+            "`{side}` is not a file or directory here; a schema is named by `env:NAME`, a database URL, `migrations` (for `schema diff`), or a SQL file or directory"
         );
     };
     let engine = super::load(&side_global)?;

@@ -18,6 +18,11 @@ pub async fn run(
             print_tested(printer, t);
         }
     };
+    // Found unwritable before the test runs, not after.
+    if let Some(path) = junit {
+        std::fs::File::create(path)
+            .map_err(|e| anyhow::anyhow!("cannot write the JUnit file {}: {e}", path.display()))?;
+    }
     let report = engine.test(options, &each).await?;
     if let Some(path) = junit {
         std::fs::write(path, junit_xml(&report))
@@ -88,8 +93,7 @@ fn print_tested(printer: &Printer, t: &Tested) {
     } else {
         String::new()
     };
-    let mut out = printer.block();
-    out.line(format!(
+    let mut lines = vec![format!(
         "  {}{mark}{} {}/{} {}: {}{derived}",
         style.render(),
         style.render_reset(),
@@ -97,16 +101,23 @@ fn print_tested(printer: &Printer, t: &Tested) {
         t.version,
         t.name,
         t.outcome.label()
-    ));
+    )];
     for line in details(&t.outcome).iter().flat_map(|d| d.lines()) {
-        out.line(format!("      {line}"));
+        lines.push(format!("      {line}"));
     }
     for note in &t.notes {
-        out.line(format!(
+        lines.push(format!(
             "      {}note: {note}{}",
             DIM.render(),
             DIM.render_reset()
         ));
+    }
+    // A failure is said under --quiet too.
+    if t.passed || matches!(t.outcome, Outcome::NotRun { .. }) {
+        let mut out = printer.block();
+        lines.iter().for_each(|l| out.line(l));
+    } else {
+        printer.summary(lines.join("\n"));
     }
 }
 

@@ -308,3 +308,24 @@ fn column_order_is_a_note_and_a_damaged_schema_is_not_tested_on() {
     );
     assert_eq!(run.code, 1, "{}", run.all());
 }
+
+/// In CI the project's database often does not exist yet: the scratch
+/// database is made through the server's own (`postgres`, `mysql`).
+#[test]
+fn test_runs_before_the_project_database_exists() {
+    for db in [TestDb::postgres(), TestDb::mysql()].into_iter().flatten() {
+        let p = TempProject::new();
+        p.write(
+            "migrations/1_users.sql",
+            "-- strata:up\nCREATE TABLE users (id int PRIMARY KEY);\n-- strata:down\nDROP TABLE users;\n",
+        );
+        let url = format!("{}_not_made", db.url());
+        let run = strata_test_support::run_in(
+            Path::new(BIN),
+            &p.dir,
+            &["test", "--database-url", &url],
+            &[],
+        );
+        assert_eq!(run.code, 0, "{}: {}", db.engine(), run.all());
+    }
+}
