@@ -39,6 +39,7 @@ mod exec;
 mod integrity;
 mod lint;
 mod rehearse;
+mod roles;
 mod schema;
 mod scratch;
 mod squash;

@@ -115,6 +115,10 @@ pub struct TestReport {
     pub applied_first: usize,
     /// The seed files loaded, as shown.
     pub seeded: Vec<String>,
+    /// Roles the migrations created on the server, dropped afterwards
+    /// (PostgreSQL).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub roles_dropped: Vec<String>,
     pub tested: Vec<Tested>,
     pub passed: usize,
     pub failed: usize,
@@ -148,13 +152,31 @@ impl Engine {
         let seed = self.seed()?;
         let engine = self.database()?.engine().to_string();
         let (mut applied_first, mut seeded, mut tested) = (0, Vec::new(), Vec::new());
+        // Roles are the server's: those the migrations make are dropped
+        // with each scratch database.
+        let roles = crate::roles::roles_created(&self.migrations()?.migrations);
+        let mut before: Option<Vec<String>> = None;
+        let mut roles_dropped = Vec::new();
         loop {
             let done = tested.len();
+            let (before, dropped) = (&mut before, &mut roles_dropped);
             let part = self
                 .on_a_scratch(async |scratch: &Engine| {
-                    scratch
+                    if before.is_none() {
+                        *before = Some(scratch.roles_among(&roles).await?);
+                    }
+                    let part = scratch
                         .rehearse(options, applied_here.as_deref(), &seed, done, each)
-                        .await
+                        .await;
+                    let made = scratch
+                        .drop_roles_made(&roles, before.as_deref().unwrap_or_default())
+                        .await?;
+                    for role in made {
+                        if !dropped.contains(&role) {
+                            dropped.push(role);
+                        }
+                    }
+                    part
                 })
                 .await?;
             if done == 0 {
@@ -171,6 +193,7 @@ impl Engine {
             .filter(|t| matches!(t.outcome, Outcome::NotRun { .. }))
             .count();
         Ok(TestReport {
+            roles_dropped,
             engine,
             applied_first,
             seeded,

@@ -548,12 +548,10 @@ impl Engine {
                 }
             })?;
         }
-        // A tool's history that runs rewrote for the squash is written
-        // back by the next run: remembered until then, and after (it
-        // costs nothing once done).
-        if self.keeps_foreign_history(&source.name) {
-            manifest.undone.push(record.clone());
-        }
+        // Remembered: a tool's history runs rewrote for the squash is
+        // written back by the next run, and a database built from the
+        // baseline is told what happened.
+        manifest.undone.push(record.clone());
         write_manifest(&source.path, &manifest)?;
         if manifest.squash.is_empty() {
             let _ = std::fs::remove_file(archive.join("SQUASHED.md"));

@@ -24,7 +24,29 @@ impl Engine {
             if !archive_of(&source.path).join(MANIFEST).exists() {
                 continue;
             }
-            for record in read_manifest(&source.path)?.squash {
+            let manifest = read_manifest(&source.path)?;
+            for record in &manifest.undone {
+                let of = |r: &HistoryRow| {
+                    r.id.source == source.name
+                        && record.versions.iter().any(|v| v == r.id.version.as_str())
+                };
+                let built_from_baseline = rows
+                    .iter()
+                    .filter(|r| of(r))
+                    .all(|r| r.id.version.as_str() == record.into && r.name == record.name)
+                    && rows.iter().any(|r| of(r));
+                if built_from_baseline && !manifest.squash.iter().any(|s| s.into == record.into) {
+                    return Err(EngineError::Refused(format!(
+                        "{} was built from the baseline {} {} of a squash that was undone: it never ran the migrations the baseline stood for, which are back now. Squash again (`strata squash --to {} --name {}`) so that it goes on, or rebuild it from the migrations",
+                        self.database_display(),
+                        record.into,
+                        record.name,
+                        record.into,
+                        record.name
+                    )));
+                }
+            }
+            for record in manifest.squash {
                 // Squashed again later, a baseline is gone too: its rows
                 // are still folded into its own, which the later squash
                 // folds in turn.
@@ -40,7 +62,9 @@ impl Engine {
                     .filter(|r| of(r) && r.status == HistoryStatus::Applied)
                     .map(|r| r.id.version.as_str())
                     .collect();
-                if applied.is_empty() {
+                // None applied: the baseline runs. Only its own version:
+                // the database was built from the baseline.
+                if applied.is_empty() || applied == [record.into.as_str()] {
                     continue;
                 }
                 if applied.len() < record.versions.len() {

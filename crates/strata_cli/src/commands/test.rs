@@ -44,6 +44,12 @@ pub async fn run(
             plural(report.applied_first, "migration")
         ));
     }
+    if !report.roles_dropped.is_empty() {
+        context.push(format!(
+            "role(s) {} the migrations created on the server dropped again",
+            report.roles_dropped.join(", ")
+        ));
+    }
     if !report.seeded.is_empty() {
         context.push(format!("seed: {}", report.seeded.join(", ")));
     }

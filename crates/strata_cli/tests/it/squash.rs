@@ -182,6 +182,9 @@ fn squash_fourteen_migrations_with_proof_and_existing_databases_go_on() {
         fresh.query("SELECT name FROM roles ORDER BY id"),
         ["administrator", "member", "editor"]
     );
+    // Built from the baseline, it goes on as well.
+    let status = fresh.run(bin, &p.dir, &["status", "--check"]);
+    assert_eq!(status.code, 0, "{}", status.all());
     // One that ran five of them is refused, saying what to do.
     let refused = part.run(bin, &p.dir, &["up"]);
     assert_eq!(refused.code, 2, "{}", refused.all());
@@ -220,7 +223,8 @@ fn squash_fourteen_migrations_with_proof_and_existing_databases_go_on() {
     let mut now = before.clone();
     now.push("16_more.sql".to_string());
     assert_eq!(names(&p.path("migrations")), now);
-    assert!(!p.path("migrations_archive").exists());
+    // Only the record of what was undone stays.
+    assert_eq!(names(&p.path("migrations_archive")), ["squash.toml"]);
     let status = old.run(bin, &p.dir, &["status"]);
     assert!(
         status
@@ -228,6 +232,16 @@ fn squash_fourteen_migrations_with_proof_and_existing_databases_go_on() {
             .contains("16 applied, 0 pending, 0 need attention"),
         "{}",
         status.all()
+    );
+    // The database built from the first baseline is told what happened.
+    let refused = fresh.run(bin, &p.dir, &["status"]);
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(
+        refused
+            .stderr
+            .contains("was built from the baseline 14 baseline of a squash that was undone"),
+        "{}",
+        refused.all()
     );
 }
 
@@ -384,7 +398,8 @@ fn a_squash_stopped_half_way_is_undone() {
     let undo = db.run(bin, &p.dir, &["squash", "--undo"]);
     assert_eq!(undo.code, 0, "{}", undo.all());
     assert_eq!(names(&p.path("migrations")), before);
-    assert!(!p.path("migrations_archive").exists());
+    // Only the record of what was undone stays.
+    assert_eq!(names(&p.path("migrations_archive")), ["squash.toml"]);
 }
 
 /// What the baseline could not hold is refused, never dropped in silence:

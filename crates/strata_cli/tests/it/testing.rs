@@ -329,3 +329,33 @@ fn test_runs_before_the_project_database_exists() {
         assert_eq!(run.code, 0, "{}: {}", db.engine(), run.all());
     }
 }
+
+/// A role is the server's, not the scratch database's: one a migration
+/// creates is dropped after the test, so the test runs again (and a real
+/// `strata up` can create it); one that existed before is left alone.
+#[test]
+fn roles_the_migrations_create_are_dropped_after_the_test() {
+    let Some(db) = TestDb::postgres() else { return };
+    let role = strata_test_support::unique_name("strata_role");
+    let p = TempProject::new();
+    p.write(
+        "migrations/1_role.sql",
+        &format!(
+            "-- strata:up\nCREATE ROLE {role} NOLOGIN;\nCREATE TABLE t (id int);\nGRANT SELECT ON t TO {role};\n-- strata:down\nDROP TABLE t;\nDROP ROLE {role};\n"
+        ),
+    );
+    let bin = Path::new(BIN);
+    for _ in 0..2 {
+        let run = db.run(bin, &p.dir, &["test"]);
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert!(
+            run.stdout.contains(&format!("role(s) {role}")),
+            "{}",
+            run.all()
+        );
+    }
+    let left = db.query(&format!(
+        "SELECT count(*) FROM pg_roles WHERE rolname = '{role}'"
+    ));
+    assert_eq!(left, ["0"]);
+}
