@@ -34,7 +34,7 @@ impl Engine {
                     .iter()
                     .filter(|r| of(r))
                     .all(|r| r.id.version.as_str() == record.into && r.name == record.name)
-                    && rows.iter().any(|r| of(r));
+                    && rows.iter().any(of);
                 if built_from_baseline && !manifest.squash.iter().any(|s| s.into == record.into) {
                     return Err(EngineError::Refused(format!(
                         "{} was built from the baseline {} {} of a squash that was undone: it never ran the migrations the baseline stood for, which are back now. Squash again (`strata squash --to {} --name {}`) so that it goes on, or rebuild it from the migrations",
