@@ -162,6 +162,16 @@ pub async fn run(
             "From the migrations to {desired_name}: {} difference(s). Read it; `strata test` proves its down undoes it, `strata up` applies it.",
             differences.len()
         ));
+        // The database it was read from has the change already.
+        if let Side::Database(_) = desired_side {
+            let at = from.strip_prefix("env:").map_or_else(
+                || "--database-url URL".to_string(),
+                |env| format!("--env {env}"),
+            );
+            printer.line(format!(
+                "{desired_name} has these changes already: there, record the new migration as applied without running it (`strata baseline <its version> {at}`)."
+            ));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
