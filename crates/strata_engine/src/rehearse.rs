@@ -170,13 +170,15 @@ impl Engine {
                         .await;
                     let made = scratch
                         .drop_roles_made(&roles, before.as_deref().unwrap_or_default())
-                        .await?;
-                    for role in made {
+                        .await;
+                    // The test's own failure first.
+                    let part = part?;
+                    for role in made? {
                         if !dropped.contains(&role) {
                             dropped.push(role);
                         }
                     }
-                    part
+                    Ok(part)
                 })
                 .await?;
             if done == 0 {
