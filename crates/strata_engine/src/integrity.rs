@@ -174,7 +174,8 @@ async fn read_only(driver: &mut dyn Driver, dialect: Dialect) -> Result<(), Engi
 /// Sets the statement timeout of the row checks (`None`: none, for the
 /// catalog queries), where the engine has one.
 async fn time_limit(driver: &mut dyn Driver, dialect: Dialect, limit: Option<Duration>) {
-    let ms = limit.map_or(0, |t| t.as_millis().max(1));
+    // 0 (`--timeout 0`) is no limit, as the servers read it.
+    let ms = limit.map_or(0, |t| t.as_millis());
     let _ = match dialect {
         Dialect::Postgres => driver.batch(&format!("SET statement_timeout = {ms}")).await,
         // MariaDB's name for it (seconds), else MySQL's (milliseconds).
@@ -332,7 +333,7 @@ fn sampled(options: &IntegrityOptions, every: &str) -> String {
     match options.sample_percent {
         None => every.to_string(),
         Some(p) => format!(
-            "nothing found in a sample of about {p}% of the rows (PostgreSQL samples whole pages: a small table is read entirely or not at all); run without --sample to check every row"
+            "nothing found in a sample of about {p}% of the rows; run without --sample to check every row"
         ),
     }
 }

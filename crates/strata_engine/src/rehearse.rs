@@ -376,7 +376,9 @@ impl Engine {
             let passed = match &outcome {
                 Outcome::Reversible => true,
                 Outcome::Irreversible { .. } => {
-                    options.allow_irreversible || migration.kind == MigrationKind::Repeatable
+                    options.allow_irreversible
+                        || migration.kind == MigrationKind::Repeatable
+                        || self.is_squash_baseline(&migration.id)
                 }
                 _ => false,
             };

@@ -84,6 +84,10 @@ pub struct SquashRecord {
     pub name: String,
     /// The versions squashed, in order (the baseline's own last).
     pub versions: Vec<String>,
+    /// Their names, in the same order (another tool's history may key its
+    /// rows by them).
+    #[serde(default)]
+    pub names: Vec<String>,
     pub squashed_at: String,
     /// The baseline's files, relative to the source folder.
     pub baseline: Vec<PathBuf>,
@@ -299,8 +303,13 @@ impl Engine {
                     )
                 })
                 .collect();
+            let uncarried = uncarried(self, squashed, dialect);
             why.extend(mismatched.iter().map(|m| {
-                format!("  {m} (written by a statement strata does not carry, such as a DO block or COPY ... FROM STDIN, or changed by one that failed)")
+                if uncarried.is_empty() {
+                    format!("  {m} (a data statement carried gives other rows on the final schema: a default, a trigger or a type changed after it)")
+                } else {
+                    format!("  {m} (written by what strata does not carry: {})", uncarried.join(", "))
+                }
             }));
             return Err(EngineError::Refused(format!(
                 "the squashed migrations' data cannot all be carried safely; nothing was written:\n{}\nsquash up to an earlier version, or pass --drop-data to leave those statements out (listed)",
@@ -314,10 +323,9 @@ impl Engine {
         let version = squashed[last].id.version.as_str().to_string();
         let slug = options.name.clone();
         let mut text = format!(
-            "-- {} migrations of source {} (up to {version}) squashed by `strata squash` on {}: see {}/SQUASHED.md\n\n{}",
+            "-- {} migrations of source {} (up to {version}) squashed by `strata squash`: see {}/SQUASHED.md\n\n{}",
             squashed.len(),
             source.name,
-            Timestamp::now().rfc3339(),
             self.display_path(&archive_of(&source.path)),
             schema_sql.trim_end()
         );
@@ -351,6 +359,7 @@ impl Engine {
                 .iter()
                 .map(|m| m.id.version.as_str().to_string())
                 .collect(),
+            names: squashed.iter().map(|m| m.name.clone()).collect(),
             squashed_at: Timestamp::now().rfc3339(),
             baseline: written.clone(),
             moved: moved.clone(),
@@ -379,6 +388,34 @@ impl Engine {
                 source: e,
             })?;
         }
+        // Seed files named after a squashed version would name no
+        // migration now.
+        let mut note = scaffold.note.clone();
+        if let Some(seed) = &self.project.config.test.seed {
+            let dir = self.project.root.join(seed);
+            let stale: Vec<String> = std::fs::read_dir(&dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| {
+                    let stem = n.trim_end_matches(".sql");
+                    let v = stem.split_once('_').map_or(stem, |(v, _)| v);
+                    v != version && squashed.iter().any(|m| m.id.version.as_str() == v)
+                })
+                .collect();
+            if !stale.is_empty() {
+                let said = format!(
+                    "seed file(s) {} in {} are named after squashed versions: rename them after {version} (the baseline), or `strata test` refuses them",
+                    stale.join(", "),
+                    self.display_path(&dir)
+                );
+                note = Some(match note {
+                    Some(n) => format!("{n}; {said}"),
+                    None => said,
+                });
+            }
+        }
         Ok(SquashReport {
             source: source.name.clone(),
             baseline: written
@@ -402,7 +439,7 @@ impl Engine {
                 .collect(),
             data_differs: mismatched,
             archive: self.display_path(&archive_of(&source.path)),
-            note: scaffold.note,
+            note,
             duration_ms: ms(started.elapsed()),
         })
     }
@@ -616,6 +653,33 @@ fn data_statements(
     out
 }
 
+/// The statements of the squashed migrations that may write rows and are
+/// not carried (DO blocks, COPY ... FROM STDIN, procedure calls), by place.
+fn uncarried(
+    engine: &Engine,
+    squashed: &[&Migration],
+    dialect: strata_sql::Dialect,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for m in squashed {
+        let body = &m.up;
+        for st in strata_sql::split(&body.sql, dialect) {
+            let what = match strata_sql::first_word(&st, &body.sql).as_str() {
+                "DO" => "a DO block",
+                "COPY" => "COPY",
+                "CALL" => "a procedure call",
+                _ => continue,
+            };
+            out.push(format!(
+                "{what} at {}:{}",
+                engine.display_path(&body.path),
+                body.line + st.line_in(&body.sql)
+            ));
+        }
+    }
+    out
+}
+
 /// Every table of `schema` (a partitioned one once, not its partitions)
 /// with the columns to compare: not those whose default differs from run
 /// to run (`now()`, `gen_random_uuid()`), which no two databases share.
@@ -682,65 +746,134 @@ fn compared_tables(schema: &Schema, dialect: strata_sql::Dialect) -> Vec<(String
 }
 
 /// The squashed migrations' statements that make what the schema model
-/// does not read (PostgreSQL), by place: a baseline built from the model
-/// would not have it.
+/// does not read, by place: a baseline built from the model would not
+/// have it.
 fn unread_statements(
     engine: &Engine,
     squashed: &[&Migration],
     dialect: strata_sql::Dialect,
 ) -> Vec<String> {
-    if dialect != strata_sql::Dialect::Postgres {
-        return Vec::new();
-    }
-    const UNREAD: &[&str] = &[
-        "CREATE AGGREGATE",
-        "CREATE OR REPLACE AGGREGATE",
-        "ALTER DEFAULT PRIVILEGES",
-        "CREATE OPERATOR",
-        "CREATE CAST",
-        "CREATE RULE",
-        "CREATE OR REPLACE RULE",
-        "CREATE STATISTICS",
-        "SECURITY LABEL",
-        "CREATE TEXT SEARCH",
-        "CREATE COLLATION",
-        "CREATE FOREIGN",
-        "CREATE SERVER",
-        "CREATE USER MAPPING",
-        "CREATE CONVERSION",
-        "CREATE ACCESS METHOD",
-        "CREATE TRANSFORM",
-        "CREATE LANGUAGE",
-        "CREATE OR REPLACE LANGUAGE",
-        "CREATE ROLE",
-        "CREATE USER",
-        "CREATE GROUP",
-    ];
     let mut out = Vec::new();
     for m in squashed {
         let body = &m.up;
         for st in strata_sql::split(&body.sql, dialect) {
-            let words: Vec<String> = body.sql[st.token_offset..]
+            let text = body.sql[st.token_offset..st.offset + st.sql.len()]
                 .split_whitespace()
-                .take(4)
-                .map(|w| w.to_ascii_uppercase())
-                .collect();
-            let head = words.join(" ");
-            if let Some(what) = UNREAD.iter().find(|u| head.starts_with(*u)) {
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_ascii_uppercase();
+            if let Some(what) = unread(&text, dialect) {
                 out.push(format!(
-                    "  {}:{}: {what} ({})",
+                    "  {}:{}: {what}",
                     engine.display_path(&body.path),
-                    body.line + st.line_in(&body.sql),
-                    if what.contains("ROLE") || what.contains("USER") || what.contains("GROUP") {
-                        "a role belongs to the server, not to the database a baseline builds"
-                    } else {
-                        "docs/schema.md lists what is not read"
-                    }
+                    body.line + st.line_in(&body.sql)
                 ));
             }
         }
     }
     out
+}
+
+/// What of a statement (upper-cased, its spaces collapsed) the schema
+/// model does not read (docs/schema.md lists it), if anything.
+fn unread(text: &str, dialect: strata_sql::Dialect) -> Option<&'static str> {
+    if dialect == strata_sql::Dialect::Mysql {
+        return if text.starts_with("CREATE TABLE") || text.starts_with("ALTER TABLE") {
+            [
+                ("PARTITION BY", "table partitioning"),
+                (" INVISIBLE", "an invisible column"),
+            ]
+            .iter()
+            .find(|(w, _)| text.contains(w))
+            .map(|(_, what)| *what)
+        } else {
+            None
+        };
+    }
+    if dialect != strata_sql::Dialect::Postgres {
+        return None;
+    }
+    const STATEMENTS: &[(&str, &str)] = &[
+        ("CREATE AGGREGATE", "an aggregate"),
+        ("CREATE OR REPLACE AGGREGATE", "an aggregate"),
+        ("ALTER DEFAULT PRIVILEGES", "default privileges"),
+        ("CREATE OPERATOR", "an operator"),
+        ("CREATE CAST", "a cast"),
+        ("CREATE RULE", "a rule"),
+        ("CREATE OR REPLACE RULE", "a rule"),
+        ("CREATE STATISTICS", "extended statistics"),
+        ("SECURITY LABEL", "a security label"),
+        ("CREATE TEXT SEARCH", "a text search configuration"),
+        ("CREATE COLLATION", "a collation"),
+        ("CREATE FOREIGN", "a foreign table or data wrapper"),
+        ("CREATE SERVER", "a foreign server"),
+        ("CREATE USER MAPPING", "a user mapping"),
+        ("CREATE CONVERSION", "a conversion"),
+        ("CREATE ACCESS METHOD", "an access method"),
+        ("CREATE TRANSFORM", "a transform"),
+        ("CREATE LANGUAGE", "a language"),
+        ("CREATE OR REPLACE LANGUAGE", "a language"),
+        ("CREATE ROLE", "a role (the server's, not the database's)"),
+        ("CREATE USER", "a role (the server's, not the database's)"),
+        ("CREATE GROUP", "a role (the server's, not the database's)"),
+        ("ALTER ROLE", "a role's settings (the server's)"),
+        ("CREATE TABLESPACE", "a tablespace (the server's)"),
+    ];
+    if let Some((_, what)) = STATEMENTS.iter().find(|(s, _)| text.starts_with(s)) {
+        return Some(what);
+    }
+    let revoke_on = [
+        " ON FUNCTION",
+        " ON PROCEDURE",
+        " ON ROUTINE",
+        " ON ALL ",
+        " ON SCHEMA",
+        " ON TYPE",
+        " ON DOMAIN",
+        " ON LANGUAGE",
+        " ON DATABASE",
+    ];
+    if text.starts_with("REVOKE") && revoke_on.iter().any(|o| text.contains(o)) {
+        return Some(
+            "a privilege revoked from a routine, schema or type (its default ACL is not read)",
+        );
+    }
+    let trigger = [
+        "CREATE TRIGGER",
+        "CREATE OR REPLACE TRIGGER",
+        "CREATE CONSTRAINT TRIGGER",
+    ];
+    if trigger.iter().any(|t| text.starts_with(t)) && text.contains("INSTEAD OF") {
+        return Some("a trigger on a view");
+    }
+    let table = text.starts_with("CREATE TABLE")
+        || text.starts_with("CREATE UNLOGGED TABLE")
+        || text.starts_with("CREATE TEMP")
+        || text.starts_with("ALTER TABLE");
+    if table {
+        const TABLE_PARTS: &[(&str, &str)] = &[
+            (" INHERITS", "table inheritance"),
+            ("AS IDENTITY (", "an identity column's sequence options"),
+            (") WITH (", "a table's storage parameters"),
+            (" SET (", "a table's storage parameters"),
+            (" SET STATISTICS", "a column's statistics target"),
+            (" SET STORAGE", "a column's storage"),
+            (" SET TABLESPACE", "a tablespace"),
+            (" CLUSTER ON", "a table's clustering index"),
+            (" REPLICA IDENTITY", "a table's replica identity"),
+            (" SET ACCESS METHOD", "a table's access method"),
+            (" SET WITHOUT OIDS", "a table option"),
+        ];
+        return TABLE_PARTS
+            .iter()
+            .find(|(w, _)| text.contains(w))
+            .map(|(_, what)| *what);
+    }
+    let comment_read = ["COMMENT ON TABLE", "COMMENT ON COLUMN"];
+    if text.starts_with("COMMENT ON") && !comment_read.iter().any(|c| text.starts_with(c)) {
+        return Some("a comment on something else than a table or column");
+    }
+    None
 }
 
 /// Objects per kind: how many the history builds, how many of those the

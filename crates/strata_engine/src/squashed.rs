@@ -161,7 +161,7 @@ impl Engine {
                     .versions
                     .iter()
                     .filter(|v| has(v))
-                    .map(|v| ForeignChange::removed(&source.name, v))
+                    .map(|v| ForeignChange::removed(&source.name, v, record))
                     .collect();
                 changes.push(ForeignChange::added(self, baseline));
                 let detail = format!(
@@ -182,7 +182,11 @@ impl Engine {
                     continue;
                 }
                 let last = present[present.len() - 1];
-                let mut changes = vec![ForeignChange::removed(&source.name, &record.into)];
+                // The baseline's row goes, by the baseline's name.
+                let mut changes = vec![ForeignChange {
+                    name: record.name.clone(),
+                    ..ForeignChange::removed(&source.name, &record.into, record)
+                }];
                 changes.extend(
                     present
                         .iter()
@@ -259,6 +263,16 @@ impl Engine {
             .any(|s| s.name == source && s.keep_foreign_history)
     }
 
+    /// Whether `id` is the baseline of a squash (it has no down: what it
+    /// stands for was never reverted as one).
+    pub(crate) fn is_squash_baseline(&self, id: &strata_model::MigrationId) -> bool {
+        self.sources()
+            .iter()
+            .filter(|s| s.name == id.source)
+            .filter_map(|s| read_manifest(&s.path).ok())
+            .any(|m| m.squash.iter().any(|r| r.into == id.version.as_str()))
+    }
+
     /// Whether a source was squashed (its history is read through
     /// [`Engine::squash_view`]).
     pub(crate) fn has_squashes(&self) -> bool {
@@ -279,7 +293,15 @@ struct ForeignChange {
 }
 
 impl ForeignChange {
-    fn removed(source: &str, version: &str) -> ForeignChange {
+    /// The row of `version`, one of those `record` squashed.
+    fn removed(source: &str, version: &str, record: &SquashRecord) -> ForeignChange {
+        let name = record
+            .versions
+            .iter()
+            .position(|v| v == version)
+            .and_then(|i| record.names.get(i))
+            .cloned()
+            .unwrap_or_default();
         ForeignChange {
             applying: false,
             id: strata_model::MigrationId {
@@ -287,7 +309,7 @@ impl ForeignChange {
                 version: strata_model::Version::parse_any(version)
                     .unwrap_or_else(|_| strata_model::Version::named(version, 0)),
             },
-            name: String::new(),
+            name,
             raw: Vec::new(),
             path: None,
         }

@@ -32,6 +32,16 @@ pub async fn run(
             "--from names the state to reach: SQL files (a file or directory), `env:NAME` or a database URL; the migrations are what it is compared with"
         );
     }
+    if let Side::Database(other) = &desired_side
+        && other.database()?.engine() != engine.database()?.engine()
+    {
+        anyhow::bail!(
+            "{} is {} and the project's database is {}: generate writes migrations from a schema of the same engine",
+            other.database_display(),
+            other.database()?.engine(),
+            engine.database()?.engine()
+        );
+    }
     let (desired_name, desired) = schema_of(&desired_side, &engine).await?;
     let current = engine.migrations_schema(Replay::All).await?;
     let differences = strata_schema::diff(&current, &desired);

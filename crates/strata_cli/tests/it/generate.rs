@@ -195,3 +195,24 @@ fn generate_into_supabase_says_the_down_is_not_kept() {
     assert_eq!(refused.code, 2, "{}", refused.all());
     insta::assert_snapshot!("generate_from_migrations", mask_volatile(&refused.all()));
 }
+
+/// A database of another engine is no desired state for this project.
+#[test]
+fn generate_refuses_a_database_of_another_engine() {
+    let (Some(db), Some(other)) = (TestDb::postgres(), TestDb::mysql()) else {
+        return;
+    };
+    let p = TempProject::new();
+    p.write(
+        "migrations/1_a.sql",
+        "-- strata:up\nCREATE TABLE a (id int PRIMARY KEY);\n",
+    );
+    let run = db.run(
+        Path::new(BIN),
+        &p.dir,
+        &["generate", "x", "--from", &other.url()],
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("of the same engine"), "{}", run.all());
+    assert_eq!(files(&p.path("migrations")).len(), 1);
+}

@@ -22,21 +22,20 @@ impl Format for DbmateFormat {
     fn scaffold(&self, new: &NewMigration) -> Result<Scaffold, String> {
         let text = match &new.sql {
             None => "-- migrate:up\n\n\n-- migrate:down\n\n".to_string(),
-            Some(sql) => format!(
-                "-- migrate:up{}\n{}\n\n-- migrate:down{}\n{}\n",
-                if sql.transaction {
+            Some(sql) => {
+                let option = if sql.transaction {
                     ""
                 } else {
                     " transaction:false"
-                },
-                sql.up.trim_end(),
-                if sql.transaction {
-                    ""
-                } else {
-                    " transaction:false"
-                },
-                sql.down.unwrap_or_default().trim_end()
-            ),
+                };
+                let mut text = format!("-- migrate:up{option}\n{}\n", sql.up.trim_end());
+                // Without a down section it cannot be rolled back (an empty
+                // one would roll back by running nothing).
+                if let Some(down) = sql.down {
+                    text.push_str(&format!("\n-- migrate:down{option}\n{}\n", down.trim_end()));
+                }
+                text
+            }
         };
         Ok(Scaffold::file(
             format!("{}_{}.sql", new.stamp(), new.slug),
