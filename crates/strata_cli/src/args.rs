@@ -293,6 +293,17 @@ pub enum Command {
         #[arg(long, value_name = "URL")]
         scratch_url: Option<String>,
     },
+    /// Print the completion script for a shell (bash, zsh, fish, powershell, elvish): `source <(strata completions bash)`; the README says where each shell keeps them.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print strata's manual page (`strata man | man -l -`), or write a page for every command to DIR (`strata.1`, `strata-up.1`, ...).
+    Man {
+        /// Write the pages here instead.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Check that applied migrations' changes are there (their verify sections); exit 1 if not.
     Verify {
         /// `VERSION` or `SOURCE/VERSION` (default: every applied migration with a verify section).

@@ -134,6 +134,18 @@ fn databases(cli: &Cli) -> anyhow::Result<Databases> {
 async fn dispatch(command: &Command, g: &Global, printer: &Printer) -> anyhow::Result<ExitCode> {
     match command {
         Command::Init => init::run(g.database_url.as_deref(), printer),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(
+                *shell,
+                &mut crate::args::Cli::command(),
+                "strata",
+                &mut script,
+            );
+            write_out(&script)
+        }
+        Command::Man { dir } => man(dir.as_deref(), printer),
         Command::New { name, up, down } => {
             new::run(&load(g)?, name, up.as_deref(), down.is_some(), printer)
         }
@@ -310,4 +322,43 @@ fn existing_sqlite(engine: &Engine) -> anyhow::Result<()> {
         anyhow::bail!("there is no SQLite database at {path}");
     }
     Ok(())
+}
+
+/// `strata man`: the page of strata to stdout, or a page per command
+/// written to `dir`.
+fn man(dir: Option<&std::path::Path>, printer: &Printer) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory;
+    let command = crate::args::Cli::command();
+    match dir {
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            return write_out(&page);
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+            clap_mangen::generate_to(command, dir)
+                .map_err(|e| anyhow::anyhow!("cannot write the pages to {}: {e}", dir.display()))?;
+            let pages = std::fs::read_dir(dir)
+                .map(|d| d.count())
+                .unwrap_or_default();
+            printer.summary(format!(
+                "wrote {pages} manual page(s) to {} (`man -l {}/strata.1`; or copy them to a man1 directory)",
+                dir.display(),
+                dir.display()
+            ));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a command's product to stdout; a reader that stopped reading
+/// (`| head`) is no error.
+fn write_out(bytes: &[u8]) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }

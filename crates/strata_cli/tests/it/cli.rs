@@ -1472,3 +1472,55 @@ fn blocking_sessions_are_reported_while_a_statement_waits() {
     );
     assert_eq!(db.query("SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'note'"), ["1"]);
 }
+
+/// Completions for the shells people use, which bash loads; a manual page
+/// for strata and one per command.
+#[test]
+fn completions_load_and_man_pages_cover_every_command() {
+    let bin = std::path::Path::new(crate::BIN);
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "source <('{}' completions bash) && complete -p strata",
+            bin.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("-F _strata strata"),
+        "{out:?}"
+    );
+    for (shell, mark) in [("zsh", "#compdef strata"), ("fish", "complete -c strata")] {
+        let p = strata_test_support::TempProject::new();
+        let run = strata_test_support::run_in(bin, &p.dir, &["completions", shell], &[]);
+        assert_eq!(run.code, 0, "{}", run.all());
+        assert!(run.stdout.contains(mark), "{shell}: {}", run.stdout);
+    }
+    let p = strata_test_support::TempProject::new();
+    let page = strata_test_support::run_in(bin, &p.dir, &["man"], &[]);
+    assert_eq!(page.code, 0, "{}", page.all());
+    assert!(page.stdout.contains(".TH strata 1"), "{}", page.stdout);
+    let dir = p.path("man");
+    let run =
+        strata_test_support::run_in(bin, &p.dir, &["man", "--dir", dir.to_str().unwrap()], &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    // One page per command.
+    let pages: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    for command in [
+        "strata.1",
+        "strata-up.1",
+        "strata-test.1",
+        "strata-squash.1",
+        "strata-schema-diff.1",
+    ] {
+        assert!(
+            pages.contains(&command.to_string()),
+            "{command} in {pages:?}"
+        );
+    }
+}
