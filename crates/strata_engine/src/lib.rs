@@ -43,6 +43,7 @@ mod roles;
 mod schema;
 mod scratch;
 mod squash;
+mod squash_sql;
 mod squashed;
 mod tasks;
 mod validate;
@@ -63,7 +64,8 @@ pub use rehearse::{DownKind, Outcome, TestOptions, TestReport, Tested};
 pub use report::{Report, Request, RequestKind};
 pub use scratch::{Replay, remove_scratch_databases, stopping};
 pub use script::interrupt_scripts;
-pub use squash::{Carried, ProofRow, SquashOptions, SquashRecord, SquashReport};
+pub use squash::{ProofRow, SquashOptions, SquashRecord, SquashReport};
+pub use squash_sql::Carried;
 pub use strata_discover::{
     Bodies, Diagnostic, Found, NewMigration, ORDER_FILE, Scaffold, Scan, SourceSpec, Task, format,
     scan, task_scaffold, unversioned,
