@@ -324,7 +324,6 @@ async fn sqlite_foreign_keys(driver: &mut dyn Driver) -> Result<Vec<ForeignKey>,
         .collect())
 }
 
-/// A query's rows, or why it could not finish (a timeout most often).
 /// Why a row check could not run: a table it reads is missing.
 const MISSING: &str = "a table it reads is not there";
 

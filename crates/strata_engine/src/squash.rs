@@ -10,7 +10,9 @@
 
 use crate::events::Silent;
 use crate::report::{Request, RequestKind, ms};
-use crate::squash_sql::{Carried, compared_tables, data_statements, uncarried, unread_statements};
+use crate::squash_sql::{
+    Carried, compared_tables, data_statements, statements, uncarried, unread_statements,
+};
 use crate::{Engine, EngineError};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -191,7 +193,8 @@ impl Engine {
         let dialect = self.database()?.engine().dialect();
         let through = squashed[last].id.to_string();
 
-        let unread = unread_statements(self, squashed, dialect);
+        let statements = statements(self, squashed, dialect);
+        let unread = unread_statements(&statements, dialect);
         if !unread.is_empty() {
             return Err(EngineError::Refused(format!(
                 "the squashed migrations make what strata's schema model does not read, so the baseline would not have it; nothing was written:\n{}\nsquash up to the migration before the first of them, or move those statements to a migration after --to",
@@ -199,7 +202,7 @@ impl Engine {
             )));
         }
         // The history: its schema, and the rows of every table.
-        let mut carried = data_statements(self, squashed, dialect);
+        let mut carried = data_statements(&statements);
         let (history, history_rows) = self
             .on_a_scratch(async |scratch: &Engine| {
                 let up = Request::new(RequestKind::Up(UpOptions {
@@ -293,7 +296,7 @@ impl Engine {
                     )
                 })
                 .collect();
-            let uncarried = uncarried(self, squashed, dialect);
+            let uncarried = uncarried(&statements);
             why.extend(mismatched.iter().map(|m| {
                 if uncarried.is_empty() {
                     format!("  {m} (a data statement carried gives other rows on the final schema: a default, a trigger or a type changed after it)")

@@ -18,67 +18,75 @@ pub struct Carried {
     pub refused: Option<String>,
 }
 
-/// The statements of the squashed migrations that write data, in order:
-/// what a schema dump does not hold.
-pub(crate) fn data_statements(
+/// A statement of a squashed migration's up.
+pub(crate) struct Placed<'a> {
+    /// `path:line`.
+    pub location: String,
+    /// From its first token (leading comments left out) to its end.
+    pub text: &'a str,
+    /// Its first word, upper-cased.
+    pub first: String,
+}
+
+/// Every statement of the squashed migrations' ups, in order.
+pub(crate) fn statements<'a>(
     engine: &Engine,
-    squashed: &[&Migration],
+    squashed: &[&'a Migration],
     dialect: strata_sql::Dialect,
-) -> Vec<Carried> {
+) -> Vec<Placed<'a>> {
     let mut out = Vec::new();
     for m in squashed {
         let body = &m.up;
         for st in strata_sql::split(&body.sql, dialect) {
-            let first = strata_sql::first_word(&st, &body.sql);
-            // COPY ... FROM STDIN carries its rows after the statement:
-            // not carried (the rows compared then say so).
-            let data = matches!(
-                first.as_str(),
-                "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "REPLACE"
-            ) || (first == "SELECT" && st.sql.to_ascii_lowercase().contains("setval("));
-            if data {
-                out.push(Carried {
-                    location: format!(
-                        "{}:{}",
-                        engine.display_path(&body.path),
-                        body.line + st.line_in(&body.sql)
-                    ),
-                    sql: body.sql[st.token_offset..st.offset + st.sql.len()]
-                        .trim()
-                        .to_string(),
-                    refused: None,
-                });
-            }
+            out.push(Placed {
+                location: format!(
+                    "{}:{}",
+                    engine.display_path(&body.path),
+                    body.line + st.line_in(&body.sql)
+                ),
+                text: body.sql[st.token_offset..st.offset + st.sql.len()].trim(),
+                first: strata_sql::first_word(&st, &body.sql),
+            });
         }
     }
     out
 }
 
-/// The statements of the squashed migrations that may write rows and are
-/// not carried (DO blocks, COPY ... FROM STDIN, procedure calls), by place.
-pub(crate) fn uncarried(
-    engine: &Engine,
-    squashed: &[&Migration],
-    dialect: strata_sql::Dialect,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for m in squashed {
-        let body = &m.up;
-        for st in strata_sql::split(&body.sql, dialect) {
-            let what = match strata_sql::first_word(&st, &body.sql).as_str() {
+/// The statements that write data, in order: what a schema dump does not
+/// hold. COPY ... FROM STDIN carries its rows after the statement: not
+/// carried (the rows compared then say so).
+pub(crate) fn data_statements(statements: &[Placed]) -> Vec<Carried> {
+    statements
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.first.as_str(),
+                "INSERT" | "UPDATE" | "DELETE" | "MERGE" | "REPLACE"
+            ) || (s.first == "SELECT" && s.text.to_ascii_lowercase().contains("setval("))
+        })
+        .map(|s| Carried {
+            location: s.location.clone(),
+            sql: s.text.to_string(),
+            refused: None,
+        })
+        .collect()
+}
+
+/// The statements that may write rows and are not carried (DO blocks,
+/// COPY ... FROM STDIN, procedure calls), by place.
+pub(crate) fn uncarried(statements: &[Placed]) -> Vec<String> {
+    statements
+        .iter()
+        .filter_map(|s| {
+            let what = match s.first.as_str() {
                 "DO" => "a DO block",
                 "COPY" => "COPY",
                 "CALL" => "a procedure call",
-                _ => continue,
+                _ => return None,
             };
-            out.push(format!(
-                "{what} at {}:{}",
-                engine.display_path(&body.path),
-                body.line + st.line_in(&body.sql)
-            ));
-        }
-    }
-    out
+            Some(format!("{what} at {}", s.location))
+        })
+        .collect()
 }
 
 /// Every table of `schema` (a partitioned one once, not its partitions)
@@ -149,33 +157,24 @@ pub(crate) fn compared_tables(
     out
 }
 
-/// The squashed migrations' statements that make what the schema model
-/// does not read, by place: a baseline built from the model would not
-/// have it.
+/// The statements that make what the schema model does not read, by
+/// place: a baseline built from the model would not have it.
 pub(crate) fn unread_statements(
-    engine: &Engine,
-    squashed: &[&Migration],
+    statements: &[Placed],
     dialect: strata_sql::Dialect,
 ) -> Vec<String> {
-    let mut out = Vec::new();
-    for m in squashed {
-        let body = &m.up;
-        for st in strata_sql::split(&body.sql, dialect) {
-            let text = body.sql[st.token_offset..st.offset + st.sql.len()]
+    statements
+        .iter()
+        .filter_map(|s| {
+            let text = s
+                .text
                 .split_whitespace()
                 .collect::<Vec<_>>()
                 .join(" ")
                 .to_ascii_uppercase();
-            if let Some(what) = unread(&text, dialect) {
-                out.push(format!(
-                    "  {}:{}: {what}",
-                    engine.display_path(&body.path),
-                    body.line + st.line_in(&body.sql)
-                ));
-            }
-        }
-    }
-    out
+            unread(&text, dialect).map(|what| format!("  {}: {what}", s.location))
+        })
+        .collect()
 }
 
 /// What of a statement (upper-cased, its spaces collapsed) the schema
