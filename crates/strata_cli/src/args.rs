@@ -15,22 +15,28 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct Global {
     /// The config file (default: strata.toml, searched upward).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH", env = "STRATA_CONFIG")]
     pub config: Option<PathBuf>,
     /// The environment from strata.toml to work on.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", env = "STRATA_ENV")]
     pub env: Option<String>,
     /// The database, overriding the environment's url (DATABASE_URL, also from .env, is used when no environment has one).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "STRATA_DATABASE_URL",
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
     /// Which of the environment's databases (`[env.NAME.databases]`); commands that read or apply run on each in turn without it.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", env = "STRATA_DATABASE_NAME")]
     pub database: Option<String>,
     /// Only this source.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", env = "STRATA_SOURCE")]
     pub source: Option<String>,
     /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human, env = "STRATA_FORMAT")]
     pub format: Format,
     /// More detail.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]

@@ -82,15 +82,18 @@ impl Engine {
         };
         let found = Project::discover(opts.config.as_deref(), &cwd)?;
         let explicit_url = opts.database_url.clone().filter(|u| !u.is_empty());
-        let project = match found {
+        let mut project = match found {
             Some(p) => p,
             None => Project::implicit(&cwd)?,
         };
+        // STRATA_* variables over strata.toml; flags over both.
+        crate::from_env::project(&mut project.config.project)?;
         let env_name = project.env_name(opts.env.as_deref())?;
         let mut env = env_name
             .as_ref()
             .map(|n| project.config.env[n].clone())
             .unwrap_or_default();
+        crate::from_env::environment(&mut env)?;
         // With several databases, a source names its own; without a
         // database or a source, no database is bound (the static commands
         // read every source; the others run once per database).

@@ -29,6 +29,7 @@ mod script;
 // the engine: a project bound to a database, and its lock
 mod engine;
 mod files;
+mod from_env;
 mod lock;
 // commands, each adding its methods to the engine
 mod adopt;
@@ -58,6 +59,7 @@ pub use config::{
 pub use engine::{Engine, LoadOptions};
 pub use error::{EngineError, ErrorKind};
 pub use events::{Event, Reporter, Silent, StepInfo};
+pub use from_env::{ENV_VARIABLES, PROJECT_VARIABLES};
 pub use integrity::{IntegrityCheck, IntegrityOptions, Severity};
 pub use lint::LintReport;
 pub use rehearse::{DownKind, Outcome, TestOptions, TestReport, Tested};

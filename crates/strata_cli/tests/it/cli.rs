@@ -1524,3 +1524,55 @@ fn completions_load_and_man_pages_cover_every_command() {
         );
     }
 }
+
+/// Every setting can come from the environment (`STRATA_*`): it wins over
+/// strata.toml, and a flag wins over it; a value that does not parse is an
+/// error naming the variable.
+#[test]
+fn settings_come_from_the_environment_between_flags_and_the_file() {
+    let p = strata_test_support::TempProject::new();
+    let bin = std::path::Path::new(crate::BIN);
+    p.write(
+        "strata.toml",
+        "[project]\nhistory_table = \"toml_history\"\ndefault_env = \"development\"\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.development]\nurl = \"sqlite://dev.db\"\n\n[env.other]\nurl = \"sqlite://other.db\"\nallow_destructive = true\n",
+    );
+    p.write("migrations/1_t.sql", "CREATE TABLE t (id int);\n");
+    let env = [
+        ("STRATA_ENV", "other"),
+        ("STRATA_HISTORY_TABLE", "env_history"),
+    ];
+    let up = strata_test_support::run_in(bin, &p.dir, &["up", "-q"], &env);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert!(p.path("other.db").exists() && !p.path("dev.db").exists());
+    let tables: String = crate::sqlite_value(
+        &p.path("other.db"),
+        "SELECT group_concat(name) FROM sqlite_master WHERE name LIKE '%history'",
+    );
+    assert_eq!(tables, "env_history");
+    // The flag wins over the variable.
+    let up = strata_test_support::run_in(bin, &p.dir, &["up", "-q", "--env", "development"], &env);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert!(p.path("dev.db").exists());
+    // The variable wins over the file's allow_destructive = true.
+    p.write("migrations/2_drop.sql", "DROP TABLE t;\n");
+    let refused = strata_test_support::run_in(
+        bin,
+        &p.dir,
+        &["up"],
+        &[
+            ("STRATA_ENV", "other"),
+            ("STRATA_ALLOW_DESTRUCTIVE", "false"),
+        ],
+    );
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(refused.all().contains("destructive"), "{}", refused.all());
+    let bad =
+        strata_test_support::run_in(bin, &p.dir, &["status"], &[("STRATA_PROTECTED", "maybe")]);
+    assert_eq!(bad.code, 2, "{}", bad.all());
+    assert!(
+        bad.stderr
+            .contains("STRATA_PROTECTED=maybe: write true or false"),
+        "{}",
+        bad.all()
+    );
+}
