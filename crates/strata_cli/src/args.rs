@@ -12,6 +12,28 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// An empty setting (`STRATA_ENV=`, as a hook or script gets when
+    /// there is no environment) counts as none.
+    pub fn without_empty_settings(mut self) -> Cli {
+        let g = &mut self.global;
+        for value in [
+            &mut g.env,
+            &mut g.database_url,
+            &mut g.database,
+            &mut g.source,
+        ] {
+            if value.as_deref() == Some("") {
+                *value = None;
+            }
+        }
+        if g.config.as_deref() == Some(std::path::Path::new("")) {
+            g.config = None;
+        }
+        self
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct Global {
     /// The config file (default: strata.toml, searched upward).
@@ -36,7 +58,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "NAME", env = "STRATA_SOURCE")]
     pub source: Option<String>,
     /// Output format.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Human, env = "STRATA_FORMAT")]
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// More detail.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = match args::Cli::try_parse() {
-        Ok(cli) => cli,
+        Ok(cli) => cli.without_empty_settings(),
         Err(e) => return usage_error(e),
     };
     let printer = printer::Printer::new(&cli.global);

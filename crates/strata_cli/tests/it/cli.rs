@@ -1566,6 +1566,9 @@ fn settings_come_from_the_environment_between_flags_and_the_file() {
     );
     assert_eq!(refused.code, 2, "{}", refused.all());
     assert!(refused.all().contains("destructive"), "{}", refused.all());
+    // Empty counts as unset (a hook or script gets STRATA_ENV empty).
+    let empty = strata_test_support::run_in(bin, &p.dir, &["status"], &[("STRATA_ENV", "")]);
+    assert!(empty.code != 2, "{}", empty.all());
     let bad =
         strata_test_support::run_in(bin, &p.dir, &["status"], &[("STRATA_PROTECTED", "maybe")]);
     assert_eq!(bad.code, 2, "{}", bad.all());
