@@ -278,50 +278,47 @@ async fn mysql_foreign_keys(driver: &mut dyn Driver) -> Result<Vec<ForeignKey>, 
          WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL
          GROUP BY CONSTRAINT_NAME, TABLE_NAME, REFERENCED_TABLE_NAME
          ORDER BY TABLE_NAME, CONSTRAINT_NAME";
-    let q = |s: &str| quote_ident_for(Dialect::Mysql, s);
     Ok(catalog(driver, sql)
         .await?
         .iter()
-        .map(|r| ForeignKey {
-            name: r.get(0).unwrap_or_default().to_string(),
-            table: q(r.get(1).unwrap_or_default()),
-            shown_table: r.get(1).unwrap_or_default().to_string(),
-            parent: q(r.get(2).unwrap_or_default()),
-            shown_parent: r.get(2).unwrap_or_default().to_string(),
-            not_valid: false,
-            columns: columns(r.get(3)),
-            parent_columns: columns(r.get(4)),
-        })
+        .map(|r| ForeignKey::in_one_schema(Dialect::Mysql, r.get(0).unwrap_or_default(), r))
         .collect())
 }
 
 async fn sqlite_foreign_keys(driver: &mut dyn Driver) -> Result<Vec<ForeignKey>, EngineError> {
     // A key without named parent columns references the parent's primary
     // key.
-    let sql = "SELECT t.name, f.id, f.\"table\", group_concat(f.\"from\", char(31)),
+    let sql = "SELECT f.id, t.name, f.\"table\", group_concat(f.\"from\", char(31)),
             group_concat(coalesce(f.\"to\", (SELECT p.name FROM pragma_table_info(f.\"table\") p WHERE p.pk = f.seq + 1)), char(31))
          FROM sqlite_schema t, pragma_foreign_key_list(t.name) f
          WHERE t.type = 'table' AND t.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'
          GROUP BY t.name, f.id ORDER BY t.name, f.id";
-    let q = |s: &str| quote_ident_for(Dialect::Sqlite, s);
     Ok(catalog(driver, sql)
         .await?
         .iter()
-        .map(|r| {
-            let table = r.get(0).unwrap_or_default();
-            // Unnamed: known by its columns.
-            ForeignKey {
-                name: columns(r.get(3)).join(","),
-                table: q(table),
-                shown_table: table.to_string(),
-                parent: q(r.get(2).unwrap_or_default()),
-                shown_parent: r.get(2).unwrap_or_default().to_string(),
-                not_valid: false,
-                columns: columns(r.get(3)),
-                parent_columns: columns(r.get(4)),
-            }
-        })
+        // Unnamed: known by its columns.
+        .map(|r| ForeignKey::in_one_schema(Dialect::Sqlite, &columns(r.get(3)).join(","), r))
         .collect())
+}
+
+impl ForeignKey {
+    /// A key of a database without schemas (MySQL, SQLite), from a
+    /// catalog row of table, parent, columns and parent columns in cells
+    /// 1 to 4.
+    fn in_one_schema(dialect: Dialect, name: &str, r: &[Option<String>]) -> ForeignKey {
+        let cell = |i| Cells::get(r, i).unwrap_or_default();
+        let (table, parent) = (cell(1), cell(2));
+        ForeignKey {
+            name: name.to_string(),
+            table: quote_ident_for(dialect, table),
+            shown_table: table.to_string(),
+            parent: quote_ident_for(dialect, parent),
+            shown_parent: parent.to_string(),
+            not_valid: false,
+            columns: columns(Cells::get(r, 3)),
+            parent_columns: columns(Cells::get(r, 4)),
+        }
+    }
 }
 
 /// Why a row check could not run: a table it reads is missing.

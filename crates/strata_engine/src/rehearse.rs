@@ -212,11 +212,7 @@ impl Engine {
     /// the database is).
     async fn applied_here(&self) -> Result<Vec<MigrationId>, EngineError> {
         let (entries, _) = self.status().await?;
-        let unsettled: Vec<String> = entries
-            .iter()
-            .filter(|e| !e.state.is_settled())
-            .map(|e| format!("{} ({})", e.id, e.state.as_str()))
-            .collect();
+        let unsettled = strata_plan::unsettled(&entries);
         if !unsettled.is_empty() {
             return Err(EngineError::Refused(format!(
                 "--only-pending starts from what {} has applied, and {} migration(s) there are not as their files say ({}): settle them first (`strata status` says how)",

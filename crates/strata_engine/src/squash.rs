@@ -88,6 +88,13 @@ pub struct SquashRecord {
     pub moved: Vec<PathBuf>,
 }
 
+impl SquashRecord {
+    /// Whether `row` (of `source`'s history) is of a migration it squashed.
+    pub(crate) fn covers(&self, source: &str, row: &strata_model::HistoryRow) -> bool {
+        row.id.source == source && self.versions.iter().any(|v| v == row.id.version.as_str())
+    }
+}
+
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Manifest {
     #[serde(default)]

@@ -26,10 +26,7 @@ impl Engine {
             }
             let manifest = read_manifest(&source.path)?;
             for record in &manifest.undone {
-                let of = |r: &HistoryRow| {
-                    r.id.source == source.name
-                        && record.versions.iter().any(|v| v == r.id.version.as_str())
-                };
+                let of = |r: &HistoryRow| record.covers(&source.name, r);
                 let built_from_baseline = rows
                     .iter()
                     .filter(|r| of(r))
@@ -53,10 +50,7 @@ impl Engine {
                 let baseline = migrations
                     .iter()
                     .find(|m| m.id.source == source.name && m.id.version.as_str() == record.into);
-                let of = |r: &HistoryRow| {
-                    r.id.source == source.name
-                        && record.versions.iter().any(|v| v == r.id.version.as_str())
-                };
+                let of = |r: &HistoryRow| record.covers(&source.name, r);
                 let applied: Vec<&str> = rows
                     .iter()
                     .filter(|r| of(r) && r.status == HistoryStatus::Applied)
@@ -133,13 +127,13 @@ impl Engine {
             let recorded = tool.read(&rows, migrations, &source.name).applied;
             let has = |v: &str| recorded.iter().any(|r| tool.key(r) == tool.key(v));
             let all_applied = |record: &SquashRecord| {
-                record.versions.iter().all(|v| {
-                    all_history.iter().any(|r| {
-                        r.id.source == source.name
-                            && r.id.version.as_str() == v
-                            && r.status == HistoryStatus::Applied
+                let applied = all_history
+                    .iter()
+                    .filter(|r| {
+                        r.status == HistoryStatus::Applied && record.covers(&source.name, r)
                     })
-                })
+                    .count();
+                applied == record.versions.len()
             };
             let migration = |v: &str| {
                 migrations

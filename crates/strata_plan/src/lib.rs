@@ -24,7 +24,7 @@ pub use down::{plan_down, plan_redo};
 pub use error::{NoDown, PlanError, Problem};
 pub use order::{SourceOrder, order};
 pub use request::{RequestKind, Target, destructive_statements, statement_problems};
-pub use status::{MigrationState, StatusEntry, status};
+pub use status::{MigrationState, StatusEntry, status, unsettled};
 
 /// What a step does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

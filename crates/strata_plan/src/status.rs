@@ -73,6 +73,17 @@ pub struct StatusEntry {
     pub detail: Option<String>,
 }
 
+/// The entries not as their files say (failed, edited, missing, ...),
+/// as `source/version (state)`: what must be settled before the history
+/// can be replayed as it stands.
+pub fn unsettled(entries: &[StatusEntry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|e| !e.state.is_settled())
+        .map(|e| format!("{} ({})", e.id, e.state.as_str()))
+        .collect()
+}
+
 /// Every migration's state: files in plan order, then history rows whose
 /// file is gone.
 pub fn status(migrations: &[Migration], history: &[HistoryRow]) -> Vec<StatusEntry> {

@@ -108,11 +108,7 @@ pub async fn run(g: &Global, action: &SchemaAction, printer: &Printer) -> anyhow
 /// Whether the database is what its applied migrations build.
 pub async fn drift(engine: &Engine, printer: &Printer) -> anyhow::Result<ExitCode> {
     let (entries, _) = engine.status().await?;
-    let unsettled: Vec<String> = entries
-        .iter()
-        .filter(|e| !e.state.is_settled())
-        .map(|e| format!("{} ({})", e.id, e.state.as_str()))
-        .collect();
+    let unsettled = strata_plan::unsettled(&entries);
     if !unsettled.is_empty() {
         anyhow::bail!(
             "{} migration(s) are not as their files say here ({}): drift replays the files, so that difference would show as drift; settle them first (`strata status` says how: `strata up`, `strata repair`)",
