@@ -4,6 +4,7 @@
 //! the engine, which asks [`Capabilities`] rather than which database it has.
 
 pub mod backup;
+mod held;
 pub mod history;
 mod ident;
 pub mod lease;
@@ -19,6 +20,7 @@ use strata_model::{HistoryRow, LogEntry, MigrationId, Progress};
 use strata_sql::{Dialect, Statement};
 
 pub use backup::Backup;
+pub use held::Held;
 pub use ident::{OWN_SUFFIXES, TableName, quote_ident, quote_ident_for};
 pub use rows::{Cells, Rows, TextRow, TextRows, cell, cell_text};
 pub use session::{Session, Transaction};

@@ -142,7 +142,7 @@ impl Engine {
         create_private_dir(&dir)?;
         let env = self.env_name.clone();
         let stem = env.as_deref().unwrap_or("database");
-        let backup = database.backup(&self.lock_table());
+        let backup = database.backup(&self.lock_table())?;
         let extension = backup.extension();
         let now = Timestamp::now();
         let mut id = format!("{stem}-{}", now.compact());
@@ -303,7 +303,7 @@ impl Engine {
                     None
                 };
                 database
-                    .backup(&self.lock_table())
+                    .backup(&self.lock_table())?
                     .restore(&path)
                     .await
                     .map_err(fail)?;

@@ -572,6 +572,12 @@ impl Project {
             "[[notify]] entry {number} ({})",
             strata_driver::redact_endpoint(&n.url)
         );
+        if cfg!(not(feature = "notify")) {
+            return Err(self.config_error(
+                format!("{which}: this build of strata was made without notifications"),
+                "add the `notify` feature to strata's features in Cargo.toml, or remove [[notify]]",
+            ));
+        }
         let scheme = n.url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
         let smtp = matches!(scheme.as_deref(), Some("smtp" | "smtps"));
         if n.to.is_empty() {
@@ -596,7 +602,7 @@ impl Project {
             )
         })?;
         for address in std::iter::once(from).chain(n.to.iter().map(String::as_str)) {
-            address.parse::<lettre::message::Mailbox>().map_err(|e| {
+            crate::notify::check_address(address).map_err(|e| {
                 self.config_error(
                     format!("{which}: `{address}` is not an email address ({e})"),
                     "write name@example.com or \"Name <name@example.com>\"",

@@ -296,6 +296,11 @@ impl Engine {
     }
 
     /// The database URL with any password hidden.
+    /// The history table, as the project names it.
+    pub fn table(&self) -> TableName {
+        self.table.clone()
+    }
+
     pub fn database_display(&self) -> String {
         DatabaseTarget::shown(self.database.as_ref().ok())
     }

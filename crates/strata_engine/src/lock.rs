@@ -11,13 +11,23 @@ use strata_driver::{Driver, LockAttempt};
 
 /// A connection holding the migration lock. Dropping it releases the lock
 /// too (the connection ends); [`Locked::release`] is the polite way.
-pub(crate) struct Locked {
-    driver: Box<dyn Driver>,
+pub(crate) struct Locked<'d> {
+    driver: Connection<'d>,
 }
 
-impl Locked {
+/// The connection a run holds the lock on: strata's own, or one the
+/// program embedding it lent for the run.
+enum Connection<'d> {
+    Own(Box<dyn Driver>),
+    Lent(&'d mut dyn Driver),
+}
+
+impl Locked<'_> {
     pub(crate) fn driver(&mut self) -> &mut dyn Driver {
-        self.driver.as_mut()
+        match &mut self.driver {
+            Connection::Own(driver) => driver.as_mut(),
+            Connection::Lent(driver) => &mut **driver,
+        }
     }
 
     /// Releases the lock; `result` (the work done under it) wins over a
@@ -26,7 +36,7 @@ impl Locked {
         mut self,
         result: Result<T, EngineError>,
     ) -> Result<T, EngineError> {
-        let released = self.driver.unlock().await;
+        let released = self.driver().unlock().await;
         let value = result?;
         released?;
         Ok(value)
@@ -38,14 +48,28 @@ impl Engine {
     /// who holds it. With `terminate` (`--terminate-stale`; `Some(yes)`),
     /// a holder is ended instead, once confirmed (or with --yes): a killed
     /// run's session the server keeps running.
-    pub(crate) async fn locked(
+    pub(crate) async fn locked<'d>(
         &self,
         reporter: &dyn Reporter,
         terminate: Option<bool>,
-    ) -> Result<Locked, EngineError> {
+    ) -> Result<Locked<'d>, EngineError> {
         let mut driver = self.connect().await?;
         self.take_lock(driver.as_mut(), reporter, terminate).await?;
-        Ok(Locked { driver })
+        Ok(Locked {
+            driver: Connection::Own(driver),
+        })
+    }
+
+    /// Takes the migration lock on a connection the program lent.
+    pub(crate) async fn locked_on<'d>(
+        &self,
+        driver: &'d mut dyn Driver,
+        reporter: &dyn Reporter,
+    ) -> Result<Locked<'d>, EngineError> {
+        self.take_lock(driver, reporter, None).await?;
+        Ok(Locked {
+            driver: Connection::Lent(driver),
+        })
     }
 
     async fn take_lock(

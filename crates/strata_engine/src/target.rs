@@ -81,6 +81,7 @@ impl DatabaseTarget {
     /// with the engine's own client (`psql` reads `PGHOST` ... `PGPASSWORD`).
     pub fn client_env(&self) -> Vec<(&'static str, String)> {
         match self {
+            #[cfg(feature = "postgres")]
             DatabaseTarget::Postgres { url } => strata_postgres::client_env(url),
             _ => Vec::new(),
         }
@@ -110,42 +111,77 @@ impl DatabaseTarget {
     /// How this database's engine backs it up and restores it; a backup
     /// leaves out the rows of `lock_table` (a lease held while it was
     /// taken must not come back with a restore).
-    pub fn backup(&self, lock_table: &TableName) -> Box<dyn Backup> {
+    pub fn backup(&self, lock_table: &TableName) -> Result<Box<dyn Backup>, EngineError> {
+        #[cfg(feature = "backup")]
         match self {
-            DatabaseTarget::Postgres { url } => Box::new(strata_postgres::PgBackup {
-                url: url.clone(),
-                lock_table: lock_table.clone(),
-            }),
-            DatabaseTarget::Mysql { url } => {
-                Box::new(strata_mysql::MysqlBackup { url: url.clone() })
+            #[cfg(feature = "postgres")]
+            DatabaseTarget::Postgres { url } => {
+                return Ok(Box::new(strata_postgres::PgBackup {
+                    url: url.clone(),
+                    lock_table: lock_table.clone(),
+                }));
             }
-            DatabaseTarget::Sqlite { path, .. } => Box::new(strata_sqlite::SqliteBackup {
-                path: path.clone(),
-                lock_table: lock_table.clone(),
-            }),
+            #[cfg(feature = "mysql")]
+            DatabaseTarget::Mysql { url } => {
+                return Ok(Box::new(strata_mysql::MysqlBackup { url: url.clone() }));
+            }
+            #[cfg(feature = "sqlite")]
+            DatabaseTarget::Sqlite { path, .. } => {
+                return Ok(Box::new(strata_sqlite::SqliteBackup {
+                    path: path.clone(),
+                    lock_table: lock_table.clone(),
+                }));
+            }
+            #[allow(unreachable_patterns)]
+            _ => {}
         }
+        let _ = lock_table;
+        Err(not_built(self.engine(), "backup"))
     }
 
     /// What keeps `kind`'s own tool from reading the backup file at `path`.
     pub async fn check_backup(kind: EngineKind, path: &Path) -> Vec<String> {
+        let _ = path;
+        #[cfg(feature = "backup")]
         match kind {
-            EngineKind::Postgres => strata_postgres::check_backup(path).await,
-            EngineKind::Mysql => strata_mysql::check_backup(path),
-            EngineKind::Sqlite => strata_sqlite::check_backup(path),
+            #[cfg(feature = "postgres")]
+            EngineKind::Postgres => return strata_postgres::check_backup(path).await,
+            #[cfg(feature = "mysql")]
+            EngineKind::Mysql => return strata_mysql::check_backup(path),
+            #[cfg(feature = "sqlite")]
+            EngineKind::Sqlite => return strata_sqlite::check_backup(path),
+            #[allow(unreachable_patterns)]
+            _ => {}
         }
+        vec![not_built(kind, "backup").to_string()]
     }
 
     pub async fn connect(&self, table: TableName) -> Result<Box<dyn Driver>, EngineError> {
-        Ok(match self {
+        let _ = &table;
+        match self {
+            #[cfg(feature = "postgres")]
             DatabaseTarget::Postgres { url } => {
-                Box::new(strata_postgres::connect(url, table).await?)
+                Ok(Box::new(strata_postgres::connect(url, table).await?))
             }
-            DatabaseTarget::Mysql { url } => Box::new(strata_mysql::connect(url, table).await?),
-            DatabaseTarget::Sqlite { path, display } => {
-                Box::new(strata_sqlite::connect(path, table, display.clone())?)
-            }
-        })
+            #[cfg(feature = "mysql")]
+            DatabaseTarget::Mysql { url } => Ok(Box::new(strata_mysql::connect(url, table).await?)),
+            #[cfg(feature = "sqlite")]
+            DatabaseTarget::Sqlite { path, display } => Ok(Box::new(strata_sqlite::connect(
+                path,
+                table,
+                display.clone(),
+            )?)),
+            #[allow(unreachable_patterns)]
+            _ => Err(not_built(self.engine(), self.engine().name())),
+        }
     }
+}
+
+/// What a build without `feature` says when it is asked for.
+fn not_built(engine: EngineKind, feature: &str) -> EngineError {
+    EngineError::Refused(format!(
+        "this build of strata was made without the `{feature}` feature, which {engine} needs here: add it to strata's features in Cargo.toml"
+    ))
 }
 
 #[cfg(test)]

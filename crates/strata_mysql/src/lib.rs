@@ -16,7 +16,7 @@ use mysql_async::{Conn, Params, Row, Value};
 use std::sync::Arc;
 use strata_driver::history::{HistorySql, Param};
 use strata_driver::{
-    Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder,
+    Capabilities, CatalogObject, Driver, DriverError, Held, HistoryWrite, LockAttempt, LockHolder,
     LockMode, Result, Rows, Session, SqlErrorKind, StatementError, TableName, Transaction,
     TxSettings,
 };
@@ -32,8 +32,18 @@ const NO_SUCH_TABLE: u16 = 1146;
 /// strings as full UTF-8.
 const SESSION: &str = "SET time_zone = '+00:00', NAMES utf8mb4";
 
-pub struct MysqlDriver {
-    conn: Conn,
+/// A session's time zone, client and results character sets and
+/// connection collation.
+type SessionSettings = (String, String, String, String);
+
+/// MySQL or MariaDB behind [`Driver`], on a connection of its own
+/// (`'static`) or one lent by the program embedding strata
+/// ([`MysqlDriver::lent`]).
+pub struct MysqlDriver<'a> {
+    conn: Held<'a, Conn>,
+    /// A lent connection's own session settings, which [`SESSION`]
+    /// changes: given back by [`MysqlDriver::give_back`].
+    session_before: Option<SessionSettings>,
     display: String,
     /// Qualified with its database once connected.
     table: TableName,
@@ -48,10 +58,58 @@ pub struct MysqlDriver {
 
 /// Connects to a `mysql://` or `mariadb://` URL (see [`ConnectOptions`]
 /// for the TLS parameters understood).
-pub async fn connect(url: &str, table: TableName) -> Result<MysqlDriver> {
+pub async fn connect(url: &str, table: TableName) -> Result<MysqlDriver<'static>> {
     let options = ConnectOptions::parse(url)?;
     let display = options.display.clone();
-    let mut conn = options.connect().await?;
+    let conn = options.connect().await?;
+    on(Held::Own(conn), None, display, table).await
+}
+
+impl<'a> MysqlDriver<'a> {
+    /// A driver on the program's own `conn`, for one run: strata takes its
+    /// lock and writes its history there. Its session's time zone and
+    /// character set are strata's while the run lasts; call
+    /// [`MysqlDriver::give_back`] after it.
+    pub async fn lent(conn: &'a mut Conn, table: TableName) -> Result<MysqlDriver<'a>> {
+        let before: Option<SessionSettings> = conn
+            .query_first(
+                "SELECT @@session.time_zone, @@session.character_set_client, @@session.character_set_results, @@session.collation_connection",
+            )
+            .await
+            .map_err(db_err)?;
+        let database: Option<String> = conn
+            .query_first("SELECT DATABASE()")
+            .await
+            .map_err(db_err)?;
+        let display = format!(
+            "the program's connection to database {}",
+            database.as_deref().unwrap_or("(none)")
+        );
+        on(Held::Lent(conn), before, display, table).await
+    }
+
+    /// Puts a lent connection's session settings back as they were.
+    pub async fn give_back(mut self) -> Result<()> {
+        match self.session_before.take() {
+            Some(values) => self
+                .conn
+                .exec_drop(
+                    "SET time_zone = ?, character_set_client = ?, character_set_results = ?, collation_connection = ?",
+                    values,
+                )
+                .await
+                .map_err(db_err),
+            None => Ok(()),
+        }
+    }
+}
+
+async fn on<'a>(
+    mut conn: Held<'a, Conn>,
+    session_before: Option<SessionSettings>,
+    display: String,
+    table: TableName,
+) -> Result<MysqlDriver<'a>> {
     let version: Option<String> = conn.query_first("SELECT VERSION()").await.map_err(db_err)?;
     let mariadb = version.is_some_and(|v| v.contains("MariaDB"));
     conn.query_drop(SESSION).await.map_err(db_err)?;
@@ -67,6 +125,7 @@ pub async fn connect(url: &str, table: TableName) -> Result<MysqlDriver> {
     }
     Ok(MysqlDriver {
         conn,
+        session_before,
         display,
         sql: Arc::new(HistorySql::new(Dialect::Mysql, &table)),
         table,
@@ -169,7 +228,7 @@ fn value(p: &Param) -> Value {
     }
 }
 
-impl MysqlDriver {
+impl MysqlDriver<'_> {
     /// The `GET_LOCK` name for this history table in this database (at
     /// most 64 characters, as MySQL requires).
     async fn lock_name(&mut self) -> Result<String> {
@@ -214,7 +273,7 @@ impl MysqlDriver {
 }
 
 #[async_trait]
-impl Session for MysqlDriver {
+impl Session for MysqlDriver<'_> {
     fn history_sql(&self) -> Arc<HistorySql> {
         self.sql.clone()
     }
@@ -278,7 +337,7 @@ impl Session for MysqlDriver {
 }
 
 #[async_trait]
-impl Driver for MysqlDriver {
+impl Driver for MysqlDriver<'_> {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             dialect: Dialect::Mysql,

@@ -40,7 +40,7 @@ struct Table {
 }
 
 /// Reads the schema; tables named in `skip` are left out.
-pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Schema> {
+pub(crate) async fn read(driver: &mut MysqlDriver<'_>, skip: &[String]) -> Result<Schema> {
     let database = text(&driver.rows("SELECT DATABASE()").await?[0], 0);
     let mariadb = text(&driver.rows("SELECT VERSION()").await?[0], 0).contains("MariaDB");
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
@@ -282,7 +282,7 @@ pub(crate) async fn read(driver: &mut MysqlDriver, skip: &[String]) -> Result<Sc
 
 /// Functions and procedures, with their parameters, before the views
 /// that may call them.
-async fn read_routines(driver: &mut MysqlDriver, schema: &mut Schema) -> Result<()> {
+async fn read_routines(driver: &mut MysqlDriver<'_>, schema: &mut Schema) -> Result<()> {
     let mut parameters: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for r in driver
         .rows(
@@ -347,7 +347,7 @@ async fn read_routines(driver: &mut MysqlDriver, schema: &mut Schema) -> Result<
 /// Triggers (in the order each table's fire) and events. An event's
 /// `STARTS` is not read: unless given, it is the time it was created.
 async fn read_triggers_and_events(
-    driver: &mut MysqlDriver,
+    driver: &mut MysqlDriver<'_>,
     schema: &mut Schema,
     tables: &BTreeMap<String, Table>,
 ) -> Result<()> {

@@ -3,7 +3,7 @@
 use crate::{PgDriver, db_err};
 use strata_driver::{CatalogObject, Result};
 
-impl PgDriver {
+impl PgDriver<'_> {
     /// Whether the catalog shows `object` ([`strata_driver::Driver::catalog_has`]).
     pub(crate) async fn lookup(&mut self, object: &CatalogObject<'_>) -> Result<Option<bool>> {
         use strata_sql::ObjectKind as K;

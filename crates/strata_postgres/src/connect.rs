@@ -6,7 +6,7 @@ use crate::history::Writes;
 use crate::tls;
 use crate::{PgDriver, db_err, pg_message};
 use strata_driver::history::HistorySql;
-use strata_driver::{ConnectParams, DriverError, Result, SslMode, TableName, redact_url};
+use strata_driver::{ConnectParams, DriverError, Held, Result, SslMode, TableName, redact_url};
 use strata_sql::Dialect;
 use tokio_postgres::{Client, NoTls};
 
@@ -21,7 +21,7 @@ pub(crate) struct Target {
 
 /// Connects to `url` (`postgres://` or `postgresql://`, with `sslmode` and
 /// `sslrootcert` understood as libpq does).
-pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
+pub async fn connect(url: &str, table: TableName) -> Result<PgDriver<'static>> {
     let display = redact_url(url);
     let fail = |message: String| DriverError::Connect {
         url: display.clone(),
@@ -52,6 +52,32 @@ pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
         display,
     };
     let client = open(&target).await?;
+    let display = target.display.clone();
+    on(Held::Own(client), Some(target), display, table).await
+}
+
+impl<'a> PgDriver<'a> {
+    /// A driver on the program's own `client`, for one run: strata takes
+    /// its lock and writes its history there, and leaves the client open.
+    /// With no URL to open more connections, a lease lock is refused and a
+    /// waiting statement's blockers are not looked up.
+    pub async fn lent(client: &'a mut Client, table: TableName) -> Result<PgDriver<'a>> {
+        let database: String = client
+            .query_one("SELECT current_database()", &[])
+            .await
+            .map_err(db_err)?
+            .get(0);
+        let display = format!("the program's connection to database {database}");
+        on(Held::Lent(client), None, display, table).await
+    }
+}
+
+async fn on<'a>(
+    client: Held<'a, Client>,
+    target: Option<Target>,
+    display: String,
+    table: TableName,
+) -> Result<PgDriver<'a>> {
     let named_schema = table.schema.is_some();
     let mut table = table;
     if !named_schema {
@@ -64,6 +90,7 @@ pub async fn connect(url: &str, table: TableName) -> Result<PgDriver> {
     Ok(PgDriver {
         client,
         target,
+        display,
         writes: Writes::new(HistorySql::new(Dialect::Postgres, &table)),
         table,
         named_schema,

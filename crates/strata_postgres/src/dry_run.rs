@@ -9,7 +9,7 @@ use strata_driver::{Result, Session};
 /// last value (`None` before its first use) and its start value.
 pub(crate) type SequencePosition = (String, Option<String>, String);
 
-impl PgDriver {
+impl PgDriver<'_> {
     /// Every sequence and where it stands (the last value reads as NULL
     /// where this user may not see it).
     async fn sequence_positions(&mut self) -> Result<Vec<SequencePosition>> {

@@ -29,9 +29,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use strata_driver::history::{HistorySql, Param};
 use strata_driver::{
-    BlockerProbe, Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt,
-    LockMode, Result, Rows, Session, SqlErrorKind, StatementError, TableName, TextRows,
-    Transaction, TxSettings, quote_ident,
+    BlockerProbe, Capabilities, CatalogObject, Driver, DriverError, Held, HistoryWrite,
+    LockAttempt, LockMode, Result, Rows, Session, SqlErrorKind, StatementError, TableName,
+    TextRows, Transaction, TxSettings, quote_ident,
 };
 use strata_sql::{Dialect, Statement};
 use tokio_postgres::types::{FromSql, ToSql};
@@ -40,9 +40,14 @@ use tokio_postgres::{Client, SimpleQueryMessage};
 /// How many statements of a migration are in flight at once.
 const PIPELINE: usize = 512;
 
-pub struct PgDriver {
-    client: Client,
-    target: Target,
+/// PostgreSQL behind [`Driver`], on a connection of its own (`'static`)
+/// or one lent by the program embedding strata ([`PgDriver::lent`]).
+pub struct PgDriver<'a> {
+    client: Held<'a, Client>,
+    /// How to open more connections (a lease, the blocker probe): none on a
+    /// lent client.
+    target: Option<Target>,
+    display: String,
     /// The history table, always schema-qualified once connected (the
     /// schema configured, or `current_schema()` at connect time), so a
     /// migration that changes `search_path` (`SET search_path = ''`, as
@@ -116,7 +121,7 @@ fn millis(d: Duration) -> u128 {
     d.as_millis().max(1)
 }
 
-impl PgDriver {
+impl PgDriver<'_> {
     /// The first column of the one row `sql` returns.
     async fn value<T: for<'a> FromSql<'a>>(
         &self,
@@ -182,7 +187,7 @@ pub(crate) async fn text_rows(
 }
 
 #[async_trait]
-impl Session for PgDriver {
+impl Session for PgDriver<'_> {
     fn history_sql(&self) -> Arc<HistorySql> {
         self.writes.sql.clone()
     }
@@ -243,7 +248,7 @@ impl Session for PgDriver {
 }
 
 #[async_trait]
-impl Driver for PgDriver {
+impl Driver for PgDriver<'_> {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             dialect: Dialect::Postgres,
@@ -252,7 +257,7 @@ impl Driver for PgDriver {
     }
 
     fn describe(&self) -> String {
-        self.target.display.clone()
+        self.display.clone()
     }
 
     async fn read_schema(&mut self, skip: &[String]) -> Result<strata_schema::Schema> {
@@ -503,8 +508,11 @@ impl Driver for PgDriver {
     }
 
     async fn blocker_probe(&mut self) -> Result<Option<Box<dyn BlockerProbe>>> {
+        let Some(target) = self.target.clone() else {
+            return Ok(None);
+        };
         Ok(Some(Box::new(PgBlockerProbe {
-            target: self.target.clone(),
+            target,
             pid: self.value("SELECT pg_backend_pid()", &[]).await?,
             client: None,
         })))

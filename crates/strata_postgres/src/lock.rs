@@ -37,7 +37,7 @@ pub(crate) fn lease_lost_error(what_happened: &str) -> DriverError {
     ))
 }
 
-impl PgDriver {
+impl PgDriver<'_> {
     /// The advisory lock key: a hash of the history table's identity, so
     /// projects with different history tables do not block each other.
     pub(crate) async fn lock_key(&mut self) -> Result<i64> {
@@ -104,7 +104,12 @@ impl PgDriver {
         if let Some(c) = &self.lease_client {
             return Ok(c.clone());
         }
-        let client = Arc::new(open(&self.target).await?);
+        let Some(target) = &self.target else {
+            return Err(DriverError::Database(
+                "a lease lock needs connections of strata's own: give the migrator a URL instead of a client, or use the native lock".into(),
+            ));
+        };
+        let client = Arc::new(open(target).await?);
         let create = lease::create_table(Dialect::Postgres, &self.lock_table().quoted());
         // Two processes creating the table at once: the loser fails on the
         // catalog (a unique violation, or "relation"/"type ... already
@@ -279,7 +284,7 @@ impl LeaseStore for PgLeases<'_> {
     }
 }
 
-impl Drop for PgDriver {
+impl Drop for PgDriver<'_> {
     fn drop(&mut self) {
         // An advisory lock ends with the session, which ends with `client`.
         // A lease is deleted if the runtime is still there to do it, and

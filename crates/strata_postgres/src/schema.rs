@@ -26,7 +26,7 @@ fn not_extension_member(alias: &str, catalog: &str) -> String {
 
 /// Reads the schema; tables named in `skip` (strata's own, other tools'
 /// history) are left out, with what belongs to them.
-pub(crate) async fn read(driver: &mut PgDriver, skip: &[String]) -> Result<Schema> {
+pub(crate) async fn read(driver: &mut PgDriver<'_>, skip: &[String]) -> Result<Schema> {
     driver
         .batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path = public")
         .await?;
@@ -56,7 +56,7 @@ fn name<R: Cells + ?Sized>(row: &R, i: usize) -> Name {
     }
 }
 
-async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Schema> {
+async fn read_in_snapshot(driver: &mut PgDriver<'_>, skip: &[String]) -> Result<Schema> {
     let skipped = |relname: &str| skip.iter().any(|s| s == relname);
     let mut schema = Schema::default();
 
@@ -320,7 +320,7 @@ async fn read_in_snapshot(driver: &mut PgDriver, skip: &[String]) -> Result<Sche
 
 /// Policies and triggers of `tables` (by oid).
 async fn read_table_parts(
-    driver: &mut PgDriver,
+    driver: &mut PgDriver<'_>,
     tables: &mut HashMap<String, Table>,
 ) -> Result<()> {
     for r in &driver
@@ -365,7 +365,7 @@ async fn read_table_parts(
 }
 
 /// Domains (with their checks) and composite types.
-async fn read_types(driver: &mut PgDriver, schema: &mut Schema) -> Result<()> {
+async fn read_types(driver: &mut PgDriver<'_>, schema: &mut Schema) -> Result<()> {
     let mut domains: HashMap<String, Domain> = HashMap::new();
     for r in &driver.text_rows(
         &format!(
@@ -449,7 +449,7 @@ async fn read_types(driver: &mut PgDriver, schema: &mut Schema) -> Result<()> {
 
 /// Functions and procedures, event triggers, grants and publications.
 async fn read_routines(
-    driver: &mut PgDriver,
+    driver: &mut PgDriver<'_>,
     schema: &mut Schema,
     skipped: &(dyn Fn(&str) -> bool + Sync),
 ) -> Result<()> {

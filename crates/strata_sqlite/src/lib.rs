@@ -15,7 +15,7 @@ use std::time::Duration;
 use strata_driver::history::{HistorySql, Param};
 use strata_driver::lease::{self, Claimant, Lease, LeaseStore};
 use strata_driver::{
-    Capabilities, CatalogObject, Driver, DriverError, HistoryWrite, LockAttempt, LockHolder,
+    Capabilities, CatalogObject, Driver, DriverError, Held, HistoryWrite, LockAttempt, LockHolder,
     LockMode, Result, Rows, Session, SqlErrorKind, StatementError, TableName, Transaction,
 };
 use strata_model::Timestamp;
@@ -31,8 +31,12 @@ const BUSY: Duration = Duration::from_secs(30);
 /// How long one attempt at the migration lock waits for it.
 const LOCK_BUSY: Duration = Duration::from_millis(100);
 
-pub struct SqliteDriver {
-    conn: Connection,
+/// SQLite behind [`Driver`], on a connection of its own (`'static`) or one
+/// lent by the program embedding strata ([`SqliteDriver::lent`]).
+pub struct SqliteDriver<'a> {
+    conn: Held<'a, Connection>,
+    /// A lent connection's own busy timeout, given back when the run ends.
+    busy_before: Option<i64>,
     display: String,
     table: TableName,
     sql: Arc<HistorySql>,
@@ -44,20 +48,52 @@ pub struct SqliteDriver {
 
 /// Opens (creating if needed) the database at `path` (`:memory:` for an
 /// in-memory one). `display` is how the database is named in messages.
-pub fn connect(path: &str, table: TableName, display: String) -> Result<SqliteDriver> {
+pub fn connect(path: &str, table: TableName, display: String) -> Result<SqliteDriver<'static>> {
     let conn = Connection::open(path).map_err(|e| DriverError::Connect {
         url: display.clone(),
         message: e.to_string(),
     })?;
     conn.busy_timeout(BUSY).map_err(DriverError::database)?;
-    Ok(SqliteDriver {
-        conn,
-        display,
-        sql: Arc::new(HistorySql::new(Dialect::Sqlite, &table)),
-        table,
-        holder: None,
-        dry_run: false,
-    })
+    Ok(SqliteDriver::on(Held::Own(conn), None, display, table))
+}
+
+impl<'a> SqliteDriver<'a> {
+    /// A driver on the program's own `conn`, for one run: strata writes its
+    /// history there and leaves the connection as it was (its busy timeout
+    /// is strata's only while the run lasts).
+    pub fn lent(conn: &'a mut Connection, table: TableName) -> Result<SqliteDriver<'a>> {
+        let busy: i64 = conn
+            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+            .map_err(db_err)?;
+        conn.busy_timeout(BUSY).map_err(db_err)?;
+        let display = match conn.path().filter(|p| !p.is_empty()) {
+            Some(path) => format!("the program's connection to {path}"),
+            None => "the program's in-memory database".into(),
+        };
+        Ok(SqliteDriver::on(
+            Held::Lent(conn),
+            Some(busy),
+            display,
+            table,
+        ))
+    }
+
+    fn on(
+        conn: Held<'a, Connection>,
+        busy_before: Option<i64>,
+        display: String,
+        table: TableName,
+    ) -> Self {
+        SqliteDriver {
+            conn,
+            busy_before,
+            display,
+            sql: Arc::new(HistorySql::new(Dialect::Sqlite, &table)),
+            table,
+            holder: None,
+            dry_run: false,
+        }
+    }
 }
 
 fn db_err(e: rusqlite::Error) -> DriverError {
@@ -106,7 +142,7 @@ fn is_missing_table(e: &rusqlite::Error) -> bool {
     m.contains("no such table") || m.contains("unknown database")
 }
 
-impl SqliteDriver {
+impl SqliteDriver<'_> {
     fn lock_table(&self) -> TableName {
         self.table.with_suffix("_lock")
     }
@@ -127,16 +163,21 @@ impl SqliteDriver {
     }
 }
 
-impl Drop for SqliteDriver {
+impl Drop for SqliteDriver<'_> {
     fn drop(&mut self) {
         let _ = self.release_lease();
+        if let Some(ms) = self.busy_before {
+            let _ = self
+                .conn
+                .busy_timeout(Duration::from_millis(ms.max(0) as u64));
+        }
     }
 }
 
 /// The lease row, in the database itself; this process's clock decides
 /// expiry (Unix milliseconds in `expires_at`).
 #[async_trait]
-impl LeaseStore for SqliteDriver {
+impl LeaseStore for SqliteDriver<'_> {
     async fn current(&mut self) -> Result<Option<Lease>> {
         let sql = format!(
             "SELECT holder, pid, host, acquired_at, expires_at FROM {} WHERE name = 'migrate'",
@@ -192,7 +233,7 @@ impl LeaseStore for SqliteDriver {
 }
 
 #[async_trait]
-impl Session for SqliteDriver {
+impl Session for SqliteDriver<'_> {
     fn history_sql(&self) -> Arc<HistorySql> {
         self.sql.clone()
     }
@@ -251,7 +292,7 @@ impl Session for SqliteDriver {
 }
 
 #[async_trait]
-impl Driver for SqliteDriver {
+impl Driver for SqliteDriver<'_> {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             dialect: Dialect::Sqlite,

@@ -8,6 +8,7 @@ mod backup;
 mod cli;
 mod compat;
 mod crash;
+mod embedded;
 mod formats;
 mod generate;
 mod generated;

@@ -61,8 +61,29 @@ impl Engine {
         request: &Request,
         reporter: &dyn Reporter,
     ) -> Result<Report, EngineError> {
+        self.run_with(request, reporter, None).await
+    }
+
+    /// [`Engine::run`] on a connection the program embedding strata lent
+    /// (a driver made with `PgDriver::lent` and the like), which stays the
+    /// program's: strata takes its lock there and gives it back.
+    pub async fn run_on(
+        &self,
+        request: &Request,
+        reporter: &dyn Reporter,
+        driver: &mut dyn Driver,
+    ) -> Result<Report, EngineError> {
+        self.run_with(request, reporter, Some(driver)).await
+    }
+
+    async fn run_with(
+        &self,
+        request: &Request,
+        reporter: &dyn Reporter,
+        lent: Option<&mut dyn Driver>,
+    ) -> Result<Report, EngineError> {
         let work = async {
-            let result = self.run_unaudited(request, reporter).await;
+            let result = self.run_unaudited_on(request, reporter, lent).await;
             // Every failure is told, a refusal before anything ran (drift,
             // a missing file, no connection, no approval) as much as a
             // failed migration.
@@ -90,12 +111,24 @@ impl Engine {
         request: &Request,
         reporter: &dyn Reporter,
     ) -> Result<Report, EngineError> {
+        self.run_unaudited_on(request, reporter, None).await
+    }
+
+    async fn run_unaudited_on(
+        &self,
+        request: &Request,
+        reporter: &dyn Reporter,
+        lent: Option<&mut dyn Driver>,
+    ) -> Result<Report, EngineError> {
         let started = Instant::now();
         let migrations = self
             .migrations_in_background(request.first_reading())
             .ready()?;
         let terminate = request.terminate_stale.then_some(request.yes);
-        let mut session = self.locked(reporter, terminate).await?;
+        let mut session = match lent {
+            Some(driver) => self.locked_on(driver, reporter).await?,
+            None => self.locked(reporter, terminate).await?,
+        };
         // The history is read while the files still are.
         let history = session.driver().read_history().await;
         let result = match (migrations.join(), history) {

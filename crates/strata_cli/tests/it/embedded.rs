@@ -1,0 +1,161 @@
+//! The library's embedded migrator against the command: a database
+//! migrated half by one and half by the other ends as if one had done it
+//! all, with one consistent history, on each engine.
+
+use std::path::Path;
+use strata_test_support::{TempProject, TestDb, run_in};
+
+use crate::BIN;
+
+/// The fixture project (its own source name and history table).
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/embedded");
+const TABLE: &str = "shop_migrations";
+const SECOND: &str = "20240102090000";
+
+fn migrator() -> strata::Migrator {
+    strata::Migrator::new(strata::embed!("tests/fixtures/embedded/db"))
+}
+
+/// A copy of the fixture for the command to run in.
+fn project() -> TempProject {
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        &std::fs::read_to_string(Path::new(FIXTURE).join("strata.toml")).unwrap(),
+    );
+    for entry in std::fs::read_dir(Path::new(FIXTURE).join("db")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        p.write(
+            &format!("db/{name}"),
+            &std::fs::read_to_string(&path).unwrap(),
+        );
+    }
+    p
+}
+
+fn cli(p: &TempProject, db: &TestDb, args: &[&str]) -> strata_test_support::Run {
+    let url = db.url();
+    let mut all = args.to_vec();
+    all.extend(["--database-url", url.as_str()]);
+    run_in(Path::new(BIN), &p.dir, &all, &[])
+}
+
+/// Runs `migrator` on a connection of the test's own (checking strata
+/// gives it back as it was), or through the URL.
+fn embedded(db: &TestDb, migrator: strata::Migrator, lend: bool) -> strata::Report {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        if !lend {
+            return migrator.run(db.url().as_str()).await.unwrap();
+        }
+        match db {
+            TestDb::Sqlite { path, .. } => {
+                let mut conn = rusqlite::Connection::open(path).unwrap();
+                conn.busy_timeout(std::time::Duration::from_millis(1234)).unwrap();
+                let report = migrator.run(&mut conn).await.unwrap();
+                let busy: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0)).unwrap();
+                assert_eq!(busy, 1234, "the program's busy timeout is given back");
+                report
+            }
+            TestDb::Postgres { url, .. } => {
+                let (mut client, connection) =
+                    tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(connection);
+                let report = migrator.run(&mut client).await.unwrap();
+                // Still the program's, usable, outside any transaction and
+                // no longer holding strata's lock.
+                let row = client
+                    .query_one(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
+                        &[],
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(row.get::<_, i64>(0), 0, "the advisory lock is released");
+                client.batch_execute("BEGIN; COMMIT").await.unwrap();
+                report
+            }
+            TestDb::Mysql { url, .. } => {
+                use mysql_async::prelude::Queryable;
+                let mut conn = mysql_async::Conn::from_url(url.as_str()).await.unwrap();
+                conn.query_drop("SET time_zone = '+05:00'").await.unwrap();
+                let report = migrator.run(&mut conn).await.unwrap();
+                let zone: Option<String> = conn.query_first("SELECT @@session.time_zone").await.unwrap();
+                assert_eq!(zone.as_deref(), Some("+05:00"), "the session's time zone is given back");
+                conn.disconnect().await.unwrap();
+                report
+            }
+        }
+    })
+}
+
+/// One column of the history, in version order.
+fn column(db: &TestDb, column: &str) -> Vec<String> {
+    db.query(&format!("SELECT {column} FROM {TABLE} ORDER BY version"))
+}
+
+fn interchangeable(make: fn() -> Option<TestDb>) {
+    let (Some(a), Some(b), Some(c)) = (make(), make(), make()) else {
+        return;
+    };
+    let p = project();
+    // A: the program first (up to the second), then the command.
+    let first = embedded(&a, migrator().target(SECOND), true);
+    assert_eq!(first.applied, 2);
+    let up = cli(&p, &a, &["up"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    // B: the command first, then the program.
+    let up = cli(&p, &b, &["up", "--to", SECOND]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    assert_eq!(embedded(&b, migrator(), true).applied, 1);
+    // C: the program alone, through a URL.
+    assert_eq!(embedded(&c, migrator(), false).applied, 3);
+    assert_eq!(embedded(&c, migrator(), false).applied, 0);
+
+    for column_name in [
+        "source",
+        "version",
+        "name",
+        "checksum",
+        "checksum_algorithm",
+        "status",
+        "down_sql",
+    ] {
+        let expected = column(&c, column_name);
+        assert_eq!(column(&a, column_name), expected, "{column_name}");
+        assert_eq!(column(&b, column_name), expected, "{column_name}");
+    }
+    assert_eq!(column(&c, "source"), ["shop"; 3]);
+    assert_eq!(column(&a, "batch"), ["1", "1", "2"]);
+    assert_eq!(column(&b, "batch"), ["1", "1", "2"]);
+    let dump = |db: &TestDb| {
+        let run = cli(&p, db, &["schema", "dump"]);
+        assert_eq!(run.code, 0, "{}", run.all());
+        run.stdout
+    };
+    let schema = dump(&c);
+    assert!(schema.contains("orders_product"), "{schema}");
+    for db in [&a, &b, &c] {
+        assert_eq!(dump(db), schema);
+        let status = cli(&p, db, &["status", "--check"]);
+        assert_eq!(status.code, 0, "{}", status.all());
+        let validate = cli(&p, db, &["validate"]);
+        assert_eq!(validate.code, 0, "{}", validate.all());
+    }
+}
+
+#[test]
+fn sqlite() {
+    interchangeable(TestDb::sqlite);
+}
+
+#[test]
+fn postgres() {
+    interchangeable(TestDb::postgres);
+}
+
+#[test]
+fn mysql() {
+    interchangeable(TestDb::mysql);
+}
