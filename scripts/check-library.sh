@@ -19,5 +19,5 @@ for engine in postgres sqlite mysql; do
   fi
 done
 cargo clippy --quiet -p strata -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p strata -p strata_macros --features postgres,sqlite,mysql,notify,backup
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p strata -p strata_macros --features postgres,sqlite,mysql,notify,backup,cli
 echo "library: the default build links no database client; it builds and its docs build without warnings"

@@ -38,6 +38,26 @@ pub use strata_engine::{EngineError as Error, ErrorKind, Event, Report, Reporter
 #[doc(hidden)]
 pub use strata_macros::embed_files as __embed_files;
 
+/// The `strata` command line, for a program that offers its commands
+/// itself (feature `cli`).
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+///     if args.get(1).is_some_and(|a| a == "migrate") {
+///         // `myapp migrate status` is `strata status`.
+///         args.remove(1);
+///         return strata::cli::main_from(args);
+///     }
+///     // ... the program's own work
+///     std::process::ExitCode::SUCCESS
+/// }
+/// ```
+#[cfg(feature = "cli")]
+pub mod cli {
+    pub use strata_cli::{main, main_from};
+}
+
 /// Includes a migrations folder in the program when it is compiled: every
 /// file under it (hidden ones left out) with its SHA-256, and the project's
 /// `strata.toml` (looked for from the folder upward) when there is one, so

@@ -212,22 +212,6 @@ fn deliver(_: &Target, _: &Message) -> Result<(), String> {
     Err("this build of strata was made without the `notify` feature".into())
 }
 
-/// Whether an email can be sent to `address`.
-#[cfg(feature = "notify")]
-pub(crate) fn check_address(address: &str) -> Result<(), String> {
-    address
-        .parse::<lettre::message::Mailbox>()
-        .map(drop)
-        .map_err(|e| e.to_string())
-}
-
-/// Without the `notify` feature, addresses are never checked: the
-/// configuration is refused before.
-#[cfg(not(feature = "notify"))]
-pub(crate) fn check_address(_: &str) -> Result<(), String> {
-    Ok(())
-}
-
 #[cfg(feature = "notify")]
 fn mail(t: &Target, from: &str, to: &[String], message: &Message) -> Result<(), String> {
     use lettre::Transport;
