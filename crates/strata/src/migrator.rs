@@ -4,7 +4,8 @@ use crate::Embedded;
 use std::path::Path;
 use std::time::Duration;
 use strata_engine::{
-    Engine, EngineError, LoadOptions, Report, Reporter, Request, RequestKind, Silent, UpOptions,
+    Engine, EngineError, LoadOptions, Report, Reporter, Request, RequestKind, Silent, Traced,
+    UpOptions,
 };
 
 /// Where a [`Migrator`] runs: a connection the program already has (it stays
@@ -82,7 +83,7 @@ pub struct Migrator {
     dry_run: bool,
     lock_timeout: Option<Duration>,
     env: Option<String>,
-    reporter: Box<dyn Reporter + Send>,
+    reporter: Traced<Box<dyn Reporter + Send>>,
 }
 
 impl Migrator {
@@ -99,7 +100,7 @@ impl Migrator {
             dry_run: false,
             lock_timeout: None,
             env: None,
-            reporter: Box::new(Silent),
+            reporter: Traced(Box::new(Silent)),
         }
     }
 
@@ -162,8 +163,9 @@ impl Migrator {
         self
     }
 
-    /// Where the run's events go (migration started, finished, a warning):
-    /// by default nowhere.
+    /// Where the run's events go (migration started, finished, a warning),
+    /// besides `tracing` (target `strata`), which receives each of them
+    /// whatever the reporter.
     ///
     /// ```
     /// struct Log;
@@ -175,7 +177,7 @@ impl Migrator {
     /// let migrator = strata::Migrator::new(strata::embed!("tests/migrations")).reporter(Log);
     /// ```
     pub fn reporter(mut self, reporter: impl Reporter + Send + 'static) -> Self {
-        self.reporter = Box::new(reporter);
+        self.reporter = Traced(Box::new(reporter));
         self
     }
 
@@ -212,7 +214,7 @@ impl Migrator {
             dry_run: self.dry_run,
             ..Request::new(RequestKind::Up(self.up.clone()))
         };
-        let reporter = self.reporter.as_ref();
+        let reporter = &self.reporter;
         match database {
             Connection::Url(_) => engine.run(&request, reporter).await,
             #[cfg(feature = "postgres")]

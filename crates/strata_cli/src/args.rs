@@ -69,6 +69,12 @@ pub struct Global {
     /// No colors (also off for NO_COLOR or when output is not a terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Log the run as JSON lines to PATH (over `[project] log_file`): every event with its time and level; -v adds each statement, -vv everything; rotated at log_max_size.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+    /// Write Prometheus metrics of the run to PATH at its end, atomically (over `[project] metrics_file`): for node_exporter's textfile collector.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -5,6 +5,8 @@
 
 mod args;
 mod commands;
+mod logging;
+mod metrics;
 mod output;
 mod printer;
 
@@ -33,6 +35,7 @@ where
         Err(e) => return usage_error(e, &args),
     };
     let printer = printer::Printer::new(&cli.global);
+    logging::install(cli.global.verbose);
     // One worker thread beside the main one: the Ctrl-C listener runs there
     // even while the main thread waits for a typed confirmation.
     let runtime = match tokio::runtime::Builder::new_multi_thread()

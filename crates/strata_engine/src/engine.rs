@@ -296,6 +296,39 @@ impl Engine {
     }
 
     /// The database URL with any password hidden.
+    /// The run log: at `flag` (`--log-file`) or where the project says
+    /// (`[project] log_file`, from the project's folder), rotated as the
+    /// project says.
+    pub fn log_settings(&self, flag: Option<&Path>) -> Option<config::LogSettings> {
+        let project = &self.project.config.project;
+        let path = match flag {
+            Some(path) => path.to_path_buf(),
+            None => self.project.root.join(project.log_file.as_ref()?),
+        };
+        Some(config::LogSettings {
+            path,
+            max_size: project
+                .log_max_size
+                .as_ref()
+                .and_then(|v| config::parse_size(v).ok())
+                .unwrap_or(config::LOG_MAX_SIZE),
+            keep: project.log_keep.unwrap_or(config::LOG_KEEP),
+        })
+    }
+
+    /// The metrics file: `flag` (`--metrics-file`), else the project's
+    /// (`[project] metrics_file`, from the project's folder).
+    pub fn metrics_file(&self, flag: Option<&Path>) -> Option<PathBuf> {
+        match flag {
+            Some(path) => Some(path.to_path_buf()),
+            None => Some(
+                self.project
+                    .root
+                    .join(self.project.config.project.metrics_file.as_ref()?),
+            ),
+        }
+    }
+
     /// The history table, as the project names it.
     pub fn table(&self) -> TableName {
         self.table.clone()

@@ -149,6 +149,19 @@ pub trait Reporter: Sync {
 /// A reporter that drops everything (library use, tests).
 pub struct Silent;
 
+impl<R: Reporter + ?Sized> Reporter for Box<R>
+where
+    Box<R>: Sync,
+{
+    fn event(&self, event: &Event) {
+        (**self).event(event);
+    }
+
+    fn confirm(&self, plan: &Plan, environment: &str) -> bool {
+        (**self).confirm(plan, environment)
+    }
+}
+
 impl Reporter for Silent {
     fn event(&self, _: &Event) {}
 }

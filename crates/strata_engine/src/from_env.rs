@@ -15,6 +15,13 @@ pub const PROJECT_VARIABLES: &[(&str, &str)] = &[
     ("STRATA_FOLLOW_SYMLINKS", "[project] follow_symlinks"),
     ("STRATA_SCRATCH_URL", "[project] scratch_url"),
     ("STRATA_SCHEMA_FINGERPRINT", "[project] schema_fingerprint"),
+    ("STRATA_LOG_FILE", "[project] log_file (also `--log-file`)"),
+    ("STRATA_LOG_MAX_SIZE", "[project] log_max_size"),
+    ("STRATA_LOG_KEEP", "[project] log_keep"),
+    (
+        "STRATA_METRICS_FILE",
+        "[project] metrics_file (also `--metrics-file`)",
+    ),
 ];
 
 /// An environment's settings, for the one selected.
@@ -85,6 +92,30 @@ pub(crate) fn project(section: &mut ProjectSection) -> Result<(), EngineError> {
     }
     if let Some(v) = flag("STRATA_SCHEMA_FINGERPRINT")? {
         section.schema_fingerprint = Some(v);
+    }
+    if let Some(v) = var("STRATA_LOG_FILE") {
+        section.log_file = Some(v.into());
+    }
+    if let Some(v) = var("STRATA_LOG_MAX_SIZE") {
+        let value = toml::Value::String(v.clone());
+        crate::config::parse_size(&value).map_err(|e| {
+            bad(
+                "STRATA_LOG_MAX_SIZE",
+                &v,
+                &format!("{e}: write 10MB or a number of bytes"),
+            )
+        })?;
+        section.log_max_size = Some(value);
+    }
+    if let Some(v) = var("STRATA_LOG_KEEP") {
+        section.log_keep = Some(
+            v.trim()
+                .parse()
+                .map_err(|_| bad("STRATA_LOG_KEEP", &v, "write a whole number such as 5"))?,
+        );
+    }
+    if let Some(v) = var("STRATA_METRICS_FILE") {
+        section.metrics_file = Some(v.into());
     }
     Ok(())
 }

@@ -20,6 +20,7 @@ mod error;
 mod events;
 mod report;
 mod target;
+mod trace;
 // services that take data, not the engine
 mod audit;
 mod hooks;
@@ -53,8 +54,8 @@ mod verify;
 pub use adopt::{AdoptReport, Tool, tool, tool_names};
 pub use backup::{BackupCheck, BackupManifest};
 pub use config::{
-    CONFIG_FILE, Config, EnvConfig, InitialDatabase, NewSource, Project, SourceConfig,
-    initial_config, initial_database,
+    CONFIG_FILE, Config, EnvConfig, InitialDatabase, LOG_KEEP, LOG_MAX_SIZE, LogSettings,
+    NewSource, Project, SourceConfig, initial_config, initial_database,
 };
 pub use engine::{Engine, LoadOptions};
 pub use error::{EngineError, ErrorKind};
@@ -77,5 +78,6 @@ pub use strata_lint::{Finding as LintFinding, Level as LintLevel, RuleInfo};
 pub use strata_plan::{DownTarget, MigrationState, RepairOptions, UpOptions};
 pub use target::DatabaseTarget;
 pub use tasks::{TaskInfo, TaskReport, TaskRequest};
+pub use trace::{Traced, hide_secrets, trace};
 pub use validate::Finding;
 pub use verify::Verified;

@@ -300,7 +300,7 @@ fn load(g: &Global) -> anyhow::Result<Engine> {
 /// The engine, for a command that takes the migration lock as `locking`
 /// says.
 pub(crate) fn load_locking(g: &Global, locking: Option<&Locking>) -> anyhow::Result<Engine> {
-    Ok(Engine::load(&LoadOptions {
+    let engine = Engine::load(&LoadOptions {
         config: g.config.clone(),
         cwd: None,
         env: g.env.clone(),
@@ -309,7 +309,11 @@ pub(crate) fn load_locking(g: &Global, locking: Option<&Locking>) -> anyhow::Res
         lock_wait: locking.and_then(|l| l.lock_timeout),
         lease_lock: locking.is_some_and(|l| l.lock_mode == Some(LockModeArg::Lease)),
         database: g.database.clone(),
-    })?)
+    })?;
+    if let Some(settings) = engine.log_settings(g.log_file.as_deref()) {
+        crate::logging::open(&settings)?;
+    }
+    Ok(engine)
 }
 
 /// Refuses a SQLite database file that is not there, for a command that

@@ -97,8 +97,39 @@ pub async fn run(
         restart,
         terminate_stale: locking.terminate_stale,
     };
-    let reporter = printer.reporter();
-    match engine.run(&request, reporter.as_ref()).await {
+    let reporter = crate::metrics::Collector::new(printer.reporter());
+    let started = std::time::Instant::now();
+    let result = engine.run(&request, &reporter).await;
+    if let Some(path) = engine.metrics_file(g.metrics_file.as_deref())
+        && !dry_run
+    {
+        // Not applied after the run (pending, failed or reverted); not
+        // counted when the database is gone.
+        let pending = match &result {
+            Err(EngineError::Driver(_)) => None,
+            _ => engine.status().await.ok().map(|(entries, _)| {
+                entries
+                    .iter()
+                    .filter(|e| {
+                        use strata_engine::MigrationState::{Failed, Pending, Reverted};
+                        matches!(e.state, Pending | Failed | Reverted)
+                    })
+                    .count()
+            }),
+        };
+        let outcome = crate::metrics::Outcome {
+            environment: engine.env_name.as_deref(),
+            database: engine.database_name.as_deref(),
+            success: result.is_ok(),
+            duration: started.elapsed(),
+            pending,
+        };
+        if let Err(e) = crate::metrics::write(&path, &reporter, &outcome) {
+            // What the run did stands; the metrics are told missing.
+            printer.warning(e);
+        }
+    }
+    match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(e) => {
             if let EngineError::MigrationFailed {

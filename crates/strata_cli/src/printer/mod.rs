@@ -12,7 +12,7 @@ use crate::output::{ErrorBody, ErrorDoc};
 use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
 use anstyle::{AnsiColor, Style};
 use std::io::{IsTerminal, Write};
-use strata_engine::{EngineError, Event, Reporter};
+use strata_engine::{EngineError, Event, Reporter, Traced};
 
 pub use human::{HumanReporter, plural};
 
@@ -177,10 +177,11 @@ impl Printer {
     }
 
     /// The reporter for a command that does work.
+    /// Every event also goes to the run log ([`strata_engine::trace`]).
     pub fn reporter(&self) -> Box<dyn Reporter + '_> {
         match self.format {
-            Format::Json => Box::new(JsonReporter(self)),
-            Format::Human | Format::Github => Box::new(HumanReporter::new(self)),
+            Format::Json => Box::new(Traced(JsonReporter(self))),
+            Format::Human | Format::Github => Box::new(Traced(HumanReporter::new(self))),
         }
     }
 }

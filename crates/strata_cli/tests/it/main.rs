@@ -18,6 +18,7 @@ mod lint;
 mod locking;
 mod monorepo;
 mod mysql;
+mod observe;
 mod output;
 mod schema;
 mod schema_diff;

@@ -60,6 +60,9 @@ impl Run<'_> {
             TxMode::OneCommand => strata_sql::whole(&script.sql),
             _ => strata_sql::split(&script.sql, self.driver.capabilities().dialect),
         };
+        for st in &statements {
+            crate::trace::statement(&step.id, script.line + st.line_in(&script.sql), st.sql);
+        }
         let settings = self.engine.tx_settings();
         let applying = step.action == StepAction::Apply;
         let (done, action) = if applying {

@@ -1,0 +1,232 @@
+//! Events as `tracing` events, for a run log: what a subscriber (the CLI's
+//! `--log-file`, or a program's own) records of a run. Every event carries
+//! its kind; a migration's carry `migration`, `action` and `duration_ms`.
+//! Messages pass through [`hide_secrets`] first.
+
+use crate::events::{Event, Reporter, StepInfo};
+use strata_plan::Plan;
+
+/// A reporter that traces each event before handing it on.
+pub struct Traced<R>(pub R);
+
+impl<R: Reporter> Reporter for Traced<R> {
+    fn event(&self, event: &Event) {
+        trace(event);
+        self.0.event(event);
+    }
+
+    fn confirm(&self, plan: &Plan, environment: &str) -> bool {
+        self.0.confirm(plan, environment)
+    }
+}
+
+fn migration(step: &StepInfo) -> String {
+    format!("{}/{} {}", step.source, step.version, step.name)
+}
+
+/// Emits `event` as a `tracing` event (target `strata`): failures at
+/// error, warnings and waits at warn, the rest at info.
+pub fn trace(event: &Event) {
+    const T: &str = "strata";
+    match event {
+        Event::Started {
+            command,
+            database,
+            environment,
+            plan_hash,
+            steps,
+        } => {
+            tracing::info!(target: T, event = "started", command, database, environment = environment.as_deref().unwrap_or(""), plan_hash, steps, "{command} started: {steps} step(s)")
+        }
+        Event::Warning { message } => {
+            let message = hide_secrets(message);
+            tracing::warn!(target: T, event = "warning", "{message}")
+        }
+        Event::LockWaiting { holder } => {
+            tracing::warn!(target: T, event = "lock_waiting", holder = %holder, "waiting for the migration lock")
+        }
+        Event::LockAcquired { waited_ms } => {
+            tracing::info!(target: T, event = "lock_acquired", duration_ms = waited_ms, "lock acquired")
+        }
+        Event::Reset { dropped } => {
+            tracing::info!(target: T, event = "reset", dropped = dropped.len(), "schema reset")
+        }
+        Event::Blocked {
+            migration,
+            sessions,
+        } => {
+            let sessions = hide_secrets(
+                &sessions
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+            tracing::warn!(target: T, event = "blocked", migration, sessions, "a statement waits for other sessions' locks")
+        }
+        Event::HookFinished {
+            hook,
+            run,
+            duration_ms,
+        } => tracing::info!(target: T, event = "hook_finished", hook, run, duration_ms, "hook ran"),
+        Event::BackedUp { id, file, size } => {
+            tracing::info!(target: T, event = "backed_up", id, file, size, "backup taken")
+        }
+        Event::MigrationStarted { step, index, total } => tracing::info!(
+            target: T,
+            event = "migration_started",
+            migration = migration(step),
+            action = step.action.as_str(),
+            index,
+            total,
+            "migration started"
+        ),
+        Event::MigrationFinished {
+            step, duration_ms, ..
+        } => tracing::info!(
+            target: T,
+            event = "migration_finished",
+            migration = migration(step),
+            action = step.action.as_str(),
+            duration_ms,
+            "migration finished"
+        ),
+        Event::MigrationSkipped { step, reason, .. } => tracing::info!(
+            target: T,
+            event = "migration_skipped",
+            migration = migration(step),
+            action = step.action.as_str(),
+            reason,
+            "migration skipped"
+        ),
+        Event::Resuming {
+            step,
+            completed,
+            total,
+            ..
+        } => tracing::info!(
+            target: T,
+            event = "resuming",
+            migration = migration(step),
+            completed,
+            total,
+            "migration resumed"
+        ),
+        Event::MigrationFailed {
+            step,
+            duration_ms,
+            error,
+            location,
+        } => {
+            let error = hide_secrets(error);
+            tracing::error!(
+                target: T,
+                event = "migration_failed",
+                migration = migration(step),
+                action = step.action.as_str(),
+                duration_ms,
+                location = location.as_deref().unwrap_or(""),
+                error,
+                "migration failed"
+            )
+        }
+        Event::Finished {
+            applied,
+            reverted,
+            recorded,
+            failed,
+            skipped,
+            dry_run,
+            duration_ms,
+        } => tracing::info!(
+            target: T,
+            event = "finished",
+            applied,
+            reverted,
+            recorded,
+            failed,
+            skipped,
+            dry_run,
+            duration_ms,
+            "run finished"
+        ),
+    }
+}
+
+/// Traces, at debug level, a statement about to be sent for `migration`
+/// (with its file line), on one line, at most 500 characters, with
+/// passwords hidden.
+pub(crate) fn statement(migration: &dyn std::fmt::Display, line: usize, sql: &str) {
+    if !tracing::enabled!(target: "strata::statement", tracing::Level::DEBUG) {
+        return;
+    }
+    let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = match flat.char_indices().nth(500) {
+        Some((i, _)) => format!("{}...", &flat[..i]),
+        None => flat,
+    };
+    let statement = hide_secrets(&flat);
+    tracing::debug!(
+        target: "strata::statement",
+        migration = %migration,
+        line,
+        statement,
+        "statement"
+    );
+}
+
+/// `text` with the string after `PASSWORD` or `IDENTIFIED BY` (a role's
+/// password in SQL, or a message quoting it) replaced by `'***'`.
+pub fn hide_secrets(text: &str) -> String {
+    const KEYWORDS: [&str; 2] = ["password", "identified by"];
+    // ASCII lower-casing keeps every byte where it was.
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(after) = KEYWORDS
+        .iter()
+        .filter_map(|k| lower[at..].find(k).map(|i| at + i + k.len()))
+        .min()
+    {
+        let rest = text[after..].trim_start();
+        let quote_at = text.len() - rest.len();
+        out.push_str(&text[at..quote_at]);
+        at = quote_at;
+        if let Some(q @ ('\'' | '"')) = rest.chars().next()
+            && let Some(end) = rest[1..].find(q)
+        {
+            out.extend([q, '*', '*', '*', q]);
+            at = quote_at + end + 2;
+        }
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hide_secrets;
+
+    #[test]
+    fn hides_quoted_passwords() {
+        assert_eq!(
+            hide_secrets("CREATE ROLE app LOGIN PASSWORD 'hunter2';"),
+            "CREATE ROLE app LOGIN PASSWORD '***';"
+        );
+        assert_eq!(
+            hide_secrets(
+                "CREATE USER 'a'@'%' IDENTIFIED BY \"s3cret\"; ALTER ROLE b WITH password 'x'"
+            ),
+            "CREATE USER 'a'@'%' IDENTIFIED BY \"***\"; ALTER ROLE b WITH password '***'"
+        );
+        assert_eq!(
+            hide_secrets("the password is wrong"),
+            "the password is wrong"
+        );
+        assert_eq!(hide_secrets("password"), "password");
+        assert_eq!(
+            hide_secrets("PASSWORD 'unterminated"),
+            "PASSWORD 'unterminated"
+        );
+    }
+}
