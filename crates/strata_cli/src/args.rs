@@ -85,7 +85,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 pub enum Format {
     Human,
     Json,
-    /// GitHub Actions workflow annotations (`strata lint`).
+    /// GitHub Actions workflow annotations on the file and line (`lint`, `validate`, `plan`, `up`).
     Github,
 }
 

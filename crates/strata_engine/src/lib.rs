@@ -70,8 +70,8 @@ pub use script::interrupt_scripts;
 pub use squash::{ProofRow, SquashOptions, SquashRecord, SquashReport};
 pub use squash_sql::Carried;
 pub use strata_discover::{
-    Bodies, Diagnostic, Found, NewMigration, ORDER_FILE, Scaffold, Scan, SourceSpec, Task, format,
-    scan, task_scaffold, unversioned,
+    Bodies, Diagnostic, DiscoverError, Found, NewMigration, ORDER_FILE, Scaffold, Scan, SourceSpec,
+    Task, format, scan, task_scaffold, unversioned,
 };
 pub use strata_driver::LockHolder;
 pub use strata_lint::{Finding as LintFinding, Level as LintLevel, RuleInfo};

@@ -16,6 +16,30 @@ pub struct Finding {
     /// `plan`.
     pub kind: &'static str,
     pub message: String,
+    /// The file it is in (as [`Engine::display_path`] shows it), when it
+    /// is in one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The 1-based line, when it is on one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+}
+
+impl Finding {
+    fn new(kind: &'static str, message: String) -> Self {
+        Finding {
+            kind,
+            message,
+            path: None,
+            line: None,
+        }
+    }
+
+    fn at(mut self, path: String, line: Option<usize>) -> Self {
+        self.path = Some(path);
+        self.line = line;
+        self
+    }
 }
 
 impl Engine {
@@ -43,14 +67,16 @@ impl Engine {
                         .chars()
                         .take(80)
                         .collect();
-                    found.push(Finding {
-                        kind: "syntax",
-                        message: format!(
-                            "{}:{}: PostgreSQL syntax: {message}, in `{text}` (the server would refuse it; fix the statement)",
-                            self.display_path(&body.path),
-                            body.line + at
-                        ),
-                    });
+                    let (path, line) = (self.display_path(&body.path), body.line + at);
+                    found.push(
+                        Finding::new(
+                            "syntax",
+                            format!(
+                                "{path}:{line}: PostgreSQL syntax: {message}, in `{text}` (the server would refuse it; fix the statement)"
+                            ),
+                        )
+                        .at(path, Some(line)),
+                    );
                 }
             }
         }
@@ -64,17 +90,13 @@ impl Engine {
             Err(EngineError::Discover(DiscoverError::Invalid(diags))) => {
                 return Ok(diags
                     .iter()
-                    .map(|d| Finding {
-                        kind: "file",
-                        message: d.to_string(),
+                    .map(|d| {
+                        Finding::new("file", d.to_string()).at(self.display_path(&d.path), d.line)
                     })
                     .collect());
             }
             Err(EngineError::Plan(e)) => {
-                return Ok(vec![Finding {
-                    kind: "order",
-                    message: e.to_string(),
-                }]);
+                return Ok(vec![Finding::new("order", e.to_string())]);
             }
             Err(e) => return Err(e),
         };
@@ -90,10 +112,7 @@ impl Engine {
         let target = match self.plan_target(&caps) {
             Ok(target) => target,
             Err(e) => {
-                return Ok(vec![Finding {
-                    kind: "plan",
-                    message: e.to_string(),
-                }]);
+                return Ok(vec![Finding::new("plan", e.to_string())]);
             }
         };
         // Planned as `up` plans, so what `up` would refuse is found here.
@@ -102,19 +121,22 @@ impl Engine {
             Ok(_) => Vec::new(),
             Err(PlanError::Blocked(problems)) => problems
                 .iter()
-                .map(|p| Finding {
-                    kind: match p {
-                        strata_plan::Problem::Drifted { .. } => "drift",
-                        strata_plan::Problem::Missing { .. } => "missing",
-                        strata_plan::Problem::OutOfOrder { .. } => "out_of_order",
-                    },
-                    message: p.to_string(),
+                .map(|p| {
+                    let (kind, path) = match p {
+                        strata_plan::Problem::Drifted { path, .. } => ("drift", Some(path)),
+                        strata_plan::Problem::Missing { .. } => ("missing", None),
+                        strata_plan::Problem::OutOfOrder { path, .. } => {
+                            ("out_of_order", Some(path))
+                        }
+                    };
+                    let finding = Finding::new(kind, p.to_string());
+                    match path {
+                        Some(path) => finding.at(self.display_path(path), None),
+                        None => finding,
+                    }
                 })
                 .collect(),
-            Err(e) => vec![Finding {
-                kind: "plan",
-                message: e.to_string(),
-            }],
+            Err(e) => vec![Finding::new("plan", e.to_string())],
         })
     }
 }

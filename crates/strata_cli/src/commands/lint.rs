@@ -131,6 +131,7 @@ fn human(f: &LintFinding, renderer: &Renderer) -> String {
 
 /// One finding as a GitHub Actions workflow command.
 fn github(f: &LintFinding) -> String {
+    use crate::printer::github::{escape_data, escape_property};
     let level = match f.level {
         LintLevel::Error => "error",
         _ => "warning",
@@ -149,14 +150,4 @@ fn github(f: &LintFinding) -> String {
         escape_property(&format!("strata lint: {}", f.rule)),
         escape_data(&message)
     )
-}
-
-fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
-}
-
-fn escape_property(s: &str) -> String {
-    escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }

@@ -27,8 +27,15 @@ use strata_engine::{Engine, LoadOptions};
 
 pub async fn run(cli: &Cli, printer: &Printer) -> anyhow::Result<ExitCode> {
     let g = &cli.global;
-    if g.format == Format::Github && !matches!(cli.command, Command::Lint { .. }) {
-        anyhow::bail!("--format github is for `strata lint`; use human or json here");
+    if g.format == Format::Github
+        && !matches!(
+            cli.command,
+            Command::Lint { .. } | Command::Validate | Command::Plan(_) | Command::Up { .. }
+        )
+    {
+        anyhow::bail!(
+            "--format github is for `strata lint`, `validate`, `plan` and `up`; use human or json here"
+        );
     }
     match databases(cli)? {
         Databases::One(db) => {

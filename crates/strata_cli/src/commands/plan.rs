@@ -14,9 +14,20 @@ pub fn up_options(args: &UpArgs) -> UpOptions {
 }
 
 pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let plan = engine
+    let plan = match engine
         .plan(&Request::new(RequestKind::Up(up_options(args))))
-        .await?;
+        .await
+    {
+        Ok(plan) => plan,
+        Err(e) => {
+            if printer.format == crate::args::Format::Github {
+                for line in crate::printer::github::error_annotations(engine.root(), "plan", &e) {
+                    printer.summary(line);
+                }
+            }
+            return Err(e.into());
+        }
+    };
     if printer.is_json() {
         printer.json(&output::PlanDoc::new(engine, &plan));
         return Ok(ExitCode::SUCCESS);

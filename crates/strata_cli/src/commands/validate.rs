@@ -21,7 +21,26 @@ pub async fn run(
         });
         return Ok(code);
     }
-    for f in &findings {
+    if printer.format == crate::args::Format::Github {
+        use crate::printer::github::{annotation, workspace_path};
+        for f in &findings {
+            let file = f
+                .path
+                .as_deref()
+                .map(|p| workspace_path(engine.root(), std::path::Path::new(p)));
+            printer.summary(annotation(
+                "error",
+                file.as_deref(),
+                f.line,
+                &format!("strata validate: {}", f.kind),
+                &f.message,
+            ));
+        }
+    }
+    for f in findings
+        .iter()
+        .filter(|_| printer.format != crate::args::Format::Github)
+    {
         printer.summary(format!(
             "{}{}{}: {}",
             RED.render(),

@@ -132,6 +132,13 @@ pub async fn run(
     match result {
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(e) => {
+            if printer.format == crate::args::Format::Github {
+                for line in
+                    crate::printer::github::error_annotations(engine.root(), request.command(), &e)
+                {
+                    printer.summary(line);
+                }
+            }
             if let EngineError::MigrationFailed {
                 location: Some(loc),
                 ..

@@ -5,6 +5,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod github;
 pub mod human;
 
 use crate::args::{Format, Global};

@@ -120,7 +120,7 @@ fn json_and_github_formats() {
         "{}",
         run.stdout
     );
-    // GitHub annotations are for lint only.
+    // GitHub annotations are for lint, validate, plan and up.
     let run = code(&p, &["status", "--format", "github"], 2);
     assert!(
         run.stderr.contains("--format github is for `strata lint`"),
@@ -246,5 +246,56 @@ fn explain_documents_rules() {
         run.stderr.contains("there is no lint rule `nope`"),
         "{}",
         run.stderr
+    );
+}
+
+/// `--format github` on `up`, `plan` and `validate`: each failure or
+/// finding annotates the file and line it is on.
+#[test]
+fn github_annotations_name_the_failing_file_and_line() {
+    let p = TempProject::new();
+    p.write(
+        "strata.toml",
+        "[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.dev]\nurl = \"sqlite://dev.db\"\n",
+    );
+    p.write("migrations/1_a.sql", "CREATE TABLE a (x int);\n");
+    p.write(
+        "migrations/2_b.sql",
+        "CREATE TABLE b (x int);\n\nINSERT INTO nowhere VALUES (1);\n",
+    );
+    let up = code(&p, &["up", "--format", "github"], 2);
+    // The plan is fine until the edit below: nothing to annotate.
+    let plan = code(&p, &["plan", "--format", "github"], 0);
+    assert!(!plan.stdout.contains("::error"), "{}", plan.stdout);
+    // Edited after it was applied, and a file that does not parse.
+    p.write("migrations/1_a.sql", "CREATE TABLE a (x bigint);\n");
+    let drifted = code(&p, &["plan", "--format", "github"], 2);
+    let validate = code(&p, &["validate", "--env", "dev", "--format", "github"], 1);
+    p.write(
+        "migrations/3_c.sql",
+        "-- strata:up\nSELECT 1;\n-- strata:up\nSELECT 2;\n",
+    );
+    let malformed = code(&p, &["validate", "--format", "github"], 1);
+    let annotations = |run: &Run| {
+        run.stdout
+            .lines()
+            .filter(|l| l.starts_with("::"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    insta::assert_snapshot!(
+        [
+            format!("$ strata up --format github\n{}", annotations(&up)),
+            format!("$ strata plan --format github\n{}", annotations(&drifted)),
+            format!(
+                "$ strata validate --env dev --format github\n{}",
+                annotations(&validate)
+            ),
+            format!(
+                "$ strata validate --format github\n{}",
+                annotations(&malformed)
+            ),
+        ]
+        .join("\n\n")
     );
 }
