@@ -182,44 +182,6 @@ pub struct ProjectSection {
     pub metrics_file: Option<PathBuf>,
 }
 
-/// Where and how the run log is kept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogSettings {
-    pub path: PathBuf,
-    /// Rotate before the file would grow past this many bytes.
-    pub max_size: u64,
-    /// Rotated files kept.
-    pub keep: usize,
-}
-
-/// The default of `log_max_size`.
-pub const LOG_MAX_SIZE: u64 = 10 * 1024 * 1024;
-/// The default of `log_keep`.
-pub const LOG_KEEP: usize = 5;
-
-/// A size as `log_max_size` writes it: a number of bytes, or a number with
-/// B, KB, MB or GB (powers of 1024).
-pub fn parse_size(value: &toml::Value) -> Result<u64, String> {
-    let text = match value {
-        toml::Value::Integer(n) if *n > 0 => return Ok(*n as u64),
-        toml::Value::String(s) => s.trim().to_ascii_uppercase(),
-        other => return Err(format!("`{other}` is not a size")),
-    };
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == ' ');
-    let unit = text[digits.len()..].trim();
-    let factor = match unit {
-        "" | "B" => 1,
-        "K" | "KB" | "KIB" => 1024,
-        "M" | "MB" | "MIB" => 1024 * 1024,
-        "G" | "GB" | "GIB" => 1024 * 1024 * 1024,
-        _ => return Err(format!("`{text}` has an unknown unit")),
-    };
-    match digits.trim().parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n * factor),
-        _ => Err(format!("`{text}` is not a size")),
-    }
-}
-
 impl ProjectSection {
     /// Whether runs record the schema's fingerprint.
     pub fn records_fingerprint(&self) -> bool {
@@ -622,53 +584,6 @@ impl Project {
         Ok(())
     }
 
-    /// An email entry needs SMTP, `from` and `to`, each a real address; a
-    /// webhook has neither.
-    fn validate_notify(&self, number: usize, n: &NotifyConfig) -> Result<(), EngineError> {
-        let which = format!(
-            "[[notify]] entry {number} ({})",
-            strata_driver::redact_endpoint(&n.url)
-        );
-        if cfg!(not(feature = "notify")) {
-            return Err(self.config_error(
-                format!("{which}: this build of strata was made without notifications"),
-                "add the `notify` feature to strata's features in Cargo.toml, or remove [[notify]]",
-            ));
-        }
-        let scheme = n.url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-        let smtp = matches!(scheme.as_deref(), Some("smtp" | "smtps"));
-        if n.to.is_empty() {
-            if smtp || n.from.is_some() {
-                return Err(self.config_error(
-                    format!("{which} is an email but has no `to`"),
-                    "add to = [\"someone@example.com\"] and from = \"strata@example.com\"",
-                ));
-            }
-            return Ok(());
-        }
-        if scheme.is_some() && !smtp {
-            return Err(self.config_error(
-                format!("{which} has `to`, but its URL is not an SMTP server"),
-                "write url = \"smtps://user:${SMTP_PASSWORD}@smtp.example.com\" (or smtp://host:587?tls=required)",
-            ));
-        }
-        let from = n.from.as_deref().ok_or_else(|| {
-            self.config_error(
-                format!("{which} has `to` but no `from`"),
-                "add from = \"strata@example.com\"",
-            )
-        })?;
-        for address in std::iter::once(from).chain(n.to.iter().map(String::as_str)) {
-            check_address(address).map_err(|e| {
-                self.config_error(
-                    format!("{which}: `{address}` is not an email address ({e})"),
-                    "write name@example.com or \"Name <name@example.com>\"",
-                )
-            })?;
-        }
-        Ok(())
-    }
-
     /// Sets `key = true` in the `[[source]]` named `source` of the config
     /// file, keeping the rest of the file as the user wrote it.
     pub fn enable_source_flag(&self, source: &str, key: &str) -> Result<(), EngineError> {
@@ -829,23 +744,10 @@ fn and_list(items: &[&str]) -> String {
 }
 
 mod init;
+mod logs;
+mod notify;
 pub use init::{InitialDatabase, NewSource, initial_config, initial_database};
+pub use logs::{LOG_KEEP, LOG_MAX_SIZE, LogSettings, parse_size};
 
 #[cfg(test)]
 mod tests;
-
-/// Whether an email can be sent to `address`.
-#[cfg(feature = "notify")]
-fn check_address(address: &str) -> Result<(), String> {
-    address
-        .parse::<lettre::message::Mailbox>()
-        .map(drop)
-        .map_err(|e| e.to_string())
-}
-
-/// Without the `notify` feature, addresses are never checked: the
-/// configuration is refused before.
-#[cfg(not(feature = "notify"))]
-fn check_address(_: &str) -> Result<(), String> {
-    Ok(())
-}
