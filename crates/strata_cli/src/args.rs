@@ -95,6 +95,9 @@ pub enum BackupAction {
     Verify {
         /// The backup's id (`strata backups`).
         id: String,
+        /// The age identity file that decrypts an encrypted backup.
+        #[arg(long, value_name = "FILE", env = "STRATA_BACKUP_IDENTITY")]
+        identity: Option<PathBuf>,
     },
 }
 
@@ -274,6 +277,9 @@ pub enum Command {
         /// Accept restoring into a protected environment (still confirmed or approved).
         #[arg(long, short = 'y')]
         yes: bool,
+        /// The age identity file that decrypts an encrypted backup.
+        #[arg(long, value_name = "FILE", env = "STRATA_BACKUP_IDENTITY")]
+        identity: Option<PathBuf>,
         #[command(flatten)]
         locking: Locking,
     },

@@ -4,6 +4,7 @@
 //! client program.
 
 use async_trait::async_trait;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
@@ -20,6 +21,114 @@ pub trait Backup: Send + Sync {
 
     /// Replaces the database's data with the backup at `path`.
     async fn restore(&self, path: &Path) -> Result<(), String>;
+
+    /// Writes a backup into `out` as it is made (a file that encrypts what
+    /// it is given: no plain copy is ever on disk); the program that wrote
+    /// it, as [`Backup::write`].
+    async fn write_to(&self, out: &mut (dyn Write + Send)) -> Result<String, String>;
+
+    /// Replaces the database's data with the backup read from `input` (a
+    /// file decrypted as it is read).
+    async fn restore_from(&self, input: &mut (dyn Read + Send)) -> Result<(), String>;
+}
+
+/// How much is read or written at a time when a backup streams.
+const CHUNK: usize = 64 * 1024;
+
+/// Runs `cmd`, writing its standard output into `out` as it comes; a
+/// failure carries its standard error (URLs in it redacted).
+pub async fn run_out_to(
+    mut cmd: tokio::process::Command,
+    out: &mut (dyn Write + Send),
+    what: &str,
+) -> Result<(), String> {
+    use tokio::io::AsyncReadExt;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    let errors = drain(child.stderr.take().expect("piped"));
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut buf = vec![0; CHUNK];
+    loop {
+        let n = stdout
+            .read(&mut buf)
+            .await
+            .map_err(|e| format!("reading {what}'s output: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        out.write_all(&buf[..n])
+            .map_err(|e| format!("writing {what}'s output: {e}"))?;
+    }
+    finished(child, errors, what).await
+}
+
+/// Runs `cmd` with `input` as its standard input.
+pub async fn run_in_from(
+    mut cmd: tokio::process::Command,
+    input: &mut (dyn Read + Send),
+    what: &str,
+) -> Result<(), String> {
+    use tokio::io::AsyncWriteExt;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    let errors = drain(child.stderr.take().expect("piped"));
+    let mut stdin = child.stdin.take().expect("piped");
+    let mut buf = vec![0; CHUNK];
+    let fed = loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(n) => n,
+            Err(e) => break Err(format!("reading the backup: {e}")),
+        };
+        // The program stopped reading (it failed): its error says why.
+        if stdin.write_all(&buf[..n]).await.is_err() {
+            break Ok(());
+        }
+    };
+    drop(stdin);
+    if let Err(e) = fed {
+        let _ = child.kill().await;
+        return Err(e);
+    }
+    finished(child, errors, what).await
+}
+
+/// Reads a child's standard error to the end, beside the work.
+fn drain(mut stderr: tokio::process::ChildStderr) -> tokio::task::JoinHandle<String> {
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let mut text = Vec::new();
+        let _ = stderr.read_to_end(&mut text).await;
+        String::from_utf8_lossy(&text).into_owned()
+    })
+}
+
+async fn finished(
+    mut child: tokio::process::Child,
+    errors: tokio::task::JoinHandle<String>,
+    what: &str,
+) -> Result<(), String> {
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| format!("{what} did not finish: {e}"))?;
+    let stderr = errors.await.unwrap_or_default();
+    if status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "{what} failed ({status}): {}",
+        crate::redact_url(stderr.trim())
+    ))
 }
 
 /// Creates the new file `path`, readable by its owner only.

@@ -35,6 +35,18 @@ pub struct BackupManifest {
     pub sha256: String,
     /// The program (and version) or API that wrote it.
     pub tool: String,
+    /// How the file is encrypted, when it is (`[backup] encrypt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<Encryption>,
+}
+
+/// A backup file encrypted with age.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Encryption {
+    /// `age` (X25519 recipients).
+    pub method: String,
+    /// The public keys whose identities can decrypt it.
+    pub recipients: Vec<String>,
 }
 
 /// What `strata backup verify` found.
@@ -43,6 +55,48 @@ pub struct BackupCheck {
     pub id: String,
     pub ok: bool,
     pub problems: Vec<String>,
+}
+
+/// What a check of an encrypted backup without a key says.
+fn needs_identity(encryption: &Encryption) -> String {
+    format!(
+        "it is encrypted with age (for {}): pass --identity FILE (or set STRATA_BACKUP_IDENTITY) with one of their identities to check or restore it",
+        encryption.recipients.join(", ")
+    )
+}
+
+/// Writes `backup` into the new file `path`, encrypted for `recipients` as
+/// it is written.
+#[cfg(feature = "backup")]
+async fn write_encrypted(
+    backup: &dyn strata_driver::Backup,
+    path: &Path,
+    recipients: &[String],
+) -> Result<String, String> {
+    let mut sealed = crate::crypt::seal(path, recipients)?;
+    let tool = backup.write_to(&mut sealed).await?;
+    sealed.finish()?;
+    Ok(tool)
+}
+
+#[cfg(not(feature = "backup"))]
+async fn write_encrypted(
+    _: &dyn strata_driver::Backup,
+    _: &Path,
+    _: &[String],
+) -> Result<String, String> {
+    Err("this build of strata was made without the `backup` feature".into())
+}
+
+/// The encrypted backup at `path`, decrypted with `identity` as it is read.
+#[cfg(feature = "backup")]
+fn decrypting(path: &Path, identity: &Path) -> Result<Box<dyn Read + Send>, String> {
+    crate::crypt::open(path, identity)
+}
+
+#[cfg(not(feature = "backup"))]
+fn decrypting(_: &Path, _: &Path) -> Result<Box<dyn Read + Send>, String> {
+    Err("this build of strata was made without the `backup` feature".into())
 }
 
 fn fail(message: impl Into<String>) -> EngineError {
@@ -151,9 +205,17 @@ impl Engine {
             n += 1;
             id = format!("{stem}-{}-{n}", now.compact());
         }
-        let file_name = format!("{id}.{extension}");
+        let encrypt = self.project.config.backup.encrypt.as_ref();
+        let file_name = match encrypt {
+            Some(_) => format!("{id}.{extension}.age"),
+            None => format!("{id}.{extension}"),
+        };
         let path = dir.join(&file_name);
-        let tool = match backup.write(&path).await {
+        let written = match encrypt {
+            Some(e) => write_encrypted(backup.as_ref(), &path, &e.recipients).await,
+            None => backup.write(&path).await,
+        };
+        let tool = match written {
             Ok(tool) => tool,
             Err(e) => {
                 let _ = std::fs::remove_file(&path);
@@ -173,6 +235,10 @@ impl Engine {
             size,
             sha256,
             tool,
+            encryption: encrypt.map(|e| Encryption {
+                method: "age".into(),
+                recipients: e.recipients.clone(),
+            }),
         };
         let text = serde_json::to_string_pretty(&manifest).expect("a manifest serializes");
         write_private(&dir.join(format!("{id}.json")), text.as_bytes())?;
@@ -218,8 +284,13 @@ impl Engine {
     }
 
     /// Checks a backup: its file is there with the size and SHA-256 of its
-    /// manifest, and the engine's own tool can read it.
-    pub async fn verify_backup(&self, id: &str) -> Result<BackupCheck, EngineError> {
+    /// manifest, and the engine's own tool can read it (an encrypted one
+    /// decrypted with `identity`, an age identity file, as it is read).
+    pub async fn verify_backup(
+        &self,
+        id: &str,
+        identity: Option<&Path>,
+    ) -> Result<BackupCheck, EngineError> {
         let m = self.find_backup(id)?;
         let path = self.backup_dir().join(&m.file);
         let mut problems = Vec::new();
@@ -238,12 +309,22 @@ impl Engine {
             }
         }
         if problems.is_empty() {
-            match EngineKind::parse(&m.engine) {
-                Some(kind) => problems.extend(DatabaseTarget::check_backup(kind, &path).await),
-                None => problems.push(format!(
+            match (EngineKind::parse(&m.engine), &m.encryption) {
+                (None, _) => problems.push(format!(
                     "the manifest names engine `{}`, which strata does not know",
                     m.engine
                 )),
+                (Some(kind), None) => {
+                    problems.extend(DatabaseTarget::check_backup(kind, &path).await)
+                }
+                (Some(kind), Some(encryption)) => match identity {
+                    None => problems.push(needs_identity(encryption)),
+                    Some(identity) => match decrypting(&path, identity) {
+                        Ok(mut plain) => problems
+                            .extend(DatabaseTarget::check_backup_from(kind, plain.as_mut()).await),
+                        Err(e) => problems.push(e),
+                    },
+                },
             }
         }
         Ok(BackupCheck {
@@ -263,6 +344,7 @@ impl Engine {
     pub async fn restore(
         &self,
         id: &str,
+        identity: Option<&Path>,
         approved: bool,
         terminate: Option<bool>,
         reporter: &dyn Reporter,
@@ -283,7 +365,7 @@ impl Engine {
                 database.engine()
             )));
         }
-        let check = self.verify_backup(id).await?;
+        let check = self.verify_backup(id, identity).await?;
         if !check.ok {
             return Err(fail(format!(
                 "backup {id} does not verify, nothing was restored: {}",
@@ -302,11 +384,15 @@ impl Engine {
                 } else {
                     None
                 };
-                database
-                    .backup(&self.lock_table())?
-                    .restore(&path)
-                    .await
-                    .map_err(fail)?;
+                let backup = database.backup(&self.lock_table())?;
+                match (&m.encryption, identity) {
+                    (Some(_), Some(identity)) => {
+                        let mut plain = decrypting(&path, identity).map_err(fail)?;
+                        backup.restore_from(plain.as_mut()).await
+                    }
+                    _ => backup.restore(&path).await,
+                }
+                .map_err(fail)?;
                 Ok((m, before))
             }
             .await;

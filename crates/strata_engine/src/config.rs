@@ -132,6 +132,16 @@ pub struct BackupConfig {
     pub keep: Option<usize>,
     /// Delete backups older than this many days.
     pub keep_days: Option<u64>,
+    /// `encrypt = { recipients = ["age1..."] }`: every backup is encrypted
+    /// with age for these X25519 public keys as it is written.
+    pub encrypt: Option<EncryptConfig>,
+}
+
+/// `[backup] encrypt`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptConfig {
+    pub recipients: Vec<String>,
 }
 
 /// `backup = "before"`: back up before every `up` that changes something.
@@ -488,6 +498,16 @@ impl Project {
     }
 
     fn validate(&self) -> Result<(), EngineError> {
+        if let Some(encrypt) = &self.config.backup.encrypt {
+            #[cfg(feature = "backup")]
+            crate::crypt::recipients(&encrypt.recipients).map_err(|m| {
+                self.config_error(
+                    format!("[backup] {m}"),
+                    "list the public keys of who may restore: encrypt = { recipients = [\"age1...\"] } (age-keygen makes a pair)",
+                )
+            })?;
+            let _ = encrypt;
+        }
         if let Some(size) = &self.config.project.log_max_size {
             parse_size(size).map_err(|m| {
                 self.config_error(

@@ -23,6 +23,8 @@ mod target;
 mod trace;
 // services that take data, not the engine
 mod audit;
+#[cfg(feature = "backup")]
+mod crypt;
 mod hooks;
 mod in_doubt;
 mod notify;
@@ -52,7 +54,7 @@ mod validate;
 mod verify;
 
 pub use adopt::{AdoptReport, Tool, tool, tool_names};
-pub use backup::{BackupCheck, BackupManifest};
+pub use backup::{BackupCheck, BackupManifest, Encryption};
 pub use config::{
     CONFIG_FILE, Config, EnvConfig, InitialDatabase, LOG_KEEP, LOG_MAX_SIZE, LogSettings,
     NewSource, Project, SourceConfig, initial_config, initial_database,

@@ -156,6 +156,27 @@ impl DatabaseTarget {
         vec![not_built(kind, "backup").to_string()]
     }
 
+    /// [`DatabaseTarget::check_backup`] of a backup read from `input` (an
+    /// encrypted file, decrypted as it is read).
+    pub async fn check_backup_from(
+        kind: EngineKind,
+        input: &mut (dyn std::io::Read + Send),
+    ) -> Vec<String> {
+        let _ = &input;
+        #[cfg(feature = "backup")]
+        match kind {
+            #[cfg(feature = "postgres")]
+            EngineKind::Postgres => return strata_postgres::check_backup_from(input).await,
+            #[cfg(feature = "mysql")]
+            EngineKind::Mysql => return strata_mysql::check_backup_from(input),
+            #[cfg(feature = "sqlite")]
+            EngineKind::Sqlite => return strata_sqlite::check_backup_from(input),
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+        vec![not_built(kind, "backup").to_string()]
+    }
+
     pub async fn connect(&self, table: TableName) -> Result<Box<dyn Driver>, EngineError> {
         let _ = &table;
         match self {

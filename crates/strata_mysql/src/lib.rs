@@ -10,7 +10,7 @@ mod schema;
 mod url;
 
 use async_trait::async_trait;
-pub use backup::{MysqlBackup, check_backup};
+pub use backup::{MysqlBackup, check_backup, check_backup_from};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params, Row, Value};
 use std::sync::Arc;

@@ -2,9 +2,10 @@
 //! client there is, which must be at least as new as the server.
 
 use async_trait::async_trait;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use strata_driver::backup::{program, run_into, run_to, tool_version};
+use strata_driver::backup::{program, run_in_from, run_into, run_out_to, run_to, tool_version};
 use strata_driver::{Backup, Driver, TableName};
 
 /// The backups of the PostgreSQL database at `url`, without the rows of
@@ -21,6 +22,34 @@ impl Backup for PgBackup {
     }
 
     async fn write(&self, dest: &Path) -> Result<String, String> {
+        let (cmd, version) = self.dump().await?;
+        run_into(cmd, dest, "pg_dump").await?;
+        Ok(version)
+    }
+
+    async fn restore(&self, path: &Path) -> Result<(), String> {
+        let mut cmd = self.restore_command().await?;
+        cmd.arg(path);
+        run_to(cmd, Stdio::null(), "pg_restore").await
+    }
+
+    async fn write_to(&self, out: &mut (dyn Write + Send)) -> Result<String, String> {
+        let (cmd, version) = self.dump().await?;
+        run_out_to(cmd, out, "pg_dump").await?;
+        Ok(version)
+    }
+
+    async fn restore_from(&self, input: &mut (dyn Read + Send)) -> Result<(), String> {
+        // With no file, pg_restore reads the archive from its input.
+        let cmd = self.restore_command().await?;
+        run_in_from(cmd, input, "pg_restore").await
+    }
+}
+
+impl PgBackup {
+    /// pg_dump of the database in custom format to its output, with its
+    /// version.
+    async fn dump(&self) -> Result<(tokio::process::Command, String), String> {
         let (pg_dump, version) = self.program("pg_dump").await?;
         let (url, password) = strata_driver::split_password(&self.url);
         let mut cmd = tokio::process::Command::new(&pg_dump);
@@ -30,11 +59,12 @@ impl Backup for PgBackup {
         if let Some(p) = password {
             cmd.env("PGPASSWORD", p);
         }
-        run_into(cmd, dest, "pg_dump").await?;
-        Ok(version)
+        Ok((cmd, version))
     }
 
-    async fn restore(&self, path: &Path) -> Result<(), String> {
+    /// pg_restore into the database, replacing what is there, in one
+    /// transaction; the archive is its last argument, or its input.
+    async fn restore_command(&self) -> Result<tokio::process::Command, String> {
         let (pg_restore, _) = self.program("pg_restore").await?;
         let (url, password) = strata_driver::split_password(&self.url);
         let mut cmd = tokio::process::Command::new(&pg_restore);
@@ -46,12 +76,11 @@ impl Backup for PgBackup {
             "--exit-on-error",
             "--no-password",
         ])
-        .arg(format!("--dbname={url}"))
-        .arg(path);
+        .arg(format!("--dbname={url}"));
         if let Some(p) = password {
             cmd.env("PGPASSWORD", p);
         }
-        run_to(cmd, Stdio::null(), "pg_restore").await
+        Ok(cmd)
     }
 }
 
@@ -92,11 +121,8 @@ impl PgBackup {
 
 /// What keeps pg_restore from reading the backup at `path`.
 pub async fn check_backup(path: &Path) -> Vec<String> {
-    let pg_restore = newest_program("pg_restore")
+    let out = list_command()
         .await
-        .map_or_else(|| PathBuf::from("pg_restore"), |(p, _)| p);
-    let out = tokio::process::Command::new(pg_restore)
-        .arg("--list")
         .arg(path)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -110,6 +136,24 @@ pub async fn check_backup(path: &Path) -> Vec<String> {
         )],
         Err(e) => vec![format!("cannot run pg_restore to read it: {e}")],
     }
+}
+
+/// What keeps pg_restore from reading the backup read from `input`.
+pub async fn check_backup_from(input: &mut (dyn Read + Send)) -> Vec<String> {
+    match run_in_from(list_command().await, input, "pg_restore --list").await {
+        Ok(()) => Vec::new(),
+        Err(e) => vec![format!("pg_restore cannot read it: {e}")],
+    }
+}
+
+/// `pg_restore --list`: the archive's table of contents.
+async fn list_command() -> tokio::process::Command {
+    let pg_restore = newest_program("pg_restore")
+        .await
+        .map_or_else(|| PathBuf::from("pg_restore"), |(p, _)| p);
+    let mut cmd = tokio::process::Command::new(pg_restore);
+    cmd.arg("--list");
+    cmd
 }
 
 /// The newest build of a PostgreSQL program, by the version it reports:

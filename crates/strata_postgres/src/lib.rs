@@ -17,7 +17,7 @@ mod schema;
 mod tls;
 
 use async_trait::async_trait;
-pub use backup::{PgBackup, check_backup};
+pub use backup::{PgBackup, check_backup, check_backup_from};
 use connect::Target;
 pub use connect::{client_env, connect};
 use futures_util::SinkExt;

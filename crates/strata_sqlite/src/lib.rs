@@ -7,7 +7,7 @@
 mod backup;
 
 use async_trait::async_trait;
-pub use backup::{SqliteBackup, check_backup};
+pub use backup::{SqliteBackup, check_backup, check_backup_from};
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::sync::Arc;

@@ -63,8 +63,13 @@ fn row(m: &BackupManifest) -> String {
     )
 }
 
-pub async fn verify(engine: &Engine, id: &str, printer: &Printer) -> anyhow::Result<ExitCode> {
-    let check = engine.verify_backup(id).await?;
+pub async fn verify(
+    engine: &Engine,
+    id: &str,
+    identity: Option<&std::path::Path>,
+    printer: &Printer,
+) -> anyhow::Result<ExitCode> {
+    let check = engine.verify_backup(id, identity).await?;
     let code = if check.ok {
         ExitCode::SUCCESS
     } else {
@@ -93,14 +98,26 @@ pub async fn verify(engine: &Engine, id: &str, printer: &Printer) -> anyhow::Res
     Ok(code)
 }
 
+/// What the user said to let a restore go ahead: `--approve ID`, `--yes`,
+/// and `--terminate-stale` (with `--yes`).
+pub struct Consent<'a> {
+    pub approve: Option<&'a str>,
+    pub yes: bool,
+    pub terminate: Option<bool>,
+}
+
 pub async fn restore(
     engine: &Engine,
     id: &str,
-    approve: Option<&str>,
-    yes: bool,
-    terminate: Option<bool>,
+    identity: Option<&std::path::Path>,
+    consent: Consent<'_>,
     printer: &Printer,
 ) -> anyhow::Result<ExitCode> {
+    let Consent {
+        approve,
+        yes,
+        terminate,
+    } = consent;
     if let Some(a) = approve
         && a != id
     {
@@ -109,7 +126,7 @@ pub async fn restore(
     let approved = !engine.env.protected || (yes && (approve.is_some() || confirm(engine, id)));
     let reporter = printer.reporter();
     let (m, before) = engine
-        .restore(id, approved, terminate, reporter.as_ref())
+        .restore(id, identity, approved, terminate, reporter.as_ref())
         .await?;
     if printer.is_json() {
         printer.json(&output::Restored {

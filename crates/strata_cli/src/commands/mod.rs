@@ -243,18 +243,24 @@ async fn dispatch(command: &Command, g: &Global, printer: &Printer) -> anyhow::R
         }
         Command::Backup { action: None } => backup::create(&load(g)?, printer).await,
         Command::Backup {
-            action: Some(BackupAction::Verify { id }),
-        } => backup::verify(&load(g)?, id, printer).await,
+            action: Some(BackupAction::Verify { id, identity }),
+        } => backup::verify(&load(g)?, id, identity.as_deref(), printer).await,
         Command::Backups => backup::list(&load(g)?, printer),
         Command::Restore {
             id,
             approve,
             yes,
+            identity,
             locking,
         } => {
             let engine = load_locking(g, Some(locking))?;
             let terminate = locking.terminate_stale.then_some(*yes);
-            backup::restore(&engine, id, approve.as_deref(), *yes, terminate, printer).await
+            let consent = backup::Consent {
+                approve: approve.as_deref(),
+                yes: *yes,
+                terminate,
+            };
+            backup::restore(&engine, id, identity.as_deref(), consent, printer).await
         }
         Command::Doctor {
             integrity,

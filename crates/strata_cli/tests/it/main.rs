@@ -9,6 +9,7 @@ mod cli;
 mod compat;
 mod crash;
 mod embedded;
+mod encrypted;
 mod formats;
 mod generate;
 mod generated;
