@@ -159,3 +159,92 @@ fn postgres() {
 fn mysql() {
     interchangeable(TestDb::mysql);
 }
+
+/// A failing migration on the program's connection: the error names it,
+/// the history records it, and the connection is the program's again,
+/// outside any transaction and without strata's lock.
+#[test]
+fn a_failure_on_a_lent_connection_leaves_it_usable() {
+    let Some(db) = TestDb::postgres() else { return };
+    let TestDb::Postgres { url, .. } = &db else {
+        unreachable!()
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let migrator =
+            strata::Migrator::new(strata::embed!("tests/fixtures/embedded_broken"));
+        let error = migrator.run(&mut client).await.unwrap_err();
+        assert_eq!(error.kind(), strata::ErrorKind::MigrationFailed, "{error}");
+        assert!(error.to_string().contains("missing_table"), "{error}");
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, i64>(0), 0, "the advisory lock is released");
+        // Not inside an aborted transaction: a plain query works.
+        client.simple_query("SELECT 1").await.unwrap();
+    });
+    assert_eq!(
+        db.query("SELECT version || ' ' || status FROM strata_history ORDER BY version"),
+        ["1 applied", "2 failed"]
+    );
+    assert!(
+        !db.has_table("never"),
+        "the failed migration's transaction rolled back"
+    );
+}
+
+/// An applied migration whose file changed is refused by the program as
+/// by the command, and an older pending one needs allow_out_of_order.
+#[test]
+fn drift_and_out_of_order_are_refused_as_the_command_refuses_them() {
+    let Some(db) = TestDb::sqlite() else { return };
+    let p = project();
+    // The command applied an edited first migration.
+    let edited = std::fs::read_to_string(p.path("db/20240101090000_create_products.sql"))
+        .unwrap()
+        .replace("VARCHAR(100)", "VARCHAR(200)");
+    p.write("db/20240101090000_create_products.sql", &edited);
+    let up = cli(&p, &db, &["up", "--to", "20240101090000"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let TestDb::Sqlite { path, .. } = &db else {
+        unreachable!()
+    };
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    let error = rt.block_on(migrator().run(&mut conn)).unwrap_err();
+    assert!(error.to_string().contains("repair"), "{error}");
+    assert_eq!(column(&db, "version"), ["20240101090000"]);
+
+    // Out of order: the command applied the third alone.
+    let db = TestDb::sqlite().unwrap();
+    let p = project();
+    let up = cli(&p, &db, &["up", "--only", "20240101090000"]);
+    assert_eq!(up.code, 0, "{}", up.all());
+    let up = cli(
+        &p,
+        &db,
+        &["up", "--only", "20240103090000", "--allow-out-of-order"],
+    );
+    assert_eq!(up.code, 0, "{}", up.all());
+    let TestDb::Sqlite { path, .. } = &db else {
+        unreachable!()
+    };
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    let refused = rt.block_on(migrator().run(&mut conn)).unwrap_err();
+    assert!(
+        refused.to_string().contains("allow-out-of-order"),
+        "{refused}"
+    );
+    let report = rt
+        .block_on(migrator().allow_out_of_order(true).run(&mut conn))
+        .unwrap();
+    assert_eq!(report.applied, 1);
+}
