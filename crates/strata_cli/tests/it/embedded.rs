@@ -65,14 +65,7 @@ fn embedded(db: &TestDb, migrator: strata::Migrator, lend: bool) -> strata::Repo
                 let report = migrator.run(&mut client).await.unwrap();
                 // Still the program's, usable, outside any transaction and
                 // no longer holding strata's lock.
-                let row = client
-                    .query_one(
-                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
-                        &[],
-                    )
-                    .await
-                    .unwrap();
-                assert_eq!(row.get::<_, i64>(0), 0, "the advisory lock is released");
+                assert_unlocked(&client).await;
                 client.batch_execute("BEGIN; COMMIT").await.unwrap();
                 report
             }
@@ -88,6 +81,19 @@ fn embedded(db: &TestDb, migrator: strata::Migrator, lend: bool) -> strata::Repo
             }
         }
     })
+}
+
+/// The program's PostgreSQL session holds no advisory lock: strata's is
+/// released.
+async fn assert_unlocked(client: &tokio_postgres::Client) {
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, i64>(0), 0, "the advisory lock is released");
 }
 
 /// One column of the history, in version order.
@@ -180,14 +186,7 @@ fn a_failure_on_a_lent_connection_leaves_it_usable() {
         let error = migrator.run(&mut client).await.unwrap_err();
         assert_eq!(error.kind(), strata::ErrorKind::MigrationFailed, "{error}");
         assert!(error.to_string().contains("missing_table"), "{error}");
-        let row = client
-            .query_one(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()",
-                &[],
-            )
-            .await
-            .unwrap();
-        assert_eq!(row.get::<_, i64>(0), 0, "the advisory lock is released");
+        assert_unlocked(&client).await;
         // Not inside an aborted transaction: a plain query works.
         client.simple_query("SELECT 1").await.unwrap();
     });
