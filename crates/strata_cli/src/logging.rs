@@ -26,15 +26,24 @@ pub fn install(verbose: u8) {
     let rust_log = std::env::var("RUST_LOG")
         .ok()
         .filter(|v| !v.trim().is_empty());
-    let level = match verbose {
-        0 => "info",
-        1 => "debug",
+    // strata's events; -v its statements; -vv everything any library
+    // traces.
+    let default = match verbose {
+        0 => "strata=info",
+        1 => "strata=debug",
         _ => "trace",
     };
-    let file_filter = match &rust_log {
-        Some(spec) => EnvFilter::new(spec),
-        None => EnvFilter::new(format!("strata={level}")),
-    };
+    let rust_log = rust_log.filter(|spec| match EnvFilter::try_new(spec) {
+        Ok(_) => true,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "warning: RUST_LOG={spec} is not a filter strata can use ({e}); it is ignored"
+            );
+            false
+        }
+    });
+    let file_filter = EnvFilter::new(rust_log.as_deref().unwrap_or(default));
     let file = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
@@ -123,8 +132,10 @@ impl Rotating {
     }
 
     fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        // A rotation that cannot be done (a folder that became read-only)
+        // does not lose the line: it goes on in the current file.
         if self.size > 0 && self.size + buf.len() as u64 > self.max_size {
-            self.rotate()?;
+            let _ = self.rotate();
         }
         self.file.write_all(buf)?;
         self.size += buf.len() as u64;
@@ -155,11 +166,20 @@ impl Rotating {
     }
 }
 
-/// Opens `path` to append, creating it readable by its owner only.
+/// Opens `path` to append, readable by its owner only (a file that was
+/// not is made so).
 fn append(path: &Path) -> std::io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.append(true).create(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if file.metadata()?.permissions().mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(file)
 }

@@ -77,6 +77,7 @@ struct Seen {
     lock_wait_ms: u64,
     applied: usize,
     reverted: usize,
+    recorded: usize,
     failed: usize,
 }
 
@@ -114,7 +115,7 @@ impl Reporter for Collector<'_> {
                         (true, _) => seen.failed += 1,
                         (false, "apply") => seen.applied += 1,
                         (false, "revert") => seen.reverted += 1,
-                        _ => {}
+                        (false, _) => seen.recorded += 1,
                     }
                 }
                 _ => {}
@@ -201,6 +202,11 @@ pub fn write(path: &Path, collector: &Collector<'_>, outcome: &Outcome<'_>) -> a
         seen.reverted as f64,
     );
     put("strata_migrations_failed", mine.clone(), seen.failed as f64);
+    put(
+        "strata_migrations_recorded",
+        mine.clone(),
+        seen.recorded as f64,
+    );
     for (source, version, name, action, seconds) in &seen.migrations {
         let mut all = env.to_vec();
         all.extend([

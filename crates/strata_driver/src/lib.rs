@@ -9,6 +9,7 @@ pub mod history;
 mod ident;
 pub mod lease;
 pub mod rows;
+mod secrets;
 pub mod session;
 mod url;
 
@@ -23,6 +24,7 @@ pub use backup::Backup;
 pub use held::Held;
 pub use ident::{OWN_SUFFIXES, TableName, quote_ident, quote_ident_for};
 pub use rows::{Cells, Rows, TextRow, TextRows, cell, cell_text};
+pub use secrets::hide_secrets;
 pub use session::{Session, Transaction};
 pub use url::{
     ConnectParams, SslMode, percent_decode, redact_endpoint, redact_in, redact_url, split_password,

@@ -508,6 +508,17 @@ impl Project {
             })?;
             let _ = encrypt;
         }
+        if self
+            .config
+            .project
+            .log_keep
+            .is_some_and(|k| k > LOG_KEEP_MAX)
+        {
+            return Err(self.config_error(
+                format!("log_keep: at most {LOG_KEEP_MAX} rotated files are kept"),
+                "lower log_keep, or ship older logs elsewhere",
+            ));
+        }
         if let Some(size) = &self.config.project.log_max_size {
             parse_size(size).map_err(|m| {
                 self.config_error(
@@ -767,7 +778,7 @@ mod init;
 mod logs;
 mod notify;
 pub use init::{InitialDatabase, NewSource, initial_config, initial_database};
-pub use logs::{LOG_KEEP, LOG_MAX_SIZE, LogSettings, parse_size};
+pub use logs::{LOG_KEEP, LOG_KEEP_MAX, LOG_MAX_SIZE, LogSettings, parse_size};
 
 #[cfg(test)]
 mod tests;

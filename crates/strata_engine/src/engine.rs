@@ -564,6 +564,14 @@ impl Engine {
             .map(|rel| self.project.root.join(rel));
         let audit = path.map(AuditLog::open).transpose()?;
         let result = work.await;
+        if let Err(error) = &result {
+            crate::trace::failed(
+                command,
+                self.env_name.as_deref(),
+                &self.database_display(),
+                error,
+            );
+        }
         if let Some(audit) = audit {
             let written = audit.record(
                 self.env_name.as_deref(),

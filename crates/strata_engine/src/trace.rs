@@ -4,6 +4,7 @@
 //! Messages pass through [`hide_secrets`] first.
 
 use crate::events::{Event, Reporter, StepInfo};
+pub use strata_driver::hide_secrets;
 use strata_plan::Plan;
 
 /// A reporter that traces each event before handing it on.
@@ -76,6 +77,8 @@ pub fn trace(event: &Event) {
             target: T,
             event = "migration_started",
             migration = migration(step),
+            source = step.source,
+            version = step.version,
             action = step.action.as_str(),
             index,
             total,
@@ -87,6 +90,8 @@ pub fn trace(event: &Event) {
             target: T,
             event = "migration_finished",
             migration = migration(step),
+            source = step.source,
+            version = step.version,
             action = step.action.as_str(),
             duration_ms,
             "migration finished"
@@ -95,6 +100,8 @@ pub fn trace(event: &Event) {
             target: T,
             event = "migration_skipped",
             migration = migration(step),
+            source = step.source,
+            version = step.version,
             action = step.action.as_str(),
             reason,
             "migration skipped"
@@ -108,6 +115,8 @@ pub fn trace(event: &Event) {
             target: T,
             event = "resuming",
             migration = migration(step),
+            source = step.source,
+            version = step.version,
             completed,
             total,
             "migration resumed"
@@ -123,6 +132,8 @@ pub fn trace(event: &Event) {
                 target: T,
                 event = "migration_failed",
                 migration = migration(step),
+            source = step.source,
+            version = step.version,
                 action = step.action.as_str(),
                 duration_ms,
                 location = location.as_deref().unwrap_or(""),
@@ -153,10 +164,31 @@ pub fn trace(event: &Event) {
     }
 }
 
+/// Traces a command that ended in an error, whatever stopped it (a
+/// refusal, the lock, the connection, a migration): level ERROR, event
+/// `failed`.
+pub fn failed(
+    command: &str,
+    environment: Option<&str>,
+    database: &str,
+    error: &dyn std::fmt::Display,
+) {
+    let error = hide_secrets(&error.to_string());
+    tracing::error!(
+        target: "strata",
+        event = "failed",
+        command,
+        environment = environment.unwrap_or(""),
+        database,
+        error,
+        "{command} failed"
+    );
+}
+
 /// Traces, at debug level, a statement about to be sent for `migration`
 /// (with its file line), on one line, at most 500 characters, with
 /// passwords hidden.
-pub(crate) fn statement(migration: &dyn std::fmt::Display, line: usize, sql: &str) {
+pub(crate) fn statement(id: &strata_model::MigrationId, name: &str, line: usize, sql: &str) {
     if !tracing::enabled!(target: "strata::statement", tracing::Level::DEBUG) {
         return;
     }
@@ -168,65 +200,12 @@ pub(crate) fn statement(migration: &dyn std::fmt::Display, line: usize, sql: &st
     let statement = hide_secrets(&flat);
     tracing::debug!(
         target: "strata::statement",
-        migration = %migration,
+        event = "statement",
+        migration = format!("{id} {name}"),
+        source = id.source,
+        version = %id.version,
         line,
         statement,
         "statement"
     );
-}
-
-/// `text` with the string after `PASSWORD` or `IDENTIFIED BY` (a role's
-/// password in SQL, or a message quoting it) replaced by `'***'`.
-pub fn hide_secrets(text: &str) -> String {
-    const KEYWORDS: [&str; 2] = ["password", "identified by"];
-    // ASCII lower-casing keeps every byte where it was.
-    let lower = text.to_ascii_lowercase();
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    while let Some(after) = KEYWORDS
-        .iter()
-        .filter_map(|k| lower[at..].find(k).map(|i| at + i + k.len()))
-        .min()
-    {
-        let rest = text[after..].trim_start();
-        let quote_at = text.len() - rest.len();
-        out.push_str(&text[at..quote_at]);
-        at = quote_at;
-        if let Some(q @ ('\'' | '"')) = rest.chars().next()
-            && let Some(end) = rest[1..].find(q)
-        {
-            out.extend([q, '*', '*', '*', q]);
-            at = quote_at + end + 2;
-        }
-    }
-    out.push_str(&text[at..]);
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::hide_secrets;
-
-    #[test]
-    fn hides_quoted_passwords() {
-        assert_eq!(
-            hide_secrets("CREATE ROLE app LOGIN PASSWORD 'hunter2';"),
-            "CREATE ROLE app LOGIN PASSWORD '***';"
-        );
-        assert_eq!(
-            hide_secrets(
-                "CREATE USER 'a'@'%' IDENTIFIED BY \"s3cret\"; ALTER ROLE b WITH password 'x'"
-            ),
-            "CREATE USER 'a'@'%' IDENTIFIED BY \"***\"; ALTER ROLE b WITH password '***'"
-        );
-        assert_eq!(
-            hide_secrets("the password is wrong"),
-            "the password is wrong"
-        );
-        assert_eq!(hide_secrets("password"), "password");
-        assert_eq!(
-            hide_secrets("PASSWORD 'unterminated"),
-            "PASSWORD 'unterminated"
-        );
-    }
 }

@@ -267,7 +267,8 @@ impl MysqlDriver<'_> {
                 "{} (connection busy or idle for {seconds} s)",
                 since.rfc3339()
             )),
-            doing: get(4).map(|q| format!("running: {}", one_line(&q))),
+            doing: get(4)
+                .map(|q| format!("running: {}", one_line(&strata_driver::hide_secrets(&q)))),
         })
     }
 }

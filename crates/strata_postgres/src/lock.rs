@@ -94,7 +94,9 @@ impl PgDriver<'_> {
                 application_name: r.get(1),
                 client: r.get(2),
                 since: r.get(3),
-                doing: r.get(4),
+                doing: r
+                    .get::<_, Option<String>>(4)
+                    .map(|q| strata_driver::hide_secrets(&q)),
             }))
     }
 

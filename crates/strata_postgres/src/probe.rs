@@ -40,7 +40,7 @@ impl BlockerProbe for PgBlockerProbe {
                 user: r.get(2),
                 state: r.get(3),
                 query_start: r.get(4),
-                query: r.get(5),
+                query: strata_driver::hide_secrets(&r.get::<_, String>(5)),
             })
             .collect())
     }

@@ -67,7 +67,7 @@ pub async fn run(
         Format::Json => printer.json(&report),
         Format::Github => {
             for f in &report.findings {
-                printer.summary(github(f));
+                printer.summary(github(engine.root(), f));
             }
         }
         Format::Human => {
@@ -130,8 +130,8 @@ fn human(f: &LintFinding, renderer: &Renderer) -> String {
 }
 
 /// One finding as a GitHub Actions workflow command.
-fn github(f: &LintFinding) -> String {
-    use crate::printer::github::{escape_data, escape_property};
+fn github(root: &std::path::Path, f: &LintFinding) -> String {
+    use crate::printer::github::{escape_data, escape_property, workspace_path};
     let level = match f.level {
         LintLevel::Error => "error",
         _ => "warning",
@@ -143,7 +143,7 @@ fn github(f: &LintFinding) -> String {
     }
     format!(
         "::{level} file={},line={},col={},endLine={},title={}::{}",
-        escape_property(&f.path.display().to_string()),
+        escape_property(&workspace_path(root, &f.path)),
         f.line,
         f.column,
         f.end_line,

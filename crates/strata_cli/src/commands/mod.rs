@@ -323,7 +323,12 @@ pub(crate) fn load_locking(g: &Global, locking: Option<&Locking>) -> anyhow::Res
         lease_lock: locking.is_some_and(|l| l.lock_mode == Some(LockModeArg::Lease)),
         database: g.database.clone(),
     })?;
-    if let Some(settings) = engine.log_settings(g.log_file.as_deref()) {
+    // The run log is for the commands that change the database (they
+    // take the lock); reading commands neither need nor create it.
+    if let Some(settings) = engine
+        .log_settings(g.log_file.as_deref())
+        .filter(|_| locking.is_some())
+    {
         crate::logging::open(&settings)?;
     }
     Ok(engine)

@@ -52,15 +52,19 @@ fn embedded(db: &TestDb, migrator: strata::Migrator, lend: bool) -> strata::Repo
         match db {
             TestDb::Sqlite { path, .. } => {
                 let mut conn = rusqlite::Connection::open(path).unwrap();
-                conn.busy_timeout(std::time::Duration::from_millis(1234)).unwrap();
+                conn.busy_timeout(std::time::Duration::from_millis(1234))
+                    .unwrap();
                 let report = migrator.run(&mut conn).await.unwrap();
-                let busy: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0)).unwrap();
+                let busy: i64 = conn
+                    .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+                    .unwrap();
                 assert_eq!(busy, 1234, "the program's busy timeout is given back");
                 report
             }
             TestDb::Postgres { url, .. } => {
-                let (mut client, connection) =
-                    tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+                let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
                 tokio::spawn(connection);
                 let report = migrator.run(&mut client).await.unwrap();
                 // Still the program's, usable, outside any transaction and
@@ -74,8 +78,15 @@ fn embedded(db: &TestDb, migrator: strata::Migrator, lend: bool) -> strata::Repo
                 let mut conn = mysql_async::Conn::from_url(url.as_str()).await.unwrap();
                 conn.query_drop("SET time_zone = '+05:00'").await.unwrap();
                 let report = migrator.run(&mut conn).await.unwrap();
-                let zone: Option<String> = conn.query_first("SELECT @@session.time_zone").await.unwrap();
-                assert_eq!(zone.as_deref(), Some("+05:00"), "the session's time zone is given back");
+                let zone: Option<String> = conn
+                    .query_first("SELECT @@session.time_zone")
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    zone.as_deref(),
+                    Some("+05:00"),
+                    "the session's time zone is given back"
+                );
                 conn.disconnect().await.unwrap();
                 report
             }
@@ -181,8 +192,7 @@ fn a_failure_on_a_lent_connection_leaves_it_usable() {
             .await
             .unwrap();
         tokio::spawn(connection);
-        let migrator =
-            strata::Migrator::new(strata::embed!("tests/fixtures/embedded_broken"));
+        let migrator = strata::Migrator::new(strata::embed!("tests/fixtures/embedded_broken"));
         let error = migrator.run(&mut client).await.unwrap_err();
         assert_eq!(error.kind(), strata::ErrorKind::MigrationFailed, "{error}");
         assert!(error.to_string().contains("missing_table"), "{error}");

@@ -80,6 +80,7 @@ fn log_file_holds_every_event_and_statement_with_secrets_hidden() {
     let lines = log_lines(&path);
     let events: Vec<(&str, &str)> = lines
         .iter()
+        .filter(|v| v["event"] != "statement")
         .filter_map(|v| Some((v["event"].as_str()?, v["migration"].as_str().unwrap_or(""))))
         .collect();
     assert_eq!(
@@ -93,6 +94,7 @@ fn log_file_holds_every_event_and_statement_with_secrets_hidden() {
             ("migration_started", "app/3 broken"),
             ("migration_failed", "app/3 broken"),
             ("finished", ""),
+            ("failed", ""),
         ]
     );
     let failed = lines
@@ -126,13 +128,13 @@ fn log_file_holds_every_event_and_statement_with_secrets_hidden() {
     assert_eq!(
         statements,
         [
-            ("app/1", 1, "CREATE TABLE users (id int PRIMARY KEY);"),
+            ("app/1 users", 1, "CREATE TABLE users (id int PRIMARY KEY);"),
             (
-                "app/2",
+                "app/2 role",
                 1,
                 &*format!("CREATE ROLE {role} LOGIN PASSWORD '***';")
             ),
-            ("app/3", 1, "INSERT INTO missing_table VALUES (1);"),
+            ("app/3 broken", 1, "INSERT INTO missing_table VALUES (1);"),
         ]
     );
     assert!(lines.iter().all(|v| {
@@ -192,6 +194,22 @@ fn log_file_rotates_at_its_size_keeping_log_keep_files() {
             .iter()
             .any(|v| v["event"] == "finished")
     );
+    // A log that cannot be opened stops a command that changes the
+    // database, before it runs; a reading command never opens it.
+    p.write(
+        "strata.toml",
+        "[project]\nlog_file = \"migrations/1_t1.sql/run.log\"\n\n[[source]]\nname = \"app\"\npath = \"migrations\"\n\n[env.dev]\nurl = \"sqlite://app.db\"\n",
+    );
+    assert_eq!(strata(&p, &["status"]).code, 0);
+    let refused = strata(&p, &["down", "--all"]);
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("cannot open the log file"),
+        "{}",
+        refused.stderr
+    );
+    // Nothing was reverted: all four are still applied.
+    assert_eq!(strata(&p, &["status", "--check"]).code, 0);
     // A bad size is a configuration error, before anything runs.
     p.write(
         "strata.toml",

@@ -61,7 +61,12 @@ impl Run<'_> {
             _ => strata_sql::split(&script.sql, self.driver.capabilities().dialect),
         };
         for st in &statements {
-            crate::trace::statement(&step.id, script.line + st.line_in(&script.sql), st.sql);
+            crate::trace::statement(
+                &step.id,
+                &step.name,
+                script.line + st.line_in(&script.sql),
+                st.sql,
+            );
         }
         let settings = self.engine.tx_settings();
         let applying = step.action == StepAction::Apply;

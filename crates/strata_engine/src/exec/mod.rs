@@ -210,7 +210,7 @@ impl Engine {
         }
         reporter.event(&Event::Started {
             command: request.command().into(),
-            database: self.database_display(),
+            database: driver.describe(),
             environment: self.env_name.clone(),
             plan_hash: plan.hash.clone(),
             steps: plan.steps.len(),
