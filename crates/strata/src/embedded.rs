@@ -96,24 +96,40 @@ pub(crate) struct Workdir {
 impl Workdir {
     fn new() -> Result<Workdir, EngineError> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let root = std::env::temp_dir().join(format!(
-            "strata-embedded-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        // A folder left by an earlier process with the same id.
-        let _ = std::fs::remove_dir_all(&root);
         let mut builder = std::fs::DirBuilder::new();
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(&root).map_err(|source| EngineError::Io {
-            what: format!("create {}", root.display()),
-            source,
-        })?;
-        Ok(Workdir {
-            dir: root.clone(),
-            root,
-        })
+        // A name nobody can take first: a folder already there (another
+        // user's, a crashed run's) is never used, another name is tried.
+        let mut tries = 0;
+        loop {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let root = std::env::temp_dir().join(format!(
+                "strata-embedded-{}-{}-{nanos:08x}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            match builder.create(&root) {
+                Ok(()) => {
+                    return Ok(Workdir {
+                        dir: root.clone(),
+                        root,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 16 => tries += 1,
+                Err(source) => {
+                    return Err(EngineError::Io {
+                        what: format!(
+                            "create the embedded migrations' folder {} (set TMPDIR to a writable folder)",
+                            root.display()
+                        ),
+                        source,
+                    });
+                }
+            }
+        }
     }
 
     pub(crate) fn config(&self) -> Option<PathBuf> {

@@ -83,6 +83,7 @@ pub struct Migrator {
     dry_run: bool,
     lock_timeout: Option<Duration>,
     env: Option<String>,
+    approve: Option<String>,
     reporter: Traced<Box<dyn Reporter + Send>>,
 }
 
@@ -100,6 +101,7 @@ impl Migrator {
             dry_run: false,
             lock_timeout: None,
             env: None,
+            approve: None,
             reporter: Traced(Box::new(Silent)),
         }
     }
@@ -163,6 +165,18 @@ impl Migrator {
         self
     }
 
+    /// Runs only if the plan is the one approved (its hash, as `strata
+    /// plan` prints it): what an environment with `require_approval` needs.
+    ///
+    /// ```
+    /// let migrator = strata::Migrator::new(strata::embed!("tests/migrations"))
+    ///     .approve("3f9a1c0d2e4b5a69");
+    /// ```
+    pub fn approve(mut self, plan_hash: impl Into<String>) -> Self {
+        self.approve = Some(plan_hash.into());
+        self
+    }
+
     /// Where the run's events go (migration started, finished, a warning),
     /// besides `tracing` (target `strata`), which receives each of them
     /// whatever the reporter.
@@ -182,9 +196,26 @@ impl Migrator {
     }
 
     /// Takes the migration lock and applies what is pending, writing the
-    /// history as `strata up` does. On a connection of the program's, strata
-    /// leaves it open and its session as it found it (on PostgreSQL, a
-    /// migration's `SET` is reset).
+    /// history as `strata up` does.
+    ///
+    /// On a connection of the program's:
+    /// - it must not be inside a transaction (refused: strata commits each
+    ///   migration itself);
+    /// - strata leaves it open, unlocked and as it found it: on PostgreSQL
+    ///   a migration's `SET` is undone and the session's own settings
+    ///   (`search_path`, ...) put back; SQLite's busy timeout and MySQL's
+    ///   time zone and character sets are given back;
+    /// - a run whose future is dropped before it ends (a timeout around
+    ///   it) can leave strata's lock and a transaction open on it: close
+    ///   that connection rather than use it again.
+    ///
+    /// What the run reads: the embedded files and `strata.toml`, not the
+    /// process's `STRATA_*` variables. Without [`Migrator::env`], the
+    /// project's default environment applies (as for `strata up`). The
+    /// project's folder is a private temporary copy (in `TMPDIR`, which
+    /// must be writable), removed after the run: a relative SQLite path in
+    /// the URL is taken from the program's current directory, and hooks,
+    /// or an audit log or backups at a relative path, are refused.
     ///
     /// ```no_run
     /// # #[cfg(feature = "postgres")]
@@ -205,13 +236,19 @@ impl Migrator {
         let work = self.embedded.write_out()?;
         let database = database.into();
         let url = match &database {
-            Connection::Url(url) => Some(url.to_string()),
+            Connection::Url(url) if url.trim().is_empty() => {
+                return Err(EngineError::Url(
+                    "the URL given to Migrator::run is empty".into(),
+                ));
+            }
+            Connection::Url(url) => Some(absolute_sqlite(url)),
             #[allow(unreachable_patterns)]
             _ => None,
         };
         let engine = self.engine(&work.root, work.config().is_some(), &work.dir, url)?;
         let request = Request {
             dry_run: self.dry_run,
+            approve: self.approve.clone(),
             ..Request::new(RequestKind::Up(self.up.clone()))
         };
         let reporter = &self.reporter;
@@ -239,8 +276,9 @@ impl Migrator {
         }
     }
 
-    /// The engine on the written-out project, with only the source of the
-    /// embedded folder selected.
+    /// The engine on the written-out project, with the sources of the
+    /// embedded folder selected: the one whose folder it is, or all those
+    /// under it (a whole project's `db/` with a folder per source).
     fn engine(
         &self,
         root: &Path,
@@ -254,20 +292,92 @@ impl Migrator {
             env: self.env.clone(),
             database_url: url,
             lock_wait: self.lock_timeout,
+            embedded: true,
             ..LoadOptions::default()
         };
         let engine = Engine::load(&options)?;
-        let same = |path: &Path| path.canonicalize().ok() == dir.canonicalize().ok();
-        let Some(source) = engine.sources().iter().find(|s| same(&s.path)) else {
-            return Err(EngineError::Refused(format!(
-                "the embedded strata.toml has no [[source]] with path = \"{}\": embed the folder of one of its sources",
-                dir.strip_prefix(root).unwrap_or(dir).display()
-            )));
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        let under = |path: &Path| {
+            path.canonicalize()
+                .is_ok_and(|p| p == dir || p.starts_with(&dir))
         };
-        if engine.sources().len() == 1 {
-            return Ok(engine);
+        let embedded: Vec<&str> = engine
+            .sources()
+            .iter()
+            .filter(|s| under(&s.path))
+            .map(|s| s.name.as_str())
+            .collect();
+        let engine = match embedded[..] {
+            [] => {
+                return Err(EngineError::Refused(format!(
+                    "the embedded strata.toml has no [[source]] in \"{}\": embed the folder of one of its sources, or the folder that holds them",
+                    dir.strip_prefix(root.canonicalize().unwrap_or_else(|_| root.to_path_buf()))
+                        .unwrap_or(&dir)
+                        .display()
+                )));
+            }
+            _ if embedded.len() == engine.sources().len() => engine,
+            [one] => {
+                options.source = Some(one.to_string());
+                Engine::load(&options)?
+            }
+            _ => {
+                return Err(EngineError::Refused(format!(
+                    "the embedded folder holds the sources {} but not the others of strata.toml: embed one source's folder, or the folder that holds them all",
+                    embedded.join(", ")
+                )));
+            }
+        };
+        engine.check_embeddable()?;
+        Ok(engine)
+    }
+}
+
+/// A relative SQLite path in `url`, made absolute from the program's
+/// current directory (the project's folder is a temporary copy).
+fn absolute_sqlite(url: &str) -> String {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return url.to_string();
+    };
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path == ":memory:" || Path::new(path).is_absolute() {
+        return url.to_string();
+    }
+    match std::env::current_dir() {
+        Ok(cwd) => format!(
+            "sqlite://{}{}",
+            cwd.join(path).display(),
+            &rest[path.len()..]
+        ),
+        Err(_) => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::absolute_sqlite;
+
+    #[test]
+    fn relative_sqlite_paths_start_at_the_current_directory() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            absolute_sqlite("sqlite://app.db?mode=rwc"),
+            format!("sqlite://{}?mode=rwc", cwd.join("app.db").display())
+        );
+        assert_eq!(
+            absolute_sqlite("sqlite:data/app.db"),
+            format!("sqlite://{}", cwd.join("data/app.db").display())
+        );
+        for kept in [
+            "sqlite:///abs/app.db",
+            "sqlite::memory:",
+            "postgres://u@h/db",
+            "sqlite://",
+        ] {
+            assert_eq!(absolute_sqlite(kept), kept);
         }
-        options.source = Some(source.name.clone());
-        Engine::load(&options)
     }
 }

@@ -75,6 +75,9 @@ struct Seen {
     /// (source, version, name, action, seconds) of each migration run.
     migrations: Vec<(String, String, String, &'static str, f64)>,
     lock_wait_ms: u64,
+    /// Since when the run waits for the lock, while it has not got it (a
+    /// run that gave up waiting has its wait counted too).
+    waiting_since: Option<std::time::Instant>,
     applied: usize,
     reverted: usize,
     recorded: usize,
@@ -95,7 +98,14 @@ impl Reporter for Collector<'_> {
         {
             let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
             match event {
-                Event::LockAcquired { waited_ms } => seen.lock_wait_ms = *waited_ms,
+                Event::LockWaiting { .. } => {
+                    seen.waiting_since
+                        .get_or_insert_with(std::time::Instant::now);
+                }
+                Event::LockAcquired { waited_ms } => {
+                    seen.lock_wait_ms = *waited_ms;
+                    seen.waiting_since = None;
+                }
                 Event::MigrationFinished {
                     step, duration_ms, ..
                 }

@@ -48,10 +48,9 @@ pub fn hide_secrets(text: &str) -> String {
 
 /// How long the opening quote of `s` is: 1, or a dollar tag's length.
 fn opening_len(s: &str) -> usize {
-    if s.starts_with('$') {
-        s[1..].find('$').map_or(1, |i| i + 2)
-    } else {
-        1
+    match s.strip_prefix('$') {
+        Some(rest) => rest.find('$').map_or(1, |i| i + 2),
+        None => 1,
     }
 }
 

@@ -40,6 +40,9 @@ pub struct LoadOptions {
     /// `--database NAME`: which of the environment's `databases` (default
     /// `main`); only its sources are selected.
     pub database: Option<String>,
+    /// A program embedding strata loads the project: `STRATA_*` variables
+    /// (the command line's) are not read.
+    pub embedded: bool,
 }
 
 /// A loaded project bound to one database.
@@ -87,13 +90,17 @@ impl Engine {
             None => Project::implicit(&cwd)?,
         };
         // STRATA_* variables over strata.toml; flags over both.
-        crate::from_env::project(&mut project.config.project)?;
+        if !opts.embedded {
+            crate::from_env::project(&mut project.config.project)?;
+        }
         let env_name = project.env_name(opts.env.as_deref())?;
         let mut env = env_name
             .as_ref()
             .map(|n| project.config.env[n].clone())
             .unwrap_or_default();
-        crate::from_env::environment(&mut env)?;
+        if !opts.embedded {
+            crate::from_env::environment(&mut env)?;
+        }
         // With several databases, a source names its own; without a
         // database or a source, no database is bound (the static commands
         // read every source; the others run once per database).
@@ -327,6 +334,45 @@ impl Engine {
                     .join(self.project.config.project.metrics_file.as_ref()?),
             ),
         }
+    }
+
+    /// What a program's embedded run cannot do of this project's
+    /// configuration: hooks (their files and commands are not embedded),
+    /// and an audit log or backups at a relative path (the project's folder
+    /// is a temporary copy, removed after the run). Refused, naming them.
+    pub fn check_embeddable(&self) -> Result<(), EngineError> {
+        let project = &self.project.config;
+        let mut problems = Vec::new();
+        let hooks = |h: &config::HooksConfig| {
+            [
+                &h.before_migrate,
+                &h.after_migrate,
+                &h.before_each,
+                &h.after_each,
+                &h.on_error,
+            ]
+            .iter()
+            .any(|h| h.is_some())
+        };
+        if hooks(&project.hooks) || self.env.hooks.as_ref().is_some_and(hooks) {
+            problems.push("hooks (their files and commands are not embedded)");
+        }
+        let relative = |p: &Option<PathBuf>| p.as_ref().is_some_and(|p| p.is_relative());
+        if relative(&self.env.audit_log) || relative(&project.project.audit_log) {
+            problems.push("an audit_log at a relative path (make it absolute)");
+        }
+        if self.env.backup == Some(config::BackupWhen::Before)
+            && project.backup.dir.as_ref().is_none_or(|d| d.is_relative())
+        {
+            problems.push("backups in a relative [backup] dir (make it absolute)");
+        }
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(EngineError::Refused(format!(
+            "an embedded run cannot use {} of the embedded strata.toml: the project's folder is a temporary copy of the migrations; run `strata` for these, or change the configuration",
+            problems.join(", ")
+        )))
     }
 
     /// The history table, as the project names it.

@@ -71,6 +71,17 @@ impl<'a> MysqlDriver<'a> {
     /// character set are strata's while the run lasts; call
     /// [`MysqlDriver::give_back`] after it.
     pub async fn lent(conn: &'a mut Conn, table: TableName) -> Result<MysqlDriver<'a>> {
+        // DDL would commit the program's transaction without a word.
+        // (MariaDB tells; a server without the variable is not asked.)
+        let in_transaction: Option<i64> = conn
+            .query_first("SELECT @@in_transaction")
+            .await
+            .unwrap_or(None);
+        if in_transaction == Some(1) {
+            return Err(DriverError::Database(
+                "the connection is inside a transaction: commit or roll it back before migrating (MySQL would commit it at strata's first statement)".into(),
+            ));
+        }
         let before: Option<SessionSettings> = conn
             .query_first(
                 "SELECT @@session.time_zone, @@session.character_set_client, @@session.character_set_results, @@session.collation_connection",

@@ -62,14 +62,53 @@ impl<'a> PgDriver<'a> {
     /// With no URL to open more connections, a lease lock is refused and a
     /// waiting statement's blockers are not looked up.
     pub async fn lent(client: &'a mut Client, table: TableName) -> Result<PgDriver<'a>> {
+        // Inside a transaction block a savepoint can be taken; outside one
+        // it is refused (and nothing is aborted).
+        match client.batch_execute("SAVEPOINT strata_probe").await {
+            Err(e)
+                if e.code()
+                    == Some(&tokio_postgres::error::SqlState::NO_ACTIVE_SQL_TRANSACTION) => {}
+            Ok(()) => {
+                let _ = client.batch_execute("RELEASE SAVEPOINT strata_probe").await;
+                return Err(in_transaction());
+            }
+            Err(e)
+                if e.code()
+                    == Some(&tokio_postgres::error::SqlState::IN_FAILED_SQL_TRANSACTION) =>
+            {
+                return Err(in_transaction());
+            }
+            Err(e) => return Err(db_err(e)),
+        }
         let database: String = client
             .query_one("SELECT current_database()", &[])
             .await
             .map_err(db_err)?
             .get(0);
+        // What the program set in its session, to put back after each
+        // migration resets it.
+        let session = client
+            .query(
+                "SELECT name, setting FROM pg_settings WHERE source = 'session'",
+                &[],
+            )
+            .await
+            .map_err(db_err)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
         let display = format!("the program's connection to database {database}");
-        on(Held::Lent(client), None, display, table).await
+        let mut driver = on(Held::Lent(client), None, display, table).await?;
+        driver.session = session;
+        Ok(driver)
     }
+}
+
+/// Why a connection inside a transaction is not taken.
+fn in_transaction() -> DriverError {
+    DriverError::Database(
+        "the connection is inside a transaction: commit or roll it back before migrating (strata runs each migration in a transaction of its own)".into(),
+    )
 }
 
 async fn on<'a>(
@@ -98,6 +137,7 @@ async fn on<'a>(
         lease_client: None,
         dry_run: false,
         sequences_before: Vec::new(),
+        session: Vec::new(),
     })
 }
 

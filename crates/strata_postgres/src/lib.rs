@@ -64,6 +64,9 @@ pub struct PgDriver<'a> {
     /// Where every sequence stood when the dry run began: a rollback does
     /// not take back the values a sequence handed out.
     sequences_before: Vec<dry_run::SequencePosition>,
+    /// A lent client's own session settings (`search_path`, `TimeZone`,
+    /// ...): put back after each migration's `RESET ALL`.
+    session: Vec<(String, String)>,
 }
 
 /// The most useful text of a tokio-postgres error (the server's message
@@ -346,6 +349,16 @@ impl Driver for PgDriver<'_> {
         // What the migration SET stays with it: the bookkeeping (and the
         // next migration) see the session as it was.
         let mut ops = vec![client.batch_execute("RESET ALL").boxed()];
+        // A lent client's own settings come back with the commit.
+        ops.extend(self.session.iter().map(|(name, value)| {
+            async move {
+                client
+                    .execute("SELECT set_config($1, $2, false)", &[name, value])
+                    .await
+                    .map(drop)
+            }
+            .boxed()
+        }));
         ops.extend(bound.ops(client, &self.writes));
         ops.push(client.batch_execute(commit).boxed());
         let results = join_all(ops).await;
@@ -497,7 +510,17 @@ impl Driver for PgDriver<'_> {
     }
 
     async fn reset_session(&mut self) -> Result<()> {
-        self.client.batch_execute("RESET ALL").await.map_err(db_err)
+        self.client
+            .batch_execute("RESET ALL")
+            .await
+            .map_err(db_err)?;
+        for (name, value) in &self.session {
+            self.client
+                .execute("SELECT set_config($1, $2, false)", &[name, value])
+                .await
+                .map_err(db_err)?;
+        }
+        Ok(())
     }
 
     async fn check_lock(&mut self) -> Result<()> {

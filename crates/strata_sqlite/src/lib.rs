@@ -62,6 +62,11 @@ impl<'a> SqliteDriver<'a> {
     /// history there and leaves the connection as it was (its busy timeout
     /// is strata's only while the run lasts).
     pub fn lent(conn: &'a mut Connection, table: TableName) -> Result<SqliteDriver<'a>> {
+        if !conn.is_autocommit() {
+            return Err(DriverError::Database(
+                "the connection is inside a transaction: commit or roll it back before migrating (strata runs each migration in a transaction of its own)".into(),
+            ));
+        }
         let busy: i64 = conn
             .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
             .map_err(db_err)?;

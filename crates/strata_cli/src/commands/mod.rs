@@ -322,6 +322,7 @@ pub(crate) fn load_locking(g: &Global, locking: Option<&Locking>) -> anyhow::Res
         lock_wait: locking.and_then(|l| l.lock_timeout),
         lease_lock: locking.is_some_and(|l| l.lock_mode == Some(LockModeArg::Lease)),
         database: g.database.clone(),
+        embedded: false,
     })?;
     // The run log is for the commands that change the database (they
     // take the lock); reading commands neither need nor create it.

@@ -257,3 +257,111 @@ fn drift_and_out_of_order_are_refused_as_the_command_refuses_them() {
         .unwrap();
     assert_eq!(report.applied, 1);
 }
+
+/// A whole project embedded from the folder that holds its sources: their
+/// `requires` order holds.
+#[test]
+fn a_folder_of_several_sources_runs_in_their_order() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    let report = rt
+        .block_on(
+            strata::Migrator::new(strata::embed!("tests/fixtures/embedded_multi/db"))
+                .run(&mut conn),
+        )
+        .unwrap();
+    assert_eq!(report.applied, 2);
+    let n: i64 = conn
+        .query_row("SELECT n FROM daily", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+/// The program's connection is taken as it is: not inside a transaction
+/// (refused, untouched), and on PostgreSQL its own settings survive the
+/// migrations' resets.
+#[test]
+fn a_lent_connection_keeps_its_settings_and_its_transaction_is_refused() {
+    let Some(db) = TestDb::postgres() else { return };
+    let TestDb::Postgres { url, .. } = &db else {
+        unreachable!()
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute(
+                "CREATE SCHEMA app; SET search_path = app, public; SET statement_timeout = '123s'",
+            )
+            .await
+            .unwrap();
+        client
+            .batch_execute("BEGIN; CREATE TABLE mine (x int)")
+            .await
+            .unwrap();
+        let refused = migrator().run(&mut client).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("inside a transaction"),
+            "{refused}"
+        );
+        // Untouched: the program's transaction goes on.
+        client
+            .batch_execute("INSERT INTO mine VALUES (1); COMMIT")
+            .await
+            .unwrap();
+
+        let report = migrator().run(&mut client).await.unwrap();
+        assert_eq!(report.applied, 3);
+        let show = |row: tokio_postgres::Row| row.get::<_, String>(0);
+        assert_eq!(
+            show(client.query_one("SHOW search_path", &[]).await.unwrap()),
+            "app, public"
+        );
+        assert_eq!(
+            show(
+                client
+                    .query_one("SHOW statement_timeout", &[])
+                    .await
+                    .unwrap()
+            ),
+            "123s"
+        );
+        // Migration 2 found migration 1's table through the program's path.
+        let row = client
+            .query_one("SELECT count(*) FROM app.orders", &[])
+            .await
+            .unwrap();
+        assert_eq!(row.get::<_, i64>(0), 0);
+    });
+    let TestDb::Sqlite { .. } = TestDb::sqlite().unwrap() else {
+        unreachable!()
+    };
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch("BEGIN").unwrap();
+    let refused = rt.block_on(migrator().run(&mut conn)).unwrap_err();
+    assert!(
+        refused.to_string().contains("inside a transaction"),
+        "{refused}"
+    );
+}
+
+/// What an embedded run cannot keep or find is refused before anything
+/// runs, naming it.
+#[test]
+fn hooks_are_refused_in_an_embedded_run() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    let migrator = strata::Migrator::new(strata::embed!("tests/fixtures/embedded_hooks/db"));
+    let refused = rt.block_on(migrator.run(&mut conn)).unwrap_err();
+    assert!(
+        refused.to_string().contains("cannot use hooks"),
+        "{refused}"
+    );
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 0, "nothing ran");
+}
