@@ -32,8 +32,12 @@ mod embedded;
 mod migrator;
 
 pub use embedded::{Embedded, EmbeddedFile};
-pub use migrator::{Connection, Migrator};
-pub use strata_engine::{EngineError as Error, ErrorKind, Event, Report, Reporter, Silent};
+pub use migrator::{Connection, IntoConnection, Migrator};
+pub use strata_driver::LockHolder;
+pub use strata_engine::{
+    EngineError as Error, ErrorKind, Event, Report, Reporter, Silent, StepInfo,
+};
+pub use strata_plan::Plan;
 
 #[doc(hidden)]
 pub use strata_macros::embed_files as __embed_files;

@@ -49,6 +49,23 @@ impl<'a> From<&'a mut mysql_async::Conn> for Connection<'a> {
     }
 }
 
+/// What [`Migrator::run`] takes: anything that makes a [`Connection`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a connection strata can migrate",
+    label = "not a connection strata knows",
+    note = "strata takes `&mut tokio_postgres::Client` (feature `postgres`), `&mut rusqlite::Connection` (feature `sqlite`), `&mut mysql_async::Conn` (feature `mysql`) or a URL; turn on the feature in Cargo.toml, and use the same versions of those crates as strata (tokio-postgres 0.7, rusqlite 0.32, mysql_async 0.37)"
+)]
+pub trait IntoConnection<'a> {
+    /// The connection.
+    fn into_connection(self) -> Connection<'a>;
+}
+
+impl<'a, T: Into<Connection<'a>>> IntoConnection<'a> for T {
+    fn into_connection(self) -> Connection<'a> {
+        self.into()
+    }
+}
+
 impl<'a> From<&'a str> for Connection<'a> {
     fn from(url: &'a str) -> Self {
         Connection::Url(url)
@@ -229,12 +246,14 @@ impl Migrator {
     /// println!("{} applied in {} ms", report.applied, report.duration_ms);
     /// # Ok(()) }
     /// ```
-    pub async fn run<'c>(
-        &self,
-        database: impl Into<Connection<'c>>,
-    ) -> Result<Report, EngineError> {
+    pub async fn run<'c>(&self, database: impl IntoConnection<'c>) -> Result<Report, EngineError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(EngineError::Refused(
+                "Migrator::run needs a Tokio runtime: call it from #[tokio::main] or a Runtime's block_on".into(),
+            ));
+        }
         let work = self.embedded.write_out()?;
-        let database = database.into();
+        let database = database.into_connection();
         let url = match &database {
             Connection::Url(url) if url.trim().is_empty() => {
                 return Err(EngineError::Url(
@@ -359,6 +378,18 @@ fn absolute_sqlite(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::absolute_sqlite;
+
+    #[test]
+    fn outside_a_tokio_runtime_the_run_is_refused_not_a_panic() {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let migrator = crate::Migrator::new(crate::embed!("tests/migrations"));
+        let mut run = std::pin::pin!(migrator.run("sqlite::memory:"));
+        match run.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Err(e)) => assert!(e.to_string().contains("needs a Tokio runtime"), "{e}"),
+            _ => panic!("expected a refusal"),
+        }
+    }
 
     #[test]
     fn relative_sqlite_paths_start_at_the_current_directory() {

@@ -1,8 +1,8 @@
 //! The run log (`--log-file`, `[project] log_file`): every event of a run
 //! as a JSON line with its time and level, through `tracing`, in a file
-//! rotated by size. `-v` adds each statement sent, `-vv` everything strata
-//! traces; `RUST_LOG` sets the filter itself, and also prints what it
-//! lets through to standard error.
+//! rotated by size. `-v` adds each statement sent, `-vv` everything any
+//! library traces; `RUST_LOG` sets the filter itself, and also prints what
+//! it lets through to standard error.
 
 use std::fs::File;
 use std::io::Write;

@@ -121,7 +121,9 @@ impl Engine {
                             waited,
                         });
                     }
-                    if last.as_ref() != Some(&holder) {
+                    // Told once per holder: its query and times change
+                    // while it holds the lock (MySQL reports them anew).
+                    if !last.as_ref().is_some_and(|l| same_session(l, &holder)) {
                         reporter.event(&Event::LockWaiting {
                             holder: holder.clone(),
                         });
@@ -132,5 +134,13 @@ impl Engine {
                 }
             }
         }
+    }
+}
+
+/// Whether two looks at the lock's holder saw the same session.
+fn same_session(a: &strata_driver::LockHolder, b: &strata_driver::LockHolder) -> bool {
+    match (a.pid, b.pid) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
     }
 }
