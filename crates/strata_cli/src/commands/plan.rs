@@ -21,9 +21,11 @@ pub async fn run(engine: &Engine, args: &UpArgs, printer: &Printer) -> anyhow::R
         Ok(plan) => plan,
         Err(e) => {
             if printer.format == crate::args::Format::Github {
-                for line in crate::printer::github::error_annotations(engine.root(), "plan", &e) {
-                    printer.summary(line);
-                }
+                printer.annotate(crate::printer::github::error_annotations(
+                    engine.root(),
+                    "plan",
+                    &e,
+                ));
             }
             return Err(e.into());
         }

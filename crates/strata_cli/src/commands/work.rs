@@ -133,11 +133,11 @@ pub async fn run(
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(e) => {
             if printer.format == crate::args::Format::Github {
-                for line in
-                    crate::printer::github::error_annotations(engine.root(), request.command(), &e)
-                {
-                    printer.summary(line);
-                }
+                printer.annotate(crate::printer::github::error_annotations(
+                    engine.root(),
+                    request.command(),
+                    &e,
+                ));
             }
             if let EngineError::MigrationFailed {
                 location: Some(loc),

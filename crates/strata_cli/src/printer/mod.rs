@@ -24,6 +24,8 @@ pub struct Printer {
     /// The database (of an environment's several) the current command
     /// runs on: every JSON document then names it (`database_name`).
     database: std::sync::Mutex<Option<String>>,
+    /// `--format github`: the failure was annotated on its file already.
+    annotated: std::sync::atomic::AtomicBool,
 }
 
 pub const GREEN: Style = AnsiColor::Green.on_default();
@@ -42,6 +44,7 @@ impl Printer {
             quiet: global.quiet,
             verbose: global.verbose,
             database: Default::default(),
+            annotated: Default::default(),
         }
     }
 
@@ -120,7 +123,30 @@ impl Printer {
     }
 
     /// Prints an error: `error: ...` on stderr, or `{"error": {...}}`.
+    /// GitHub workflow commands for a failure ([`github::error_annotations`]):
+    /// the error that follows is then not annotated again.
+    pub fn annotate(&self, lines: Vec<String>) {
+        self.annotated
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        for line in lines {
+            self.summary(line);
+        }
+    }
+
     pub fn error(&self, e: &anyhow::Error) {
+        if self.format == Format::Github
+            && !self.annotated.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            // Any failure shows in the run's annotations, even one with no
+            // file (a configuration error, a refusal).
+            self.summary(github::annotation(
+                "error",
+                None,
+                None,
+                "strata",
+                &format!("{e:#}"),
+            ));
+        }
         if self.is_json() {
             let engine = e.downcast_ref::<EngineError>();
             // Not the engine's: the command line refused what it was given.

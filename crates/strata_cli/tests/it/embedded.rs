@@ -62,10 +62,7 @@ fn embedded(db: &TestDb, migrator: strata::Migrator, lend: bool) -> strata::Repo
                 report
             }
             TestDb::Postgres { url, .. } => {
-                let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                tokio::spawn(connection);
+                let mut client = pg_client(url).await;
                 let report = migrator.run(&mut client).await.unwrap();
                 // Still the program's, usable, outside any transaction and
                 // no longer holding strata's lock.
@@ -92,6 +89,15 @@ fn embedded(db: &TestDb, migrator: strata::Migrator, lend: bool) -> strata::Repo
             }
         }
     })
+}
+
+/// A connection of the test's own, as a program has one.
+async fn pg_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
 }
 
 /// The program's PostgreSQL session holds no advisory lock: strata's is
@@ -188,10 +194,7 @@ fn a_failure_on_a_lent_connection_leaves_it_usable() {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let mut client = pg_client(url).await;
         let migrator = strata::Migrator::new(strata::embed!("tests/fixtures/embedded_broken"));
         let error = migrator.run(&mut client).await.unwrap_err();
         assert_eq!(error.kind(), strata::ErrorKind::MigrationFailed, "{error}");
@@ -288,10 +291,7 @@ fn a_lent_connection_keeps_its_settings_and_its_transaction_is_refused() {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(connection);
+        let mut client = pg_client(url).await;
         client
             .batch_execute(
                 "CREATE SCHEMA app; SET search_path = app, public; SET statement_timeout = '123s'",

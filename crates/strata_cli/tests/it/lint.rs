@@ -276,6 +276,9 @@ fn github_annotations_name_the_failing_file_and_line() {
         "-- strata:up\nSELECT 1;\n-- strata:up\nSELECT 2;\n",
     );
     let malformed = code(&p, &["validate", "--format", "github"], 1);
+    // A failure on no file (here the configuration) is annotated too.
+    p.write("strata.toml", "[project]\nunknown_key = 1\n");
+    let config = code(&p, &["up", "--format", "github"], 2);
     let annotations = |run: &Run| {
         run.stdout
             .lines()
@@ -294,6 +297,10 @@ fn github_annotations_name_the_failing_file_and_line() {
             format!(
                 "$ strata validate --format github\n{}",
                 annotations(&malformed)
+            ),
+            format!(
+                "$ strata up --format github (a bad strata.toml)\n{}",
+                annotations(&config).replace(&p.dir.display().to_string(), "<project>")
             ),
         ]
         .join("\n\n")
