@@ -74,7 +74,9 @@ impl Embedded {
         let mut work = Workdir::new()?;
         work.dir = match self.config {
             Some(config) => {
-                write(&work.root.join("strata.toml"), config.as_bytes())?;
+                let file = work.root.join("strata.toml");
+                write(&file, config.as_bytes())?;
+                work.config = Some(file);
                 work.root.join(self.dir)
             }
             None => work.root.join("migrations"),
@@ -91,6 +93,8 @@ pub(crate) struct Workdir {
     pub(crate) root: PathBuf,
     /// The migrations folder in it.
     pub(crate) dir: PathBuf,
+    /// Its `strata.toml`, when the project has one.
+    pub(crate) config: Option<PathBuf>,
 }
 
 impl Workdir {
@@ -116,6 +120,7 @@ impl Workdir {
                     return Ok(Workdir {
                         dir: root.clone(),
                         root,
+                        config: None,
                     });
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && tries < 16 => tries += 1,
@@ -130,11 +135,6 @@ impl Workdir {
                 }
             }
         }
-    }
-
-    pub(crate) fn config(&self) -> Option<PathBuf> {
-        let file = self.root.join("strata.toml");
-        file.is_file().then_some(file)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Running embedded migrations on a database.
 
 use crate::Embedded;
+use crate::embedded::Workdir;
 use std::path::Path;
 use std::time::Duration;
 use strata_engine::{
@@ -264,7 +265,7 @@ impl Migrator {
             #[allow(unreachable_patterns)]
             _ => None,
         };
-        let engine = self.engine(&work.root, work.config().is_some(), &work.dir, url)?;
+        let engine = self.engine(&work, url)?;
         let request = Request {
             dry_run: self.dry_run,
             approve: self.approve.clone(),
@@ -298,15 +299,10 @@ impl Migrator {
     /// The engine on the written-out project, with the sources of the
     /// embedded folder selected: the one whose folder it is, or all those
     /// under it (a whole project's `db/` with a folder per source).
-    fn engine(
-        &self,
-        root: &Path,
-        configured: bool,
-        dir: &Path,
-        url: Option<String>,
-    ) -> Result<Engine, EngineError> {
+    fn engine(&self, work: &Workdir, url: Option<String>) -> Result<Engine, EngineError> {
+        let (root, dir) = (&work.root, &work.dir);
         let mut options = LoadOptions {
-            config: configured.then(|| root.join("strata.toml")),
+            config: work.config.clone(),
             cwd: Some(root.to_path_buf()),
             env: self.env.clone(),
             database_url: url,

@@ -48,6 +48,11 @@ const FAMILIES: &[(&str, &str, &str)] = &[
         "Migrations that failed in the last run.",
     ),
     (
+        "strata_migrations_recorded",
+        "gauge",
+        "Migrations the last run recorded without running them (baseline, repair).",
+    ),
+    (
         "strata_migration_duration_seconds",
         "gauge",
         "How long each migration of the last run took.",
@@ -55,7 +60,7 @@ const FAMILIES: &[(&str, &str, &str)] = &[
     (
         "strata_pending_migrations",
         "gauge",
-        "Migrations pending after the last run.",
+        "Migrations not applied after the last run (pending, failed or reverted).",
     ),
     (
         "strata_lock_wait_seconds",
@@ -72,16 +77,36 @@ pub struct Collector<'a> {
 
 #[derive(Default)]
 struct Seen {
-    /// (source, version, name, action, seconds) of each migration run.
-    migrations: Vec<(String, String, String, &'static str, f64)>,
+    migrations: Vec<Timed>,
     lock_wait_ms: u64,
     /// Since when the run waits for the lock, while it has not got it (a
     /// run that gave up waiting has its wait counted too).
     waiting_since: Option<std::time::Instant>,
-    applied: usize,
-    reverted: usize,
-    recorded: usize,
-    failed: usize,
+}
+
+/// One migration the run applied, reverted or recorded, or that failed.
+struct Timed {
+    source: String,
+    version: String,
+    name: String,
+    action: &'static str,
+    seconds: f64,
+    failed: bool,
+}
+
+impl Seen {
+    /// How many of the run's migrations are `such`.
+    fn count(&self, such: impl Fn(&Timed) -> bool) -> f64 {
+        self.migrations.iter().filter(|m| such(m)).count() as f64
+    }
+
+    /// How long the run waited for the lock, in seconds.
+    fn lock_wait(&self) -> f64 {
+        match self.waiting_since {
+            Some(since) => since.elapsed().as_secs_f64(),
+            None => self.lock_wait_ms as f64 / 1000.0,
+        }
+    }
 }
 
 impl<'a> Collector<'a> {
@@ -111,23 +136,14 @@ impl Reporter for Collector<'_> {
                 }
                 | Event::MigrationFailed {
                     step, duration_ms, ..
-                } => {
-                    let failed = matches!(event, Event::MigrationFailed { .. });
-                    let action = step.action.as_str();
-                    seen.migrations.push((
-                        step.source.clone(),
-                        step.version.clone(),
-                        step.name.clone(),
-                        action,
-                        *duration_ms as f64 / 1000.0,
-                    ));
-                    match (failed, action) {
-                        (true, _) => seen.failed += 1,
-                        (false, "apply") => seen.applied += 1,
-                        (false, "revert") => seen.reverted += 1,
-                        (false, _) => seen.recorded += 1,
-                    }
-                }
+                } => seen.migrations.push(Timed {
+                    source: step.source.clone(),
+                    version: step.version.clone(),
+                    name: step.name.clone(),
+                    action: step.action.as_str(),
+                    seconds: *duration_ms as f64 / 1000.0,
+                    failed: matches!(event, Event::MigrationFailed { .. }),
+                }),
                 _ => {}
             }
         }
@@ -204,37 +220,37 @@ pub fn write(path: &Path, collector: &Collector<'_>, outcome: &Outcome<'_>) -> a
     put(
         "strata_migrations_applied",
         mine.clone(),
-        seen.applied as f64,
+        seen.count(|m| !m.failed && m.action == "apply"),
     );
     put(
         "strata_migrations_reverted",
         mine.clone(),
-        seen.reverted as f64,
+        seen.count(|m| !m.failed && m.action == "revert"),
     );
-    put("strata_migrations_failed", mine.clone(), seen.failed as f64);
+    put(
+        "strata_migrations_failed",
+        mine.clone(),
+        seen.count(|m| m.failed),
+    );
     put(
         "strata_migrations_recorded",
         mine.clone(),
-        seen.recorded as f64,
+        seen.count(|m| !m.failed && !["apply", "revert"].contains(&m.action)),
     );
-    for (source, version, name, action, seconds) in &seen.migrations {
+    for m in &seen.migrations {
         let mut all = env.to_vec();
         all.extend([
-            ("source", source.as_str()),
-            ("version", version.as_str()),
-            ("name", name.as_str()),
-            ("action", action),
+            ("source", m.source.as_str()),
+            ("version", m.version.as_str()),
+            ("name", m.name.as_str()),
+            ("action", m.action),
         ]);
-        put("strata_migration_duration_seconds", labels(&all), *seconds);
+        put("strata_migration_duration_seconds", labels(&all), m.seconds);
     }
     if let Some(pending) = outcome.pending {
         put("strata_pending_migrations", mine.clone(), pending as f64);
     }
-    put(
-        "strata_lock_wait_seconds",
-        mine.clone(),
-        seen.lock_wait_ms as f64 / 1000.0,
-    );
+    put("strata_lock_wait_seconds", mine.clone(), seen.lock_wait());
 
     let mut text = String::new();
     for (name, kind, help) in FAMILIES {
@@ -257,6 +273,8 @@ pub fn write(path: &Path, collector: &Collector<'_>, outcome: &Outcome<'_>) -> a
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot write the metrics file {}: {e}", path.display()))?;
     let temp = dir.join(format!(
         ".{}.{}.tmp",
         path.file_name()

@@ -43,13 +43,7 @@ pub async fn run_out_to(
     what: &str,
 ) -> Result<(), String> {
     use tokio::io::AsyncReadExt;
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot run {what}: {e}"))?;
-    let errors = drain(child.stderr.take().expect("piped"));
+    let (mut child, errors) = start(cmd.stdout(Stdio::piped()), what)?;
     let mut stdout = child.stdout.take().expect("piped");
     let mut buf = vec![0; CHUNK];
     loop {
@@ -73,14 +67,7 @@ pub async fn run_in_from(
     what: &str,
 ) -> Result<(), String> {
     use tokio::io::AsyncWriteExt;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot run {what}: {e}"))?;
-    let errors = drain(child.stderr.take().expect("piped"));
+    let (mut child, errors) = start(cmd.stdin(Stdio::piped()).stdout(Stdio::null()), what)?;
     let mut stdin = child.stdin.take().expect("piped");
     let mut buf = vec![0; CHUNK];
     let fed = loop {
@@ -102,16 +89,29 @@ pub async fn run_in_from(
     finished(child, errors, what).await
 }
 
-/// Reads a child's standard error to the end, beside the work.
-fn drain(mut stderr: tokio::process::ChildStderr) -> tokio::task::JoinHandle<String> {
-    tokio::spawn(async move {
+/// Starts `cmd` (killed if dropped), with its standard error read to the
+/// end beside the work, for [`finished`] to say.
+fn start(
+    cmd: &mut tokio::process::Command,
+    what: &str,
+) -> Result<(tokio::process::Child, tokio::task::JoinHandle<String>), String> {
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("cannot run {what}: {e}"))?;
+    let mut stderr = child.stderr.take().expect("piped");
+    let errors = tokio::spawn(async move {
         use tokio::io::AsyncReadExt;
         let mut text = Vec::new();
         let _ = stderr.read_to_end(&mut text).await;
         String::from_utf8_lossy(&text).into_owned()
-    })
+    });
+    Ok((child, errors))
 }
 
+/// Waits for a command [`start`]ed; a failure carries its standard error
+/// (URLs in it redacted).
 async fn finished(
     mut child: tokio::process::Child,
     errors: tokio::task::JoinHandle<String>,
@@ -177,22 +177,6 @@ pub async fn run_to(
     stdout: Stdio,
     what: &str,
 ) -> Result<(), String> {
-    let out = cmd
-        .stdout(stdout)
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("cannot run {what}: {e}"))?
-        .wait_with_output()
-        .await
-        .map_err(|e| format!("{what} did not finish: {e}"))?;
-    if out.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    Err(format!(
-        "{what} failed ({}): {}",
-        out.status,
-        crate::redact_url(stderr.trim())
-    ))
+    let (child, errors) = start(cmd.stdout(stdout), what)?;
+    finished(child, errors, what).await
 }

@@ -25,6 +25,22 @@ fn migration(step: &StepInfo) -> String {
     format!("{}/{} {}", step.source, step.version, step.name)
 }
 
+/// A migration's event at `level`: its `event` name, the migration named
+/// whole and by source and version, then the event's own fields.
+macro_rules! step_event {
+    ($level:ident, $step:expr, $event:literal, $message:literal, $($field:tt)*) => {
+        tracing::$level!(
+            target: "strata",
+            event = $event,
+            migration = migration($step),
+            source = $step.source,
+            version = $step.version,
+            $($field)*,
+            $message
+        )
+    };
+}
+
 /// Emits `event` as a `tracing` event (target `strata`): failures at
 /// error, warnings and waits at warn, the rest at info.
 pub fn trace(event: &Event) {
@@ -73,53 +89,45 @@ pub fn trace(event: &Event) {
         Event::BackedUp { id, file, size } => {
             tracing::info!(target: T, event = "backed_up", id, file, size, "backup taken")
         }
-        Event::MigrationStarted { step, index, total } => tracing::info!(
-            target: T,
-            event = "migration_started",
-            migration = migration(step),
-            source = step.source,
-            version = step.version,
+        Event::MigrationStarted { step, index, total } => step_event!(
+            info,
+            step,
+            "migration_started",
+            "migration started",
             action = step.action.as_str(),
             index,
-            total,
-            "migration started"
+            total
         ),
         Event::MigrationFinished {
             step, duration_ms, ..
-        } => tracing::info!(
-            target: T,
-            event = "migration_finished",
-            migration = migration(step),
-            source = step.source,
-            version = step.version,
+        } => step_event!(
+            info,
+            step,
+            "migration_finished",
+            "migration finished",
             action = step.action.as_str(),
-            duration_ms,
-            "migration finished"
+            duration_ms
         ),
-        Event::MigrationSkipped { step, reason, .. } => tracing::info!(
-            target: T,
-            event = "migration_skipped",
-            migration = migration(step),
-            source = step.source,
-            version = step.version,
+        Event::MigrationSkipped { step, reason, .. } => step_event!(
+            info,
+            step,
+            "migration_skipped",
+            "migration skipped",
             action = step.action.as_str(),
-            reason,
-            "migration skipped"
+            reason
         ),
         Event::Resuming {
             step,
             completed,
             total,
             ..
-        } => tracing::info!(
-            target: T,
-            event = "resuming",
-            migration = migration(step),
-            source = step.source,
-            version = step.version,
+        } => step_event!(
+            info,
+            step,
+            "resuming",
+            "migration resumed",
             completed,
-            total,
-            "migration resumed"
+            total
         ),
         Event::MigrationFailed {
             step,
@@ -128,17 +136,15 @@ pub fn trace(event: &Event) {
             location,
         } => {
             let error = hide_secrets(error);
-            tracing::error!(
-                target: T,
-                event = "migration_failed",
-                migration = migration(step),
-            source = step.source,
-            version = step.version,
+            step_event!(
+                error,
+                step,
+                "migration_failed",
+                "migration failed",
                 action = step.action.as_str(),
                 duration_ms,
                 location = location.as_deref().unwrap_or(""),
-                error,
-                "migration failed"
+                error
             )
         }
         Event::Finished {

@@ -336,6 +336,10 @@ fn metrics_file_is_prometheus_text_per_environment() {
     let samples = parse_metrics(&text);
     assert_eq!(sample(&samples, "strata_run_success", "dev"), Some(1.0));
     assert_eq!(
+        sample(&samples, "strata_migrations_recorded", "dev"),
+        Some(0.0)
+    );
+    assert_eq!(
         sample(&samples, "strata_migrations_applied", "dev"),
         Some(2.0)
     );
